@@ -1,0 +1,82 @@
+# consent backend - one hand-written GNU Makefile.
+#
+#   make          build consentd (optimised) into build/release/
+#   make run      install missing Debian packages, build, start redis-server,
+#                 consentd and nginx on 127.0.0.1 (http://127.0.0.1:8080/)
+#   make stop     stop exactly what `make run` started
+#   make test     install test dependencies, build with ASan+UBSan, run every
+#                 suite (unit, integration); non-zero on any failure
+
+CC ?= cc
+PKGS := fcgi libcjson libmaxminddb hiredis libsodium
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -fno-common
+DEFS := -D_GNU_SOURCE
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium)
+
+LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
+            cgi/decision.c cgi/router.c cgi/handlers.c \
+            geo/geo.c geo/rules.c redis/store.c
+MAIN_SRCS := cgi/main.c
+TEST_SUITES := request geo rules config decision
+
+RELEASE := build/release
+ASAN := build/asan
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.PHONY: all run stop test unit integration deps deps-test clean
+all: $(RELEASE)/consentd
+
+$(RELEASE)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O2 -g $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(DEFS) -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(RELEASE)/consentd: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
+	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
+
+$(ASAN)/consentd: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
+
+$(ASAN)/tests/test_%: $(ASAN)/tests/test_%.o $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o))
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcriterion -lpthread
+
+# Test fixtures are generated, never downloaded: GeoIP databases in both
+# layouts written with MaxMind's own writer.
+build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb: tests/fixtures/make-mmdb.pl
+	@mkdir -p build/fixtures
+	perl tests/fixtures/make-mmdb.pl build/fixtures
+
+deps:
+	@sh scripts/deps.sh run
+
+deps-test:
+	@sh scripts/deps.sh test
+
+run: deps all
+	@sh scripts/stack.sh start
+
+stop:
+	@sh scripts/stack.sh stop
+
+test: deps-test
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
+	@set -e; for t in $(TEST_SUITES); do \
+	    echo "== unit: $$t"; \
+	    ASAN_OPTIONS=detect_leaks=1 ./$(ASAN)/tests/test_$$t --jobs 2; \
+	done
+
+integration: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb
+	@echo "== integration (node --test, real redis-server + consentd + nginx)"
+	@CONSENTD=$(ASAN)/consentd node --test --test-concurrency=1 tests/integration/
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

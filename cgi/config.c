@@ -1,0 +1,470 @@
+/*
+ * config.c - loading and validating consentd.json (see config.h).
+ *
+ * The texts of each site, language and consent model are assembled here once
+ * into the exact JSON object a banner decision returns, and hashed, so a
+ * request only splices a pre-printed string and never re-hashes texts.
+ */
+#include "config.h"
+#include "jcheck.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const top_keys[] = {
+    "listen", "workers", "access_log", "geoip", "rules", "redis", "sites",
+    NULL};
+static const char *const geoip_keys[] = {"database", "layout", NULL};
+static const char *const redis_keys[] = {
+    "address", "connect_timeout_ms", "command_timeout_ms", NULL};
+static const char *const site_keys[] = {
+    "id", "origins", "policy_url", "banner_version", "preview", "categories",
+    "languages", NULL};
+static const char *const category_keys[] = {"id", "necessary", "sale_sharing",
+                                            NULL};
+static const char *const language_keys[] = {
+    "opt-in", "opt-out", "notice", "panel", "categories", NULL};
+static const char *const category_text_keys[] = {"name", "purpose", NULL};
+
+/* The texts each banner kind needs; all required, no others allowed. */
+static const char *const model_text_keys[MODEL_COUNT][8] = {
+    [MODEL_OPT_IN] = {"title", "body", "accept_all", "reject_all", "settings",
+                      NULL},
+    [MODEL_OPT_OUT] = {"title", "body", "do_not_sell", "gpc_honoured", "ok",
+                       NULL},
+    [MODEL_NOTICE] = {"title", "body", "ok", "settings", NULL},
+};
+static const char *const panel_text_keys[] = {
+    "title", "save", "accept_all", "reject_all", "withdraw", "consent_id",
+    "copy", "close", "always_on", "gpc_locked", NULL};
+
+/* Joins dir and p unless p is absolute. Returns a malloc'd string. */
+static char *resolve(const char *dir, const char *p)
+{
+    char *out;
+    size_t n;
+
+    if (p[0] == '/')
+        return strdup(p);
+    n = strlen(dir) + strlen(p) + 2;
+    out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s/%s", dir, p);
+    return out;
+}
+
+/* Checks that every key in keys is a string of 1..CONSENT_MAX_TEXT_LEN and
+ * that obj has no other key. */
+static int check_text_object(struct jcheck *c, const cJSON *obj,
+                             const char *path, const char *const *keys)
+{
+    const char *s;
+
+    if (jcheck_object(c, obj, path, keys) != 0)
+        return -1;
+    for (const char *const *k = keys; *k != NULL; k++)
+        if (jcheck_string(c, obj, path, *k, 1, 1, CONSENT_MAX_TEXT_LEN, &s) != 0)
+            return -1;
+    return 0;
+}
+
+/* Lower-cased BCP 47 language tag: 2-3 letters, optional -region/-script. */
+static int valid_language_tag(const char *s, char *out)
+{
+    size_t n = strlen(s), i;
+
+    if (n < 2 || n >= CONSENT_LANG_LEN)
+        return 0;
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              (ch == '-' && i >= 2)))
+            return 0;
+        out[i] = ch;
+    }
+    out[n] = '\0';
+    return strspn(out, "abcdefghijklmnopqrstuvwxyz") >= 2;
+}
+
+static void sha256_hex(const char *s, char out[CONSENT_SHA256_HEX])
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256(h, (const unsigned char *)s, strlen(s));
+    sodium_bin2hex(out, CONSENT_SHA256_HEX, h, sizeof(h));
+}
+
+/* Builds the texts object of one model: the model's own texts, the settings
+ * panel's, and each category's name and purpose in site order. */
+static int build_texts(struct jcheck *c, const cJSON *lang,
+                       const struct config_site *site, int model,
+                       char **out, char *hash)
+{
+    cJSON *o = NULL, *cats;
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(
+        lang, rules_model_name((enum consent_model)model));
+    const cJSON *ctexts = cJSON_GetObjectItemCaseSensitive(lang, "categories");
+    int rc = -1;
+
+    o = cJSON_Duplicate(src, 1);
+    if (o == NULL)
+        goto cleanup;
+    if (!cJSON_AddItemToObject(o, "panel",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lang, "panel"), 1)))
+        goto cleanup;
+    cats = cJSON_AddObjectToObject(o, "categories");
+    if (cats == NULL)
+        goto cleanup;
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(
+            ctexts, site->categories[i].id);
+        if (!cJSON_AddItemToObject(cats, site->categories[i].id,
+                                   cJSON_Duplicate(t, 1)))
+            goto cleanup;
+    }
+    *out = cJSON_PrintUnformatted(o);
+    if (*out == NULL)
+        goto cleanup;
+    sha256_hex(*out, hash);
+    rc = 0;
+cleanup:
+    cJSON_Delete(o);
+    if (rc != 0)
+        jcheck_fail(c, "$", "out of memory");
+    return rc;
+}
+
+static int load_language(struct jcheck *c, const cJSON *lang, const char *path,
+                         struct config_site *site, struct config_language *l)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *ctexts, *t;
+
+    if (!valid_language_tag(lang->string, l->tag))
+        return jcheck_fail(c, path, "expected a language tag like \"en\" or \"pt-BR\"");
+    if (jcheck_object(c, lang, path, language_keys) != 0)
+        return -1;
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const cJSON *mt;
+
+        if (jcheck_member(c, lang, path, rules_model_name((enum consent_model)m),
+                          1, cJSON_Object, &mt) != 0)
+            return -1;
+        jcheck_path_key(p, path, rules_model_name((enum consent_model)m));
+        if (check_text_object(c, mt, p, model_text_keys[m]) != 0)
+            return -1;
+    }
+    if (jcheck_member(c, lang, path, "panel", 1, cJSON_Object, &t) != 0)
+        return -1;
+    jcheck_path_key(p, path, "panel");
+    if (check_text_object(c, t, p, panel_text_keys) != 0)
+        return -1;
+    if (jcheck_member(c, lang, path, "categories", 1, cJSON_Object, &ctexts) != 0)
+        return -1;
+    jcheck_path_key(p, path, "categories");
+    cJSON_ArrayForEach(t, ctexts) {
+        if (config_category_index(site, t->string) < 0) {
+            jcheck_path_key(q, p, t->string);
+            return jcheck_fail(c, q, "not a category of this site");
+        }
+    }
+    for (size_t i = 0; i < site->ncategories; i++) {
+        if (jcheck_member(c, ctexts, p, site->categories[i].id, 1,
+                          cJSON_Object, &t) != 0)
+            return -1;
+        jcheck_path_key(q, p, site->categories[i].id);
+        if (check_text_object(c, t, q, category_text_keys) != 0)
+            return -1;
+    }
+    for (int m = 0; m < MODEL_COUNT; m++)
+        if (build_texts(c, lang, site, m, &l->texts[m], l->texts_sha256[m]) != 0)
+            return -1;
+    return 0;
+}
+
+static int load_site(struct jcheck *c, const cJSON *item, const char *path,
+                     struct config_site *site)
+{
+    const char *s;
+    const cJSON *arr, *e, *langs;
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    int i, necessary = 0;
+
+    if (jcheck_object(c, item, path, site_keys) != 0 ||
+        jcheck_string(c, item, path, "id", 1, 1, CONSENT_MAX_SITE_ID_LEN, &s) != 0)
+        return -1;
+    jcheck_path_key(p, path, "id");
+    if (!jcheck_is_token(s, CONSENT_MAX_SITE_ID_LEN))
+        return jcheck_fail(c, p, "expected 1-%d characters of a-z, 0-9, - and _",
+                           CONSENT_MAX_SITE_ID_LEN);
+    strcpy(site->id, s);
+
+    if (jcheck_member(c, item, path, "origins", 1, cJSON_Array, &arr) != 0)
+        return -1;
+    jcheck_path_key(p, path, "origins");
+    if (cJSON_GetArraySize(arr) > CONSENT_MAX_ORIGINS)
+        return jcheck_fail(c, p, "at most %d origins", CONSENT_MAX_ORIGINS);
+    site->origins = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
+    if (site->origins == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    i = 0;
+    cJSON_ArrayForEach(e, arr) {
+        jcheck_path_index(q, p, i++);
+        if (!cJSON_IsString(e) ||
+            (strncmp(e->valuestring, "https://", 8) != 0 &&
+             strncmp(e->valuestring, "http://", 7) != 0) ||
+            strlen(e->valuestring) > 255 ||
+            strpbrk(e->valuestring + 8, "/?#\r\n ") != NULL)
+            return jcheck_fail(c, q, "expected an origin like \"https://www.example.com\" (no path)");
+        site->origins[site->norigins] = strdup(e->valuestring);
+        if (site->origins[site->norigins++] == NULL)
+            return jcheck_fail(c, q, "out of memory");
+    }
+
+    if (jcheck_string(c, item, path, "policy_url", 1, 1, 500, &s) != 0)
+        return -1;
+    if (strncmp(s, "https://", 8) != 0 && strncmp(s, "http://", 7) != 0 && s[0] != '/') {
+        jcheck_path_key(p, path, "policy_url");
+        return jcheck_fail(c, p, "expected an http(s) URL or a path starting with /");
+    }
+    site->policy_url = strdup(s);
+    if (jcheck_string(c, item, path, "banner_version", 1, 1, 64, &s) != 0)
+        return -1;
+    site->banner_version = strdup(s);
+    if (site->policy_url == NULL || site->banner_version == NULL)
+        return jcheck_fail(c, path, "out of memory");
+    site->preview = 0;
+    if (jcheck_bool(c, item, path, "preview", 0, &site->preview) < 0)
+        return -1;
+
+    if (jcheck_member(c, item, path, "categories", 1, cJSON_Array, &arr) != 0)
+        return -1;
+    jcheck_path_key(p, path, "categories");
+    if (cJSON_GetArraySize(arr) < 1 || cJSON_GetArraySize(arr) > CONSENT_MAX_CATEGORIES)
+        return jcheck_fail(c, p, "expected 1-%d categories", CONSENT_MAX_CATEGORIES);
+    site->categories = calloc((size_t)cJSON_GetArraySize(arr), sizeof(*site->categories));
+    if (site->categories == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    i = 0;
+    cJSON_ArrayForEach(e, arr) {
+        struct config_category *cat = &site->categories[site->ncategories];
+
+        jcheck_path_index(q, p, i++);
+        if (jcheck_object(c, e, q, category_keys) != 0 ||
+            jcheck_string(c, e, q, "id", 1, 1, CONSENT_MAX_CATEGORY_ID_LEN, &s) != 0)
+            return -1;
+        if (!jcheck_is_token(s, CONSENT_MAX_CATEGORY_ID_LEN))
+            return jcheck_fail(c, q, "id: expected 1-%d characters of a-z, 0-9, - and _",
+                               CONSENT_MAX_CATEGORY_ID_LEN);
+        if (config_category_index(site, s) >= 0)
+            return jcheck_fail(c, q, "category \"%s\" is defined twice", s);
+        strcpy(cat->id, s);
+        if (jcheck_bool(c, e, q, "necessary", 0, &cat->necessary) < 0 ||
+            jcheck_bool(c, e, q, "sale_sharing", 0, &cat->sale_sharing) < 0)
+            return -1;
+        if (cat->necessary && cat->sale_sharing)
+            return jcheck_fail(c, q, "a necessary category cannot be sale_sharing");
+        necessary += cat->necessary;
+        site->ncategories++;
+    }
+    (void)necessary;
+
+    if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
+        return -1;
+    jcheck_path_key(p, path, "languages");
+    if (cJSON_GetArraySize(langs) < 1 || cJSON_GetArraySize(langs) > CONSENT_MAX_LANGUAGES)
+        return jcheck_fail(c, p, "expected 1-%d languages", CONSENT_MAX_LANGUAGES);
+    site->languages = calloc((size_t)cJSON_GetArraySize(langs), sizeof(*site->languages));
+    if (site->languages == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    cJSON_ArrayForEach(e, langs) {
+        jcheck_path_key(q, p, e->string);
+        if (load_language(c, e, q, site, &site->languages[site->nlanguages]) != 0) {
+            site->nlanguages++;     /* so config_free frees its texts */
+            return -1;
+        }
+        site->nlanguages++;
+        for (size_t k = 0; k + 1 < site->nlanguages; k++)
+            if (strcmp(site->languages[k].tag,
+                       site->languages[site->nlanguages - 1].tag) == 0)
+                return jcheck_fail(c, q, "language given twice");
+    }
+    return 0;
+}
+
+static int parse_listen(const char *s)
+{
+    const char *colon;
+    long port;
+    char *end;
+
+    if (strncmp(s, "unix:/", 6) == 0)
+        return strlen(s) - 5 < 108 ? 0 : -1;
+    colon = strrchr(s, ':');
+    if (colon == NULL || colon == s)
+        return -1;
+    port = strtol(colon + 1, &end, 10);
+    return (*end == '\0' && port > 0 && port < 65536) ? 0 : -1;
+}
+
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct jcheck c;
+    cJSON *root;
+    const cJSON *o, *sites, *e;
+    const char *s;
+    long v;
+    char *pathcopy = NULL, *dir;
+    char p[JCHECK_MAX_PATH];
+    int i;
+
+    memset(cfg, 0, sizeof(*cfg));
+    jcheck_init(&c, path, err, errlen);
+    root = jcheck_parse_file(&c, path, CONSENT_MAX_CONFIG);
+    if (root == NULL)
+        return -1;
+    pathcopy = strdup(path);
+    if (pathcopy == NULL) {
+        jcheck_fail(&c, "$", "out of memory");
+        goto fail;
+    }
+    dir = dirname(pathcopy);
+
+    if (jcheck_object(&c, root, "$", top_keys) != 0 ||
+        jcheck_string(&c, root, "$", "listen", 1, 3, 120, &s) != 0)
+        goto fail;
+    if (parse_listen(s) != 0) {
+        jcheck_fail(&c, "$.listen", "expected \"host:port\" or \"unix:/path\"");
+        goto fail;
+    }
+    cfg->listen = strdup(s);
+    v = CONSENT_DEFAULT_WORKERS;
+    if (jcheck_int(&c, root, "$", "workers", 0, 1, CONSENT_MAX_WORKERS, &v) < 0)
+        goto fail;
+    cfg->workers = (int)v;
+    cfg->access_log = 0;
+    if (jcheck_bool(&c, root, "$", "access_log", 0, &cfg->access_log) < 0)
+        goto fail;
+
+    if (jcheck_member(&c, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
+        jcheck_object(&c, o, "$.geoip", geoip_keys) != 0 ||
+        jcheck_string(&c, o, "$.geoip", "database", 1, 1, PATH_MAX - 1, &s) != 0)
+        goto fail;
+    cfg->geoip_path = resolve(dir, s);
+    if (jcheck_string(&c, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
+        goto fail;
+    if (geo_layout_parse(s, &cfg->geoip_layout) != GEO_OK) {
+        jcheck_fail(&c, "$.geoip.layout", "expected \"geoip2\" or \"flat\"");
+        goto fail;
+    }
+    if (jcheck_string(&c, root, "$", "rules", 1, 1, PATH_MAX - 1, &s) != 0)
+        goto fail;
+    cfg->rules_path = resolve(dir, s);
+
+    if (jcheck_member(&c, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
+        jcheck_object(&c, o, "$.redis", redis_keys) != 0 ||
+        jcheck_string(&c, o, "$.redis", "address", 1, 3, 120, &s) != 0)
+        goto fail;
+    if (parse_listen(s) != 0) {
+        jcheck_fail(&c, "$.redis.address", "expected \"host:port\" or \"unix:/path\"");
+        goto fail;
+    }
+    cfg->redis_address = strdup(s);
+    v = 250;
+    if (jcheck_int(&c, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
+        goto fail;
+    cfg->redis_connect_timeout_ms = (int)v;
+    v = 500;
+    if (jcheck_int(&c, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
+        goto fail;
+    cfg->redis_command_timeout_ms = (int)v;
+
+    if (jcheck_member(&c, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
+        goto fail;
+    if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
+        jcheck_fail(&c, "$.sites", "expected 1-%d sites", CONSENT_MAX_SITES);
+        goto fail;
+    }
+    cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
+    if (cfg->listen == NULL || cfg->geoip_path == NULL || cfg->rules_path == NULL ||
+        cfg->redis_address == NULL || cfg->sites == NULL) {
+        jcheck_fail(&c, "$", "out of memory");
+        goto fail;
+    }
+    i = 0;
+    cJSON_ArrayForEach(e, sites) {
+        jcheck_path_index(p, "$.sites", i++);
+        cfg->nsites++;
+        if (load_site(&c, e, p, &cfg->sites[cfg->nsites - 1]) != 0)
+            goto fail;
+        for (size_t k = 0; k + 1 < cfg->nsites; k++)
+            if (strcmp(cfg->sites[k].id, cfg->sites[cfg->nsites - 1].id) == 0) {
+                jcheck_fail(&c, p, "site id \"%s\" is used twice", cfg->sites[k].id);
+                goto fail;
+            }
+    }
+    free(pathcopy);
+    cJSON_Delete(root);
+    return 0;
+fail:
+    free(pathcopy);
+    cJSON_Delete(root);
+    config_free(cfg);
+    return -1;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < cfg->nsites; i++) {
+        struct config_site *s = &cfg->sites[i];
+
+        for (size_t k = 0; k < s->norigins; k++)
+            free(s->origins[k]);
+        free(s->origins);
+        free(s->policy_url);
+        free(s->banner_version);
+        free(s->categories);
+        for (size_t k = 0; k < s->nlanguages; k++)
+            for (int m = 0; m < MODEL_COUNT; m++)
+                cJSON_free(s->languages[k].texts[m]);
+        free(s->languages);
+    }
+    free(cfg->sites);
+    free(cfg->listen);
+    free(cfg->geoip_path);
+    free(cfg->rules_path);
+    free(cfg->redis_address);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+const struct config_site *config_site_find(const struct config *cfg,
+                                           const char *id)
+{
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (strcmp(cfg->sites[i].id, id) == 0)
+            return &cfg->sites[i];
+    return NULL;
+}
+
+int config_category_index(const struct config_site *site, const char *id)
+{
+    for (size_t i = 0; i < site->ncategories; i++)
+        if (strcmp(site->categories[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+int config_origin_allowed(const struct config_site *site, const char *origin)
+{
+    for (size_t i = 0; i < site->norigins; i++)
+        if (strcmp(site->origins[i], origin) == 0)
+            return 1;
+    return 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * config.h - consentd's JSON configuration: listen address, workers, GeoIP,
+ * rules, Redis and the sites with their categories and banner texts.
+ *
+ * Loaded once at start (and validated completely: an unknown key, a wrong type
+ * or a missing field is refused with the file, the JSON path and what was
+ * expected), then shared read-only by every worker thread.
+ */
+#ifndef CONSENT_CONFIG_H
+#define CONSENT_CONFIG_H
+
+#include <stddef.h>
+
+#include "../geo/geo.h"
+#include "../geo/rules.h"
+
+#define CONSENT_MAX_CONFIG (1024 * 1024)
+#define CONSENT_MAX_SITES 64
+#define CONSENT_MAX_SITE_ID_LEN 32
+#define CONSENT_MAX_CATEGORIES 16
+#define CONSENT_MAX_CATEGORY_ID_LEN 32
+#define CONSENT_MAX_LANGUAGES 32
+#define CONSENT_LANG_LEN 16          /* "pt-br" style tag plus NUL */
+#define CONSENT_MAX_ORIGINS 16
+#define CONSENT_MAX_TEXT_LEN 2000
+#define CONSENT_MAX_WORKERS 1024
+#define CONSENT_DEFAULT_WORKERS 64
+#define CONSENT_SHA256_HEX 65        /* 64 hex digits plus NUL */
+
+struct config_category {
+    char id[CONSENT_MAX_CATEGORY_ID_LEN + 1];
+    int necessary;      /* always on, cannot be changed */
+    int sale_sharing;   /* sale/sharing/targeted advertising: GPC turns it off */
+};
+
+/* One language of a site: the texts a banner of each model shows, printed
+ * once at load as compact JSON together with their SHA-256. */
+struct config_language {
+    char tag[CONSENT_LANG_LEN];             /* lower case, e.g. "en", "pt-br" */
+    char *texts[MODEL_COUNT];               /* JSON object text, owned */
+    char texts_sha256[MODEL_COUNT][CONSENT_SHA256_HEX];
+};
+
+struct config_site {
+    char id[CONSENT_MAX_SITE_ID_LEN + 1];
+    char **origins;                 /* exact "scheme://host[:port]" */
+    size_t norigins;
+    char *policy_url;
+    char *banner_version;
+    int preview;                    /* ?preview=REGION allowed (demo sites) */
+    struct config_category *categories;
+    size_t ncategories;
+    struct config_language *languages;  /* [0] is the default language */
+    size_t nlanguages;
+};
+
+struct config {
+    char *listen;                   /* "host:port" or "unix:/path" */
+    int workers;
+    int access_log;
+    char *geoip_path;               /* absolute or relative to the config */
+    enum geo_layout geoip_layout;
+    char *rules_path;
+    char *redis_address;            /* "host:port" or "unix:/path" */
+    int redis_connect_timeout_ms;
+    int redis_command_timeout_ms;
+    struct config_site *sites;
+    size_t nsites;
+};
+
+/*
+ * Loads and validates the file at path. Relative paths inside it are taken
+ * relative to the file's own folder. Returns 0, or -1 with
+ * "FILE: JSON-PATH: what was expected" in err. On success free with
+ * config_free(); on failure nothing needs freeing.
+ */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Frees everything config_load() allocated. Safe on a zeroed struct. */
+void config_free(struct config *cfg);
+
+/* The site with this id, or NULL. Borrowed from cfg. */
+const struct config_site *config_site_find(const struct config *cfg,
+                                           const char *id);
+
+/* Index of a category id in a site, or -1. */
+int config_category_index(const struct config_site *site, const char *id);
+
+/* 1 when origin is one of the site's allowed origins. */
+int config_origin_allowed(const struct config_site *site, const char *origin);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * decision.c - see decision.h.
+ */
+#include "decision.h"
+
+#include <string.h>
+
+void decision_make(const struct config_site *site, const struct regime *g,
+                   int gpc, int64_t now, struct decision *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->regime = g;
+    out->gpc_received = gpc != 0;
+    out->gpc_binding = gpc && rules_gpc_binding(g, now);
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const struct config_category *c = &site->categories[i];
+        struct decision_category *d = &out->categories[i];
+
+        if (c->necessary) {
+            d->on = 1;
+            d->lock = LOCK_NECESSARY;
+            continue;
+        }
+        d->on = g->model != MODEL_OPT_IN;
+        if (gpc && c->sale_sharing) {
+            if (d->on) {
+                d->gpc_changed = 1;
+                out->gpc_changed_any = 1;
+            }
+            d->on = 0;
+            if (out->gpc_binding)
+                d->lock = LOCK_GPC;
+        }
+    }
+}
+
+const char *decision_lock_name(enum decision_lock lock)
+{
+    switch (lock) {
+    case LOCK_NECESSARY:
+        return "necessary";
+    case LOCK_GPC:
+        return "gpc";
+    case LOCK_NONE:
+        break;
+    }
+    return NULL;
+}

@@ -1,0 +1,48 @@
+/*
+ * decision.h - what banner a visitor gets: the pure part of the banner
+ * decision (no I/O), shared by the handler and the unit tests.
+ */
+#ifndef CONSENT_DECISION_H
+#define CONSENT_DECISION_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "../geo/rules.h"
+
+/* Why a category cannot be changed by the visitor. */
+enum decision_lock {
+    LOCK_NONE = 0,
+    LOCK_NECESSARY,     /* strictly necessary: always on */
+    LOCK_GPC            /* sale/sharing under a law that makes GPC binding */
+};
+
+struct decision_category {
+    int on;                     /* default state shown / applied */
+    enum decision_lock lock;
+    int gpc_changed;            /* GPC turned this default from on to off */
+};
+
+struct decision {
+    const struct regime *regime;
+    int gpc_received;
+    int gpc_binding;            /* the regime makes GPC binding now */
+    int gpc_changed_any;
+    struct decision_category categories[CONSENT_MAX_CATEGORIES];
+};
+
+/*
+ * Default state of every category of a site for a regime and GPC at time
+ * now (epoch seconds):
+ * - necessary categories are on and locked;
+ * - opt-in: everything else off until the visitor chooses;
+ * - opt-out and notice: on, except that GPC turns sale/sharing categories
+ *   off everywhere, and locks them off where the regime makes GPC binding.
+ */
+void decision_make(const struct config_site *site, const struct regime *g,
+                   int gpc, int64_t now, struct decision *out);
+
+/* "necessary", "gpc" or NULL. */
+const char *decision_lock_name(enum decision_lock lock);
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * main.c - consentd: start-up, the worker threads, the access log and
+ * shutdown.
+ *
+ * Threading follows what was measured on these machines (see the README's
+ * THREAD SAFETY section):
+ * - no mutex around FCGX_Accept_r: accept() is thread-safe, and a lock held
+ *   by a thread that then blocks on its kept-alive connection stalls all the
+ *   others;
+ * - libfcgi serves one connection per thread, so a kept-alive idle
+ *   connection pins its thread: the default worker count leaves room for
+ *   nginx's keepalive cache plus the concurrent requests;
+ * - libfcgi's own SIGTERM handler only sets a flag, so the signals are
+ *   blocked in every thread and the main thread takes them with sigwait().
+ */
+#include "app.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CONSENTD_VERSION "0.1.0"
+#define LISTEN_BACKLOG 1024
+#define SHUTDOWN_GRACE_MS 10000
+
+static struct app app;
+static int listen_fd = -1;
+static atomic_int stopping;
+static atomic_int active;
+static int64_t clock_fixed;     /* CONSENTD_TEST_NOW: tests pin the clock */
+
+int64_t app_now(void)
+{
+    return clock_fixed != 0 ? clock_fixed : (int64_t)time(NULL);
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* One JSON line, one write(2), so lines of different threads never mix. */
+static void log_line(cJSON *o)
+{
+    char *s = cJSON_PrintUnformatted(o);
+    size_t n;
+
+    if (s == NULL)
+        return;
+    n = strlen(s);
+    s[n] = '\n';
+    if (write(STDERR_FILENO, s, n + 1) < 0) {
+        /* nothing sensible to do: the log itself is gone */
+    }
+    cJSON_free(s);
+}
+
+static void log_message(const char *level, const char *msg, const char *detail)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "time", (double)time(NULL));
+    cJSON_AddStringToObject(o, "level", level);
+    cJSON_AddStringToObject(o, "msg", msg);
+    if (detail != NULL)
+        cJSON_AddStringToObject(o, "detail", detail);
+    log_line(o);
+    cJSON_Delete(o);
+}
+
+static void log_request(const struct request *req, const struct response *res,
+                        const struct request_log *rl, int64_t us)
+{
+    char addr[64];
+    cJSON *o;
+
+    if (!app.cfg.access_log && res->status < 500)
+        return;
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "time", (double)time(NULL));
+    cJSON_AddStringToObject(o, "method", req->method_name);
+    cJSON_AddStringToObject(o, "path", req->path);
+    cJSON_AddNumberToObject(o, "status", res->status);
+    cJSON_AddNumberToObject(o, "us", (double)us);
+    request_truncate_address(req->remote_addr, addr, sizeof(addr));
+    cJSON_AddStringToObject(o, "client", addr);
+    if (rl->regime != NULL)
+        cJSON_AddStringToObject(o, "regime", rl->regime);
+    cJSON_AddBoolToObject(o, "gpc", rl->gpc);
+    if (res->error_code != NULL)
+        cJSON_AddStringToObject(o, "error", res->error_code);
+    log_line(o);
+    cJSON_Delete(o);
+}
+
+/* Reads the body into buf, or answers the error itself (returns -1). */
+static int read_body(FCGX_Request *fr, struct request *req,
+                     struct response *res, char *buf)
+{
+    int n;
+
+    if (req->content_length <= 0)
+        return 0;
+    if (req->content_length > CONSENT_MAX_BODY) {
+        response_error(res, 413, "body_too_large",
+                       "the request body is larger than 8192 bytes");
+        return -1;
+    }
+    n = FCGX_GetStr(buf, (int)req->content_length, fr->in);
+    if (n != req->content_length) {
+        response_error(res, 400, "incomplete_body",
+                       "the request body is shorter than its Content-Length");
+        return -1;
+    }
+    req->body = buf;
+    req->body_len = (size_t)n;
+    return 0;
+}
+
+static void serve(FCGX_Request *fr, struct worker *w, char *body)
+{
+    struct request req;
+    struct response res;
+    struct request_log rl = {NULL, 0};
+    int64_t t0 = mono_us();
+    int st;
+    char *out;
+    size_t len;
+
+    response_init(&res);
+    st = request_parse(&req, fr->envp);
+    req.app = &app;
+    req.worker = w;
+    if (st == REQUEST_HEADER_TOO_LARGE)
+        response_error(&res, 431, "header_too_large", request_strerror(st));
+    else if (st == REQUEST_PATH_TOO_LONG)
+        response_error(&res, 400, "path_too_long", request_strerror(st));
+    else if (st == REQUEST_QUERY_TOO_LONG)
+        response_error(&res, 400, "query_too_long", request_strerror(st));
+    else if (st == REQUEST_BAD_LENGTH)
+        response_error(&res, 400, "bad_content_length", request_strerror(st));
+    else if (read_body(fr, &req, &res, body) == 0)
+        router_dispatch(&req, &res, &rl);
+
+    out = response_render(&res, req.method == METHOD_HEAD, &len);
+    if (out != NULL) {
+        FCGX_PutStr(out, (int)len, fr->out);
+        free(out);
+    } else {
+        static const char oom[] =
+            "Status: 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n"
+            "{\"error\":{\"code\":\"out_of_memory\",\"message\":\"try again\"}}";
+        FCGX_PutStr(oom, (int)sizeof(oom) - 1, fr->out);
+        res.status = 503;
+    }
+    log_request(&req, &res, &rl, mono_us() - t0);
+    response_cleanup(&res);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    FCGX_Request fr;
+    char *body = malloc(CONSENT_MAX_BODY + 1);
+
+    if (body == NULL || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+        log_message("error", "worker cannot start", "out of memory");
+        free(body);
+        return NULL;
+    }
+    while (!atomic_load(&stopping)) {
+        if (FCGX_Accept_r(&fr) < 0)
+            break;
+        atomic_fetch_add(&active, 1);
+        serve(&fr, w, body);
+        if (atomic_load(&stopping))
+            fr.keepConnection = 0;
+        FCGX_Finish_r(&fr);
+        atomic_fetch_sub(&active, 1);
+    }
+    FCGX_Free(&fr, 1);
+    free(body);
+    return NULL;
+}
+
+static int load(const char *config_path, int check_only)
+{
+    char err[512];
+    int st;
+
+    if (config_load(&app.cfg, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "consentd: %s\n", err);
+        return -1;
+    }
+    if (rules_load(&app.rules, app.cfg.rules_path, err, sizeof(err)) != RULES_OK) {
+        fprintf(stderr, "consentd: %s\n", err);
+        return -1;
+    }
+    st = geo_open(&app.geo, app.cfg.geoip_path, app.cfg.geoip_layout);
+    if (st != GEO_OK) {
+        fprintf(stderr, "consentd: %s: %s: %s\n", app.cfg.geoip_path,
+                geo_strerror(st), MMDB_strerror(app.geo.mmdb_status));
+        return -1;
+    }
+    if (check_only)
+        printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
+               "GeoIP %s)\n", config_path, app.cfg.nsites, app.rules.nregimes,
+               app.geo.mmdb.metadata.database_type);
+    return 0;
+}
+
+static void unload(void)
+{
+    geo_close(&app.geo);
+    rules_free(&app.rules);
+    config_free(&app.cfg);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: consentd -c CONFIG     run the FastCGI service\n"
+               "       consentd --check CONFIG  validate CONFIG and exit\n"
+               "       consentd --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *listen_at, *env;
+    int check_only = 0;
+    struct worker *workers = NULL;
+    pthread_t *threads = NULL;
+    sigset_t set;
+    int sig, rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--check") == 0) &&
+            i + 1 < argc) {
+            check_only = argv[i][1] == '-';
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("consentd %s\n", CONSENTD_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "consentd: libsodium cannot start\n");
+        return 1;
+    }
+    env = getenv("CONSENTD_TEST_NOW");
+    if (env != NULL)
+        clock_fixed = strtoll(env, NULL, 10);
+    if (load(config_path, check_only) != 0) {
+        unload();
+        return 1;
+    }
+    if (check_only) {
+        unload();
+        return 0;
+    }
+
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "consentd: FCGX_Init failed\n");
+        goto cleanup;
+    }
+    listen_at = app.cfg.listen;
+    if (strncmp(listen_at, "unix:", 5) == 0)
+        listen_at += 5;
+    listen_fd = FCGX_OpenSocket(listen_at, LISTEN_BACKLOG);
+    if (listen_fd < 0) {
+        fprintf(stderr, "consentd: cannot listen on %s: %s\n", app.cfg.listen,
+                strerror(errno));
+        goto cleanup;
+    }
+
+    /* Block the signals in every thread; the main thread sigwait()s. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    workers = calloc((size_t)app.cfg.workers, sizeof(*workers));
+    threads = calloc((size_t)app.cfg.workers, sizeof(*threads));
+    if (workers == NULL || threads == NULL) {
+        fprintf(stderr, "consentd: out of memory\n");
+        goto cleanup;
+    }
+    for (int i = 0; i < app.cfg.workers; i++) {
+        workers[i].id = i;
+        if (store_open(&workers[i].store, app.cfg.redis_address,
+                       app.cfg.redis_connect_timeout_ms,
+                       app.cfg.redis_command_timeout_ms) < 0) {
+            fprintf(stderr, "consentd: bad Redis address %s\n",
+                    app.cfg.redis_address);
+            goto cleanup;
+        }
+        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
+            fprintf(stderr, "consentd: cannot start worker %d\n", i);
+            goto cleanup;
+        }
+    }
+    {
+        char detail[256];
+
+        snprintf(detail, sizeof(detail), "listen %s, %d workers, %zu sites",
+                 app.cfg.listen, app.cfg.workers, app.cfg.nsites);
+        log_message("info", "consentd started", detail);
+    }
+
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_message("warning", "SIGHUP ignored",
+                        "configuration reload is not supported yet; restart");
+            continue;
+        }
+        break;
+    }
+
+    /* Drain: stop accepting, let requests in flight finish, then exit.
+     * Threads idle on a kept-alive connection hold no request; they end
+     * with the process. */
+    atomic_store(&stopping, 1);
+    shutdown(listen_fd, SHUT_RDWR);
+    {
+        int64_t deadline = mono_us() + (int64_t)SHUTDOWN_GRACE_MS * 1000;
+        int quiet = 0;
+
+        while (mono_us() < deadline && quiet < 2) {
+            quiet = atomic_load(&active) == 0 ? quiet + 1 : 0;
+            usleep(20000);
+        }
+    }
+    log_message("info", "consentd stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    rc = 0;
+    /* Workers may still be blocked reading an idle kept-alive connection:
+     * leave shared state mapped and exit the whole process. */
+    fflush(NULL);
+    exit(rc);
+
+cleanup:
+    if (threads != NULL && workers != NULL && threads[0] != 0) {
+        /* Failure during start-up: end the process, workers and all. */
+        fflush(NULL);
+        _exit(1);
+    }
+    free(workers);
+    free(threads);
+    unload();
+    return rc;
+}

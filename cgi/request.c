@@ -1,0 +1,340 @@
+/*
+ * request.c - see request.h.
+ */
+#include "request.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Value of NAME in envp, or NULL. */
+static const char *env_get(char **envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char **e = envp; *e != NULL; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static enum request_method parse_method(const char *m)
+{
+    static const struct {
+        const char *name;
+        enum request_method method;
+    } methods[] = {
+        {"GET", METHOD_GET}, {"HEAD", METHOD_HEAD}, {"POST", METHOD_POST},
+        {"DELETE", METHOD_DELETE}, {"OPTIONS", METHOD_OPTIONS},
+    };
+
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        if (strcmp(m, methods[i].name) == 0)
+            return methods[i].method;
+    return METHOD_OTHER;
+}
+
+int request_gpc(char **envp)
+{
+    static const char key[] = "HTTP_SEC_GPC=";
+
+    for (char **e = envp; *e != NULL; e++) {
+        const char *v;
+
+        if (strncmp(*e, key, sizeof(key) - 1) != 0)
+            continue;
+        v = *e + sizeof(key) - 1;
+        /* Joined duplicates: "1, 0". Each element, trimmed, must be "1". */
+        while (*v != '\0') {
+            const char *end = strchr(v, ',');
+            size_t len = end != NULL ? (size_t)(end - v) : strlen(v);
+            const char *s = v;
+
+            while (len > 0 && (*s == ' ' || *s == '\t')) {
+                s++;
+                len--;
+            }
+            while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+                len--;
+            if (len == 1 && s[0] == '1')
+                return 1;
+            if (end == NULL)
+                break;
+            v = end + 1;
+        }
+    }
+    return 0;
+}
+
+int request_parse(struct request *req, char **envp)
+{
+    const char *v;
+    int status = REQUEST_OK;
+
+    memset(req, 0, sizeof(*req));
+    req->method_name = env_get(envp, "REQUEST_METHOD");
+    if (req->method_name == NULL)
+        req->method_name = "GET";
+    req->method = parse_method(req->method_name);
+    req->path = env_get(envp, "DOCUMENT_URI");
+    if (req->path == NULL)
+        req->path = env_get(envp, "SCRIPT_NAME");
+    if (req->path == NULL)
+        req->path = "/";
+    req->query = env_get(envp, "QUERY_STRING");
+    if (req->query == NULL)
+        req->query = "";
+    req->cookie = env_get(envp, "HTTP_COOKIE");
+    if (req->cookie == NULL)
+        req->cookie = "";
+    req->accept_language = env_get(envp, "HTTP_ACCEPT_LANGUAGE");
+    if (req->accept_language == NULL)
+        req->accept_language = "";
+    req->origin = env_get(envp, "HTTP_ORIGIN");
+    req->remote_addr = env_get(envp, "REMOTE_ADDR");
+    if (req->remote_addr == NULL)
+        req->remote_addr = "";
+    req->user_agent = env_get(envp, "HTTP_USER_AGENT");
+    if (req->user_agent == NULL)
+        req->user_agent = "";
+    req->content_type = env_get(envp, "CONTENT_TYPE");
+    if (req->content_type != NULL && req->content_type[0] == '\0')
+        req->content_type = NULL;
+    req->gpc = request_gpc(envp);
+
+    req->content_length = -1;
+    v = env_get(envp, "CONTENT_LENGTH");
+    if (v != NULL && v[0] != '\0') {
+        char *end;
+        long n;
+
+        if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 12) {
+            status = REQUEST_BAD_LENGTH;
+        } else {
+            n = strtol(v, &end, 10);
+            req->content_length = n;
+        }
+    }
+
+    if (strlen(req->path) > CONSENT_MAX_PATH)
+        return REQUEST_PATH_TOO_LONG;
+    if (strlen(req->query) > CONSENT_MAX_QUERY)
+        return REQUEST_QUERY_TOO_LONG;
+    if (strlen(req->cookie) > CONSENT_MAX_COOKIE_HEADER ||
+        strlen(req->accept_language) > CONSENT_MAX_HEADER ||
+        strlen(req->user_agent) > CONSENT_MAX_HEADER ||
+        (req->origin != NULL && strlen(req->origin) > CONSENT_MAX_HEADER))
+        return REQUEST_HEADER_TOO_LARGE;
+    return status;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes s[0..len) into out ('+' is a space). -1 on bad input. */
+static int url_decode(const char *s, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        if (c == '%') {
+            int hi, lo;
+
+            if (i + 2 >= len)
+                return -1;
+            hi = hexval(s[i + 1]);
+            lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = (char)(hi * 16 + lo);
+            if (c == '\0')
+                return -1;
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (o + 1 >= outlen)
+            return -1;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int request_query_param(const char *query, const char *name, char *out,
+                        size_t outlen)
+{
+    size_t nlen = strlen(name);
+    const char *p = query;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, '&');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+        if (len >= nlen && strncmp(p, name, nlen) == 0 &&
+            (len == nlen || p[nlen] == '=')) {
+            if (len == nlen) {
+                out[0] = '\0';
+                return 0;
+            }
+            return url_decode(p + nlen + 1, len - nlen - 1, out, outlen);
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 1;
+}
+
+int request_cookie(const char *cookie, const char *name, char *out,
+                   size_t outlen)
+{
+    size_t nlen = strlen(name);
+    const char *p = cookie;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ';');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+        while (len > 0 && *p == ' ') {
+            p++;
+            len--;
+        }
+        if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            const char *v = p + nlen + 1;
+            size_t vlen = len - nlen - 1;
+
+            while (vlen > 0 && v[vlen - 1] == ' ')
+                vlen--;
+            if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') {
+                v++;
+                vlen -= 2;
+            }
+            if (vlen + 1 > outlen)
+                return -1;
+            memcpy(out, v, vlen);
+            out[vlen] = '\0';
+            return 0;
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return 1;
+}
+
+size_t request_negotiate_language(const char *accept_language,
+                                  const char *const *tags, size_t n)
+{
+    const char *p = accept_language;
+    size_t best = 0;
+    int best_q = 0, best_exact = 0;     /* q in thousandths */
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ',');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        char tag[32];
+        size_t tlen = 0;
+        int q = 1000;
+        const char *semi;
+
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        semi = memchr(p, ';', len);
+        for (size_t i = 0; i < (semi != NULL ? (size_t)(semi - p) : len) &&
+                           tlen + 1 < sizeof(tag); i++) {
+            if (p[i] == ' ' || p[i] == '\t')
+                break;
+            tag[tlen++] = (char)tolower((unsigned char)p[i]);
+        }
+        tag[tlen] = '\0';
+        if (semi != NULL) {
+            const char *qs = semi + 1;
+
+            while (*qs == ' ')
+                qs++;
+            if (qs[0] == 'q' && qs[1] == '=') {
+                double d = atof(qs + 2);
+
+                q = d <= 0 ? 0 : d >= 1 ? 1000 : (int)(d * 1000 + 0.5);
+            }
+        }
+        if (q > 0 && tlen > 0) {
+            for (size_t i = 0; i < n; i++) {
+                size_t l = strlen(tags[i]);
+                int exact = strcmp(tag, tags[i]) == 0;
+                /* "de-at" accepts "de"; "de" accepts "de-at" too. */
+                int prefix = !exact &&
+                    ((strncmp(tag, tags[i], l) == 0 && tag[l] == '-') ||
+                     (strncmp(tag, tags[i], tlen) == 0 && tags[i][tlen] == '-'));
+
+                if (!exact && !prefix)
+                    continue;
+                if (q > best_q || (q == best_q && exact && !best_exact)) {
+                    best = i;
+                    best_q = q;
+                    best_exact = exact;
+                }
+            }
+        }
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    return best;
+}
+
+int request_truncate_address(const char *addr, char *out, size_t outlen)
+{
+    unsigned char b[16];
+    char txt[INET6_ADDRSTRLEN];
+
+    out[0] = '\0';
+    if (inet_pton(AF_INET, addr, b) == 1) {
+        b[3] = 0;
+        if (inet_ntop(AF_INET, b, txt, sizeof(txt)) == NULL)
+            return -1;
+        snprintf(out, outlen, "%s/24", txt);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, b) == 1) {
+        memset(b + 6, 0, 10);
+        if (inet_ntop(AF_INET6, b, txt, sizeof(txt)) == NULL)
+            return -1;
+        snprintf(out, outlen, "%s/48", txt);
+        return 0;
+    }
+    return -1;
+}
+
+const char *request_strerror(int status)
+{
+    switch (status) {
+    case REQUEST_OK:
+        return "success";
+    case REQUEST_PATH_TOO_LONG:
+        return "the path is longer than " "256" " bytes";
+    case REQUEST_QUERY_TOO_LONG:
+        return "the query string is longer than " "1024" " bytes";
+    case REQUEST_HEADER_TOO_LARGE:
+        return "a request header is larger than its limit";
+    case REQUEST_BAD_LENGTH:
+        return "Content-Length is not a number";
+    default:
+        return "unknown error";
+    }
+}

@@ -1,0 +1,112 @@
+/*
+ * response.c - see response.h.
+ */
+#include "response.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void response_init(struct response *res)
+{
+    res->status = 200;
+    res->hlen = 0;
+    res->headers[0] = '\0';
+    res->body = NULL;
+    res->error_code = NULL;
+}
+
+void response_cleanup(struct response *res)
+{
+    cJSON_Delete(res->body);
+    res->body = NULL;
+}
+
+int response_header(struct response *res, const char *name, const char *value)
+{
+    size_t room = sizeof(res->headers) - res->hlen;
+    int n;
+
+    if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
+        return -1;
+    n = snprintf(res->headers + res->hlen, room, "%s: %s\r\n", name, value);
+    if (n < 0 || (size_t)n >= room) {
+        res->headers[res->hlen] = '\0';
+        return -1;
+    }
+    res->hlen += (size_t)n;
+    return 0;
+}
+
+void response_json(struct response *res, int status, cJSON *body)
+{
+    cJSON_Delete(res->body);
+    res->status = status;
+    res->body = body;
+}
+
+void response_error(struct response *res, int status, const char *code,
+                    const char *message)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", message);
+    response_json(res, status, root);
+    res->error_code = code;
+}
+
+const char *response_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+char *response_render(const struct response *res, int head, size_t *len)
+{
+    char *body = NULL, *out;
+    size_t blen = 0, cap;
+    int n;
+
+    if (res->body != NULL) {
+        body = cJSON_PrintUnformatted(res->body);
+        if (body == NULL)
+            return NULL;
+        blen = strlen(body);
+    }
+    cap = 128 + res->hlen + blen;
+    out = malloc(cap);
+    if (out == NULL) {
+        cJSON_free(body);
+        return NULL;
+    }
+    n = snprintf(out, cap, "Status: %d %s\r\n%s%s\r\n", res->status,
+                 response_reason(res->status), res->headers,
+                 body != NULL ? "Content-Type: application/json\r\n" : "");
+    *len = (size_t)n;
+    if (body != NULL && !head) {
+        memcpy(out + n, body, blen);
+        *len += blen;
+    }
+    cJSON_free(body);
+    return out;
+}

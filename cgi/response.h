@@ -1,0 +1,55 @@
+/*
+ * response.h - building and writing one FastCGI response.
+ *
+ * Handlers set a status, headers and a cJSON body on a struct response on
+ * the worker's stack; the worker writes it once. Header values are checked
+ * for CR/LF so caller-controlled text can never split a response.
+ */
+#ifndef CONSENT_RESPONSE_H
+#define CONSENT_RESPONSE_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+
+#define RESPONSE_MAX_HEADERS 2048
+
+struct response {
+    int status;
+    char headers[RESPONSE_MAX_HEADERS];     /* "Name: value\r\n"... */
+    size_t hlen;
+    cJSON *body;                            /* owned; NULL for no body */
+    const char *error_code;                 /* for the log, static */
+};
+
+void response_init(struct response *res);
+
+/* Frees the body. */
+void response_cleanup(struct response *res);
+
+/*
+ * Adds a header. Returns 0, or -1 (nothing added) when the value holds CR,
+ * LF or NUL, or the header block is full.
+ */
+int response_header(struct response *res, const char *name, const char *value);
+
+/* Sets status and body; takes ownership of body (freed even on error). */
+void response_json(struct response *res, int status, cJSON *body);
+
+/*
+ * Sets an error: {"error": {"code": code, "message": message}}. code must be a
+ * static string (kept for the access log).
+ */
+void response_error(struct response *res, int status, const char *code,
+                    const char *message);
+
+/*
+ * Renders the status line, headers and body into a malloc'd buffer
+ * (*len bytes, not NUL-terminated); the caller frees it. With head set the
+ * body is left out. NULL when out of memory.
+ */
+char *response_render(const struct response *res, int head, size_t *len);
+
+/* Reason phrase for a status ("Not Found"). */
+const char *response_reason(int status);
+
+#endif

@@ -1,0 +1,105 @@
+#!/bin/sh
+# `make run` / `make stop`: start redis-server, consentd and nginx on
+# 127.0.0.1 with the example configuration, and stop exactly those (by the
+# PIDs recorded under run/).
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RUN=$ROOT/run
+PORT=8080
+REDIS_PORT=6391
+FASTCGI=127.0.0.1:9091
+GEO_PKG=@ip-location-db/geo-whois-asn-country-mmdb
+GEO_DB=$RUN/geo/geo-whois-asn-country.mmdb
+
+alive() {   # alive PIDFILE NAME: the recorded process exists and is NAME
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1")
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
+        tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$2"
+}
+
+stop_one() {    # stop_one PIDFILE NAME
+    if alive "$1" "$2"; then
+        pid=$(cat "$1")
+        kill -TERM "$pid"
+        for _ in $(seq 1 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "$2 ($pid) did not stop; sending SIGKILL" >&2
+            kill -KILL "$pid"
+        fi
+        echo "stopped $2 ($pid)"
+    fi
+    rm -f "$1"
+}
+
+fetch_geo() {
+    [ -s "$GEO_DB" ] && return 0
+    echo "fetching the GeoIP database ($GEO_PKG, CC0) with npm pack"
+    mkdir -p "$RUN/geo/tmp"
+    (cd "$RUN/geo/tmp" && npm pack --silent "$GEO_PKG" >/dev/null &&
+        tar xzf ./*.tgz && mv package/geo-whois-asn-country.mmdb "$GEO_DB")
+    rm -rf "$RUN/geo/tmp"
+}
+
+wait_http() {   # wait_http URL: up to 10 s
+    for _ in $(seq 1 100); do
+        curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start() {
+    if alive "$RUN/nginx.pid" nginx || alive "$RUN/consentd.pid" consentd ||
+       alive "$RUN/redis.pid" redis-server; then
+        echo "already running; 'make stop' first" >&2
+        exit 1
+    fi
+    mkdir -p "$RUN/nginx-tmp" "$RUN/redis"
+    fetch_geo
+    "$ROOT/build/release/consentd" --check "$ROOT/cgi/consentd.example.json"
+
+    redis-server "$ROOT/redis/redis.conf" --port "$REDIS_PORT" \
+        --dir "$RUN/redis" --pidfile "$RUN/redis.pid" \
+        --logfile "$RUN/redis.log" --daemonize yes
+    for _ in $(seq 1 50); do
+        redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+
+    nohup "$ROOT/build/release/consentd" -c "$ROOT/cgi/consentd.example.json" \
+        >>"$RUN/consentd.log" 2>&1 &
+    echo $! >"$RUN/consentd.pid"
+
+    user_line=""
+    [ "$(id -u)" -eq 0 ] && user_line="user root;"
+    sed -e "s|@RUN@|$RUN|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" \
+        -e "s|@FASTCGI@|$FASTCGI|g" -e "s|@USER_LINE@|$user_line|g" \
+        "$ROOT/nginx/local.conf.in" >"$RUN/nginx.conf"
+    nginx -p "$RUN" -c "$RUN/nginx.conf" -e "$RUN/nginx-error.log"
+
+    if ! wait_http "http://127.0.0.1:$PORT/consent/v1/health"; then
+        echo "the stack did not come up; see $RUN/*.log" >&2
+        exit 1
+    fi
+    cat <<MSG
+consent backend running:
+  demo page    http://127.0.0.1:$PORT/
+  decision     curl -H 'X-Forwarded-For: 46.4.0.1' 'http://127.0.0.1:$PORT/consent/v1/banner?site=demo'
+  logs         $RUN/consentd.log, $RUN/nginx-error.log, $RUN/redis.log
+  stop         make stop
+MSG
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop)
+        stop_one "$RUN/nginx.pid" nginx
+        stop_one "$RUN/consentd.pid" consentd
+        stop_one "$RUN/redis.pid" redis-server
+        ;;
+    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
