@@ -15,16 +15,18 @@ DEFS := -D_GNU_SOURCE
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium)
 
+# LIB_SRCS have no global state and are what the unit suites link;
+# MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/router.c cgi/handlers.c \
-            geo/geo.c geo/rules.c redis/store.c
-MAIN_SRCS := cgi/main.c
+            cgi/decision.c geo/geo.c geo/rules.c redis/store.c
+MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/main.c
 TEST_SUITES := request geo rules config decision
 
 RELEASE := build/release
 ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+.SECONDARY:
 .PHONY: all run stop test unit integration deps deps-test clean
 all: $(RELEASE)/consentd
 
@@ -67,9 +69,13 @@ test: deps-test
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
-	@set -e; for t in $(TEST_SUITES); do \
+	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
 	    echo "== unit: $$t"; \
-	    ASAN_OPTIONS=detect_leaks=1 ./$(ASAN)/tests/test_$$t --jobs 2; \
+	    ASAN_OPTIONS=detect_leaks=1 ./$(ASAN)/tests/test_$$t --jobs 2 \
+	        >build/logs/unit-$$t.log 2>&1 || { cat build/logs/unit-$$t.log; exit 1; }; \
+	    tail -n 1 build/logs/unit-$$t.log; \
+	    if grep -qE 'ERROR: (Leak|Address)Sanitizer|runtime error:' build/logs/unit-$$t.log; then \
+	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
 integration: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb

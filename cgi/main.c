@@ -140,7 +140,7 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body)
     size_t len;
 
     response_init(&res);
-    st = request_parse(&req, fr->envp);
+    st = request_parse(&req, (const char *const *)fr->envp);
     req.app = &app;
     req.worker = w;
     if (st == REQUEST_HEADER_TOO_LARGE)

@@ -10,11 +10,11 @@
 #include <string.h>
 
 /* Value of NAME in envp, or NULL. */
-static const char *env_get(char **envp, const char *name)
+static const char *env_get(const char *const *envp, const char *name)
 {
     size_t n = strlen(name);
 
-    for (char **e = envp; *e != NULL; e++)
+    for (const char *const *e = envp; *e != NULL; e++)
         if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
             return *e + n + 1;
     return NULL;
@@ -36,11 +36,11 @@ static enum request_method parse_method(const char *m)
     return METHOD_OTHER;
 }
 
-int request_gpc(char **envp)
+int request_gpc(const char *const *envp)
 {
     static const char key[] = "HTTP_SEC_GPC=";
 
-    for (char **e = envp; *e != NULL; e++) {
+    for (const char *const *e = envp; *e != NULL; e++) {
         const char *v;
 
         if (strncmp(*e, key, sizeof(key) - 1) != 0)
@@ -68,7 +68,7 @@ int request_gpc(char **envp)
     return 0;
 }
 
-int request_parse(struct request *req, char **envp)
+int request_parse(struct request *req, const char *const *envp)
 {
     const char *v;
     int status = REQUEST_OK;

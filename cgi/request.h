@@ -64,14 +64,14 @@ struct request {
  * Returns REQUEST_OK or the first limit exceeded; req is usable for logging
  * either way. envp must outlive req.
  */
-int request_parse(struct request *req, char **envp);
+int request_parse(struct request *req, const char *const *envp);
 
 /*
  * GPC rules of the W3C spec over every Sec-GPC header (FastCGI may pass
  * several HTTP_SEC_GPC parameters, or one joined with ", "): on when any
  * value is exactly "1"; every other value is ignored.
  */
-int request_gpc(char **envp);
+int request_gpc(const char *const *envp);
 
 /*
  * Decoded value of query parameter name into out (outlen bytes).

@@ -8,6 +8,7 @@
  */
 #include "geo.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 struct subdivision_name {
@@ -165,14 +166,17 @@ int geo_lookup(const struct geo *g, const char *address,
                struct geo_location *loc)
 {
     MMDB_lookup_result_s res;
+    unsigned char bin[16];
     int gai_error = 0, mmdb_error = MMDB_SUCCESS;
     int st;
 
     loc->country[0] = '\0';
     loc->subdivision[0] = '\0';
-    if (address == NULL || address[0] == '\0' ||
-        strlen(address) >= GEO_MAX_ADDRESS_LEN ||
-        strspn(address, "0123456789abcdefABCDEF:.") != strlen(address))
+    /* Only canonical numeric forms: getaddrinfo alone would also take
+     * shorthands such as "1.2.3" or "0x7f.1". */
+    if (address == NULL || strlen(address) >= GEO_MAX_ADDRESS_LEN ||
+        (inet_pton(AF_INET, address, bin) != 1 &&
+         inet_pton(AF_INET6, address, bin) != 1))
         return GEO_BAD_ADDRESS;
 
     /* MMDB_lookup_string takes a non-const MMDB_s but only reads it. */

@@ -168,6 +168,7 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
     n = 0;
     cJSON_ArrayForEach(item, regimes) {
         jcheck_path_index(p, "$.regimes", (int)n);
+        r->nregimes = n + 1;    /* so rules_free() sees a half-loaded one */
         if (load_regime(&c, item, p, &r->regimes[n], &total) != 0)
             goto fail;
         for (size_t i = 0; i < n; i++)
@@ -178,7 +179,7 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
             }
         if (strcmp(r->regimes[n].id, def) == 0)
             r->default_regime = (int)n;
-        r->nregimes = ++n;
+        n++;
     }
     if (r->default_regime < 0) {
         jcheck_fail(&c, "$.default", "\"%s\" is not the id of a regime", def);

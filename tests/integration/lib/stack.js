@@ -1,0 +1,566 @@
+'use strict';
+/*
+ * stack.js - the integration test harness: starts a REAL redis-server,
+ * consentd and nginx on free loopback ports in a fresh temporary directory,
+ * talks HTTP to nginx, and stops exactly the processes it started (by the
+ * PIDs of its own child processes, never by name).
+ *
+ *   const { startStack } = require('./lib/stack');
+ *   const stack = await startStack({ layout: 'flat', env: { CONSENTD_TEST_NOW: '1795305600' } });
+ *   const res = await stack.request({ path: '/consent/v1/banner?site=demo', xff: '46.4.0.1' });
+ *   const { consentd } = await stack.stop();   // { code, signal }
+ *
+ * consentd is the binary named by $CONSENTD (relative to the current
+ * directory) or <repo>/build/asan/consentd. It is built with ASan+UBSan:
+ * stop() throws when its stderr carries a sanitizer report, so whichever
+ * test or hook calls stop() fails.
+ *
+ * KEEP_TEST_DIRS=1 keeps the temporary directories (configs and logs).
+ *
+ * Works on Node 18 and 20; no dependencies outside Node itself.
+ */
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const STOP_TIMEOUT_MS = 10000;
+const START_TIMEOUT_MS = 15000;
+const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:',
+                            'ERROR: LeakSanitizer'];
+
+/* ---- safety net: every child still running when this process ends ---- */
+
+const liveChildren = new Set();
+
+function killAllChildren() {
+    for (const child of liveChildren) {
+        try {
+            child.kill('SIGKILL');
+        } catch (_) {
+            /* already gone */
+        }
+    }
+    liveChildren.clear();
+}
+
+process.on('exit', killAllChildren);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(sig, () => {
+        killAllChildren();
+        process.kill(process.pid, sig);     // default action, now unhandled
+    });
+}
+
+/* ---- small helpers ---- */
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function consentdBinary() {
+    return process.env.CONSENTD
+        ? path.resolve(process.cwd(), process.env.CONSENTD)
+        : path.join(ROOT, 'build', 'asan', 'consentd');
+}
+
+function makeTempDir() {
+    return fs.mkdtempSync(path.join(os.tmpdir(), 'consent-it-'));
+}
+
+function keepDirs() {
+    return process.env.KEEP_TEST_DIRS === '1';
+}
+
+function removeDir(dir) {
+    if (!keepDirs())
+        fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function readText(file) {
+    try {
+        return fs.readFileSync(file, 'utf8');
+    } catch (_) {
+        return '';
+    }
+}
+
+function tail(text, lines = 30) {
+    return text.split('\n').slice(-lines).join('\n');
+}
+
+/* Sanitizer report lines found in text (empty when clean). */
+function sanitizerReports(text) {
+    return text.split('\n').filter((line) =>
+        SANITIZER_PATTERNS.some((p) => line.includes(p)));
+}
+
+const usedPorts = new Set();
+
+/* n distinct free TCP ports on 127.0.0.1 (bound to port 0, read, closed),
+ * never one this process handed out before. */
+async function freePorts(n) {
+    const ports = [];
+    const servers = [];
+    try {
+        while (ports.length < n) {
+            const srv = net.createServer();
+            await new Promise((resolve, reject) => {
+                srv.once('error', reject);
+                srv.listen(0, '127.0.0.1', resolve);
+            });
+            servers.push(srv);
+            const { port } = srv.address();
+            if (!usedPorts.has(port)) {
+                usedPorts.add(port);
+                ports.push(port);
+            }
+        }
+    } finally {
+        await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+    }
+    return ports;
+}
+
+/* ---- child processes ---- */
+
+/* Spawns cmd with stdout/stderr appended to files; returns a handle whose
+ * `exited` promise resolves to { code, signal }. */
+function spawnLogged(name, cmd, args, { stdout, stderr, env, cwd } = {}) {
+    const out = fs.openSync(stdout, 'a');
+    const err = stderr === stdout ? out : fs.openSync(stderr, 'a');
+    let child;
+    try {
+        child = spawn(cmd, args, {
+            cwd: cwd || ROOT,
+            env: env || process.env,
+            stdio: ['ignore', out, err],
+        });
+    } finally {
+        fs.closeSync(out);
+        if (err !== out)
+            fs.closeSync(err);
+    }
+    const proc = { name, child, pid: child.pid, result: null };
+    liveChildren.add(child);
+    proc.exited = new Promise((resolve) => {
+        const done = (code, signal) => {
+            liveChildren.delete(child);
+            if (proc.result === null)
+                proc.result = { code, signal };
+            resolve(proc.result);
+        };
+        child.once('exit', done);
+        child.once('error', (e) => {
+            proc.result = { code: null, signal: null, error: e };
+            done(null, null);
+        });
+    });
+    return proc;
+}
+
+function running(proc) {
+    return proc !== null && proc.result === null;
+}
+
+/* SIGTERM, wait up to timeoutMs, then SIGKILL. Resolves to { code, signal,
+ * killed } (killed: the SIGKILL was needed). */
+async function terminate(proc, timeoutMs = STOP_TIMEOUT_MS) {
+    if (proc === null)
+        return null;
+    if (!running(proc))
+        return { ...proc.result, killed: false };
+    proc.child.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    let r = await Promise.race([proc.exited, timeout]);
+    clearTimeout(timer);
+    if (r !== null)
+        return { ...r, killed: false };
+    proc.child.kill('SIGKILL');
+    r = await proc.exited;
+    return { ...r, killed: true };
+}
+
+/* Runs a command to completion (for consentd --check and start-up failures).
+ * Resolves to { code, signal, stdout, stderr, timedOut }. */
+function runCommand(cmd, args, { env, timeoutMs = 10000, cwd } = {}) {
+    return new Promise((resolve) => {
+        const child = spawn(cmd, args, {
+            cwd: cwd || ROOT,
+            env: env || process.env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        liveChildren.add(child);
+        let stdout = '';
+        let stderr = '';
+        let timedOut = false;
+        child.stdout.setEncoding('utf8');
+        child.stderr.setEncoding('utf8');
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        const timer = setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+        }, timeoutMs);
+        child.once('error', (e) => {
+            clearTimeout(timer);
+            liveChildren.delete(child);
+            resolve({ code: null, signal: null, stdout, stderr: stderr + String(e), timedOut });
+        });
+        child.once('close', (code, signal) => {
+            clearTimeout(timer);
+            liveChildren.delete(child);
+            resolve({ code, signal, stdout, stderr, timedOut });
+        });
+    });
+}
+
+/* consentd ARGS with the test binary. env is added to process.env. */
+function runConsentd(args, { env, timeoutMs } = {}) {
+    return runCommand(consentdBinary(), args, {
+        env: { ...process.env, ...(env || {}) },
+        timeoutMs,
+    });
+}
+
+/* `consentd --check FILE`. */
+function checkConfig(configPath, env) {
+    return runConsentd(['--check', configPath], { env });
+}
+
+/* `consentd -c FILE`, expected to fail at start-up; killed after timeoutMs
+ * if it does start (then timedOut is true). */
+function startConsentdOnly(configPath, env, timeoutMs = 10000) {
+    return runConsentd(['-c', configPath], { env, timeoutMs });
+}
+
+/* ---- configuration ---- */
+
+function exampleConfig() {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
+}
+
+/* The consentd configuration the tests run with: the example configuration
+ * with absolute paths, the given ports and a second site "shop" (preview
+ * off). Ports that are not given get placeholders (for --check). */
+function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2' } = {}) {
+    if (layout !== 'geoip2' && layout !== 'flat')
+        throw new Error(`layout must be "geoip2" or "flat", not ${layout}`);
+    const cfg = exampleConfig();
+    cfg.listen = `127.0.0.1:${fastcgiPort}`;
+    cfg.workers = 8;
+    cfg.geoip = {
+        database: path.join(ROOT, 'build', 'fixtures',
+                            layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb'),
+        layout,
+    };
+    cfg.rules = path.join(ROOT, 'geo', 'rules.json');
+    cfg.redis = { ...cfg.redis, address: `127.0.0.1:${redisPort}` };
+    const demo = cfg.sites.find((s) => s.id === 'demo');
+    cfg.sites.push({
+        id: 'shop',
+        origins: ['https://shop.example'],
+        policy_url: demo.policy_url,
+        banner_version: demo.banner_version,
+        preview: false,
+        categories: structuredClone(demo.categories),
+        languages: structuredClone(demo.languages),
+    });
+    return cfg;
+}
+
+function writeConfig(dir, cfg, name = 'consentd.json') {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, JSON.stringify(cfg, null, 2) + '\n');
+    return file;
+}
+
+function nginxConfig({ dir, port, fastcgiPort }) {
+    const userLine = typeof process.getuid === 'function' && process.getuid() === 0
+        ? 'user root;' : '';
+    return fs.readFileSync(path.join(ROOT, 'nginx', 'local.conf.in'), 'utf8')
+        .split('@RUN@').join(dir)
+        .split('@ROOT@').join(ROOT)
+        .split('@PORT@').join(String(port))
+        .split('@FASTCGI@').join(`127.0.0.1:${fastcgiPort}`)
+        .split('@USER_LINE@').join(userLine);
+}
+
+/* ---- network probes ---- */
+
+/* Resolves true when redis answers PING with +PONG. */
+function redisPing(port, timeoutMs = 1000) {
+    return new Promise((resolve) => {
+        const sock = net.connect({ host: '127.0.0.1', port });
+        let buf = '';
+        const finish = (ok) => {
+            sock.destroy();
+            resolve(ok);
+        };
+        sock.setTimeout(timeoutMs, () => finish(false));
+        sock.once('error', () => finish(false));
+        sock.once('connect', () => sock.write('PING\r\n'));
+        sock.on('data', (d) => {
+            buf += d.toString('latin1');
+            if (buf.includes('\r\n'))
+                finish(buf.startsWith('+PONG'));
+        });
+        sock.once('end', () => finish(false));
+    });
+}
+
+/* Polls fn() until it returns a truthy value, or throws after timeoutMs.
+ * check() runs first on each round and may throw to give up early. */
+async function poll(fn, { timeoutMs = 5000, intervalMs = 50, what = 'condition', check } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+        if (check)
+            check();
+        try {
+            last = await fn();
+            if (last)
+                return last;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() >= deadline)
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
+                            (last instanceof Error ? `: ${last.message}` : ''));
+        await sleep(intervalMs);
+    }
+}
+
+/*
+ * One HTTP request. headers: an object, or an array of [name, value] pairs
+ * sent as given (duplicates and empty values included). Host and, when
+ * there is a body (or the method is POST/PUT/PATCH/DELETE), Content-Length
+ * are added unless given; xff adds X-Forwarded-For. Each request uses its
+ * own connection (Connection: close).
+ */
+function httpRequest(port, { method = 'GET', path: reqPath = '/', headers, body, xff,
+                             timeoutMs = 10000 } = {}) {
+    const pairs = Array.isArray(headers) ? headers.map(([k, v]) => [k, v])
+        : Object.entries(headers || {});
+    const has = (name) => pairs.some(([k]) => k.toLowerCase() === name);
+    const raw = [];
+    if (!has('host'))
+        raw.push('Host', `127.0.0.1:${port}`);
+    for (const [k, v] of pairs)
+        raw.push(k, String(v));
+    if (xff !== undefined)
+        raw.push('X-Forwarded-For', xff);
+    let payload = null;
+    if (body !== undefined && body !== null)
+        payload = Buffer.isBuffer(body) ? body : Buffer.from(String(body));
+    if (!has('content-length') && !has('transfer-encoding') &&
+        (payload !== null || ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)))
+        raw.push('Content-Length', String(payload === null ? 0 : payload.length));
+    if (!has('connection'))
+        raw.push('Connection', 'close');
+
+    return new Promise((resolve, reject) => {
+        const req = http.request({
+            host: '127.0.0.1', port, method, path: reqPath, headers: raw, agent: false,
+        }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('error', reject);
+            res.on('end', () => {
+                const text = Buffer.concat(chunks).toString('utf8');
+                let json;
+                if (text !== '') {
+                    try {
+                        json = JSON.parse(text);
+                    } catch (_) {
+                        json = undefined;
+                    }
+                }
+                resolve({ status: res.statusCode, headers: res.headers,
+                          rawHeaders: res.rawHeaders, body: text, json });
+            });
+        });
+        req.setTimeout(timeoutMs, () =>
+            req.destroy(new Error(`${method} ${reqPath}: no answer within ${timeoutMs} ms`)));
+        req.on('error', reject);
+        req.end(payload === null ? undefined : payload);
+    });
+}
+
+/* ---- the stack ---- */
+
+/*
+ * options:
+ *   layout     "geoip2" (default) or "flat": which fixture database
+ *   configure  function(cfg) that may change the consentd config in place
+ *   env        extra environment for consentd (e.g. CONSENTD_TEST_NOW)
+ */
+async function startStack(options = {}) {
+    const layout = options.layout || 'geoip2';
+    const dir = makeTempDir();
+    const [nginxPort, redisPort, fastcgiPort] = await freePorts(3);
+    const logs = {
+        redis: path.join(dir, 'redis.log'),
+        consentdStdout: path.join(dir, 'consentd.stdout.log'),
+        consentd: path.join(dir, 'consentd.log'),           // stderr: JSON lines
+        nginxError: path.join(dir, 'nginx-error.log'),
+        nginxAccess: path.join(dir, 'nginx-access.log'),
+    };
+    fs.mkdirSync(path.join(dir, 'redis'));
+    fs.mkdirSync(path.join(dir, 'nginx-tmp'));
+
+    const procs = { redis: null, consentd: null, nginx: null };
+    let stopped = null;
+
+    const startRedis = async () => {
+        if (running(procs.redis))
+            throw new Error('redis-server is already running');
+        procs.redis = spawnLogged('redis-server', 'redis-server', [
+            path.join(ROOT, 'redis', 'redis.conf'),
+            '--port', String(redisPort),
+            '--dir', path.join(dir, 'redis'),
+            '--pidfile', path.join(dir, 'redis.pid'),
+            '--daemonize', 'no',
+            '--logfile', '',
+        ], { stdout: logs.redis, stderr: logs.redis });
+        const proc = procs.redis;
+        await poll(() => redisPing(redisPort), {
+            timeoutMs: START_TIMEOUT_MS,
+            what: `redis-server on port ${redisPort}`,
+            check: () => {
+                if (!running(proc))
+                    throw new Error(`redis-server exited (${JSON.stringify(proc.result)}):\n` +
+                                    tail(readText(logs.redis)));
+            },
+        });
+    };
+
+    const stopRedis = async () => {
+        const r = await terminate(procs.redis);
+        return r;
+    };
+
+    const cfg = buildConfig({ fastcgiPort, redisPort, layout });
+    if (options.configure)
+        options.configure(cfg);
+    const configPath = writeConfig(dir, cfg);
+    const nginxConfPath = path.join(dir, 'nginx.conf');
+    fs.writeFileSync(nginxConfPath, nginxConfig({ dir, port: nginxPort, fastcgiPort }));
+
+    const request = (opts) => httpRequest(nginxPort, opts);
+
+    const stop = async () => {
+        if (stopped !== null)
+            return stopped;
+        // nginx first (it holds the kept-alive FastCGI connections), then
+        // consentd, then redis.
+        const nginx = await terminate(procs.nginx);
+        const consentd = await terminate(procs.consentd);
+        const redis = await terminate(procs.redis);
+        const reports = sanitizerReports(readText(logs.consentd));
+        stopped = { nginx, consentd, redis, sanitizer: reports };
+        if (reports.length > 0) {
+            const text = readText(logs.consentd);
+            const at = Math.max(0, text.indexOf(reports[0]) - 200);
+            throw new Error(`consentd's stderr has sanitizer reports (${dir} kept):\n` +
+                            text.slice(at, at + 6000));
+        }
+        removeDir(dir);
+        return stopped;
+    };
+
+    const describeFailure = (e) => {
+        const parts = [e.message];
+        for (const [name, file] of Object.entries(logs)) {
+            const t = readText(file).trim();
+            if (t !== '' && name !== 'nginxAccess')
+                parts.push(`--- ${name} (${file}):\n${tail(t)}`);
+        }
+        return new Error(parts.join('\n'));
+    };
+
+    try {
+        await startRedis();
+
+        procs.consentd = spawnLogged('consentd', consentdBinary(), ['-c', configPath], {
+            stdout: logs.consentdStdout,
+            stderr: logs.consentd,
+            env: { ...process.env, ...(options.env || {}) },
+        });
+
+        procs.nginx = spawnLogged('nginx', 'nginx', [
+            '-p', dir, '-c', nginxConfPath, '-e', logs.nginxError, '-g', 'daemon off;',
+        ], { stdout: path.join(dir, 'nginx.stdout.log'), stderr: logs.nginxError });
+
+        // Up when a health answer comes from consentd itself (JSON), not
+        // nginx's 502 page while consentd is still starting.
+        await poll(async () => {
+            const r = await request({ path: '/consent/v1/health', timeoutMs: 2000 });
+            return r.json !== undefined && (r.status === 200 || r.status === 503);
+        }, {
+            timeoutMs: START_TIMEOUT_MS,
+            what: `consentd health through nginx on port ${nginxPort}`,
+            check: () => {
+                for (const p of Object.values(procs))
+                    if (p !== null && !running(p))
+                        throw new Error(`${p.name} exited during start-up ` +
+                                        `(${JSON.stringify(p.result)})`);
+            },
+        });
+    } catch (e) {
+        await terminate(procs.nginx);
+        await terminate(procs.consentd);
+        await terminate(procs.redis);
+        const err = describeFailure(e);
+        removeDir(dir);
+        throw err;
+    }
+
+    return {
+        url: `http://127.0.0.1:${nginxPort}`,
+        nginxPort,
+        redisPort,
+        fastcgiPort,
+        dir,
+        configPath,
+        config: cfg,
+        logs,
+        consentdPid: procs.consentd.pid,
+        nginxPid: procs.nginx.pid,
+        get redisPid() {
+            return procs.redis === null ? null : procs.redis.pid;
+        },
+        /* Is consentd (the process started by this stack) still running? */
+        consentdRunning: () => running(procs.consentd),
+        readLog: (name) => readText(logs[name]),
+        request,
+        stopRedis,
+        startRedis,
+        stop,
+    };
+}
+
+module.exports = {
+    ROOT,
+    buildConfig,
+    checkConfig,
+    consentdBinary,
+    exampleConfig,
+    freePorts,
+    httpRequest,
+    makeTempDir,
+    poll,
+    redisPing,
+    removeDir,
+    runCommand,
+    runConsentd,
+    sanitizerReports,
+    startConsentdOnly,
+    startStack,
+    writeConfig,
+};

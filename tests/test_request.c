@@ -1,0 +1,221 @@
+/* Unit tests for cgi/request.c: parsing, limits, GPC, query, cookies,
+ * language negotiation and address truncation. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "../cgi/request.h"
+
+Test(request, parse_reads_the_fastcgi_parameters)
+{
+    const char *env[] = {"REQUEST_METHOD=GET", "DOCUMENT_URI=/consent/v1/banner",
+                   "QUERY_STRING=site=demo", "REMOTE_ADDR=46.4.0.1",
+                   "HTTP_ACCEPT_LANGUAGE=de", "HTTP_ORIGIN=https://a.example",
+                   "HTTP_COOKIE=consent_id=abc", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_eq(r.method, METHOD_GET);
+    cr_assert_str_eq(r.path, "/consent/v1/banner");
+    cr_assert_str_eq(r.query, "site=demo");
+    cr_assert_str_eq(r.remote_addr, "46.4.0.1");
+    cr_assert_str_eq(r.accept_language, "de");
+    cr_assert_str_eq(r.origin, "https://a.example");
+    cr_assert_str_eq(r.cookie, "consent_id=abc");
+    cr_assert_eq(r.content_length, -1);
+    cr_assert_eq(r.gpc, 0);
+}
+
+Test(request, parse_defaults_missing_parameters_to_empty)
+{
+    const char *env[] = {NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_str_eq(r.query, "");
+    cr_assert_str_eq(r.cookie, "");
+    cr_assert_null(r.origin);
+    cr_assert_null(r.content_type);
+}
+
+Test(request, parse_rejects_a_non_numeric_content_length)
+{
+    const char *env[] = {"REQUEST_METHOD=POST", "CONTENT_LENGTH=12abc", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_BAD_LENGTH);
+}
+
+Test(request, parse_rejects_a_negative_content_length)
+{
+    const char *env[] = {"REQUEST_METHOD=POST", "CONTENT_LENGTH=-5", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_BAD_LENGTH);
+}
+
+Test(request, parse_reads_a_huge_content_length_without_trusting_it)
+{
+    const char *env[] = {"REQUEST_METHOD=POST", "CONTENT_LENGTH=99999999999", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_gt(r.content_length, CONSENT_MAX_BODY);
+}
+
+Test(request, parse_refuses_a_query_over_the_limit)
+{
+    static char q[CONSENT_MAX_QUERY + 32] = "QUERY_STRING=";
+    const char *env[] = {q, NULL};
+    struct request r;
+
+    memset(q + 13, 'a', CONSENT_MAX_QUERY + 1);
+    cr_assert_eq(request_parse(&r, env), REQUEST_QUERY_TOO_LONG);
+}
+
+Test(request, parse_refuses_headers_over_their_limits)
+{
+    static char al[CONSENT_MAX_HEADER + 64] = "HTTP_ACCEPT_LANGUAGE=";
+    static char ck[CONSENT_MAX_COOKIE_HEADER + 64] = "HTTP_COOKIE=";
+    const char *env1[] = {al, NULL};
+    const char *env2[] = {ck, NULL};
+    struct request r;
+
+    memset(al + strlen(al), 'a', CONSENT_MAX_HEADER + 1);
+    memset(ck + strlen(ck), 'a', CONSENT_MAX_COOKIE_HEADER + 1);
+    cr_assert_eq(request_parse(&r, env1), REQUEST_HEADER_TOO_LARGE);
+    cr_assert_eq(request_parse(&r, env2), REQUEST_HEADER_TOO_LARGE);
+}
+
+Test(request, method_names_map_and_unknown_ones_are_other)
+{
+    const char *env1[] = {"REQUEST_METHOD=DELETE", NULL};
+    const char *env2[] = {"REQUEST_METHOD=PATCH", NULL};
+    struct request r;
+
+    request_parse(&r, env1);
+    cr_assert_eq(r.method, METHOD_DELETE);
+    request_parse(&r, env2);
+    cr_assert_eq(r.method, METHOD_OTHER);
+}
+
+/* GPC: exactly "1"; any other value ignored; several headers: on if any is 1 */
+Test(gpc, exactly_one_turns_it_on)
+{
+    const char *env[] = {"HTTP_SEC_GPC=1", NULL};
+    cr_assert_eq(request_gpc(env), 1);
+}
+
+Test(gpc, other_values_are_treated_as_absent)
+{
+    const char *values[] = {"HTTP_SEC_GPC=0", "HTTP_SEC_GPC=true",
+                            "HTTP_SEC_GPC=11", "HTTP_SEC_GPC=", "HTTP_SEC_GPC=yes",
+                            "HTTP_SEC_GPC=1.0", "HTTP_X_SEC_GPC=1"};
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        const char *env[] = {values[i], NULL};
+        cr_assert_eq(request_gpc(env), 0, "%s", values[i]);
+    }
+}
+
+Test(gpc, any_of_several_headers_being_one_turns_it_on)
+{
+    const char *sep[] = {"HTTP_SEC_GPC=0", "HTTP_SEC_GPC=1", NULL};
+    const char *joined[] = {"HTTP_SEC_GPC=0, 1", NULL};
+    const char *none[] = {"HTTP_SEC_GPC=0, 2", NULL};
+
+    cr_assert_eq(request_gpc(sep), 1);
+    cr_assert_eq(request_gpc(joined), 1);
+    cr_assert_eq(request_gpc(none), 0);
+}
+
+Test(gpc, no_header_is_off)
+{
+    const char *env[] = {"HTTP_HOST=x", NULL};
+    cr_assert_eq(request_gpc(env), 0);
+}
+
+Test(query, finds_and_decodes_a_parameter)
+{
+    char out[64];
+
+    cr_assert_eq(request_query_param("a=1&site=de%6Do&b=2", "site", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "demo");
+    cr_assert_eq(request_query_param("x=a+b", "x", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "a b");
+}
+
+Test(query, a_missing_parameter_is_absent_not_a_prefix_match)
+{
+    char out[64];
+
+    cr_assert_eq(request_query_param("sites=demo", "site", out, sizeof(out)), 1);
+    cr_assert_eq(request_query_param("", "site", out, sizeof(out)), 1);
+}
+
+Test(query, rejects_bad_escapes_nul_and_overlong_values)
+{
+    char out[8];
+
+    cr_assert_eq(request_query_param("site=%zz", "site", out, sizeof(out)), -1);
+    cr_assert_eq(request_query_param("site=%4", "site", out, sizeof(out)), -1);
+    cr_assert_eq(request_query_param("site=a%00b", "site", out, sizeof(out)), -1);
+    cr_assert_eq(request_query_param("site=abcdefgh", "site", out, sizeof(out)), -1);
+}
+
+Test(cookie, finds_a_cookie_among_others)
+{
+    char out[64];
+
+    cr_assert_eq(request_cookie("a=1; consent_id=XYZ; b=2", "consent_id", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "XYZ");
+    cr_assert_eq(request_cookie("xconsent_id=1", "consent_id", out, sizeof(out)), 1);
+    cr_assert_eq(request_cookie("consent_id=\"q\"", "consent_id", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "q");
+}
+
+Test(cookie, refuses_a_value_longer_than_the_buffer)
+{
+    char out[4];
+
+    cr_assert_eq(request_cookie("consent_id=abcdef", "consent_id", out, sizeof(out)), -1);
+}
+
+Test(language, negotiates_by_quality_and_prefix)
+{
+    const char *tags[] = {"en", "de", "pt-br"};
+
+    cr_assert_eq(request_negotiate_language("de-AT,de;q=0.9,en;q=0.5", tags, 3), 1);
+    cr_assert_eq(request_negotiate_language("fr, en;q=0.1", tags, 3), 0);
+    cr_assert_eq(request_negotiate_language("pt-BR", tags, 3), 2);
+    cr_assert_eq(request_negotiate_language("pt", tags, 3), 2);
+    cr_assert_eq(request_negotiate_language("en;q=0.2, de;q=0.8", tags, 3), 1);
+}
+
+Test(language, falls_back_to_the_default_for_nothing_usable)
+{
+    const char *tags[] = {"en", "de"};
+
+    cr_assert_eq(request_negotiate_language("", tags, 2), 0);
+    cr_assert_eq(request_negotiate_language("fr, ja", tags, 2), 0);
+    cr_assert_eq(request_negotiate_language("de;q=0", tags, 2), 0);
+    cr_assert_eq(request_negotiate_language(";;;,,,q=", tags, 2), 0);
+}
+
+Test(address, truncates_ipv4_to_24_and_ipv6_to_48)
+{
+    char out[64];
+
+    cr_assert_eq(request_truncate_address("46.4.123.45", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "46.4.123.0/24");
+    cr_assert_eq(request_truncate_address("2a01:4f8:abcd:1234::1", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "2a01:4f8:abcd::/48");
+}
+
+Test(address, refuses_what_is_not_an_address)
+{
+    char out[64];
+
+    cr_assert_eq(request_truncate_address("example.com", out, sizeof(out)), -1);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(request_truncate_address("", out, sizeof(out)), -1);
+}
