@@ -11,15 +11,15 @@ CC ?= cc
 PKGS := fcgi libcjson libmaxminddb hiredis libsodium
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wwrite-strings -fno-common
-DEFS := -D_GNU_SOURCE
+DEFS := -D_GNU_SOURCE -Ibuild/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium)
 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
-            cgi/decision.c geo/geo.c geo/rules.c redis/store.c
-MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/main.c
+            cgi/decision.c cgi/receipt.c geo/geo.c geo/rules.c redis/store.c
+MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/main.c
 TEST_SUITES := request geo rules config decision
 
 RELEASE := build/release
@@ -40,6 +40,14 @@ $(ASAN)/%.o: %.c
 
 $(RELEASE)/consentd: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
 	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
+
+# The Lua scripts are compiled into consentd as C strings.
+build/gen/%_lua.h: redis/%.lua
+	@mkdir -p build/gen
+	awk 'BEGIN { print "static const char $*_lua[] =" } \
+	     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } \
+	     END { print ";" }' $< >$@
+$(RELEASE)/redis/store.o $(ASAN)/redis/store.o: build/gen/record_lua.h
 
 $(ASAN)/consentd: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread

@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "decision.h"
+#include "receipt.h"
 #include "request.h"
 #include "response.h"
 #include "../geo/geo.h"
@@ -20,6 +22,7 @@ struct app {
     struct config cfg;
     struct rules rules;
     struct geo geo;
+    struct receipt_key key;
 };
 
 struct worker {
@@ -46,8 +49,51 @@ void router_dispatch(struct request *req, struct response *res,
 
 handler_fn handle_banner;
 handler_fn handle_health;
+handler_fn handle_keys;
+handler_fn handle_preflight;
+handler_fn handle_record;
+handler_fn handle_me;
+handler_fn handle_withdraw;
 
-/* Wall-clock time in epoch seconds (a test hook can move it: see main.c). */
-int64_t app_now(void);
+/* Who is asking, worked out once per request by handler_visitor(). */
+struct visitor {
+    struct geo_location loc;
+    struct jurisdiction j;
+    char region[RULES_REGION_LEN];      /* "US-CA", "DE" or "" */
+    char consent_id[CONSENT_ID_LEN + 1];
+    int id_from_cookie;                 /* else newly issued */
+    int previewing;
+};
+
+/*
+ * Shared by the handlers (handlers.c):
+ * handler_site_param reads ?site= and answers 400/404 itself (NULL then);
+ * handler_cors adds CORS headers for the site's own origins;
+ * handler_visitor fills v from the address (or an allowed ?preview=) and the
+ *   consent cookie (a malformed one is ignored and a new ID issued); answers
+ *   400/403 itself and returns -1 for a bad preview;
+ * handler_set_cookie sets the consent cookie for lifetime_days;
+ * handler_store_unavailable answers 503 with Retry-After.
+ */
+const struct config_site *handler_site_param(const struct request *req,
+                                             struct response *res);
+void handler_cors(const struct request *req, struct response *res,
+                  const struct config_site *site);
+int handler_visitor(const struct request *req, struct response *res,
+                    const struct config_site *site, struct visitor *v);
+void handler_set_cookie(const struct request *req, struct response *res,
+                        const char *consent_id, int lifetime_days);
+void handler_store_unavailable(struct response *res, const struct store *s);
+
+/*
+ * The receipt history of a consent ID as JSON (receipts newest first, each
+ * verified: signature_valid, chain_valid). Answers 503 itself on a store
+ * failure and returns NULL; the caller owns the result.
+ */
+cJSON *consents_history(const struct request *req, struct response *res,
+                        const char *consent_id);
+
+/* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
+int64_t app_now_ms(void);
 
 #endif

@@ -16,14 +16,17 @@
 #include <string.h>
 
 static const char *const top_keys[] = {
-    "listen", "workers", "access_log", "geoip", "rules", "redis", "sites",
-    NULL};
+    "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
+    "signing_key", "receipts", "sites", NULL};
+static const char *const cookie_keys[] = {"name", "secure", NULL};
+static const char *const receipts_keys[] = {"retention_days", "max_history",
+                                            NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
     "address", "connect_timeout_ms", "command_timeout_ms", NULL};
 static const char *const site_keys[] = {
-    "id", "origins", "policy_url", "banner_version", "preview", "categories",
-    "languages", NULL};
+    "id", "origins", "policy_url", "banner_version", "consent_revision",
+    "preview", "categories", "languages", NULL};
 static const char *const category_keys[] = {"id", "necessary", "sale_sharing",
                                             NULL};
 static const char *const language_keys[] = {
@@ -243,6 +246,13 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
     site->preview = 0;
     if (jcheck_bool(c, item, path, "preview", 0, &site->preview) < 0)
         return -1;
+    {
+        long rev = 1;
+
+        if (jcheck_int(c, item, path, "consent_revision", 0, 1, 1000000, &rev) < 0)
+            return -1;
+        site->consent_revision = (int)rev;
+    }
 
     if (jcheck_member(c, item, path, "categories", 1, cJSON_Array, &arr) != 0)
         return -1;
@@ -386,6 +396,53 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         goto fail;
     cfg->redis_command_timeout_ms = (int)v;
 
+    /* The consent cookie: a first-party, HttpOnly cookie. "secure": false
+     * only for plain-http local setups such as `make run`. */
+    strcpy(cfg->cookie_name, "consent_id");
+    cfg->cookie_secure = 1;
+    o = NULL;
+    if (jcheck_member(&c, root, "$", "cookie", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL) {
+        s = NULL;
+        if (jcheck_object(&c, o, "$.cookie", cookie_keys) != 0 ||
+            jcheck_string(&c, o, "$.cookie", "name", 0, 1,
+                          CONSENT_MAX_COOKIE_NAME, &s) < 0 ||
+            jcheck_bool(&c, o, "$.cookie", "secure", 0, &cfg->cookie_secure) < 0)
+            goto fail;
+        if (s != NULL) {
+            if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                          "0123456789_-") != strlen(s)) {
+                jcheck_fail(&c, "$.cookie.name", "expected letters, digits, - and _");
+                goto fail;
+            }
+            strcpy(cfg->cookie_name, s);
+        }
+    }
+    if (jcheck_string(&c, root, "$", "signing_key", 1, 1, PATH_MAX - 1, &s) != 0)
+        goto fail;
+    cfg->signing_key_path = resolve(dir, s);
+    if (cfg->signing_key_path == NULL) {
+        jcheck_fail(&c, "$", "out of memory");
+        goto fail;
+    }
+    cfg->retention_days = CONSENT_DEFAULT_RETENTION_DAYS;
+    cfg->max_history = CONSENT_DEFAULT_MAX_HISTORY;
+    o = NULL;
+    if (jcheck_member(&c, root, "$", "receipts", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL) {
+        v = cfg->retention_days;
+        if (jcheck_object(&c, o, "$.receipts", receipts_keys) != 0 ||
+            jcheck_int(&c, o, "$.receipts", "retention_days", 0, 1, 36500, &v) < 0)
+            goto fail;
+        cfg->retention_days = (int)v;
+        v = cfg->max_history;
+        if (jcheck_int(&c, o, "$.receipts", "max_history", 0, 1, 10000, &v) < 0)
+            goto fail;
+        cfg->max_history = (int)v;
+    }
+
     if (jcheck_member(&c, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
         goto fail;
     if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
@@ -441,6 +498,7 @@ void config_free(struct config *cfg)
     free(cfg->geoip_path);
     free(cfg->rules_path);
     free(cfg->redis_address);
+    free(cfg->signing_key_path);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -467,4 +525,25 @@ int config_origin_allowed(const struct config_site *site, const char *origin)
         if (strcmp(site->origins[i], origin) == 0)
             return 1;
     return 0;
+}
+
+int config_origin_known(const struct config *cfg, const char *origin)
+{
+    for (size_t i = 0; i < cfg->nsites; i++)
+        if (config_origin_allowed(&cfg->sites[i], origin))
+            return 1;
+    return 0;
+}
+
+const struct config_language *config_texts_by_hash(const struct config_site *site,
+                                                   const char *sha256,
+                                                   int *model)
+{
+    for (size_t i = 0; i < site->nlanguages; i++)
+        for (int m = 0; m < MODEL_COUNT; m++)
+            if (strcmp(site->languages[i].texts_sha256[m], sha256) == 0) {
+                *model = m;
+                return &site->languages[i];
+            }
+    return NULL;
 }

@@ -26,6 +26,9 @@
 #define CONSENT_MAX_WORKERS 1024
 #define CONSENT_DEFAULT_WORKERS 64
 #define CONSENT_SHA256_HEX 65        /* 64 hex digits plus NUL */
+#define CONSENT_MAX_COOKIE_NAME 64
+#define CONSENT_DEFAULT_RETENTION_DAYS 1095  /* 3 years after the latest receipt */
+#define CONSENT_DEFAULT_MAX_HISTORY 100
 
 struct config_category {
     char id[CONSENT_MAX_CATEGORY_ID_LEN + 1];
@@ -48,6 +51,7 @@ struct config_site {
     char *policy_url;
     char *banner_version;
     int preview;                    /* ?preview=REGION allowed (demo sites) */
+    int consent_revision;           /* raise to ask everyone again */
     struct config_category *categories;
     size_t ncategories;
     struct config_language *languages;  /* [0] is the default language */
@@ -64,6 +68,11 @@ struct config {
     char *redis_address;            /* "host:port" or "unix:/path" */
     int redis_connect_timeout_ms;
     int redis_command_timeout_ms;
+    char cookie_name[CONSENT_MAX_COOKIE_NAME + 1];
+    int cookie_secure;
+    char *signing_key_path;
+    int retention_days;
+    int max_history;
     struct config_site *sites;
     size_t nsites;
 };
@@ -88,5 +97,17 @@ int config_category_index(const struct config_site *site, const char *id);
 
 /* 1 when origin is one of the site's allowed origins. */
 int config_origin_allowed(const struct config_site *site, const char *origin);
+
+/* 1 when origin is allowed by any site (CORS preflight, which names none). */
+int config_origin_known(const struct config *cfg, const char *origin);
+
+/*
+ * Which language and model of a site produced the texts with this SHA-256.
+ * Returns the language (borrowed) and sets *model, or NULL when no current
+ * texts of the site have that hash.
+ */
+const struct config_language *config_texts_by_hash(const struct config_site *site,
+                                                   const char *sha256,
+                                                   int *model);
 
 #endif

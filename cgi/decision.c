@@ -34,6 +34,23 @@ void decision_make(const struct config_site *site, const struct regime *g,
     }
 }
 
+int decision_prompt(const struct decision_stored *stored, const struct regime *g,
+                    int site_revision, int64_t now_ms, int settings_opened)
+{
+    if (settings_opened || !stored->present)
+        return 1;
+    if (stored->opted_out && g->optout_quiet_days > 0 &&
+        now_ms < stored->time_ms + (int64_t)g->optout_quiet_days * 86400000)
+        return 0;
+    if (now_ms >= stored->expires_ms)
+        return 1;
+    if (stored->revision < site_revision)
+        return 1;
+    if (g->model == MODEL_OPT_IN && stored->model != MODEL_OPT_IN)
+        return 1;
+    return 0;
+}
+
 const char *decision_lock_name(enum decision_lock lock)
 {
     switch (lock) {

@@ -42,6 +42,28 @@ struct decision {
 void decision_make(const struct config_site *site, const struct regime *g,
                    int gpc, int64_t now, struct decision *out);
 
+/* What is stored for a visitor and site (parsed from the store's state). */
+struct decision_stored {
+    int present;
+    int64_t time_ms;            /* when the latest receipt was recorded */
+    int64_t expires_ms;         /* when the choice stops counting */
+    int revision;               /* the site's consent_revision then */
+    enum consent_model model;   /* the model the visitor answered under */
+    int opted_out;              /* sale/sharing categories were all off */
+};
+
+/*
+ * Whether the banner must ask the visitor (again):
+ * - always when the visitor opened the settings themselves;
+ * - never during the regime's quiet period after an opt-out (12 months in
+ *   California), whatever else changed;
+ * - when nothing is stored, the choice expired, the site raised its
+ *   consent_revision, or the regime is opt-in and the stored answer was
+ *   given under a weaker model (a dismissed notice is not consent).
+ */
+int decision_prompt(const struct decision_stored *stored, const struct regime *g,
+                    int site_revision, int64_t now_ms, int settings_opened);
+
 /* "necessary", "gpc" or NULL. */
 const char *decision_lock_name(enum decision_lock lock);
 

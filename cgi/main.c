@@ -36,11 +36,29 @@ static struct app app;
 static int listen_fd = -1;
 static atomic_int stopping;
 static atomic_int active;
-static int64_t clock_fixed;     /* CONSENTD_TEST_NOW: tests pin the clock */
+/* CONSENTD_TEST_CLOCK names a file holding epoch seconds that replaces the
+ * wall clock, re-read on every call, so tests can move time without sleeping
+ * (expiry, re-ask periods). Unset in production. */
+static const char *test_clock;
 
-int64_t app_now(void)
+int64_t app_now_ms(void)
 {
-    return clock_fixed != 0 ? clock_fixed : (int64_t)time(NULL);
+    struct timespec ts;
+
+    if (test_clock != NULL) {
+        FILE *f = fopen(test_clock, "r");
+        long long secs = 0;
+
+        if (f != NULL) {
+            if (fscanf(f, "%lld", &secs) != 1)
+                secs = 0;
+            fclose(f);
+        }
+        if (secs > 0)
+            return (int64_t)secs * 1000;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t mono_us(void)
@@ -214,15 +232,23 @@ static int load(const char *config_path, int check_only)
                 geo_strerror(st), MMDB_strerror(app.geo.mmdb_status));
         return -1;
     }
+    st = receipt_key_load(&app.key, app.cfg.signing_key_path);
+    if (st != RECEIPT_OK) {
+        fprintf(stderr, "consentd: %s: %s\n", app.cfg.signing_key_path,
+                receipt_strerror(st));
+        return -1;
+    }
     if (check_only)
         printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
-               "GeoIP %s)\n", config_path, app.cfg.nsites, app.rules.nregimes,
-               app.geo.mmdb.metadata.database_type);
+               "GeoIP %s, signing key %s)\n", config_path, app.cfg.nsites,
+               app.rules.nregimes, app.geo.mmdb.metadata.database_type,
+               app.key.kid);
     return 0;
 }
 
 static void unload(void)
 {
+    receipt_key_wipe(&app.key);
     geo_close(&app.geo);
     rules_free(&app.rules);
     config_free(&app.cfg);
@@ -230,8 +256,9 @@ static void unload(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: consentd -c CONFIG     run the FastCGI service\n"
+    fprintf(f, "usage: consentd -c CONFIG       run the FastCGI service\n"
                "       consentd --check CONFIG  validate CONFIG and exit\n"
+               "       consentd --new-key FILE  create an Ed25519 signing key (mode 0600)\n"
                "       consentd --version\n");
 }
 
@@ -249,6 +276,12 @@ int main(int argc, char **argv)
             i + 1 < argc) {
             check_only = argv[i][1] == '-';
             config_path = argv[++i];
+        } else if (strcmp(argv[i], "--new-key") == 0 && i + 1 < argc) {
+            if (sodium_init() < 0 || receipt_key_create(argv[i + 1]) != 0) {
+                fprintf(stderr, "consentd: %s: %s\n", argv[i + 1], strerror(errno));
+                return 1;
+            }
+            return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("consentd %s\n", CONSENTD_VERSION);
             return 0;
@@ -268,9 +301,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "consentd: libsodium cannot start\n");
         return 1;
     }
-    env = getenv("CONSENTD_TEST_NOW");
-    if (env != NULL)
-        clock_fixed = strtoll(env, NULL, 10);
+    env = getenv("CONSENTD_TEST_CLOCK");
+    if (env != NULL && env[0] != '\0')
+        test_clock = env;
     if (load(config_path, check_only) != 0) {
         unload();
         return 1;

@@ -15,6 +15,12 @@ struct route {
 static const struct route routes[] = {
     {METHOD_GET, "/consent/v1/banner", handle_banner},
     {METHOD_GET, "/consent/v1/health", handle_health},
+    {METHOD_GET, "/consent/v1/keys", handle_keys},
+    {METHOD_POST, "/consent/v1/consents", handle_record},
+    {METHOD_OPTIONS, "/consent/v1/consents", handle_preflight},
+    {METHOD_GET, "/consent/v1/consents/me", handle_me},
+    {METHOD_DELETE, "/consent/v1/consents/me", handle_withdraw},
+    {METHOD_OPTIONS, "/consent/v1/consents/me", handle_preflight},
 };
 
 static const char *method_names[] = {
@@ -28,7 +34,7 @@ void router_dispatch(struct request *req, struct response *res,
 {
     enum request_method m = req->method == METHOD_HEAD ? METHOD_GET
                                                         : req->method;
-    char allow[64] = "";
+    char allow[96] = "";
     int known = 0;
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {

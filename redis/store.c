@@ -2,6 +2,7 @@
  * store.c - see store.h.
  */
 #include "store.h"
+#include "record_lua.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ static int ensure(struct store *s)
         return STORE_UNAVAILABLE;
     }
     s->ctx = c;
+    s->record_sha[0] = '\0';   /* load the script again on this connection */
     s->backoff_ms = STORE_BACKOFF_MIN_MS;
     s->last_error[0] = '\0';
     return STORE_OK;
@@ -152,6 +154,151 @@ int store_ping(struct store *s)
     return st;
 }
 
+static void key_of(char *out, size_t outlen, const char *id, const char *suffix)
+{
+    snprintf(out, outlen, "consent:{%s}%s", id, suffix);
+}
+
+int store_head(struct store *s, const char *consent_id, char *head)
+{
+    char key[96];
+    const char *argv[] = {"HGET", key, "head"};
+    redisReply *r;
+    int st;
+
+    head[0] = '\0';
+    key_of(key, sizeof(key), consent_id, "");
+    st = store_command(s, &r, 3, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_STRING && r->len < STORE_HASH_HEX)
+        memcpy(head, r->str, r->len + 1);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+int store_state(struct store *s, const char *consent_id, const char *site,
+                char **state)
+{
+    char key[96], field[64];
+    const char *argv[] = {"HGET", key, field};
+    redisReply *r;
+    int st;
+
+    *state = NULL;
+    key_of(key, sizeof(key), consent_id, "");
+    snprintf(field, sizeof(field), "site:%s", site);
+    st = store_command(s, &r, 3, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_STRING && r->len < STORE_MAX_STATE) {
+        *state = strndup(r->str, r->len);
+        if (*state == NULL)
+            st = STORE_ERROR;
+    }
+    freeReplyObject(r);
+    return st;
+}
+
+/* SCRIPT LOAD record.lua once per connection. */
+static int load_script(struct store *s)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", record_lua};
+    redisReply *r;
+    int st;
+
+    if (s->record_sha[0] != '\0' && s->ctx != NULL)
+        return STORE_OK;
+    st = store_command(s, &r, 3, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    memcpy(s->record_sha, r->str, 41);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+int store_record(struct store *s, const struct store_write *w,
+                 char *conflict_head)
+{
+    char k1[96], k2[96], field[64], maxh[16], ttl[24];
+    const char *argv[12];
+    size_t lens[12];
+    redisReply *r;
+    int st, tries;
+
+    conflict_head[0] = '\0';
+    key_of(k1, sizeof(k1), w->consent_id, "");
+    key_of(k2, sizeof(k2), w->consent_id, ":receipts");
+    snprintf(field, sizeof(field), "site:%s", w->site);
+    snprintf(maxh, sizeof(maxh), "%d", w->max_history);
+    snprintf(ttl, sizeof(ttl), "%ld", w->ttl_seconds);
+    for (tries = 0; tries < 2; tries++) {
+        st = load_script(s);
+        if (st != STORE_OK)
+            return st;
+        argv[0] = "EVALSHA"; argv[1] = s->record_sha; argv[2] = "2";
+        argv[3] = k1; argv[4] = k2; argv[5] = w->expected_head;
+        argv[6] = w->receipt; argv[7] = field; argv[8] = w->state;
+        argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
+        for (int i = 0; i < 12; i++)
+            lens[i] = strlen(argv[i]);
+        lens[6] = w->receipt_len;
+        st = store_command(s, &r, 12, argv, lens);
+        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
+            s->record_sha[0] = '\0';   /* flushed: load it again */
+            continue;
+        }
+        break;
+    }
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    if (r->element[0]->integer == 0) {
+        if (r->element[1]->type == REDIS_REPLY_STRING &&
+            r->element[1]->len < STORE_HASH_HEX)
+            memcpy(conflict_head, r->element[1]->str, r->element[1]->len + 1);
+        st = STORE_CONFLICT;
+    }
+    freeReplyObject(r);
+    return st;
+}
+
+int store_history(struct store *s, const char *consent_id, redisReply **list,
+                  long *count)
+{
+    char k1[96], k2[96];
+    const char *argv1[] = {"HGET", k1, "count"};
+    const char *argv2[] = {"LRANGE", k2, "0", "-1"};
+    redisReply *r;
+    int st;
+
+    *list = NULL;
+    *count = 0;
+    key_of(k1, sizeof(k1), consent_id, "");
+    key_of(k2, sizeof(k2), consent_id, ":receipts");
+    st = store_command(s, &r, 3, argv1, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_STRING)
+        *count = strtol(r->str, NULL, 10);
+    freeReplyObject(r);
+    st = store_command(s, list, 4, argv2, NULL);
+    if (st == STORE_OK && (*list)->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(*list);
+        *list = NULL;
+        return STORE_ERROR;
+    }
+    return st;
+}
+
 const char *store_strerror(int status)
 {
     switch (status) {
@@ -161,6 +308,10 @@ const char *store_strerror(int status)
         return "Redis is unavailable";
     case STORE_ERROR:
         return "Redis answered with an error";
+    case STORE_CONFLICT:
+        return "another write to this consent ID came first";
+    case STORE_NOT_FOUND:
+        return "not found";
     default:
         return "unknown error";
     }

@@ -14,11 +14,15 @@
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
+#define STORE_HASH_HEX 65
+#define STORE_MAX_STATE 2048
 
 enum store_status {
     STORE_OK = 0,
     STORE_UNAVAILABLE,      /* cannot connect, timed out, or connection lost */
-    STORE_ERROR             /* Redis answered with an error */
+    STORE_ERROR,            /* Redis answered with an error */
+    STORE_CONFLICT,         /* store_record: the head moved; re-chain */
+    STORE_NOT_FOUND         /* no such consent ID / state */
 };
 
 struct store {
@@ -30,6 +34,27 @@ struct store {
     int64_t next_attempt_ms;    /* no reconnect before this (monotonic) */
     int backoff_ms;
     char last_error[128];       /* why it is unavailable, for health/logs */
+    char record_sha[41];        /* SCRIPT LOAD of record.lua on this connection */
+};
+
+/*
+ * Key layout (documented in redis/README.md). Every key of one consent ID
+ * carries the hash tag {ID} so that they share one Redis Cluster slot:
+ *   consent:{ID}           hash: head, count, site:<site> -> current state
+ *   consent:{ID}:receipts  list of stored receipts, newest first
+ */
+
+/* What one record call writes. */
+struct store_write {
+    const char *consent_id;
+    const char *expected_head;  /* "" for the first receipt of the ID */
+    const char *receipt;        /* stored form, receipt_len bytes */
+    size_t receipt_len;
+    const char *site;
+    const char *state;          /* JSON */
+    const char *new_head;
+    int max_history;
+    long ttl_seconds;
 };
 
 /*
@@ -55,6 +80,35 @@ int store_ping(struct store *s);
  */
 int store_command(struct store *s, redisReply **reply, int argc,
                   const char **argv, const size_t *argvlen);
+
+/*
+ * The chain head of a consent ID into head (STORE_HASH_HEX bytes): "" when the
+ * ID has no receipts yet. STORE_OK or STORE_UNAVAILABLE / STORE_ERROR.
+ */
+int store_head(struct store *s, const char *consent_id, char *head);
+
+/*
+ * The current state of a consent ID for one site as a malloc'd JSON string
+ * (caller frees) or NULL when there is none (still STORE_OK).
+ */
+int store_state(struct store *s, const char *consent_id, const char *site,
+                char **state);
+
+/*
+ * Appends a receipt and sets the state and head in one atomic script.
+ * STORE_OK when Redis confirmed the write; STORE_CONFLICT (nothing written,
+ * current head in conflict_head) when the head was no longer expected_head.
+ */
+int store_record(struct store *s, const struct store_write *w,
+                 char *conflict_head);
+
+/*
+ * The stored receipts of a consent ID, newest first, as a reply (caller
+ * frees with freeReplyObject): an array of strings, empty when none; and the
+ * number of receipts ever written (*count, 0 when none).
+ */
+int store_history(struct store *s, const char *consent_id, redisReply **list,
+                  long *count);
 
 /* Static message for a store_status. */
 const char *store_strerror(int status);

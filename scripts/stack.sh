@@ -60,6 +60,10 @@ start() {
     fi
     mkdir -p "$RUN/nginx-tmp" "$RUN/redis"
     fetch_geo
+    # A development signing key; production keys are made the same way and
+    # kept out of the repository (see the README).
+    [ -f "$RUN/signing.key" ] ||
+        "$ROOT/build/release/consentd" --new-key "$RUN/signing.key"
     "$ROOT/build/release/consentd" --check "$ROOT/cgi/consentd.example.json"
 
     redis-server "$ROOT/redis/redis.conf" --port "$REDIS_PORT" \

@@ -107,3 +107,80 @@ Test(decision, lock_names)
     cr_assert_str_eq(decision_lock_name(LOCK_NECESSARY), "necessary");
     cr_assert_null(decision_lock_name(LOCK_NONE));
 }
+
+/* ---- prompt: when the banner asks again ---- */
+
+static const int64_t DAY = 86400000;
+
+static struct decision_stored stored_at(int64_t t, int days, int opted_out)
+{
+    struct decision_stored s = {1, t, t + days * DAY, 1, MODEL_OPT_IN, opted_out};
+    return s;
+}
+
+Test(prompt, asks_when_nothing_is_stored)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision_stored none = {0};
+
+    cr_assert(decision_prompt(&none, &g, 1, 1000, 0));
+}
+
+Test(prompt, does_not_ask_while_a_choice_is_valid)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision_stored s = stored_at(0, 365, 0);
+
+    cr_assert_not(decision_prompt(&s, &g, 1, 364 * DAY, 0));
+}
+
+Test(prompt, asks_when_the_choice_expired)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision_stored s = stored_at(0, 182, 0);
+
+    cr_assert_not(decision_prompt(&s, &g, 1, 182 * DAY - 1, 0));
+    cr_assert(decision_prompt(&s, &g, 1, 182 * DAY, 0));
+}
+
+Test(prompt, asks_when_the_site_raised_its_consent_revision)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision_stored s = stored_at(0, 365, 0);
+
+    cr_assert(decision_prompt(&s, &g, 2, DAY, 0));
+}
+
+Test(prompt, asks_in_an_opt_in_region_when_the_answer_was_only_a_notice)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision_stored s = stored_at(0, 365, 0);
+
+    s.model = MODEL_NOTICE;
+    cr_assert(decision_prompt(&s, &g, 1, DAY, 0));
+    g.model = MODEL_NOTICE;
+    cr_assert_not(decision_prompt(&s, &g, 1, DAY, 0));
+}
+
+Test(prompt, always_asks_when_the_visitor_opens_the_settings)
+{
+    struct regime g = regime(MODEL_OPT_OUT, 1, 0);
+    struct decision_stored s = stored_at(0, 365, 1);
+
+    g.optout_quiet_days = 365;
+    cr_assert(decision_prompt(&s, &g, 1, DAY, 1));
+}
+
+Test(prompt, keeps_quiet_for_a_year_after_a_california_opt_out)
+{
+    struct regime g = regime(MODEL_OPT_OUT, 1, 0);
+    struct decision_stored s = stored_at(0, 30, 1);
+
+    g.optout_quiet_days = 365;
+    /* expired and a new revision, but still inside the quiet year */
+    cr_assert_not(decision_prompt(&s, &g, 2, 200 * DAY, 0));
+    cr_assert(decision_prompt(&s, &g, 2, 365 * DAY, 0));
+    /* no quiet period without an opt-out */
+    s.opted_out = 0;
+    cr_assert(decision_prompt(&s, &g, 2, 200 * DAY, 0));
+}
