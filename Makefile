@@ -86,9 +86,9 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city
 	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
-integration: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb
+integration: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
-	@CONSENTD=$(ASAN)/consentd node --test --test-concurrency=1 tests/integration/
+	@CONSENTD=$(ASAN)/consentd node --test tests/integration/
 
 clean:
 	rm -rf build

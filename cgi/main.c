@@ -36,6 +36,10 @@ static struct app app;
 static int listen_fd = -1;
 static atomic_int stopping;
 static atomic_int active;
+/* Worker state lives as long as the process: idle threads may still hold it
+ * when main() exits after a drain. */
+static struct worker *workers;
+static pthread_t *threads;
 /* CONSENTD_TEST_CLOCK names a file holding epoch seconds that replaces the
  * wall clock, re-read on every call, so tests can move time without sleeping
  * (expiry, re-ask periods). Unset in production. */
@@ -266,8 +270,6 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL, *listen_at, *env;
     int check_only = 0;
-    struct worker *workers = NULL;
-    pthread_t *threads = NULL;
     sigset_t set;
     int sig, rc = 1;
 

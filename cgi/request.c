@@ -270,7 +270,7 @@ size_t request_negotiate_language(const char *accept_language,
             if (qs[0] == 'q' && qs[1] == '=') {
                 double d = atof(qs + 2);
 
-                q = d <= 0 ? 0 : d >= 1 ? 1000 : (int)(d * 1000 + 0.5);
+                q = !(d > 0) ? 0 : d >= 1 ? 1000 : (int)(d * 1000 + 0.5);  /* NaN too */
             }
         }
         if (q > 0 && tlen > 0) {

@@ -6,9 +6,11 @@
  * PIDs of its own child processes, never by name).
  *
  *   const { startStack } = require('./lib/stack');
- *   const stack = await startStack({ layout: 'flat', env: { CONSENTD_TEST_NOW: '1795305600' } });
- *   const res = await stack.request({ path: '/consent/v1/banner?site=demo', xff: '46.4.0.1' });
- *   const { consentd } = await stack.stop();   // { code, signal }
+ *   const stack = await startStack({ layout: 'flat', now: 1795305600 });
+ *   const res = await stack.request({ path: '/consent/v1/banner?site=demo', xff: '46.4.0.1',
+ *                                     headers: [['Sec-GPC', '1'], ['Sec-GPC', '0']] });
+ *   res.status, res.headers, res.body, res.json
+ *   const { consentd } = await stack.stop();   // { code, signal, killed }
  *
  * consentd is the binary named by $CONSENTD (relative to the current
  * directory) or <repo>/build/asan/consentd. It is built with ASan+UBSan:
@@ -20,6 +22,7 @@
  * Works on Node 18 and 20; no dependencies outside Node itself.
  */
 const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
@@ -29,21 +32,40 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const STOP_TIMEOUT_MS = 10000;
 const START_TIMEOUT_MS = 15000;
-const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:',
-                            'ERROR: LeakSanitizer'];
+/* What makes stop() throw: AddressSanitizer and UBSan reports. */
+const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:'];
+/* LeakSanitizer runs at exit and makes the exit code non-zero (1 in this
+ * ASan build); stop() does not throw for it but returns the report (see
+ * leakReport), and a test asserting exit code 0 shows it. */
+const LEAK_PATTERN = 'ERROR: LeakSanitizer';
 
-/* ---- safety net: every child still running when this process ends ---- */
+/* ---- safety net: every child still running when this process ends ----
+ *
+ * Servers are spawned as leaders of their own process group (detached), so
+ * that killing the group also ends what they forked themselves (nginx's
+ * worker, a redis-server AOF rewrite) and nothing else. */
 
 const liveChildren = new Set();
+const groupLeaders = new WeakSet();     // children spawned detached
 
-function killAllChildren() {
-    for (const child of liveChildren) {
+/* SIGKILL child's process group when it leads one, else child alone. */
+function killGroup(child) {
+    try {
+        if (!groupLeaders.has(child) || !(child.pid > 0))
+            throw new Error('not a group leader');
+        process.kill(-child.pid, 'SIGKILL');
+    } catch (_) {
         try {
             child.kill('SIGKILL');
-        } catch (_) {
+        } catch (_e) {
             /* already gone */
         }
     }
+}
+
+function killAllChildren() {
+    for (const child of liveChildren)
+        killGroup(child);
     liveChildren.clear();
 }
 
@@ -88,6 +110,16 @@ function readText(file) {
 
 function tail(text, lines = 30) {
     return text.split('\n').slice(-lines).join('\n');
+}
+
+/* The LeakSanitizer report in text (up to its SUMMARY line), or null. */
+function leakReport(text) {
+    const at = text.indexOf(LEAK_PATTERN);
+    if (at < 0)
+        return null;
+    const end = text.indexOf('SUMMARY:', at);
+    const stop = end < 0 ? text.length : text.indexOf('\n', end);
+    return text.slice(at, stop < 0 ? text.length : stop);
 }
 
 /* Sanitizer report lines found in text (empty when clean). */
@@ -136,6 +168,7 @@ function spawnLogged(name, cmd, args, { stdout, stderr, env, cwd } = {}) {
             cwd: cwd || ROOT,
             env: env || process.env,
             stdio: ['ignore', out, err],
+            detached: true,             // own process group: see killGroup
         });
     } finally {
         fs.closeSync(out);
@@ -143,6 +176,7 @@ function spawnLogged(name, cmd, args, { stdout, stderr, env, cwd } = {}) {
             fs.closeSync(err);
     }
     const proc = { name, child, pid: child.pid, result: null };
+    groupLeaders.add(child);
     liveChildren.add(child);
     proc.exited = new Promise((resolve) => {
         const done = (code, signal) => {
@@ -164,8 +198,8 @@ function running(proc) {
     return proc !== null && proc.result === null;
 }
 
-/* SIGTERM, wait up to timeoutMs, then SIGKILL. Resolves to { code, signal,
- * killed } (killed: the SIGKILL was needed). */
+/* SIGTERM, wait up to timeoutMs, then SIGKILL its process group. Resolves
+ * to { code, signal, killed } (killed: the SIGKILL was needed). */
 async function terminate(proc, timeoutMs = STOP_TIMEOUT_MS) {
     if (proc === null)
         return null;
@@ -180,7 +214,7 @@ async function terminate(proc, timeoutMs = STOP_TIMEOUT_MS) {
     clearTimeout(timer);
     if (r !== null)
         return { ...r, killed: false };
-    proc.child.kill('SIGKILL');
+    killGroup(proc.child);
     r = await proc.exited;
     return { ...r, killed: true };
 }
@@ -245,15 +279,29 @@ function exampleConfig() {
     return JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
 }
 
-/* The consentd configuration the tests run with: the example configuration
+/* Writes an Ed25519 signing key (the 32-byte seed as 64 hex digits, mode
+ * 0600) to file unless it exists; returns the hex seed. */
+function writeSigningKey(file, hex = crypto.randomBytes(32).toString('hex')) {
+    if (fs.existsSync(file))
+        return fs.readFileSync(file, 'utf8').trim();
+    fs.writeFileSync(file, hex + '\n', { mode: 0o600, flag: 'wx' });
+    return hex;
+}
+
+/*
+ * The consentd configuration the tests run with: the example configuration
  * with absolute paths, the given ports and a second site "shop" (preview
- * off). Ports that are not given get placeholders (for --check). */
-function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2' } = {}) {
+ * off). Ports that are not given get placeholders (for --check). When the
+ * example names a signing_key and dir is given, a fresh key is written to
+ * DIR/signing.key (or signingKey, 64 hex digits, is used).
+ */
+function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2', dir,
+                       signingKey } = {}) {
     if (layout !== 'geoip2' && layout !== 'flat')
         throw new Error(`layout must be "geoip2" or "flat", not ${layout}`);
     const cfg = exampleConfig();
     cfg.listen = `127.0.0.1:${fastcgiPort}`;
-    cfg.workers = 8;
+    cfg.workers = 32;  // > nginx keepalive 16 + the concurrency of any one test
     cfg.geoip = {
         database: path.join(ROOT, 'build', 'fixtures',
                             layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb'),
@@ -261,15 +309,20 @@ function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2' } = {})
     };
     cfg.rules = path.join(ROOT, 'geo', 'rules.json');
     cfg.redis = { ...cfg.redis, address: `127.0.0.1:${redisPort}` };
+    if (typeof cfg.signing_key === 'string') {
+        if (dir !== undefined) {
+            cfg.signing_key = path.join(dir, 'signing.key');
+            writeSigningKey(cfg.signing_key, signingKey);
+        } else {
+            cfg.signing_key = path.resolve(ROOT, 'cgi', cfg.signing_key);
+        }
+    }
     const demo = cfg.sites.find((s) => s.id === 'demo');
     cfg.sites.push({
+        ...structuredClone(demo),       // categories, languages, versions...
         id: 'shop',
         origins: ['https://shop.example'],
-        policy_url: demo.policy_url,
-        banner_version: demo.banner_version,
         preview: false,
-        categories: structuredClone(demo.categories),
-        languages: structuredClone(demo.languages),
     });
     return cfg;
 }
@@ -398,7 +451,32 @@ function httpRequest(port, { method = 'GET', path: reqPath = '/', headers, body,
  * options:
  *   layout     "geoip2" (default) or "flat": which fixture database
  *   configure  function(cfg) that may change the consentd config in place
- *   env        extra environment for consentd (e.g. CONSENTD_TEST_NOW)
+ *              (after ports, paths and the "shop" site are set)
+ *   now        epoch seconds consentd takes for the current time (see
+ *              setClock); default: the real clock
+ *   env        extra environment for consentd
+ *   signingKey 64 hex digits for DIR/signing.key (default: a random key),
+ *              when the configuration has a signing_key
+ *   redis      false: do not start redis-server (consentd starts without
+ *              it; call startRedis() later)
+ *
+ * consentd runs with "workers": 8 while nginx keeps up to 16 idle FastCGI
+ * connections (keepalive 16), and every kept-alive connection pins a worker
+ * (README, THREAD SAFETY): more than 8 requests in flight at once can leave
+ * some waiting for fastcgi_read_timeout. Tests that send concurrent bursts
+ * should raise it: configure: (cfg) => { cfg.workers = 64; }.
+ *
+ * Resolves to { url, nginxPort, redisPort, fastcgiPort, dir, configPath,
+ * config, logs, consentdPid, nginxPid, redisPid, signingKeyPath,
+ * consentdRunning(), signalConsentd(sig), readLog(name), request(opts),
+ * setClock(secs), stopRedis(), startRedis(), stop() }.
+ *
+ * consentd always runs with CONSENTD_TEST_CLOCK=DIR/clock, a file it re-reads
+ * on every use: setClock(secs) writes it (atomically), setClock(null)
+ * removes it and consentd is back on the real clock. stop() resolves to { nginx, consentd, redis } (each { code,
+ * signal, killed }) plus sanitizer (report lines) and leaks (LeakSanitizer
+ * report or null); it throws when consentd's stderr has an AddressSanitizer
+ * or UBSan report.
  */
 async function startStack(options = {}) {
     const layout = options.layout || 'geoip2';
@@ -445,7 +523,12 @@ async function startStack(options = {}) {
         return r;
     };
 
-    const cfg = buildConfig({ fastcgiPort, redisPort, layout });
+    const cfg = buildConfig({ fastcgiPort, redisPort, layout, dir,
+                              signingKey: options.signingKey });
+    // Pages served by this stack's nginx (the demo, browser tests) are an
+    // origin of every site, as a site's own pages are in production.
+    for (const site of cfg.sites)
+        site.origins.push(`http://127.0.0.1:${nginxPort}`);
     if (options.configure)
         options.configure(cfg);
     const configPath = writeConfig(dir, cfg);
@@ -453,6 +536,21 @@ async function startStack(options = {}) {
     fs.writeFileSync(nginxConfPath, nginxConfig({ dir, port: nginxPort, fastcgiPort }));
 
     const request = (opts) => httpRequest(nginxPort, opts);
+
+    const clockPath = path.join(dir, 'clock');
+    const setClock = (secs) => {
+        if (secs === null || secs === undefined) {
+            fs.rmSync(clockPath, { force: true });
+            return;
+        }
+        const n = Math.floor(Number(secs));
+        if (!Number.isFinite(n) || n <= 0)
+            throw new Error(`setClock: expected epoch seconds, got ${secs}`);
+        fs.writeFileSync(`${clockPath}.tmp`, `${n}\n`);
+        fs.renameSync(`${clockPath}.tmp`, clockPath);
+    };
+    if (options.now !== undefined)
+        setClock(options.now);
 
     const stop = async () => {
         if (stopped !== null)
@@ -462,8 +560,9 @@ async function startStack(options = {}) {
         const nginx = await terminate(procs.nginx);
         const consentd = await terminate(procs.consentd);
         const redis = await terminate(procs.redis);
-        const reports = sanitizerReports(readText(logs.consentd));
-        stopped = { nginx, consentd, redis, sanitizer: reports };
+        const stderr = readText(logs.consentd);
+        const reports = sanitizerReports(stderr);
+        stopped = { nginx, consentd, redis, sanitizer: reports, leaks: leakReport(stderr) };
         if (reports.length > 0) {
             const text = readText(logs.consentd);
             const at = Math.max(0, text.indexOf(reports[0]) - 200);
@@ -485,12 +584,13 @@ async function startStack(options = {}) {
     };
 
     try {
-        await startRedis();
+        if (options.redis !== false)
+            await startRedis();
 
         procs.consentd = spawnLogged('consentd', consentdBinary(), ['-c', configPath], {
             stdout: logs.consentdStdout,
             stderr: logs.consentd,
-            env: { ...process.env, ...(options.env || {}) },
+            env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
         });
 
         procs.nginx = spawnLogged('nginx', 'nginx', [
@@ -532,13 +632,21 @@ async function startStack(options = {}) {
         logs,
         consentdPid: procs.consentd.pid,
         nginxPid: procs.nginx.pid,
+        signingKeyPath: typeof cfg.signing_key === 'string' ? cfg.signing_key : null,
         get redisPid() {
             return procs.redis === null ? null : procs.redis.pid;
         },
         /* Is consentd (the process started by this stack) still running? */
         consentdRunning: () => running(procs.consentd),
+        /* Sends sig to the consentd this stack started (if still running). */
+        signalConsentd: (sig) => {
+            if (!running(procs.consentd))
+                throw new Error('consentd is not running');
+            procs.consentd.child.kill(sig);
+        },
         readLog: (name) => readText(logs[name]),
         request,
+        setClock,
         stopRedis,
         startRedis,
         stop,
@@ -553,6 +661,7 @@ module.exports = {
     exampleConfig,
     freePorts,
     httpRequest,
+    leakReport,
     makeTempDir,
     poll,
     redisPing,
@@ -563,4 +672,5 @@ module.exports = {
     startConsentdOnly,
     startStack,
     writeConfig,
+    writeSigningKey,
 };
