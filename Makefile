@@ -18,8 +18,8 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/receipt.c geo/geo.c geo/rules.c redis/store.c
-MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/main.c
+            cgi/decision.c cgi/receipt.c cgi/history.c geo/geo.c geo/rules.c redis/store.c
+MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
 TEST_SUITES := request geo rules config decision receipt
 
 RELEASE := build/release
@@ -28,7 +28,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 .SECONDARY:
 .PHONY: all run stop test unit integration deps deps-test clean
-all: $(RELEASE)/consentd
+all: $(RELEASE)/consentd $(RELEASE)/consentctl
 
 $(RELEASE)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -47,7 +47,13 @@ build/gen/%_lua.h: redis/%.lua
 	awk 'BEGIN { print "static const char $*_lua[] =" } \
 	     { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); print "    \"" $$0 "\\n\"" } \
 	     END { print ";" }' $< >$@
-$(RELEASE)/redis/store.o $(ASAN)/redis/store.o: build/gen/record_lua.h
+$(RELEASE)/redis/store.o $(ASAN)/redis/store.o: build/gen/record_lua.h build/gen/erase_lua.h
+
+$(RELEASE)/consentctl: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) ctl/consentctl.o)
+	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
+$(ASAN)/consentctl: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) ctl/consentctl.o)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
 $(ASAN)/consentd: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
@@ -86,9 +92,9 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city
 	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
-integration: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
+integration: $(ASAN)/consentd $(ASAN)/consentctl build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
-	@CONSENTD=$(ASAN)/consentd node --test tests/integration/
+	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
 
 clean:
 	rm -rf build

@@ -54,6 +54,10 @@ handler_fn handle_preflight;
 handler_fn handle_record;
 handler_fn handle_me;
 handler_fn handle_withdraw;
+handler_fn handle_admin_consent;
+handler_fn handle_admin_erase;
+handler_fn handle_admin_receipt;
+handler_fn handle_admin_audit;
 
 /* Who is asking, worked out once per request by handler_visitor(). */
 struct visitor {
@@ -84,14 +88,6 @@ int handler_visitor(const struct request *req, struct response *res,
 void handler_set_cookie(const struct request *req, struct response *res,
                         const char *consent_id, int lifetime_days);
 void handler_store_unavailable(struct response *res, const struct store *s);
-
-/*
- * The receipt history of a consent ID as JSON (receipts newest first, each
- * verified: signature_valid, chain_valid). Answers 503 itself on a store
- * failure and returns NULL; the caller owns the result.
- */
-cJSON *consents_history(const struct request *req, struct response *res,
-                        const char *consent_id);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
 int64_t app_now_ms(void);

@@ -14,10 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "receipts", "sites", NULL};
+    "signing_key", "receipts", "admin", "sites", NULL};
+static const char *const admin_keys[] = {"tokens", "tokens_file",
+                                         "audit_retention_days", NULL};
+static const char *const token_keys[] = {"name", "roles", "sha256", NULL};
+static const char *const controller_keys[] = {"name", "contact", "address",
+                                              "email", "phone", NULL};
 static const char *const cookie_keys[] = {"name", "secure", NULL};
 static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
@@ -26,7 +32,7 @@ static const char *const redis_keys[] = {
     "address", "connect_timeout_ms", "command_timeout_ms", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
-    "preview", "categories", "languages", NULL};
+    "preview", "controller", "categories", "languages", NULL};
 static const char *const category_keys[] = {"id", "necessary", "sale_sharing",
                                             NULL};
 static const char *const language_keys[] = {
@@ -253,6 +259,27 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
             return -1;
         site->consent_revision = (int)rev;
     }
+    {
+        const cJSON *ctl = NULL;
+        char *const fields[] = {site->controller.name, site->controller.contact,
+                                site->controller.address, site->controller.email,
+                                site->controller.phone};
+
+        if (jcheck_member(c, item, path, "controller", 0, cJSON_Object, &ctl) < 0)
+            return -1;
+        jcheck_path_key(p, path, "controller");
+        if (ctl != NULL) {
+            if (jcheck_object(c, ctl, p, controller_keys) != 0)
+                return -1;
+            for (int k = 0; k < 5; k++) {
+                s = "";
+                if (jcheck_string(c, ctl, p, controller_keys[k], 0, 0,
+                                  CONSENT_CONTROLLER_FIELD - 1, &s) < 0)
+                    return -1;
+                strcpy(fields[k], s);
+            }
+        }
+    }
 
     if (jcheck_member(c, item, path, "categories", 1, cJSON_Array, &arr) != 0)
         return -1;
@@ -307,6 +334,116 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                 return jcheck_fail(c, q, "language given twice");
     }
     return 0;
+}
+
+/* Appends the tokens of a JSON array (at path, for messages) to cfg. */
+static int load_tokens(struct jcheck *c, const cJSON *tokens, const char *path,
+                       struct config *cfg)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *t;
+    struct config_token *grown;
+    int i = 0;
+
+    if (!cJSON_IsArray(tokens))
+        return jcheck_fail(c, path, "expected an array of tokens");
+    if (cfg->ntokens + (size_t)cJSON_GetArraySize(tokens) > CONSENT_MAX_TOKENS)
+        return jcheck_fail(c, path, "at most %d tokens", CONSENT_MAX_TOKENS);
+    grown = realloc(cfg->tokens, (cfg->ntokens + (size_t)cJSON_GetArraySize(tokens) + 1) *
+                                 sizeof(*cfg->tokens));
+    if (grown == NULL)
+        return jcheck_fail(c, path, "out of memory");
+    cfg->tokens = grown;
+    cJSON_ArrayForEach(t, tokens) {
+        struct config_token *tok = &cfg->tokens[cfg->ntokens];
+        const cJSON *roles, *r;
+        const char *s;
+        size_t bin_len = 0;
+
+        memset(tok, 0, sizeof(*tok));
+        jcheck_path_index(p, path, i++);
+        if (jcheck_object(c, t, p, token_keys) != 0 ||
+            jcheck_string(c, t, p, "name", 1, 1, CONSENT_MAX_TOKEN_NAME, &s) != 0)
+            return -1;
+        strcpy(tok->name, s);
+        if (jcheck_string(c, t, p, "sha256", 1, 64, 64, &s) != 0)
+            return -1;
+        if (sodium_hex2bin(tok->sha256, sizeof(tok->sha256), s, 64, NULL,
+                           &bin_len, NULL) != 0 || bin_len != 32) {
+            jcheck_path_key(q, p, "sha256");
+            return jcheck_fail(c, q, "expected 64 hex digits (the SHA-256 of the token)");
+        }
+        if (jcheck_member(c, t, p, "roles", 1, cJSON_Array, &roles) != 0)
+            return -1;
+        jcheck_path_key(q, p, "roles");
+        cJSON_ArrayForEach(r, roles) {
+            if (cJSON_IsString(r) && strcmp(r->valuestring, "read") == 0)
+                tok->roles |= ROLE_READ;
+            else if (cJSON_IsString(r) && strcmp(r->valuestring, "erase") == 0)
+                tok->roles |= ROLE_ERASE;
+            else if (cJSON_IsString(r) && strcmp(r->valuestring, "audit") == 0)
+                tok->roles |= ROLE_AUDIT;
+            else
+                return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", \"audit\"");
+        }
+        if (tok->roles == 0)
+            return jcheck_fail(c, q, "expected at least one role");
+        cfg->ntokens++;
+    }
+    return 0;
+}
+
+static int load_admin(struct jcheck *c, const cJSON *o, const char *dir,
+                      struct config *cfg)
+{
+    const cJSON *tokens = NULL;
+    const char *file = NULL;
+    long v = cfg->audit_retention_days;
+
+    if (jcheck_object(c, o, "$.admin", admin_keys) != 0 ||
+        jcheck_int(c, o, "$.admin", "audit_retention_days", 0, 1, 36500, &v) < 0 ||
+        jcheck_member(c, o, "$.admin", "tokens", 0, cJSON_Array, &tokens) < 0 ||
+        jcheck_string(c, o, "$.admin", "tokens_file", 0, 1, PATH_MAX - 1, &file) < 0)
+        return -1;
+    cfg->audit_retention_days = (int)v;
+    if (tokens != NULL && load_tokens(c, tokens, "$.admin.tokens", cfg) != 0)
+        return -1;
+    if (file != NULL) {
+        /* Tokens kept apart (own permissions, rotated without touching the
+         * main file). A file that does not exist yet means no tokens: the
+         * admin API then refuses everyone. */
+        char *path = resolve(dir, file), err2[512];
+        struct jcheck c2;
+        cJSON *root;
+        int rc = 0;
+
+        if (path == NULL)
+            return jcheck_fail(c, "$.admin.tokens_file", "out of memory");
+        if (access(path, F_OK) == 0) {
+            jcheck_init(&c2, path, err2, sizeof(err2));
+            root = jcheck_parse_file(&c2, path, CONSENT_MAX_CONFIG);
+            if (root == NULL || load_tokens(&c2, root, "$", cfg) != 0)
+                rc = jcheck_fail(c, "$.admin.tokens_file", "%s", err2);
+            cJSON_Delete(root);
+        }
+        free(path);
+        return rc;
+    }
+    return 0;
+}
+
+const struct config_token *config_token_find(const struct config *cfg,
+                                             const char *token)
+{
+    unsigned char h[crypto_hash_sha256_BYTES];
+    const struct config_token *found = NULL;
+
+    crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+    /* No early exit: every hash is compared, whatever matches. */
+    for (size_t i = 0; i < cfg->ntokens; i++)
+        if (sodium_memcmp(h, cfg->tokens[i].sha256, sizeof(h)) == 0)
+            found = &cfg->tokens[i];
+    return found;
 }
 
 static int parse_listen(const char *s)
@@ -443,6 +580,14 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         cfg->max_history = (int)v;
     }
 
+    /* Support tokens: only their SHA-256 is configured. */
+    cfg->audit_retention_days = CONSENT_DEFAULT_AUDIT_DAYS;
+    o = NULL;
+    if (jcheck_member(&c, root, "$", "admin", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL && load_admin(&c, o, dir, cfg) != 0)
+        goto fail;
+
     if (jcheck_member(&c, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
         goto fail;
     if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
@@ -499,6 +644,9 @@ void config_free(struct config *cfg)
     free(cfg->rules_path);
     free(cfg->redis_address);
     free(cfg->signing_key_path);
+    if (cfg->tokens != NULL)
+        sodium_memzero(cfg->tokens, cfg->ntokens * sizeof(*cfg->tokens));
+    free(cfg->tokens);
     memset(cfg, 0, sizeof(*cfg));
 }
 

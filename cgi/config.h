@@ -29,6 +29,32 @@
 #define CONSENT_MAX_COOKIE_NAME 64
 #define CONSENT_DEFAULT_RETENTION_DAYS 1095  /* 3 years after the latest receipt */
 #define CONSENT_DEFAULT_MAX_HISTORY 100
+#define CONSENT_MAX_TOKENS 64
+#define CONSENT_MAX_TOKEN_NAME 64
+#define CONSENT_DEFAULT_AUDIT_DAYS 365
+#define CONSENT_CONTROLLER_FIELD 256
+
+/* Roles of a support token: a token may hold several. */
+enum config_role {
+    ROLE_READ = 1,      /* look up, export */
+    ROLE_ERASE = 2,     /* erase a consent ID */
+    ROLE_AUDIT = 4      /* read the audit stream */
+};
+
+struct config_token {
+    char name[CONSENT_MAX_TOKEN_NAME + 1];
+    unsigned char sha256[32];   /* only the hash of the token is configured */
+    unsigned roles;
+};
+
+/* Who is responsible for the data (Kantara piiControllers). */
+struct config_controller {
+    char name[CONSENT_CONTROLLER_FIELD];
+    char contact[CONSENT_CONTROLLER_FIELD];
+    char address[CONSENT_CONTROLLER_FIELD];
+    char email[CONSENT_CONTROLLER_FIELD];
+    char phone[CONSENT_CONTROLLER_FIELD];
+};
 
 struct config_category {
     char id[CONSENT_MAX_CATEGORY_ID_LEN + 1];
@@ -52,6 +78,7 @@ struct config_site {
     char *banner_version;
     int preview;                    /* ?preview=REGION allowed (demo sites) */
     int consent_revision;           /* raise to ask everyone again */
+    struct config_controller controller;
     struct config_category *categories;
     size_t ncategories;
     struct config_language *languages;  /* [0] is the default language */
@@ -73,6 +100,9 @@ struct config {
     char *signing_key_path;
     int retention_days;
     int max_history;
+    struct config_token *tokens;
+    size_t ntokens;
+    int audit_retention_days;
     struct config_site *sites;
     size_t nsites;
 };
@@ -97,6 +127,13 @@ int config_category_index(const struct config_site *site, const char *id);
 
 /* 1 when origin is one of the site's allowed origins. */
 int config_origin_allowed(const struct config_site *site, const char *origin);
+
+/*
+ * The token whose SHA-256 matches token, or NULL. Compares against every
+ * configured hash in constant time, so timing tells nothing.
+ */
+const struct config_token *config_token_find(const struct config *cfg,
+                                             const char *token);
 
 /* 1 when origin is allowed by any site (CORS preflight, which names none). */
 int config_origin_known(const struct config *cfg, const char *origin);

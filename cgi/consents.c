@@ -7,6 +7,7 @@
  * finishes before the first write.
  */
 #include "app.h"
+#include "history.h"
 #include "jcheck.h"
 
 #include <ctype.h>
@@ -348,6 +349,7 @@ static void record(struct request *req, struct response *res,
             state = build_state(r, v, receipt_id, now, expires);
         receipt_sha256_hex(payload, strlen(payload), new_head);
         w.consent_id = v->consent_id;
+        w.receipt_id = receipt_id;
         w.expected_head = head;
         w.receipt = stored;
         w.receipt_len = stored_len;
@@ -474,80 +476,6 @@ void handle_withdraw(struct request *req, struct response *res,
     record(req, res, log, &r, &v, &d);
 }
 
-cJSON *consents_history(const struct request *req, struct response *res,
-                        const char *consent_id)
-{
-    const struct app *app = req->app;
-    struct store *store = &req->worker->store;
-    char head[STORE_HASH_HEX], prev_hash[RECEIPT_HASH_HEX] = "";
-    redisReply *list = NULL;
-    long count = 0;
-    int all_ok = 1;
-    cJSON *root, *arr;
-    int st;
-
-    st = store_head(store, consent_id, head);
-    if (st == STORE_OK)
-        st = store_history(store, consent_id, &list, &count);
-    if (st != STORE_OK) {
-        handler_store_unavailable(res, store);
-        return NULL;
-    }
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "consent_id", consent_id);
-    cJSON_AddNumberToObject(root, "receipts_written", (double)count);
-    arr = cJSON_AddArrayToObject(root, "receipts");
-    /* Newest first: each receipt's prev_sha256 must be the hash of the next
-     * one in the list; the newest must be the head; the oldest must point at
-     * zeros unless older receipts were trimmed by the history bound. */
-    for (size_t i = 0; i < list->elements; i++) {
-        const redisReply *e = list->element[i];
-        const char *payload = NULL;
-        size_t plen = 0;
-        char h[RECEIPT_HASH_HEX];
-        int sig = RECEIPT_MALFORMED;
-        cJSON *item = cJSON_CreateObject(), *p = NULL;
-        const cJSON *prev;
-        char *jws;
-
-        if (e->type == REDIS_REPLY_STRING)
-            sig = receipt_open(app->key.pk, app->key.kid, e->str, e->len,
-                               &payload, &plen);
-        if (payload != NULL) {
-            p = cJSON_ParseWithLength(payload, plen);
-            receipt_sha256_hex(payload, plen, h);
-        }
-        cJSON_AddItemToObject(item, "receipt", p != NULL ? p : cJSON_CreateNull());
-        cJSON_AddBoolToObject(item, "signature_valid", sig == RECEIPT_OK);
-        jws = e->type == REDIS_REPLY_STRING ? receipt_jws(e->str, e->len, app->key.kid) : NULL;
-        if (jws != NULL)
-            cJSON_AddStringToObject(item, "jws", jws);
-        free(jws);
-        if (payload != NULL)
-            cJSON_AddStringToObject(item, "sha256", h);
-        /* The link from the newer receipt (or the head) to this one. */
-        {
-            int linked = payload != NULL &&
-                         strcmp(i == 0 ? head : prev_hash, h) == 0;
-
-            prev = p != NULL ? cJSON_GetObjectItemCaseSensitive(p, "prev_sha256") : NULL;
-            if (cJSON_IsString(prev) && strlen(prev->valuestring) < sizeof(prev_hash))
-                strcpy(prev_hash, prev->valuestring);
-            else
-                prev_hash[0] = '\0';
-            if (i + 1 == list->elements && linked)
-                linked = strcmp(prev_hash, RECEIPT_ZERO_HASH) == 0 ||
-                         (long)list->elements < count;
-            cJSON_AddBoolToObject(item, "chain_valid", linked);
-            all_ok &= linked && sig == RECEIPT_OK;
-        }
-        cJSON_AddItemToArray(arr, item);
-    }
-    cJSON_AddBoolToObject(root, "all_valid", all_ok && list->elements > 0);
-    freeReplyObject(list);
-    return root;
-}
-
 void handle_me(struct request *req, struct response *res,
                struct request_log *log)
 {
@@ -570,9 +498,10 @@ void handle_me(struct request *req, struct response *res,
         response_header(res, "Access-Control-Allow-Origin", req->origin);
         response_header(res, "Access-Control-Allow-Credentials", "true");
     }
-    root = consents_history(req, res, id);
-    if (root == NULL)
+    if (history_load(&req->worker->store, &req->app->key, id, 0, 0, &root) != STORE_OK) {
+        handler_store_unavailable(res, &req->worker->store);
         return;
+    }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "receipts")) == 0) {
         cJSON_Delete(root);
         response_error(res, 404, "no_consent", "nothing is stored for this consent ID");

@@ -99,6 +99,7 @@ int request_parse(struct request *req, const char *const *envp)
     req->user_agent = env_get(envp, "HTTP_USER_AGENT");
     if (req->user_agent == NULL)
         req->user_agent = "";
+    req->authorization = env_get(envp, "HTTP_AUTHORIZATION");
     req->content_type = env_get(envp, "CONTENT_TYPE");
     if (req->content_type != NULL && req->content_type[0] == '\0')
         req->content_type = NULL;
@@ -125,7 +126,9 @@ int request_parse(struct request *req, const char *const *envp)
     if (strlen(req->cookie) > CONSENT_MAX_COOKIE_HEADER ||
         strlen(req->accept_language) > CONSENT_MAX_HEADER ||
         strlen(req->user_agent) > CONSENT_MAX_HEADER ||
-        (req->origin != NULL && strlen(req->origin) > CONSENT_MAX_HEADER))
+        (req->origin != NULL && strlen(req->origin) > CONSENT_MAX_HEADER) ||
+        (req->authorization != NULL &&
+         strlen(req->authorization) > CONSENT_MAX_HEADER))
         return REQUEST_HEADER_TOO_LARGE;
     return status;
 }

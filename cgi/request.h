@@ -50,9 +50,12 @@ struct request {
     const char *remote_addr;
     const char *user_agent;
     const char *content_type;   /* NULL when not sent */
+    const char *authorization;  /* NULL when not sent */
     long content_length;        /* -1 when not sent */
     int gpc;                    /* Sec-GPC: 1 received */
     const char *body;           /* body bytes (not NUL-terminated) */
+    const char *path_param;     /* the {} segment of the matched route */
+    size_t path_param_len;
     size_t body_len;
     /* Set by the worker before dispatch. */
     const struct app *app;

@@ -21,7 +21,29 @@ static const struct route routes[] = {
     {METHOD_GET, "/consent/v1/consents/me", handle_me},
     {METHOD_DELETE, "/consent/v1/consents/me", handle_withdraw},
     {METHOD_OPTIONS, "/consent/v1/consents/me", handle_preflight},
+    {METHOD_GET, "/consent/v1/admin/consents/{}", handle_admin_consent},
+    {METHOD_DELETE, "/consent/v1/admin/consents/{}", handle_admin_erase},
+    {METHOD_GET, "/consent/v1/admin/receipts/{}", handle_admin_receipt},
+    {METHOD_GET, "/consent/v1/admin/audit", handle_admin_audit},
 };
+
+/* Exact match, or a pattern ending in "{}" that matches one non-empty
+ * segment (no '/'), handed to the handler as req->path_param. */
+static int match(const char *pattern, const char *path, const char **param,
+                 size_t *param_len)
+{
+    size_t n = strlen(pattern);
+
+    if (n < 2 || strcmp(pattern + n - 2, "{}") != 0)
+        return strcmp(pattern, path) == 0;
+    n -= 2;
+    if (strncmp(pattern, path, n) != 0 || path[n] == '\0' ||
+        strchr(path + n, '/') != NULL)
+        return 0;
+    *param = path + n;
+    *param_len = strlen(path + n);
+    return 1;
+}
 
 static const char *method_names[] = {
     [METHOD_GET] = "GET", [METHOD_HEAD] = "HEAD", [METHOD_POST] = "POST",
@@ -38,7 +60,8 @@ void router_dispatch(struct request *req, struct response *res,
     int known = 0;
 
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, req->path) != 0)
+        if (!match(routes[i].path, req->path, &req->path_param,
+                   &req->path_param_len))
             continue;
         if (routes[i].method == m) {
             routes[i].handler(req, res, log);

@@ -3,6 +3,10 @@
  */
 #include "store.h"
 #include "record_lua.h"
+#include "erase_lua.h"
+
+enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
+static const char *const scripts[] = {record_lua, erase_lua};
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +76,8 @@ static int ensure(struct store *s)
         return STORE_UNAVAILABLE;
     }
     s->ctx = c;
-    s->record_sha[0] = '\0';   /* load the script again on this connection */
+    s->script_sha[SCRIPT_RECORD][0] = '\0';  /* load the scripts again */
+    s->script_sha[SCRIPT_ERASE][0] = '\0';
     s->backoff_ms = STORE_BACKOFF_MIN_MS;
     s->last_error[0] = '\0';
     return STORE_OK;
@@ -200,14 +205,14 @@ int store_state(struct store *s, const char *consent_id, const char *site,
     return st;
 }
 
-/* SCRIPT LOAD record.lua once per connection. */
-static int load_script(struct store *s)
+/* SCRIPT LOAD a script once per connection. */
+static int load_script(struct store *s, int which)
 {
-    const char *argv[] = {"SCRIPT", "LOAD", record_lua};
+    const char *argv[] = {"SCRIPT", "LOAD", scripts[which]};
     redisReply *r;
     int st;
 
-    if (s->record_sha[0] != '\0' && s->ctx != NULL)
+    if (s->script_sha[which][0] != '\0' && s->ctx != NULL)
         return STORE_OK;
     st = store_command(s, &r, 3, argv, NULL);
     if (st != STORE_OK)
@@ -216,19 +221,44 @@ static int load_script(struct store *s)
         freeReplyObject(r);
         return STORE_ERROR;
     }
-    memcpy(s->record_sha, r->str, 41);
+    memcpy(s->script_sha[which], r->str, 41);
     freeReplyObject(r);
     return STORE_OK;
+}
+
+/* EVALSHA a script (argv[0..1] are filled in here), loading it again when
+ * Redis lost it (SCRIPT FLUSH, restart). */
+static int eval_script(struct store *s, int which, int argc, const char **argv,
+                       size_t *lens, redisReply **r)
+{
+    int st = STORE_ERROR;
+
+    for (int tries = 0; tries < 2; tries++) {
+        st = load_script(s, which);
+        if (st != STORE_OK)
+            return st;
+        argv[0] = "EVALSHA";
+        argv[1] = s->script_sha[which];
+        lens[0] = 7;
+        lens[1] = 40;
+        st = store_command(s, r, argc, argv, lens);
+        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
+            s->script_sha[which][0] = '\0';
+            continue;
+        }
+        break;
+    }
+    return st;
 }
 
 int store_record(struct store *s, const struct store_write *w,
                  char *conflict_head)
 {
-    char k1[96], k2[96], field[64], maxh[16], ttl[24];
+    char k1[96], k2[96], field[64], maxh[16], ttl[24], idx[64];
     const char *argv[12];
     size_t lens[12];
     redisReply *r;
-    int st, tries;
+    int st;
 
     conflict_head[0] = '\0';
     key_of(k1, sizeof(k1), w->consent_id, "");
@@ -236,24 +266,14 @@ int store_record(struct store *s, const struct store_write *w,
     snprintf(field, sizeof(field), "site:%s", w->site);
     snprintf(maxh, sizeof(maxh), "%d", w->max_history);
     snprintf(ttl, sizeof(ttl), "%ld", w->ttl_seconds);
-    for (tries = 0; tries < 2; tries++) {
-        st = load_script(s);
-        if (st != STORE_OK)
-            return st;
-        argv[0] = "EVALSHA"; argv[1] = s->record_sha; argv[2] = "2";
-        argv[3] = k1; argv[4] = k2; argv[5] = w->expected_head;
-        argv[6] = w->receipt; argv[7] = field; argv[8] = w->state;
-        argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
-        for (int i = 0; i < 12; i++)
-            lens[i] = strlen(argv[i]);
-        lens[6] = w->receipt_len;
-        st = store_command(s, &r, 12, argv, lens);
-        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->record_sha[0] = '\0';   /* flushed: load it again */
-            continue;
-        }
-        break;
-    }
+    argv[2] = "2";
+    argv[3] = k1; argv[4] = k2; argv[5] = w->expected_head;
+    argv[6] = w->receipt; argv[7] = field; argv[8] = w->state;
+    argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
+    for (int i = 2; i < 12; i++)
+        lens[i] = strlen(argv[i]);
+    lens[6] = w->receipt_len;
+    st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -265,10 +285,22 @@ int store_record(struct store *s, const struct store_write *w,
         if (r->element[1]->type == REDIS_REPLY_STRING &&
             r->element[1]->len < STORE_HASH_HEX)
             memcpy(conflict_head, r->element[1]->str, r->element[1]->len + 1);
-        st = STORE_CONFLICT;
+        freeReplyObject(r);
+        return STORE_CONFLICT;
     }
     freeReplyObject(r);
-    return st;
+
+    /* The receipt index lives in another cluster slot, so it cannot be in
+     * the script. The receipt is stored either way; a failed index only means
+     * this receipt is found by its consent ID rather than its own ID. */
+    if (w->receipt_id != NULL) {
+        const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
+
+        snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
+        if (store_command(s, &r, 5, iv, NULL) == STORE_OK)
+            freeReplyObject(r);
+    }
+    return STORE_OK;
 }
 
 int store_history(struct store *s, const char *consent_id, redisReply **list,
@@ -297,6 +329,144 @@ int store_history(struct store *s, const char *consent_id, redisReply **list,
         return STORE_ERROR;
     }
     return st;
+}
+
+int store_consent(struct store *s, const char *consent_id, redisReply **hash,
+                  long long *pttl_ms)
+{
+    char key[96];
+    const char *a1[] = {"HGETALL", key};
+    const char *a2[] = {"PTTL", key};
+    redisReply *r;
+    int st;
+
+    *hash = NULL;
+    *pttl_ms = -2;
+    key_of(key, sizeof(key), consent_id, "");
+    st = store_command(s, &r, 2, a2, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *pttl_ms = r->integer;
+    freeReplyObject(r);
+    st = store_command(s, hash, 2, a1, NULL);
+    if (st == STORE_OK && (*hash)->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(*hash);
+        *hash = NULL;
+        return STORE_ERROR;
+    }
+    return st;
+}
+
+int store_tombstone(struct store *s, const char *consent_id, redisReply **hash)
+{
+    char key[96];
+    const char *argv[] = {"HGETALL", key};
+    int st;
+
+    key_of(key, sizeof(key), consent_id, ":tombstone");
+    st = store_command(s, hash, 2, argv, NULL);
+    if (st == STORE_OK && (*hash)->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(*hash);
+        *hash = NULL;
+        return STORE_ERROR;
+    }
+    return st;
+}
+
+int store_receipt_owner(struct store *s, const char *receipt_id, char *consent_id,
+                        size_t len)
+{
+    char key[64];
+    const char *argv[] = {"GET", key};
+    redisReply *r;
+    int st;
+
+    consent_id[0] = '\0';
+    snprintf(key, sizeof(key), "receipt:%s", receipt_id);
+    st = store_command(s, &r, 2, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_STRING && r->len < len)
+        memcpy(consent_id, r->str, r->len + 1);
+    else
+        st = STORE_NOT_FOUND;
+    freeReplyObject(r);
+    return st;
+}
+
+int store_erase(struct store *s, const char *consent_id,
+                const char *const *receipt_ids, size_t nids, const char *who,
+                long long now_ms, long tombstone_ttl_s, long long *erased)
+{
+    char k1[96], k2[96], k3[96], now[24], ttl[24];
+    const char *argv[9];
+    size_t lens[9];
+    redisReply *r;
+    int st;
+
+    *erased = 0;
+    key_of(k1, sizeof(k1), consent_id, "");
+    key_of(k2, sizeof(k2), consent_id, ":receipts");
+    key_of(k3, sizeof(k3), consent_id, ":tombstone");
+    snprintf(now, sizeof(now), "%lld", now_ms);
+    snprintf(ttl, sizeof(ttl), "%ld", tombstone_ttl_s);
+    argv[2] = "3"; argv[3] = k1; argv[4] = k2; argv[5] = k3;
+    argv[6] = now; argv[7] = who; argv[8] = ttl;
+    for (int i = 2; i < 9; i++)
+        lens[i] = strlen(argv[i]);
+    st = eval_script(s, SCRIPT_ERASE, 9, argv, lens, &r);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *erased = r->integer;
+    freeReplyObject(r);
+    for (size_t i = 0; i < nids; i++) {
+        char key[64];
+        const char *a[] = {"DEL", key};
+
+        snprintf(key, sizeof(key), "receipt:%s", receipt_ids[i]);
+        st = store_command(s, &r, 2, a, NULL);
+        if (st != STORE_OK)
+            return st;
+        freeReplyObject(r);
+    }
+    return STORE_OK;
+}
+
+int store_audit(struct store *s, const char *const *fields, size_t nfields,
+                long long now_ms, long long retention_ms)
+{
+    const char *argv[64];
+    char minid[32];
+    redisReply *r;
+    size_t n = 0;
+    int st;
+
+    if (nfields > 50)
+        return STORE_ERROR;
+    snprintf(minid, sizeof(minid), "%lld", now_ms - retention_ms);
+    argv[n++] = "XADD";
+    argv[n++] = "consent:audit";
+    argv[n++] = "MINID";
+    argv[n++] = "~";
+    argv[n++] = minid;
+    argv[n++] = "*";
+    for (size_t i = 0; i < nfields; i++)
+        argv[n++] = fields[i];
+    st = store_command(s, &r, (int)n, argv, NULL);
+    if (st == STORE_OK)
+        freeReplyObject(r);
+    return st;
+}
+
+int store_audit_read(struct store *s, long count, redisReply **reply)
+{
+    char c[24];
+    const char *argv[] = {"XREVRANGE", "consent:audit", "+", "-", "COUNT", c};
+
+    snprintf(c, sizeof(c), "%ld", count);
+    return store_command(s, reply, 6, argv, NULL);
 }
 
 const char *store_strerror(int status)

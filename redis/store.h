@@ -34,7 +34,7 @@ struct store {
     int64_t next_attempt_ms;    /* no reconnect before this (monotonic) */
     int backoff_ms;
     char last_error[128];       /* why it is unavailable, for health/logs */
-    char record_sha[41];        /* SCRIPT LOAD of record.lua on this connection */
+    char script_sha[2][41];     /* SCRIPT LOAD of record.lua, erase.lua */
 };
 
 /*
@@ -42,11 +42,15 @@ struct store {
  * carries the hash tag {ID} so that they share one Redis Cluster slot:
  *   consent:{ID}           hash: head, count, site:<site> -> current state
  *   consent:{ID}:receipts  list of stored receipts, newest first
+ *   consent:{ID}:tombstone hash left by an erasure
+ *   receipt:<receipt id>   the consent ID of a receipt (index; own TTL)
+ *   consent:audit          stream of admin requests
  */
 
 /* What one record call writes. */
 struct store_write {
     const char *consent_id;
+    const char *receipt_id;     /* indexed as receipt:<id> -> consent_id */
     const char *expected_head;  /* "" for the first receipt of the ID */
     const char *receipt;        /* stored form, receipt_len bytes */
     size_t receipt_len;
@@ -109,6 +113,40 @@ int store_record(struct store *s, const struct store_write *w,
  */
 int store_history(struct store *s, const char *consent_id, redisReply **list,
                   long *count);
+
+/*
+ * Everything kept for a consent ID besides the receipts: *hash is the
+ * HGETALL reply of consent:{ID} (caller frees; empty array when none) and
+ * *pttl_ms the time left before it expires (-2 when it does not exist).
+ */
+int store_consent(struct store *s, const char *consent_id, redisReply **hash,
+                  long long *pttl_ms);
+
+/* The tombstone of an erased consent ID (HGETALL reply; empty when none). */
+int store_tombstone(struct store *s, const char *consent_id, redisReply **hash);
+
+/* The consent ID a receipt belongs to, via the receipt index.
+ * STORE_NOT_FOUND when the index has no such receipt. */
+int store_receipt_owner(struct store *s, const char *receipt_id, char *consent_id,
+                        size_t len);
+
+/*
+ * Erases a consent ID atomically (receipts, states, head) leaving a
+ * tombstone {erased_ms, by, receipts, receipts_written}, then removes the
+ * receipt index entries of receipt_ids. *erased gets the number of receipts
+ * erased.
+ */
+int store_erase(struct store *s, const char *consent_id,
+                const char *const *receipt_ids, size_t nids, const char *who,
+                long long now_ms, long tombstone_ttl_s, long long *erased);
+
+/* Appends fields (name, value pairs) to the audit stream, dropping entries
+ * older than retention_ms. */
+int store_audit(struct store *s, const char *const *fields, size_t nfields,
+                long long now_ms, long long retention_ms);
+
+/* The newest count audit entries (XREVRANGE reply; caller frees). */
+int store_audit_read(struct store *s, long count, redisReply **reply);
 
 /* Static message for a store_status. */
 const char *store_strerror(int status);

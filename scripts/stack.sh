@@ -64,6 +64,17 @@ start() {
     # kept out of the repository (see the README).
     [ -f "$RUN/signing.key" ] ||
         "$ROOT/build/release/consentd" --new-key "$RUN/signing.key"
+    # A development support token (read, erase, audit) for the admin API and
+    # the support page; the token itself is in run/admin-token.
+    if [ ! -f "$RUN/admin-tokens.json" ]; then
+        "$ROOT/build/release/consentctl" --json token new dev-support \
+            --role read --role erase --role audit >"$RUN/admin-token.json"
+        node -e 'const t=require(process.argv[1]); const fs=require("fs");
+            fs.writeFileSync(process.argv[2], t.token + "\n", {mode: 0o600});
+            delete t.token; fs.writeFileSync(process.argv[3], JSON.stringify([t]) + "\n");' \
+            "$RUN/admin-token.json" "$RUN/admin-token" "$RUN/admin-tokens.json"
+        rm -f "$RUN/admin-token.json"
+    fi
     "$ROOT/build/release/consentd" --check "$ROOT/cgi/consentd.example.json"
 
     redis-server "$ROOT/redis/redis.conf" --port "$REDIS_PORT" \
@@ -93,6 +104,8 @@ start() {
 consent backend running:
   demo page    http://127.0.0.1:$PORT/
   decision     curl -H 'X-Forwarded-For: 46.4.0.1' 'http://127.0.0.1:$PORT/consent/v1/banner?site=demo'
+  support page http://127.0.0.1:$PORT/consent/admin/  (token: $(cat "$RUN/admin-token"))
+  support CLI  build/release/consentctl -c cgi/consentd.example.json lookup CONSENT_ID
   logs         $RUN/consentd.log, $RUN/nginx-error.log, $RUN/redis.log
   stop         make stop
 MSG

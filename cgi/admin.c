@@ -1,0 +1,297 @@
+/*
+ * admin.c - the support API under /consent/v1/admin/: look up a consent ID or
+ * a receipt (verified, optionally as Kantara receipts), erase a consent ID,
+ * read the audit stream.
+ *
+ * Order in every handler: authenticate (401), authorise (403), then validate
+ * the path (400), then touch Redis. So a caller without the right token learns
+ * nothing, not even whether an ID is well-formed, let alone stored. Every
+ * admin request, refused or not, is appended to the audit stream.
+ */
+#include "app.h"
+#include "history.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ADMIN_MAX_AUDIT 1000
+#define TOMBSTONE_TTL_DAYS 3650     /* proof of erasure, kept 10 years */
+
+enum admin_format { FORMAT_NATIVE, FORMAT_KANTARA };
+
+typedef void admin_fn(struct request *req, struct response *res,
+                      const struct config_token *tok, const char *id,
+                      enum admin_format fmt);
+
+/* The token of "Authorization: Bearer <token>", or NULL. */
+static const struct config_token *bearer(const struct request *req)
+{
+    const char *a = req->authorization;
+
+    if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+        return NULL;
+    a += 7;
+    while (*a == ' ')
+        a++;
+    if (*a == '\0')
+        return NULL;
+    return config_token_find(&req->app->cfg, a);
+}
+
+static void audit(struct request *req, const struct response *res,
+                  const struct config_token *tok, const char *action)
+{
+    const struct app *app = req->app;
+    char status[8], when[24], client[64], target[CONSENT_MAX_PATH + 1];
+    const char *fields[14];
+    size_t n = 0;
+
+    snprintf(status, sizeof(status), "%d", res->status);
+    snprintf(when, sizeof(when), "%lld", (long long)app_now_ms());
+    snprintf(target, sizeof(target), "%.*s", (int)req->path_param_len,
+             req->path_param != NULL ? req->path_param : "");
+    request_truncate_address(req->remote_addr, client, sizeof(client));
+    fields[n++] = "time_ms"; fields[n++] = when;
+    fields[n++] = "who"; fields[n++] = tok != NULL ? tok->name : "-";
+    fields[n++] = "action"; fields[n++] = action;
+    fields[n++] = "target"; fields[n++] = target;
+    fields[n++] = "status"; fields[n++] = status;
+    fields[n++] = "client"; fields[n++] = client;
+    fields[n++] = "via"; fields[n++] = "api";
+    if (store_audit(&req->worker->store, fields, n, app_now_ms(),
+                    (long long)app->cfg.audit_retention_days * 86400000) != STORE_OK &&
+        res->status < 500) {
+        /* An admin action that cannot be audited is not done quietly. */
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit write failed\",\"action\":\"%s\"}\n",
+                action);
+    }
+}
+
+/* Authenticates, authorises, validates the path ID with valid(), reads
+ * ?format=, runs fn, and audits the outcome. */
+static void run(struct request *req, struct response *res, unsigned role,
+                const char *action, int (*valid)(const char *), admin_fn *fn)
+{
+    const struct config_token *tok = bearer(req);
+    char id[64] = "", fmt[16];
+    enum admin_format format = FORMAT_NATIVE;
+    int st;
+
+    response_header(res, "Cache-Control", "no-store");
+    if (tok == NULL) {
+        response_header(res, "WWW-Authenticate", "Bearer realm=\"consent-admin\"");
+        response_error(res, 401, "unauthorized", "a valid support token is required");
+        goto done;
+    }
+    if ((tok->roles & role) == 0) {
+        response_error(res, 403, "forbidden", "this token does not have the role for that");
+        goto done;
+    }
+    if (valid != NULL) {
+        if (req->path_param_len >= sizeof(id)) {
+            response_error(res, 400, "invalid_id", "that is not a well-formed ID");
+            goto done;
+        }
+        memcpy(id, req->path_param, req->path_param_len);
+        id[req->path_param_len] = '\0';
+        if (!valid(id)) {
+            response_error(res, 400, "invalid_id", "that is not a well-formed ID");
+            goto done;
+        }
+    }
+    st = request_query_param(req->query, "format", fmt, sizeof(fmt));
+    if (st == 0 && strcmp(fmt, "kantara") == 0) {
+        format = FORMAT_KANTARA;
+    } else if (st != 1 && !(st == 0 && strcmp(fmt, "native") == 0)) {
+        response_error(res, 400, "invalid_parameter",
+                       "\"format\" must be \"native\" or \"kantara\"");
+        goto done;
+    }
+    fn(req, res, tok, id, format);
+done:
+    audit(req, res, tok, action);
+}
+
+static int is_consent_id(const char *s)
+{
+    return receipt_valid_consent_id(s);
+}
+
+static int is_receipt_id(const char *s)
+{
+    return receipt_valid_uuid(s);
+}
+
+static cJSON *kantara_list(const struct request *req, const cJSON *history)
+{
+    cJSON *out = cJSON_CreateObject(), *arr, *item;
+
+    cJSON_AddItemToObject(out, "consent_id", cJSON_Duplicate(
+        cJSON_GetObjectItemCaseSensitive(history, "consent_id"), 0));
+    arr = cJSON_AddArrayToObject(out, "receipts");
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(history, "receipts")) {
+        cJSON *k = history_kantara(cJSON_GetObjectItemCaseSensitive(item, "receipt"),
+                                   &req->app->cfg, &req->app->key);
+        if (k != NULL) {
+            /* the JWS makes the export verifiable offline */
+            cJSON_AddItemToObject(k, "x-jws", cJSON_Duplicate(
+                cJSON_GetObjectItemCaseSensitive(item, "jws"), 0));
+            cJSON_AddItemToArray(arr, k);
+        }
+    }
+    return out;
+}
+
+static void do_consent(struct request *req, struct response *res,
+                       const struct config_token *tok, const char *id,
+                       enum admin_format fmt)
+{
+    cJSON *h = NULL, *tomb;
+
+    (void)tok;
+    if (history_load(&req->worker->store, &req->app->key, id, 1, app_now_ms(), &h) != STORE_OK) {
+        handler_store_unavailable(res, &req->worker->store);
+        return;
+    }
+    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) == 0) {
+        tomb = cJSON_DetachItemFromObjectCaseSensitive(h, "tombstone");
+        cJSON_Delete(h);
+        if (tomb != NULL) {
+            response_error(res, 404, "erased", "this consent ID was erased");
+            cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(res->body, "error"),
+                                  "tombstone", tomb);
+        } else {
+            response_error(res, 404, "not_found", "nothing is stored for this consent ID");
+        }
+        return;
+    }
+    if (fmt == FORMAT_KANTARA) {
+        cJSON *k = kantara_list(req, h);
+
+        cJSON_Delete(h);
+        h = k;
+    }
+    response_json(res, 200, h);
+}
+
+static void do_receipt(struct request *req, struct response *res,
+                       const struct config_token *tok, const char *id,
+                       enum admin_format fmt)
+{
+    cJSON *r = NULL;
+    int st = history_receipt(&req->worker->store, &req->app->key, id, &r);
+
+    (void)tok;
+    if (st == STORE_NOT_FOUND) {
+        response_error(res, 404, "not_found", "no stored receipt has that ID");
+        return;
+    }
+    if (st != STORE_OK) {
+        handler_store_unavailable(res, &req->worker->store);
+        return;
+    }
+    if (fmt == FORMAT_KANTARA) {
+        cJSON *k = history_kantara(cJSON_GetObjectItemCaseSensitive(r, "receipt"),
+                                   &req->app->cfg, &req->app->key);
+
+        if (k == NULL) {
+            cJSON_Delete(r);
+            response_error(res, 422, "not_a_receipt", "the stored receipt cannot be read");
+            return;
+        }
+        cJSON_AddItemToObject(k, "x-jws", cJSON_Duplicate(
+            cJSON_GetObjectItemCaseSensitive(r, "jws"), 0));
+        cJSON_Delete(r);
+        r = k;
+    }
+    response_json(res, 200, r);
+}
+
+static void do_erase(struct request *req, struct response *res,
+                     const struct config_token *tok, const char *id,
+                     enum admin_format fmt)
+{
+    cJSON *out = NULL;
+
+    (void)fmt;
+    if (history_erase(&req->worker->store, id, tok->name, app_now_ms(),
+                      (long)TOMBSTONE_TTL_DAYS * 86400, &out) != STORE_OK) {
+        handler_store_unavailable(res, &req->worker->store);
+        return;
+    }
+    response_json(res, 200, out);
+}
+
+static void do_audit(struct request *req, struct response *res,
+                     const struct config_token *tok, const char *id,
+                     enum admin_format fmt)
+{
+    char cnt[16];
+    long count = 100;
+    redisReply *r = NULL;
+    cJSON *root, *arr;
+
+    (void)tok;
+    (void)id;
+    (void)fmt;
+    if (request_query_param(req->query, "count", cnt, sizeof(cnt)) == 0) {
+        char *end;
+
+        count = strtol(cnt, &end, 10);
+        if (*end != '\0' || count < 1 || count > ADMIN_MAX_AUDIT) {
+            response_error(res, 400, "invalid_parameter", "\"count\" must be 1-1000");
+            return;
+        }
+    }
+    if (store_audit_read(&req->worker->store, count, &r) != STORE_OK) {
+        handler_store_unavailable(res, &req->worker->store);
+        return;
+    }
+    root = cJSON_CreateObject();
+    arr = cJSON_AddArrayToObject(root, "entries");
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        cJSON *o;
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
+            continue;
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", e->element[0]->str);
+        for (size_t k = 0; k + 1 < e->element[1]->elements; k += 2)
+            cJSON_AddStringToObject(o, e->element[1]->element[k]->str,
+                                    e->element[1]->element[k + 1]->str);
+        cJSON_AddItemToArray(arr, o);
+    }
+    freeReplyObject(r);
+    response_json(res, 200, root);
+}
+
+void handle_admin_consent(struct request *req, struct response *res,
+                          struct request_log *log)
+{
+    (void)log;
+    run(req, res, ROLE_READ, "lookup", is_consent_id, do_consent);
+}
+
+void handle_admin_receipt(struct request *req, struct response *res,
+                          struct request_log *log)
+{
+    (void)log;
+    run(req, res, ROLE_READ, "receipt", is_receipt_id, do_receipt);
+}
+
+void handle_admin_erase(struct request *req, struct response *res,
+                        struct request_log *log)
+{
+    (void)log;
+    run(req, res, ROLE_ERASE, "erase", is_consent_id, do_erase);
+}
+
+void handle_admin_audit(struct request *req, struct response *res,
+                        struct request_log *log)
+{
+    (void)log;
+    run(req, res, ROLE_AUDIT, "audit", NULL, do_audit);
+}
