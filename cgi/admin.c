@@ -152,7 +152,7 @@ static void do_consent(struct request *req, struct response *res,
 
     (void)tok;
     if (history_load(&req->worker->store, &req->app->key, id, 1, app_now_ms(), &h) != STORE_OK) {
-        handler_store_unavailable(res, &req->worker->store);
+        handler_store_unavailable(req, res);
         return;
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) == 0) {
@@ -189,7 +189,7 @@ static void do_receipt(struct request *req, struct response *res,
         return;
     }
     if (st != STORE_OK) {
-        handler_store_unavailable(res, &req->worker->store);
+        handler_store_unavailable(req, res);
         return;
     }
     if (fmt == FORMAT_KANTARA) {
@@ -218,7 +218,7 @@ static void do_erase(struct request *req, struct response *res,
     (void)fmt;
     if (history_erase(&req->worker->store, id, tok->name, app_now_ms(),
                       (long)TOMBSTONE_TTL_DAYS * 86400, &out) != STORE_OK) {
-        handler_store_unavailable(res, &req->worker->store);
+        handler_store_unavailable(req, res);
         return;
     }
     response_json(res, 200, out);
@@ -246,7 +246,7 @@ static void do_audit(struct request *req, struct response *res,
         }
     }
     if (store_audit_read(&req->worker->store, count, &r) != STORE_OK) {
-        handler_store_unavailable(res, &req->worker->store);
+        handler_store_unavailable(req, res);
         return;
     }
     root = cJSON_CreateObject();

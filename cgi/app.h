@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "decision.h"
+#include "metrics.h"
 #include "receipt.h"
 #include "request.h"
 #include "response.h"
@@ -28,12 +29,14 @@ struct app {
 struct worker {
     int id;
     struct store store;
+    struct metrics metrics;
 };
 
-/* Extra facts a handler leaves for the access log. */
+/* Extra facts a handler leaves for the access log and the metrics. */
 struct request_log {
     const char *regime;         /* static or from the rules */
     int gpc;
+    int route;                  /* index of the matched route, -1 for none */
 };
 
 typedef void handler_fn(struct request *req, struct response *res,
@@ -58,6 +61,13 @@ handler_fn handle_admin_consent;
 handler_fn handle_admin_erase;
 handler_fn handle_admin_receipt;
 handler_fn handle_admin_audit;
+handler_fn handle_metrics;
+
+/* Route names ("GET /consent/v1/banner") in table order, for the metrics. */
+size_t router_route_names(const char *const **names);
+
+/* Prometheus text of every worker's counters (malloc'd; caller frees). */
+char *app_metrics_text(void);
 
 /* Who is asking, worked out once per request by handler_visitor(). */
 struct visitor {
@@ -87,7 +97,7 @@ int handler_visitor(const struct request *req, struct response *res,
                     const struct config_site *site, struct visitor *v);
 void handler_set_cookie(const struct request *req, struct response *res,
                         const char *consent_id, int lifetime_days);
-void handler_store_unavailable(struct response *res, const struct store *s);
+void handler_store_unavailable(const struct request *req, struct response *res);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
 int64_t app_now_ms(void);

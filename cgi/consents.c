@@ -220,6 +220,15 @@ static int parse_record(const struct request *req, struct response *res,
     return 0;
 }
 
+/* GPC was honoured: it was sent and every sale/sharing category is off. */
+static int gpc_honoured(const struct record *r, const struct decision *d)
+{
+    for (size_t i = 0; i < r->site->ncategories; i++)
+        if (r->site->categories[i].sale_sharing && r->on[i])
+            return 0;
+    return d->gpc_received;
+}
+
 /* The payload: the exact bytes that are signed, hashed and chained. */
 static char *build_payload(const struct request *req, const struct record *r,
                            const struct visitor *v, const struct decision *d,
@@ -228,12 +237,8 @@ static char *build_payload(const struct request *req, const struct record *r,
 {
     cJSON *p = cJSON_CreateObject(), *o;
     char net[64], ua[RECEIPT_HASH_HEX];
-    int honoured = d->gpc_received;
+    int honoured = gpc_honoured(r, d);
     char *out;
-
-    for (size_t i = 0; i < r->site->ncategories; i++)
-        if (r->site->categories[i].sale_sharing && r->on[i])
-            honoured = 0;
     request_truncate_address(req->remote_addr, net, sizeof(net));
     receipt_sha256_hex(req->user_agent, strlen(req->user_agent), ua);
 
@@ -368,10 +373,15 @@ static void record(struct request *req, struct response *res,
             response_header(res, "Retry-After", "1");
             response_error(res, 503, "busy", "too many simultaneous writes for this consent ID");
         } else {
-            handler_store_unavailable(res, store);
+            handler_store_unavailable(req, res);
         }
         goto cleanup;
     }
+    atomic_fetch_add_explicit(&req->worker->metrics.receipts_written, 1,
+                              memory_order_relaxed);
+    if (gpc_honoured(r, d))
+        atomic_fetch_add_explicit(&req->worker->metrics.gpc_honoured, 1,
+                                  memory_order_relaxed);
     jws = receipt_jws(stored, stored_len, app->key.kid);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", v->consent_id);
@@ -499,7 +509,7 @@ void handle_me(struct request *req, struct response *res,
         response_header(res, "Access-Control-Allow-Credentials", "true");
     }
     if (history_load(&req->worker->store, &req->app->key, id, 0, 0, &root) != STORE_OK) {
-        handler_store_unavailable(res, &req->worker->store);
+        handler_store_unavailable(req, res);
         return;
     }
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "receipts")) == 0) {

@@ -119,9 +119,10 @@ void handler_set_cookie(const struct request *req, struct response *res,
     response_header(res, "Set-Cookie", value);
 }
 
-void handler_store_unavailable(struct response *res, const struct store *s)
+void handler_store_unavailable(const struct request *req, struct response *res)
 {
-    (void)s;
+    atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
+                              memory_order_relaxed);
     response_header(res, "Retry-After", "5");
     response_error(res, 503, "store_unavailable",
                    "the consent store is unavailable; nothing was recorded, try again");
@@ -194,13 +195,17 @@ void handle_banner(struct request *req, struct response *res,
         settings = strcmp(flag, "0") != 0;
 
     decision_make(site, v.j.regime, req->gpc, now / 1000, &d);
+    metrics_decision(&req->worker->metrics, v.j.regime->metric_slot, v.j.regime->model);
     log->regime = v.j.regime->id;
     log->gpc = req->gpc;
     if (v.id_from_cookie) {
         int st = store_state(&req->worker->store, v.consent_id, site->id, &state);
 
-        if (st != STORE_OK)
+        if (st != STORE_OK) {
             store_ok = 0;
+            atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
+                                      memory_order_relaxed);
+        }
         else if (state != NULL &&
                  parse_state(state, site, &stored, choices, known, &state_root) != 0)
             stored.present = 0;
@@ -354,4 +359,19 @@ void handle_preflight(struct request *req, struct response *res,
     response_header(res, "Access-Control-Allow-Headers", "Content-Type");
     response_header(res, "Access-Control-Max-Age", "600");
     res->status = 204;
+}
+
+void handle_metrics(struct request *req, struct response *res,
+                    struct request_log *log)
+{
+    char *text = app_metrics_text();
+
+    (void)req;
+    (void)log;
+    if (text == NULL) {
+        response_error(res, 503, "out_of_memory", "try again");
+        return;
+    }
+    response_header(res, "Cache-Control", "no-store");
+    response_text(res, 200, "text/plain; version=0.0.4", text);
 }

@@ -1,6 +1,6 @@
 /*
- * main.c - consentd: start-up, the worker threads, the access log and
- * shutdown.
+ * main.c - consentd: start-up, the worker threads, the access log, reload
+ * and shutdown.
  *
  * Threading follows what was measured on these machines (see the README's
  * THREAD SAFETY section):
@@ -12,6 +12,12 @@
  *   nginx's keepalive cache plus the concurrent requests;
  * - libfcgi's own SIGTERM handler only sets a flag, so the signals are
  *   blocked in every thread and the main thread takes them with sigwait().
+ *
+ * Reload (SIGHUP): configuration, rules, GeoIP database and key are loaded
+ * into a new struct app while the old one keeps serving. Only a complete,
+ * valid new state is published (one atomic pointer swap); the old one is
+ * freed once every worker that was busy at the swap has finished that
+ * request, so no request ever sees a half-loaded or freed state.
  */
 #include "app.h"
 
@@ -32,14 +38,24 @@
 #define LISTEN_BACKLOG 1024
 #define SHUTDOWN_GRACE_MS 10000
 
-static struct app app;
+/* One per worker: whether it is inside a request, and how many it ended. */
+struct worker_slot {
+    atomic_int busy;
+    atomic_ulong done;
+};
+
+static _Atomic(struct app *) current;
+static const char *config_path;
 static int listen_fd = -1;
 static atomic_int stopping;
 static atomic_int active;
 /* Worker state lives as long as the process: idle threads may still hold it
  * when main() exits after a drain. */
 static struct worker *workers;
+static struct worker_slot *slots;
 static pthread_t *threads;
+static int nworkers;
+
 /* CONSENTD_TEST_CLOCK names a file holding epoch seconds that replaces the
  * wall clock, re-read on every call, so tests can move time without sleeping
  * (expiry, re-ask periods). Unset in production. */
@@ -102,13 +118,14 @@ static void log_message(const char *level, const char *msg, const char *detail)
     cJSON_Delete(o);
 }
 
-static void log_request(const struct request *req, const struct response *res,
-                        const struct request_log *rl, int64_t us)
+static void log_request(const struct app *a, const struct request *req,
+                        const struct response *res, const struct request_log *rl,
+                        int64_t us)
 {
     char addr[64];
     cJSON *o;
 
-    if (!app.cfg.access_log && res->status < 500)
+    if (!a->cfg.access_log && res->status < 500)
         return;
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "time", (double)time(NULL));
@@ -125,6 +142,17 @@ static void log_request(const struct request *req, const struct response *res,
         cJSON_AddStringToObject(o, "error", res->error_code);
     log_line(o);
     cJSON_Delete(o);
+}
+
+char *app_metrics_text(void)
+{
+    const struct metrics *all[CONSENT_MAX_WORKERS];
+    const char *const *names;
+    size_t nroutes = router_route_names(&names);
+
+    for (int i = 0; i < nworkers; i++)
+        all[i] = &workers[i].metrics;
+    return metrics_render(all, (size_t)nworkers, names, nroutes);
 }
 
 /* Reads the body into buf, or answers the error itself (returns -1). */
@@ -153,17 +181,22 @@ static int read_body(FCGX_Request *fr, struct request *req,
 
 static void serve(FCGX_Request *fr, struct worker *w, char *body)
 {
+    struct worker_slot *slot = &slots[w->id];
     struct request req;
     struct response res;
-    struct request_log rl = {NULL, 0};
+    struct request_log rl = {NULL, 0, -1};
     int64_t t0 = mono_us();
+    const struct app *a;
     int st;
     char *out;
     size_t len;
 
+    /* busy before reading the state pointer: see reload() */
+    atomic_store(&slot->busy, 1);
+    a = atomic_load(&current);
     response_init(&res);
     st = request_parse(&req, (const char *const *)fr->envp);
-    req.app = &app;
+    req.app = a;
     req.worker = w;
     if (st == REQUEST_HEADER_TOO_LARGE)
         response_error(&res, 431, "header_too_large", request_strerror(st));
@@ -187,8 +220,13 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body)
         FCGX_PutStr(oom, (int)sizeof(oom) - 1, fr->out);
         res.status = 503;
     }
-    log_request(&req, &res, &rl, mono_us() - t0);
+    if (req.gpc)
+        atomic_fetch_add_explicit(&w->metrics.gpc_seen, 1, memory_order_relaxed);
+    metrics_request(&w->metrics, rl.route, res.status, (long)(mono_us() - t0));
+    log_request(a, &req, &res, &rl, mono_us() - t0);
     response_cleanup(&res);
+    atomic_fetch_add(&slot->done, 1);
+    atomic_store(&slot->busy, 0);
 }
 
 static void *worker_main(void *arg)
@@ -217,45 +255,94 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int load(const char *config_path, int check_only)
+static void unload(struct app *a)
 {
-    char err[512];
-    int st;
-
-    if (config_load(&app.cfg, config_path, err, sizeof(err)) != 0) {
-        fprintf(stderr, "consentd: %s\n", err);
-        return -1;
-    }
-    if (rules_load(&app.rules, app.cfg.rules_path, err, sizeof(err)) != RULES_OK) {
-        fprintf(stderr, "consentd: %s\n", err);
-        return -1;
-    }
-    st = geo_open(&app.geo, app.cfg.geoip_path, app.cfg.geoip_layout);
-    if (st != GEO_OK) {
-        fprintf(stderr, "consentd: %s: %s: %s\n", app.cfg.geoip_path,
-                geo_strerror(st), MMDB_strerror(app.geo.mmdb_status));
-        return -1;
-    }
-    st = receipt_key_load(&app.key, app.cfg.signing_key_path);
-    if (st != RECEIPT_OK) {
-        fprintf(stderr, "consentd: %s: %s\n", app.cfg.signing_key_path,
-                receipt_strerror(st));
-        return -1;
-    }
-    if (check_only)
-        printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
-               "GeoIP %s, signing key %s)\n", config_path, app.cfg.nsites,
-               app.rules.nregimes, app.geo.mmdb.metadata.database_type,
-               app.key.kid);
-    return 0;
+    if (a == NULL)
+        return;
+    receipt_key_wipe(&a->key);
+    geo_close(&a->geo);
+    rules_free(&a->rules);
+    config_free(&a->cfg);
+    free(a);
 }
 
-static void unload(void)
+/* Loads everything into a new state. NULL with the reason in err. */
+static struct app *load(const char *path, char *err, size_t errlen)
 {
-    receipt_key_wipe(&app.key);
-    geo_close(&app.geo);
-    rules_free(&app.rules);
-    config_free(&app.cfg);
+    struct app *a = calloc(1, sizeof(*a));
+    char why[512];
+    int st;
+
+    if (a == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (config_load(&a->cfg, path, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
+    if (rules_load(&a->rules, a->cfg.rules_path, why, sizeof(why)) != RULES_OK) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
+    st = geo_open(&a->geo, a->cfg.geoip_path, a->cfg.geoip_layout);
+    if (st != GEO_OK) {
+        snprintf(err, errlen, "%s: %s: %s", a->cfg.geoip_path, geo_strerror(st),
+                 MMDB_strerror(a->geo.mmdb_status));
+        goto fail;
+    }
+    st = receipt_key_load(&a->key, a->cfg.signing_key_path);
+    if (st != RECEIPT_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.signing_key_path, receipt_strerror(st));
+        goto fail;
+    }
+    for (size_t i = 0; i < a->rules.nregimes; i++)
+        a->rules.regimes[i].metric_slot = metrics_regime_slot(a->rules.regimes[i].id);
+    return a;
+fail:
+    unload(a);
+    return NULL;
+}
+
+/* SIGHUP: publish a new state if it loads; keep the old one otherwise. */
+static void reload(void)
+{
+    char err[600], detail[700];
+    struct app *fresh = load(config_path, err, sizeof(err)), *old;
+    unsigned long seen[CONSENT_MAX_WORKERS];
+    int64_t deadline;
+
+    if (fresh == NULL) {
+        snprintf(detail, sizeof(detail), "kept the running configuration: %s", err);
+        log_message("error", "reload refused", detail);
+        return;
+    }
+    old = atomic_load(&current);
+    if (strcmp(fresh->cfg.listen, old->cfg.listen) != 0 ||
+        fresh->cfg.workers != old->cfg.workers ||
+        strcmp(fresh->cfg.redis_address, old->cfg.redis_address) != 0)
+        log_message("warning", "reload: listen, workers and redis.address take effect on restart",
+                    NULL);
+    old = atomic_exchange(&current, fresh);
+    /* Grace period: a worker busy now may hold the old pointer until its
+     * request ends; one that becomes busy later reads the new one. */
+    for (int i = 0; i < nworkers; i++) {
+        /* done before busy: a request that ends between the two reads has
+         * already counted, so we never wait for one that never comes */
+        unsigned long d = atomic_load(&slots[i].done);
+
+        seen[i] = atomic_load(&slots[i].busy) ? d + 1 : 0;
+    }
+    deadline = mono_us() + 60 * 1000000LL;
+    for (int i = 0; i < nworkers; i++)
+        while (seen[i] != 0 && atomic_load(&slots[i].done) < seen[i] &&
+               mono_us() < deadline)
+            usleep(1000);
+    unload(old);
+    snprintf(detail, sizeof(detail), "%zu sites, rules %s, GeoIP built %llu",
+             fresh->cfg.nsites, fresh->rules.version,
+             (unsigned long long)fresh->geo.mmdb.metadata.build_epoch);
+    log_message("info", "reloaded", detail);
 }
 
 static void usage(FILE *f)
@@ -268,10 +355,12 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *listen_at, *env;
+    const char *listen_at, *env;
     int check_only = 0;
+    struct app *a;
+    char err[600];
     sigset_t set;
-    int sig, rc = 1;
+    int sig;
 
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--check") == 0) &&
@@ -306,27 +395,34 @@ int main(int argc, char **argv)
     env = getenv("CONSENTD_TEST_CLOCK");
     if (env != NULL && env[0] != '\0')
         test_clock = env;
-    if (load(config_path, check_only) != 0) {
-        unload();
+    a = load(config_path, err, sizeof(err));
+    if (a == NULL) {
+        fprintf(stderr, "consentd: %s\n", err);
         return 1;
     }
     if (check_only) {
-        unload();
+        printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
+               "GeoIP %s, signing key %s)\n", config_path, a->cfg.nsites,
+               a->rules.nregimes, a->geo.mmdb.metadata.database_type, a->key.kid);
+        unload(a);
         return 0;
     }
+    atomic_store(&current, a);
 
     if (FCGX_Init() != 0) {
         fprintf(stderr, "consentd: FCGX_Init failed\n");
-        goto cleanup;
+        unload(a);
+        return 1;
     }
-    listen_at = app.cfg.listen;
+    listen_at = a->cfg.listen;
     if (strncmp(listen_at, "unix:", 5) == 0)
         listen_at += 5;
     listen_fd = FCGX_OpenSocket(listen_at, LISTEN_BACKLOG);
     if (listen_fd < 0) {
-        fprintf(stderr, "consentd: cannot listen on %s: %s\n", app.cfg.listen,
+        fprintf(stderr, "consentd: cannot listen on %s: %s\n", a->cfg.listen,
                 strerror(errno));
-        goto cleanup;
+        unload(a);
+        return 1;
     }
 
     /* Block the signals in every thread; the main thread sigwait()s. */
@@ -337,31 +433,32 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-    workers = calloc((size_t)app.cfg.workers, sizeof(*workers));
-    threads = calloc((size_t)app.cfg.workers, sizeof(*threads));
-    if (workers == NULL || threads == NULL) {
+    nworkers = a->cfg.workers;
+    workers = calloc((size_t)nworkers, sizeof(*workers));
+    slots = calloc((size_t)nworkers, sizeof(*slots));
+    threads = calloc((size_t)nworkers, sizeof(*threads));
+    if (workers == NULL || slots == NULL || threads == NULL) {
         fprintf(stderr, "consentd: out of memory\n");
-        goto cleanup;
+        return 1;
     }
-    for (int i = 0; i < app.cfg.workers; i++) {
+    for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
-        if (store_open(&workers[i].store, app.cfg.redis_address,
-                       app.cfg.redis_connect_timeout_ms,
-                       app.cfg.redis_command_timeout_ms) < 0) {
-            fprintf(stderr, "consentd: bad Redis address %s\n",
-                    app.cfg.redis_address);
-            goto cleanup;
+        if (store_open(&workers[i].store, a->cfg.redis_address,
+                       a->cfg.redis_connect_timeout_ms,
+                       a->cfg.redis_command_timeout_ms) < 0) {
+            fprintf(stderr, "consentd: bad Redis address %s\n", a->cfg.redis_address);
+            _exit(1);
         }
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             fprintf(stderr, "consentd: cannot start worker %d\n", i);
-            goto cleanup;
+            _exit(1);
         }
     }
     {
         char detail[256];
 
         snprintf(detail, sizeof(detail), "listen %s, %d workers, %zu sites",
-                 app.cfg.listen, app.cfg.workers, app.cfg.nsites);
+                 a->cfg.listen, nworkers, a->cfg.nsites);
         log_message("info", "consentd started", detail);
     }
 
@@ -369,8 +466,7 @@ int main(int argc, char **argv)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_message("warning", "SIGHUP ignored",
-                        "configuration reload is not supported yet; restart");
+            reload();
             continue;
         }
         break;
@@ -391,20 +487,8 @@ int main(int argc, char **argv)
         }
     }
     log_message("info", "consentd stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    rc = 0;
     /* Workers may still be blocked reading an idle kept-alive connection:
      * leave shared state mapped and exit the whole process. */
     fflush(NULL);
-    exit(rc);
-
-cleanup:
-    if (threads != NULL && workers != NULL && threads[0] != 0) {
-        /* Failure during start-up: end the process, workers and all. */
-        fflush(NULL);
-        _exit(1);
-    }
-    free(workers);
-    free(threads);
-    unload();
-    return rc;
+    exit(0);
 }

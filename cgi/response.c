@@ -13,13 +13,28 @@ void response_init(struct response *res)
     res->hlen = 0;
     res->headers[0] = '\0';
     res->body = NULL;
+    res->text = NULL;
+    res->text_type = NULL;
     res->error_code = NULL;
+}
+
+void response_text(struct response *res, int status, const char *content_type,
+                   char *text)
+{
+    free(res->text);
+    cJSON_Delete(res->body);
+    res->body = NULL;
+    res->status = status;
+    res->text = text;
+    res->text_type = content_type;
 }
 
 void response_cleanup(struct response *res)
 {
     cJSON_Delete(res->body);
     res->body = NULL;
+    free(res->text);
+    res->text = NULL;
 }
 
 int response_header(struct response *res, const char *name, const char *value)
@@ -92,19 +107,21 @@ char *response_render(const struct response *res, int head, size_t *len)
         if (body == NULL)
             return NULL;
         blen = strlen(body);
+    } else if (res->text != NULL) {
+        blen = strlen(res->text);
     }
-    cap = 128 + res->hlen + blen;
+    cap = 160 + res->hlen + blen;
     out = malloc(cap);
     if (out == NULL) {
         cJSON_free(body);
         return NULL;
     }
-    n = snprintf(out, cap, "Status: %d %s\r\n%s%s\r\n", res->status,
-                 response_reason(res->status), res->headers,
-                 body != NULL ? "Content-Type: application/json\r\n" : "");
+    n = snprintf(out, cap, "Status: %d %s\r\n%sContent-Type: %s\r\n\r\n",
+                 res->status, response_reason(res->status), res->headers,
+                 res->text != NULL ? res->text_type : "application/json");
     *len = (size_t)n;
-    if (body != NULL && !head) {
-        memcpy(out + n, body, blen);
+    if (!head && (body != NULL || res->text != NULL)) {
+        memcpy(out + n, body != NULL ? body : res->text, blen);
         *len += blen;
     }
     cJSON_free(body);

@@ -18,6 +18,8 @@ struct response {
     char headers[RESPONSE_MAX_HEADERS];     /* "Name: value\r\n"... */
     size_t hlen;
     cJSON *body;                            /* owned; NULL for no body */
+    char *text;                             /* owned; a non-JSON body */
+    const char *text_type;                  /* its Content-Type, static */
     const char *error_code;                 /* for the log, static */
 };
 
@@ -31,6 +33,10 @@ void response_cleanup(struct response *res);
  * LF or NUL, or the header block is full.
  */
 int response_header(struct response *res, const char *name, const char *value);
+
+/* Sets status and a non-JSON body (malloc'd, owned from here on). */
+void response_text(struct response *res, int status, const char *content_type,
+                   char *text);
 
 /* Sets status and body; takes ownership of body (freed even on error). */
 void response_json(struct response *res, int status, cJSON *body);

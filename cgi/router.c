@@ -25,7 +25,27 @@ static const struct route routes[] = {
     {METHOD_DELETE, "/consent/v1/admin/consents/{}", handle_admin_erase},
     {METHOD_GET, "/consent/v1/admin/receipts/{}", handle_admin_receipt},
     {METHOD_GET, "/consent/v1/admin/audit", handle_admin_audit},
+    {METHOD_GET, "/consent/v1/metrics", handle_metrics},
 };
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+
+static const char *const route_names[] = {
+    "GET /consent/v1/banner", "GET /consent/v1/health", "GET /consent/v1/keys",
+    "POST /consent/v1/consents", "OPTIONS /consent/v1/consents",
+    "GET /consent/v1/consents/me", "DELETE /consent/v1/consents/me",
+    "OPTIONS /consent/v1/consents/me", "GET /consent/v1/admin/consents/{id}",
+    "DELETE /consent/v1/admin/consents/{id}", "GET /consent/v1/admin/receipts/{id}",
+    "GET /consent/v1/admin/audit", "GET /consent/v1/metrics",
+};
+_Static_assert(sizeof(route_names) / sizeof(route_names[0]) == NROUTES,
+               "one metrics name per route");
+
+size_t router_route_names(const char *const **names)
+{
+    *names = route_names;
+    return NROUTES;
+}
 
 /* Exact match, or a pattern ending in "{}" that matches one non-empty
  * segment (no '/'), handed to the handler as req->path_param. */
@@ -64,6 +84,7 @@ void router_dispatch(struct request *req, struct response *res,
                    &req->path_param_len))
             continue;
         if (routes[i].method == m) {
+            log->route = (int)i;
             routes[i].handler(req, res, log);
             return;
         }

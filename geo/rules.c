@@ -86,6 +86,7 @@ static int load_regime(struct jcheck *c, const cJSON *item, const char *path,
     long v;
     const cJSON *regions;
 
+    g->metric_slot = -1;
     if (jcheck_object(c, item, path, regime_keys) != 0)
         return -1;
     if (jcheck_string(c, item, path, "id", 1, 1, RULES_MAX_ID_LEN, &s) != 0)

@@ -39,6 +39,7 @@ struct regime {
     int64_t gpc_binding_since;  /* ... from this epoch second (0: always) */
     int consent_days;           /* a stored choice lasts this long */
     int optout_quiet_days;      /* after an opt-out, do not re-ask for this long */
+    int metric_slot;            /* set by consentd for its metrics; -1 */
 };
 
 struct rules_region {

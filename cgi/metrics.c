@@ -1,0 +1,190 @@
+/*
+ * metrics.c - see metrics.h.
+ */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const int statuses[METRICS_STATUSES - 1] = {
+    200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431,
+    500, 502, 503};
+static const long buckets_us[METRICS_BUCKETS - 1] = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000};
+
+static char regime_names[METRICS_MAX_REGIMES][RULES_MAX_ID_LEN + 1];
+static atomic_int regime_count;
+
+static int status_slot(int status)
+{
+    for (int i = 0; i < METRICS_STATUSES - 1; i++)
+        if (statuses[i] == status)
+            return i;
+    return METRICS_STATUSES - 1;
+}
+
+static void inc(atomic_ulong *c, unsigned long by)
+{
+    atomic_fetch_add_explicit(c, by, memory_order_relaxed);
+}
+
+static unsigned long get(const atomic_ulong *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void metrics_request(struct metrics *m, int route, int status, long us)
+{
+    int r = route >= 0 && route < METRICS_MAX_ROUTES ? route : METRICS_MAX_ROUTES;
+
+    inc(&m->requests[r][status_slot(status)], 1);
+    for (int b = 0; b < METRICS_BUCKETS; b++)
+        if (b == METRICS_BUCKETS - 1 || us <= buckets_us[b])
+            inc(&m->latency[b], 1);
+    inc(&m->latency_sum_us, us > 0 ? (unsigned long)us : 0);
+    inc(&m->latency_count, 1);
+}
+
+void metrics_decision(struct metrics *m, int regime_slot, enum consent_model model)
+{
+    if (regime_slot >= 0 && regime_slot < METRICS_MAX_REGIMES)
+        inc(&m->decisions[regime_slot][model], 1);
+}
+
+int metrics_regime_slot(const char *regime_id)
+{
+    int n = atomic_load(&regime_count);
+
+    for (int i = 0; i < n; i++)
+        if (strcmp(regime_names[i], regime_id) == 0)
+            return i;
+    if (n >= METRICS_MAX_REGIMES)
+        return -1;
+    snprintf(regime_names[n], sizeof(regime_names[n]), "%s", regime_id);
+    atomic_store(&regime_count, n + 1);    /* publish after the name */
+    return n;
+}
+
+struct buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        {
+            char *grown = realloc(b->s, b->cap * 2 + (size_t)n);
+
+            if (grown == NULL) {
+                b->failed = 1;
+                return;
+            }
+            b->s = grown;
+            b->cap = b->cap * 2 + (size_t)n;
+        }
+    }
+}
+
+char *metrics_render(const struct metrics *const *all, size_t n,
+                     const char *const *route_names, size_t nroutes)
+{
+    struct buf b = {malloc(16384), 0, 16384, 0};
+    int nreg = atomic_load(&regime_count);
+    unsigned long sum;
+
+    if (b.s == NULL)
+        return NULL;
+    b.s[0] = '\0';
+    put(&b, "# HELP consent_requests_total Requests by route and status.\n"
+            "# TYPE consent_requests_total counter\n");
+    for (size_t r = 0; r <= nroutes && r <= METRICS_MAX_ROUTES; r++) {
+        size_t slot = r < nroutes ? r : METRICS_MAX_ROUTES;
+
+        for (int s = 0; s < METRICS_STATUSES; s++) {
+            sum = 0;
+            for (size_t w = 0; w < n; w++)
+                sum += get(&all[w]->requests[slot][s]);
+            if (sum == 0)
+                continue;
+            if (s < METRICS_STATUSES - 1)
+                put(&b, "consent_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
+                    r < nroutes ? route_names[r] : "unmatched", statuses[s], sum);
+            else
+                put(&b, "consent_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+                    r < nroutes ? route_names[r] : "unmatched", sum);
+        }
+    }
+    put(&b, "# HELP consent_request_duration_seconds Time consentd spent on a request.\n"
+            "# TYPE consent_request_duration_seconds histogram\n");
+    for (int k = 0; k < METRICS_BUCKETS; k++) {
+        sum = 0;
+        for (size_t w = 0; w < n; w++)
+            sum += get(&all[w]->latency[k]);
+        if (k < METRICS_BUCKETS - 1)
+            put(&b, "consent_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+                (double)buckets_us[k] / 1e6, sum);
+        else
+            put(&b, "consent_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", sum);
+    }
+    sum = 0;
+    for (size_t w = 0; w < n; w++)
+        sum += get(&all[w]->latency_sum_us);
+    put(&b, "consent_request_duration_seconds_sum %.6f\n", (double)sum / 1e6);
+    sum = 0;
+    for (size_t w = 0; w < n; w++)
+        sum += get(&all[w]->latency_count);
+    put(&b, "consent_request_duration_seconds_count %lu\n", sum);
+
+    put(&b, "# HELP consent_decisions_total Banner decisions by regime and model.\n"
+            "# TYPE consent_decisions_total counter\n");
+    for (int g = 0; g < nreg; g++)
+        for (int m = 0; m < MODEL_COUNT; m++) {
+            sum = 0;
+            for (size_t w = 0; w < n; w++)
+                sum += get(&all[w]->decisions[g][m]);
+            if (sum > 0)
+                put(&b, "consent_decisions_total{regime=\"%s\",model=\"%s\"} %lu\n",
+                    regime_names[g], rules_model_name((enum consent_model)m), sum);
+        }
+#define SIMPLE(field, name, help)                                          \
+    do {                                                                   \
+        sum = 0;                                                           \
+        for (size_t w = 0; w < n; w++)                                     \
+            sum += get(&all[w]->field);                                    \
+        put(&b, "# HELP " name " " help "\n# TYPE " name " counter\n"      \
+                name " %lu\n", sum);                                       \
+    } while (0)
+    SIMPLE(gpc_seen, "consent_gpc_seen_total", "Requests that carried Sec-GPC: 1.");
+    SIMPLE(gpc_honoured, "consent_gpc_honoured_total",
+           "Receipts recorded with GPC honoured (sale/sharing off).");
+    SIMPLE(receipts_written, "consent_receipts_written_total",
+           "Receipts Redis confirmed.");
+    SIMPLE(store_errors, "consent_store_errors_total",
+           "Requests that failed because Redis was unavailable or erred.");
+#undef SIMPLE
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
