@@ -8,6 +8,13 @@
 #                 suite (unit, integration); non-zero on any failure
 
 CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR := $(PREFIX)/sbin
+BINDIR := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 PKGS := fcgi libcjson libmaxminddb hiredis libsodium
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wwrite-strings -fno-common
@@ -27,8 +34,44 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test unit integration deps deps-test clean
-all: $(RELEASE)/consentd $(RELEASE)/consentctl
+.PHONY: all run stop test unit integration deps deps-test clean install gz
+all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
+
+# Pre-compressed copies for nginx's gzip_static.
+GZ := static/consent.js.gz static/consent.css.gz
+gz: $(GZ)
+static/%.gz: static/%
+	gzip -9 -n -c $< >$@
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, static files,
+# rules, nginx snippets, the systemd unit and an example configuration where
+# Debian operators expect them. Existing configuration is never overwritten.
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(DATADIR)/consentd/static $(DESTDIR)$(SYSCONFDIR)/consentd \
+	    $(DESTDIR)$(SYSCONFDIR)/nginx/snippets $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/doc/consentd
+	install -m 755 $(RELEASE)/consentd $(DESTDIR)$(SBINDIR)/consentd
+	install -m 755 $(RELEASE)/consentctl $(DESTDIR)$(BINDIR)/consentctl
+	cp -R static/. $(DESTDIR)$(DATADIR)/consentd/static/
+	install -m 644 redis/redis.conf $(DESTDIR)$(DATADIR)/consentd/redis.conf
+	install -m 644 geo/rules.json $(DESTDIR)$(DATADIR)/consentd/rules.json
+	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
+	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
+	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
+	    -e 's|"\.\./run/geo/geo-whois-asn-country.mmdb"|"/var/lib/GeoIP/geo-whois-asn-country.mmdb"|' \
+	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
+	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
+	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
+	    -e 's|"secure": false|"secure": true|' \
+	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
+	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
+	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    -e 's|@DATADIR@|$(DATADIR)|g' nginx/consentd.service.in \
+	    >$(DESTDIR)$(UNITDIR)/consentd.service
+	install -m 644 README.md SECURITY.md redis/README.md $(DESTDIR)$(DATADIR)/doc/consentd/ 2>/dev/null || \
+	    install -m 644 README.md $(DESTDIR)$(DATADIR)/doc/consentd/
 
 $(RELEASE)/%.o: %.c
 	@mkdir -p $(dir $@)
