@@ -16,7 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define RECORD_MAX_TRIES 3      /* re-chain after a concurrent write */
+#define RECORD_MAX_TRIES 32     /* re-chain after a concurrent write */
 
 enum action {
     ACTION_ACCEPT_ALL = 0,
@@ -97,6 +97,12 @@ static int resolve_choices(struct response *res, const struct config_site *site,
             }
             want = given[i];
             break;
+        }
+        if (want && locked_off) {
+            error_with(res, 422, "category_locked",
+                       "Global Privacy Control keeps this category off",
+                       "category", c->id);
+            return -1;
         }
         if (given[i] >= 0 && given[i] != want) {
             if (want == 0 && (locked_off || (a == ACTION_GPC && c->sale_sharing)))
@@ -210,13 +216,15 @@ static int parse_record(const struct request *req, struct response *res,
                    "current_version", r->site->banner_version);
         return -1;
     }
-    r->texts_sha256 = hash->valuestring;
-    r->lang = config_texts_by_hash(r->site, r->texts_sha256, &r->texts_model);
+    r->lang = config_texts_by_hash(r->site, hash->valuestring, &r->texts_model);
     if (r->lang == NULL) {
         error_with(res, 409, "stale_banner", "those are not the site's current texts",
                    "current_version", r->site->banner_version);
         return -1;
     }
+    /* Borrowed from the configuration, not from the request's JSON tree,
+     * which the caller frees before the receipt is built. */
+    r->texts_sha256 = r->lang->texts_sha256[r->texts_model];
     return 0;
 }
 
@@ -286,7 +294,7 @@ static char *build_payload(const struct request *req, const struct record *r,
 
 /* The current state kept beside the history: what the banner decision needs
  * without reading the receipts. */
-static char *build_state(const struct record *r, const struct visitor *v,
+static char *build_state(const struct record *r,
                          const char *receipt_id, int64_t now, int64_t expires)
 {
     cJSON *s = cJSON_CreateObject(), *c;
@@ -307,7 +315,7 @@ static char *build_state(const struct record *r, const struct visitor *v,
     }
     cJSON_AddStringToObject(s, "v", r->site->banner_version);
     cJSON_AddNumberToObject(s, "rev", r->site->consent_revision);
-    cJSON_AddStringToObject(s, "m", rules_model_name(v->j.regime->model));
+    cJSON_AddStringToObject(s, "m", rules_model_name((enum consent_model)r->texts_model));
     cJSON_AddBoolToObject(s, "oo", (sale && !sale_on) || r->action == ACTION_REJECT_ALL ||
                                    r->action == ACTION_WITHDRAW);
     out = cJSON_PrintUnformatted(s);
@@ -351,7 +359,7 @@ static void record(struct request *req, struct response *res,
             break;
         }
         if (state == NULL)
-            state = build_state(r, v, receipt_id, now, expires);
+            state = build_state(r, receipt_id, now, expires);
         receipt_sha256_hex(payload, strlen(payload), new_head);
         w.consent_id = v->consent_id;
         w.receipt_id = receipt_id;
@@ -366,8 +374,12 @@ static void record(struct request *req, struct response *res,
         st = store_record(store, &w, conflict);
         if (st != STORE_CONFLICT)
             break;
+        /* Another write to this ID came first: chain to it and sign again. */
         memcpy(head, conflict, sizeof(head));
+        st = STORE_OK;
     }
+    if (tries == RECORD_MAX_TRIES)
+        st = STORE_CONFLICT;
     if (st != STORE_OK) {
         if (st == STORE_CONFLICT) {
             response_header(res, "Retry-After", "1");
@@ -409,6 +421,12 @@ void handle_record(struct request *req, struct response *res,
     cJSON *root;
 
     memset(&r, 0, sizeof(r));
+    /* So that a browser on a site's own origin can read every error. */
+    if (req->origin != NULL && config_origin_known(&req->app->cfg, req->origin)) {
+        response_header(res, "Vary", "Origin");
+        response_header(res, "Access-Control-Allow-Origin", req->origin);
+        response_header(res, "Access-Control-Allow-Credentials", "true");
+    }
     if (!is_json_type(req->content_type)) {
         response_error(res, 415, "unsupported_media_type",
                        "send the body as Content-Type: application/json");
@@ -433,13 +451,20 @@ void handle_record(struct request *req, struct response *res,
         return;
     }
     cJSON_Delete(root);
-    handler_cors(req, res, r.site);
     if (req->origin != NULL && !config_origin_allowed(r.site, req->origin)) {
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
     if (handler_visitor(req, res, r.site, &v) != 0)
         return;
+    /* The texts must be the banner this visitor's region gets: a dismissed
+     * notice recorded from an opt-in region would pass for consent. */
+    if ((enum consent_model)r.texts_model != v.j.regime->model) {
+        error_with(res, 409, "stale_banner",
+                   "those texts are not the banner for this visitor's region",
+                   "current_version", r.site->banner_version);
+        return;
+    }
     decision_make(r.site, v.j.regime, req->gpc, app_now_ms() / 1000, &d);
     if (resolve_choices(res, r.site, &d, r.action, given, r.on) != 0)
         return;

@@ -12,7 +12,8 @@
  * the newer receipt (or the head, for the newest) to this one; the oldest
  * must point at zeros unless the history bound trimmed older receipts. */
 static cJSON *verify_list(const struct receipt_key *key, const redisReply *list,
-                          const char *head, long written, int *all_ok)
+                          const char *head, long written, long trimmed,
+                          int *all_ok)
 {
     cJSON *arr = cJSON_CreateArray();
     char expect[RECEIPT_HASH_HEX];
@@ -50,9 +51,11 @@ static cJSON *verify_list(const struct receipt_key *key, const redisReply *list,
             strcpy(expect, prev->valuestring);
         else
             expect[0] = '\0';
+        /* The oldest kept: the first ever (prev zeros, nothing trimmed), or
+         * exactly the bound's cut (every receipt not trimmed is here). */
         if (i + 1 == list->elements && linked)
-            linked = strcmp(expect, RECEIPT_ZERO_HASH) == 0 ||
-                     (long)list->elements < written;
+            linked = (long)list->elements == written - trimmed &&
+                     (strcmp(expect, RECEIPT_ZERO_HASH) == 0) == (trimmed == 0);
         cJSON_AddBoolToObject(item, "chain_valid", linked);
         *all_ok &= linked && sig == RECEIPT_OK;
         cJSON_AddItemToArray(arr, item);
@@ -66,7 +69,7 @@ int history_load(struct store *s, const struct receipt_key *key,
 {
     redisReply *list = NULL, *hash = NULL, *tomb = NULL;
     char head[STORE_HASH_HEX] = "";
-    long written = 0;
+    long written = 0, trimmed = 0;
     long long pttl = -2;
     int st, all_ok;
     cJSON *root, *o;
@@ -75,7 +78,7 @@ int history_load(struct store *s, const struct receipt_key *key,
     st = with_state ? store_consent(s, consent_id, &hash, &pttl)
                     : store_head(s, consent_id, head);
     if (st == STORE_OK)
-        st = store_history(s, consent_id, &list, &written);
+        st = store_history(s, consent_id, &list, &written, &trimmed);
     if (st == STORE_OK && with_state)
         st = store_tombstone(s, consent_id, &tomb);
     if (st != STORE_OK)
@@ -98,7 +101,7 @@ int history_load(struct store *s, const struct receipt_key *key,
                 cJSON_AddItemToObject(o, k->str + 5, cJSON_ParseWithLength(v->str, v->len));
         }
     }
-    cJSON_AddItemToObject(root, "receipts", verify_list(key, list, head, written, &all_ok));
+    cJSON_AddItemToObject(root, "receipts", verify_list(key, list, head, written, trimmed, &all_ok));
     cJSON_AddBoolToObject(root, "all_valid", all_ok);
     if (with_state) {
         cJSON_AddItemToObject(root, "state", o);
@@ -262,6 +265,9 @@ cJSON *history_kantara(const cJSON *receipt, const struct config *cfg,
         cJSON_AddBoolToObject(p, "primaryPurpose", cat != NULL && cat->necessary);
         cJSON_AddStringToObject(p, "termination", termination);
         cJSON_AddBoolToObject(p, "thirdPartyDisclosure", cat != NULL && cat->sale_sharing);
+        if (cat != NULL && cat->sale_sharing)
+            cJSON_AddStringToObject(p, "thirdPartyName",
+                                    "the advertising partners named in the privacy notice");
         cJSON_AddItemToArray(purposes, p);
     }
     cJSON_AddItemToArray(services, svc);
@@ -277,7 +283,7 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
                   int64_t now_ms, long tombstone_ttl_s, cJSON **out)
 {
     redisReply *list = NULL;
-    long written = 0;
+    long written = 0, trimmed = 0;
     long long erased = 0;
     const char **ids = NULL;
     char (*idbuf)[RECEIPT_UUID_LEN + 1] = NULL;
@@ -286,7 +292,7 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
     cJSON *root, *t;
 
     *out = NULL;
-    st = store_history(s, consent_id, &list, &written);
+    st = store_history(s, consent_id, &list, &written, &trimmed);
     if (st != STORE_OK)
         return st;
     ids = calloc(list->elements + 1, sizeof(*ids));

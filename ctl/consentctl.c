@@ -176,7 +176,8 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
     st = history_load(&c->store, &c->key, id, 1, now_ms(), &h);
     if (st != STORE_OK)
         return store_exit(st);
-    audit(c, export_kantara >= 0 ? "export" : "lookup", id, 200);
+    audit(c, export_kantara >= 0 ? "export" : "lookup", id,
+          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) > 0 ? 200 : 404);
     if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) == 0) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "tombstone");
 
@@ -321,6 +322,31 @@ static int verify_key(struct ctl *c, unsigned char pk[crypto_sign_PUBLICKEYBYTES
     return rc;
 }
 
+/* A Kantara receipt says what the signed one says: same IDs, time, action
+ * and choices, and exactly the categories that are on as purposes. */
+static int kantara_matches(const cJSON *k, const cJSON *p)
+{
+    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(p, "choices"), *c;
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(k, "consentTimestamp");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "time_ms");
+    const cJSON *svc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "services"), 0);
+    const cJSON *purposes = cJSON_GetObjectItemCaseSensitive(svc, "purposes");
+    int on = 0;
+
+    if (strcmp(jstr(k, "consentReceiptID"), jstr(p, "receipt_id")) != 0 ||
+        strcmp(jstr(k, "piiPrincipalId"), jstr(p, "consent_id")) != 0 ||
+        strcmp(jstr(k, "x-action"), jstr(p, "action")) != 0 ||
+        strcmp(jstr(k, "policyUrl"), jstr(p, "policy_url")) != 0 ||
+        strcmp(jstr(svc, "service"), jstr(p, "site")) != 0 ||
+        !cJSON_IsNumber(ts) || !cJSON_IsNumber(t) ||
+        (long long)ts->valuedouble != (long long)(t->valuedouble / 1000) ||
+        !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(k, "x-choices"), choices, 1))
+        return 0;
+    cJSON_ArrayForEach(c, choices)
+        on += cJSON_IsTrue(c);
+    return cJSON_IsArray(purposes) && cJSON_GetArraySize(purposes) == on;
+}
+
 /* Checks one item holding "jws" (or "x-jws"): the signature, that the
  * readable copy beside it says the same, and its link to the previous one. */
 static int verify_item(const unsigned char *pk, const cJSON *item, char *expect_prev,
@@ -345,6 +371,11 @@ static int verify_item(const unsigned char *pk, const cJSON *item, char *expect_
     p = cJSON_Parse(payload);
     receipt_sha256_hex(payload, strlen(payload), h);
     ok = p != NULL;
+    if (ok && copy == NULL && !kantara_matches(item, p)) {
+        printf("receipt %d (%s): the Kantara fields differ from the signed receipt\n", *n,
+               jstr(p, "receipt_id"));
+        ok = 0;
+    }
     if (ok && copy != NULL && !cJSON_Compare(p, copy, 1)) {
         printf("receipt %d (%s): the readable copy differs from the signed one\n", *n,
                jstr(p, "receipt_id"));

@@ -271,12 +271,11 @@ int store_record(struct store *s, const struct store_write *w,
     argv[6] = w->receipt; argv[7] = field; argv[8] = w->state;
     argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
     for (int i = 2; i < 12; i++)
-        lens[i] = strlen(argv[i]);
-    lens[6] = w->receipt_len;
+        lens[i] = i == 6 ? w->receipt_len : strlen(argv[i]);  /* 6 is binary */
     st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
         return STORE_ERROR;
@@ -288,39 +287,55 @@ int store_record(struct store *s, const struct store_write *w,
         freeReplyObject(r);
         return STORE_CONFLICT;
     }
-    freeReplyObject(r);
 
-    /* The receipt index lives in another cluster slot, so it cannot be in
-     * the script. The receipt is stored either way; a failed index only means
+    /* The receipt index lives in other cluster slots, so it cannot be in the
+     * script. The receipt is stored either way; a failed index only means
      * this receipt is found by its consent ID rather than its own ID. */
     if (w->receipt_id != NULL) {
         const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
+        redisReply *x;
 
         snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
-        if (store_command(s, &r, 5, iv, NULL) == STORE_OK)
-            freeReplyObject(r);
+        if (store_command(s, &x, 5, iv, NULL) == STORE_OK)
+            freeReplyObject(x);
     }
+    for (size_t i = 2; i < r->elements; i++) {     /* trimmed receipts */
+        const char *dv[] = {"DEL", idx};
+        redisReply *x;
+
+        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len > 40)
+            continue;
+        snprintf(idx, sizeof(idx), "receipt:%s", r->element[i]->str);
+        if (store_command(s, &x, 2, dv, NULL) == STORE_OK)
+            freeReplyObject(x);
+    }
+    freeReplyObject(r);
     return STORE_OK;
 }
 
 int store_history(struct store *s, const char *consent_id, redisReply **list,
-                  long *count)
+                  long *count, long *trimmed)
 {
     char k1[96], k2[96];
-    const char *argv1[] = {"HGET", k1, "count"};
+    const char *argv1[] = {"HMGET", k1, "count", "trimmed"};
     const char *argv2[] = {"LRANGE", k2, "0", "-1"};
     redisReply *r;
     int st;
 
     *list = NULL;
     *count = 0;
+    *trimmed = 0;
     key_of(k1, sizeof(k1), consent_id, "");
     key_of(k2, sizeof(k2), consent_id, ":receipts");
-    st = store_command(s, &r, 3, argv1, NULL);
+    st = store_command(s, &r, 4, argv1, NULL);
     if (st != STORE_OK)
         return st;
-    if (r->type == REDIS_REPLY_STRING)
-        *count = strtol(r->str, NULL, 10);
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        if (r->element[0]->type == REDIS_REPLY_STRING)
+            *count = strtol(r->element[0]->str, NULL, 10);
+        if (r->element[1]->type == REDIS_REPLY_STRING)
+            *trimmed = strtol(r->element[1]->str, NULL, 10);
+    }
     freeReplyObject(r);
     st = store_command(s, list, 4, argv2, NULL);
     if (st == STORE_OK && (*list)->type != REDIS_REPLY_ARRAY) {

@@ -108,11 +108,12 @@ int store_record(struct store *s, const struct store_write *w,
 
 /*
  * The stored receipts of a consent ID, newest first, as a reply (caller
- * frees with freeReplyObject): an array of strings, empty when none; and the
- * number of receipts ever written (*count, 0 when none).
+ * frees with freeReplyObject): an array of strings, empty when none; the
+ * number of receipts ever written (*count) and how many of them the history
+ * bound dropped (*trimmed).
  */
 int store_history(struct store *s, const char *consent_id, redisReply **list,
-                  long *count);
+                  long *count, long *trimmed);
 
 /*
  * Everything kept for a consent ID besides the receipts: *hash is the
