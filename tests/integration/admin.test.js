@@ -1,0 +1,929 @@
+'use strict';
+/*
+ * admin.test.js - the support API (/consent/v1/admin/) through a real
+ * nginx -> consentd (FastCGI) -> redis-server stack: looking up a history
+ * written through the public endpoint, verification marks after tampering in
+ * Redis, one receipt by its ID, the Kantara Consent Receipt v1.1 form,
+ * erasure with a tombstone, authentication (401), roles (403), malformed IDs
+ * (400), the audit stream and a Redis outage.
+ *
+ * Redis is read and changed directly with a small RESP client (below).
+ *
+ *   CONSENTD=build/asan/consentd node --test tests/integration/admin.test.js
+ */
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const net = require('node:net');
+
+const { startStack } = require('./lib/stack');
+
+const DAY_MS = 86400000;
+const ADMIN = '/consent/v1/admin';
+const BANNER = '/consent/v1/banner?site=demo';
+const CONSENTS = '/consent/v1/consents';
+/* Visitors come from Germany (46.4.0.0/16: DE-BY, gdpr, opt-in), each from
+ * an address of its own: nginx rate-limits writes per address. */
+let visitors = 0;
+const visitorAddress = () => { visitors++; return `46.4.${visitors >> 8}.${(visitors & 255) || 1}`; };
+const UA = 'admin-test/1.0 (integration)';
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+const RETENTION_DAYS = 1095;              // receipts.retention_days of the example
+const MAX_HISTORY = 4;                    // set below, so that a history can be trimmed
+const TOMBSTONE_DAYS = 3650;
+
+const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
+const newToken = () => `cst_${crypto.randomBytes(32).toString('base64url')}`;
+
+/* The support tokens of this stack: name -> { token, roles }. */
+const TOKENS = {
+    alice: { token: newToken(), roles: ['read'] },
+    eve: { token: newToken(), roles: ['erase'] },
+    carol: { token: newToken(), roles: ['audit'] },
+    root: { token: newToken(), roles: ['read', 'erase', 'audit'] },
+};
+
+/* ---- a tiny RESP (Redis protocol) client over node:net ---- */
+
+class RedisError extends Error {}
+
+/* One reply from buf at pos: { value, next }, or null when incomplete. Bulk
+ * strings are Buffers (receipts are binary). */
+function parseReply(buf, pos) {
+    if (pos >= buf.length)
+        return null;
+    const eol = buf.indexOf('\r\n', pos);
+    if (eol < 0)
+        return null;
+    const type = String.fromCharCode(buf[pos]);
+    const line = buf.toString('latin1', pos + 1, eol);
+    const next = eol + 2;
+    switch (type) {
+    case '+':
+        return { value: line, next };
+    case '-':
+        return { value: new RedisError(line), next };
+    case ':':
+        return { value: Number(line), next };
+    case '$': {
+        const n = Number(line);
+        if (n < 0)
+            return { value: null, next };
+        if (buf.length < next + n + 2)
+            return null;
+        return { value: Buffer.from(buf.subarray(next, next + n)), next: next + n + 2 };
+    }
+    case '*': {
+        const n = Number(line);
+        if (n < 0)
+            return { value: null, next };
+        const items = [];
+        let p = next;
+        for (let i = 0; i < n; i++) {
+            const r = parseReply(buf, p);
+            if (r === null)
+                return null;
+            items.push(r.value);
+            p = r.next;
+        }
+        return { value: items, next: p };
+    }
+    default:
+        throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
+    }
+}
+
+function encodeCommand(args) {
+    const parts = [Buffer.from(`*${args.length}\r\n`)];
+    for (const a of args) {
+        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+    }
+    return Buffer.concat(parts);
+}
+
+class Redis {
+    static connect(port) {
+        return new Promise((resolve, reject) => {
+            const sock = net.connect({ host: '127.0.0.1', port });
+            sock.once('error', reject);
+            sock.once('connect', () => {
+                sock.removeListener('error', reject);
+                resolve(new Redis(sock));
+            });
+        });
+    }
+
+    constructor(sock) {
+        this.sock = sock;
+        this.buf = Buffer.alloc(0);
+        this.pending = [];
+        this.onPush = null;             // MONITOR: every reply without a caller
+        sock.on('data', (d) => {
+            this.buf = Buffer.concat([this.buf, d]);
+            for (;;) {
+                const r = parseReply(this.buf, 0);
+                if (r === null)
+                    break;
+                this.buf = this.buf.subarray(r.next);
+                const p = this.pending.shift();
+                if (p === undefined) {
+                    if (this.onPush)
+                        this.onPush(r.value);
+                } else if (r.value instanceof RedisError) {
+                    p.reject(r.value);
+                } else {
+                    p.resolve(r.value);
+                }
+            }
+        });
+        const fail = (e) => {
+            for (const p of this.pending.splice(0))
+                p.reject(e || new Error('redis connection closed'));
+        };
+        sock.on('error', fail);
+        sock.on('close', () => fail());
+    }
+
+    cmd(...args) {
+        return new Promise((resolve, reject) => {
+            this.pending.push({ resolve, reject });
+            this.sock.write(encodeCommand(args));
+        });
+    }
+
+    close() {
+        this.sock.destroy();
+    }
+}
+
+async function withRedis(stack, fn) {
+    const r = await Redis.connect(stack.redisPort);
+    try {
+        return await fn(r);
+    } finally {
+        r.close();
+    }
+}
+
+async function allKeys(r) {
+    const keys = [];
+    let cursor = '0';
+    do {
+        const [next, batch] = await r.cmd('SCAN', cursor, 'COUNT', 1000);
+        cursor = next.toString();
+        keys.push(...batch.map((k) => k.toString('latin1')));
+    } while (cursor !== '0');
+    return [...new Set(keys)].sort();
+}
+
+/* Every key but the audit stream -> type and value (bulk strings base64),
+ * and the number of keys (DBSIZE, the audit stream included). */
+async function snapshot(stack) {
+    return withRedis(stack, async (r) => {
+        const out = {};
+        for (const key of await allKeys(r)) {
+            if (key === 'consent:audit')
+                continue;
+            const type = await r.cmd('TYPE', key);
+            let value;
+            if (type === 'hash') {
+                const flat = await r.cmd('HGETALL', key);
+                const pairs = [];
+                for (let i = 0; i < flat.length; i += 2)
+                    pairs.push([flat[i].toString('latin1'), flat[i + 1].toString('base64')]);
+                value = Object.fromEntries(pairs.sort(([a], [b]) => (a < b ? -1 : 1)));
+            } else if (type === 'list') {
+                value = (await r.cmd('LRANGE', key, 0, -1)).map((b) => b.toString('base64'));
+            } else if (type === 'string') {
+                value = (await r.cmd('GET', key)).toString('base64');
+            } else {
+                value = `(${type})`;
+            }
+            out[key] = { type, value };
+        }
+        out['(dbsize)'] = await r.cmd('DBSIZE');
+        return out;
+    });
+}
+
+/* Runs fn and asserts that nothing in Redis changed but the audit stream. */
+async function assertUntouched(stack, fn) {
+    const beforeSnap = await snapshot(stack);
+    const result = await fn();
+    assert.deepEqual(await snapshot(stack), beforeSnap,
+                     'nothing in Redis may change but the audit stream');
+    return result;
+}
+
+const stateKey = (id) => `consent:{${id}}`;
+const receiptsKey = (id) => `consent:{${id}}:receipts`;
+const tombstoneKey = (id) => `consent:{${id}}:tombstone`;
+
+/* ---- the public endpoint: writing a history ---- */
+
+function setCookieValue(res) {
+    const list = res.headers['set-cookie'];
+    assert.ok(list && list.length === 1, `one Set-Cookie: ${JSON.stringify(list)}`);
+    const m = /^consent_id=([^;]*)/.exec(list[0]);
+    assert.ok(m, list[0]);
+    return m[1];
+}
+
+/* A visitor from Germany: the banner decision and the issued cookie. */
+async function newVisitor(stack) {
+    const xff = visitorAddress();
+    const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
+    assert.equal(res.status, 200, res.body);
+    const id = setCookieValue(res);
+    assert.match(id, CONSENT_ID);
+    return { id, xff, cookie: `consent_id=${id}`, banner: res.json, posted: [] };
+}
+
+async function record(stack, v, action, choices) {
+    const body = { site: 'demo', banner_version: v.banner.banner_version,
+                   texts_sha256: v.banner.texts_sha256, action };
+    if (choices !== undefined)
+        body.choices = choices;
+    const res = await stack.request({
+        method: 'POST', path: CONSENTS, xff: v.xff, body: JSON.stringify(body),
+        headers: [['Content-Type', 'application/json'], ['Cookie', v.cookie], ['User-Agent', UA]],
+    });
+    assert.equal(res.status, 201, `${action}: ${res.body}`);
+    assert.equal(res.json.consent_id, v.id);
+    v.posted.push(res.json);
+    return res.json;
+}
+
+/* A visitor with [accept_all, custom, reject_all] (newest first). */
+async function threeReceipts(stack) {
+    const v = await newVisitor(stack);
+    await record(stack, v, 'reject_all');
+    await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
+    await record(stack, v, 'accept_all');
+    return v;
+}
+
+async function jwks(stack) {
+    const res = await stack.request({ path: '/consent/v1/keys' });
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.json.keys.length, 1);
+    return res.json.keys[0];
+}
+
+/* Verifies a compact JWS with the JWK; returns { ok, header, payload }. */
+function verifyJws(jws, jwk) {
+    const parts = jws.split('.');
+    assert.equal(parts.length, 3, `compact JWS: ${jws}`);
+    const [h, p, s] = parts;
+    const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+    return {
+        ok: crypto.verify(null, Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')),
+        header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+        payload: Buffer.from(p, 'base64url'),
+    };
+}
+
+/* ---- asserting answers ---- */
+
+function assertError(res, status, code, extraKeys = []) {
+    assert.equal(res.status, status, `status of ${res.body}`);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    assert.ok(res.json && res.json.error, `an error body, got ${JSON.stringify(res.body)}`);
+    assert.deepEqual(Object.keys(res.json), ['error']);
+    assert.equal(res.json.error.code, code, res.body);
+    assert.equal(typeof res.json.error.message, 'string');
+    assert.ok(res.json.error.message.length > 0);
+    assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'message', ...extraKeys].sort());
+}
+
+const isObject = (x) => x !== null && typeof x === 'object' && !Array.isArray(x);
+const isStringArray = (x) => Array.isArray(x) && x.every((s) => typeof s === 'string');
+
+/* k is the Kantara Consent Receipt v1.1 form of the native receipt r, its
+ * x-jws verifies with jwk and carries exactly r. */
+function assertKantara(k, r, jwk, site) {
+    assert.ok(isObject(k), JSON.stringify(k));
+    assert.equal(k.version, 'KI-CR-v1.1.0');
+    assert.equal(typeof k.jurisdiction, 'string');
+    assert.equal(k.jurisdiction, r.jurisdiction.regime);
+    assert.ok(Number.isInteger(k.consentTimestamp), 'consentTimestamp is an integer');
+    assert.equal(k.consentTimestamp, Math.floor(r.time_ms / 1000), 'epoch seconds');
+    assert.equal(typeof k.collectionMethod, 'string');
+    assert.ok(k.collectionMethod.length > 0);
+    assert.equal(typeof k.consentReceiptID, 'string');
+    assert.match(k.consentReceiptID, UUID_V4);
+    assert.equal(k.consentReceiptID, r.receipt_id);
+    assert.equal(typeof k.publicKey, 'string');
+    assert.equal(k.publicKey, jwk.x, 'publicKey is the signing key (base64url)');
+    assert.equal(typeof k.language, 'string');
+    assert.equal(k.language, r.language);
+    assert.equal(typeof k.piiPrincipalId, 'string');
+    assert.equal(k.piiPrincipalId, r.consent_id);
+    assert.ok(Array.isArray(k.piiControllers) && k.piiControllers.length >= 1);
+    for (const c of k.piiControllers) {
+        assert.ok(isObject(c));
+        for (const f of ['piiController', 'contact', 'address', 'email', 'phone'])
+            assert.equal(typeof c[f], 'string', `piiControllers[].${f} is a string`);
+    }
+    assert.deepEqual(k.piiControllers[0], {
+        piiController: site.controller.name, contact: site.controller.contact,
+        address: site.controller.address, email: site.controller.email,
+        phone: site.controller.phone,
+    });
+    assert.equal(typeof k.policyUrl, 'string');
+    assert.equal(k.policyUrl, r.policy_url);
+    assert.ok(Array.isArray(k.services) && k.services.length >= 1);
+    const on = Object.keys(r.choices).filter((c) => r.choices[c]);
+    let purposes = 0;
+    for (const s of k.services) {
+        assert.equal(typeof s.service, 'string');
+        assert.ok(Array.isArray(s.purposes));
+        for (const p of s.purposes) {
+            purposes++;
+            assert.equal(typeof p.purpose, 'string');
+            assert.ok(isStringArray(p.purposeCategory) && p.purposeCategory.length > 0);
+            assert.equal(typeof p.consentType, 'string');
+            assert.ok(isStringArray(p.piiCategory) && p.piiCategory.length > 0);
+            assert.equal(typeof p.primaryPurpose, 'boolean');
+            assert.equal(typeof p.termination, 'string');
+            assert.equal(typeof p.thirdPartyDisclosure, 'boolean');
+        }
+    }
+    assert.equal(purposes, on.length, `one purpose per category on (${on})`);
+    assert.equal(typeof k.sensitive, 'boolean');
+    assert.ok(Array.isArray(k.spiCat));
+    // The signed original, verifiable offline.
+    assert.equal(typeof k['x-jws'], 'string');
+    const v = verifyJws(k['x-jws'], jwk);
+    assert.equal(v.ok, true, 'x-jws verifies with the JWKS key');
+    assert.deepEqual(JSON.parse(v.payload.toString('utf8')), r, 'x-jws carries the receipt');
+}
+
+/* ======================================================================= */
+
+describe('support API', () => {
+    let stack;
+    let jwk;
+    /* The admin calls of each test come from the /24 network `client`
+     * (support networks are private: nginx refuses others), each from an
+     * address of its own: nginx rate-limits the support API per address. */
+    let client = '10.0.0';
+    let host = 0;
+    const nextAddress = () => { host = host % 254 + 1; return `${client}.${host}`; };
+    /* Every admin API call made, in order: what the audit stream must hold. */
+    const calls = [];
+
+    const ACTIONS = { 'GET consents': 'lookup', 'DELETE consents': 'erase',
+                      'GET receipts': 'receipt', 'GET audit': 'audit' };
+
+    /* An admin API call. auth: a token name of TOKENS, a raw Authorization
+     * value ({ raw }), or null for none. */
+    async function admin(method, rest, auth, { xff = nextAddress() } = {}) {
+        const headers = [['User-Agent', UA]];
+        let who = '-';
+        if (typeof auth === 'string') {
+            headers.push(['Authorization', `Bearer ${TOKENS[auth].token}`]);
+            who = auth;
+        } else if (auth && auth.raw !== undefined) {
+            headers.push(['Authorization', auth.raw]);
+            if (auth.who)
+                who = auth.who;
+        }
+        const res = await stack.request({ method, path: `${ADMIN}/${rest}`, headers,
+                                          xff: xff === null ? undefined : xff });
+        const pathOnly = rest.split('?')[0];
+        const [kind, ...param] = pathOnly.split('/');
+        const action = ACTIONS[`${method} ${kind}`];
+        // Every call reaches an admin route; with Redis down nothing can be
+        // audited.
+        assert.ok(action !== undefined, `${method} ${rest} is an admin route`);
+        if (res.status !== 503) {
+            calls.push({
+                who, action, status: String(res.status),
+                target: decodeURIComponent(param.join('/')),
+                client: truncate(xff === null ? '127.0.0.1' : xff),
+            });
+        }
+        return res;
+    }
+
+    function truncate(addr) {
+        const p = addr.split('.');
+        return `${p[0]}.${p[1]}.${p[2]}.0/24`;
+    }
+
+    before(async () => {
+        stack = await startStack({
+            configure: (cfg) => {
+                cfg.workers = 32;
+                cfg.receipts = { ...cfg.receipts, max_history: MAX_HISTORY };
+                cfg.admin = {
+                    tokens: Object.entries(TOKENS).map(([name, t]) => ({
+                        name, roles: t.roles, sha256: sha256(t.token),
+                    })),
+                    audit_retention_days: 30,
+                };
+            },
+        });
+        jwk = await jwks(stack);
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    it('lookup: a history written through the public endpoint, verified, newest first', async () => {
+        client = '10.0.1';
+        const v = await threeReceipts(stack);
+        const t = Date.now();
+        const res = await admin('GET', `consents/${v.id}`, 'alice');
+        assert.equal(res.status, 200, res.body);
+        assert.match(String(res.headers['content-type']), /^application\/json/);
+        assert.equal(res.headers['cache-control'], 'no-store');
+        const h = res.json;
+        assert.deepEqual(Object.keys(h).sort(),
+                         ['all_valid', 'consent_id', 'expires_ms', 'receipts', 'receipts_written',
+                          'state'].sort());
+        assert.equal(h.consent_id, v.id);
+        assert.equal(h.receipts_written, 3);
+        assert.equal(h.all_valid, true);
+        assert.deepEqual(h.receipts.map((x) => x.receipt.action),
+                         ['accept_all', 'custom', 'reject_all'], 'newest first');
+        const posted = [...v.posted].reverse();
+        h.receipts.forEach((x, i) => {
+            assert.deepEqual(Object.keys(x).sort(),
+                             ['chain_valid', 'jws', 'receipt', 'sha256', 'signature_valid']);
+            assert.equal(x.signature_valid, true, `signature of receipt ${i}`);
+            assert.equal(x.chain_valid, true, `chain of receipt ${i}`);
+            assert.deepEqual(x.receipt, posted[i].receipt);
+            assert.equal(x.jws, posted[i].jws);
+            assert.equal(x.sha256, posted[i].sha256);
+            assert.equal(verifyJws(x.jws, jwk).ok, true);
+        });
+        // The current state per site: a cache of the newest receipt.
+        assert.ok(isObject(h.state.demo), `state.demo in ${JSON.stringify(h.state)}`);
+        assert.equal(h.state.demo.r, posted[0].receipt.receipt_id);
+        assert.equal(h.state.demo.a, 'accept_all');
+        assert.deepEqual(Object.keys(h.state), ['demo']);
+        // Kept for the retention after the latest receipt.
+        const expect = t + RETENTION_DAYS * DAY_MS;
+        assert.ok(Number.isFinite(h.expires_ms));
+        assert.ok(Math.abs(h.expires_ms - expect) < 60000,
+                  `expires_ms ${h.expires_ms} ≈ now + ${RETENTION_DAYS} days (${expect})`);
+
+        // format=native is the same answer.
+        const native = await admin('GET', `consents/${v.id}?format=native`, 'alice');
+        assert.equal(native.status, 200, native.body);
+        assert.deepEqual(native.json.receipts, h.receipts);
+    });
+
+    it('lookup of a well-formed consent ID with nothing stored: 404 not_found', async () => {
+        client = '10.0.2';
+        assertError(await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice'),
+                    404, 'not_found');
+        assertError(await admin('GET', 'consents/zzzzzzzzzzzzzzzzzzzzzw?format=kantara', 'root'),
+                    404, 'not_found');
+        assertError(await admin('GET', `receipts/${crypto.randomUUID()}`, 'alice'),
+                    404, 'not_found');
+    });
+
+    it('a tampered receipt (one byte of one field changed in Redis): signature_valid false', async () => {
+        client = '10.0.3';
+        const v = await threeReceipts(stack);
+        await withRedis(stack, async (r) => {
+            const stored = await r.cmd('LINDEX', receiptsKey(v.id), 1);    // custom
+            const at = stored.indexOf('"action":"custom"', 64);
+            assert.ok(at > 64, 'the payload holds the action');
+            const changed = Buffer.from(stored);
+            changed[at + '"action":"cu'.length] = 'S'.charCodeAt(0);     // "cuStom"
+            assert.equal(await r.cmd('LSET', receiptsKey(v.id), 1, changed), 'OK');
+        });
+        const res = await admin('GET', `consents/${v.id}`, 'alice');
+        assert.equal(res.status, 200, res.body);
+        const h = res.json;
+        assert.equal(h.all_valid, false);
+        assert.deepEqual(h.receipts.map((x) => x.receipt.action), ['accept_all', 'cuStom', 'reject_all']);
+        assert.deepEqual(h.receipts.map((x) => x.signature_valid), [true, false, true]);
+        assert.equal(h.receipts[1].chain_valid, false, 'its hash no longer matches the link to it');
+        assert.equal(h.receipts[0].chain_valid, true);
+        assert.equal(h.receipts[2].chain_valid, true);
+
+        // The same mark when asked by receipt ID.
+        const one = await admin('GET', `receipts/${v.posted[1].receipt.receipt_id}`, 'alice');
+        assert.equal(one.status, 200, one.body);
+        assert.equal(one.json.signature_valid, false);
+        const other = await admin('GET', `receipts/${v.posted[0].receipt.receipt_id}`, 'alice');
+        assert.equal(other.json.signature_valid, true);
+    });
+
+    it('a receipt deleted from the middle of a history: chain_valid false', async () => {
+        client = '10.0.4';
+        const v = await threeReceipts(stack);
+        await withRedis(stack, async (r) => {
+            const middle = await r.cmd('LINDEX', receiptsKey(v.id), 1);
+            assert.equal(await r.cmd('LREM', receiptsKey(v.id), 1, middle), 1);
+        });
+        const res = await admin('GET', `consents/${v.id}`, 'alice');
+        assert.equal(res.status, 200, res.body);
+        const h = res.json;
+        assert.equal(h.all_valid, false);
+        assert.deepEqual(h.receipts.map((x) => x.receipt.action), ['accept_all', 'reject_all']);
+        assert.deepEqual(h.receipts.map((x) => x.signature_valid), [true, true],
+                         'every remaining signature is still valid');
+        assert.deepEqual(h.receipts.map((x) => x.chain_valid), [true, false],
+                         'the receipt after the gap does not link');
+    });
+
+    it('one receipt by its receipt ID, found through the index', async () => {
+        client = '10.0.5';
+        const v = await threeReceipts(stack);
+        const want = v.posted[1];          // custom, the middle one
+        const rid = want.receipt.receipt_id;
+        const idx = await withRedis(stack, (r) => r.cmd('GET', `receipt:${rid}`));
+        assert.equal(String(idx), v.id, 'the index names the consent ID');
+
+        // Watch what consentd asks Redis while answering.
+        const mon = await Redis.connect(stack.redisPort);
+        const seen = [];
+        try {
+            mon.onPush = (line) => seen.push(String(line));
+            assert.equal(await mon.cmd('MONITOR'), 'OK');
+            const res = await admin('GET', `receipts/${rid}`, 'alice');
+            assert.equal(res.status, 200, res.body);
+            assert.deepEqual(Object.keys(res.json).sort(),
+                             ['chain_valid', 'consent_id', 'jws', 'receipt', 'sha256',
+                              'signature_valid']);
+            assert.equal(res.json.consent_id, v.id);
+            assert.deepEqual(res.json.receipt, want.receipt);
+            assert.equal(res.json.jws, want.jws);
+            assert.equal(res.json.sha256, want.sha256);
+            assert.equal(res.json.signature_valid, true);
+            assert.equal(res.json.chain_valid, true);
+            // the audit XADD is the last command of the request
+            const deadline = Date.now() + 2000;
+            while (!seen.some((l) => l.includes('"XADD"')) && Date.now() < deadline)
+                await new Promise((r) => setTimeout(r, 20));
+        } finally {
+            mon.close();
+        }
+        const commands = seen.map((l) => (/\] "([A-Za-z]+)"/.exec(l) || [])[1]).filter(Boolean)
+            .map((c) => c.toUpperCase());
+        const onIndex = seen.filter((l) => l.includes('"receipt:'));
+        assert.equal(onIndex.length, 1, `one index lookup, got:\n${seen.join('\n')}`);
+        assert.match(onIndex[0], new RegExp(`\\] "GET" "receipt:${rid}"$`));
+        for (const c of ['SCAN', 'KEYS'])
+            assert.ok(!commands.includes(c), `no ${c}: ${commands}`);
+
+        // Kantara form of one receipt.
+        const k = await admin('GET', `receipts/${rid}?format=kantara`, 'alice');
+        assert.equal(k.status, 200, k.body);
+        assertKantara(k.json, want.receipt, jwk, stack.config.sites[0]);
+        assertError(await admin('GET', `receipts/${rid}?format=bogus`, 'alice'),
+                    400, 'invalid_parameter');
+    });
+
+    it('?format=kantara: every Kantara v1.1 field with its type, and an x-jws that verifies', async () => {
+        client = '10.0.6';
+        const v = await threeReceipts(stack);
+        const res = await admin('GET', `consents/${v.id}?format=kantara`, 'alice');
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.json.consent_id, v.id);
+        const posted = [...v.posted].reverse();
+        assert.equal(res.json.receipts.length, posted.length);
+        const demo = stack.config.sites.find((s) => s.id === 'demo');
+        res.json.receipts.forEach((k, i) => assertKantara(k, posted[i].receipt, jwk, demo));
+        // opt-in: explicit consent; the necessary purpose is the primary one
+        const all = res.json.receipts[0].services[0].purposes;
+        assert.equal(all.length, 4, 'accept_all: four purposes');
+        assert.ok(all.some((p) => p.primaryPurpose === true && p.consentType === 'NOT_REQUIRED'));
+        assert.ok(all.filter((p) => p.consentType === 'EXPLICIT').length === 3);
+        assert.equal(res.json.receipts[2].services[0].purposes.length, 1,
+                     'reject_all: only the necessary purpose');
+
+        assertError(await admin('GET', `consents/${v.id}?format=bogus`, 'alice'),
+                    400, 'invalid_parameter');
+        assertError(await admin('GET', `consents/${v.id}?format=`, 'alice'),
+                    400, 'invalid_parameter');
+    });
+
+    it('erase: everything but the tombstone goes; a later lookup says "erased"', async () => {
+        client = '10.0.7';
+        const keep = await threeReceipts(stack);          // another visitor: untouched
+        const v = await threeReceipts(stack);
+        const rids = v.posted.map((p) => p.receipt.receipt_id);
+        const keepBefore = await withRedis(stack, async (r) => ({
+            state: (await r.cmd('HGETALL', stateKey(keep.id))).map(String),
+            list: (await r.cmd('LRANGE', receiptsKey(keep.id), 0, -1)).map((b) => b.toString('base64')),
+        }));
+        const t0 = Date.now();
+        const res = await admin('DELETE', `consents/${v.id}`, 'eve');
+        const t1 = Date.now();
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.headers['cache-control'], 'no-store');
+        assert.equal(res.json.consent_id, v.id);
+        assert.equal(res.json.erased, true);
+        assert.equal(res.json.receipts_erased, 3);
+        assert.equal(res.json.tombstone.by, 'eve');
+        assert.equal(res.json.tombstone.receipts, 3);
+        assert.ok(res.json.tombstone.erased_ms >= t0 - 1000 && res.json.tombstone.erased_ms <= t1 + 1000);
+
+        await withRedis(stack, async (r) => {
+            const keys = await allKeys(r);
+            assert.deepEqual(keys.filter((k) => k.includes(v.id)), [tombstoneKey(v.id)],
+                             'only the tombstone is left of the consent ID');
+            for (const rid of rids)
+                assert.ok(!keys.includes(`receipt:${rid}`), `index receipt:${rid} removed`);
+            for (const k of keys.filter((x) => x.startsWith('receipt:')))
+                assert.notEqual(String(await r.cmd('GET', k)), v.id, `${k} points at the erased ID`);
+            const t = await r.cmd('HGETALL', tombstoneKey(v.id));
+            const tomb = {};
+            for (let i = 0; i < t.length; i += 2)
+                tomb[String(t[i])] = String(t[i + 1]);
+            assert.deepEqual(Object.keys(tomb).sort(), ['by', 'erased_ms', 'receipts', 'receipts_written']);
+            assert.equal(tomb.by, 'eve');
+            assert.equal(tomb.receipts, '3');
+            assert.equal(tomb.receipts_written, '3');
+            assert.equal(Number(tomb.erased_ms), res.json.tombstone.erased_ms);
+            const ttl = await r.cmd('TTL', tombstoneKey(v.id));
+            assert.ok(Math.abs(ttl - TOMBSTONE_DAYS * 86400) < 60, `tombstone TTL ${ttl}`);
+            // the other visitor is untouched
+            assert.deepEqual((await r.cmd('HGETALL', stateKey(keep.id))).map(String), keepBefore.state);
+            assert.deepEqual((await r.cmd('LRANGE', receiptsKey(keep.id), 0, -1))
+                .map((b) => b.toString('base64')), keepBefore.list);
+        });
+
+        const later = await admin('GET', `consents/${v.id}`, 'alice');
+        assertError(later, 404, 'erased', ['tombstone']);
+        assert.equal(later.json.error.tombstone.by, 'eve');
+        assert.equal(later.json.error.tombstone.receipts, 3);
+        assert.equal(later.json.error.tombstone.erased_ms, res.json.tombstone.erased_ms);
+        for (const rid of rids)
+            assertError(await admin('GET', `receipts/${rid}`, 'alice'), 404, 'not_found');
+        const other = await admin('GET', `consents/${keep.id}`, 'alice');
+        assert.equal(other.status, 200);
+        assert.equal(other.json.all_valid, true);
+    });
+
+    it('erase also removes the index entries of receipts trimmed from the history', async () => {
+        client = '10.0.8';
+        const v = await newVisitor(stack);
+        for (let i = 0; i < MAX_HISTORY + 2; i++)
+            await record(stack, v, i % 2 ? 'accept_all' : 'reject_all');
+        const rids = v.posted.map((p) => p.receipt.receipt_id);
+        const h = await admin('GET', `consents/${v.id}`, 'alice');
+        assert.equal(h.json.receipts.length, MAX_HISTORY, 'the history is bounded');
+        assert.equal(h.json.all_valid, true);
+        const res = await admin('DELETE', `consents/${v.id}`, 'root');
+        assert.equal(res.status, 200, res.body);
+        const left = await withRedis(stack, async (r) => {
+            const out = [];
+            for (const rid of rids)
+                if (await r.cmd('EXISTS', `receipt:${rid}`))
+                    out.push(`receipt:${rid} -> ${await r.cmd('GET', `receipt:${rid}`)}`);
+            return out;
+        });
+        assert.deepEqual(left, [], 'after an erasure no key may still name the erased consent ID');
+    });
+
+    describe('authentication: 401', () => {
+        it('no, wrong, non-Bearer or empty credentials: 401, WWW-Authenticate, one body for all', async () => {
+            client = '10.0.9';
+            const v = await threeReceipts(stack);
+            const rid = v.posted[0].receipt.receipt_id;
+            const auths = [
+                null,
+                { raw: 'Bearer wrong' },
+                { raw: 'Basic xyz' },
+                { raw: `Basic ${Buffer.from(`root:${TOKENS.root.token}`).toString('base64')}` },
+                { raw: 'Bearer ' },
+                { raw: 'Bearer' },
+                { raw: '' },
+                { raw: `Bearer ${TOKENS.root.token}x` },
+                { raw: `Bearer ${TOKENS.root.token.slice(0, -1)}` },
+                { raw: `Token ${TOKENS.root.token}` },
+            ];
+            const targets = [
+                ['GET', `consents/${v.id}`],                    // exists
+                ['GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA'],     // well-formed, nothing stored
+                ['GET', 'consents/not-an-id'],                  // malformed
+                ['GET', `consents/${'A'.repeat(80)}`],
+                ['DELETE', `consents/${v.id}`],
+                ['DELETE', 'consents/x'],
+                ['GET', `receipts/${rid}`],
+                ['GET', 'receipts/NOT-A-UUID'],
+                ['GET', `consents/${v.id}?format=bogus`],
+                ['GET', 'audit'],
+                ['GET', 'audit?count=0'],
+            ];
+            let body = null;
+            await assertUntouched(stack, async () => {
+                for (const auth of auths) {
+                    for (const [method, rest] of targets) {
+                        const res = await admin(method, rest, auth);
+                        const what = `${method} ${rest} with ${JSON.stringify(auth)}`;
+                        assertError(res, 401, 'unauthorized');
+                        assert.equal(res.headers['www-authenticate'], 'Bearer realm="consent-admin"', what);
+                        assert.equal(res.headers['cache-control'], 'no-store', what);
+                        if (body === null)
+                            body = res.body;
+                        assert.equal(res.body, body, `the same body for ${what}`);
+                    }
+                }
+            });
+        });
+
+        it('a call straight from 127.0.0.1 (no proxy header) is refused and audited alike', async () => {
+            const res = await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', null, { xff: null });
+            assertError(res, 401, 'unauthorized');
+        });
+
+        it('the scheme is case-insensitive; the token is not', async () => {
+            client = '10.0.10';
+            const res = await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA',
+                                    { raw: `bearer ${TOKENS.alice.token}`, who: 'alice' });
+            assertError(res, 404, 'not_found');
+            const upper = await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA',
+                                      { raw: `Bearer ${TOKENS.alice.token.toUpperCase()}` });
+            assertError(upper, 401, 'unauthorized');
+        });
+    });
+
+    describe('roles: 403', () => {
+        it('read token on DELETE, erase or read token on audit, audit token on lookup: 403, nothing erased', async () => {
+            client = '10.0.11';
+            const v = await threeReceipts(stack);
+            const rid = v.posted[0].receipt.receipt_id;
+            let body = null;
+            await assertUntouched(stack, async () => {
+                for (const [method, rest, who] of [
+                    ['DELETE', `consents/${v.id}`, 'alice'],
+                    ['DELETE', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice'],
+                    ['DELETE', 'consents/not-an-id', 'alice'],    // roles before validation
+                    ['DELETE', `consents/${v.id}`, 'carol'],
+                    ['GET', 'audit', 'eve'],
+                    ['GET', 'audit', 'alice'],
+                    ['GET', 'audit?count=0', 'alice'],
+                    ['GET', `consents/${v.id}`, 'eve'],
+                    ['GET', `consents/${v.id}`, 'carol'],
+                    ['GET', `receipts/${rid}`, 'carol'],
+                    ['GET', 'receipts/not-a-uuid', 'eve'],
+                ]) {
+                    const res = await admin(method, rest, who);
+                    assertError(res, 403, 'forbidden');
+                    assert.equal(res.headers['www-authenticate'], undefined);
+                    if (body === null)
+                        body = res.body;
+                    assert.equal(res.body, body, `${method} ${rest} by ${who}`);
+                }
+            });
+            const h = await admin('GET', `consents/${v.id}`, 'alice');
+            assert.equal(h.status, 200);
+            assert.equal(h.json.receipts.length, 3, 'nothing was erased');
+        });
+    });
+
+    describe('path IDs: 400 invalid_id', () => {
+        it('malformed consent and receipt IDs with a valid token touch nothing', async () => {
+            client = '10.0.12';
+            const v = await threeReceipts(stack);
+            const rid = v.posted[0].receipt.receipt_id;
+            const badConsentIds = [
+                'A',                                  // too short
+                v.id.slice(0, 21),                    // one short
+                `${v.id}A`,                           // one long
+                'AAAAAAAAAAAAAAAAAAAAAB',             // last char carries bits past 128
+                'AAAAAAAAAAAAAAAAAAAA*A',             // not base64url
+                'AAAAAAAAAAAAAAAAAAAA.A',
+                'AAAAAAAAAAAAAAAAAAAA+A',
+                'AAAAAAAAAAAAAAAAAAAA%20A',           // a space
+                'AAAAAAAAAAAAAAAAAAAA%C3%A9',         // non-ASCII
+                `consent:%7B${v.id}%7D`,              // a key name
+                'A'.repeat(64),
+                'A'.repeat(200),
+                rid,                                  // a receipt ID is not a consent ID
+            ];
+            const badReceiptIds = [
+                'not-a-uuid',
+                rid.toUpperCase(),                    // upper-case
+                rid.replace(/-/g, ''),                // no dashes
+                `${rid.slice(0, 14)}1${rid.slice(15)}`,   // version 1
+                `${rid.slice(0, 19)}c${rid.slice(20)}`,   // variant not RFC 4122
+                `${rid}0`,
+                rid.slice(0, 35),
+                `${rid.slice(0, 8)}_${rid.slice(9)}`,
+                v.id,                                 // a consent ID is not a receipt ID
+                'A'.repeat(100),
+            ];
+            await assertUntouched(stack, async () => {
+                for (const id of badConsentIds) {
+                    assertError(await admin('GET', `consents/${id}`, 'root'), 400, 'invalid_id');
+                    assertError(await admin('DELETE', `consents/${id}`, 'root'), 400, 'invalid_id');
+                    assertError(await admin('GET', `consents/${id}?format=kantara`, 'alice'),
+                                400, 'invalid_id');
+                }
+                for (const id of badReceiptIds)
+                    assertError(await admin('GET', `receipts/${id}`, 'root'), 400, 'invalid_id');
+            });
+        });
+    });
+
+    describe('networks', () => {
+        it('the support API answers only the support networks (nginx): 403 forbidden_network, not audited', async () => {
+            const v = await threeReceipts(stack);
+            await assertUntouched(stack, async () => {
+                for (const xff of ['203.0.113.7', '8.8.8.8', v.xff, '2001:db8::1']) {
+                    const before = calls.length;
+                    const res = await stack.request({
+                        method: 'DELETE', path: `${ADMIN}/consents/${v.id}`, xff,
+                        headers: [['Authorization', `Bearer ${TOKENS.root.token}`]],
+                    });
+                    assertError(res, 403, 'forbidden_network');
+                    assert.equal(calls.length, before);
+                }
+            });
+            // so is the support page
+            const page = await stack.request({ path: '/consent/admin/index.html', xff: '203.0.113.7' });
+            assert.equal(page.status, 403);
+            const ok = await stack.request({ path: '/consent/admin/index.html', xff: '10.0.0.9' });
+            assert.equal(ok.status, 200);
+            assert.match(String(ok.headers['content-type']), /^text\/html/);
+        });
+
+        it('the support page is served at /consent/admin/ (its directory index)', async () => {
+            const res = await stack.request({ path: '/consent/admin/', xff: '10.0.0.9' });
+            assert.equal(res.status, 200, `GET /consent/admin/: ${res.status}\n${stack.readLog('nginxError').slice(-600)}`);
+            assert.match(res.body, /<title>Consent support<\/title>/);
+        });
+    });
+
+    describe('audit stream', () => {
+        it('every admin call above is in GET /admin/audit: who, action, target, status, client /24, via api', async () => {
+            client = '10.0.13';
+            const want = calls.slice();
+            const res = await admin('GET', 'audit?count=1000', 'carol');
+            assert.equal(res.status, 200, res.body);
+            assert.equal(res.headers['cache-control'], 'no-store');
+            const entries = res.json.entries;
+            assert.ok(Array.isArray(entries));
+            for (const e of entries) {
+                assert.deepEqual(Object.keys(e).sort(),
+                                 ['action', 'client', 'id', 'status', 'target', 'time_ms', 'via', 'who'],
+                                 JSON.stringify(e));
+                assert.match(e.id, /^\d+-\d+$/);
+                assert.match(e.time_ms, /^\d+$/);
+                assert.equal(e.via, 'api');
+            }
+            // newest first
+            for (let i = 1; i < entries.length; i++)
+                assert.ok(Number(entries[i - 1].time_ms) >= Number(entries[i].time_ms));
+            const got = entries.slice().reverse()
+                .map(({ who, action, target, status, client: c }) => ({ who, action, status, target, client: c }));
+            assert.equal(got.length, want.length, 'one entry per admin call');
+            assert.deepEqual(got, want);
+            // refusals are recorded too
+            for (const status of ['401', '403', '400', '404', '200'])
+                assert.ok(got.some((e) => e.status === status), `an entry with status ${status}`);
+            // the full client address is never recorded
+            for (const e of got)
+                assert.match(e.client, /^\d+\.\d+\.\d+\.0\/24$/, 'client addresses are truncated');
+            assert.ok(!/"10\.0\.\d+\.[1-9]\d*"/.test(res.body), 'no full address in the stream');
+            assert.ok(got.some((e) => e.client === '10.0.1.0/24'));
+            assert.ok(got.some((e) => e.client === '127.0.0.0/24'), 'the direct call from 127.0.0.1');
+
+            // count bounds
+            const two = await admin('GET', 'audit?count=2', 'root');
+            assert.equal(two.status, 200, two.body);
+            assert.equal(two.json.entries.length, 2);
+            assert.equal(two.json.entries[0].action, 'audit', 'the previous audit read is the newest');
+            assert.equal(two.json.entries[0].who, 'carol');
+            for (const count of ['0', '5000', '1001', '-1', 'abc', '', '10x'])
+                assertError(await admin('GET', `audit?count=${count}`, 'carol'), 400, 'invalid_parameter');
+            assertError(await admin('GET', 'audit?format=bogus', 'carol'), 400, 'invalid_parameter');
+            const last = await admin('GET', 'audit?count=1000', 'carol');
+            assert.equal(last.json.entries.length, calls.length - 1,
+                         'the read itself is recorded after it answered');
+        });
+    });
+
+    describe('Redis unavailable', () => {
+        it('lookup, receipt, erase and audit answer 503 store_unavailable', async () => {
+            client = '10.0.14';
+            const v = await threeReceipts(stack);
+            await stack.stopRedis();
+            for (const [method, rest, who] of [
+                ['GET', `consents/${v.id}`, 'alice'],
+                ['GET', `receipts/${v.posted[0].receipt.receipt_id}`, 'alice'],
+                ['DELETE', `consents/${v.id}`, 'eve'],
+                ['GET', 'audit', 'carol'],
+            ]) {
+                const res = await admin(method, rest, who);
+                assertError(res, 503, 'store_unavailable');
+                assert.equal(res.headers['retry-after'], '5');
+            }
+            // authentication still comes first
+            assertError(await admin('GET', `consents/${v.id}`, null), 401, 'unauthorized');
+        });
+    });
+});
