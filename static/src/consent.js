@@ -1,0 +1,347 @@
+/*
+ * consent.js - the browser side of consentd: the banner, the settings panel,
+ * receipts sent to the server, gating of scripts and iframes, Google Consent
+ * Mode v2. No dependencies. This is the readable source; static/consent.js is
+ * this file minified (node tests/browser/minify.js). See static/README.md.
+ *
+ *   <script src="/consent/consent.js" data-site="demo" async></script>
+ *
+ * Optional attributes: data-refresh="86400" (seconds between checks for a
+ * new banner version), data-consent-mode='{"analytics":["analytics_storage"]}'
+ * (categories -> Consent Mode types), data-api (the API's base URL; default:
+ * /consent/v1/ on the script's origin).
+ */
+(function (w, d, n) {
+  'use strict';
+  var S = d.currentScript || d.querySelector('script[data-site]');
+  if (!S || w.consent) return;
+  var attr = function (a) { return S.getAttribute(a); },
+    site = attr('data-site'),
+    // The script is /consent/consent.js or /consent/v/VERSION/consent.js.
+    api = attr('data-api') || S.src.replace(/(v\/[^/]+\/)?[^/]*$/, 'v1/'),
+    KEY = 'consent:' + site,
+    refresh = 1e3 * (attr('data-refresh') || 86400),
+    preview = new URLSearchParams(location.search).get('consent_preview'),
+    pv = function () { return preview ? '&preview=' + encodeURIComponent(preview) : ''; },
+    gpc = n.globalPrivacyControl === true,
+    now = Date.now,
+    fns = [],
+    st = {},      // kept in localStorage: c choices, e expiry, t last asked,
+                  // v banner version, g GPC accounted for, s sale/sharing
+                  // categories, q requests not yet confirmed by the server
+    C = null,     // the choices in force
+    D,            // the latest banner decision
+    B, P,         // the banner and the settings panel
+    busy, cssP, recorded, delay = 2e3,
+    CM = {
+      analytics: ['analytics_storage'],
+      advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
+      functional: ['functionality_storage', 'personalization_storage']
+    };
+
+  try { CM = JSON.parse(attr('data-consent-mode')) || CM; } catch (e) { /* default */ }
+  try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
+
+  function save() {
+    if (!preview) try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* full */ }
+  }
+
+  function el(tag, cls, text, parent) {
+    var e = d.createElement(tag);
+    if (cls) e.className = cls;
+    if (text) e.textContent = text;
+    if (parent) parent.append(e);
+    return e;
+  }
+
+  function btn(text, fn, parent, cls) {
+    var b = el('button', cls || 'cc-btn', text, parent);
+    b.type = 'button';
+    b.onclick = fn;
+    return b;
+  }
+
+  function link(text, parent) {
+    var a = el('a', 'cc-l', text, parent);
+    a.href = '#';
+    a.onclick = open;
+    return a;
+  }
+
+  function gtag() {
+    (w.dataLayer = w.dataLayer || []).push(arguments);
+  }
+
+  /* Google Consent Mode v2: every type denied but security_storage, then
+   * granted where a category mapped to it is allowed. */
+  function consentMode(kind) {
+    var o = {}, k;
+    'ad_storage ad_user_data ad_personalization analytics_storage functionality_storage personalization_storage'
+      .split(' ').forEach(function (t) { o[t] = 'denied'; });
+    for (k in CM) CM[k].forEach(function (t) { o[t] = C && C[k] ? 'granted' : o[t] || 'denied'; });
+    o.security_storage = 'granted';
+    gtag('consent', kind, o);
+  }
+
+  /* Runs gated scripts and loads gated iframes whose categories are allowed. */
+  function gate() {
+    d.querySelectorAll('script[type="text/plain"][data-consent],iframe[data-consent]').forEach(function (e) {
+      var ok = C && e.getAttribute('data-consent').split(/\s+/).every(function (k) { return C[k]; }),
+        u = e.getAttribute('data-src'), s, i, a;
+      if (e.tagName == 'IFRAME') {
+        if (u && (ok ? e.getAttribute('src') != u : e.getAttribute('src') == u))
+          e.src = ok ? u : 'about:blank';
+      } else if (ok) {
+        s = d.createElement('script');
+        s.async = false;   // external scripts keep their order
+        for (i = 0; (a = e.attributes[i]); i++)
+          if (a.name != 'type' && a.name != 'data-consent') s.setAttribute(a.name == 'data-type' ? 'type' : a.name, a.value);
+        s.nonce = e.nonce;
+        s.text = e.text;
+        e.replaceWith(s);
+      }
+    });
+  }
+
+  function get() {
+    return C && Object.assign({}, C);
+  }
+
+  function apply(c) {
+    if (JSON.stringify(c) == JSON.stringify(C)) return;
+    C = c;
+    consentMode('update');
+    gate();
+    fns.forEach(function (f) { f(get()); });
+    d.dispatchEvent(new CustomEvent('consent:change', { bubbles: true, detail: get() }));
+  }
+
+  /* Every category on (on) or off, except the locked ones. */
+  function all(on) {
+    var c = {};
+    D.categories.forEach(function (k) { c[k.id] = k.locked ? k.locked == 'necessary' : !!on; });
+    return c;
+  }
+
+  function ask(settings) {
+    return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') + pv(),
+                 { credentials: 'include' }).then(function (r) {
+      if (r.status == 403 && preview) { preview = null; return ask(settings); }
+      if (!r.ok) throw r;
+      return r.json();
+    }).then(function (x) { return (D = x); });
+  }
+
+  /* Sends the queued requests one by one; 5xx and network errors are retried. */
+  function flush() {
+    var q = st.q && st.q[0];
+    if (!q || busy) return;
+    busy = 1;
+    fetch(api + q[1], {
+      method: q[0], credentials: 'include', keepalive: true,
+      headers: { 'Content-Type': 'application/json' }, body: q[2] && JSON.stringify(q[2])
+    }).then(function (r) {
+      busy = 0;
+      if (r.status > 499) throw r;
+      st.q.shift();
+      save();
+      delay = 2e3;
+      if (r.status == 409) return ask().then(function (x) { fresh(x, 1); });
+      if (r.ok) r.json().then(function (x) { st.e = x.receipt.expires_ms; save(); }, Object);
+      flush();
+    }).catch(function () {
+      busy = 0;
+      setTimeout(flush, delay);
+      delay = Math.min(delay * 2, 6e4);
+    });
+  }
+
+  function record(a, c) {
+    st.c = c;
+    st.t = now();
+    st.e = st.t + D.consent_days * 864e5;
+    (st.q = st.q || []).push(a == 'withdraw' ? ['DELETE', 'consents/me?site=' + site + pv()]
+      : ['POST', 'consents' + pv().replace('&', '?'),
+         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, action: a, choices: c }]);
+    st.q = st.q.slice(-20);
+    apply(c);
+    save();
+    flush();
+  }
+
+  function choose(a, c) {
+    if (P) P.close();
+    hide();
+    record(a, c);
+  }
+
+  /* A new decision from the server. */
+  function fresh(x, force) {
+    var o = st.c, sale = st.s = [];
+    D = x;
+    x.categories.forEach(function (k) { if (k.sale_sharing) sale.push(k.id); });
+    st.g = x.gpc.received;
+    st.v = x.banner_version;
+    st.t = now();
+    recorded = 0;
+    // A choice the server has not confirmed yet wins over what it knows.
+    if (!force && o && st.q && st.q[0]) return apply(o);
+    if (force || x.prompt || preview) {
+      delete st.c;
+      show(x);
+    } else {
+      st.c = x.choices;
+      st.e = x.stored ? x.stored.expires_ms : st.t + x.consent_days * 864e5;
+    }
+    apply(x.choices);
+    save();
+    // Where GPC is binding, honouring it is recorded on the server at once.
+    if (x.gpc.binding && (!x.stored || o && sale.some(function (k) { return o[k]; }))) {
+      recorded = 1;
+      record('gpc', x.choices);
+    }
+  }
+
+  function css() {
+    return cssP = cssP || new Promise(function (r) {
+      var l = el('link');
+      l.rel = 'stylesheet';
+      l.href = new URL('consent.css', S.src).href;
+      l.onload = l.onerror = r;
+      d.head.append(l);
+    });
+  }
+
+  var ready = new Promise(function (r) {
+    if (d.readyState == 'loading') d.addEventListener('DOMContentLoaded', r); else r();
+  });
+
+  /* Runs fn once the page and the CSS are there, unless e was replaced. */
+  function shown(e, fn) {
+    Promise.all([ready, css()]).then(function () { if (e == B || e == P) fn(e); });
+  }
+
+  function show(x) {
+    var T = x.texts, m = x.jurisdiction.model, a;
+    hide();
+    B = el('div', 'cc cc-b');
+    B.setAttribute('role', 'dialog');
+    B.setAttribute('aria-labelledby', 'cc-t');
+    B.setAttribute('aria-describedby', 'cc-d');
+    B.lang = x.language;
+    B.tabIndex = -1;
+    B.hidden = true;
+    el('h2', 0, T.title, B).id = 'cc-t';
+    el('p', 0, T.body, B).id = 'cc-d';
+    if (m == 'opt-out' && x.gpc.received) el('p', 'cc-g', T.gpc_honoured, B);
+    a = el('div', 'cc-a', 0, B);
+    if (m == 'opt-in') {
+      btn(T.accept_all, function () { choose('accept_all', all(1)); }, a);
+      btn(T.reject_all, function () { choose('reject_all', all(0)); }, a);
+      btn(T.settings, open, a, 'cc-l');
+    } else {
+      btn(T.ok, function () { recorded ? hide() : choose('custom', get()); }, a);
+      link(m == 'opt-out' ? T.do_not_sell : T.settings, a);
+    }
+    if (T.policy && x.policy_url) el('a', 'cc-l', T.policy, a).href = x.policy_url;
+    shown(B, function (b) {
+      d.body.prepend(b);
+      b.hidden = false;
+      // Focus moves into the banner unless the visitor is already busy elsewhere.
+      if (d.activeElement == d.body || !d.activeElement) b.focus();
+    });
+  }
+
+  function hide() {
+    if (B) B.remove();
+    B = 0;
+  }
+
+  /* Opens the settings panel, asking the server first when needed. */
+  function open(e) {
+    if (e && e.preventDefault) e.preventDefault();
+    (D ? Promise.resolve(D) : ask(1)).then(panel).catch(Object);
+  }
+
+  function panel(x) {
+    var T = x.texts, Q = T.panel, box = {}, back = d.activeElement, ul, p, a;
+    if (P) P.remove();
+    P = el('dialog', 'cc cc-p');
+    P.setAttribute('aria-labelledby', 'cc-pt');
+    P.lang = x.language;
+    a = el('div', 'cc-h', 0, P);
+    el('h2', 0, Q.title, a).id = 'cc-pt';
+    btn(Q.close, function () { P.close(); }, a, 'cc-l');
+    ul = el('ul', 0, 0, P);
+    x.categories.forEach(function (k, i) {
+      var li = el('li', 0, 0, ul), lab = el('label', 0, 0, li), t = T.categories[k.id] || {},
+        c = box[k.id] = el('input', 0, 0, lab), ids = 'cc-p' + i;
+      c.type = 'checkbox';
+      c.setAttribute('role', 'switch');
+      c.checked = k.locked ? k.locked == 'necessary' : !!(C || x.choices)[k.id];
+      c.disabled = !!k.locked;
+      el('span', 0, t.name || k.id, lab);
+      el('p', 0, t.purpose, li).id = ids;
+      if (k.locked) {
+        el('p', 'cc-k', k.locked == 'gpc' ? Q.gpc_locked : Q.always_on, li).id = ids + 'k';
+        ids += ' ' + ids + 'k';
+      }
+      c.setAttribute('aria-describedby', ids);
+    });
+    p = el('p', 'cc-i', Q.consent_id, P);
+    a = el('code', 0, x.consent_id, p);
+    btn(Q.copy, function (e) {
+      getSelection().selectAllChildren(a);   // without a clipboard: ready for Ctrl+C
+      try {
+        n.clipboard.writeText(x.consent_id).then(function () { e.target.textContent = Q.copy + ' \u2713'; }, Object);
+      } catch (_) { /* no clipboard API */ }
+    }, p, 'cc-btn cc-s');
+    btn(Q.withdraw, function () { choose('withdraw', all(0)); }, P, 'cc-l cc-w');
+    a = el('div', 'cc-a cc-f', 0, P);
+    btn(Q.accept_all, function () { choose('accept_all', all(1)); }, a);
+    btn(Q.reject_all, function () { choose('reject_all', all(0)); }, a);
+    btn(Q.save, function () {
+      var c = {}, k;
+      for (k in box) c[k] = box[k].checked;
+      choose('custom', c);
+    }, a);
+    P.onclose = function () {
+      this.remove();
+      if (P == this) P = 0;
+      if (back && back.isConnected) back.focus();
+    };
+    shown(P, function (b) {
+      d.body.append(b);
+      b.showModal();
+    });
+  }
+
+  w.consent = {
+    get: get,
+    open: open,
+    onChange: function (f) {
+      fns.push(f);
+      if (C) f(get());
+    }
+  };
+
+  consentMode('default');
+  d.addEventListener('click', function (e) {
+    if (e.target.closest && e.target.closest('[data-consent-settings]')) open(e);
+  });
+  w.addEventListener('online', flush);
+  ready.then(gate);
+
+  if (st.c && st.e > now() && !preview) {
+    // A valid stored choice: applied at once, no request. GPC on: sale and
+    // sharing off at once, and the server asked when the choice predates it.
+    var c = Object.assign({}, st.c);
+    if (gpc) (st.s || []).forEach(function (k) { c[k] = false; });
+    apply(c);
+    if (gpc && !st.g || now() - st.t > refresh) ask().then(fresh).catch(Object);
+  } else {
+    css();
+    ask().then(fresh).catch(Object);
+  }
+  flush();
+})(window, document, navigator);

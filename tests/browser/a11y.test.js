@@ -1,0 +1,112 @@
+'use strict';
+/*
+ * a11y.test.js - axe-core on each banner kind and the settings panel (light
+ * and dark colour schemes): no violation of serious or critical impact.
+ * Reduced motion is honoured. axe is injected with page.addScriptTag, so
+ * these contexts bypass the demo's CSP (the other tests keep it).
+ */
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const { startStack } = require('../integration/lib/stack');
+const { CA, DE, DEMO, JP, banner, launch, panel, visitor } = require('./lib/browser');
+
+const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
+
+let stack;
+let browser;
+
+before(async () => {
+    [stack, browser] = await Promise.all([startStack(), launch()]);
+});
+
+after(async () => {
+    if (browser)
+        await browser.close();
+    if (stack)
+        await stack.stop();
+});
+
+/* Runs axe on selector; returns the serious and critical violations. */
+async function axe(page, selector) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object')))
+        await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async (sel) => {
+        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
+        return r.violations.map((x) => ({
+            id: x.id, impact: x.impact, help: x.help,
+            nodes: x.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary),
+        }));
+    }, selector);
+    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
+}
+
+for (const colorScheme of ['light', 'dark']) {
+    describe(`axe-core, ${colorScheme} colour scheme`, () => {
+        const kinds = [
+            ['opt-in (DE)', { xff: DE }],
+            ['opt-out with GPC (US-CA)', { xff: CA, gpc: true }],
+            ['notice (JP)', { xff: JP }],
+        ];
+        for (const [kind, opts] of kinds) {
+            it(`${kind}: banner and settings panel have no serious or critical violations`, async () => {
+                const v = await visitor(browser, stack, { ...opts, bypassCSP: true });
+                try {
+                    await v.page.emulateMedia({ colorScheme });
+                    await v.page.goto(DEMO);
+                    await banner(v.page);
+                    await v.page.waitForTimeout(100);
+                    assert.deepEqual(await axe(v.page, '.cc-b'), [], 'banner');
+                    await v.page.evaluate(() => window.consent.open());
+                    await panel(v.page);
+                    assert.deepEqual(await axe(v.page, 'dialog.cc-p'), [], 'settings panel');
+                } finally {
+                    await v.close();
+                }
+            });
+        }
+    });
+}
+
+describe('motion', () => {
+    it('animates (banner, switches) only without prefers-reduced-motion', async () => {
+        for (const [reducedMotion, want, knob] of [['reduce', 'none', '0s'], ['no-preference', 'cc-in', '0.15s']]) {
+            const v = await visitor(browser, stack, { xff: DE, reducedMotion });
+            try {
+                await v.page.goto(DEMO);
+                const b = await banner(v.page);
+                assert.equal(await b.evaluate((e) => getComputedStyle(e).animationName), want, reducedMotion);
+                await v.page.evaluate(() => window.consent.open());
+                const p = await panel(v.page);
+                assert.equal(await p.locator('input').first().evaluate((e) =>
+                    getComputedStyle(e, '::before').transitionDuration), knob, reducedMotion + ': switch');
+            } finally {
+                await v.close();
+            }
+        }
+    });
+});
+
+describe('equal prominence', () => {
+    it('"Accept all" and "Reject all" look the same, on a phone and in German too', async () => {
+        const cases = [['en', 375, 'Accept all', 'Reject all'], ['de', 375, 'Alle akzeptieren', 'Alle ablehnen'],
+                       ['de', 1000, 'Alle akzeptieren', 'Alle ablehnen'], ['en', 1400, 'Accept all', 'Reject all']];
+        for (const [lang, width, accept, reject] of cases) {
+            const v = await visitor(browser, stack, {
+                xff: DE, viewport: { width, height: 800 }, headers: { 'Accept-Language': lang },
+            });
+            try {
+                await v.page.goto(DEMO);
+                const b = await banner(v.page);
+                const look = (name) => b.getByRole('button', { name, exact: true }).evaluate((e) => {
+                    const s = getComputedStyle(e), r = e.getBoundingClientRect();
+                    return [e.className, s.backgroundColor, s.color, s.fontSize, s.fontWeight,
+                            s.borderWidth, Math.round(r.width), Math.round(r.height)].join('|');
+                });
+                assert.equal(await look(accept), await look(reject), `${lang} at ${width}px`);
+            } finally {
+                await v.close();
+            }
+        }
+    });
+});

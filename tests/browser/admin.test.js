@@ -1,0 +1,458 @@
+'use strict';
+/*
+ * admin.test.js - the support page (static/admin/, served by nginx at
+ * /consent/admin/) in Debian's headless Chromium driven by playwright-core,
+ * against a real stack: a history written through the public endpoint is
+ * looked up with a support token and shown verified; a receipt tampered with
+ * in Redis shows TAMPERED, a removed one BROKEN CHAIN; a receipt ID lookup;
+ * native and Kantara exports download as files; erasure asks for the consent
+ * ID to be typed and shows the tombstone. The page keeps its strict CSP (no
+ * violation, no console error), never stores the token, and axe-core finds
+ * no serious or critical issue. Screenshot: tests/artifacts/admin.png.
+ *
+ *   CONSENTD=build/asan/consentd node --test tests/browser/admin.test.js
+ */
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const { ROOT, startStack } = require('../integration/lib/stack');
+
+const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
+const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
+const PAGE = '/consent/admin/index.html';
+const BANNER = '/consent/v1/banner?site=demo';
+const UA = 'admin-page-test/1.0';
+
+const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
+const newToken = () => `cst_${crypto.randomBytes(32).toString('base64url')}`;
+const SUPPORT = newToken();         // read + erase
+const READER = newToken();          // read only
+
+let visitors = 0;
+/* Each visitor from its own German address (nginx rate-limits writes per address). */
+const visitorAddress = () => { visitors++; return `46.4.${100 + (visitors >> 8)}.${(visitors & 255) || 1}`; };
+
+/* ---- Redis: one command per connection (binary-safe) ---- */
+
+function redis(port, ...args) {
+    return new Promise((resolve, reject) => {
+        const sock = net.connect({ host: '127.0.0.1', port });
+        let buf = Buffer.alloc(0);
+        sock.once('error', reject);
+        sock.on('data', (d) => {
+            buf = Buffer.concat([buf, d]);
+            const type = String.fromCharCode(buf[0]);
+            const eol = buf.indexOf('\r\n');
+            if (eol < 0)
+                return;
+            const line = buf.toString('latin1', 1, eol);
+            if (type === '$') {
+                const n = Number(line);
+                if (n >= 0 && buf.length < eol + 2 + n + 2)
+                    return;
+                sock.destroy();
+                resolve(n < 0 ? null : buf.subarray(eol + 2, eol + 2 + n));
+                return;
+            }
+            sock.destroy();
+            if (type === '-')
+                reject(new Error(line));
+            else
+                resolve(type === ':' ? Number(line) : line);
+        });
+        const parts = [Buffer.from(`*${args.length}\r\n`)];
+        for (const a of args) {
+            const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+            parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+        }
+        sock.write(Buffer.concat(parts));
+    });
+}
+
+/* ---- writing histories through the public endpoint ---- */
+
+async function visitor(stack) {
+    const xff = visitorAddress();
+    const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
+    assert.equal(res.status, 200, res.body);
+    return { id: res.json.consent_id, xff, banner: res.json, posted: [] };
+}
+
+async function record(stack, v, action, choices) {
+    const body = { site: 'demo', banner_version: v.banner.banner_version,
+                   texts_sha256: v.banner.texts_sha256, action };
+    if (choices)
+        body.choices = choices;
+    const res = await stack.request({
+        method: 'POST', path: '/consent/v1/consents', xff: v.xff, body: JSON.stringify(body),
+        headers: [['Content-Type', 'application/json'], ['Cookie', `consent_id=${v.id}`],
+                  ['User-Agent', UA]],
+    });
+    assert.equal(res.status, 201, res.body);
+    v.posted.push(res.json);
+}
+
+/* [accept_all, custom, reject_all], newest first. */
+async function threeReceipts(stack) {
+    const v = await visitor(stack);
+    await record(stack, v, 'reject_all');
+    await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
+    await record(stack, v, 'accept_all');
+    return v;
+}
+
+/* ---- the page ---- */
+
+async function rows(page) {
+    return page.$$eval('#rows tr', (trs) => trs.map((tr) => ({
+        time: tr.querySelector('th').textContent,
+        datetime: (tr.querySelector('time') || {}).dateTime,
+        cells: [...tr.querySelectorAll('td')].map((td) => td.textContent.replace(/\s+/g, ' ').trim()),
+        mark: tr.querySelector('.mark').textContent,
+        rid: (tr.querySelector('.rid') || {}).textContent,
+    })));
+}
+
+async function lookup(page, id) {
+    await page.fill('#consent-id', id);
+    await page.press('#consent-id', 'Enter');
+    await page.waitForFunction(() => {
+        const s = document.getElementById('status');
+        return s.textContent !== '' && !s.classList.contains('busy');
+    });
+}
+
+async function status(page) {
+    return page.textContent('#status');
+}
+
+/* axe-core on the page, run through the DevTools protocol (so the page's CSP
+ * stays as it is): the serious and critical violations. */
+async function axe(page) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object')))
+        await page.evaluate(fs.readFileSync(AXE, 'utf8'));
+    const result = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ['violations'] });
+        return r.violations.map((x) => ({
+            id: x.id, impact: x.impact, help: x.help,
+            nodes: x.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
+        }));
+    });
+    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
+}
+
+describe('support page', () => {
+    let stack;
+    let browser;
+    let context;
+    let page;
+    const problems = [];            // console errors, page errors, CSP violations
+    const adminRequests = [];
+
+    before(async () => {
+        [stack, browser] = await Promise.all([
+            startStack({
+                configure: (cfg) => {
+                    cfg.admin = {
+                        tokens: [
+                            { name: 'support', roles: ['read', 'erase'], sha256: sha256(SUPPORT) },
+                            { name: 'reader', roles: ['read'], sha256: sha256(READER) },
+                        ],
+                        audit_retention_days: 30,
+                    };
+                },
+            }),
+            chromium.launch({
+                executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+                args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+            }),
+        ]);
+        context = await browser.newContext({
+            baseURL: stack.url,
+            // support staff work from an internal network (nginx allows only those)
+            extraHTTPHeaders: { 'X-Forwarded-For': '10.20.30.40' },
+            locale: 'en-GB',
+            timezoneId: 'Europe/Berlin',
+            viewport: { width: 1280, height: 900 },
+            acceptDownloads: true,
+            reducedMotion: 'reduce',
+        });
+        await context.addInitScript(() => {
+            window.__csp = [];
+            document.addEventListener('securitypolicyviolation', (e) => {
+                window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
+            });
+        });
+        page = await context.newPage();
+        page.on('pageerror', (e) => problems.push(`pageerror: ${e}`));
+        page.on('console', (m) => {
+            // 4xx answers the tests provoke are logged as "Failed to load resource"
+            if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
+                problems.push(`console: ${m.text()}`);
+        });
+        page.on('request', (r) => {
+            if (r.url().includes('/consent/v1/admin/'))
+                adminRequests.push({ url: r.url(), method: r.method(), auth: r.headers().authorization });
+        });
+        const res = await page.goto(PAGE);
+        assert.equal(res.status(), 200);
+    });
+
+    after(async () => {
+        if (browser)
+            await browser.close();
+        if (stack)
+            await stack.stop();
+    });
+
+    it('opens at /consent/admin/', async () => {
+        const p = await context.newPage();
+        try {
+            const res = await p.goto('/consent/admin/');
+            assert.equal(res.status(), 200, 'GET /consent/admin/');
+            assert.equal(await p.title(), 'Consent support');
+        } finally {
+            await p.close();
+        }
+    });
+
+    it('is served with its strict CSP and no inline script or style', async () => {
+        const res = await stack.request({ path: PAGE, xff: '10.20.30.40' });
+        assert.equal(res.status, 200);
+        const html = res.body;
+        assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'">/);
+        assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline <script>');
+        assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or handler');
+        const js = await stack.request({ path: '/consent/admin/admin.js', xff: '10.20.30.40' });
+        assert.equal(js.status, 200);
+        const code = js.body.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+        assert.doesNotMatch(code, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|localStorage|sessionStorage|document\.cookie|eval\(/,
+                            'text goes in with textContent; nothing is stored');
+        // labelled fields
+        for (const id of ['token', 'consent-id', 'receipt-id', 'erase-confirm'])
+            assert.equal(await page.locator(`label[for="${id}"]`).count(), 1, `a label for #${id}`);
+        assert.equal(await page.getAttribute('#status', 'aria-live'), 'polite');
+    });
+
+    it('asks for a token and a well-formed ID before calling the API', async () => {
+        await page.fill('#token', '');
+        await page.fill('#consent-id', 'AAAAAAAAAAAAAAAAAAAAAA');
+        await page.click('#consent-go');
+        assert.match(await status(page), /support token first/);
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'token');
+        await page.fill('#token', SUPPORT);
+        await page.fill('#consent-id', 'not an id');
+        await page.click('#consent-go');
+        assert.equal(await page.isVisible('#consent-err'), true);
+        assert.equal(await page.getAttribute('#consent-id', 'aria-invalid'), 'true');
+        assert.equal(adminRequests.length, 0, 'nothing sent');
+        // a wrong token
+        await page.fill('#token', 'cst_wrong');
+        await lookup(page, 'AAAAAAAAAAAAAAAAAAAAAA');
+        assert.match(await status(page), /token was not accepted/);
+        assert.equal(await page.isVisible('#consent-err'), false);
+        // nothing stored
+        await page.fill('#token', SUPPORT);
+        await lookup(page, 'AAAAAAAAAAAAAAAAAAAAAA');
+        assert.match(await status(page), /Nothing is stored for AAAAAAAAAAAAAAAAAAAAAA/);
+        assert.equal(await page.isVisible('#result'), false);
+    });
+
+    let v;
+
+    it('shows a history written through the public endpoint, newest first, verified', async () => {
+        v = await threeReceipts(stack);
+        await page.fill('#token', SUPPORT);
+        await lookup(page, v.id);
+        assert.match(await status(page), new RegExp(`Found 3 receipts for ${v.id}, all verified`));
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'result-h',
+                     'focus moves to the result');
+        assert.match(await page.textContent('#result-h'), new RegExp(v.id));
+        assert.match(await page.textContent('#summary'), /All 3 receipts are verified/);
+        const r = await rows(page);
+        assert.equal(r.length, 3);
+        assert.deepEqual(r.map((x) => x.mark), ['verified', 'verified', 'verified']);
+        const posted = [...v.posted].reverse();
+        r.forEach((x, i) => {
+            const rec = posted[i].receipt;
+            assert.equal(x.rid, rec.receipt_id);
+            assert.equal(x.datetime, new Date(rec.time_ms).toISOString());
+            assert.ok(x.time.includes(new Date(rec.time_ms).toISOString().slice(0, 19).replace('T', ' ') + ' UTC'),
+                      `UTC time in ${x.time}`);
+            assert.match(x.time, /CET|CEST|GMT\+1|GMT\+2/, 'the local time (Europe/Berlin)');
+            assert.match(x.cells[0], /DE-BY.*gdpr · opt-in/, 'jurisdiction: region, regime, model');
+            assert.match(x.cells[4], /2026-11-01.*site demo/, 'banner version');
+            assert.match(x.cells[3], /sent: no.*honoured: no/, 'GPC');
+        });
+        assert.match(r[0].cells[1], /Accepted all/);
+        assert.match(r[1].cells[1], /Custom choice/);
+        assert.match(r[2].cells[1], /Rejected all/);
+        assert.match(r[1].cells[2], /necessary ?on.*functional ?on.*analytics ?off.*advertising ?off/);
+        assert.match(r[0].cells[2], /advertising ?on/);
+        // table semantics
+        assert.equal(await page.locator('#history thead th[scope="col"]').count(), 7);
+        assert.equal(await page.locator('#history tbody th[scope="row"]').count(), 3);
+        assert.ok((await page.textContent('#history caption')).includes(v.id));
+        // every API call carried the token as a Bearer header, never in the URL
+        assert.ok(adminRequests.length > 0);
+        for (const q of adminRequests) {
+            assert.ok(!q.url.includes(SUPPORT), 'no token in a URL');
+            assert.match(q.auth, /^Bearer cst_/);
+        }
+    });
+
+    it('exports native and Kantara JSON as downloaded files', async () => {
+        const [native] = await Promise.all([page.waitForEvent('download'), page.click('#export-native')]);
+        assert.equal(native.suggestedFilename(), `consent-${v.id}.json`);
+        const n = JSON.parse(fs.readFileSync(await native.path(), 'utf8'));
+        assert.equal(n.consent_id, v.id);
+        assert.equal(n.receipts.length, 3);
+        assert.deepEqual(n.receipts.map((x) => x.jws), v.posted.map((p) => p.jws).reverse());
+        assert.match(await status(page), /Downloaded consent-.*\.json/);
+
+        const [kantara] = await Promise.all([page.waitForEvent('download'), page.click('#export-kantara')]);
+        assert.equal(kantara.suggestedFilename(), `consent-${v.id}-kantara.json`);
+        const k = JSON.parse(fs.readFileSync(await kantara.path(), 'utf8'));
+        assert.equal(k.receipts.length, 3);
+        for (const [i, x] of k.receipts.entries()) {
+            assert.equal(x.version, 'KI-CR-v1.1.0');
+            assert.equal(x.piiPrincipalId, v.id);
+            assert.equal(x.consentReceiptID, v.posted[2 - i].receipt.receipt_id);
+            assert.equal(x['x-jws'], v.posted[2 - i].jws);
+        }
+    });
+
+    it('looks up one receipt by its ID and can open the whole history from it', async () => {
+        const rid = v.posted[1].receipt.receipt_id;
+        await page.fill('#receipt-id', rid.toUpperCase());      // pasted in capitals: normalised
+        await page.press('#receipt-id', 'Enter');
+        await page.waitForFunction(() => /receipt/.test(document.getElementById('status').textContent) &&
+                                         !document.getElementById('status').classList.contains('busy'));
+        assert.match(await status(page), /verified/);
+        const r = await rows(page);
+        assert.equal(r.length, 1);
+        assert.equal(r[0].rid, rid);
+        assert.equal(r[0].mark, 'verified');
+        assert.match(await page.textContent('#facts'), new RegExp(v.id));
+        assert.equal(await page.isVisible('#erase'), false, 'erasure is done from the history');
+        const [one] = await Promise.all([page.waitForEvent('download'), page.click('#export-kantara')]);
+        assert.equal(one.suggestedFilename(), `receipt-${rid}-kantara.json`);
+        await page.click('#show-history');
+        await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 3);
+        assert.match(await status(page), /Found 3 receipts/);
+    });
+
+    it('marks a receipt changed in Redis TAMPERED and one after a removed receipt BROKEN CHAIN', async () => {
+        const t = await threeReceipts(stack);
+        const key = `consent:{${t.id}}:receipts`;
+        const stored = await redis(stack.redisPort, 'LINDEX', key, 1);
+        const at = stored.indexOf('"action":"custom"', 64);
+        assert.ok(at > 64);
+        const changed = Buffer.from(stored);
+        changed[at + '"action":"cu'.length] = 'S'.charCodeAt(0);
+        assert.equal(await redis(stack.redisPort, 'LSET', key, 1, changed), 'OK');
+        await lookup(page, t.id);
+        let r = await rows(page);
+        assert.deepEqual(r.map((x) => x.mark), ['verified', 'TAMPERED', 'verified']);
+        assert.match(await page.textContent('#summary'), /1 of 3 receipts failed verification/);
+        assert.match(await status(page), /failed verification/);
+        assert.match(r[1].cells[1], /cuStom/, 'the changed data is shown as it is stored');
+        const cls = await page.getAttribute('#rows tr:nth-child(2)', 'class');
+        assert.equal(cls, 'proof-bad');
+
+        fs.mkdirSync(ARTIFACTS, { recursive: true });
+        await page.screenshot({ path: path.join(ARTIFACTS, 'admin.png'), fullPage: true });
+
+        const b = await threeReceipts(stack);
+        const bk = `consent:{${b.id}}:receipts`;
+        const middle = await redis(stack.redisPort, 'LINDEX', bk, 1);
+        assert.equal(await redis(stack.redisPort, 'LREM', bk, 1, middle), 1);
+        await lookup(page, b.id);
+        r = await rows(page);
+        assert.deepEqual(r.map((x) => x.mark), ['verified', 'BROKEN CHAIN']);
+        assert.match(await page.textContent('#summary'), /1 of 2 receipts failed verification/);
+    });
+
+    it('has no serious or critical accessibility issue (axe-core), light and dark', async () => {
+        assert.deepEqual(await axe(page), [], 'history with marks, light');
+        await page.emulateMedia({ colorScheme: 'dark' });
+        assert.deepEqual(await axe(page), [], 'history with marks, dark');
+        await page.screenshot({ path: path.join(ARTIFACTS, 'admin-dark.png'), fullPage: true });
+        await page.emulateMedia({ colorScheme: 'light' });
+    });
+
+    it('erase: a read-only token is refused; the typed consent ID confirms; the tombstone is shown', async () => {
+        const e = await threeReceipts(stack);
+        // a read-only token can look but not erase
+        await page.fill('#token', READER);
+        await lookup(page, e.id);
+        await page.click('#erase');
+        await page.fill('#erase-confirm', e.id);
+        await page.click('#erase-go');
+        await page.waitForFunction(() => /role/.test(document.getElementById('status').textContent));
+        assert.match(await status(page), /does not have the role/);
+        assert.equal(await redis(stack.redisPort, 'LLEN', `consent:{${e.id}}:receipts`), 3, 'nothing erased');
+
+        await page.fill('#token', SUPPORT);
+        await page.click('#erase');
+        const dialog = page.locator('#erase-dialog');
+        assert.equal(await dialog.isVisible(), true);
+        assert.equal(await page.textContent('#erase-id'), e.id);
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'erase-confirm');
+        assert.equal(await page.isDisabled('#erase-go'), true);
+        await page.fill('#erase-confirm', e.id.slice(0, 21));
+        assert.equal(await page.isDisabled('#erase-go'), true, 'not until the whole ID is typed');
+        // cancel keeps everything
+        await page.click('#erase-cancel');
+        assert.equal(await dialog.isVisible(), false);
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'erase', 'focus back on Erase');
+        assert.equal(await redis(stack.redisPort, 'LLEN', `consent:{${e.id}}:receipts`), 3);
+
+        await page.click('#erase');
+        assert.equal(await page.inputValue('#erase-confirm'), '', 'the confirmation starts empty');
+        await page.type('#erase-confirm', e.id);
+        assert.equal(await page.isDisabled('#erase-go'), false);
+        await page.click('#erase-go');
+        await page.waitForSelector('#tombstone:not([hidden])');
+        assert.equal(await dialog.isVisible(), false);
+        assert.match(await status(page), new RegExp(`Erased ${e.id}: 3 receipts removed, tombstone kept`));
+        const tomb = (await page.textContent('#tombstone')).replace(/\s+/g, ' ');
+        assert.match(tomb, /Erased at/);
+        assert.match(tomb, /UTC/);
+        assert.match(tomb, /Erased by ?support/);
+        assert.match(tomb, /Receipts erased ?3/);
+        assert.equal(await page.isVisible('#history'), false);
+        assert.equal(await page.isVisible('#export-native'), false);
+        assert.equal(await page.isVisible('#erase'), false);
+        assert.equal(await redis(stack.redisPort, 'EXISTS', `consent:{${e.id}}:receipts`), 0);
+        assert.equal(await redis(stack.redisPort, 'EXISTS', `consent:{${e.id}}:tombstone`), 1);
+        await page.screenshot({ path: path.join(ARTIFACTS, 'admin-erased.png'), fullPage: true });
+
+        // a later lookup shows the tombstone too
+        await lookup(page, e.id);
+        assert.match(await status(page), /was erased/);
+        assert.match(await page.textContent('#tombstone'), /support/);
+    });
+
+    it('kept the token in memory only and broke no CSP rule', async () => {
+        const stored = await page.evaluate(() => ({
+            local: localStorage.length, session: sessionStorage.length, cookie: document.cookie,
+            csp: window.__csp,
+        }));
+        assert.deepEqual(stored, { local: 0, session: 0, cookie: '', csp: [] });
+        const cookies = await context.cookies();
+        assert.ok(!JSON.stringify(cookies).includes(SUPPORT), 'no cookie holds the token');
+        assert.ok(!page.url().includes('cst_'), 'no token in the address');
+        assert.deepEqual(problems, []);
+        // "Forget" clears it
+        await page.click('#token-forget');
+        assert.equal(await page.inputValue('#token'), '');
+        assert.equal(await page.isVisible('#result'), false);
+    });
+});

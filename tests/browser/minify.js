@@ -1,0 +1,91 @@
+'use strict';
+/*
+ * minify.js - builds the shipped static/consent.js and static/consent.css
+ * from their readable sources in static/src/ (terser for the script, a few
+ * whitespace rules for the stylesheet). Both outputs are committed, so
+ * running the banner needs no build; size.test.js checks they are current.
+ *
+ *   node tests/browser/minify.js           write the outputs
+ *   node tests/browser/minify.js --check   exit 1 when an output is stale
+ *
+ * Existing static/*.gz copies (nginx's gzip_static, from `make gz`) are
+ * rewritten too, so the browser never gets an old script.
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const zlib = require('node:zlib');
+
+const STATIC = path.resolve(__dirname, '..', '..', 'static');
+
+async function minifyJs(source) {
+    const { minify } = require('terser');
+    const out = await minify(source, {
+        ecma: 2017,
+        compress: { passes: 2 },
+        mangle: true,
+        format: { comments: false, preamble: '/*! consent.js - readable source: src/consent.js */' },
+    });
+    return out.code + '\n';
+}
+
+/* Comments out, whitespace collapsed; spaces kept where CSS needs them
+ * (descendant combinators such as ".cc :focus-visible", calc()). */
+function minifyCss(source) {
+    return '/*! consent.css - readable source: src/consent.css */\n' + source
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\s*([{};,>])\s*/g, '$1')
+        .replace(/:\s+/g, ':')
+        .replace(/;}/g, '}')
+        .trim() + '\n';
+}
+
+/* Does FILE.gz exist and hold something other than FILE? */
+function staleGz(file) {
+    const gz = file + '.gz';
+    if (!fs.existsSync(gz))
+        return false;
+    try {
+        return !zlib.gunzipSync(fs.readFileSync(gz)).equals(fs.readFileSync(file));
+    } catch (_) {
+        return true;
+    }
+}
+
+async function build() {
+    const js = await minifyJs(fs.readFileSync(path.join(STATIC, 'src', 'consent.js'), 'utf8'));
+    const css = minifyCss(fs.readFileSync(path.join(STATIC, 'src', 'consent.css'), 'utf8'));
+    return { 'consent.js': js, 'consent.css': css };
+}
+
+module.exports = { build, minifyCss, minifyJs, staleGz, STATIC };
+
+if (require.main === module) {
+    build().then((files) => {
+        let stale = 0;
+        for (const [name, text] of Object.entries(files)) {
+            const file = path.join(STATIC, name);
+            const old = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+            if (process.argv.includes('--check')) {
+                if (old !== text) {
+                    console.error(`static/${name} is not built from static/src/${name}: ` +
+                                  'run node tests/browser/minify.js');
+                    stale = 1;
+                }
+            } else {
+                if (old !== text) {
+                    fs.writeFileSync(file, text);
+                    console.log(`wrote static/${name} (${Buffer.byteLength(text)} bytes)`);
+                }
+                // nginx serves static/NAME.gz instead when it exists (gzip_static,
+                // written by `make gz`): keep it in step.
+                if (fs.existsSync(file + '.gz') && staleGz(file))
+                    fs.writeFileSync(file + '.gz', zlib.gzipSync(text, { level: 9 }));
+            }
+        }
+        process.exit(stale);
+    }, (e) => {
+        console.error(e);
+        process.exit(1);
+    });
+}
