@@ -34,7 +34,7 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test unit integration deps deps-test clean install gz
+.PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
 # Pre-compressed copies for nginx's gzip_static.
@@ -123,7 +123,7 @@ stop:
 	@sh scripts/stack.sh stop
 
 test: deps-test
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration browser
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
@@ -138,6 +138,28 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city
 integration: $(ASAN)/consentd $(ASAN)/consentctl build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+
+# Browser tests: Debian's chromium driven by playwright-core (never a
+# downloaded browser), against the real stack.
+browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz tests/browser/node_modules/.package-lock.json
+	@echo "== browser (node --test, headless Chromium against the real stack)"
+	@CONSENTD=$(ASAN)/consentd node --test tests/browser/
+
+# Rebuild static/consent.{js,css} from static/src/ after editing the sources.
+banner: tests/browser/node_modules/.package-lock.json
+	node tests/browser/minify.js
+
+# make bench: speed against nginx's own ceiling (see README, Performance).
+build/bench/empty: bench/empty.c
+	@mkdir -p build/bench
+	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS) -lpthread
+
+bench: all build/bench/empty build/fixtures/geoip2-city.mmdb
+	@sh scripts/deps.sh bench
+	@sh bench/run.sh
 
 clean:
 	rm -rf build

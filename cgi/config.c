@@ -32,7 +32,12 @@ static const char *const redis_keys[] = {
     "address", "connect_timeout_ms", "command_timeout_ms", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
-    "preview", "controller", "categories", "languages", NULL};
+    "preview", "controller", "consent_mode", "categories", "languages", NULL};
+/* Google Consent Mode v2 types a category may grant (security_storage is
+ * always granted by the script). */
+static const char *const consent_mode_types[] = {
+    "ad_storage", "ad_user_data", "ad_personalization", "analytics_storage",
+    "functionality_storage", "personalization_storage", NULL};
 static const char *const category_keys[] = {"id", "necessary", "sale_sharing",
                                             NULL};
 static const char *const language_keys[] = {
@@ -42,10 +47,10 @@ static const char *const category_text_keys[] = {"name", "purpose", NULL};
 /* The texts each banner kind needs; all required, no others allowed. */
 static const char *const model_text_keys[MODEL_COUNT][8] = {
     [MODEL_OPT_IN] = {"title", "body", "accept_all", "reject_all", "settings",
-                      NULL},
+                      "policy", NULL},
     [MODEL_OPT_OUT] = {"title", "body", "do_not_sell", "gpc_honoured", "ok",
-                       NULL},
-    [MODEL_NOTICE] = {"title", "body", "ok", "settings", NULL},
+                       "policy", NULL},
+    [MODEL_NOTICE] = {"title", "body", "ok", "settings", "policy", NULL},
 };
 static const char *const panel_text_keys[] = {
     "title", "save", "accept_all", "reject_all", "withdraw", "consent_id",
@@ -312,6 +317,35 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
         site->ncategories++;
     }
     (void)necessary;
+
+    {
+        const cJSON *cm = NULL, *k, *t;
+
+        if (jcheck_member(c, item, path, "consent_mode", 0, cJSON_Object, &cm) < 0)
+            return -1;
+        jcheck_path_key(p, path, "consent_mode");
+        cJSON_ArrayForEach(k, cm) {
+            jcheck_path_key(q, p, k->string);
+            if (config_category_index(site, k->string) < 0)
+                return jcheck_fail(c, q, "not a category of this site");
+            if (!cJSON_IsArray(k))
+                return jcheck_fail(c, q, "expected an array of Consent Mode types");
+            cJSON_ArrayForEach(t, k) {
+                const char *const *ok = consent_mode_types;
+
+                while (*ok != NULL && !(cJSON_IsString(t) && strcmp(*ok, t->valuestring) == 0))
+                    ok++;
+                if (*ok == NULL)
+                    return jcheck_fail(c, q, "expected Consent Mode types such as "
+                                             "\"analytics_storage\" or \"ad_storage\"");
+            }
+        }
+        if (cm != NULL) {
+            site->consent_mode = cJSON_PrintUnformatted(cm);
+            if (site->consent_mode == NULL)
+                return jcheck_fail(c, p, "out of memory");
+        }
+    }
 
     if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
         return -1;
@@ -633,6 +667,7 @@ void config_free(struct config *cfg)
         free(s->policy_url);
         free(s->banner_version);
         free(s->categories);
+        cJSON_free(s->consent_mode);
         for (size_t k = 0; k < s->nlanguages; k++)
             for (int m = 0; m < MODEL_COUNT; m++)
                 cJSON_free(s->languages[k].texts[m]);

@@ -299,6 +299,8 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddNumberToObject(root, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(root, "policy_url", site->policy_url);
     cJSON_AddNumberToObject(root, "consent_days", v.j.regime->consent_days);
+    if (site->consent_mode != NULL)
+        cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
 
     if (!v.id_from_cookie)
         handler_set_cookie(req, res, v.consent_id, v.j.regime->consent_days);

@@ -10,6 +10,9 @@ libhiredis-dev libsodium-dev redis-server nginx-light curl"
 if [ "$mode" = test ]; then
     pkgs="$pkgs libcriterion-dev libmaxmind-db-writer-perl chromium"
 fi
+if [ "$mode" = bench ]; then
+    pkgs="$pkgs libmaxmind-db-writer-perl wrk"
+fi
 
 missing=""
 for p in $pkgs; do

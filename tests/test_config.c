@@ -241,3 +241,41 @@ Test(config, invalid_json_is_refused_with_its_line)
     unlink(path);
     cr_assert(strstr(err, "not valid JSON (line 3") != NULL, "%s", err);
 }
+
+Test(config, consent_mode_for_an_unknown_category_is_refused)
+{
+    cJSON *r = example();
+    cJSON *cm = cJSON_GetObjectItem(site0(r), "consent_mode");
+
+    cJSON_AddItemToObject(cm, "social", cJSON_CreateArray());
+    expect_error(r, "$.sites[0].consent_mode.social: not a category of this site");
+}
+
+Test(config, consent_mode_with_an_unknown_type_is_refused)
+{
+    cJSON *r = example();
+    cJSON *cm = cJSON_GetObjectItem(site0(r), "consent_mode");
+
+    cJSON_AddItemToArray(cJSON_GetObjectItem(cm, "analytics"), cJSON_CreateString("cookie_storage"));
+    expect_error(r, "$.sites[0].consent_mode.analytics: expected Consent Mode types");
+}
+
+Test(config, the_policy_link_text_is_required_in_every_model)
+{
+    cJSON *r = example();
+    cJSON *en = cJSON_GetObjectItem(cJSON_GetObjectItem(site0(r), "languages"), "en");
+
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(en, "notice"), "policy");
+    expect_error(r, "$.sites[0].languages.en.notice.policy: missing (required)");
+}
+
+Test(config, consent_mode_is_kept_as_printed_json)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(config_load(&cfg, EXAMPLE, err, sizeof(err)), 0, "%s", err);
+    cr_assert_not_null(cfg.sites[0].consent_mode);
+    cr_assert(strstr(cfg.sites[0].consent_mode, "\"analytics\":[\"analytics_storage\"]") != NULL);
+    config_free(&cfg);
+}

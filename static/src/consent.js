@@ -39,8 +39,12 @@
       functional: ['functionality_storage', 'personalization_storage']
     };
 
-  try { CM = JSON.parse(attr('data-consent-mode')) || CM; } catch (e) { /* default */ }
   try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
+  // Consent Mode mapping: the page's attribute, else the site's (from the
+  // last decision), else the default.
+  var CMattr;
+  try { CMattr = JSON.parse(attr('data-consent-mode')); } catch (e) { /* none */ }
+  CM = CMattr || st.m || CM;
 
   function save() {
     if (!preview) try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* full */ }
@@ -182,6 +186,10 @@
     x.categories.forEach(function (k) { if (k.sale_sharing) sale.push(k.id); });
     st.g = x.gpc.received;
     st.v = x.banner_version;
+    if (x.consent_mode) {
+      st.m = x.consent_mode;
+      if (!CMattr) CM = x.consent_mode;
+    }
     st.t = now();
     recorded = 0;
     // A choice the server has not confirmed yet wins over what it knows.

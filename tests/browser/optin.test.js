@@ -447,14 +447,14 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
                 d.texts.title = evil;
                 d.texts.accept_all = '<b id=bold>Accept</b>';
                 d.texts.categories.analytics.purpose = '<script>window.pwned=2</script>';
-                d.texts.policy = 'Privacy policy';      // optional; not sent by the backend yet
+                d.texts.policy = 'Privacy policy';      // the site's label, replaced for the test
                 await route.fulfill({ response: res, json: d });
             });
             await v.page.goto(DEMO);
             const b = await banner(v.page);
             assert.equal(await b.locator('h2').textContent(), evil);
             assert.equal(await b.getByRole('link', { name: 'Privacy policy' }).getAttribute('href'),
-                         '/demo/privacy.html');
+                         stack.config.sites[0].policy_url);
             await b.getByRole('button', { name: '<b id=bold>Accept</b>' }).waitFor();
             await v.page.evaluate(() => window.consent.open());
             const p = await panel(v.page);

@@ -170,6 +170,9 @@ describe('notice region (Japan)', () => {
             await page.keyboard.press('Tab');
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Settings');
             await page.keyboard.press('Tab');
+            assert.equal(await page.evaluate(() => document.activeElement.textContent),
+                         stack.config.sites[0].languages.en.notice.policy);
+            await page.keyboard.press('Tab');
             assert.equal(await inBanner(), false, 'focus left the banner');
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'DE');
 

@@ -530,7 +530,7 @@ describe('receipts', () => {
             texts_sha256: v.banner.texts_sha256, model: 'opt-in',
         });
         assert.equal(r.language, 'en');
-        assert.equal(r.policy_url, '/demo/privacy.html');
+        assert.equal(r.policy_url, stack.config.sites[0].policy_url);
         assert.equal(r.expires_ms, r.time_ms + REGIME.gdpr.consent_days * DAY * 1000);
         assert.equal(r.client_network, '46.4.0.0/24');
         assert.equal(r.user_agent_sha256, sha256(UA));
