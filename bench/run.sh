@@ -97,6 +97,23 @@ echo "warming up..." >&2
 wrk -t2 -c"$CONNS" -d2s "$B/empty" >/dev/null
 wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/get.lua" "$B/consent/v1/banner?site=demo" >/dev/null
 
+# BENCH_PROFILE=DIR: instead of the table, record perf profiles of consentd
+# under the first-time decision and the write load into DIR.
+profile() {     # profile NAME wrk-args...
+    name=$1; shift
+    perf record -F 999 -g -o "$BENCH_PROFILE/perf-$name.data" -p "$CONSENTD_PID" -- sleep 4 \
+        >/dev/null 2>&1 &
+    perf_pid=$!
+    wrk -t2 -c"$CONNS" -d5s "$@" >/dev/null 2>&1 || true
+    wait "$perf_pid" || true
+}
+if [ -n "${BENCH_PROFILE:-}" ]; then
+    mkdir -p "$BENCH_PROFILE"
+    BENCH_COOKIE="" profile first -s "$ROOT/bench/get.lua" "$B/consent/v1/banner?site=demo"
+    profile write -s "$ROOT/bench/write.lua" "$B/consent/v1/consents"
+    echo "profiles in $BENCH_PROFILE: perf report -i $BENCH_PROFILE/perf-first.data"
+    exit 0
+fi
 R_STATIC=$(run_wrk static "$B/static/decision.json")
 R_EMPTY=$(run_wrk empty "$B/empty")
 R_FIRST=$(BENCH_COOKIE="" run_wrk first "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")

@@ -495,16 +495,15 @@ static int parse_listen(const char *s)
     return (*end == '\0' && port > 0 && port < 65536) ? 0 : -1;
 }
 
+static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
+                     const char *dir);
+
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
-    const cJSON *o, *sites, *e;
-    const char *s;
-    long v;
-    char *pathcopy = NULL, *dir;
-    char p[JCHECK_MAX_PATH];
-    int i;
+    char *pathcopy;
+    int rc;
 
     memset(cfg, 0, sizeof(*cfg));
     jcheck_init(&c, path, err, errlen);
@@ -513,57 +512,89 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
         return -1;
     pathcopy = strdup(path);
     if (pathcopy == NULL) {
+        cJSON_Delete(root);
         jcheck_fail(&c, "$", "out of memory");
-        goto fail;
+        return -1;
     }
-    dir = dirname(pathcopy);
+    rc = load_root(cfg, root, &c, dirname(pathcopy));
+    free(pathcopy);
+    return rc;
+}
 
-    if (jcheck_object(&c, root, "$", top_keys) != 0 ||
-        jcheck_string(&c, root, "$", "listen", 1, 3, 120, &s) != 0)
+int config_parse(struct config *cfg, const char *text, size_t len,
+                 const char *name, const char *dir, char *err, size_t errlen)
+{
+    struct jcheck c;
+    cJSON *root;
+
+    memset(cfg, 0, sizeof(*cfg));
+    jcheck_init(&c, name, err, errlen);
+    if (len > CONSENT_MAX_CONFIG) {
+        jcheck_fail(&c, "$", "larger than %d bytes", CONSENT_MAX_CONFIG);
+        return -1;
+    }
+    root = jcheck_parse_text(&c, text, len);
+    if (root == NULL)
+        return -1;
+    return load_root(cfg, root, &c, dir);
+}
+
+/* Takes ownership of root (deleted on every path). */
+static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
+                     const char *dir)
+{
+    const cJSON *o, *sites, *e;
+    const char *s;
+    long v;
+    char p[JCHECK_MAX_PATH];
+    int i;
+
+    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
+        jcheck_string(jc, root, "$", "listen", 1, 3, 120, &s) != 0)
         goto fail;
     if (parse_listen(s) != 0) {
-        jcheck_fail(&c, "$.listen", "expected \"host:port\" or \"unix:/path\"");
+        jcheck_fail(jc, "$.listen", "expected \"host:port\" or \"unix:/path\"");
         goto fail;
     }
     cfg->listen = strdup(s);
     v = CONSENT_DEFAULT_WORKERS;
-    if (jcheck_int(&c, root, "$", "workers", 0, 1, CONSENT_MAX_WORKERS, &v) < 0)
+    if (jcheck_int(jc, root, "$", "workers", 0, 1, CONSENT_MAX_WORKERS, &v) < 0)
         goto fail;
     cfg->workers = (int)v;
     cfg->access_log = 0;
-    if (jcheck_bool(&c, root, "$", "access_log", 0, &cfg->access_log) < 0)
+    if (jcheck_bool(jc, root, "$", "access_log", 0, &cfg->access_log) < 0)
         goto fail;
 
-    if (jcheck_member(&c, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
-        jcheck_object(&c, o, "$.geoip", geoip_keys) != 0 ||
-        jcheck_string(&c, o, "$.geoip", "database", 1, 1, PATH_MAX - 1, &s) != 0)
+    if (jcheck_member(jc, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
+        jcheck_object(jc, o, "$.geoip", geoip_keys) != 0 ||
+        jcheck_string(jc, o, "$.geoip", "database", 1, 1, PATH_MAX - 1, &s) != 0)
         goto fail;
     cfg->geoip_path = resolve(dir, s);
-    if (jcheck_string(&c, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
+    if (jcheck_string(jc, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
         goto fail;
     if (geo_layout_parse(s, &cfg->geoip_layout) != GEO_OK) {
-        jcheck_fail(&c, "$.geoip.layout", "expected \"geoip2\" or \"flat\"");
+        jcheck_fail(jc, "$.geoip.layout", "expected \"geoip2\" or \"flat\"");
         goto fail;
     }
-    if (jcheck_string(&c, root, "$", "rules", 1, 1, PATH_MAX - 1, &s) != 0)
+    if (jcheck_string(jc, root, "$", "rules", 1, 1, PATH_MAX - 1, &s) != 0)
         goto fail;
     cfg->rules_path = resolve(dir, s);
 
-    if (jcheck_member(&c, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
-        jcheck_object(&c, o, "$.redis", redis_keys) != 0 ||
-        jcheck_string(&c, o, "$.redis", "address", 1, 3, 120, &s) != 0)
+    if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
+        jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
+        jcheck_string(jc, o, "$.redis", "address", 1, 3, 120, &s) != 0)
         goto fail;
     if (parse_listen(s) != 0) {
-        jcheck_fail(&c, "$.redis.address", "expected \"host:port\" or \"unix:/path\"");
+        jcheck_fail(jc, "$.redis.address", "expected \"host:port\" or \"unix:/path\"");
         goto fail;
     }
     cfg->redis_address = strdup(s);
     v = 250;
-    if (jcheck_int(&c, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
+    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
         goto fail;
     cfg->redis_connect_timeout_ms = (int)v;
     v = 500;
-    if (jcheck_int(&c, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
+    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
         goto fail;
     cfg->redis_command_timeout_ms = (int)v;
 
@@ -572,44 +603,44 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     strcpy(cfg->cookie_name, "consent_id");
     cfg->cookie_secure = 1;
     o = NULL;
-    if (jcheck_member(&c, root, "$", "cookie", 0, cJSON_Object, &o) < 0)
+    if (jcheck_member(jc, root, "$", "cookie", 0, cJSON_Object, &o) < 0)
         goto fail;
     if (o != NULL) {
         s = NULL;
-        if (jcheck_object(&c, o, "$.cookie", cookie_keys) != 0 ||
-            jcheck_string(&c, o, "$.cookie", "name", 0, 1,
+        if (jcheck_object(jc, o, "$.cookie", cookie_keys) != 0 ||
+            jcheck_string(jc, o, "$.cookie", "name", 0, 1,
                           CONSENT_MAX_COOKIE_NAME, &s) < 0 ||
-            jcheck_bool(&c, o, "$.cookie", "secure", 0, &cfg->cookie_secure) < 0)
+            jcheck_bool(jc, o, "$.cookie", "secure", 0, &cfg->cookie_secure) < 0)
             goto fail;
         if (s != NULL) {
             if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                           "0123456789_-") != strlen(s)) {
-                jcheck_fail(&c, "$.cookie.name", "expected letters, digits, - and _");
+                jcheck_fail(jc, "$.cookie.name", "expected letters, digits, - and _");
                 goto fail;
             }
             strcpy(cfg->cookie_name, s);
         }
     }
-    if (jcheck_string(&c, root, "$", "signing_key", 1, 1, PATH_MAX - 1, &s) != 0)
+    if (jcheck_string(jc, root, "$", "signing_key", 1, 1, PATH_MAX - 1, &s) != 0)
         goto fail;
     cfg->signing_key_path = resolve(dir, s);
     if (cfg->signing_key_path == NULL) {
-        jcheck_fail(&c, "$", "out of memory");
+        jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
     cfg->retention_days = CONSENT_DEFAULT_RETENTION_DAYS;
     cfg->max_history = CONSENT_DEFAULT_MAX_HISTORY;
     o = NULL;
-    if (jcheck_member(&c, root, "$", "receipts", 0, cJSON_Object, &o) < 0)
+    if (jcheck_member(jc, root, "$", "receipts", 0, cJSON_Object, &o) < 0)
         goto fail;
     if (o != NULL) {
         v = cfg->retention_days;
-        if (jcheck_object(&c, o, "$.receipts", receipts_keys) != 0 ||
-            jcheck_int(&c, o, "$.receipts", "retention_days", 0, 1, 36500, &v) < 0)
+        if (jcheck_object(jc, o, "$.receipts", receipts_keys) != 0 ||
+            jcheck_int(jc, o, "$.receipts", "retention_days", 0, 1, 36500, &v) < 0)
             goto fail;
         cfg->retention_days = (int)v;
         v = cfg->max_history;
-        if (jcheck_int(&c, o, "$.receipts", "max_history", 0, 1, 10000, &v) < 0)
+        if (jcheck_int(jc, o, "$.receipts", "max_history", 0, 1, 10000, &v) < 0)
             goto fail;
         cfg->max_history = (int)v;
     }
@@ -617,40 +648,38 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     /* Support tokens: only their SHA-256 is configured. */
     cfg->audit_retention_days = CONSENT_DEFAULT_AUDIT_DAYS;
     o = NULL;
-    if (jcheck_member(&c, root, "$", "admin", 0, cJSON_Object, &o) < 0)
+    if (jcheck_member(jc, root, "$", "admin", 0, cJSON_Object, &o) < 0)
         goto fail;
-    if (o != NULL && load_admin(&c, o, dir, cfg) != 0)
+    if (o != NULL && load_admin(jc, o, dir, cfg) != 0)
         goto fail;
 
-    if (jcheck_member(&c, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
+    if (jcheck_member(jc, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
         goto fail;
     if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
-        jcheck_fail(&c, "$.sites", "expected 1-%d sites", CONSENT_MAX_SITES);
+        jcheck_fail(jc, "$.sites", "expected 1-%d sites", CONSENT_MAX_SITES);
         goto fail;
     }
     cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
     if (cfg->listen == NULL || cfg->geoip_path == NULL || cfg->rules_path == NULL ||
         cfg->redis_address == NULL || cfg->sites == NULL) {
-        jcheck_fail(&c, "$", "out of memory");
+        jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
     i = 0;
     cJSON_ArrayForEach(e, sites) {
         jcheck_path_index(p, "$.sites", i++);
         cfg->nsites++;
-        if (load_site(&c, e, p, &cfg->sites[cfg->nsites - 1]) != 0)
+        if (load_site(jc, e, p, &cfg->sites[cfg->nsites - 1]) != 0)
             goto fail;
         for (size_t k = 0; k + 1 < cfg->nsites; k++)
             if (strcmp(cfg->sites[k].id, cfg->sites[cfg->nsites - 1].id) == 0) {
-                jcheck_fail(&c, p, "site id \"%s\" is used twice", cfg->sites[k].id);
+                jcheck_fail(jc, p, "site id \"%s\" is used twice", cfg->sites[k].id);
                 goto fail;
             }
     }
-    free(pathcopy);
     cJSON_Delete(root);
     return 0;
 fail:
-    free(pathcopy);
     cJSON_Delete(root);
     config_free(cfg);
     return -1;

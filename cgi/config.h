@@ -116,6 +116,13 @@ struct config {
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
+/*
+ * The same from len bytes of text: name is used in messages, relative paths
+ * are taken from dir.
+ */
+int config_parse(struct config *cfg, const char *text, size_t len,
+                 const char *name, const char *dir, char *err, size_t errlen);
+
 /* Frees everything config_load() allocated. Safe on a zeroed struct. */
 void config_free(struct config *cfg);
 

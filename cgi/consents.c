@@ -7,6 +7,7 @@
  * finishes before the first write.
  */
 #include "app.h"
+#include "choice.h"
 #include "history.h"
 #include "jcheck.h"
 
@@ -17,31 +18,6 @@
 #include <strings.h>
 
 #define RECORD_MAX_TRIES 32     /* re-chain after a concurrent write */
-
-enum action {
-    ACTION_ACCEPT_ALL = 0,
-    ACTION_REJECT_ALL,
-    ACTION_CUSTOM,
-    ACTION_GPC,
-    ACTION_WITHDRAW,
-    ACTION_COUNT
-};
-
-static const char *const action_names[ACTION_COUNT] = {
-    "accept_all", "reject_all", "custom", "gpc", "withdraw"};
-
-static const char *const body_keys[] = {
-    "site", "banner_version", "texts_sha256", "action", "choices", NULL};
-
-/* What a validated request asks to record. */
-struct record {
-    const struct config_site *site;
-    enum action action;
-    int on[CONSENT_MAX_CATEGORIES];
-    const struct config_language *lang;
-    int texts_model;
-    const char *texts_sha256;
-};
 
 static int is_json_type(const char *ct)
 {
@@ -62,174 +38,13 @@ static void error_with(struct response *res, int status, const char *code,
         cJSON_AddStringToObject(err, key, value);
 }
 
-/* Resolves the final state of every category for an action, or answers
- * 422 (and returns -1). given[i] is -1 where the body said nothing. */
-static int resolve_choices(struct response *res, const struct config_site *site,
-                           const struct decision *d, enum action a,
-                           const int *given, int *on)
+static void choice_error_response(struct response *res, const struct choice_error *e)
 {
-    for (size_t i = 0; i < site->ncategories; i++) {
-        const struct config_category *c = &site->categories[i];
-        int locked_off = d->categories[i].lock == LOCK_GPC;
-        int want;
-
-        if (c->necessary) {
-            on[i] = 1;
-            continue;
-        }
-        switch (a) {
-        case ACTION_ACCEPT_ALL:
-            want = !locked_off;
-            break;
-        case ACTION_REJECT_ALL:
-        case ACTION_WITHDRAW:
-            want = 0;
-            break;
-        case ACTION_GPC:
-            want = c->sale_sharing ? 0 : (given[i] >= 0 ? given[i] : d->categories[i].on);
-            break;
-        default: /* custom */
-            if (given[i] < 0) {
-                error_with(res, 422, "missing_category",
-                           "\"custom\" must give every optional category",
-                           "category", c->id);
-                return -1;
-            }
-            want = given[i];
-            break;
-        }
-        if (want && locked_off) {
-            error_with(res, 422, "category_locked",
-                       "Global Privacy Control keeps this category off",
-                       "category", c->id);
-            return -1;
-        }
-        if (given[i] >= 0 && given[i] != want) {
-            if (want == 0 && (locked_off || (a == ACTION_GPC && c->sale_sharing)))
-                error_with(res, 422, "category_locked",
-                           "Global Privacy Control keeps this category off",
-                           "category", c->id);
-            else
-                error_with(res, 422, "choices_mismatch",
-                           "the choices contradict the action", "category", c->id);
-            return -1;
-        }
-        on[i] = want;
-    }
-    return 0;
-}
-
-/* Validates the body of POST /consents into r, or answers the error. */
-static int parse_record(const struct request *req, struct response *res,
-                        const cJSON *root, struct record *r,
-                        int *given)
-{
-    const struct app *app = req->app;
-    const cJSON *site, *ver, *hash, *action, *choices, *item;
-
-    for (item = root->child; item != NULL; item = item->next) {
-        const char *const *k;
-
-        for (k = body_keys; *k != NULL && strcmp(*k, item->string) != 0; k++)
-            ;
-        if (*k == NULL) {
-            error_with(res, 400, "unknown_field", "the body has a field this API does not take",
-                       "field", item->string);
-            return -1;
-        }
-    }
-    site = cJSON_GetObjectItemCaseSensitive(root, "site");
-    ver = cJSON_GetObjectItemCaseSensitive(root, "banner_version");
-    hash = cJSON_GetObjectItemCaseSensitive(root, "texts_sha256");
-    action = cJSON_GetObjectItemCaseSensitive(root, "action");
-    choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
-    if (!cJSON_IsString(site) || !jcheck_is_token(site->valuestring, CONSENT_MAX_SITE_ID_LEN)) {
-        error_with(res, 400, "invalid_field", "\"site\" must be a site id", "field", "site");
-        return -1;
-    }
-    if (!cJSON_IsString(ver) || strlen(ver->valuestring) > 64) {
-        error_with(res, 400, "invalid_field", "\"banner_version\" must be a string",
-                   "field", "banner_version");
-        return -1;
-    }
-    if (!cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
-        strspn(hash->valuestring, "0123456789abcdef") != 64) {
-        error_with(res, 400, "invalid_field",
-                   "\"texts_sha256\" must be 64 lower-case hex digits", "field", "texts_sha256");
-        return -1;
-    }
-    if (!cJSON_IsString(action)) {
-        error_with(res, 400, "invalid_field", "\"action\" must be a string", "field", "action");
-        return -1;
-    }
-    for (r->action = 0; r->action < ACTION_COUNT; r->action++)
-        if (strcmp(action_names[r->action], action->valuestring) == 0)
-            break;
-    if (r->action == ACTION_COUNT) {
-        error_with(res, 400, "invalid_field",
-                   "\"action\" must be accept_all, reject_all, custom, gpc or withdraw",
-                   "field", "action");
-        return -1;
-    }
-    if (choices != NULL && !cJSON_IsObject(choices)) {
-        error_with(res, 400, "invalid_field", "\"choices\" must be an object of booleans",
-                   "field", "choices");
-        return -1;
-    }
-    if (choices != NULL && cJSON_GetArraySize(choices) > CONSENT_MAX_CATEGORIES) {
-        error_with(res, 400, "invalid_field", "too many choices", "field", "choices");
-        return -1;
-    }
-
-    r->site = config_site_find(&app->cfg, site->valuestring);
-    if (r->site == NULL) {
-        response_error(res, 404, "unknown_site", "no site with that id");
-        return -1;
-    }
-    for (size_t i = 0; i < r->site->ncategories; i++)
-        given[i] = -1;
-    if (choices != NULL) {
-        cJSON_ArrayForEach(item, choices) {
-            int idx = config_category_index(r->site, item->string);
-
-            if (!cJSON_IsBool(item)) {
-                error_with(res, 400, "invalid_field", "each choice must be true or false",
-                           "field", "choices");
-                return -1;
-            }
-            if (idx < 0) {
-                error_with(res, 422, "unknown_category", "the site has no such category",
-                           "category", item->string);
-                return -1;
-            }
-            if (r->site->categories[idx].necessary && !cJSON_IsTrue(item)) {
-                error_with(res, 422, "necessary_category",
-                           "a strictly necessary category cannot be switched off",
-                           "category", item->string);
-                return -1;
-            }
-            given[idx] = cJSON_IsTrue(item);
-        }
-    }
-    if (strcmp(ver->valuestring, r->site->banner_version) != 0) {
-        error_with(res, 409, "stale_banner", "the banner changed; show the current one",
-                   "current_version", r->site->banner_version);
-        return -1;
-    }
-    r->lang = config_texts_by_hash(r->site, hash->valuestring, &r->texts_model);
-    if (r->lang == NULL) {
-        error_with(res, 409, "stale_banner", "those are not the site's current texts",
-                   "current_version", r->site->banner_version);
-        return -1;
-    }
-    /* Borrowed from the configuration, not from the request's JSON tree,
-     * which the caller frees before the receipt is built. */
-    r->texts_sha256 = r->lang->texts_sha256[r->texts_model];
-    return 0;
+    error_with(res, e->status, e->code, e->message, e->key, e->value);
 }
 
 /* GPC was honoured: it was sent and every sale/sharing category is off. */
-static int gpc_honoured(const struct record *r, const struct decision *d)
+static int gpc_honoured(const struct choice *r, const struct decision *d)
 {
     for (size_t i = 0; i < r->site->ncategories; i++)
         if (r->site->categories[i].sale_sharing && r->on[i])
@@ -238,7 +53,7 @@ static int gpc_honoured(const struct record *r, const struct decision *d)
 }
 
 /* The payload: the exact bytes that are signed, hashed and chained. */
-static char *build_payload(const struct request *req, const struct record *r,
+static char *build_payload(const struct request *req, const struct choice *r,
                            const struct visitor *v, const struct decision *d,
                            const char *receipt_id, int64_t now,
                            int64_t expires, const char *prev)
@@ -268,7 +83,7 @@ static char *build_payload(const struct request *req, const struct record *r,
     cJSON_AddBoolToObject(o, "sent", d->gpc_received);
     cJSON_AddBoolToObject(o, "honoured", honoured);
     cJSON_AddBoolToObject(o, "binding", d->gpc_binding);
-    cJSON_AddStringToObject(p, "action", action_names[r->action]);
+    cJSON_AddStringToObject(p, "action", choice_action_names[r->action]);
     o = cJSON_AddObjectToObject(p, "choices");
     for (size_t i = 0; i < r->site->ncategories; i++)
         cJSON_AddBoolToObject(o, r->site->categories[i].id, r->on[i]);
@@ -294,7 +109,7 @@ static char *build_payload(const struct request *req, const struct record *r,
 
 /* The current state kept beside the history: what the banner decision needs
  * without reading the receipts. */
-static char *build_state(const struct record *r,
+static char *build_state(const struct choice *r,
                          const char *receipt_id, int64_t now, int64_t expires)
 {
     cJSON *s = cJSON_CreateObject(), *c;
@@ -304,7 +119,7 @@ static char *build_state(const struct record *r,
     cJSON_AddStringToObject(s, "r", receipt_id);
     cJSON_AddNumberToObject(s, "t", (double)now);
     cJSON_AddNumberToObject(s, "exp", (double)expires);
-    cJSON_AddStringToObject(s, "a", action_names[r->action]);
+    cJSON_AddStringToObject(s, "a", choice_action_names[r->action]);
     c = cJSON_AddObjectToObject(s, "c");
     for (size_t i = 0; i < r->site->ncategories; i++) {
         cJSON_AddBoolToObject(c, r->site->categories[i].id, r->on[i]);
@@ -316,8 +131,8 @@ static char *build_state(const struct record *r,
     cJSON_AddStringToObject(s, "v", r->site->banner_version);
     cJSON_AddNumberToObject(s, "rev", r->site->consent_revision);
     cJSON_AddStringToObject(s, "m", rules_model_name((enum consent_model)r->texts_model));
-    cJSON_AddBoolToObject(s, "oo", (sale && !sale_on) || r->action == ACTION_REJECT_ALL ||
-                                   r->action == ACTION_WITHDRAW);
+    cJSON_AddBoolToObject(s, "oo", (sale && !sale_on) || r->action == CHOICE_REJECT_ALL ||
+                                   r->action == CHOICE_WITHDRAW);
     out = cJSON_PrintUnformatted(s);
     cJSON_Delete(s);
     return out;
@@ -325,7 +140,7 @@ static char *build_state(const struct record *r,
 
 /* Builds, signs and stores one receipt; answers 201 or the error. */
 static void record(struct request *req, struct response *res,
-                   struct request_log *log, const struct record *r,
+                   struct request_log *log, const struct choice *r,
                    const struct visitor *v, const struct decision *d)
 {
     const struct app *app = req->app;
@@ -345,7 +160,12 @@ static void record(struct request *req, struct response *res,
         response_error(res, 503, "no_randomness", "cannot create a receipt ID");
         return;
     }
-    st = store_head(store, v->consent_id, head);
+    /* Optimistic: most writes are a visitor's first, with no chain yet, so
+     * chain to nothing and let the script say otherwise (it answers with the
+     * current head, and the loop re-chains): one round trip instead of two
+     * for a first choice, the same two for a later one. */
+    head[0] = '\0';
+    st = STORE_OK;
     for (tries = 0; st == STORE_OK && tries < RECORD_MAX_TRIES; tries++) {
         struct store_write w;
 
@@ -413,14 +233,11 @@ cleanup:
 void handle_record(struct request *req, struct response *res,
                    struct request_log *log)
 {
-    struct record r;
+    struct choice r;
+    struct choice_error err;
     struct visitor v;
     struct decision d;
-    int given[CONSENT_MAX_CATEGORIES];
-    const char *end = NULL;
-    cJSON *root;
 
-    memset(&r, 0, sizeof(r));
     /* So that a browser on a site's own origin can read every error. */
     if (req->origin != NULL && config_origin_known(&req->app->cfg, req->origin)) {
         response_header(res, "Vary", "Origin");
@@ -432,25 +249,10 @@ void handle_record(struct request *req, struct response *res,
                        "send the body as Content-Type: application/json");
         return;
     }
-    if (req->body_len == 0) {
-        response_error(res, 400, "invalid_json", "the body is empty");
+    if (choice_parse(&req->app->cfg, req->body, req->body_len, &r, &err) != 0) {
+        choice_error_response(res, &err);
         return;
     }
-    root = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
-    if (root != NULL) {
-        while (end < req->body + req->body_len && isspace((unsigned char)*end))
-            end++;
-    }
-    if (root == NULL || end != req->body + req->body_len || !cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        response_error(res, 400, "invalid_json", "the body must be one JSON object");
-        return;
-    }
-    if (parse_record(req, res, root, &r, given) != 0) {
-        cJSON_Delete(root);
-        return;
-    }
-    cJSON_Delete(root);
     if (req->origin != NULL && !config_origin_allowed(r.site, req->origin)) {
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
@@ -466,8 +268,10 @@ void handle_record(struct request *req, struct response *res,
         return;
     }
     decision_make(r.site, v.j.regime, req->gpc, app_now_ms() / 1000, &d);
-    if (resolve_choices(res, r.site, &d, r.action, given, r.on) != 0)
+    if (choice_resolve(&r, &d, &err) != 0) {
+        choice_error_response(res, &err);
         return;
+    }
     record(req, res, log, &r, &v, &d);
 }
 
@@ -476,10 +280,10 @@ void handle_withdraw(struct request *req, struct response *res,
 {
     const struct config_site *site = handler_site_param(req, res);
     const char *tags[CONSENT_MAX_LANGUAGES];
-    struct record r;
+    struct choice r;
+    struct choice_error err;
     struct visitor v;
     struct decision d;
-    int given[CONSENT_MAX_CATEGORIES];
 
     if (site == NULL)
         return;
@@ -496,7 +300,7 @@ void handle_withdraw(struct request *req, struct response *res,
     }
     memset(&r, 0, sizeof(r));
     r.site = site;
-    r.action = ACTION_WITHDRAW;
+    r.action = CHOICE_WITHDRAW;
     for (size_t i = 0; i < site->nlanguages; i++)
         tags[i] = site->languages[i].tag;
     /* Recorded as shown by the settings panel: the visitor's model's texts. */
@@ -505,9 +309,12 @@ void handle_withdraw(struct request *req, struct response *res,
     r.texts_model = v.j.regime->model;
     r.texts_sha256 = r.lang->texts_sha256[r.texts_model];
     for (size_t i = 0; i < site->ncategories; i++)
-        given[i] = -1;
+        r.given[i] = -1;
     decision_make(site, v.j.regime, req->gpc, app_now_ms() / 1000, &d);
-    resolve_choices(res, site, &d, r.action, given, r.on);
+    if (choice_resolve(&r, &d, &err) != 0) {   /* withdraw always resolves */
+        choice_error_response(res, &err);
+        return;
+    }
     record(req, res, log, &r, &v, &d);
 }
 

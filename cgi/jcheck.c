@@ -181,7 +181,6 @@ cJSON *jcheck_parse_file(struct jcheck *c, const char *path, size_t max)
     FILE *f = NULL;
     char *buf = NULL;
     size_t len;
-    const char *end = NULL;
     cJSON *root = NULL;
 
     f = fopen(path, "rb");
@@ -203,15 +202,35 @@ cJSON *jcheck_parse_file(struct jcheck *c, const char *path, size_t max)
         jcheck_fail(c, "$", "file larger than %zu bytes", max);
         goto cleanup;
     }
-    buf[len] = '\0';
-    root = cJSON_ParseWithLengthOpts(buf, len + 1, &end, 1);
-    if (root == NULL) {
+    root = jcheck_parse_text(c, buf, len);
+cleanup:
+    free(buf);
+    if (f != NULL)
+        fclose(f);
+    return root;
+}
+
+cJSON *jcheck_parse_text(struct jcheck *c, const char *text, size_t len)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    const char *stop = text + len;
+
+    if (root != NULL) {
+        while (end < stop && (*end == ' ' || *end == '\t' || *end == '\n' ||
+                              *end == '\r'))
+            end++;
+        if (end == stop)
+            return root;
+        cJSON_Delete(root);
+    }
+    {
         /* Line and column of the first byte cJSON could not take. */
-        size_t off = (end != NULL && end >= buf) ? (size_t)(end - buf) : 0;
+        size_t off = (end != NULL && end >= text && end <= stop) ? (size_t)(end - text) : 0;
         int line = 1, col = 1;
 
-        for (size_t i = 0; i < off && i < len; i++) {
-            if (buf[i] == '\n') {
+        for (size_t i = 0; i < off; i++) {
+            if (text[i] == '\n') {
                 line++;
                 col = 1;
             } else {
@@ -220,11 +239,7 @@ cJSON *jcheck_parse_file(struct jcheck *c, const char *path, size_t max)
         }
         jcheck_fail(c, "$", "not valid JSON (line %d, column %d)", line, col);
     }
-cleanup:
-    free(buf);
-    if (f != NULL)
-        fclose(f);
-    return root;
+    return NULL;
 }
 
 int jcheck_is_token(const char *s, size_t maxlen)

@@ -62,6 +62,10 @@ int jcheck_member(struct jcheck *c, const cJSON *obj, const char *path,
  */
 cJSON *jcheck_parse_file(struct jcheck *c, const char *path, size_t max);
 
+/* Parses len bytes of JSON text (need not be NUL-terminated). Returns the
+ * root, owned by the caller, or NULL with "not valid JSON (line, column)". */
+cJSON *jcheck_parse_text(struct jcheck *c, const char *text, size_t len);
+
 /* 1 when s is 1..maxlen characters of [a-z0-9_-], else 0. */
 int jcheck_is_token(const char *s, size_t maxlen);
 

@@ -135,34 +135,60 @@ static int load_regime(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
+static int load_root(struct rules *r, cJSON *root, struct jcheck *jc);
+
 int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
-    const cJSON *regimes, *item;
-    const char *s, *def;
-    size_t total = 0, n;
-    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
 
     memset(r, 0, sizeof(*r));
     jcheck_init(&c, path, err, errlen);
     root = jcheck_parse_file(&c, path, RULES_MAX_FILE);
     if (root == NULL)
         return RULES_INVALID;
-    if (jcheck_object(&c, root, "$", top_keys) != 0 ||
-        jcheck_string(&c, root, "$", "version", 1, 1, 64, &s) != 0 ||
-        jcheck_string(&c, root, "$", "default", 1, 1, RULES_MAX_ID_LEN, &def) != 0 ||
-        jcheck_member(&c, root, "$", "regimes", 1, cJSON_Array, &regimes) != 0)
+    return load_root(r, root, &c);
+}
+
+int rules_parse(struct rules *r, const char *text, size_t len, const char *name,
+                char *err, size_t errlen)
+{
+    struct jcheck c;
+    cJSON *root;
+
+    memset(r, 0, sizeof(*r));
+    jcheck_init(&c, name, err, errlen);
+    if (len > RULES_MAX_FILE) {
+        jcheck_fail(&c, "$", "larger than %d bytes", RULES_MAX_FILE);
+        return RULES_INVALID;
+    }
+    root = jcheck_parse_text(&c, text, len);
+    if (root == NULL)
+        return RULES_INVALID;
+    return load_root(r, root, &c);
+}
+
+/* Takes ownership of root (deleted on every path). */
+static int load_root(struct rules *r, cJSON *root, struct jcheck *jc)
+{
+    const cJSON *regimes, *item;
+    const char *s, *def;
+    size_t total = 0, n;
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
+        jcheck_string(jc, root, "$", "version", 1, 1, 64, &s) != 0 ||
+        jcheck_string(jc, root, "$", "default", 1, 1, RULES_MAX_ID_LEN, &def) != 0 ||
+        jcheck_member(jc, root, "$", "regimes", 1, cJSON_Array, &regimes) != 0)
         goto fail;
     r->version = strdup(s);
     n = (size_t)cJSON_GetArraySize(regimes);
     if (n == 0 || n > RULES_MAX_REGIMES) {
-        jcheck_fail(&c, "$.regimes", "expected 1-%d regimes", RULES_MAX_REGIMES);
+        jcheck_fail(jc, "$.regimes", "expected 1-%d regimes", RULES_MAX_REGIMES);
         goto fail;
     }
     r->regimes = calloc(n, sizeof(*r->regimes));
     if (r->version == NULL || r->regimes == NULL) {
-        jcheck_fail(&c, "$", "out of memory");
+        jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
     r->default_regime = -1;
@@ -170,12 +196,12 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
     cJSON_ArrayForEach(item, regimes) {
         jcheck_path_index(p, "$.regimes", (int)n);
         r->nregimes = n + 1;    /* so rules_free() sees a half-loaded one */
-        if (load_regime(&c, item, p, &r->regimes[n], &total) != 0)
+        if (load_regime(jc, item, p, &r->regimes[n], &total) != 0)
             goto fail;
         for (size_t i = 0; i < n; i++)
             if (strcmp(r->regimes[i].id, r->regimes[n].id) == 0) {
                 jcheck_path_key(q, p, "id");
-                jcheck_fail(&c, q, "\"%s\" is used by another regime", r->regimes[n].id);
+                jcheck_fail(jc, q, "\"%s\" is used by another regime", r->regimes[n].id);
                 goto fail;
             }
         if (strcmp(r->regimes[n].id, def) == 0)
@@ -183,13 +209,13 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
         n++;
     }
     if (r->default_regime < 0) {
-        jcheck_fail(&c, "$.default", "\"%s\" is not the id of a regime", def);
+        jcheck_fail(jc, "$.default", "\"%s\" is not the id of a regime", def);
         goto fail;
     }
 
     r->regions = calloc(total > 0 ? total : 1, sizeof(*r->regions));
     if (r->regions == NULL) {
-        jcheck_fail(&c, "$", "out of memory");
+        jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
     n = 0;
@@ -203,7 +229,7 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
         cJSON_ArrayForEach(reg, regions) {
             jcheck_path_index(q, p, idx++);
             if (!cJSON_IsString(reg) || !valid_region(reg->valuestring)) {
-                jcheck_fail(&c, q, "expected an ISO 3166 code like \"DE\" or \"US-CA\"");
+                jcheck_fail(jc, q, "expected an ISO 3166 code like \"DE\" or \"US-CA\"");
                 goto fail;
             }
             strcpy(r->regions[r->nregions].code, reg->valuestring);
@@ -215,7 +241,7 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
     qsort(r->regions, r->nregions, sizeof(*r->regions), region_cmp);
     for (size_t i = 1; i < r->nregions; i++)
         if (strcmp(r->regions[i - 1].code, r->regions[i].code) == 0) {
-            jcheck_fail(&c, "$.regimes", "region \"%s\" is listed twice",
+            jcheck_fail(jc, "$.regimes", "region \"%s\" is listed twice",
                         r->regions[i].code);
             goto fail;
         }

@@ -69,6 +69,10 @@ struct jurisdiction {
  */
 int rules_load(struct rules *r, const char *path, char *err, size_t errlen);
 
+/* The same from len bytes of text; name is used in messages. */
+int rules_parse(struct rules *r, const char *text, size_t len, const char *name,
+                char *err, size_t errlen);
+
 /* Frees what rules_load() allocated. Safe on a zeroed struct. */
 void rules_free(struct rules *r);
 

@@ -205,6 +205,45 @@ int store_state(struct store *s, const char *consent_id, const char *site,
     return st;
 }
 
+/* Reads n pipelined replies; hands back the first (caller frees) and
+ * checks the others are not errors. A lost connection drops the context. */
+static int store_pipeline_read(struct store *s, int n, redisReply **first)
+{
+    int st = STORE_OK;
+
+    *first = NULL;
+    for (int i = 0; i < n; i++) {
+        void *v = NULL;
+        redisReply *r;
+
+        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+            char why[128];
+
+            snprintf(why, sizeof(why), "%s", s->ctx->errstr);
+            if (*first != NULL)
+                freeReplyObject(*first);
+            *first = NULL;
+            disconnect(s, why);
+            s->next_attempt_ms = 0;
+            return STORE_UNAVAILABLE;
+        }
+        r = v;
+        if (r->type == REDIS_REPLY_ERROR && st == STORE_OK) {
+            snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
+            st = STORE_ERROR;
+        }
+        if (i == 0 && r->type != REDIS_REPLY_ERROR)
+            *first = r;
+        else
+            freeReplyObject(r);
+    }
+    if (st != STORE_OK && *first != NULL) {
+        freeReplyObject(*first);
+        *first = NULL;
+    }
+    return st;
+}
+
 /* SCRIPT LOAD a script once per connection. */
 static int load_script(struct store *s, int which)
 {
@@ -258,7 +297,7 @@ int store_record(struct store *s, const struct store_write *w,
     const char *argv[12];
     size_t lens[12];
     redisReply *r;
-    int st;
+    int st, indexed;
 
     conflict_head[0] = '\0';
     key_of(k1, sizeof(k1), w->consent_id, "");
@@ -272,7 +311,35 @@ int store_record(struct store *s, const struct store_write *w,
     argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
     for (int i = 2; i < 12; i++)
         lens[i] = i == 6 ? w->receipt_len : strlen(argv[i]);  /* 6 is binary */
-    st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
+    /* The receipt index lives in another cluster slot, so it cannot be in
+     * the script; it is sent in the same round trip (pipelined). It maps the
+     * receipt ID, which stays the same across re-chaining retries, to the
+     * consent ID; if the write never succeeds it points at a history without
+     * that receipt, which a lookup answers with 404. */
+    indexed = w->receipt_id != NULL && s->ctx != NULL &&
+              s->script_sha[SCRIPT_RECORD][0] != '\0';
+    if (indexed) {
+        const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
+
+        snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
+        argv[0] = "EVALSHA";
+        argv[1] = s->script_sha[SCRIPT_RECORD];
+        lens[0] = 7;
+        lens[1] = 40;
+        if (redisAppendCommandArgv(s->ctx, 12, argv, lens) == REDIS_OK &&
+            redisAppendCommandArgv(s->ctx, 5, iv, NULL) == REDIS_OK) {
+            st = store_pipeline_read(s, 2, &r);
+        } else {
+            st = STORE_UNAVAILABLE;
+        }
+        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
+            s->script_sha[SCRIPT_RECORD][0] = '\0';
+            indexed = 0;
+            st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
+        }
+    } else {
+        st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
+    }
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -288,10 +355,7 @@ int store_record(struct store *s, const struct store_write *w,
         return STORE_CONFLICT;
     }
 
-    /* The receipt index lives in other cluster slots, so it cannot be in the
-     * script. The receipt is stored either way; a failed index only means
-     * this receipt is found by its consent ID rather than its own ID. */
-    if (w->receipt_id != NULL) {
+    if (w->receipt_id != NULL && !indexed) {
         const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
         redisReply *x;
 

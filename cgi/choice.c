@@ -1,0 +1,220 @@
+/*
+ * choice.c - see choice.h.
+ */
+#include "choice.h"
+#include "jcheck.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *const choice_action_names[CHOICE_ACTION_COUNT] = {
+    "accept_all", "reject_all", "custom", "gpc", "withdraw"};
+
+static const char *const body_keys[] = {
+    "site", "banner_version", "texts_sha256", "action", "choices", NULL};
+
+static int fail(struct choice_error *err, int status, const char *code,
+                const char *message, const char *key, const char *value)
+{
+    err->status = status;
+    err->code = code;
+    err->message = message;
+    err->key = key;
+    snprintf(err->value, sizeof(err->value), "%s", value != NULL ? value : "");
+    return -1;
+}
+
+/* Validates the body of POST /consents into r, or answers the error. */
+static int parse_tree(const struct config *cfg, const cJSON *root,
+                      struct choice *r, struct choice_error *err)
+{
+    int *given = r->given;
+    const cJSON *site, *ver, *hash, *action, *choices, *item;
+
+    for (item = root->child; item != NULL; item = item->next) {
+        const char *const *k;
+
+        for (k = body_keys; *k != NULL && strcmp(*k, item->string) != 0; k++)
+            ;
+        if (*k == NULL) {
+            fail(err, 400, "unknown_field", "the body has a field this API does not take",
+                       "field", item->string);
+            return -1;
+        }
+    }
+    site = cJSON_GetObjectItemCaseSensitive(root, "site");
+    ver = cJSON_GetObjectItemCaseSensitive(root, "banner_version");
+    hash = cJSON_GetObjectItemCaseSensitive(root, "texts_sha256");
+    action = cJSON_GetObjectItemCaseSensitive(root, "action");
+    choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    if (!cJSON_IsString(site) || !jcheck_is_token(site->valuestring, CONSENT_MAX_SITE_ID_LEN)) {
+        fail(err, 400, "invalid_field", "\"site\" must be a site id", "field", "site");
+        return -1;
+    }
+    if (!cJSON_IsString(ver) || strlen(ver->valuestring) > 64) {
+        fail(err, 400, "invalid_field", "\"banner_version\" must be a string",
+                   "field", "banner_version");
+        return -1;
+    }
+    if (!cJSON_IsString(hash) || strlen(hash->valuestring) != 64 ||
+        strspn(hash->valuestring, "0123456789abcdef") != 64) {
+        fail(err, 400, "invalid_field",
+                   "\"texts_sha256\" must be 64 lower-case hex digits", "field", "texts_sha256");
+        return -1;
+    }
+    if (!cJSON_IsString(action)) {
+        fail(err, 400, "invalid_field", "\"action\" must be a string", "field", "action");
+        return -1;
+    }
+    for (r->action = 0; r->action < CHOICE_ACTION_COUNT; r->action++)
+        if (strcmp(choice_action_names[r->action], action->valuestring) == 0)
+            break;
+    if (r->action == CHOICE_ACTION_COUNT) {
+        fail(err, 400, "invalid_field",
+                   "\"action\" must be accept_all, reject_all, custom, gpc or withdraw",
+                   "field", "action");
+        return -1;
+    }
+    if (choices != NULL && !cJSON_IsObject(choices)) {
+        fail(err, 400, "invalid_field", "\"choices\" must be an object of booleans",
+                   "field", "choices");
+        return -1;
+    }
+    if (choices != NULL && cJSON_GetArraySize(choices) > CONSENT_MAX_CATEGORIES) {
+        fail(err, 400, "invalid_field", "too many choices", "field", "choices");
+        return -1;
+    }
+
+    r->site = config_site_find(cfg, site->valuestring);
+    if (r->site == NULL) {
+        fail(err, 404, "unknown_site", "no site with that id", NULL, NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < r->site->ncategories; i++)
+        given[i] = -1;
+    if (choices != NULL) {
+        cJSON_ArrayForEach(item, choices) {
+            int idx = config_category_index(r->site, item->string);
+
+            if (!cJSON_IsBool(item)) {
+                fail(err, 400, "invalid_field", "each choice must be true or false",
+                           "field", "choices");
+                return -1;
+            }
+            if (idx < 0) {
+                fail(err, 422, "unknown_category", "the site has no such category",
+                           "category", item->string);
+                return -1;
+            }
+            if (r->site->categories[idx].necessary && !cJSON_IsTrue(item)) {
+                fail(err, 422, "necessary_category",
+                           "a strictly necessary category cannot be switched off",
+                           "category", item->string);
+                return -1;
+            }
+            given[idx] = cJSON_IsTrue(item);
+        }
+    }
+    if (strcmp(ver->valuestring, r->site->banner_version) != 0) {
+        fail(err, 409, "stale_banner", "the banner changed; show the current one",
+                   "current_version", r->site->banner_version);
+        return -1;
+    }
+    r->lang = config_texts_by_hash(r->site, hash->valuestring, &r->texts_model);
+    if (r->lang == NULL) {
+        fail(err, 409, "stale_banner", "those are not the site's current texts",
+                   "current_version", r->site->banner_version);
+        return -1;
+    }
+    /* Borrowed from the configuration, not from the request's JSON tree,
+     * which the caller frees before the receipt is built. */
+    r->texts_sha256 = r->lang->texts_sha256[r->texts_model];
+    return 0;
+}
+
+/* Resolves the final state of every category for an action, or answers
+ * 422 (and returns -1). given[i] is -1 where the body said nothing. */
+int choice_resolve(struct choice *c_, const struct decision *d,
+                   struct choice_error *err)
+{
+    const struct config_site *site = c_->site;
+    enum choice_action a = c_->action;
+    const int *given = c_->given;
+    int *on = c_->on;
+
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const struct config_category *c = &site->categories[i];
+        int locked_off = d->categories[i].lock == LOCK_GPC;
+        int want;
+
+        if (c->necessary) {
+            on[i] = 1;
+            continue;
+        }
+        switch (a) {
+        case CHOICE_ACCEPT_ALL:
+            want = !locked_off;
+            break;
+        case CHOICE_REJECT_ALL:
+        case CHOICE_WITHDRAW:
+            want = 0;
+            break;
+        case CHOICE_GPC:
+            want = c->sale_sharing ? 0 : (given[i] >= 0 ? given[i] : d->categories[i].on);
+            break;
+        default: /* custom */
+            if (given[i] < 0) {
+                fail(err, 422, "missing_category",
+                           "\"custom\" must give every optional category",
+                           "category", c->id);
+                return -1;
+            }
+            want = given[i];
+            break;
+        }
+        if (want && locked_off) {
+            fail(err, 422, "category_locked",
+                       "Global Privacy Control keeps this category off",
+                       "category", c->id);
+            return -1;
+        }
+        if (given[i] >= 0 && given[i] != want) {
+            if (want == 0 && (locked_off || (a == CHOICE_GPC && c->sale_sharing)))
+                fail(err, 422, "category_locked",
+                           "Global Privacy Control keeps this category off",
+                           "category", c->id);
+            else
+                fail(err, 422, "choices_mismatch",
+                           "the choices contradict the action", "category", c->id);
+            return -1;
+        }
+        on[i] = want;
+    }
+    return 0;
+}
+
+
+int choice_parse(const struct config *cfg, const char *body, size_t len,
+                 struct choice *out, struct choice_error *err)
+{
+    const char *end = NULL;
+    cJSON *root;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (len == 0)
+        return fail(err, 400, "invalid_json", "the body is empty", NULL, NULL);
+    root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (root != NULL)
+        while (end < body + len && isspace((unsigned char)*end))
+            end++;
+    if (root == NULL || end != body + len || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return fail(err, 400, "invalid_json", "the body must be one JSON object",
+                    NULL, NULL);
+    }
+    rc = parse_tree(cfg, root, out, err);
+    cJSON_Delete(root);
+    return rc;
+}
