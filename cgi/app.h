@@ -24,6 +24,9 @@ struct app {
     struct rules rules;
     struct geo geo;
     struct receipt_key key;
+    /* The decision's categories array, printed at load for every site,
+     * model, GPC received and GPC binding (decision_categories_json). */
+    char *categories[CONSENT_MAX_SITES][MODEL_COUNT][2][2];
 };
 
 struct worker {

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 void decision_make(const struct config_site *site, const struct regime *g,
                    int gpc, int64_t now, struct decision *out)
 {
@@ -62,4 +64,27 @@ const char *decision_lock_name(enum decision_lock lock)
         break;
     }
     return NULL;
+}
+
+char *decision_categories_json(const struct config_site *site,
+                               const struct decision *d)
+{
+    cJSON *arr = cJSON_CreateArray();
+    char *out;
+
+    for (size_t i = 0; i < site->ncategories; i++) {
+        cJSON *c = cJSON_CreateObject();
+        const char *lock = decision_lock_name(d->categories[i].lock);
+
+        cJSON_AddStringToObject(c, "id", site->categories[i].id);
+        cJSON_AddBoolToObject(c, "default", d->categories[i].on);
+        cJSON_AddBoolToObject(c, "changeable", lock == NULL);
+        if (lock != NULL)
+            cJSON_AddStringToObject(c, "locked", lock);
+        cJSON_AddBoolToObject(c, "sale_sharing", site->categories[i].sale_sharing);
+        cJSON_AddItemToArray(arr, c);
+    }
+    out = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    return out;
 }

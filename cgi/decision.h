@@ -64,6 +64,16 @@ struct decision_stored {
 int decision_prompt(const struct decision_stored *stored, const struct regime *g,
                     int site_revision, int64_t now_ms, int settings_opened);
 
+/*
+ * The decision's "categories" array as compact JSON (malloc'd via cJSON;
+ * caller frees with cJSON_free): id, default, changeable, locked, sale_sharing
+ * for every category of the site. It depends only on the site, the model,
+ * GPC and whether GPC is binding, so consentd prints it once per combination
+ * at load instead of on every request.
+ */
+char *decision_categories_json(const struct config_site *site,
+                               const struct decision *d);
+
 /* "necessary", "gpc" or NULL. */
 const char *decision_lock_name(enum decision_lock lock);
 

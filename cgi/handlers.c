@@ -246,19 +246,9 @@ void handle_banner(struct request *req, struct response *res,
         if (d.categories[i].gpc_changed)
             cJSON_AddItemToArray(arr, cJSON_CreateString(site->categories[i].id));
 
-    arr = cJSON_AddArrayToObject(root, "categories");
-    for (size_t i = 0; i < site->ncategories; i++) {
-        cJSON *c = cJSON_CreateObject();
-        const char *lock = decision_lock_name(d.categories[i].lock);
-
-        cJSON_AddStringToObject(c, "id", site->categories[i].id);
-        cJSON_AddBoolToObject(c, "default", d.categories[i].on);
-        cJSON_AddBoolToObject(c, "changeable", lock == NULL);
-        if (lock != NULL)
-            cJSON_AddStringToObject(c, "locked", lock);
-        cJSON_AddBoolToObject(c, "sale_sharing", site->categories[i].sale_sharing);
-        cJSON_AddItemToArray(arr, c);
-    }
+    cJSON_AddItemToObject(root, "categories", cJSON_CreateRaw(
+        app->categories[site - app->cfg.sites][v.j.regime->model]
+                       [d.gpc_received][d.gpc_binding]));
 
     /* What applies now: the stored choice while it counts (and the visitor
      * is not being asked again), else the defaults; GPC always wins over a
@@ -306,7 +296,6 @@ void handle_banner(struct request *req, struct response *res,
         handler_set_cookie(req, res, v.consent_id, v.j.regime->consent_days);
     response_header(res, "Cache-Control", "no-store");
     response_json(res, 200, root);
-    (void)app;
 }
 
 void handle_health(struct request *req, struct response *res,

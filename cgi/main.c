@@ -179,7 +179,7 @@ static int read_body(FCGX_Request *fr, struct request *req,
     return 0;
 }
 
-static void serve(FCGX_Request *fr, struct worker *w, char *body)
+static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
 {
     struct worker_slot *slot = &slots[w->id];
     struct request req;
@@ -209,10 +209,11 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body)
     else if (read_body(fr, &req, &res, body) == 0)
         router_dispatch(&req, &res, &rl);
 
-    out = response_render(&res, req.method == METHOD_HEAD, &len);
+    out = response_render(&res, req.method == METHOD_HEAD, outbuf, RESPONSE_BUFFER, &len);
     if (out != NULL) {
         FCGX_PutStr(out, (int)len, fr->out);
-        free(out);
+        if (out != outbuf)
+            free(out);
     } else {
         static const char oom[] =
             "Status: 503 Service Unavailable\r\nContent-Type: application/json\r\n\r\n"
@@ -234,17 +235,19 @@ static void *worker_main(void *arg)
     struct worker *w = arg;
     FCGX_Request fr;
     char *body = malloc(CONSENT_MAX_BODY + 1);
+    char *outbuf = malloc(RESPONSE_BUFFER);
 
-    if (body == NULL || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
+    if (body == NULL || outbuf == NULL || FCGX_InitRequest(&fr, listen_fd, 0) != 0) {
         log_message("error", "worker cannot start", "out of memory");
         free(body);
+        free(outbuf);
         return NULL;
     }
     while (!atomic_load(&stopping)) {
         if (FCGX_Accept_r(&fr) < 0)
             break;
         atomic_fetch_add(&active, 1);
-        serve(&fr, w, body);
+        serve(&fr, w, body, outbuf);
         if (atomic_load(&stopping))
             fr.keepConnection = 0;
         FCGX_Finish_r(&fr);
@@ -252,6 +255,7 @@ static void *worker_main(void *arg)
     }
     FCGX_Free(&fr, 1);
     free(body);
+    free(outbuf);
     return NULL;
 }
 
@@ -259,6 +263,10 @@ static void unload(struct app *a)
 {
     if (a == NULL)
         return;
+    for (size_t i = 0; i < CONSENT_MAX_SITES; i++)
+        for (int m = 0; m < MODEL_COUNT; m++)
+            for (int k = 0; k < 4; k++)
+                cJSON_free(a->categories[i][m][k / 2][k % 2]);
     receipt_key_wipe(&a->key);
     geo_close(&a->geo);
     rules_free(&a->rules);
@@ -298,6 +306,22 @@ static struct app *load(const char *path, char *err, size_t errlen)
     }
     for (size_t i = 0; i < a->rules.nregimes; i++)
         a->rules.regimes[i].metric_slot = metrics_regime_slot(a->rules.regimes[i].id);
+    for (size_t i = 0; i < a->cfg.nsites; i++)
+        for (int m = 0; m < MODEL_COUNT; m++)
+            for (int gpc = 0; gpc < 2; gpc++)
+                for (int binding = 0; binding <= gpc; binding++) {
+                    struct regime g = {.model = (enum consent_model)m,
+                                       .gpc_binding = binding};
+                    struct decision d;
+
+                    decision_make(&a->cfg.sites[i], &g, gpc, 0, &d);
+                    a->categories[i][m][gpc][binding] =
+                        decision_categories_json(&a->cfg.sites[i], &d);
+                    if (a->categories[i][m][gpc][binding] == NULL) {
+                        snprintf(err, errlen, "out of memory");
+                        goto fail;
+                    }
+                }
     return a;
 fail:
     unload(a);

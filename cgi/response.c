@@ -96,12 +96,40 @@ const char *response_reason(int status)
     }
 }
 
-char *response_render(const struct response *res, int head, size_t *len)
+static int header_block(const struct response *res, char *out, size_t cap)
+{
+    return snprintf(out, cap, "Status: %d %s\r\n%sContent-Type: %s\r\n\r\n",
+                    res->status, response_reason(res->status), res->headers,
+                    res->text != NULL ? res->text_type : "application/json");
+}
+
+char *response_render(const struct response *res, int head, char *buf,
+                      size_t buflen, size_t *len)
 {
     char *body = NULL, *out;
     size_t blen = 0, cap;
-    int n;
+    int n = header_block(res, buf, buflen);
 
+    if (n < 0)
+        return NULL;
+    /* Fast path: headers and body straight into the worker's buffer
+     * (cJSON_PrintPreallocated wants 5 bytes of slack). */
+    if ((size_t)n < buflen) {
+        if (head || (res->body == NULL && res->text == NULL)) {
+            *len = (size_t)n;
+            return buf;
+        }
+        if (res->body != NULL &&
+            cJSON_PrintPreallocated(res->body, buf + n, (int)(buflen - (size_t)n), 0)) {
+            *len = (size_t)n + strlen(buf + n);
+            return buf;
+        }
+        if (res->text != NULL && strlen(res->text) < buflen - (size_t)n) {
+            memcpy(buf + n, res->text, strlen(res->text));
+            *len = (size_t)n + strlen(res->text);
+            return buf;
+        }
+    }
     if (res->body != NULL) {
         body = cJSON_PrintUnformatted(res->body);
         if (body == NULL)
@@ -116,9 +144,7 @@ char *response_render(const struct response *res, int head, size_t *len)
         cJSON_free(body);
         return NULL;
     }
-    n = snprintf(out, cap, "Status: %d %s\r\n%sContent-Type: %s\r\n\r\n",
-                 res->status, response_reason(res->status), res->headers,
-                 res->text != NULL ? res->text_type : "application/json");
+    n = header_block(res, out, cap);
     *len = (size_t)n;
     if (!head && (body != NULL || res->text != NULL)) {
         memcpy(out + n, body != NULL ? body : res->text, blen);

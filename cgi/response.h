@@ -48,12 +48,19 @@ void response_json(struct response *res, int status, cJSON *body);
 void response_error(struct response *res, int status, const char *code,
                     const char *message);
 
+/* A worker's render buffer: most responses fit, so rendering needs no
+ * allocation. */
+#define RESPONSE_BUFFER (64 * 1024)
+
 /*
- * Renders the status line, headers and body into a malloc'd buffer
- * (*len bytes, not NUL-terminated); the caller frees it. With head set the
- * body is left out. NULL when out of memory.
+ * Renders the status line, headers and body (*len bytes, not
+ * NUL-terminated) into buf (buflen bytes) when it fits and returns buf;
+ * otherwise into a malloc'd buffer that the caller frees (the return value
+ * is then not buf). With head set the body is left out. NULL when out of
+ * memory.
  */
-char *response_render(const struct response *res, int head, size_t *len);
+char *response_render(const struct response *res, int head, char *buf,
+                      size_t buflen, size_t *len);
 
 /* Reason phrase for a status ("Not Found"). */
 const char *response_reason(int status);
