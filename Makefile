@@ -70,8 +70,8 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@DATADIR@|$(DATADIR)|g' nginx/consentd.service.in \
 	    >$(DESTDIR)$(UNITDIR)/consentd.service
-	install -m 644 README.md SECURITY.md redis/README.md $(DESTDIR)$(DATADIR)/doc/consentd/ 2>/dev/null || \
-	    install -m 644 README.md $(DESTDIR)$(DATADIR)/doc/consentd/
+	install -m 644 README.md SECURITY.md $(DESTDIR)$(DATADIR)/doc/consentd/
+	install -m 644 redis/README.md $(DESTDIR)$(DATADIR)/doc/consentd/README.redis.md
 
 $(RELEASE)/%.o: %.c
 	@mkdir -p $(dir $@)

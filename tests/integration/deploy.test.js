@@ -1,0 +1,497 @@
+'use strict';
+/*
+ * deploy.test.js - what an operator deploying consentd relies on: the nginx
+ * snippet passes `nginx -t` in a realistic server block, `make install`
+ * puts every file where README "Deploying" says (and keeps edited
+ * configuration), the systemd unit passes `systemd-analyze verify` and is
+ * sandboxed, `consentd --check` names what is wrong, SIGHUP under load drops
+ * nothing, the metrics endpoint and its network limit, /.well-known/gpc.json
+ * and the cached, pre-compressed script.
+ *
+ *   CONSENTD=build/asan/consentd node --test tests/integration/deploy.test.js
+ */
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+const zlib = require('node:zlib');
+
+const {
+    ROOT, buildConfig, checkConfig, consentdBinary, freePorts, makeTempDir, poll,
+    removeDir, runCommand, startStack, writeConfig,
+} = require('./lib/stack');
+
+const FIXTURES = path.join(ROOT, 'build', 'fixtures');
+const BANNER = '/consent/v1/banner';
+const CONSENTS = '/consent/v1/consents';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let addrSeq = 0;
+function deAddr() {
+    const n = addrSeq++;
+    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
+}
+
+function which(cmd) {
+    for (const dir of (process.env.PATH || '').split(':')) {
+        const f = path.join(dir, cmd);
+        try {
+            fs.accessSync(f, fs.constants.X_OK);
+            return f;
+        } catch (_) {
+            /* next */
+        }
+    }
+    for (const dir of ['/usr/sbin', '/sbin', '/usr/bin']) {
+        const f = path.join(dir, cmd);
+        if (fs.existsSync(f))
+            return f;
+    }
+    return null;
+}
+
+function output(r) {
+    return `exit ${r.code} signal ${r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
+}
+
+/* Atomic replacement (temporary copy, rename). */
+function replaceFile(file, data) {
+    fs.writeFileSync(`${file}.new`, data);
+    fs.renameSync(`${file}.new`, file);
+}
+
+/* ======================================================================= */
+
+describe('nginx -t on the shipped snippets', () => {
+    let dir;
+    let nginx;
+    before(() => {
+        dir = makeTempDir();
+        nginx = which('nginx');
+    });
+    after(() => {
+        if (dir)
+            removeDir(dir);
+    });
+
+    async function nginxTest(snippet, httpSnippet) {
+        const [port] = await freePorts(1);
+        const conf = `
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log ${dir}/access.log;
+    client_body_temp_path ${dir}/tmp/body;
+    fastcgi_temp_path ${dir}/tmp/fastcgi;
+    proxy_temp_path ${dir}/tmp/proxy;
+    uwsgi_temp_path ${dir}/tmp/uwsgi;
+    scgi_temp_path ${dir}/tmp/scgi;
+    include ${httpSnippet};
+    upstream consentd {
+        server 127.0.0.1:1;
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:${port};
+        server_name www.example.com;
+        root ${dir}/html;
+        location / { try_files $uri $uri/ =404; }
+        set $consent_static_root ${ROOT}/static;
+        include ${snippet};
+    }
+}
+`;
+        fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
+        return runCommand(nginx, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'),
+                                  '-e', path.join(dir, 'error.log')], { timeoutMs: 20000 });
+    }
+
+    it('the snippet in a realistic server block passes; a broken copy fails', async (t) => {
+        if (nginx === null) {
+            t.skip('nginx is not installed');
+            return;
+        }
+        const good = await nginxTest(path.join(ROOT, 'nginx', 'consent.conf'),
+                                     path.join(ROOT, 'nginx', 'consent-http.conf'));
+        assert.equal(good.code, 0, output(good));
+        assert.match(good.stderr, /test is successful/, output(good));
+
+        const text = fs.readFileSync(path.join(ROOT, 'nginx', 'consent.conf'), 'utf8');
+        assert.ok(text.includes('limit_req_status 429;'));
+        const broken = path.join(dir, 'consent-broken.conf');
+        fs.writeFileSync(broken, text.replace('limit_req_status 429;', 'limit_req_stauts 429;'));
+        const bad = await nginxTest(broken, path.join(ROOT, 'nginx', 'consent-http.conf'));
+        assert.notEqual(bad.code, 0, output(bad));
+        assert.match(bad.stderr, /unknown directive "limit_req_stauts"/, output(bad));
+
+        // The snippet without the http-level zones fails too (the zone is named).
+        const empty = path.join(dir, 'empty-http.conf');
+        fs.writeFileSync(empty, '\n');
+        const noZones = await nginxTest(path.join(ROOT, 'nginx', 'consent.conf'), empty);
+        assert.notEqual(noZones.code, 0, output(noZones));
+        assert.match(noZones.stderr, /zone "consent_write"/, output(noZones));
+    });
+});
+
+describe('make install DESTDIR=... PREFIX=/usr', () => {
+    let dest;
+    let work;
+    let install1;
+    before(async () => {
+        dest = makeTempDir();
+        work = makeTempDir();
+        install1 = await runCommand('make', ['--no-print-directory', 'install', `DESTDIR=${dest}`, 'PREFIX=/usr'],
+                                    { timeoutMs: 300000 });
+    });
+    after(() => {
+        for (const d of [dest, work])
+            if (d)
+                removeDir(d);
+    });
+
+    const at = (p) => path.join(dest, p);
+
+    it('puts every file where the README says', () => {
+        assert.equal(install1.code, 0, output(install1));
+        const files = [
+            'usr/sbin/consentd', 'usr/bin/consentctl',
+            'usr/share/consentd/static/consent.js', 'usr/share/consentd/static/consent.js.gz',
+            'usr/share/consentd/static/consent.css', 'usr/share/consentd/static/consent.css.gz',
+            'usr/share/consentd/static/admin/index.html', 'usr/share/consentd/static/demo/index.html',
+            'usr/share/consentd/rules.json', 'usr/share/consentd/redis.conf',
+            'etc/consentd/rules.json', 'etc/consentd/consentd.json.example',
+            'etc/nginx/snippets/consent.conf', 'etc/nginx/conf.d/consent-http.conf',
+            'usr/lib/systemd/system/consentd.service',
+        ];
+        const missing = files.filter((f) => !fs.existsSync(at(f)));
+        assert.deepEqual(missing, [], `installed under ${dest}`);
+        for (const bin of ['usr/sbin/consentd', 'usr/bin/consentctl'])
+            assert.ok((fs.statSync(at(bin)).mode & 0o111) !== 0, `${bin} is executable`);
+        assert.deepEqual(fs.readFileSync(at('usr/share/consentd/static/consent.js')),
+                         fs.readFileSync(path.join(ROOT, 'static', 'consent.js')));
+        assert.deepEqual(zlib.gunzipSync(fs.readFileSync(at('usr/share/consentd/static/consent.js.gz'))),
+                         fs.readFileSync(at('usr/share/consentd/static/consent.js')),
+                         'consent.js.gz is consent.js compressed');
+        assert.deepEqual(fs.readFileSync(at('etc/nginx/snippets/consent.conf')),
+                         fs.readFileSync(path.join(ROOT, 'nginx', 'consent.conf')));
+        const unit = fs.readFileSync(at('usr/lib/systemd/system/consentd.service'), 'utf8');
+        assert.deepEqual(unit.match(/@[A-Z_]+@/g), null, 'every @...@ placeholder substituted');
+        assert.match(unit, /^ExecStart=\/usr\/sbin\/consentd -c \/etc\/consentd\/consentd\.json$/m);
+        assert.match(unit, /^ReadOnlyPaths=\/etc\/consentd \/usr\/share\/consentd /m);
+        const v = runCommand(at('usr/sbin/consentd'), ['--version']);
+        return v.then((r) => assert.match(r.stdout, /^consentd \d+\.\d+\.\d+/, output(r)));
+    });
+
+    it('the installed example configuration passes the installed consentd --check', async () => {
+        assert.equal(install1.code, 0, output(install1));
+        const cfg = JSON.parse(fs.readFileSync(at('etc/consentd/consentd.json.example'), 'utf8'));
+        assert.equal(cfg.redis.address, '127.0.0.1:6379');
+        assert.equal(cfg.cookie.secure, true, 'the installed example sets Secure cookies');
+        assert.equal(cfg.signing_key, '/run/credentials/consentd.service/signing.key');
+        assert.equal(cfg.rules, 'rules.json', 'rules next to the configuration: /etc/consentd/rules.json');
+        const key = path.join(work, 'signing.key');
+        const nk = await runCommand(at('usr/sbin/consentd'), ['--new-key', key]);
+        assert.equal(nk.code, 0, output(nk));
+        assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+        cfg.geoip.database = path.join(FIXTURES, cfg.geoip.layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb');
+        cfg.signing_key = key;
+        cfg.rules = at('etc/consentd/rules.json');
+        const file = path.join(work, 'consentd.json');
+        fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
+        const r = await runCommand(at('usr/sbin/consentd'), ['--check', file]);
+        assert.equal(r.code, 0, output(r));
+        assert.match(r.stdout, /configuration ok/);
+    });
+
+    it('installing twice keeps an edited /etc/consentd/rules.json', async () => {
+        assert.equal(install1.code, 0, output(install1));
+        const file = at('etc/consentd/rules.json');
+        const rules = JSON.parse(fs.readFileSync(file, 'utf8'));
+        rules.version = 'edited-by-the-operator';
+        const edited = JSON.stringify(rules, null, 1) + '\n';
+        fs.writeFileSync(file, edited);
+        const again = await runCommand('make', ['--no-print-directory', 'install', `DESTDIR=${dest}`, 'PREFIX=/usr'],
+                                       { timeoutMs: 300000 });
+        assert.equal(again.code, 0, output(again));
+        assert.equal(fs.readFileSync(file, 'utf8'), edited, 'the edited rules are kept');
+        assert.deepEqual(fs.readFileSync(at('usr/share/consentd/rules.json')),
+                         fs.readFileSync(path.join(ROOT, 'geo', 'rules.json')),
+                         'the shipped default is refreshed');
+    });
+
+    describe('the systemd unit', () => {
+        const BAD = /Unknown key|Invalid|Failed to parse|Unknown section/;
+        let unitText;
+        before(() => {
+            const f = at('usr/lib/systemd/system/consentd.service');
+            unitText = fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+        });
+
+        it('is sandboxed as the README says', () => {
+            assert.ok(unitText !== '', 'the unit is installed');
+            const directives = {};
+            let section = '';
+            for (const line of unitText.split('\n')) {
+                const s = /^\[(\w+)\]$/.exec(line.trim());
+                if (s) {
+                    section = s[1];
+                    continue;
+                }
+                const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+                if (m)
+                    (directives[`${section}.${m[1]}`] ||= []).push(m[2]);
+            }
+            const one = (k) => (directives[`Service.${k}`] || [])[0];
+            assert.ok(one('DynamicUser') === 'yes' || one('User') !== undefined, 'DynamicUser=yes or User=');
+            assert.equal(one('ProtectSystem'), 'strict');
+            assert.equal(one('NoNewPrivileges'), 'yes');
+            assert.equal(one('PrivateTmp'), 'yes');
+            assert.ok(one('RuntimeDirectory'), 'RuntimeDirectory=');
+            assert.ok(one('ReadOnlyPaths'), 'ReadOnlyPaths=');
+            assert.match(one('ExecReload') || '', /kill -HUP \$MAINPID|-s HUP|SIGHUP/);
+            assert.match(one('ExecStart') || '', /consentd -c /);
+        });
+
+        it('passes systemd-analyze verify; a copy with an unknown key does not', async (t) => {
+            const sa = which('systemd-analyze');
+            if (sa === null) {
+                t.skip('systemd-analyze is not installed');
+                return;
+            }
+            assert.ok(unitText !== '', 'the unit is installed');
+            // Point the binaries at a real file (verify checks they exist).
+            const binary = path.resolve(consentdBinary());
+            const real = unitText.split('/usr/sbin/consentd').join(binary);
+            const unit = path.join(work, 'consentd.service');
+            fs.writeFileSync(unit, real);
+            const r = await runCommand(sa, ['verify', unit], { timeoutMs: 60000 });
+            const text = r.stdout + r.stderr;
+            t.diagnostic(`systemd-analyze verify: exit ${r.code}${text.trim() ? `: ${text.trim()}` : ''}`);
+            assert.deepEqual(text.split('\n').filter((l) => BAD.test(l)), [], output(r));
+
+            const brokenDir = path.join(work, 'broken');
+            fs.mkdirSync(brokenDir, { recursive: true });
+            const broken = path.join(brokenDir, 'consentd.service');
+            fs.writeFileSync(broken, real.replace('[Service]\n', '[Service]\nProtectSystm=strict\n'));
+            const b = await runCommand(sa, ['verify', broken], { timeoutMs: 60000 });
+            assert.ok((b.stdout + b.stderr).split('\n').some((l) => BAD.test(l)),
+                      `the check can fail: ${output(b)}`);
+        });
+    });
+});
+
+describe('consentd --check', () => {
+    let dir;
+    const good = () => buildConfig({ fastcgiPort: 1, redisPort: 1, dir });
+    before(() => {
+        dir = makeTempDir();
+    });
+    after(() => {
+        if (dir)
+            removeDir(dir);
+    });
+
+    async function expectRefused(name, text, ...expected) {
+        const file = path.join(dir, `${name}.json`);
+        fs.writeFileSync(file, text);
+        const r = await checkConfig(file);
+        assert.equal(r.timedOut, false);
+        assert.equal(r.signal, null, output(r));
+        assert.notEqual(r.code, 0, `--check accepted ${name}: ${output(r)}`);
+        for (const e of expected)
+            assert.ok(r.stderr.includes(e), `stderr should name ${JSON.stringify(e)}: ${output(r)}`);
+        return r;
+    }
+
+    it('exit 0 on a good configuration', async () => {
+        const r = await checkConfig(writeConfig(dir, good(), 'good.json'));
+        assert.equal(r.code, 0, output(r));
+        assert.match(r.stdout, /configuration ok/);
+    });
+
+    it('bad JSON', async () => {
+        const text = JSON.stringify(good(), null, 2).replace('"workers": 32,', '"workers": 32,,');
+        await expectRefused('bad-json', text, 'bad-json.json');
+    });
+
+    it('an unknown key', async () => {
+        const cfg = good();
+        cfg.redis.pasword = 'x';
+        await expectRefused('unknown-key', JSON.stringify(cfg), '$.redis.pasword', 'unknown key');
+    });
+
+    it('a missing GeoIP file', async () => {
+        const cfg = good();
+        cfg.geoip.database = path.join(dir, 'nowhere.mmdb');
+        await expectRefused('missing-geoip', JSON.stringify(cfg), cfg.geoip.database);
+    });
+
+    it('a key file with mode 0644', async () => {
+        const cfg = good();
+        cfg.signing_key = path.join(dir, 'open.key');
+        fs.copyFileSync(path.join(dir, 'signing.key'), cfg.signing_key);
+        fs.chmodSync(cfg.signing_key, 0o644);
+        await expectRefused('open-key', JSON.stringify(cfg), cfg.signing_key, 'readable by group or others');
+    });
+
+    it('a missing key', async () => {
+        const cfg = good();
+        cfg.signing_key = path.join(dir, 'no.key');
+        await expectRefused('missing-key', JSON.stringify(cfg), cfg.signing_key);
+    });
+});
+
+describe('the running service', () => {
+    let stack;
+    before(async () => {
+        const gz = await runCommand('make', ['--no-print-directory', 'gz'], { timeoutMs: 60000 });
+        assert.equal(gz.code, 0, output(gz));
+        stack = await startStack({ configure: (cfg) => { cfg.workers = 64; } });
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    let written = 0;
+
+    it('SIGHUP 5 times under load with config changes: every request 200/201', async (t) => {
+        const reloads = () => (stack.readLog('consentd').match(/"msg":"reloaded"/g) || []).length;
+        const base = reloads();
+        const first = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
+        assert.equal(first.status, 200, first.body);
+        const b = first.json;
+        const WORKERS = 8;
+        const cookies = [];
+        for (let w = 0; w < WORKERS; w++) {
+            const r = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
+            cookies.push(r.headers['set-cookie'][0].split(';')[0]);
+        }
+        const results = [];
+        let stopped = false;
+        let issued = 0;
+        const deadline = Date.now() + 20000;
+        const loop = async (w) => {
+            while (!stopped && Date.now() < deadline && issued < 3000) {
+                const n = issued++;
+                const t0 = Date.now();
+                let r;
+                try {
+                    if (n % 3 === 2) {
+                        r = await stack.request({
+                            method: 'POST', path: CONSENTS, xff: deAddr(), timeoutMs: 5000,
+                            headers: [['Content-Type', 'application/json'], ['Cookie', cookies[w]]],
+                            body: JSON.stringify({ site: 'demo', banner_version: b.banner_version,
+                                                   texts_sha256: b.texts_sha256,
+                                                   action: n % 2 ? 'accept_all' : 'reject_all' }),
+                        });
+                    } else {
+                        r = await stack.request({ path: `${BANNER}?site=${n % 2 ? 'shop' : 'demo'}`,
+                                                  xff: deAddr(), timeoutMs: 5000 });
+                    }
+                    results.push({ status: r.status, body: r.body, ms: Date.now() - t0 });
+                } catch (e) {
+                    results.push({ status: 'error', body: e.message, ms: Date.now() - t0 });
+                }
+            }
+        };
+        const done = Promise.all(Array.from({ length: WORKERS }, (_, w) => loop(w)));
+        try {
+            await sleep(200);
+            for (let i = 1; i <= 5; i++) {
+                const cfg = JSON.parse(fs.readFileSync(stack.configPath, 'utf8'));
+                cfg.sites.find((s) => s.id === 'shop').banner_version = `2026-12-0${i}`;
+                replaceFile(stack.configPath, JSON.stringify(cfg, null, 2));
+                stack.signalConsentd('SIGHUP');
+                await poll(() => reloads() >= base + i, { timeoutMs: 10000, what: `reload ${i}` });
+                await sleep(150);
+            }
+        } finally {
+            stopped = true;
+            await done;
+        }
+        const counts = {};
+        for (const r of results)
+            counts[r.status] = (counts[r.status] || 0) + 1;
+        t.diagnostic(`SIGHUP x5 under load: ${JSON.stringify(counts)}`);
+        const failed = results.filter((r) => r.status !== 200 && r.status !== 201);
+        assert.deepEqual(failed.map((r) => `${r.status} ${r.body}`), [], 'no failed request');
+        assert.ok((counts['201'] || 0) > 0 && (counts['200'] || 0) > 0);
+        written = counts['201'];
+        assert.ok(stack.consentdRunning());
+        assert.equal(stack.readLog('consentd').includes('reload refused'), false);
+        const shop = await stack.request({ path: `${BANNER}?site=shop`, xff: deAddr() });
+        assert.equal(shop.json.banner_version, '2026-12-05', 'the decision follows the last configuration');
+        const demo = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
+        assert.equal(demo.json.banner_version, b.banner_version);
+    });
+
+    it('metrics from 127.0.0.1: Prometheus text counting the writes; from a public address 403', async () => {
+        const r = await stack.request({ path: '/consent/v1/metrics' });
+        assert.equal(r.status, 200, r.body);
+        assert.match(String(r.headers['content-type']), /^text\/plain/);
+        for (const name of ['consent_requests_total', 'consent_request_duration_seconds_bucket',
+                            'consent_decisions_total{regime="gdpr",model="opt-in"}',
+                            'consent_receipts_written_total'])
+            assert.ok(r.body.includes(name), `${name} in:\n${r.body.slice(0, 3000)}`);
+        const m = /^consent_receipts_written_total(?:\{\})? (\d+)$/m.exec(r.body);
+        assert.ok(m, r.body);
+        assert.equal(Number(m[1]), written, 'consent_receipts_written_total counts the 201s');
+        const d = /^consent_decisions_total\{regime="gdpr",model="opt-in"\} (\d+)$/m.exec(r.body);
+        assert.ok(d && Number(d[1]) > 0, r.body);
+
+        const pub = await stack.request({ path: '/consent/v1/metrics', xff: '46.4.0.1' });
+        assert.equal(pub.status, 403, pub.body);
+        assert.match(String(pub.headers['content-type']), /^application\/json/);
+        assert.equal(pub.json.error.code, 'forbidden_network');
+    });
+
+    it('/.well-known/gpc.json', async () => {
+        const r = await stack.request({ path: '/.well-known/gpc.json' });
+        assert.equal(r.status, 200);
+        assert.match(String(r.headers['content-type']), /^application\/json/);
+        assert.deepEqual(Object.keys(r.json).sort(), ['gpc', 'lastUpdate']);
+        assert.equal(r.json.gpc, true);
+        assert.match(r.json.lastUpdate, /^\d{4}-\d{2}-\d{2}$/);
+        assert.ok(!Number.isNaN(Date.parse(`${r.json.lastUpdate}T00:00:00Z`)));
+    });
+
+    /* GET as raw bytes (node:http, no decompression). */
+    function getRaw(p, headers = {}) {
+        return new Promise((resolve, reject) => {
+            const req = http.get({ host: '127.0.0.1', port: stack.nginxPort, path: p, agent: false,
+                                   headers: { Connection: 'close', ...headers } }, (res) => {
+                const chunks = [];
+                res.on('data', (c) => chunks.push(c));
+                res.on('end', () => resolve({ status: res.statusCode, headers: res.headers,
+                                              body: Buffer.concat(chunks) }));
+                res.on('error', reject);
+            });
+            req.setTimeout(5000, () => req.destroy(new Error(`GET ${p}: no answer`)));
+            req.on('error', reject);
+        });
+    }
+
+    for (const [p, cache] of [['/consent/consent.js', 'public, max-age=300'],
+                              ['/consent/v/123/consent.js', 'public, max-age=31536000, immutable']]) {
+        it(`${p}: Cache-Control "${cache}", gzip_static`, async () => {
+            const js = fs.readFileSync(path.join(ROOT, 'static', 'consent.js'));
+            const plain = await getRaw(p);
+            assert.equal(plain.status, 200);
+            assert.equal(plain.headers['cache-control'], cache);
+            assert.equal(plain.headers['content-encoding'], undefined);
+            assert.deepEqual(plain.body, js);
+            const gz = await getRaw(p, { 'Accept-Encoding': 'gzip' });
+            assert.equal(gz.status, 200);
+            assert.equal(gz.headers['content-encoding'], 'gzip');
+            assert.equal(gz.headers['cache-control'], cache);
+            assert.match(String(gz.headers['content-type']), /javascript/);
+            assert.ok(gz.body.length < js.length, 'compressed');
+            assert.deepEqual(zlib.gunzipSync(gz.body), js, 'the gzip body is exactly static/consent.js');
+        });
+    }
+});
