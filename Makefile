@@ -20,7 +20,7 @@ WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wwrite-strings -fno-common
 DEFS := -D_GNU_SOURCE -Ibuild/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium) -lm
 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
@@ -123,7 +123,7 @@ stop:
 	@sh scripts/stack.sh stop
 
 test: deps-test
-	@$(MAKE) --no-print-directory unit integration browser
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
@@ -151,6 +151,37 @@ browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-ci
 # Rebuild static/consent.{js,css} from static/src/ after editing the sources.
 banner: tests/browser/node_modules/.package-lock.json
 	node tests/browser/minify.js
+
+# libFuzzer harnesses (tests/fuzz/README.md). Needs clang with libFuzzer.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= 20000
+FUZZ_TARGETS := request body config rules receipt
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer -g -O1
+FUZZ_SRCS_request := cgi/request.c
+FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_config := cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
+FUZZ_SRCS_receipt := cgi/receipt.c
+FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(wildcard cgi/*.h geo/*.h)
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) $(PKG_LIBS)
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_BINS)
+
+# make fuzz [FUZZ_SECONDS=60]: each harness in turn on its corpus.
+fuzz: deps-test $(FUZZ_BINS)
+	@fail=0; for t in $(FUZZ_TARGETS); do \
+	    sh tests/fuzz/run.sh $$t $(FUZZ_SECONDS) || fail=1; done; exit $$fail
+
+# Part of make test: a fixed number of runs per harness (regressions included).
+fuzz-smoke: $(FUZZ_BINS)
+	@echo "== fuzz (libFuzzer, $(FUZZ_RUNS) runs each, committed corpora and regressions)"
+	@set -e; for t in $(FUZZ_TARGETS); do sh tests/fuzz/run.sh $$t --runs $(FUZZ_RUNS); done
 
 # make bench: speed against nginx's own ceiling (see README, Performance).
 build/bench/empty: bench/empty.c

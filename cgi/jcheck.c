@@ -4,6 +4,7 @@
 #include "jcheck.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,7 +139,9 @@ int jcheck_int(struct jcheck *c, const cJSON *obj, const char *path,
         return jcheck_fail(c, p, "expected an integer from %ld to %ld", min,
                            max);
     v = item->valuedouble;
-    if (v != (double)(long)v || v < (double)min || v > (double)max)
+    /* Range first: casting a double outside long's range (1e300, inf) is
+     * undefined behaviour (found by fuzz_config). */
+    if (!isfinite(v) || v < (double)min || v > (double)max || v != floor(v))
         return jcheck_fail(c, p, "expected an integer from %ld to %ld", min,
                            max);
     *out = (long)v;

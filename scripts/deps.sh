@@ -8,7 +8,7 @@ mode=${1:-run}
 pkgs="gcc make pkg-config libfcgi-dev libcjson-dev libmaxminddb-dev \
 libhiredis-dev libsodium-dev redis-server nginx-light curl"
 if [ "$mode" = test ]; then
-    pkgs="$pkgs libcriterion-dev libmaxmind-db-writer-perl chromium"
+    pkgs="$pkgs libcriterion-dev libmaxmind-db-writer-perl chromium clang"
 fi
 if [ "$mode" = bench ]; then
     pkgs="$pkgs libmaxmind-db-writer-perl wrk"

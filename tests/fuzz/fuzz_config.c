@@ -1,0 +1,68 @@
+/*
+ * fuzz_config.c - the configuration loader (cgi/config.c, cgi/jcheck.c,
+ * geo/rules.c's model names, geo/geo.c's layout names).
+ *
+ * Relative paths in the text are taken from "/nonexistent", so nothing on
+ * disk is read unless the input names an absolute admin.tokens_file.
+ */
+#include "fuzz.h"
+#include "../../cgi/config.h"
+
+#include <string.h>
+
+static void check_loaded(const struct config *cfg)
+{
+    FUZZ_CHECK(cfg->nsites <= CONSENT_MAX_SITES);
+    for (size_t s = 0; s < cfg->nsites; s++) {
+        const struct config_site *site = &cfg->sites[s];
+
+        FUZZ_CHECK(config_site_find(cfg, site->id) == site);
+        FUZZ_CHECK(site->ncategories <= CONSENT_MAX_CATEGORIES);
+        FUZZ_CHECK(site->nlanguages >= 1 && site->nlanguages <= CONSENT_MAX_LANGUAGES);
+        for (size_t c = 0; c < site->ncategories; c++)
+            FUZZ_CHECK(config_category_index(site, site->categories[c].id) == (int)c);
+        for (size_t o = 0; o < site->norigins; o++) {
+            FUZZ_CHECK(config_origin_allowed(site, site->origins[o]));
+            FUZZ_CHECK(config_origin_known(cfg, site->origins[o]));
+        }
+        for (size_t l = 0; l < site->nlanguages; l++) {
+            const struct config_language *lang = &site->languages[l];
+
+            for (int m = 0; m < MODEL_COUNT; m++) {
+                const struct config_language *found;
+                int model = -1;
+
+                FUZZ_CHECK(lang->texts[m] != NULL);
+                FUZZ_CHECK(strlen(lang->texts_sha256[m]) == 64);
+                found = config_texts_by_hash(site, lang->texts_sha256[m], &model);
+                FUZZ_CHECK(found != NULL && model >= 0 && model < MODEL_COUNT);
+                /* the same texts may be shared: the hash must match */
+                FUZZ_CHECK(strcmp(found->texts_sha256[model],
+                                  lang->texts_sha256[m]) == 0);
+            }
+        }
+    }
+    (void)config_token_find(cfg, "fuzz-token");
+    (void)config_site_find(cfg, "");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct config cfg;
+    char err[512];
+    int rc;
+
+    memset(err, 'x', sizeof(err));
+    rc = config_parse(&cfg, (const char *)data, size, "fuzz.json", "/nonexistent",
+                      err, sizeof(err));
+    if (rc == 0) {
+        check_loaded(&cfg);
+        config_free(&cfg);
+        return 0;
+    }
+    FUZZ_CHECK(rc == -1);
+    FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL);
+    FUZZ_CHECK(err[0] != '\0');
+    /* "nothing needs freeing" on failure: LeakSanitizer checks that */
+    return 0;
+}
