@@ -17,6 +17,7 @@ const crypto = require('node:crypto');
 const net = require('node:net');
 
 const { startStack } = require('./lib/stack');
+const { Redis, RedisError, withRedis } = require('./lib/redis');
 
 const DAY_MS = 86400000;
 const ADMIN = '/consent/v1/admin';
@@ -44,128 +45,6 @@ const TOKENS = {
     root: { token: newToken(), roles: ['read', 'erase', 'audit'] },
 };
 
-/* ---- a tiny RESP (Redis protocol) client over node:net ---- */
-
-class RedisError extends Error {}
-
-/* One reply from buf at pos: { value, next }, or null when incomplete. Bulk
- * strings are Buffers (receipts are binary). */
-function parseReply(buf, pos) {
-    if (pos >= buf.length)
-        return null;
-    const eol = buf.indexOf('\r\n', pos);
-    if (eol < 0)
-        return null;
-    const type = String.fromCharCode(buf[pos]);
-    const line = buf.toString('latin1', pos + 1, eol);
-    const next = eol + 2;
-    switch (type) {
-    case '+':
-        return { value: line, next };
-    case '-':
-        return { value: new RedisError(line), next };
-    case ':':
-        return { value: Number(line), next };
-    case '$': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        if (buf.length < next + n + 2)
-            return null;
-        return { value: Buffer.from(buf.subarray(next, next + n)), next: next + n + 2 };
-    }
-    case '*': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        const items = [];
-        let p = next;
-        for (let i = 0; i < n; i++) {
-            const r = parseReply(buf, p);
-            if (r === null)
-                return null;
-            items.push(r.value);
-            p = r.next;
-        }
-        return { value: items, next: p };
-    }
-    default:
-        throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
-    }
-}
-
-function encodeCommand(args) {
-    const parts = [Buffer.from(`*${args.length}\r\n`)];
-    for (const a of args) {
-        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-    }
-    return Buffer.concat(parts);
-}
-
-class Redis {
-    static connect(port) {
-        return new Promise((resolve, reject) => {
-            const sock = net.connect({ host: '127.0.0.1', port });
-            sock.once('error', reject);
-            sock.once('connect', () => {
-                sock.removeListener('error', reject);
-                resolve(new Redis(sock));
-            });
-        });
-    }
-
-    constructor(sock) {
-        this.sock = sock;
-        this.buf = Buffer.alloc(0);
-        this.pending = [];
-        this.onPush = null;             // MONITOR: every reply without a caller
-        sock.on('data', (d) => {
-            this.buf = Buffer.concat([this.buf, d]);
-            for (;;) {
-                const r = parseReply(this.buf, 0);
-                if (r === null)
-                    break;
-                this.buf = this.buf.subarray(r.next);
-                const p = this.pending.shift();
-                if (p === undefined) {
-                    if (this.onPush)
-                        this.onPush(r.value);
-                } else if (r.value instanceof RedisError) {
-                    p.reject(r.value);
-                } else {
-                    p.resolve(r.value);
-                }
-            }
-        });
-        const fail = (e) => {
-            for (const p of this.pending.splice(0))
-                p.reject(e || new Error('redis connection closed'));
-        };
-        sock.on('error', fail);
-        sock.on('close', () => fail());
-    }
-
-    cmd(...args) {
-        return new Promise((resolve, reject) => {
-            this.pending.push({ resolve, reject });
-            this.sock.write(encodeCommand(args));
-        });
-    }
-
-    close() {
-        this.sock.destroy();
-    }
-}
-
-async function withRedis(stack, fn) {
-    const r = await Redis.connect(stack.redisPort);
-    try {
-        return await fn(r);
-    } finally {
-        r.close();
-    }
-}
 
 async function allKeys(r) {
     const keys = [];

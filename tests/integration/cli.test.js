@@ -19,6 +19,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { ROOT, makeTempDir, poll, removeDir, startStack, writeConfig } = require('./lib/stack');
+const { redisOnce } = require('./lib/redis');
 
 const CONSENTCTL = process.env.CONSENTCTL
     ? path.resolve(process.cwd(), process.env.CONSENTCTL)
@@ -42,74 +43,8 @@ const AUDIT_TOKEN = `cst_${crypto.randomBytes(32).toString('base64url')}`;
 let visitors = 0;
 const visitorAddress = () => { visitors++; return `46.4.${visitors >> 8}.${(visitors & 255) || 1}`; };
 
-/* ---- a tiny RESP client (for looking at Redis) ---- */
-
-function parseReply(buf, pos) {
-    if (pos >= buf.length)
-        return null;
-    const eol = buf.indexOf('\r\n', pos);
-    if (eol < 0)
-        return null;
-    const type = String.fromCharCode(buf[pos]);
-    const line = buf.toString('latin1', pos + 1, eol);
-    const next = eol + 2;
-    if (type === '+')
-        return { value: line, next };
-    if (type === '-')
-        return { value: new Error(line), next };
-    if (type === ':')
-        return { value: Number(line), next };
-    if (type === '$') {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        if (buf.length < next + n + 2)
-            return null;
-        return { value: Buffer.from(buf.subarray(next, next + n)), next: next + n + 2 };
-    }
-    if (type === '*') {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        const items = [];
-        let p = next;
-        for (let i = 0; i < n; i++) {
-            const r = parseReply(buf, p);
-            if (r === null)
-                return null;
-            items.push(r.value);
-            p = r.next;
-        }
-        return { value: items, next: p };
-    }
-    throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
-}
-
-/* Runs one command on a fresh connection. */
-function redis(port, ...args) {
-    return new Promise((resolve, reject) => {
-        const sock = net.connect({ host: '127.0.0.1', port });
-        let buf = Buffer.alloc(0);
-        sock.once('error', reject);
-        sock.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            const r = parseReply(buf, 0);
-            if (r === null)
-                return;
-            sock.destroy();
-            if (r.value instanceof Error)
-                reject(r.value);
-            else
-                resolve(r.value);
-        });
-        const parts = [Buffer.from(`*${args.length}\r\n`)];
-        for (const a of args) {
-            const b = Buffer.from(String(a));
-            parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-        }
-        sock.write(Buffer.concat(parts));
-    });
-}
+/* One Redis command on a fresh connection (lib/redis.js). */
+const redis = redisOnce;
 
 async function allKeys(port) {
     const keys = [];

@@ -21,6 +21,7 @@ const net = require('node:net');
 const path = require('node:path');
 
 const { ROOT, makeTempDir, poll, removeDir, startStack } = require('./lib/stack');
+const { Redis, RedisError, withRedis } = require('./lib/redis');
 
 /* 2026-11-22T00:00:00Z: after every gpc_binding_since date in rules.json. */
 const NOW = Date.UTC(2026, 10, 22) / 1000;
@@ -66,124 +67,6 @@ const REGIME = Object.fromEntries(RULES.regimes.map((r) => [r.id, r]));
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
 
-/* ---- a tiny RESP (Redis protocol) client over node:net ---- */
-
-class RedisError extends Error {}
-
-/* One reply from buf at pos: { value, next }, or null when incomplete. Bulk
- * strings are Buffers (receipts are binary), errors RedisError objects. */
-function parseReply(buf, pos) {
-    if (pos >= buf.length)
-        return null;
-    const eol = buf.indexOf('\r\n', pos);
-    if (eol < 0)
-        return null;
-    const type = String.fromCharCode(buf[pos]);
-    const line = buf.toString('latin1', pos + 1, eol);
-    const next = eol + 2;
-    switch (type) {
-    case '+':
-        return { value: line, next };
-    case '-':
-        return { value: new RedisError(line), next };
-    case ':':
-        return { value: Number(line), next };
-    case '$': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        if (buf.length < next + n + 2)
-            return null;
-        return { value: Buffer.from(buf.subarray(next, next + n)), next: next + n + 2 };
-    }
-    case '*': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        const items = [];
-        let p = next;
-        for (let i = 0; i < n; i++) {
-            const r = parseReply(buf, p);
-            if (r === null)
-                return null;
-            items.push(r.value);
-            p = r.next;
-        }
-        return { value: items, next: p };
-    }
-    default:
-        throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
-    }
-}
-
-function encodeCommand(args) {
-    const parts = [Buffer.from(`*${args.length}\r\n`)];
-    for (const a of args) {
-        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-    }
-    return Buffer.concat(parts);
-}
-
-class Redis {
-    static connect(port) {
-        return new Promise((resolve, reject) => {
-            const sock = net.connect({ host: '127.0.0.1', port });
-            sock.once('error', reject);
-            sock.once('connect', () => {
-                sock.removeListener('error', reject);
-                resolve(new Redis(sock));
-            });
-        });
-    }
-
-    constructor(sock) {
-        this.sock = sock;
-        this.buf = Buffer.alloc(0);
-        this.pending = [];
-        sock.on('data', (d) => {
-            this.buf = Buffer.concat([this.buf, d]);
-            for (;;) {
-                const r = parseReply(this.buf, 0);
-                if (r === null)
-                    break;
-                this.buf = this.buf.subarray(r.next);
-                const { resolve, reject } = this.pending.shift();
-                if (r.value instanceof RedisError)
-                    reject(r.value);
-                else
-                    resolve(r.value);
-            }
-        });
-        const fail = (e) => {
-            for (const p of this.pending.splice(0))
-                p.reject(e || new Error('redis connection closed'));
-        };
-        sock.on('error', fail);
-        sock.on('close', () => fail());
-    }
-
-    cmd(...args) {
-        return new Promise((resolve, reject) => {
-            this.pending.push({ resolve, reject });
-            this.sock.write(encodeCommand(args));
-        });
-    }
-
-    close() {
-        this.sock.destroy();
-    }
-}
-
-/* Runs fn with a fresh connection to the stack's Redis. */
-async function withRedis(stack, fn) {
-    const r = await Redis.connect(stack.redisPort);
-    try {
-        return await fn(r);
-    } finally {
-        r.close();
-    }
-}
 
 async function allKeys(r) {
     const keys = [];
