@@ -8,10 +8,15 @@
 enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
 static const char *const scripts[] = {record_lua, erase_lua};
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Bumped by every successful connect in the process: the only state the
+ * stores share, and it is atomic. */
+static atomic_ulong connects;
 
 static int64_t now_ms(void)
 {
@@ -37,6 +42,7 @@ static void disconnect(struct store *s, const char *why)
     s->ctx = NULL;
     snprintf(s->last_error, sizeof(s->last_error), "%s", why);
     s->next_attempt_ms = now_ms() + s->backoff_ms;
+    s->seen_up = atomic_load(&connects);
     s->backoff_ms *= 2;
     if (s->backoff_ms > STORE_BACKOFF_MAX_MS)
         s->backoff_ms = STORE_BACKOFF_MAX_MS;
@@ -50,7 +56,7 @@ static int ensure(struct store *s)
 
     if (s->ctx != NULL)
         return STORE_OK;
-    if (now_ms() < s->next_attempt_ms)
+    if (now_ms() < s->next_attempt_ms && atomic_load(&connects) == s->seen_up)
         return STORE_UNAVAILABLE;
     ctv = ms_to_tv(s->connect_timeout_ms);
     if (s->port == 0)
@@ -76,6 +82,7 @@ static int ensure(struct store *s)
         return STORE_UNAVAILABLE;
     }
     s->ctx = c;
+    atomic_fetch_add(&connects, 1);
     s->script_sha[SCRIPT_RECORD][0] = '\0';  /* load the scripts again */
     s->script_sha[SCRIPT_ERASE][0] = '\0';
     s->backoff_ms = STORE_BACKOFF_MIN_MS;

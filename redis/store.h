@@ -4,7 +4,10 @@
  * One struct store per worker thread: a redisContext is not thread-safe.
  * Connections use connect and command timeouts; a lost connection is
  * re-established on a later call, with a backoff so that while Redis is down
- * requests fail at once instead of each waiting for a connect timeout.
+ * requests fail at once instead of each waiting for a connect timeout. When
+ * any store of the process connects again, the others stop backing off at
+ * once (a process-wide atomic counter), so recovery is not delayed by up to
+ * STORE_BACKOFF_MAX_MS per worker.
  */
 #ifndef CONSENT_STORE_H
 #define CONSENT_STORE_H
@@ -31,7 +34,8 @@ struct store {
     int port;                   /* 0 for a unix socket */
     int connect_timeout_ms;
     int command_timeout_ms;
-    int64_t next_attempt_ms;    /* no reconnect before this (monotonic) */
+    int64_t next_attempt_ms;    /* no reconnect before this (monotonic) ... */
+    unsigned long seen_up;      /* ... unless another store connected since */
     int backoff_ms;
     char last_error[128];       /* why it is unavailable, for health/logs */
     char script_sha[2][41];     /* SCRIPT LOAD of record.lua, erase.lua */
