@@ -89,6 +89,7 @@ struct visitor {
  * handler_visitor fills v from the address (or an allowed ?preview=) and the
  *   consent cookie (a malformed one is ignored and a new ID issued); answers
  *   400/403 itself and returns -1 for a bad preview;
+ * handler_language is the site's best language for Accept-Language;
  * handler_set_cookie sets the consent cookie for lifetime_days;
  * handler_store_unavailable answers 503 with Retry-After.
  */
@@ -98,6 +99,8 @@ void handler_cors(const struct request *req, struct response *res,
                   const struct config_site *site);
 int handler_visitor(const struct request *req, struct response *res,
                     const struct config_site *site, struct visitor *v);
+const struct config_language *handler_language(const struct request *req,
+                                              const struct config_site *site);
 void handler_set_cookie(const struct request *req, struct response *res,
                         const char *consent_id, int lifetime_days);
 void handler_store_unavailable(const struct request *req, struct response *res);

@@ -52,8 +52,9 @@ static int gpc_honoured(const struct choice *r, const struct decision *d)
     return d->gpc_received;
 }
 
-/* The payload: the exact bytes that are signed, hashed and chained. */
-static char *build_payload(const struct request *req, const struct choice *r,
+/* The payload as a tree (caller owns it); printed compactly, its bytes are
+ * what is signed, hashed and chained. */
+static cJSON *build_payload(const struct request *req, const struct choice *r,
                            const struct visitor *v, const struct decision *d,
                            const char *receipt_id, int64_t now,
                            int64_t expires, const char *prev)
@@ -61,7 +62,7 @@ static char *build_payload(const struct request *req, const struct choice *r,
     cJSON *p = cJSON_CreateObject(), *o;
     char net[64], ua[RECEIPT_HASH_HEX];
     int honoured = gpc_honoured(r, d);
-    char *out;
+
     request_truncate_address(req->remote_addr, net, sizeof(net));
     receipt_sha256_hex(req->user_agent, strlen(req->user_agent), ua);
 
@@ -102,9 +103,7 @@ static char *build_payload(const struct request *req, const struct choice *r,
     cJSON_AddStringToObject(p, "user_agent_sha256", ua);
     cJSON_AddStringToObject(p, "prev_sha256", prev);
     cJSON_AddStringToObject(p, "kid", req->app->key.kid);
-    out = cJSON_PrintUnformatted(p);
-    cJSON_Delete(p);
-    return out;
+    return p;
 }
 
 /* The current state kept beside the history: what the banner decision needs
@@ -152,7 +151,7 @@ static void record(struct request *req, struct response *res,
     char *payload = NULL, *stored = NULL, *state = NULL, *jws = NULL;
     size_t stored_len = 0;
     int st = STORE_ERROR, tries;
-    cJSON *root;
+    cJSON *root, *tree = NULL;
 
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
@@ -169,10 +168,13 @@ static void record(struct request *req, struct response *res,
     for (tries = 0; st == STORE_OK && tries < RECORD_MAX_TRIES; tries++) {
         struct store_write w;
 
-        free(payload);
+        cJSON_free(payload);
         free(stored);
-        payload = build_payload(req, r, v, d, receipt_id, now, expires,
-                                head[0] != '\0' ? head : RECEIPT_ZERO_HASH);
+        cJSON_Delete(tree);
+        stored = NULL;
+        tree = build_payload(req, r, v, d, receipt_id, now, expires,
+                             head[0] != '\0' ? head : RECEIPT_ZERO_HASH);
+        payload = tree != NULL ? cJSON_PrintUnformatted(tree) : NULL;
         if (payload == NULL || receipt_seal(&app->key, payload, strlen(payload),
                                             &stored, &stored_len) != RECEIPT_OK) {
             st = STORE_ERROR;
@@ -217,7 +219,8 @@ static void record(struct request *req, struct response *res,
     jws = receipt_jws(stored, stored_len, app->key.kid);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", v->consent_id);
-    cJSON_AddItemToObject(root, "receipt", cJSON_Parse(payload));
+    cJSON_AddItemToObject(root, "receipt", tree);     /* the tree just signed */
+    tree = NULL;
     cJSON_AddStringToObject(root, "sha256", new_head);
     cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
     handler_set_cookie(req, res, v->consent_id, v->j.regime->consent_days);
@@ -225,9 +228,10 @@ static void record(struct request *req, struct response *res,
     response_json(res, 201, root);
 cleanup:
     free(jws);
-    free(payload);
+    cJSON_free(payload);
+    cJSON_Delete(tree);
     free(stored);
-    free(state);
+    cJSON_free(state);
 }
 
 void handle_record(struct request *req, struct response *res,
@@ -279,7 +283,6 @@ void handle_withdraw(struct request *req, struct response *res,
                      struct request_log *log)
 {
     const struct config_site *site = handler_site_param(req, res);
-    const char *tags[CONSENT_MAX_LANGUAGES];
     struct choice r;
     struct choice_error err;
     struct visitor v;
@@ -301,11 +304,8 @@ void handle_withdraw(struct request *req, struct response *res,
     memset(&r, 0, sizeof(r));
     r.site = site;
     r.action = CHOICE_WITHDRAW;
-    for (size_t i = 0; i < site->nlanguages; i++)
-        tags[i] = site->languages[i].tag;
     /* Recorded as shown by the settings panel: the visitor's model's texts. */
-    r.lang = &site->languages[request_negotiate_language(
-        req->accept_language, tags, site->nlanguages)];
+    r.lang = handler_language(req, site);
     r.texts_model = v.j.regime->model;
     r.texts_sha256 = r.lang->texts_sha256[r.texts_model];
     for (size_t i = 0; i < site->ncategories; i++)

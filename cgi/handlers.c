@@ -107,6 +107,17 @@ int handler_visitor(const struct request *req, struct response *res,
     return 0;
 }
 
+const struct config_language *handler_language(const struct request *req,
+                                              const struct config_site *site)
+{
+    const char *tags[CONSENT_MAX_LANGUAGES];
+
+    for (size_t i = 0; i < site->nlanguages; i++)
+        tags[i] = site->languages[i].tag;
+    return &site->languages[request_negotiate_language(req->accept_language,
+                                                       tags, site->nlanguages)];
+}
+
 void handler_set_cookie(const struct request *req, struct response *res,
                         const char *consent_id, int lifetime_days)
 {
@@ -176,7 +187,6 @@ void handle_banner(struct request *req, struct response *res,
     struct visitor v;
     struct decision d;
     struct decision_stored stored = {0};
-    const char *tags[CONSENT_MAX_LANGUAGES];
     const struct config_language *lang;
     int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
     int64_t now = app_now_ms();
@@ -214,10 +224,7 @@ void handle_banner(struct request *req, struct response *res,
     prompt = decision_prompt(&stored, v.j.regime, site->consent_revision, now,
                              settings);
 
-    for (size_t i = 0; i < site->nlanguages; i++)
-        tags[i] = site->languages[i].tag;
-    lang = &site->languages[request_negotiate_language(
-        req->accept_language, tags, site->nlanguages)];
+    lang = handler_language(req, site);
 
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "site", site->id);

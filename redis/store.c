@@ -303,8 +303,8 @@ int store_record(struct store *s, const struct store_write *w,
     char k1[96], k2[96], field[64], maxh[16], ttl[24], idx[64];
     const char *argv[12];
     size_t lens[12];
-    redisReply *r;
-    int st, indexed;
+    redisReply *r = NULL;
+    int st = STORE_ERROR;
 
     conflict_head[0] = '\0';
     key_of(k1, sizeof(k1), w->consent_id, "");
@@ -319,33 +319,32 @@ int store_record(struct store *s, const struct store_write *w,
     for (int i = 2; i < 12; i++)
         lens[i] = i == 6 ? w->receipt_len : strlen(argv[i]);  /* 6 is binary */
     /* The receipt index lives in another cluster slot, so it cannot be in
-     * the script; it is sent in the same round trip (pipelined). It maps the
+     * the script; it goes in the same round trip (pipelined). It maps the
      * receipt ID, which stays the same across re-chaining retries, to the
      * consent ID; if the write never succeeds it points at a history without
      * that receipt, which a lookup answers with 404. */
-    indexed = w->receipt_id != NULL && s->ctx != NULL &&
-              s->script_sha[SCRIPT_RECORD][0] != '\0';
-    if (indexed) {
+    snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
+    for (int tries = 0; tries < 2; tries++) {
         const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
 
-        snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
+        st = load_script(s, SCRIPT_RECORD);
+        if (st != STORE_OK)
+            return st;
         argv[0] = "EVALSHA";
         argv[1] = s->script_sha[SCRIPT_RECORD];
         lens[0] = 7;
         lens[1] = 40;
-        if (redisAppendCommandArgv(s->ctx, 12, argv, lens) == REDIS_OK &&
-            redisAppendCommandArgv(s->ctx, 5, iv, NULL) == REDIS_OK) {
-            st = store_pipeline_read(s, 2, &r);
-        } else {
-            st = STORE_UNAVAILABLE;
+        if (redisAppendCommandArgv(s->ctx, 12, argv, lens) != REDIS_OK ||
+            redisAppendCommandArgv(s->ctx, 5, iv, NULL) != REDIS_OK) {
+            disconnect(s, "out of memory");     /* half a pipeline queued */
+            return STORE_UNAVAILABLE;
         }
+        st = store_pipeline_read(s, 2, &r);
         if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->script_sha[SCRIPT_RECORD][0] = '\0';
-            indexed = 0;
-            st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
+            s->script_sha[SCRIPT_RECORD][0] = '\0';   /* flushed: load again */
+            continue;
         }
-    } else {
-        st = eval_script(s, SCRIPT_RECORD, 12, argv, lens, &r);
+        break;
     }
     if (st != STORE_OK)
         return st;
@@ -360,15 +359,6 @@ int store_record(struct store *s, const struct store_write *w,
             memcpy(conflict_head, r->element[1]->str, r->element[1]->len + 1);
         freeReplyObject(r);
         return STORE_CONFLICT;
-    }
-
-    if (w->receipt_id != NULL && !indexed) {
-        const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
-        redisReply *x;
-
-        snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
-        if (store_command(s, &x, 5, iv, NULL) == STORE_OK)
-            freeReplyObject(x);
     }
     for (size_t i = 2; i < r->elements; i++) {     /* trimmed receipts */
         const char *dv[] = {"DEL", idx};

@@ -54,7 +54,7 @@ struct store {
 /* What one record call writes. */
 struct store_write {
     const char *consent_id;
-    const char *receipt_id;     /* indexed as receipt:<id> -> consent_id */
+    const char *receipt_id;     /* required; indexed as receipt:<id> -> consent_id */
     const char *expected_head;  /* "" for the first receipt of the ID */
     const char *receipt;        /* stored form, receipt_len bytes */
     size_t receipt_len;

@@ -17,7 +17,8 @@ const crypto = require('node:crypto');
 const net = require('node:net');
 
 const { startStack } = require('./lib/stack');
-const { Redis, RedisError, withRedis } = require('./lib/redis');
+const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis');
+const { verifyJws, jwks } = require('./lib/jws');
 
 const DAY_MS = 86400000;
 const ADMIN = '/consent/v1/admin';
@@ -46,52 +47,13 @@ const TOKENS = {
 };
 
 
-async function allKeys(r) {
-    const keys = [];
-    let cursor = '0';
-    do {
-        const [next, batch] = await r.cmd('SCAN', cursor, 'COUNT', 1000);
-        cursor = next.toString();
-        keys.push(...batch.map((k) => k.toString('latin1')));
-    } while (cursor !== '0');
-    return [...new Set(keys)].sort();
-}
 
-/* Every key but the audit stream -> type and value (bulk strings base64),
- * and the number of keys (DBSIZE, the audit stream included). */
-async function snapshot(stack) {
-    return withRedis(stack, async (r) => {
-        const out = {};
-        for (const key of await allKeys(r)) {
-            if (key === 'consent:audit')
-                continue;
-            const type = await r.cmd('TYPE', key);
-            let value;
-            if (type === 'hash') {
-                const flat = await r.cmd('HGETALL', key);
-                const pairs = [];
-                for (let i = 0; i < flat.length; i += 2)
-                    pairs.push([flat[i].toString('latin1'), flat[i + 1].toString('base64')]);
-                value = Object.fromEntries(pairs.sort(([a], [b]) => (a < b ? -1 : 1)));
-            } else if (type === 'list') {
-                value = (await r.cmd('LRANGE', key, 0, -1)).map((b) => b.toString('base64'));
-            } else if (type === 'string') {
-                value = (await r.cmd('GET', key)).toString('base64');
-            } else {
-                value = `(${type})`;
-            }
-            out[key] = { type, value };
-        }
-        out['(dbsize)'] = await r.cmd('DBSIZE');
-        return out;
-    });
-}
 
 /* Runs fn and asserts that nothing in Redis changed but the audit stream. */
 async function assertUntouched(stack, fn) {
-    const beforeSnap = await snapshot(stack);
+    const beforeSnap = await snapshot(stack, { exclude: ['consent:audit'] });
     const result = await fn();
-    assert.deepEqual(await snapshot(stack), beforeSnap,
+    assert.deepEqual(await snapshot(stack, { exclude: ['consent:audit'] }), beforeSnap,
                      'nothing in Redis may change but the audit stream');
     return result;
 }
@@ -144,25 +106,7 @@ async function threeReceipts(stack) {
     return v;
 }
 
-async function jwks(stack) {
-    const res = await stack.request({ path: '/consent/v1/keys' });
-    assert.equal(res.status, 200, res.body);
-    assert.equal(res.json.keys.length, 1);
-    return res.json.keys[0];
-}
 
-/* Verifies a compact JWS with the JWK; returns { ok, header, payload }. */
-function verifyJws(jws, jwk) {
-    const parts = jws.split('.');
-    assert.equal(parts.length, 3, `compact JWS: ${jws}`);
-    const [h, p, s] = parts;
-    const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
-    return {
-        ok: crypto.verify(null, Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')),
-        header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
-        payload: Buffer.from(p, 'base64url'),
-    };
-}
 
 /* ---- asserting answers ---- */
 

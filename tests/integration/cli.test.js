@@ -19,7 +19,8 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { ROOT, makeTempDir, poll, removeDir, startStack, writeConfig } = require('./lib/stack');
-const { redisOnce } = require('./lib/redis');
+const { Redis, allKeys, redisOnce } = require('./lib/redis');
+const { verifyJws } = require('./lib/jws');
 
 const CONSENTCTL = process.env.CONSENTCTL
     ? path.resolve(process.cwd(), process.env.CONSENTCTL)
@@ -46,16 +47,6 @@ const visitorAddress = () => { visitors++; return `46.4.${visitors >> 8}.${(visi
 /* One Redis command on a fresh connection (lib/redis.js). */
 const redis = redisOnce;
 
-async function allKeys(port) {
-    const keys = [];
-    let cursor = '0';
-    do {
-        const [next, batch] = await redis(port, 'SCAN', cursor, 'COUNT', 1000);
-        cursor = next.toString();
-        keys.push(...batch.map(String));
-    } while (cursor !== '0');
-    return [...new Set(keys)].sort();
-}
 
 /* ---- consentctl ---- */
 
@@ -127,14 +118,6 @@ async function threeReceipts(stack, cookieId) {
     return v;
 }
 
-function verifyJws(jws, jwk) {
-    const [h, p, s] = jws.split('.');
-    const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
-    return {
-        ok: crypto.verify(null, Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url')),
-        payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')),
-    };
-}
 
 /* A different base64url character at position i of s. */
 function flipChar(s, i) {
@@ -299,7 +282,8 @@ describe('consentctl', () => {
             assert.equal(native.consent_id, v.id);
             assert.equal(native.receipts.length, 3);
             for (const x of native.receipts) {
-                const { ok, payload } = verifyJws(x.jws, jwks.keys[0]);
+                const { ok, payload: raw } = verifyJws(x.jws, jwks.keys[0]);
+                const payload = JSON.parse(raw);
                 assert.equal(ok, true);
                 assert.deepEqual(payload, x.receipt);
             }
@@ -347,7 +331,8 @@ describe('consentctl', () => {
                 }
                 assert.equal(k.sensitive, false);
                 assert.deepEqual(k.spiCat, []);
-                const { ok, payload } = verifyJws(k['x-jws'], jwks.keys[0]);
+                const { ok, payload: raw } = verifyJws(k['x-jws'], jwks.keys[0]);
+                const payload = JSON.parse(raw);
                 assert.equal(ok, true);
                 assert.deepEqual(payload, rec);
             });
@@ -501,7 +486,9 @@ describe('consentctl', () => {
             const r = run(['erase', e.id], {}, { action: 'erase', target: e.id, status: '200' });
             expectExit(r, 0, 'erase');
             assert.match(r.stdout, new RegExp(`erased ${e.id}: 3 receipt\\(s\\); tombstone kept`));
-            const keys = await allKeys(stack.redisPort);
+            const conn = await Redis.connect(stack.redisPort);
+            let keys;
+            try { keys = await allKeys(conn); } finally { conn.close(); }
             assert.deepEqual(keys.filter((k) => k.includes(e.id)), [`consent:{${e.id}}:tombstone`]);
             for (const rid of rids)
                 assert.ok(!keys.includes(`receipt:${rid}`), `receipt:${rid} removed`);

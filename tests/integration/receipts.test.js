@@ -21,7 +21,8 @@ const net = require('node:net');
 const path = require('node:path');
 
 const { ROOT, makeTempDir, poll, removeDir, startStack } = require('./lib/stack');
-const { Redis, RedisError, withRedis } = require('./lib/redis');
+const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis');
+const { verifyJws, jwks } = require('./lib/jws');
 
 /* 2026-11-22T00:00:00Z: after every gpc_binding_since date in rules.json. */
 const NOW = Date.UTC(2026, 10, 22) / 1000;
@@ -68,43 +69,7 @@ const REGIME = Object.fromEntries(RULES.regimes.map((r) => [r.id, r]));
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
 
 
-async function allKeys(r) {
-    const keys = [];
-    let cursor = '0';
-    do {
-        const [next, batch] = await r.cmd('SCAN', cursor, 'COUNT', 1000);
-        cursor = next.toString();
-        keys.push(...batch.map((k) => k.toString('latin1')));
-    } while (cursor !== '0');
-    return [...new Set(keys)].sort();
-}
 
-/* Everything in Redis: key -> type and value (bulk strings as base64). */
-async function snapshot(stack) {
-    return withRedis(stack, async (r) => {
-        const out = {};
-        for (const key of await allKeys(r)) {
-            const type = await r.cmd('TYPE', key);
-            let value;
-            if (type === 'hash') {
-                const flat = await r.cmd('HGETALL', key);
-                const pairs = [];
-                for (let i = 0; i < flat.length; i += 2)
-                    pairs.push([flat[i].toString('latin1'), flat[i + 1].toString('base64')]);
-                value = Object.fromEntries(pairs.sort(([a], [b]) => (a < b ? -1 : 1)));
-            } else if (type === 'list') {
-                value = (await r.cmd('LRANGE', key, 0, -1)).map((b) => b.toString('base64'));
-            } else if (type === 'string') {
-                value = (await r.cmd('GET', key)).toString('base64');
-            } else {
-                value = `(${type})`;
-            }
-            out[key] = { type, value };
-        }
-        out['(dbsize)'] = await r.cmd('DBSIZE');
-        return out;
-    });
-}
 
 /* Every key, field and value in Redis as latin1 text (for grepping). */
 async function dumpText(stack) {
@@ -253,23 +218,7 @@ const allOn = { necessary: true, functional: true, analytics: true, advertising:
 
 /* ---- JWS ---- */
 
-async function jwks(stack) {
-    const res = await stack.request({ path: '/consent/v1/keys' });
-    assert.equal(res.status, 200, res.body);
-    assert.equal(res.json.keys.length, 1);
-    return res.json.keys[0];
-}
 
-/* Verifies a compact JWS with the JWK: { ok, header, payload (Buffer) }. */
-function verifyJws(jws, jwk) {
-    const parts = jws.split('.');
-    assert.equal(parts.length, 3, `compact JWS: ${jws}`);
-    const [h, p, s] = parts;
-    const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-    const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
-    const ok = crypto.verify(null, Buffer.from(`${h}.${p}`), key, Buffer.from(s, 'base64url'));
-    return { ok, header, payload: Buffer.from(p, 'base64url') };
-}
 
 /* Stops every stack (each one even when another's stop() throws), then
  * throws the first error. */

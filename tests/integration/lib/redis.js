@@ -139,4 +139,51 @@ async function redisOnce(port, ...args) {
     }
 }
 
-module.exports = { Redis, RedisError, parseReply, encodeCommand, withRedis, redisOnce };
+/* Every key in the database (SCAN), sorted. */
+async function allKeys(r) {
+    const keys = [];
+    let cursor = '0';
+    do {
+        const [next, batch] = await r.cmd('SCAN', cursor, 'COUNT', 1000);
+        cursor = next.toString();
+        keys.push(...batch.map((k) => k.toString('latin1')));
+    } while (cursor !== '0');
+    return [...new Set(keys)].sort();
+}
+
+/*
+ * Every key's type and value (bulk strings as base64, hashes sorted) and
+ * DBSIZE: two snapshots are equal exactly when Redis did not change. Keys in
+ * exclude (e.g. the audit stream) are left out of the values.
+ */
+async function snapshot(stack, { exclude = [] } = {}) {
+    return withRedis(stack, async (r) => {
+        const out = {};
+        for (const key of await allKeys(r)) {
+            if (exclude.includes(key))
+                continue;
+            const type = await r.cmd('TYPE', key);
+            let value;
+            if (type === 'hash') {
+                const flat = await r.cmd('HGETALL', key);
+                const pairs = [];
+                for (let i = 0; i < flat.length; i += 2)
+                    pairs.push([flat[i].toString('latin1'), flat[i + 1].toString('base64')]);
+                value = Object.fromEntries(pairs.sort(([a], [b]) => (a < b ? -1 : 1)));
+            } else if (type === 'list') {
+                value = (await r.cmd('LRANGE', key, 0, -1)).map((b) => b.toString('base64'));
+            } else if (type === 'string') {
+                value = (await r.cmd('GET', key)).toString('base64');
+            } else {
+                value = `(${type})`;
+            }
+            out[key] = { type, value };
+        }
+        out['(dbsize)'] = await r.cmd('DBSIZE');
+        return out;
+    });
+}
+
+module.exports = {
+    Redis, RedisError, parseReply, encodeCommand, withRedis, redisOnce, allKeys, snapshot,
+};
