@@ -8,6 +8,7 @@
 enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
 static const char *const scripts[] = {record_lua, erase_lua};
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,23 +126,48 @@ void store_close(struct store *s)
     memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Whether a failed call found a connection the server had already closed
+ * (Redis restarted while this worker was idle): EOF, reset or broken pipe,
+ * not a timeout. Such a call never reached a live server, so it is retried
+ * once on a fresh connection instead of failing the request.
+ */
+static int peer_gone(const struct store *s, int saved_errno)
+{
+    return s->ctx->err == REDIS_ERR_EOF ||
+           (s->ctx->err == REDIS_ERR_IO &&
+            (saved_errno == ECONNRESET || saved_errno == EPIPE));
+}
+
+/* Drops a failed context. *retry is set when it is worth one more try. */
+static void drop(struct store *s, int saved_errno, int *retry)
+{
+    char why[128];
+
+    *retry = peer_gone(s, saved_errno);
+    snprintf(why, sizeof(why), "%s", s->ctx->errstr);
+    disconnect(s, why);
+    s->next_attempt_ms = 0;     /* the next call may reconnect at once */
+}
+
 int store_command(struct store *s, redisReply **reply, int argc,
                   const char **argv, const size_t *argvlen)
 {
     redisReply *r;
 
     *reply = NULL;
-    if (ensure(s) != STORE_OK)
-        return STORE_UNAVAILABLE;
-    r = redisCommandArgv(s->ctx, argc, argv, argvlen);
-    if (r == NULL) {
-        char why[128];
+    for (int tries = 0;; tries++) {
+        int retry;
 
+        if (ensure(s) != STORE_OK)
+            return STORE_UNAVAILABLE;
+        r = redisCommandArgv(s->ctx, argc, argv, argvlen);
+        if (r != NULL)
+            break;
         /* Timeout or lost connection: the context cannot be reused. */
-        snprintf(why, sizeof(why), "%s", s->ctx->errstr);
-        disconnect(s, why);
-        s->next_attempt_ms = 0;     /* the next call may retry at once */
-        return STORE_UNAVAILABLE;
+        drop(s, errno, &retry);
+        if (!retry || tries > 0)
+            return STORE_UNAVAILABLE;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
@@ -224,15 +250,13 @@ static int store_pipeline_read(struct store *s, int n, redisReply **first)
         redisReply *r;
 
         if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
-            char why[128];
+            int retry;
 
-            snprintf(why, sizeof(why), "%s", s->ctx->errstr);
             if (*first != NULL)
                 freeReplyObject(*first);
             *first = NULL;
-            disconnect(s, why);
-            s->next_attempt_ms = 0;
-            return STORE_UNAVAILABLE;
+            drop(s, errno, &retry);
+            return retry ? STORE_RETRY : STORE_UNAVAILABLE;
         }
         r = v;
         if (r->type == REDIS_REPLY_ERROR && st == STORE_OK) {
@@ -344,8 +368,12 @@ int store_record(struct store *s, const struct store_write *w,
             s->script_sha[SCRIPT_RECORD][0] = '\0';   /* flushed: load again */
             continue;
         }
+        if (st == STORE_RETRY)      /* a dead connection: reconnect, once more */
+            continue;
         break;
     }
+    if (st == STORE_RETRY)
+        st = STORE_UNAVAILABLE;
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -358,6 +386,10 @@ int store_record(struct store *s, const struct store_write *w,
             r->element[1]->len < STORE_HASH_HEX)
             memcpy(conflict_head, r->element[1]->str, r->element[1]->len + 1);
         freeReplyObject(r);
+        /* The head is already this receipt: an earlier try of this very
+         * write reached Redis before its connection failed. */
+        if (strcmp(conflict_head, w->new_head) == 0)
+            return STORE_OK;
         return STORE_CONFLICT;
     }
     for (size_t i = 2; i < r->elements; i++) {     /* trimmed receipts */

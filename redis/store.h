@@ -25,7 +25,8 @@ enum store_status {
     STORE_UNAVAILABLE,      /* cannot connect, timed out, or connection lost */
     STORE_ERROR,            /* Redis answered with an error */
     STORE_CONFLICT,         /* store_record: the head moved; re-chain */
-    STORE_NOT_FOUND         /* no such consent ID / state */
+    STORE_NOT_FOUND,        /* no such consent ID / state */
+    STORE_RETRY             /* internal: the connection had died; try again */
 };
 
 struct store {

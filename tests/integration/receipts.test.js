@@ -874,6 +874,29 @@ describe('receipts', () => {
         assert.equal(b.json.store, 'ok');
         assert.equal(b.json.prompt, false);
     });
+
+    it('Redis restarted between requests: the very first requests afterwards succeed (no dead connection surfaces)', async () => {
+        const v = await newVisitor(stack);
+        const r1 = await record(v, 'reject_all');
+        // Every worker connected at start; a restart leaves them all holding
+        // connections the server has closed. No request in between.
+        await stack.stopRedis();
+        await stack.startRedis();
+        const b = await banner(v);
+        assert.equal(b.json.store, 'ok', 'the decision read the stored state');
+        assert.equal(b.json.prompt, false);
+        const p = await post(stack, recordBody(v.banner, 'accept_all'), { cookie: v.cookie });
+        assert.equal(p.status, 201, p.body);
+        assert.equal(p.json.receipt.prev_sha256, r1.json.sha256);
+        for (let i = 0; i < 5; i++) {
+            const w = await newVisitor(stack);
+            const q = await post(stack, recordBody(w.banner, 'reject_all'), { cookie: w.cookie });
+            assert.equal(q.status, 201, q.body);
+        }
+        const h = await history(v);
+        assert.equal(h.receipts_written, 2, 'one receipt per write, no duplicate from the retry');
+        assert.equal(h.all_valid, true);
+    });
 });
 
 describe('history bound and TTLs (max_history 3, retention_days 2)', () => {
