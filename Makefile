@@ -25,7 +25,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/receipt.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/store.c
+            cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
 TEST_SUITES := request geo rules config decision receipt
 
@@ -63,7 +63,9 @@ install: all
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
 	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
+	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
 	    -e 's|"secure": false|"secure": true|' \
+	    -e 's|"preview": true|"preview": false|' \
 	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
 	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
 	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf
@@ -163,7 +165,7 @@ FUZZ_SRCS_request := cgi/request.c
 FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
 FUZZ_SRCS_config := cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
 FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
-FUZZ_SRCS_receipt := cgi/receipt.c
+FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(wildcard cgi/*.h geo/*.h)

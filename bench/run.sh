@@ -25,6 +25,7 @@ trap cleanup EXIT INT TERM
 
 mkdir -p "$DIR/tmp" "$DIR/redis"
 "$ROOT/build/release/consentd" --new-key "$DIR/signing.key"
+"$ROOT/build/release/consentd" --new-key "$DIR/cookie.key"
 node -e '
 const fs = require("fs");
 const [root, dir, cport, rport] = process.argv.slice(1);
@@ -36,6 +37,7 @@ c.geoip = {database: root + "/build/fixtures/geoip2-city.mmdb", layout: "geoip2"
 c.rules = root + "/geo/rules.json";
 c.redis.address = "127.0.0.1:" + rport;
 c.signing_key = dir + "/signing.key";
+c.cookie.secret = dir + "/cookie.key";
 delete c.admin;
 fs.writeFileSync(dir + "/consentd.json", JSON.stringify(c));
 ' "$ROOT" "$DIR" "$CONSENTD_PORT" "$REDIS_PORT"

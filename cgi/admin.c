@@ -17,7 +17,6 @@
 #include <strings.h>
 
 #define ADMIN_MAX_AUDIT 1000
-#define TOMBSTONE_TTL_DAYS 3650     /* proof of erasure, kept 10 years */
 
 enum admin_format { FORMAT_NATIVE, FORMAT_KANTARA };
 
@@ -52,6 +51,14 @@ static void audit(struct request *req, const struct response *res,
     snprintf(when, sizeof(when), "%lld", (long long)app_now_ms());
     snprintf(target, sizeof(target), "%.*s", (int)req->path_param_len,
              req->path_param != NULL ? req->path_param : "");
+    /* Consent IDs are kept only as a keyed hash: an erased ID must not
+     * live on in the audit trail (support finds entries by hashing). */
+    if (receipt_valid_consent_id(target)) {
+        char h[17];
+
+        receipt_id_hash(app->cookie_key, target, h);
+        snprintf(target, sizeof(target), "id:%s", h);
+    }
     request_truncate_address(req->remote_addr, client, sizeof(client));
     fields[n++] = "time_ms"; fields[n++] = when;
     fields[n++] = "who"; fields[n++] = tok != NULL ? tok->name : "-";
@@ -124,64 +131,53 @@ static int is_receipt_id(const char *s)
     return receipt_valid_uuid(s);
 }
 
-static cJSON *kantara_list(const struct request *req, const cJSON *history)
-{
-    cJSON *out = cJSON_CreateObject(), *arr, *item;
-
-    cJSON_AddItemToObject(out, "consent_id", cJSON_Duplicate(
-        cJSON_GetObjectItemCaseSensitive(history, "consent_id"), 0));
-    arr = cJSON_AddArrayToObject(out, "receipts");
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(history, "receipts")) {
-        cJSON *k = history_kantara(cJSON_GetObjectItemCaseSensitive(item, "receipt"),
-                                   &req->app->cfg, &req->app->key);
-        if (k != NULL) {
-            /* the JWS makes the export verifiable offline */
-            cJSON_AddItemToObject(k, "x-jws", cJSON_Duplicate(
-                cJSON_GetObjectItemCaseSensitive(item, "jws"), 0));
-            cJSON_AddItemToArray(arr, k);
-        }
-    }
-    return out;
-}
-
 static void do_consent(struct request *req, struct response *res,
                        const struct config_token *tok, const char *id,
                        enum admin_format fmt)
 {
-    cJSON *h = NULL, *tomb;
+    struct history h;
+    char visitor[4096];
+    int st;
 
     (void)tok;
-    if (history_load(&req->worker->store, &req->app->key, id, 1, app_now_ms(), &h) != STORE_OK) {
+    /* ?receipt=JWS: a receipt the visitor holds, checked against the store
+     * (a newer one missing from the store is a rollback). */
+    st = request_query_param(req->query, "receipt", visitor, sizeof(visitor));
+    if (history_load(&req->worker->store, &req->app->keys, id, st == 0 ? visitor : NULL,
+                     &h) != STORE_OK) {
         handler_store_unavailable(req, res);
         return;
     }
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) == 0) {
-        tomb = cJSON_DetachItemFromObjectCaseSensitive(h, "tombstone");
-        cJSON_Delete(h);
-        if (tomb != NULL) {
+    if (h.result.nitems == 0 && h.stored.head.data == NULL) {
+        if (h.tombstone.count > 0) {
+            cJSON *full = history_json(&h, app_now_ms(), 1);
+
             response_error(res, 404, "erased", "this consent ID was erased");
             cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(res->body, "error"),
-                                  "tombstone", tomb);
+                                  "tombstone", cJSON_DetachItemFromObjectCaseSensitive(
+                                      full, "tombstone"));
+            cJSON_Delete(full);
         } else {
             response_error(res, 404, "not_found", "nothing is stored for this consent ID");
         }
+        history_free(&h);
         return;
     }
-    if (fmt == FORMAT_KANTARA) {
-        cJSON *k = kantara_list(req, h);
-
-        cJSON_Delete(h);
-        h = k;
-    }
-    response_json(res, 200, h);
+    if (!verify_passed(&h.result))
+        atomic_fetch_add_explicit(&req->worker->metrics.state_mismatch, 1,
+                                  memory_order_relaxed);
+    response_json(res, 200, fmt == FORMAT_KANTARA ? history_kantara(&h, &req->app->keys)
+                                                  : history_json(&h, app_now_ms(), 1));
+    history_free(&h);
 }
 
 static void do_receipt(struct request *req, struct response *res,
                        const struct config_token *tok, const char *id,
                        enum admin_format fmt)
 {
+    struct history h;
     cJSON *r = NULL;
-    int st = history_receipt(&req->worker->store, &req->app->key, id, &r);
+    int st = history_receipt(&req->worker->store, &req->app->keys, id, &h, &r);
 
     (void)tok;
     if (st == STORE_NOT_FOUND) {
@@ -193,11 +189,12 @@ static void do_receipt(struct request *req, struct response *res,
         return;
     }
     if (fmt == FORMAT_KANTARA) {
-        cJSON *k = history_kantara(cJSON_GetObjectItemCaseSensitive(r, "receipt"),
-                                   &req->app->cfg, &req->app->key);
+        cJSON *k = verify_kantara(cJSON_GetObjectItemCaseSensitive(r, "receipt"),
+                                  &req->app->keys);
 
         if (k == NULL) {
             cJSON_Delete(r);
+            history_free(&h);
             response_error(res, 422, "not_a_receipt", "the stored receipt cannot be read");
             return;
         }
@@ -206,6 +203,7 @@ static void do_receipt(struct request *req, struct response *res,
         cJSON_Delete(r);
         r = k;
     }
+    history_free(&h);
     response_json(res, 200, r);
 }
 
@@ -214,14 +212,16 @@ static void do_erase(struct request *req, struct response *res,
                      enum admin_format fmt)
 {
     cJSON *out = NULL;
+    int st;
 
     (void)fmt;
-    if (history_erase(&req->worker->store, id, tok->name, app_now_ms(),
-                      (long)TOMBSTONE_TTL_DAYS * 86400, &out) != STORE_OK) {
+    st = history_erase(&req->worker->store, id, tok->name, app_now_ms(), &out);
+    if (st != STORE_OK && st != STORE_TIMEOUT) {
         handler_store_unavailable(req, res);
         return;
     }
-    response_json(res, 200, out);
+    /* 202: erased, but Redis had not finished rewriting its files yet. */
+    response_json(res, st == STORE_OK ? 200 : 202, out);
 }
 
 static void do_audit(struct request *req, struct response *res,

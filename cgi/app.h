@@ -12,6 +12,7 @@
 #include "config.h"
 #include "decision.h"
 #include "metrics.h"
+#include "jws.h"
 #include "receipt.h"
 #include "request.h"
 #include "response.h"
@@ -23,16 +24,26 @@ struct app {
     struct config cfg;
     struct rules rules;
     struct geo geo;
-    struct receipt_key key;
+    struct jws_keyset keys;         /* current signing key + retired public keys */
+    unsigned char cookie_key[32];   /* MAC key of consent cookies */
     /* The decision's categories array, printed at load for every site,
      * model, GPC received and GPC binding (decision_categories_json). */
     char *categories[CONSENT_MAX_SITES][MODEL_COUNT][2][2];
 };
 
+#define WORKER_CONTEXTS 16
+
 struct worker {
     int id;
     struct store store;
     struct metrics metrics;
+    /* Receipt contexts read from Redis (each checked against the hash it is
+     * stored under, so a cached one is as good as a fresh one) and the ones
+     * this worker has stored: contexts never change, so neither goes stale. */
+    struct receipt_context contexts[WORKER_CONTEXTS];
+    unsigned next_context;
+    char written[WORKER_CONTEXTS][RECEIPT_CTX_HEX];
+    unsigned next_written;
 };
 
 /* Extra facts a handler leaves for the access log and the metrics. */
@@ -77,8 +88,9 @@ struct visitor {
     struct geo_location loc;
     struct jurisdiction j;
     char region[RULES_REGION_LEN];      /* "US-CA", "DE" or "" */
-    char consent_id[CONSENT_ID_LEN + 1];
-    int id_from_cookie;                 /* else newly issued */
+    char consent_id[CONSENT_ID_LEN + 1];/* "" until a cookie we issued is seen */
+    char cookie[CONSENT_COOKIE_LEN + 1];/* a new cookie to set ("" none) */
+    int id_from_cookie;                 /* the browser sent one of our cookies */
     int previewing;
 };
 
@@ -87,8 +99,12 @@ struct visitor {
  * handler_site_param reads ?site= and answers 400/404 itself (NULL then);
  * handler_cors adds CORS headers for the site's own origins;
  * handler_visitor fills v from the address (or an allowed ?preview=) and the
- *   consent cookie (a malformed one is ignored and a new ID issued); answers
- *   400/403 itself and returns -1 for a bad preview;
+ *   consent cookie (one the server did not issue is ignored: no ID then);
+ *   answers 400/403 itself and returns -1 for a bad preview;
+ * handler_issue_id gives a visitor without an ID a new cookie and ID (set by
+ *   handler_set_cookie when the write succeeds);
+ * handler_context finds a receipt context by reference in the worker's
+ *   cache or Redis (NULL when missing or altered);
  * handler_language is the site's best language for Accept-Language;
  * handler_set_cookie sets the consent cookie for lifetime_days;
  * handler_store_unavailable answers 503 with Retry-After.
@@ -101,8 +117,11 @@ int handler_visitor(const struct request *req, struct response *res,
                     const struct config_site *site, struct visitor *v);
 const struct config_language *handler_language(const struct request *req,
                                               const struct config_site *site);
+void handler_issue_id(const struct request *req, struct visitor *v);
 void handler_set_cookie(const struct request *req, struct response *res,
-                        const char *consent_id, int lifetime_days);
+                        const char *cookie, int lifetime_days);
+const struct receipt_context *handler_context(struct request *req,
+                                              const unsigned char *ref);
 void handler_store_unavailable(const struct request *req, struct response *res);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */

@@ -18,13 +18,13 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "receipts", "admin", "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "admin", "sites", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days", NULL};
 static const char *const token_keys[] = {"name", "roles", "sha256", NULL};
 static const char *const controller_keys[] = {"name", "contact", "address",
                                               "email", "phone", NULL};
-static const char *const cookie_keys[] = {"name", "secure", NULL};
+static const char *const cookie_keys[] = {"name", "secure", "secret", NULL};
 static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
@@ -598,14 +598,23 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     cfg->redis_command_timeout_ms = (int)v;
 
-    /* The consent cookie: a first-party, HttpOnly cookie. "secure": false
-     * only for plain-http local setups such as `make run`. */
-    strcpy(cfg->cookie_name, "consent_id");
+    /* The consent cookie: a first-party, HttpOnly cookie holding a secret
+     * MAC'd with cookie.secret. "secure": false only for plain-http local
+     * setups such as `make run` (and then no __Host- prefix). */
+    strcpy(cfg->cookie_name, "consent");
     cfg->cookie_secure = 1;
     o = NULL;
-    if (jcheck_member(jc, root, "$", "cookie", 0, cJSON_Object, &o) < 0)
+    if (jcheck_member(jc, root, "$", "cookie", 1, cJSON_Object, &o) != 0)
         goto fail;
     if (o != NULL) {
+        s = NULL;
+        if (jcheck_string(jc, o, "$.cookie", "secret", 1, 1, PATH_MAX - 1, &s) != 0)
+            goto fail;
+        cfg->cookie_secret_path = resolve(dir, s);
+        if (cfg->cookie_secret_path == NULL) {
+            jcheck_fail(jc, "$", "out of memory");
+            goto fail;
+        }
         s = NULL;
         if (jcheck_object(jc, o, "$.cookie", cookie_keys) != 0 ||
             jcheck_string(jc, o, "$.cookie", "name", 0, 1,
@@ -625,6 +634,15 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     cfg->signing_key_path = resolve(dir, s);
     if (cfg->signing_key_path == NULL) {
+        jcheck_fail(jc, "$", "out of memory");
+        goto fail;
+    }
+    /* Public keys of retired signing keys (a JWKS file): receipts they
+     * signed stay verifiable, and /keys publishes them. */
+    s = NULL;
+    if (jcheck_string(jc, root, "$", "retired_keys", 0, 1, PATH_MAX - 1, &s) < 0)
+        goto fail;
+    if (s != NULL && (cfg->retired_keys_path = resolve(dir, s)) == NULL) {
         jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
@@ -708,6 +726,8 @@ void config_free(struct config *cfg)
     free(cfg->rules_path);
     free(cfg->redis_address);
     free(cfg->signing_key_path);
+    free(cfg->retired_keys_path);
+    free(cfg->cookie_secret_path);
     if (cfg->tokens != NULL)
         sodium_memzero(cfg->tokens, cfg->ntokens * sizeof(*cfg->tokens));
     free(cfg->tokens);

@@ -98,7 +98,9 @@ struct config {
     int redis_command_timeout_ms;
     char cookie_name[CONSENT_MAX_COOKIE_NAME + 1];
     int cookie_secure;
+    char *cookie_secret_path;       /* 32-byte secret the cookie's MAC uses */
     char *signing_key_path;
+    char *retired_keys_path;        /* JWKS of retired public keys, or NULL */
     int retention_days;
     int max_history;
     struct config_token *tokens;

@@ -11,6 +11,8 @@
 #include "history.h"
 #include "jcheck.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <strings.h>
 
 #define RECORD_MAX_TRIES 32     /* re-chain after a concurrent write */
+#define STORE_BUSY_LOCAL 100    /* write_receipt: gave up after RECORD_MAX_TRIES */
 
 static int is_json_type(const char *ct)
 {
@@ -52,158 +55,349 @@ static int gpc_honoured(const struct choice *r, const struct decision *d)
     return d->gpc_received;
 }
 
-/* The payload as a tree (caller owns it); printed compactly, its bytes are
- * what is signed, hashed and chained. */
-static cJSON *build_payload(const struct request *req, const struct choice *r,
-                           const struct visitor *v, const struct decision *d,
-                           const char *receipt_id, int64_t now,
-                           int64_t expires, const char *prev)
+/* Opted out of sale/sharing: refused everything, withdrew, or left every
+ * sale/sharing category off. */
+static int opted_out(const struct choice *r)
 {
-    cJSON *p = cJSON_CreateObject(), *o;
-    char net[64], ua[RECEIPT_HASH_HEX];
-    int honoured = gpc_honoured(r, d);
+    int sale = 0, sale_on = 0;
 
-    request_truncate_address(req->remote_addr, net, sizeof(net));
-    receipt_sha256_hex(req->user_agent, strlen(req->user_agent), ua);
+    for (size_t i = 0; i < r->site->ncategories; i++)
+        if (r->site->categories[i].sale_sharing) {
+            sale = 1;
+            sale_on |= r->on[i];
+        }
+    return (sale && !sale_on) || r->action == CHOICE_REJECT_ALL ||
+           r->action == CHOICE_WITHDRAW;
+}
 
-    cJSON_AddStringToObject(p, "receipt_version", "consent-receipt/1");
-    cJSON_AddStringToObject(p, "receipt_id", receipt_id);
-    cJSON_AddStringToObject(p, "consent_id", v->consent_id);
-    cJSON_AddStringToObject(p, "site", r->site->id);
-    cJSON_AddNumberToObject(p, "time_ms", (double)now);
-    o = cJSON_AddObjectToObject(p, "jurisdiction");
+/* The context of this write: everything about it that many receipts share
+ * (site, region, regime, the texts shown, the categories with their names
+ * in the language shown, controller, key). */
+static int make_context(const struct request *req, const struct choice *r,
+                        const struct visitor *v, struct receipt_context *ctx)
+{
+    const struct config_site *site = r->site;
+    const struct config_controller *c = &site->controller;
+    cJSON *t = cJSON_CreateObject(), *o, *cats, *purposes, *texts, *names;
+
+    texts = cJSON_Parse(r->lang->texts[r->texts_model]);
+    names = cJSON_GetObjectItemCaseSensitive(texts, "categories");
+    cJSON_AddStringToObject(t, "site", site->id);
+    o = cJSON_AddObjectToObject(t, "jurisdiction");
     if (v->region[0] != '\0')
         cJSON_AddStringToObject(o, "region", v->region);
     else
         cJSON_AddNullToObject(o, "region");
     cJSON_AddStringToObject(o, "regime", v->j.regime->id);
     cJSON_AddStringToObject(o, "model", rules_model_name(v->j.regime->model));
-    if (v->previewing)
-        cJSON_AddBoolToObject(o, "preview", 1);
-    o = cJSON_AddObjectToObject(p, "gpc");
-    cJSON_AddBoolToObject(o, "sent", d->gpc_received);
-    cJSON_AddBoolToObject(o, "honoured", honoured);
-    cJSON_AddBoolToObject(o, "binding", d->gpc_binding);
-    cJSON_AddStringToObject(p, "action", choice_action_names[r->action]);
-    o = cJSON_AddObjectToObject(p, "choices");
-    for (size_t i = 0; i < r->site->ncategories; i++)
-        cJSON_AddBoolToObject(o, r->site->categories[i].id, r->on[i]);
-    o = cJSON_AddObjectToObject(p, "banner");
-    cJSON_AddStringToObject(o, "version", r->site->banner_version);
-    cJSON_AddNumberToObject(o, "consent_revision", r->site->consent_revision);
+    cats = cJSON_AddArrayToObject(t, "categories");
+    purposes = cJSON_AddObjectToObject(t, "purposes");
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const struct config_category *cat = &site->categories[i];
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(names, cat->id), "name");
+
+        cJSON_AddItemToArray(cats, cJSON_CreateString(cat->id));
+        o = cJSON_AddObjectToObject(purposes, cat->id);
+        cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : cat->id);
+        cJSON_AddBoolToObject(o, "necessary", cat->necessary);
+        cJSON_AddBoolToObject(o, "sale_sharing", cat->sale_sharing);
+    }
+    cJSON_Delete(texts);
+    o = cJSON_AddObjectToObject(t, "banner");
+    cJSON_AddStringToObject(o, "version", site->banner_version);
+    cJSON_AddNumberToObject(o, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(o, "texts_sha256", r->texts_sha256);
     cJSON_AddStringToObject(o, "model", rules_model_name((enum consent_model)r->texts_model));
-    cJSON_AddStringToObject(p, "language", r->lang->tag);
-    cJSON_AddStringToObject(p, "policy_url", r->site->policy_url);
-    cJSON_AddNumberToObject(p, "expires_ms", (double)expires);
-    if (net[0] != '\0')
-        cJSON_AddStringToObject(p, "client_network", net);
-    else
-        cJSON_AddNullToObject(p, "client_network");
-    cJSON_AddStringToObject(p, "user_agent_sha256", ua);
-    cJSON_AddStringToObject(p, "prev_sha256", prev);
-    cJSON_AddStringToObject(p, "kid", req->app->key.kid);
-    return p;
+    cJSON_AddStringToObject(t, "language", r->lang->tag);
+    cJSON_AddStringToObject(t, "policy_url", site->policy_url);
+    o = cJSON_AddObjectToObject(t, "controller");
+    cJSON_AddStringToObject(o, "name", c->name);
+    cJSON_AddStringToObject(o, "contact", c->contact);
+    cJSON_AddStringToObject(o, "address", c->address);
+    cJSON_AddStringToObject(o, "email", c->email);
+    cJSON_AddStringToObject(o, "phone", c->phone);
+    cJSON_AddNumberToObject(t, "consent_days", v->j.regime->consent_days);
+    cJSON_AddStringToObject(t, "kid", req->app->keys.current.kid);
+    return receipt_context_make(ctx, t);
 }
 
-/* The current state kept beside the history: what the banner decision needs
- * without reading the receipts. */
-static char *build_state(const struct choice *r,
-                         const char *receipt_id, int64_t now, int64_t expires)
+/* The per-receipt facts of this write (everything but seq and signature). */
+static void make_receipt(const struct request *req, const struct choice *r,
+                         const struct decision *d, const struct receipt_context *ctx,
+                         int64_t now, struct receipt *rc)
 {
-    cJSON *s = cJSON_CreateObject(), *c;
-    int sale = 0, sale_on = 0;
-    char *out;
+    unsigned char a[16], h[crypto_hash_sha256_BYTES];
+    size_t bin = 0;
 
-    cJSON_AddStringToObject(s, "r", receipt_id);
-    cJSON_AddNumberToObject(s, "t", (double)now);
-    cJSON_AddNumberToObject(s, "exp", (double)expires);
-    cJSON_AddStringToObject(s, "a", choice_action_names[r->action]);
-    c = cJSON_AddObjectToObject(s, "c");
-    for (size_t i = 0; i < r->site->ncategories; i++) {
-        cJSON_AddBoolToObject(c, r->site->categories[i].id, r->on[i]);
-        if (r->site->categories[i].sale_sharing) {
-            sale = 1;
-            sale_on |= r->on[i];
+    memset(rc, 0, sizeof(*rc));
+    receipt_new_uuid_bytes(rc->id);
+    sodium_hex2bin(rc->ctx, RECEIPT_CTX_BYTES, ctx->ref, strlen(ctx->ref), NULL, &bin, NULL);
+    rc->time_ms = now;
+    rc->action = (int)r->action;
+    rc->gpc_sent = d->gpc_received;
+    rc->gpc_honoured = gpc_honoured(r, d);
+    rc->gpc_binding = d->gpc_binding;
+    rc->opted_out = opted_out(r);
+    for (size_t i = 0; i < r->site->ncategories; i++)
+        if (r->on[i])
+            rc->choices |= 1u << i;
+    /* Only the /24 or /48 is kept, never the address. */
+    if (inet_pton(AF_INET, req->remote_addr, a) == 1) {
+        rc->net_family = 4;
+        memcpy(rc->net, a, 3);
+    } else if (inet_pton(AF_INET6, req->remote_addr, a) == 1) {
+        rc->net_family = 6;
+        memcpy(rc->net, a, 6);
+    }
+    crypto_hash_sha256(h, (const unsigned char *)req->user_agent, strlen(req->user_agent));
+    memcpy(rc->ua, h, sizeof(rc->ua));
+}
+
+/* One attempt's signed receipt and sealed head, chained to the current
+ * head (zeroed for a consent ID's first receipt). */
+struct attempt {
+    struct receipt rc;
+    char *payload;
+    size_t len;
+    char sha256[RECEIPT_HASH_HEX];
+    struct receipt_head head;
+    unsigned char stored[RECEIPT_MAX_STORED];
+    size_t stored_len;
+    unsigned char head_blob[RECEIPT_MAX_HEAD];
+    size_t head_len;
+    uint32_t trim[16];
+    unsigned char trim_ids[16][16];
+    size_t ntrim;
+};
+
+/* The hash of receipt `seq` as stored, rebuilt on the chain from prev:
+ * what the history bound needs to move the anchor. */
+static int stored_hash(struct request *req, const char *consent_id,
+                       const struct store_item *item, const char *prev,
+                       char out[RECEIPT_HASH_HEX], unsigned char id[16])
+{
+    const struct receipt_context *ctx;
+    struct receipt rc = {.seq = item->seq};
+    char *payload;
+    size_t len = 0;
+
+    if (item->blob.data == NULL ||
+        receipt_decode((const unsigned char *)item->blob.data, item->blob.len, &rc) != RECEIPT_OK ||
+        (ctx = handler_context(req, rc.ctx)) == NULL)
+        return -1;
+    payload = receipt_payload(&rc, ctx, consent_id, prev, &len);
+    if (payload == NULL)
+        return -1;
+    receipt_sha256_hex(payload, len, out);
+    memcpy(id, rc.id, 16);
+    cJSON_free(payload);
+    return 0;
+}
+
+/*
+ * The history bound: receipts first..new_first-1 leave, and the new oldest
+ * one's prev_sha256 becomes the anchor, so the kept history still verifies.
+ * Reads the leaving receipts (one round trip, only when the bound is hit).
+ */
+static int trim_history(struct request *req, const char *consent_id,
+                        const struct receipt_head *cur, uint32_t new_first,
+                        struct attempt *at)
+{
+    struct store_item items[16];
+    char prev[RECEIPT_HASH_HEX];
+    size_t n = new_first - cur->first;
+    int st;
+
+    if (n > 16)
+        n = 16;     /* a shrunk bound is reached over several writes */
+    for (size_t i = 0; i < n; i++)
+        at->trim[i] = cur->first + (uint32_t)i;
+    st = store_receipts(&req->worker->store, consent_id, at->trim, n, items);
+    if (st != STORE_OK)
+        return st;
+    if (cur->first > 1)
+        sodium_bin2hex(prev, sizeof(prev), cur->anchor, 32);
+    else
+        memcpy(prev, RECEIPT_ZERO_HASH, sizeof(prev));
+    for (size_t i = 0; i < n && st == STORE_OK; i++)
+        if (stored_hash(req, consent_id, &items[i], prev, prev, at->trim_ids[i]) != 0)
+            st = STORE_ERROR;
+    for (size_t i = 0; i < n; i++)
+        store_blob_free(&items[i].blob);
+    if (st != STORE_OK)
+        return st;
+    at->ntrim = n;
+    at->head.first = cur->first + (uint32_t)n;
+    sodium_hex2bin(at->head.anchor, 32, prev, 64, NULL, NULL, NULL);
+    return STORE_OK;
+}
+
+/* Builds, signs and seals one attempt on top of cur (NULL: no history). */
+static int make_attempt(struct request *req, const struct choice *r,
+                        const struct visitor *v, const struct receipt_context *ctx,
+                        const struct receipt_head *cur, struct attempt *at)
+{
+    const struct app *app = req->app;
+    char prev[RECEIPT_HASH_HEX] = RECEIPT_ZERO_HASH;
+    struct receipt_state *s = NULL;
+    uint32_t max = (uint32_t)app->cfg.max_history;
+
+    at->rc.seq = cur != NULL ? cur->count + 1 : 1;
+    if (cur != NULL)
+        sodium_bin2hex(prev, sizeof(prev), cur->head, 32);
+    cJSON_free(at->payload);
+    at->payload = receipt_payload(&at->rc, ctx, v->consent_id, prev, &at->len);
+    if (at->payload == NULL ||
+        jws_sign(&app->keys.current, at->payload, at->len, at->rc.sig) != JWS_OK)
+        return STORE_ERROR;
+    receipt_sha256_hex(at->payload, at->len, at->sha256);
+    at->stored_len = receipt_encode(&at->rc, at->stored);
+
+    if (cur != NULL)
+        at->head = *cur;
+    else
+        memset(&at->head, 0, sizeof(at->head));
+    at->ntrim = 0;
+    if (cur == NULL)
+        at->head.first = 1;
+    else if (at->rc.seq - cur->first + 1 > max) {
+        int st = trim_history(req, v->consent_id, cur, at->rc.seq - max + 1, at);
+
+        if (st != STORE_OK)
+            return st;
+    }
+    at->head.count = at->rc.seq;
+    sodium_hex2bin(at->head.head, 32, at->sha256, 64, NULL, NULL, NULL);
+    for (size_t i = 0; i < at->head.nsites && s == NULL; i++)
+        if (strcmp(at->head.sites[i].site, r->site->id) == 0)
+            s = &at->head.sites[i];
+    if (s == NULL) {
+        if (at->head.nsites == RECEIPT_MAX_SITES)
+            return STORE_ERROR;
+        s = &at->head.sites[at->head.nsites++];
+        snprintf(s->site, sizeof(s->site), "%s", r->site->id);
+    }
+    s->seq = at->rc.seq;
+    memcpy(s->id, at->rc.id, 16);
+    s->time_ms = at->rc.time_ms;
+    memcpy(s->ctx, at->rc.ctx, RECEIPT_CTX_BYTES);
+    s->action = at->rc.action;
+    s->opted_out = at->rc.opted_out;
+    s->choices = at->rc.choices;
+    if (receipt_head_seal(&at->head, v->consent_id, &app->keys.current) != JWS_OK)
+        return STORE_ERROR;
+    at->head_len = receipt_head_encode(&at->head, at->head_blob);
+    return STORE_OK;
+}
+
+static int context_written(const struct worker *w, const char *ref)
+{
+    for (size_t i = 0; i < WORKER_CONTEXTS; i++)
+        if (strcmp(w->written[i], ref) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Writes attempts until one lands: optimistic first (most writes are a
+ * visitor's first, with no history yet, so no read of the head is needed),
+ * then chained to whatever head the script reports. An erased consent ID
+ * is never continued: the visitor gets a new one.
+ */
+static int write_receipt(struct request *req, const struct choice *r,
+                         struct visitor *v, const struct receipt_context *ctx,
+                         struct attempt *at)
+{
+    struct worker *w = req->worker;
+    struct receipt_head cur;
+    struct store_blob current = {0}, expected = {0};
+    int st = STORE_OK, have = 0;
+
+    for (int tries = 0; tries < RECORD_MAX_TRIES; tries++) {
+        struct store_write sw;
+        int fresh = !context_written(w, ctx->ref);
+
+        st = make_attempt(req, r, v, ctx, have ? &cur : NULL, at);
+        if (st != STORE_OK)
+            break;
+        memset(&sw, 0, sizeof(sw));
+        sw.consent_id = v->consent_id;
+        sw.receipt_id = at->rc.id;
+        sw.expected_head = expected;
+        sw.new_head.data = (char *)at->head_blob;
+        sw.new_head.len = at->head_len;
+        sw.seq = at->rc.seq;
+        sw.receipt.data = (char *)at->stored;
+        sw.receipt.len = at->stored_len;
+        sw.trim = at->trim;
+        sw.trim_ids = (const unsigned char (*)[16])at->trim_ids;
+        sw.ntrim = at->ntrim;
+        sw.context_ref = fresh ? ctx->ref : NULL;
+        sw.context.data = ctx->json;
+        sw.context.len = ctx->len;
+        sw.ttl_seconds = (long)req->app->cfg.retention_days * 86400;
+        st = store_record(&w->store, &sw, &current);
+        if (st == STORE_OK && fresh)
+            snprintf(w->written[w->next_written++ % WORKER_CONTEXTS], RECEIPT_CTX_HEX,
+                     "%s", ctx->ref);
+        if (st == STORE_ERASED) {
+            handler_issue_id(req, v);       /* start afresh under a new ID */
+            have = 0;
+            store_blob_free(&expected);
+            continue;
+        }
+        if (st != STORE_CONFLICT)
+            break;
+        /* Another write to this ID came first: chain to it and sign again.
+         * A head that is not ours to read (malformed) is not overwritten. */
+        store_blob_free(&expected);
+        expected = current;
+        memset(&current, 0, sizeof(current));
+        have = expected.data != NULL;
+        if (have && receipt_head_decode((const unsigned char *)expected.data,
+                                        expected.len, &cur) != RECEIPT_OK) {
+            st = STORE_ERROR;
+            break;
         }
     }
-    cJSON_AddStringToObject(s, "v", r->site->banner_version);
-    cJSON_AddNumberToObject(s, "rev", r->site->consent_revision);
-    cJSON_AddStringToObject(s, "m", rules_model_name((enum consent_model)r->texts_model));
-    cJSON_AddBoolToObject(s, "oo", (sale && !sale_on) || r->action == CHOICE_REJECT_ALL ||
-                                   r->action == CHOICE_WITHDRAW);
-    out = cJSON_PrintUnformatted(s);
-    cJSON_Delete(s);
-    return out;
+    if (st == STORE_CONFLICT)
+        st = STORE_BUSY_LOCAL;
+    store_blob_free(&expected);
+    store_blob_free(&current);
+    return st;
 }
 
 /* Builds, signs and stores one receipt; answers 201 or the error. */
 static void record(struct request *req, struct response *res,
                    struct request_log *log, const struct choice *r,
-                   const struct visitor *v, const struct decision *d)
+                   struct visitor *v, const struct decision *d)
 {
     const struct app *app = req->app;
-    struct store *store = &req->worker->store;
-    char receipt_id[RECEIPT_UUID_LEN + 1], head[STORE_HASH_HEX];
-    char new_head[RECEIPT_HASH_HEX], conflict[STORE_HASH_HEX];
+    struct receipt_context ctx;
+    struct attempt *at = calloc(1, sizeof(*at));
     int64_t now = app_now_ms();
-    int64_t expires = now + (int64_t)v->j.regime->consent_days * 86400000;
-    char *payload = NULL, *stored = NULL, *state = NULL, *jws = NULL;
-    size_t stored_len = 0;
-    int st = STORE_ERROR, tries;
-    cJSON *root, *tree = NULL;
+    char *jws = NULL;
+    cJSON *root;
+    int st;
 
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
-    if (receipt_new_uuid(receipt_id) != 0) {
-        response_error(res, 503, "no_randomness", "cannot create a receipt ID");
+    if (at == NULL || make_context(req, r, v, &ctx) != RECEIPT_OK) {
+        free(at);
+        response_error(res, 503, "out_of_memory", "try again");
         return;
     }
-    /* Optimistic: most writes are a visitor's first, with no chain yet, so
-     * chain to nothing and let the script say otherwise (it answers with the
-     * current head, and the loop re-chains): one round trip instead of two
-     * for a first choice, the same two for a later one. */
-    head[0] = '\0';
-    st = STORE_OK;
-    for (tries = 0; st == STORE_OK && tries < RECORD_MAX_TRIES; tries++) {
-        struct store_write w;
+    if (!v->id_from_cookie)
+        handler_issue_id(req, v);
+    {
+        struct decision dd = *d;
 
-        cJSON_free(payload);
-        free(stored);
-        cJSON_Delete(tree);
-        stored = NULL;
-        tree = build_payload(req, r, v, d, receipt_id, now, expires,
-                             head[0] != '\0' ? head : RECEIPT_ZERO_HASH);
-        payload = tree != NULL ? cJSON_PrintUnformatted(tree) : NULL;
-        if (payload == NULL || receipt_seal(&app->key, payload, strlen(payload),
-                                            &stored, &stored_len) != RECEIPT_OK) {
-            st = STORE_ERROR;
-            break;
-        }
-        if (state == NULL)
-            state = build_state(r, receipt_id, now, expires);
-        receipt_sha256_hex(payload, strlen(payload), new_head);
-        w.consent_id = v->consent_id;
-        w.receipt_id = receipt_id;
-        w.expected_head = head;
-        w.receipt = stored;
-        w.receipt_len = stored_len;
-        w.site = r->site->id;
-        w.state = state;
-        w.new_head = new_head;
-        w.max_history = app->cfg.max_history;
-        w.ttl_seconds = (long)app->cfg.retention_days * 86400;
-        st = store_record(store, &w, conflict);
-        if (st != STORE_CONFLICT)
-            break;
-        /* Another write to this ID came first: chain to it and sign again. */
-        memcpy(head, conflict, sizeof(head));
-        st = STORE_OK;
+        make_receipt(req, r, &dd, &ctx, now, &at->rc);
     }
-    if (tries == RECORD_MAX_TRIES)
-        st = STORE_CONFLICT;
+    st = write_receipt(req, r, v, &ctx, at);
     if (st != STORE_OK) {
-        if (st == STORE_CONFLICT) {
+        if (st == STORE_BUSY_LOCAL) {
             response_header(res, "Retry-After", "1");
             response_error(res, 503, "busy", "too many simultaneous writes for this consent ID");
         } else {
@@ -213,25 +407,38 @@ static void record(struct request *req, struct response *res,
     }
     atomic_fetch_add_explicit(&req->worker->metrics.receipts_written, 1,
                               memory_order_relaxed);
-    if (gpc_honoured(r, d))
+    if (at->rc.gpc_honoured)
         atomic_fetch_add_explicit(&req->worker->metrics.gpc_honoured, 1,
                                   memory_order_relaxed);
-    jws = receipt_jws(stored, stored_len, app->key.kid);
+    jws = jws_compact(app->keys.current.kid, at->payload, at->len, at->rc.sig);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", v->consent_id);
-    cJSON_AddItemToObject(root, "receipt", tree);     /* the tree just signed */
-    tree = NULL;
-    cJSON_AddStringToObject(root, "sha256", new_head);
+    cJSON_AddItemToObject(root, "receipt", cJSON_ParseWithLength(at->payload, at->len));
+    cJSON_AddStringToObject(root, "sha256", at->sha256);
     cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
-    handler_set_cookie(req, res, v->consent_id, v->j.regime->consent_days);
+    /* The cookie is (re)set on every write: a new ID, or a longer life for
+     * the current one. */
+    if (v->cookie[0] != '\0')
+        handler_set_cookie(req, res, v->cookie, v->j.regime->consent_days);
     response_header(res, "Cache-Control", "no-store");
     response_json(res, 201, root);
 cleanup:
     free(jws);
-    cJSON_free(payload);
-    cJSON_Delete(tree);
-    free(stored);
-    cJSON_free(state);
+    if (at != NULL)
+        cJSON_free(at->payload);
+    free(at);
+    receipt_context_free(&ctx);
+}
+
+/* Writes are never recorded under a previewed region: the jurisdiction of a
+ * receipt is always the server's. */
+static int refuse_preview(const struct visitor *v, struct response *res)
+{
+    if (!v->previewing)
+        return 0;
+    response_error(res, 403, "preview_not_recorded",
+                   "choices made while previewing a region are not recorded");
+    return -1;
 }
 
 void handle_record(struct request *req, struct response *res,
@@ -261,7 +468,7 @@ void handle_record(struct request *req, struct response *res,
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (handler_visitor(req, res, r.site, &v) != 0)
+    if (handler_visitor(req, res, r.site, &v) != 0 || refuse_preview(&v, res) != 0)
         return;
     /* The texts must be the banner this visitor's region gets: a dismissed
      * notice recorded from an opt-in region would pass for consent. */
@@ -295,7 +502,7 @@ void handle_withdraw(struct request *req, struct response *res,
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (handler_visitor(req, res, site, &v) != 0)
+    if (handler_visitor(req, res, site, &v) != 0 || refuse_preview(&v, res) != 0)
         return;
     if (!v.id_from_cookie) {
         response_error(res, 404, "no_consent", "this browser has no consent ID");
@@ -321,16 +528,16 @@ void handle_withdraw(struct request *req, struct response *res,
 void handle_me(struct request *req, struct response *res,
                struct request_log *log)
 {
-    char id[CONSENT_ID_LEN + 2];
-    cJSON *root;
+    struct visitor v;
+    struct history h;
+    char site_id[CONSENT_MAX_SITE_ID_LEN + 2];
+    const struct config_site *site = &req->app->cfg.sites[0];
 
     (void)log;
     response_header(res, "Cache-Control", "no-store");
-    if (request_cookie(req->cookie, req->app->cfg.cookie_name, id, sizeof(id)) != 0 ||
-        !receipt_valid_consent_id(id)) {
-        response_error(res, 404, "no_consent", "this browser has no consent ID");
-        return;
-    }
+    if (request_query_param(req->query, "site", site_id, sizeof(site_id)) == 0 &&
+        config_site_find(&req->app->cfg, site_id) != NULL)
+        site = config_site_find(&req->app->cfg, site_id);
     if (req->origin != NULL && !config_origin_known(&req->app->cfg, req->origin)) {
         response_error(res, 403, "origin_not_allowed", "this origin is not configured");
         return;
@@ -340,14 +547,23 @@ void handle_me(struct request *req, struct response *res,
         response_header(res, "Access-Control-Allow-Origin", req->origin);
         response_header(res, "Access-Control-Allow-Credentials", "true");
     }
-    if (history_load(&req->worker->store, &req->app->key, id, 0, 0, &root) != STORE_OK) {
+    /* Only a cookie this server issued reads a history: a planted or made-up
+     * one is no consent ID at all. */
+    if (handler_visitor(req, res, site, &v) != 0)
+        return;
+    if (!v.id_from_cookie) {
+        response_error(res, 404, "no_consent", "this browser has no consent ID");
+        return;
+    }
+    if (history_load(&req->worker->store, &req->app->keys, v.consent_id, NULL, &h) != STORE_OK) {
         handler_store_unavailable(req, res);
         return;
     }
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "receipts")) == 0) {
-        cJSON_Delete(root);
+    if (h.result.nitems == 0) {
+        history_free(&h);
         response_error(res, 404, "no_consent", "nothing is stored for this consent ID");
         return;
     }
-    response_json(res, 200, root);
+    response_json(res, 200, history_json(&h, app_now_ms(), 0));
+    history_free(&h);
 }

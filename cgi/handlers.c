@@ -61,11 +61,20 @@ static int split_region(const char *s, char *country, char *subdivision)
     return 0;
 }
 
+/* The cookie's name: "__Host-" + name where cookies are Secure, so that
+ * no sibling subdomain can plant one (browsers refuse a __Host- cookie with
+ * a Domain, a Path other than / or without Secure). */
+static void cookie_name(const struct app *app, char *out, size_t len)
+{
+    snprintf(out, len, "%s%s", app->cfg.cookie_secure ? "__Host-" : "",
+             app->cfg.cookie_name);
+}
+
 int handler_visitor(const struct request *req, struct response *res,
                     const struct config_site *site, struct visitor *v)
 {
     const struct app *app = req->app;
-    char preview[16], cookie[CONSENT_ID_LEN + 2];
+    char preview[16], cookie[CONSENT_COOKIE_LEN + 2], name[CONSENT_MAX_COOKIE_NAME + 8];
     int st;
 
     memset(v, 0, sizeof(*v));
@@ -94,17 +103,20 @@ int handler_visitor(const struct request *req, struct response *res,
         snprintf(v->region, sizeof(v->region), "%s-%s", v->loc.country,
                  v->loc.subdivision);
 
-    /* A cookie that is not a well-formed ID is ignored, never used as a key. */
-    if (request_cookie(req->cookie, app->cfg.cookie_name, cookie,
-                       sizeof(cookie)) == 0 &&
-        receipt_valid_consent_id(cookie)) {
-        strcpy(v->consent_id, cookie);
+    /* Only a cookie this server issued (its MAC checks) names a consent ID;
+     * anything else is ignored, never used as a key. */
+    cookie_name(app, name, sizeof(name));
+    if (request_cookie(req->cookie, name, cookie, sizeof(cookie)) == 0 &&
+        receipt_cookie_id(app->cookie_key, cookie, v->consent_id) == 0)
         v->id_from_cookie = 1;
-    } else if (receipt_new_consent_id(v->consent_id) != 0) {
-        response_error(res, 503, "no_randomness", "cannot create a consent ID");
-        return -1;
-    }
     return 0;
+}
+
+void handler_issue_id(const struct request *req, struct visitor *v)
+{
+    receipt_cookie_new(req->app->cookie_key, v->cookie);
+    receipt_cookie_id(req->app->cookie_key, v->cookie, v->consent_id);
+    v->id_from_cookie = 0;
 }
 
 const struct config_language *handler_language(const struct request *req,
@@ -119,13 +131,13 @@ const struct config_language *handler_language(const struct request *req,
 }
 
 void handler_set_cookie(const struct request *req, struct response *res,
-                        const char *consent_id, int lifetime_days)
+                        const char *cookie, int lifetime_days)
 {
-    char value[256];
+    char value[256], name[CONSENT_MAX_COOKIE_NAME + 8];
 
+    cookie_name(req->app, name, sizeof(name));
     snprintf(value, sizeof(value), "%s=%s; Max-Age=%ld; Path=/; HttpOnly; "
-             "SameSite=Lax%s", req->app->cfg.cookie_name, consent_id,
-             (long)lifetime_days * 86400,
+             "SameSite=Lax%s", name, cookie, (long)lifetime_days * 86400,
              req->app->cfg.cookie_secure ? "; Secure" : "");
     response_header(res, "Set-Cookie", value);
 }
@@ -139,44 +151,119 @@ void handler_store_unavailable(const struct request *req, struct response *res)
                    "the consent store is unavailable; nothing was recorded, try again");
 }
 
-/* Reads a stored state JSON into what the prompt rules need and the site's
- * choices. Returns 0, or -1 when the state is unusable (treated as none). */
-static int parse_state(const char *json, const struct config_site *site,
-                       struct decision_stored *st, int *choices, int *known,
-                       cJSON **root_out)
+const struct receipt_context *handler_context(struct request *req,
+                                              const unsigned char *ref)
 {
-    cJSON *root = cJSON_Parse(json);
-    const cJSON *t, *exp, *rev, *m, *oo, *c;
+    struct worker *w = req->worker;
+    struct receipt_context *slot;
+    struct store_blob blob;
+    char hex[RECEIPT_CTX_HEX];
+    const char *refs[1] = {hex};
 
-    *root_out = NULL;
-    memset(st, 0, sizeof(*st));
-    if (root == NULL)
-        return -1;
-    t = cJSON_GetObjectItemCaseSensitive(root, "t");
-    exp = cJSON_GetObjectItemCaseSensitive(root, "exp");
-    rev = cJSON_GetObjectItemCaseSensitive(root, "rev");
-    m = cJSON_GetObjectItemCaseSensitive(root, "m");
-    oo = cJSON_GetObjectItemCaseSensitive(root, "oo");
-    c = cJSON_GetObjectItemCaseSensitive(root, "c");
-    if (!cJSON_IsNumber(t) || !cJSON_IsNumber(exp) || !cJSON_IsNumber(rev) ||
-        !cJSON_IsString(m) || !cJSON_IsObject(c) ||
-        rules_model_parse(m->valuestring, &st->model) != 0) {
-        cJSON_Delete(root);
-        return -1;
-    }
-    st->present = 1;
-    st->time_ms = (int64_t)t->valuedouble;
-    st->expires_ms = (int64_t)exp->valuedouble;
-    st->revision = (int)rev->valuedouble;
-    st->opted_out = cJSON_IsTrue(oo);
-    for (size_t i = 0; i < site->ncategories; i++) {
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, site->categories[i].id);
+    sodium_bin2hex(hex, sizeof(hex), ref, RECEIPT_CTX_BYTES);
+    for (size_t i = 0; i < WORKER_CONTEXTS; i++)
+        if (strcmp(w->contexts[i].ref, hex) == 0)
+            return &w->contexts[i];
+    if (store_contexts(&w->store, refs, 1, &blob) != STORE_OK || blob.data == NULL)
+        return NULL;
+    slot = &w->contexts[w->next_context++ % WORKER_CONTEXTS];
+    receipt_context_free(slot);
+    if (receipt_context_parse(slot, hex, blob.data, blob.len) != RECEIPT_OK)
+        slot = NULL;
+    store_blob_free(&blob);
+    return slot;
+}
 
-        known[i] = cJSON_IsBool(b);
-        choices[i] = cJSON_IsTrue(b);
+/* Logs and counts a stored state the decision will not use. */
+static void state_refused(struct request *req, const char *why)
+{
+    atomic_fetch_add_explicit(&req->worker->metrics.state_mismatch, 1,
+                              memory_order_relaxed);
+    fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"stored state refused\",\"why\":\"%s\"}\n",
+            why);
+}
+
+/*
+ * The visitor's state for site from the sealed head: used only when the
+ * seal verifies with a key of the set, the site's state names a context
+ * that hashes to its reference and belongs to this site. Then every
+ * category is mapped by id (a category the site added since is unknown).
+ * Returns 0 (stored->present says whether there is a state) or -1 when
+ * Redis could not be asked.
+ */
+static int visitor_state(struct request *req, const struct config_site *site,
+                         const struct visitor *v, struct decision_stored *stored,
+                         int *choices, int *known, struct receipt_state *state)
+{
+    const struct app *app = req->app;
+    const struct receipt_state *s;
+    const struct receipt_context *ctx;
+    struct receipt_head *head = malloc(sizeof(*head));
+    struct store_blob blob;
+    const char *model;
+    int st;
+
+    memset(stored, 0, sizeof(*stored));
+    if (head == NULL)
+        return 0;
+    st = store_head(&req->worker->store, v->consent_id, &blob);
+    if (st != STORE_OK || blob.data == NULL) {
+        free(head);
+        return st == STORE_OK ? 0 : -1;
     }
-    *root_out = root;
+    if (receipt_head_decode((const unsigned char *)blob.data, blob.len, head) != RECEIPT_OK)
+        state_refused(req, "malformed head");
+    else if (receipt_head_check(head, v->consent_id, &app->keys) != JWS_OK)
+        state_refused(req, "head seal does not verify");
+    else if ((s = receipt_head_site(head, site->id)) != NULL) {
+        ctx = handler_context(req, s->ctx);
+        model = ctx != NULL ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "model")) : NULL;
+        if (ctx == NULL || model == NULL ||
+            strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
+                   ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
+                   : "", site->id) != 0 ||
+            rules_model_parse(model, &stored->model) != 0) {
+            state_refused(req, "state context missing or altered");
+        } else {
+            stored->present = 1;
+            stored->time_ms = s->time_ms;
+            stored->expires_ms = s->time_ms + (int64_t)ctx->consent_days * 86400000;
+            stored->revision = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "consent_revision"));
+            stored->opted_out = s->opted_out;
+            for (size_t i = 0; i < site->ncategories; i++) {
+                int k = receipt_context_category(ctx, site->categories[i].id);
+
+                known[i] = k >= 0;
+                choices[i] = k >= 0 && ((s->choices >> k) & 1);
+            }
+            *state = *s;
+        }
+    }
+    store_blob_free(&blob);
+    free(head);
     return 0;
+}
+
+static void add_stored(cJSON *root, const struct decision_stored *stored,
+                       const struct receipt_state *s, const struct config_site *site)
+{
+    char uuid[RECEIPT_UUID_LEN + 1];
+    cJSON *o;
+
+    if (!stored->present) {
+        cJSON_AddNullToObject(root, "stored");
+        return;
+    }
+    receipt_uuid_text(s->id, uuid);
+    o = cJSON_AddObjectToObject(root, "stored");
+    cJSON_AddStringToObject(o, "receipt_id", uuid);
+    cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+    cJSON_AddStringToObject(o, "action", receipt_action_names[s->action]);
+    cJSON_AddStringToObject(o, "banner_version", site->banner_version);
+    cJSON_AddNumberToObject(o, "time_ms", (double)stored->time_ms);
+    cJSON_AddNumberToObject(o, "expires_ms", (double)stored->expires_ms);
 }
 
 void handle_banner(struct request *req, struct response *res,
@@ -187,13 +274,13 @@ void handle_banner(struct request *req, struct response *res,
     struct visitor v;
     struct decision d;
     struct decision_stored stored = {0};
+    struct receipt_state state;
     const struct config_language *lang;
     int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
     int64_t now = app_now_ms();
     int prompt, settings = 0, store_ok = 1;
     char flag[8];
-    char *state = NULL;
-    cJSON *root, *o, *arr, *state_root = NULL;
+    cJSON *root, *o, *arr;
 
     site = handler_site_param(req, res);
     if (site == NULL)
@@ -208,18 +295,11 @@ void handle_banner(struct request *req, struct response *res,
     metrics_decision(&req->worker->metrics, v.j.regime->metric_slot, v.j.regime->model);
     log->regime = v.j.regime->id;
     log->gpc = req->gpc;
-    if (v.id_from_cookie) {
-        int st = store_state(&req->worker->store, v.consent_id, site->id, &state);
-
-        if (st != STORE_OK) {
-            store_ok = 0;
-            atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
-                                      memory_order_relaxed);
-        }
-        else if (state != NULL &&
-                 parse_state(state, site, &stored, choices, known, &state_root) != 0)
-            stored.present = 0;
-        free(state);
+    if (v.id_from_cookie &&
+        visitor_state(req, site, &v, &stored, choices, known, &state) != 0) {
+        store_ok = 0;
+        atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
+                                  memory_order_relaxed);
     }
     prompt = decision_prompt(&stored, v.j.regime, site->consent_revision, now,
                              settings);
@@ -228,7 +308,10 @@ void handle_banner(struct request *req, struct response *res,
 
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "site", site->id);
-    cJSON_AddStringToObject(root, "consent_id", v.consent_id);
+    if (v.id_from_cookie)
+        cJSON_AddStringToObject(root, "consent_id", v.consent_id);
+    else
+        cJSON_AddNullToObject(root, "consent_id");
     cJSON_AddBoolToObject(root, "prompt", prompt);
     cJSON_AddStringToObject(root, "store", store_ok ? "ok" : "unavailable");
     o = cJSON_AddObjectToObject(root, "jurisdiction");
@@ -272,20 +355,7 @@ void handle_banner(struct request *req, struct response *res,
             on = 0;
         cJSON_AddBoolToObject(o, site->categories[i].id, on);
     }
-    if (stored.present) {
-        o = cJSON_AddObjectToObject(root, "stored");
-        cJSON_AddItemToObject(o, "receipt_id", cJSON_Duplicate(
-            cJSON_GetObjectItemCaseSensitive(state_root, "r"), 0));
-        cJSON_AddItemToObject(o, "action", cJSON_Duplicate(
-            cJSON_GetObjectItemCaseSensitive(state_root, "a"), 0));
-        cJSON_AddItemToObject(o, "banner_version", cJSON_Duplicate(
-            cJSON_GetObjectItemCaseSensitive(state_root, "v"), 0));
-        cJSON_AddNumberToObject(o, "time_ms", (double)stored.time_ms);
-        cJSON_AddNumberToObject(o, "expires_ms", (double)stored.expires_ms);
-    } else {
-        cJSON_AddNullToObject(root, "stored");
-    }
-    cJSON_Delete(state_root);
+    add_stored(root, &stored, &state, site);
 
     cJSON_AddStringToObject(root, "language", lang->tag);
     cJSON_AddItemToObject(root, "texts",
@@ -299,8 +369,8 @@ void handle_banner(struct request *req, struct response *res,
     if (site->consent_mode != NULL)
         cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
 
-    if (!v.id_from_cookie)
-        handler_set_cookie(req, res, v.consent_id, v.j.regime->consent_days);
+    /* No cookie here: nothing identifying is set before the visitor
+     * chooses; the first receipt write issues the consent ID. */
     response_header(res, "Cache-Control", "no-store");
     response_json(res, 200, root);
 }
@@ -326,7 +396,7 @@ void handle_health(struct request *req, struct response *res,
         cJSON_AddStringToObject(o, "reason", store->last_error[0]
                                 ? store->last_error : store_strerror(redis));
     cJSON_AddStringToObject(root, "rules_version", app->rules.version);
-    cJSON_AddStringToObject(root, "signing_key", app->key.kid);
+    cJSON_AddStringToObject(root, "signing_key", app->keys.current.kid);
     response_header(res, "Cache-Control", "no-store");
     response_json(res, redis == STORE_OK ? 200 : 503, root);
 }
@@ -338,7 +408,7 @@ void handle_keys(struct request *req, struct response *res,
     /* Public and stable: anyone may fetch it to verify receipts offline. */
     response_header(res, "Cache-Control", "public, max-age=3600");
     response_header(res, "Access-Control-Allow-Origin", "*");
-    response_json(res, 200, receipt_jwks(&req->app->key));
+    response_json(res, 200, jws_keyset_jwks(&req->app->keys));
 }
 
 void handle_preflight(struct request *req, struct response *res,

@@ -6,334 +6,351 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-/* Verifies the list (newest first): each receipt's signature; each link from
- * the newer receipt (or the head, for the newest) to this one; the oldest
- * must point at zeros unless the history bound trimmed older receipts. */
-static cJSON *verify_list(const struct receipt_key *key, const redisReply *list,
-                          const char *head, long written, long trimmed,
-                          int *all_ok)
+#define CTX_OFFSET 81               /* of the context reference in a stored receipt */
+
+void history_free(struct history *h)
 {
-    cJSON *arr = cJSON_CreateArray();
-    char expect[RECEIPT_HASH_HEX];
-
-    snprintf(expect, sizeof(expect), "%s", head);
-    *all_ok = list->elements > 0;
-    for (size_t i = 0; i < list->elements; i++) {
-        const redisReply *e = list->element[i];
-        const char *payload = NULL;
-        size_t plen = 0;
-        char h[RECEIPT_HASH_HEX] = "";
-        int sig = RECEIPT_MALFORMED, linked;
-        cJSON *item = cJSON_CreateObject(), *p = NULL;
-        const cJSON *prev;
-        char *jws = NULL;
-
-        if (e->type == REDIS_REPLY_STRING) {
-            sig = receipt_open(key->pk, key->kid, e->str, e->len, &payload, &plen);
-            jws = receipt_jws(e->str, e->len, key->kid);
-        }
-        if (payload != NULL) {
-            p = cJSON_ParseWithLength(payload, plen);
-            receipt_sha256_hex(payload, plen, h);
-        }
-        cJSON_AddItemToObject(item, "receipt", p != NULL ? p : cJSON_CreateNull());
-        cJSON_AddBoolToObject(item, "signature_valid", sig == RECEIPT_OK);
-        if (jws != NULL)
-            cJSON_AddStringToObject(item, "jws", jws);
-        free(jws);
-        if (h[0] != '\0')
-            cJSON_AddStringToObject(item, "sha256", h);
-        linked = h[0] != '\0' && strcmp(expect, h) == 0;
-        prev = p != NULL ? cJSON_GetObjectItemCaseSensitive(p, "prev_sha256") : NULL;
-        if (cJSON_IsString(prev) && strlen(prev->valuestring) < sizeof(expect))
-            strcpy(expect, prev->valuestring);
-        else
-            expect[0] = '\0';
-        /* The oldest kept: the first ever (prev zeros, nothing trimmed), or
-         * exactly the bound's cut (every receipt not trimmed is here). */
-        if (i + 1 == list->elements && linked)
-            linked = (long)list->elements == written - trimmed &&
-                     (strcmp(expect, RECEIPT_ZERO_HASH) == 0) == (trimmed == 0);
-        cJSON_AddBoolToObject(item, "chain_valid", linked);
-        *all_ok &= linked && sig == RECEIPT_OK;
-        cJSON_AddItemToArray(arr, item);
-    }
-    return arr;
+    store_history_free(&h->stored);
+    for (size_t i = 0; i < h->ncontexts; i++)
+        receipt_context_free(&h->contexts[i]);
+    free(h->contexts);
+    verify_result_free(&h->result);
+    memset(h, 0, sizeof(*h));
 }
 
-int history_load(struct store *s, const struct receipt_key *key,
-                 const char *consent_id, int with_state, int64_t now_ms,
-                 cJSON **out)
+static int has_ref(const struct history *h, const char *ref)
 {
-    redisReply *list = NULL, *hash = NULL, *tomb = NULL;
-    char head[STORE_HASH_HEX] = "";
-    long written = 0, trimmed = 0;
-    long long pttl = -2;
-    int st, all_ok;
-    cJSON *root, *o;
+    for (size_t i = 0; i < h->ncontexts; i++)
+        if (strcmp(h->contexts[i].ref, ref) == 0)
+            return 1;
+    return 0;
+}
 
-    *out = NULL;
-    st = with_state ? store_consent(s, consent_id, &hash, &pttl)
-                    : store_head(s, consent_id, head);
-    if (st == STORE_OK)
-        st = store_history(s, consent_id, &list, &written, &trimmed);
-    if (st == STORE_OK && with_state)
-        st = store_tombstone(s, consent_id, &tomb);
-    if (st != STORE_OK)
+/* Fetches the contexts the stored receipts and states name (one MGET). A
+ * missing or altered context is simply absent: the verifier says so. */
+static int load_contexts(struct store *s, struct history *h)
+{
+    size_t max = h->stored.nitems + RECEIPT_MAX_SITES, n = 0;
+    char (*refs)[RECEIPT_CTX_HEX] = calloc(max + 1, sizeof(*refs));
+    const char **argv = calloc(max + 1, sizeof(*argv));
+    struct store_blob *blobs = calloc(max + 1, sizeof(*blobs));
+    struct receipt_head head;
+    int st = STORE_ERROR;
+
+    h->contexts = calloc(max + 1, sizeof(*h->contexts));
+    if (refs == NULL || argv == NULL || blobs == NULL || h->contexts == NULL)
         goto cleanup;
+    for (size_t i = 0; i < h->stored.nitems; i++) {
+        const struct store_blob *b = &h->stored.items[i].blob;
+        char ref[RECEIPT_CTX_HEX];
+        int dup = 0;
 
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "consent_id", consent_id);
-    cJSON_AddNumberToObject(root, "receipts_written", (double)written);
-    o = NULL;
-    if (with_state) {
-        o = cJSON_CreateObject();
-        for (size_t i = 0; i + 1 < hash->elements; i += 2) {
-            const redisReply *k = hash->element[i], *v = hash->element[i + 1];
-
-            if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-                continue;
-            if (strcmp(k->str, "head") == 0 && v->len < sizeof(head))
-                memcpy(head, v->str, v->len + 1);
-            else if (strncmp(k->str, "site:", 5) == 0)
-                cJSON_AddItemToObject(o, k->str + 5, cJSON_ParseWithLength(v->str, v->len));
-        }
+        if (b->len < CTX_OFFSET + RECEIPT_CTX_BYTES)
+            continue;
+        sodium_bin2hex(ref, sizeof(ref), (const unsigned char *)b->data + CTX_OFFSET,
+                       RECEIPT_CTX_BYTES);
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = strcmp(refs[k], ref) == 0;
+        if (!dup)
+            memcpy(refs[n++], ref, sizeof(ref));
     }
-    cJSON_AddItemToObject(root, "receipts", verify_list(key, list, head, written, trimmed, &all_ok));
-    cJSON_AddBoolToObject(root, "all_valid", all_ok);
-    if (with_state) {
-        cJSON_AddItemToObject(root, "state", o);
-        if (pttl >= 0)
-            cJSON_AddNumberToObject(root, "expires_ms", (double)(now_ms + pttl));
-        else
-            cJSON_AddNullToObject(root, "expires_ms");
-        if (tomb->elements > 0) {
-            cJSON *t = cJSON_AddObjectToObject(root, "tombstone");
+    if (h->stored.head.data != NULL &&
+        receipt_head_decode((const unsigned char *)h->stored.head.data,
+                            h->stored.head.len, &head) == RECEIPT_OK)
+        for (size_t i = 0; i < head.nsites && n < max; i++) {
+            char ref[RECEIPT_CTX_HEX];
+            int dup = 0;
 
-            for (size_t i = 0; i + 1 < tomb->elements; i += 2) {
-                const redisReply *k = tomb->element[i], *v = tomb->element[i + 1];
-
-                if (strcmp(k->str, "by") == 0)
-                    cJSON_AddStringToObject(t, "by", v->str);
-                else
-                    cJSON_AddNumberToObject(t, k->str, strtod(v->str, NULL));
-            }
+            sodium_bin2hex(ref, sizeof(ref), head.sites[i].ctx, RECEIPT_CTX_BYTES);
+            for (size_t k = 0; k < n && !dup; k++)
+                dup = strcmp(refs[k], ref) == 0;
+            if (!dup)
+                memcpy(refs[n++], ref, sizeof(ref));
         }
+    for (size_t i = 0; i < n; i++)
+        argv[i] = refs[i];
+    st = n > 0 ? store_contexts(s, argv, n, blobs) : STORE_OK;
+    for (size_t i = 0; st == STORE_OK && i < n; i++) {
+        if (blobs[i].data != NULL && !has_ref(h, refs[i]) &&
+            receipt_context_parse(&h->contexts[h->ncontexts], refs[i], blobs[i].data,
+                                  blobs[i].len) == RECEIPT_OK)
+            h->ncontexts++;
+        store_blob_free(&blobs[i]);
     }
-    *out = root;
 cleanup:
-    if (list != NULL)
-        freeReplyObject(list);
-    if (hash != NULL)
-        freeReplyObject(hash);
-    if (tomb != NULL)
-        freeReplyObject(tomb);
+    free(refs);
+    free(argv);
+    free(blobs);
     return st;
 }
 
-int history_receipt(struct store *s, const struct receipt_key *key,
-                    const char *receipt_id, cJSON **out)
+int history_load(struct store *s, const struct jws_keyset *keys,
+                 const char *consent_id, const char *visitor_jws,
+                 struct history *h)
 {
-    char cid[CONSENT_ID_LEN + 2];
-    cJSON *h = NULL, *found = NULL, *item;
+    struct verify_contexts ctxs;
     int st;
 
-    *out = NULL;
-    st = store_receipt_owner(s, receipt_id, cid, sizeof(cid));
-    if (st != STORE_OK)
+    memset(h, 0, sizeof(*h));
+    st = store_history(s, consent_id, &h->stored);
+    if (st == STORE_OK)
+        st = load_contexts(s, h);
+    if (st == STORE_OK)
+        st = store_tombstone(s, consent_id, &h->tombstone);
+    if (st != STORE_OK) {
+        history_free(h);
         return st;
-    st = history_load(s, key, cid, 0, 0, &h);
-    if (st != STORE_OK)
-        return st;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(h, "receipts")) {
-        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(item, "receipt"), "receipt_id");
-
-        if (cJSON_IsString(rid) && strcmp(rid->valuestring, receipt_id) == 0) {
-            found = cJSON_Duplicate(item, 1);
-            break;
-        }
     }
-    cJSON_Delete(h);
-    if (found == NULL)
-        return STORE_NOT_FOUND;
-    cJSON_AddStringToObject(found, "consent_id", cid);
-    *out = found;
+    ctxs.items = h->contexts;
+    ctxs.n = h->ncontexts;
+    verify_stored(&h->stored, consent_id, &ctxs, keys, visitor_jws, &h->result);
     return STORE_OK;
 }
 
-static const char *str(const cJSON *o, const char *k)
+static int signature_ok(int verdict)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
+    return verdict == VERIFY_OK || verdict == VERIFY_CHAIN_BROKEN ||
+           verdict == VERIFY_WRONG_ID || verdict == VERIFY_WRONG_SEQ;
 }
 
-/* Category name and purpose in the receipt's language, from the site's
- * current texts (the receipt's own texts are identified by their hash). */
-static void category_texts(const struct config_site *site, const char *lang,
-                           const char *id, cJSON **name, cJSON **purpose)
+static cJSON *item_json(const struct verify_item *it)
 {
-    const struct config_language *l = &site->languages[0];
-    cJSON *t, *c;
+    cJSON *o = cJSON_CreateObject();
 
-    for (size_t i = 0; i < site->nlanguages; i++)
-        if (strcmp(site->languages[i].tag, lang) == 0)
-            l = &site->languages[i];
-    t = cJSON_Parse(l->texts[MODEL_NOTICE]);
-    c = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(t, "categories"), id);
-    *name = cJSON_CreateString(c != NULL ? str(c, "name") : id);
-    *purpose = cJSON_CreateString(c != NULL ? str(c, "purpose") : id);
-    cJSON_Delete(t);
+    cJSON_AddNumberToObject(o, "seq", (double)it->seq);
+    cJSON_AddItemToObject(o, "receipt", it->parsed != NULL ? cJSON_Duplicate(it->parsed, 1)
+                                                           : cJSON_CreateNull());
+    if (it->jws != NULL)
+        cJSON_AddStringToObject(o, "jws", it->jws);
+    if (it->sha256[0] != '\0')
+        cJSON_AddStringToObject(o, "sha256", it->sha256);
+    cJSON_AddStringToObject(o, "verdict", verify_verdict_name(it->verdict));
+    cJSON_AddBoolToObject(o, "signature_valid", signature_ok(it->verdict));
+    cJSON_AddBoolToObject(o, "chain_valid", it->verdict == VERIFY_OK);
+    return o;
 }
 
-cJSON *history_kantara(const cJSON *receipt, const struct config *cfg,
-                       const struct receipt_key *key)
+static const struct receipt_context *context_of(const struct history *h,
+                                                const unsigned char *ref)
 {
-    const struct config_site *site;
-    const cJSON *choices, *time_ms, *exp, *c;
-    char x[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
-                                     sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    char termination[64];
-    time_t e;
-    struct tm tm;
-    cJSON *k, *ctl, *services, *svc, *purposes;
-    int explicit_consent;
+    char hex[RECEIPT_CTX_HEX];
 
-    if (!cJSON_IsObject(receipt))
-        return NULL;
-    choices = cJSON_GetObjectItemCaseSensitive(receipt, "choices");
-    time_ms = cJSON_GetObjectItemCaseSensitive(receipt, "time_ms");
-    exp = cJSON_GetObjectItemCaseSensitive(receipt, "expires_ms");
-    if (!cJSON_IsObject(choices) || !cJSON_IsNumber(time_ms) || !cJSON_IsNumber(exp))
-        return NULL;
-    site = config_site_find(cfg, str(receipt, "site"));
-    explicit_consent = strcmp(str(cJSON_GetObjectItemCaseSensitive(receipt, "jurisdiction"),
-                                  "model"), "opt-in") == 0;
-    e = (time_t)(exp->valuedouble / 1000);
-    gmtime_r(&e, &tm);
-    strftime(termination, sizeof(termination), "expires %Y-%m-%dT%H:%M:%SZ or on withdrawal", &tm);
-    sodium_bin2base64(x, sizeof(x), key->pk, sizeof(key->pk),
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2hex(hex, sizeof(hex), ref, RECEIPT_CTX_BYTES);
+    for (size_t i = 0; i < h->ncontexts; i++)
+        if (strcmp(h->contexts[i].ref, hex) == 0)
+            return &h->contexts[i];
+    return NULL;
+}
 
-    k = cJSON_CreateObject();
-    cJSON_AddStringToObject(k, "version", "KI-CR-v1.1.0");
-    cJSON_AddStringToObject(k, "jurisdiction", str(cJSON_GetObjectItemCaseSensitive(receipt, "jurisdiction"), "regime"));
-    cJSON_AddNumberToObject(k, "consentTimestamp", (double)(long long)(time_ms->valuedouble / 1000));
-    cJSON_AddStringToObject(k, "collectionMethod", "web consent banner");
-    cJSON_AddStringToObject(k, "consentReceiptID", str(receipt, "receipt_id"));
-    cJSON_AddStringToObject(k, "publicKey", x);
-    cJSON_AddStringToObject(k, "language", str(receipt, "language"));
-    cJSON_AddStringToObject(k, "piiPrincipalId", str(receipt, "consent_id"));
-    ctl = cJSON_CreateObject();
-    cJSON_AddStringToObject(ctl, "piiController", site != NULL ? site->controller.name : "");
-    cJSON_AddStringToObject(ctl, "contact", site != NULL ? site->controller.contact : "");
-    cJSON_AddStringToObject(ctl, "address", site != NULL ? site->controller.address : "");
-    cJSON_AddStringToObject(ctl, "email", site != NULL ? site->controller.email : "");
-    cJSON_AddStringToObject(ctl, "phone", site != NULL ? site->controller.phone : "");
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(k, "piiControllers"), ctl);
-    cJSON_AddStringToObject(k, "policyUrl", str(receipt, "policy_url"));
-    services = cJSON_AddArrayToObject(k, "services");
-    svc = cJSON_CreateObject();
-    cJSON_AddStringToObject(svc, "service", str(receipt, "site"));
-    purposes = cJSON_AddArrayToObject(svc, "purposes");
-    /* Kantara lists the purposes consented to: the categories that are on. */
-    cJSON_ArrayForEach(c, choices) {
-        int idx = site != NULL ? config_category_index(site, c->string) : -1;
-        const struct config_category *cat = idx >= 0 ? &site->categories[idx] : NULL;
-        cJSON *p, *name, *purpose, *cats;
+/* The sites' states as the head states them, readable. */
+static cJSON *state_json(const struct history *h)
+{
+    const struct receipt_head *hd = &h->result.head;
+    cJSON *o = cJSON_CreateObject();
 
-        if (!cJSON_IsTrue(c))
+    for (size_t i = 0; h->result.has_head && i < hd->nsites; i++) {
+        const struct receipt_state *st = &hd->sites[i];
+        const struct receipt_context *ctx = context_of(h, st->ctx);
+        char uuid[RECEIPT_UUID_LEN + 1];
+        cJSON *s = cJSON_AddObjectToObject(o, st->site), *c;
+        const cJSON *cat;
+        int k = 0;
+
+        receipt_uuid_text(st->id, uuid);
+        cJSON_AddStringToObject(s, "receipt_id", uuid);
+        cJSON_AddNumberToObject(s, "seq", (double)st->seq);
+        cJSON_AddStringToObject(s, "action", receipt_action_names[st->action]);
+        cJSON_AddNumberToObject(s, "time_ms", (double)st->time_ms);
+        if (ctx == NULL)
             continue;
-        p = cJSON_CreateObject();
-        if (site != NULL) {
-            category_texts(site, str(receipt, "language"), c->string, &name, &purpose);
-        } else {
-            name = cJSON_CreateString(c->string);
-            purpose = cJSON_CreateString(c->string);
-        }
-        cJSON_AddItemToObject(p, "purpose", purpose);
-        cats = cJSON_AddArrayToObject(p, "purposeCategory");
-        cJSON_AddItemToArray(cats, name);
-        cJSON_AddStringToObject(p, "consentType",
-                                cat != NULL && cat->necessary ? "NOT_REQUIRED"
-                                : explicit_consent ? "EXPLICIT" : "IMPLICIT");
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(p, "piiCategory"),
-                             cJSON_CreateString("online identifiers (cookie IDs)"));
-        cJSON_AddBoolToObject(p, "primaryPurpose", cat != NULL && cat->necessary);
-        cJSON_AddStringToObject(p, "termination", termination);
-        cJSON_AddBoolToObject(p, "thirdPartyDisclosure", cat != NULL && cat->sale_sharing);
-        if (cat != NULL && cat->sale_sharing)
-            cJSON_AddStringToObject(p, "thirdPartyName",
-                                    "the advertising partners named in the privacy notice");
-        cJSON_AddItemToArray(purposes, p);
+        cJSON_AddNumberToObject(s, "expires_ms",
+                                (double)(st->time_ms + (int64_t)ctx->consent_days * 86400000));
+        c = cJSON_AddObjectToObject(s, "choices");
+        cJSON_ArrayForEach(cat, cJSON_GetObjectItemCaseSensitive(ctx->tree, "categories"))
+            cJSON_AddBoolToObject(c, cat->valuestring, (st->choices >> k++) & 1);
     }
-    cJSON_AddItemToArray(services, svc);
-    cJSON_AddBoolToObject(k, "sensitive", 0);
-    cJSON_AddArrayToObject(k, "spiCat");
-    /* Our own fields, for what Kantara has no place for. */
-    cJSON_AddStringToObject(k, "x-action", str(receipt, "action"));
-    cJSON_AddItemToObject(k, "x-choices", cJSON_Duplicate(choices, 1));
-    return k;
+    return o;
+}
+
+static cJSON *head_json(const struct history *h)
+{
+    const struct verify_result *r = &h->result;
+    char hex[RECEIPT_HASH_HEX];
+    cJSON *o;
+
+    if (!r->has_head)
+        return cJSON_CreateNull();
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "count", (double)r->head.count);
+    cJSON_AddNumberToObject(o, "first", (double)r->head.first);
+    sodium_bin2hex(hex, sizeof(hex), r->head.head, 32);
+    cJSON_AddStringToObject(o, "head_sha256", hex);
+    cJSON_AddBoolToObject(o, "seal_valid", r->seal == JWS_OK);
+    if (r->head_jws != NULL)
+        cJSON_AddStringToObject(o, "jws", r->head_jws);
+    return o;
+}
+
+static cJSON *tombstone_json(const struct store_tombstone *t)
+{
+    cJSON *o = cJSON_CreateObject(), *list;
+
+    cJSON_AddNumberToObject(o, "erasures", (double)t->count);
+    list = cJSON_AddArrayToObject(o, "entries");
+    for (size_t i = 0; i < t->nerasures; i++) {
+        cJSON *e = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(e, "erased_ms", (double)t->erasures[i].erased_ms);
+        cJSON_AddStringToObject(e, "by", t->erasures[i].by);
+        cJSON_AddNumberToObject(e, "receipts", (double)t->erasures[i].receipts);
+        cJSON_AddNumberToObject(e, "receipts_written", (double)t->erasures[i].written);
+        cJSON_AddItemToArray(list, e);
+    }
+    /* The first erasure's facts at the top, as one tombstone reads. */
+    if (t->nerasures > 0) {
+        cJSON_AddNumberToObject(o, "erased_ms", (double)t->erasures[0].erased_ms);
+        cJSON_AddStringToObject(o, "by", t->erasures[0].by);
+        cJSON_AddNumberToObject(o, "receipts", (double)t->erasures[0].receipts);
+    }
+    return o;
+}
+
+cJSON *history_json(const struct history *h, int64_t now_ms, int with_private)
+{
+    const struct verify_result *r = &h->result;
+    cJSON *root = cJSON_CreateObject(), *arr;
+
+    cJSON_AddStringToObject(root, "consent_id", r->consent_id);
+    cJSON_AddNumberToObject(root, "receipts_written", r->has_head ? (double)r->head.count : 0);
+    cJSON_AddStringToObject(root, "verdict", verify_passed(r) ? "verified" : "failed");
+    cJSON_AddBoolToObject(root, "all_valid", verify_passed(r) && r->nitems > 0);
+    cJSON_AddItemToObject(root, "findings", verify_findings_json(r->findings));
+    cJSON_AddItemToObject(root, "head", head_json(h));
+    arr = cJSON_AddArrayToObject(root, "receipts");
+    for (size_t i = r->nitems; i-- > 0; )
+        cJSON_AddItemToArray(arr, item_json(&r->items[i]));
+    cJSON_AddItemToObject(root, "state", state_json(h));
+    if (h->stored.pttl_ms >= 0)
+        cJSON_AddNumberToObject(root, "expires_ms", (double)(now_ms + h->stored.pttl_ms));
+    else
+        cJSON_AddNullToObject(root, "expires_ms");
+    if (r->visitor >= 0) {
+        cJSON *v = cJSON_AddObjectToObject(root, "visitor_receipt");
+
+        cJSON_AddBoolToObject(v, "signature_valid", r->visitor == JWS_OK);
+        cJSON_AddNumberToObject(v, "seq", (double)r->visitor_seq);
+        cJSON_AddBoolToObject(v, "newer_follow", (r->findings & VERIFY_F_NEWER_FOLLOWS) != 0);
+        cJSON_AddBoolToObject(v, "rolled_back", (r->findings & VERIFY_F_ROLLED_BACK) != 0);
+    }
+    if (with_private && h->tombstone.count > 0)
+        cJSON_AddItemToObject(root, "tombstone", tombstone_json(&h->tombstone));
+    return root;
+}
+
+cJSON *history_kantara(const struct history *h, const struct jws_keyset *keys)
+{
+    const struct verify_result *r = &h->result;
+    cJSON *out = cJSON_CreateObject(), *arr;
+
+    cJSON_AddStringToObject(out, "consent_id", r->consent_id);
+    cJSON_AddItemToObject(out, "head", head_json(h));
+    arr = cJSON_AddArrayToObject(out, "receipts");
+    for (size_t i = r->nitems; i-- > 0; ) {
+        cJSON *k = r->items[i].parsed != NULL ? verify_kantara(r->items[i].parsed, keys) : NULL;
+
+        if (k == NULL)
+            continue;
+        /* the JWS makes the export verifiable offline */
+        cJSON_AddStringToObject(k, "x-jws", r->items[i].jws != NULL ? r->items[i].jws : "");
+        cJSON_AddItemToArray(arr, k);
+    }
+    return out;
+}
+
+int history_receipt(struct store *s, const struct jws_keyset *keys,
+                    const char *receipt_id, struct history *h, cJSON **out)
+{
+    char cid[CONSENT_ID_LEN + 2];
+    unsigned char rid[16];
+    int st;
+
+    *out = NULL;
+    memset(h, 0, sizeof(*h));
+    if (receipt_uuid_parse(receipt_id, rid) != 0)
+        return STORE_NOT_FOUND;
+    st = store_receipt_owner(s, rid, cid, sizeof(cid));
+    if (st != STORE_OK)
+        return st;
+    if (!receipt_valid_consent_id(cid))
+        return STORE_NOT_FOUND;
+    st = history_load(s, keys, cid, NULL, h);
+    if (st != STORE_OK)
+        return st;
+    for (size_t i = 0; i < h->result.nitems; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(h->result.items[i].parsed,
+                                                          "receipt_id");
+
+        if (cJSON_IsString(v) && strcmp(v->valuestring, receipt_id) == 0) {
+            *out = item_json(&h->result.items[i]);
+            cJSON_AddStringToObject(*out, "consent_id", cid);
+            cJSON_AddStringToObject(*out, "history_verdict",
+                                    verify_passed(&h->result) ? "verified" : "failed");
+            cJSON_AddItemToObject(*out, "findings", verify_findings_json(h->result.findings));
+            return STORE_OK;
+        }
+    }
+    store_unindex(s, (const unsigned char (*)[16])rid, 1);   /* stale entry */
+    history_free(h);
+    return STORE_NOT_FOUND;
 }
 
 int history_erase(struct store *s, const char *consent_id, const char *who,
-                  int64_t now_ms, long tombstone_ttl_s, cJSON **out)
+                  int64_t now_ms, cJSON **out)
 {
-    redisReply *list = NULL;
-    long written = 0, trimmed = 0;
-    long long erased = 0;
-    const char **ids = NULL;
-    char (*idbuf)[RECEIPT_UUID_LEN + 1] = NULL;
+    struct store_history sh;
+    unsigned char (*ids)[16] = NULL;
+    long long erased = 0, number = 0;
     size_t n = 0;
-    int st;
+    int st, purge;
     cJSON *root, *t;
 
     *out = NULL;
-    st = store_history(s, consent_id, &list, &written, &trimmed);
+    st = store_history(s, consent_id, &sh);
     if (st != STORE_OK)
         return st;
-    ids = calloc(list->elements + 1, sizeof(*ids));
-    idbuf = calloc(list->elements + 1, sizeof(*idbuf));
-    if (ids == NULL || idbuf == NULL) {
-        st = STORE_ERROR;
-        goto cleanup;
+    ids = calloc(sh.nitems + 1, sizeof(*ids));
+    if (ids == NULL) {
+        store_history_free(&sh);
+        return STORE_ERROR;
     }
     /* The receipt IDs, for the index entries (read without verifying: an
      * erasure removes tampered receipts too). */
-    for (size_t i = 0; i < list->elements; i++) {
-        const redisReply *e = list->element[i];
-        cJSON *p;
-        const cJSON *rid;
+    for (size_t i = 0; i < sh.nitems; i++) {
+        struct receipt r = {.seq = sh.items[i].seq};
 
-        if (e->type != REDIS_REPLY_STRING || e->len <= RECEIPT_SIG_LEN)
-            continue;
-        p = cJSON_ParseWithLength(e->str + RECEIPT_SIG_LEN, e->len - RECEIPT_SIG_LEN);
-        rid = cJSON_GetObjectItemCaseSensitive(p, "receipt_id");
-        if (cJSON_IsString(rid) && receipt_valid_uuid(rid->valuestring)) {
-            strcpy(idbuf[n], rid->valuestring);
-            ids[n] = idbuf[n];
-            n++;
-        }
-        cJSON_Delete(p);
+        if (receipt_decode((const unsigned char *)sh.items[i].blob.data,
+                           sh.items[i].blob.len, &r) == RECEIPT_OK)
+            memcpy(ids[n++], r.id, 16);
     }
-    st = store_erase(s, consent_id, ids, n, who, now_ms, tombstone_ttl_s, &erased);
+    store_history_free(&sh);
+    st = store_erase(s, consent_id, (const unsigned char (*)[16])ids, n, who, now_ms,
+                     (long)HISTORY_TOMBSTONE_DAYS * 86400, &erased, &number);
+    free(ids);
     if (st != STORE_OK)
-        goto cleanup;
+        return st;
+    purge = store_purge(s, HISTORY_PURGE_TIMEOUT_MS);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", consent_id);
     cJSON_AddBoolToObject(root, "erased", 1);
     cJSON_AddNumberToObject(root, "receipts_erased", (double)erased);
+    cJSON_AddNumberToObject(root, "erasure", (double)number);
+    cJSON_AddBoolToObject(root, "purged", purge == STORE_OK);
     t = cJSON_AddObjectToObject(root, "tombstone");
     cJSON_AddNumberToObject(t, "erased_ms", (double)now_ms);
     cJSON_AddStringToObject(t, "by", who);
     cJSON_AddNumberToObject(t, "receipts", (double)erased);
+    cJSON_AddNumberToObject(t, "erasures", (double)number);
     *out = root;
-cleanup:
-    free(ids);
-    free(idbuf);
-    freeReplyObject(list);
-    return st;
+    return purge == STORE_TIMEOUT ? STORE_TIMEOUT : STORE_OK;
 }

@@ -1,54 +1,74 @@
 /*
  * history.h - what support staff and visitors see of a consent ID: its
- * receipts verified one by one (signature and chain), its current state, one
- * receipt by ID, the Kantara Consent Receipt v1.1 form, and erasure.
+ * history as judged by the one verifier (verify.h), one receipt by ID, the
+ * Kantara Consent Receipt v1.1 form, and erasure.
  *
  * Shared by consentd's handlers and consentctl, so the API, the command line
- * and the support page verify the same way.
+ * and the support page load, judge and erase the same way. This module does
+ * the I/O (through the store); the judging is verify.c's.
  */
 #ifndef CONSENT_HISTORY_H
 #define CONSENT_HISTORY_H
 
+#include <stdint.h>
 #include <cjson/cJSON.h>
 
-#include "config.h"
+#include "jws.h"
 #include "receipt.h"
+#include "verify.h"
 #include "../redis/store.h"
 
-/*
- * Loads a consent ID: {consent_id, receipts_written, receipts: [{receipt,
- * jws, sha256, signature_valid, chain_valid}] (newest first), all_valid,
- * state: {site: {...}}, expires_ms (null when nothing is stored)} and, when it
- * was erased, tombstone: {erased_ms, by, receipts}. with_state 0 leaves out
- * state, expiry and tombstone (one round trip less).
- * Returns STORE_OK with *out owned by the caller, or the store's status.
- */
-int history_load(struct store *s, const struct receipt_key *key,
-                 const char *consent_id, int with_state, int64_t now_ms,
-                 cJSON **out);
+#define HISTORY_TOMBSTONE_DAYS 3650     /* proof of erasure, kept 10 years */
+#define HISTORY_PURGE_TIMEOUT_MS 60000  /* longest wait for Redis's rewrite */
+
+/* A loaded, judged history. Free with history_free. */
+struct history {
+    struct store_history stored;
+    struct receipt_context *contexts;
+    size_t ncontexts;
+    struct verify_result result;
+    struct store_tombstone tombstone;
+};
 
 /*
- * One receipt by its receipt ID (via the index): {receipt, jws, sha256,
- * signature_valid, chain_valid, consent_id}. STORE_NOT_FOUND when the index
- * or the history no longer has it.
+ * Loads and judges a consent ID (with visitor_jws, a receipt the visitor
+ * holds, or NULL). Returns STORE_OK with h filled, or the store's status.
  */
-int history_receipt(struct store *s, const struct receipt_key *key,
-                    const char *receipt_id, cJSON **out);
+int history_load(struct store *s, const struct jws_keyset *keys,
+                 const char *consent_id, const char *visitor_jws,
+                 struct history *h);
+
+void history_free(struct history *h);
 
 /*
- * One receipt (the payload object) as a Kantara Consent Receipt v1.1 object,
- * using the site's configuration for controller and purpose texts. Caller
- * owns the result. NULL when the payload is not a receipt.
+ * The API's JSON for a loaded history: {consent_id, receipts_written,
+ * verdict, all_valid, findings, head, receipts (newest first, each with
+ * seq, receipt, jws, sha256, verdict, signature_valid, chain_valid),
+ * state, expires_ms, tombstone}. with_private 0 leaves out what only
+ * support staff see (tombstone). Caller owns the result.
  */
-cJSON *history_kantara(const cJSON *receipt, const struct config *cfg,
-                       const struct receipt_key *key);
+cJSON *history_json(const struct history *h, int64_t now_ms, int with_private);
+
+/* The Kantara export of a loaded history: {consent_id, head, receipts:
+ * [Kantara receipt + x-jws]}. Caller owns the result. */
+cJSON *history_kantara(const struct history *h, const struct jws_keyset *keys);
 
 /*
- * Erases a consent ID (receipts, states, index) and leaves a tombstone
- * naming who asked and when. *out: {consent_id, erased: true,
- * receipts_erased, tombstone}. Returns the store's status.
+ * One receipt by its receipt ID (via the index): the history's JSON item
+ * plus consent_id and the history's verdict. STORE_NOT_FOUND when the index
+ * or the history no longer has it (a stale index entry is removed).
+ */
+int history_receipt(struct store *s, const struct jws_keyset *keys,
+                    const char *receipt_id, struct history *h, cJSON **out);
+
+/*
+ * Erases a consent ID (head, receipts, index), adds an erasure to its
+ * tombstone, then has Redis rewrite its data files so that no copy of the
+ * erased receipts remains (store_purge). *out: {consent_id, erased: true,
+ * receipts_erased, erasure, purged, tombstone}. Returns the store's status;
+ * STORE_TIMEOUT means erased but the rewrite had not finished in time.
  */
 int history_erase(struct store *s, const char *consent_id, const char *who,
-                  int64_t now_ms, long tombstone_ttl_s, cJSON **out);
+                  int64_t now_ms, cJSON **out);
 
 #endif

@@ -267,7 +267,8 @@ static void unload(struct app *a)
         for (int m = 0; m < MODEL_COUNT; m++)
             for (int k = 0; k < 4; k++)
                 cJSON_free(a->categories[i][m][k / 2][k % 2]);
-    receipt_key_wipe(&a->key);
+    jws_keyset_wipe(&a->keys);
+    sodium_memzero(a->cookie_key, sizeof(a->cookie_key));
     geo_close(&a->geo);
     rules_free(&a->rules);
     config_free(&a->cfg);
@@ -299,9 +300,19 @@ static struct app *load(const char *path, char *err, size_t errlen)
                  MMDB_strerror(a->geo.mmdb_status));
         goto fail;
     }
-    st = receipt_key_load(&a->key, a->cfg.signing_key_path);
-    if (st != RECEIPT_OK) {
-        snprintf(err, errlen, "%s: %s", a->cfg.signing_key_path, receipt_strerror(st));
+    st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, NULL);
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.signing_key_path, jws_strerror(st));
+        goto fail;
+    }
+    st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, a->cfg.retired_keys_path);
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.retired_keys_path, jws_strerror(st));
+        goto fail;
+    }
+    st = jws_secret_load(a->cfg.cookie_secret_path, a->cookie_key);
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.cookie_secret_path, jws_strerror(st));
         goto fail;
     }
     for (size_t i = 0; i < a->rules.nregimes; i++)
@@ -369,11 +380,36 @@ static void reload(void)
     log_message("info", "reloaded", detail);
 }
 
+/* The JWK of a signing key file, for the retired_keys JWKS of a rotation. */
+static int print_public_key(const char *path)
+{
+    struct jws_key key;
+    cJSON *jwk;
+    char *text;
+    int st;
+
+    if (sodium_init() < 0)
+        return 1;
+    st = jws_key_load(&key, path);
+    if (st != JWS_OK) {
+        fprintf(stderr, "consentd: %s: %s\n", path, jws_strerror(st));
+        return 1;
+    }
+    jwk = jws_public_jwk(key.pk, key.kid);
+    text = cJSON_PrintUnformatted(jwk);
+    printf("%s\n", text != NULL ? text : "");
+    cJSON_free(text);
+    cJSON_Delete(jwk);
+    sodium_memzero(&key, sizeof(key));
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: consentd -c CONFIG       run the FastCGI service\n"
                "       consentd --check CONFIG  validate CONFIG and exit\n"
-               "       consentd --new-key FILE  create an Ed25519 signing key (mode 0600)\n"
+               "       consentd --new-key FILE  create a signing key or cookie secret (mode 0600)\n"
+               "       consentd --public-key FILE  print the JWK of a signing key (for retired_keys)\n"
                "       consentd --version\n");
 }
 
@@ -392,11 +428,13 @@ int main(int argc, char **argv)
             check_only = argv[i][1] == '-';
             config_path = argv[++i];
         } else if (strcmp(argv[i], "--new-key") == 0 && i + 1 < argc) {
-            if (sodium_init() < 0 || receipt_key_create(argv[i + 1]) != 0) {
+            if (sodium_init() < 0 || jws_secret_create(argv[i + 1]) != 0) {
                 fprintf(stderr, "consentd: %s: %s\n", argv[i + 1], strerror(errno));
                 return 1;
             }
             return 0;
+        } else if (strcmp(argv[i], "--public-key") == 0 && i + 1 < argc) {
+            return print_public_key(argv[i + 1]);
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("consentd %s\n", CONSENTD_VERSION);
             return 0;
@@ -427,7 +465,7 @@ int main(int argc, char **argv)
     if (check_only) {
         printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
                "GeoIP %s, signing key %s)\n", config_path, a->cfg.nsites,
-               a->rules.nregimes, a->geo.mmdb.metadata.database_type, a->key.kid);
+               a->rules.nregimes, a->geo.mmdb.metadata.database_type, a->keys.current.kid);
         unload(a);
         return 0;
     }

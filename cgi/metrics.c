@@ -181,6 +181,9 @@ char *metrics_render(const struct metrics *const *all, size_t n,
            "Receipts Redis confirmed.");
     SIMPLE(store_errors, "consent_store_errors_total",
            "Requests that failed because Redis was unavailable or erred.");
+    SIMPLE(state_mismatch, "consent_state_mismatch_total",
+           "Decisions that found a stored state not sealed by a known key or "
+           "not matching its receipt, and asked again.");
 #undef SIMPLE
     if (b.failed) {
         free(b.s);

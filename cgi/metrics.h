@@ -28,6 +28,7 @@ struct metrics {
     atomic_ulong gpc_honoured;
     atomic_ulong receipts_written;
     atomic_ulong store_errors;
+    atomic_ulong state_mismatch;
 };
 
 /* Counts one request: route index (-1 when no route matched), status,

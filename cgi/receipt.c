@@ -3,137 +3,77 @@
  */
 #include "receipt.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define STORED_VERSION 2
+#define HEAD_FIXED 146              /* bytes before the first site entry */
+
+const char *const receipt_action_names[RECEIPT_ACTION_COUNT] = {
+    "accept_all", "reject_all", "custom", "gpc", "withdraw"};
 
 static const char b64url_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-static int fill_random(void *buf, size_t len)
+/* ---- consent IDs ---- */
+
+static void cookie_mac(const unsigned char key[32], const unsigned char secret[16],
+                       unsigned char mac[16])
 {
-    size_t got = 0;
+    crypto_generichash_state st;
 
-    while (got < len) {
-        ssize_t n = getrandom((char *)buf + got, len - got, 0);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return 0;
+    crypto_generichash_init(&st, key, 32, 16);
+    crypto_generichash_update(&st, (const unsigned char *)"consent-cookie/2", 16);
+    crypto_generichash_update(&st, secret, 16);
+    crypto_generichash_final(&st, mac, 16);
 }
 
-void receipt_kid(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-                 char kid[RECEIPT_KID_LEN + 1])
+/* The consent ID is a one-way hash of the secret: support staff and
+ * receipts see it, and it cannot be turned back into a working cookie. */
+static void id_of(const unsigned char secret[16], char id[CONSENT_ID_LEN + 1])
 {
-    unsigned char h[crypto_hash_sha256_BYTES];
+    unsigned char in[28], out[16];
 
-    crypto_hash_sha256(h, pk, crypto_sign_PUBLICKEYBYTES);
-    sodium_bin2hex(kid, RECEIPT_KID_LEN + 1, h, RECEIPT_KID_LEN / 2);
+    memcpy(in, "consent-id/2", 12);
+    memcpy(in + 12, secret, 16);
+    crypto_generichash(out, sizeof(out), in, sizeof(in), NULL, 0);
+    sodium_bin2base64(id, CONSENT_ID_LEN + 1, out, sizeof(out), B64URL);
+    sodium_memzero(in, sizeof(in));
 }
 
-int receipt_key_load(struct receipt_key *key, const char *path)
+void receipt_cookie_new(const unsigned char cookie_key[32],
+                        char cookie[CONSENT_COOKIE_LEN + 1])
 {
-    struct stat st;
-    unsigned char seed[crypto_sign_SEEDBYTES];
-    char text[2 * crypto_sign_SEEDBYTES + 8];
-    size_t n, bin_len = 0;
-    int fd, rc = RECEIPT_KEY_INVALID;
+    unsigned char v[32];
 
-    memset(key, 0, sizeof(*key));
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return RECEIPT_KEY_UNREADABLE;
-    if (fstat(fd, &st) != 0) {
-        close(fd);
-        return RECEIPT_KEY_UNREADABLE;
-    }
-    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-        close(fd);
-        return RECEIPT_KEY_INSECURE;
-    }
-    n = (size_t)read(fd, text, sizeof(text) - 1);
-    close(fd);
-    if (n == (size_t)-1)
-        return RECEIPT_KEY_UNREADABLE;
-    text[n] = '\0';
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-        text[--n] = '\0';
-    if (n == 2 * crypto_sign_SEEDBYTES &&
-        sodium_hex2bin(seed, sizeof(seed), text, n, NULL, &bin_len, NULL) == 0 &&
-        bin_len == sizeof(seed)) {
-        crypto_sign_seed_keypair(key->pk, key->sk, seed);
-        receipt_kid(key->pk, key->kid);
-        rc = RECEIPT_OK;
-    }
-    sodium_memzero(seed, sizeof(seed));
-    sodium_memzero(text, sizeof(text));
-    return rc;
+    randombytes_buf(v, 16);
+    cookie_mac(cookie_key, v, v + 16);
+    sodium_bin2base64(cookie, CONSENT_COOKIE_LEN + 1, v, sizeof(v), B64URL);
+    sodium_memzero(v, sizeof(v));
 }
 
-int receipt_key_create(const char *path)
+int receipt_cookie_id(const unsigned char cookie_key[32], const char *cookie,
+                      char id[CONSENT_ID_LEN + 1])
 {
-    unsigned char seed[crypto_sign_SEEDBYTES];
-    char hex[2 * crypto_sign_SEEDBYTES + 2];
-    int fd, rc = -1;
+    unsigned char v[33], mac[16];
+    size_t bin = 0;
+    int ok;
 
-    if (fill_random(seed, sizeof(seed)) != 0)
+    id[0] = '\0';
+    if (strlen(cookie) != CONSENT_COOKIE_LEN ||
+        strspn(cookie, b64url_chars) != CONSENT_COOKIE_LEN ||
+        sodium_base642bin(v, sizeof(v), cookie, CONSENT_COOKIE_LEN, NULL, &bin,
+                          NULL, B64URL) != 0 || bin != 32)
         return -1;
-    sodium_bin2hex(hex, sizeof(hex) - 1, seed, sizeof(seed));
-    strcat(hex, "\n");
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        rc = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) ? 0 : -1;
-        if (close(fd) != 0)
-            rc = -1;
-    }
-    sodium_memzero(seed, sizeof(seed));
-    sodium_memzero(hex, sizeof(hex));
-    return rc;
-}
-
-void receipt_key_wipe(struct receipt_key *key)
-{
-    sodium_memzero(key, sizeof(*key));
-}
-
-cJSON *receipt_jwks(const struct receipt_key *key)
-{
-    char x[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES, B64URL)];
-    cJSON *root = cJSON_CreateObject();
-    cJSON *keys = cJSON_AddArrayToObject(root, "keys");
-    cJSON *k = cJSON_CreateObject();
-
-    sodium_bin2base64(x, sizeof(x), key->pk, sizeof(key->pk), B64URL);
-    cJSON_AddStringToObject(k, "kty", "OKP");
-    cJSON_AddStringToObject(k, "crv", "Ed25519");
-    cJSON_AddStringToObject(k, "x", x);
-    cJSON_AddStringToObject(k, "kid", key->kid);
-    cJSON_AddStringToObject(k, "use", "sig");
-    cJSON_AddStringToObject(k, "alg", "EdDSA");
-    cJSON_AddItemToArray(keys, k);
-    return root;
-}
-
-int receipt_new_consent_id(char id[CONSENT_ID_LEN + 1])
-{
-    unsigned char b[16];
-
-    if (fill_random(b, sizeof(b)) != 0)
-        return -1;
-    sodium_bin2base64(id, CONSENT_ID_LEN + 1, b, sizeof(b), B64URL);
-    return 0;
+    cookie_mac(cookie_key, v, mac);
+    ok = sodium_memcmp(mac, v + 16, 16) == 0;
+    if (ok)
+        id_of(v, id);
+    sodium_memzero(v, sizeof(v));
+    return ok ? 0 : -1;
 }
 
 int receipt_valid_consent_id(const char *s)
@@ -148,19 +88,34 @@ int receipt_valid_consent_id(const char *s)
     return ((last - b64url_chars) & 0x0f) == 0;
 }
 
-int receipt_new_uuid(char out[RECEIPT_UUID_LEN + 1])
+void receipt_id_hash(const unsigned char cookie_key[32], const char *consent_id,
+                     char out[17])
 {
-    unsigned char b[16];
+    unsigned char h[8];
+    crypto_generichash_state st;
 
-    if (fill_random(b, sizeof(b)) != 0)
-        return -1;
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    crypto_generichash_init(&st, cookie_key, 32, sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)"audit/2", 7);
+    crypto_generichash_update(&st, (const unsigned char *)consent_id, strlen(consent_id));
+    crypto_generichash_final(&st, h, sizeof(h));
+    sodium_bin2hex(out, 17, h, sizeof(h));
+}
+
+/* ---- small pieces ---- */
+
+void receipt_new_uuid_bytes(unsigned char id[16])
+{
+    randombytes_buf(id, 16);
+    id[6] = (unsigned char)((id[6] & 0x0f) | 0x40);
+    id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);
+}
+
+void receipt_uuid_text(const unsigned char b[16], char out[RECEIPT_UUID_LEN + 1])
+{
     snprintf(out, RECEIPT_UUID_LEN + 1,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
              b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
              b[11], b[12], b[13], b[14], b[15]);
-    return 0;
 }
 
 int receipt_valid_uuid(const char *s)
@@ -180,6 +135,20 @@ int receipt_valid_uuid(const char *s)
     return s[14] == '4' && strchr("89ab", s[19]) != NULL;
 }
 
+int receipt_uuid_parse(const char *s, unsigned char id[16])
+{
+    char hex[33];
+    size_t n = 0, bin = 0;
+
+    if (!receipt_valid_uuid(s))
+        return -1;
+    for (const char *p = s; *p != '\0'; p++)
+        if (*p != '-')
+            hex[n++] = *p;
+    hex[n] = '\0';
+    return sodium_hex2bin(id, 16, hex, n, NULL, &bin, NULL) == 0 && bin == 16 ? 0 : -1;
+}
+
 void receipt_sha256_hex(const void *data, size_t len, char out[RECEIPT_HASH_HEX])
 {
     unsigned char h[crypto_hash_sha256_BYTES];
@@ -188,128 +157,436 @@ void receipt_sha256_hex(const void *data, size_t len, char out[RECEIPT_HASH_HEX]
     sodium_bin2hex(out, RECEIPT_HASH_HEX, h, sizeof(h));
 }
 
-/* base64url(header) "." base64url(payload), malloc'd. */
-static char *signing_input(const char *kid, const char *payload, size_t len)
+int receipt_action_parse(const char *name)
 {
-    char header[64];
-    size_t hlen, hb, pb;
-    char *out;
-
-    snprintf(header, sizeof(header), "{\"alg\":\"EdDSA\",\"kid\":\"%s\"}", kid);
-    hlen = strlen(header);
-    hb = sodium_base64_ENCODED_LEN(hlen, B64URL);
-    pb = sodium_base64_ENCODED_LEN(len, B64URL);
-    out = malloc(hb + pb + 1);
-    if (out == NULL)
-        return NULL;
-    sodium_bin2base64(out, hb, (const unsigned char *)header, hlen, B64URL);
-    hlen = strlen(out);
-    out[hlen++] = '.';
-    sodium_bin2base64(out + hlen, pb, (const unsigned char *)payload, len,
-                      B64URL);
-    return out;
+    for (int i = 0; i < RECEIPT_ACTION_COUNT; i++)
+        if (strcmp(receipt_action_names[i], name) == 0)
+            return i;
+    return -1;
 }
 
-int receipt_seal(const struct receipt_key *key, const char *payload,
-                 size_t len, char **stored, size_t *stored_len)
-{
-    char *input = signing_input(key->kid, payload, len);
-    char *out;
+/* ---- contexts ---- */
 
-    if (input == NULL)
-        return -1;
-    out = malloc(RECEIPT_SIG_LEN + len);
-    if (out == NULL) {
-        free(input);
-        return -1;
-    }
-    crypto_sign_detached((unsigned char *)out, NULL,
-                         (const unsigned char *)input, strlen(input), key->sk);
-    memcpy(out + RECEIPT_SIG_LEN, payload, len);
-    free(input);
-    *stored = out;
-    *stored_len = RECEIPT_SIG_LEN + len;
+static int context_index(struct receipt_context *ctx)
+{
+    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(ctx->tree, "categories");
+    const cJSON *days = cJSON_GetObjectItemCaseSensitive(ctx->tree, "consent_days");
+    const cJSON *c;
+
+    if (!cJSON_IsArray(cats) || !cJSON_IsNumber(days) ||
+        cJSON_GetArraySize(cats) > RECEIPT_MAX_CATEGORIES)
+        return RECEIPT_MALFORMED;
+    cJSON_ArrayForEach(c, cats)
+        if (!cJSON_IsString(c))
+            return RECEIPT_MALFORMED;
+    ctx->ncategories = (size_t)cJSON_GetArraySize(cats);
+    ctx->consent_days = days->valueint;
     return RECEIPT_OK;
 }
 
-int receipt_open(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-                 const char *kid, const char *stored, size_t stored_len,
-                 const char **payload, size_t *len)
+static void ref_of(const char *json, size_t len, char ref[RECEIPT_CTX_HEX])
 {
-    char *input;
-    int ok;
+    unsigned char h[crypto_hash_sha256_BYTES];
 
-    if (stored_len <= RECEIPT_SIG_LEN ||
-        stored_len > RECEIPT_SIG_LEN + RECEIPT_MAX_PAYLOAD)
-        return RECEIPT_MALFORMED;
-    *payload = stored + RECEIPT_SIG_LEN;
-    *len = stored_len - RECEIPT_SIG_LEN;
-    input = signing_input(kid, *payload, *len);
-    if (input == NULL)
-        return RECEIPT_MALFORMED;
-    ok = crypto_sign_verify_detached((const unsigned char *)stored,
-                                     (const unsigned char *)input,
-                                     strlen(input), pk) == 0;
-    free(input);
-    return ok ? RECEIPT_OK : RECEIPT_BAD_SIGNATURE;
+    crypto_hash_sha256(h, (const unsigned char *)json, len);
+    sodium_bin2hex(ref, RECEIPT_CTX_HEX, h, RECEIPT_CTX_BYTES);
 }
 
-char *receipt_jws(const char *stored, size_t stored_len, const char *kid)
+int receipt_context_make(struct receipt_context *ctx, cJSON *tree)
 {
-    char *input, *out;
-    size_t ilen, sb = sodium_base64_ENCODED_LEN(RECEIPT_SIG_LEN, B64URL);
-
-    if (stored_len <= RECEIPT_SIG_LEN)
-        return NULL;
-    input = signing_input(kid, stored + RECEIPT_SIG_LEN,
-                          stored_len - RECEIPT_SIG_LEN);
-    if (input == NULL)
-        return NULL;
-    ilen = strlen(input);
-    out = realloc(input, ilen + 1 + sb);
-    if (out == NULL) {
-        free(input);
-        return NULL;
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->tree = tree;
+    ctx->json = cJSON_PrintUnformatted(tree);
+    if (ctx->json == NULL) {
+        receipt_context_free(ctx);
+        return RECEIPT_NO_MEMORY;
     }
-    out[ilen] = '.';
-    sodium_bin2base64(out + ilen + 1, sb, (const unsigned char *)stored,
-                      RECEIPT_SIG_LEN, B64URL);
+    ctx->len = strlen(ctx->json);
+    if (context_index(ctx) != RECEIPT_OK) {
+        receipt_context_free(ctx);
+        return RECEIPT_MALFORMED;
+    }
+    ref_of(ctx->json, ctx->len, ctx->ref);
+    return RECEIPT_OK;
+}
+
+int receipt_context_parse(struct receipt_context *ctx, const char *ref,
+                          const char *json, size_t len)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    if (len > RECEIPT_MAX_CONTEXT)
+        return RECEIPT_BAD_CONTEXT;
+    ref_of(json, len, ctx->ref);
+    if (strcmp(ctx->ref, ref) != 0)
+        return RECEIPT_BAD_CONTEXT;         /* edited: it no longer hashes to its name */
+    ctx->json = malloc(len + 1);
+    if (ctx->json == NULL)
+        return RECEIPT_NO_MEMORY;
+    memcpy(ctx->json, json, len);
+    ctx->json[len] = '\0';
+    ctx->len = len;
+    ctx->tree = cJSON_ParseWithLength(json, len);
+    if (ctx->tree == NULL || context_index(ctx) != RECEIPT_OK) {
+        receipt_context_free(ctx);
+        return RECEIPT_BAD_CONTEXT;
+    }
+    return RECEIPT_OK;
+}
+
+void receipt_context_free(struct receipt_context *ctx)
+{
+    cJSON_Delete(ctx->tree);
+    cJSON_free(ctx->json);
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+int receipt_context_category(const struct receipt_context *ctx, const char *id)
+{
+    const cJSON *c;
+    int i = 0;
+
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ctx->tree, "categories")) {
+        if (strcmp(c->valuestring, id) == 0)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+/* ---- receipts ---- */
+
+static cJSON *dup(const cJSON *tree, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(tree, key);
+
+    return v != NULL ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+}
+
+static void network_text(const struct receipt *r, char *out, size_t len)
+{
+    unsigned char a[16] = {0};
+    char t[INET6_ADDRSTRLEN];
+
+    out[0] = '\0';
+    if (r->net_family == 4) {
+        memcpy(a, r->net, 3);
+        if (inet_ntop(AF_INET, a, t, sizeof(t)) != NULL)
+            snprintf(out, len, "%s/24", t);
+    } else if (r->net_family == 6) {
+        memcpy(a, r->net, 6);
+        if (inet_ntop(AF_INET6, a, t, sizeof(t)) != NULL)
+            snprintf(out, len, "%s/48", t);
+    }
+}
+
+char *receipt_payload(const struct receipt *r, const struct receipt_context *ctx,
+                      const char *consent_id, const char *prev, size_t *len)
+{
+    cJSON *p = cJSON_CreateObject(), *o;
+    const cJSON *c;
+    char uuid[RECEIPT_UUID_LEN + 1], net[64], ua[17];
+    char *out;
+    int i = 0;
+
+    receipt_uuid_text(r->id, uuid);
+    network_text(r, net, sizeof(net));
+    sodium_bin2hex(ua, sizeof(ua), r->ua, sizeof(r->ua));
+    cJSON_AddStringToObject(p, "receipt_version", RECEIPT_VERSION);
+    cJSON_AddStringToObject(p, "receipt_id", uuid);
+    cJSON_AddStringToObject(p, "consent_id", consent_id);
+    cJSON_AddNumberToObject(p, "seq", (double)r->seq);
+    cJSON_AddStringToObject(p, "prev_sha256", prev);
+    cJSON_AddItemToObject(p, "site", dup(ctx->tree, "site"));
+    cJSON_AddNumberToObject(p, "time_ms", (double)r->time_ms);
+    cJSON_AddNumberToObject(p, "expires_ms",
+                            (double)(r->time_ms + (int64_t)ctx->consent_days * 86400000));
+    cJSON_AddItemToObject(p, "jurisdiction", dup(ctx->tree, "jurisdiction"));
+    o = cJSON_AddObjectToObject(p, "gpc");
+    cJSON_AddBoolToObject(o, "sent", r->gpc_sent);
+    cJSON_AddBoolToObject(o, "honoured", r->gpc_honoured);
+    cJSON_AddBoolToObject(o, "binding", r->gpc_binding);
+    cJSON_AddStringToObject(p, "action", r->action >= 0 && r->action < RECEIPT_ACTION_COUNT
+                                         ? receipt_action_names[r->action] : "?");
+    o = cJSON_AddObjectToObject(p, "choices");
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ctx->tree, "categories"))
+        cJSON_AddBoolToObject(o, c->valuestring, (r->choices >> i++) & 1);
+    cJSON_AddBoolToObject(p, "opted_out", r->opted_out);
+    cJSON_AddItemToObject(p, "purposes", dup(ctx->tree, "purposes"));
+    cJSON_AddItemToObject(p, "banner", dup(ctx->tree, "banner"));
+    cJSON_AddItemToObject(p, "language", dup(ctx->tree, "language"));
+    cJSON_AddItemToObject(p, "policy_url", dup(ctx->tree, "policy_url"));
+    cJSON_AddItemToObject(p, "controller", dup(ctx->tree, "controller"));
+    if (net[0] != '\0')
+        cJSON_AddStringToObject(p, "client_network", net);
+    else
+        cJSON_AddNullToObject(p, "client_network");
+    cJSON_AddStringToObject(p, "user_agent_hash", ua);
+    cJSON_AddItemToObject(p, "kid", dup(ctx->tree, "kid"));
+    out = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    if (out != NULL)
+        *len = strlen(out);
     return out;
 }
 
-int receipt_verify_jws(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
-                       const char *jws, char **payload)
+static void put_be(unsigned char *p, uint64_t v, int n)
 {
-    const char *dot1 = strchr(jws, '.'), *dot2;
-    unsigned char sig[RECEIPT_SIG_LEN];
-    size_t sig_len = 0, plen = 0, b64len;
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (unsigned char)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+static uint64_t get_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static unsigned char flags_of(int action, int sent, int honoured, int binding, int oo)
+{
+    return (unsigned char)((action & 7) | (sent ? 8 : 0) | (honoured ? 16 : 0) |
+                           (binding ? 32 : 0) | (oo ? 64 : 0));
+}
+
+size_t receipt_encode(const struct receipt *r, unsigned char *out)
+{
+    size_t n = 0;
+
+    out[n++] = STORED_VERSION;
+    memcpy(out + n, r->sig, JWS_SIG_LEN);
+    n += JWS_SIG_LEN;
+    memcpy(out + n, r->id, 16);
+    n += 16;
+    memcpy(out + n, r->ctx, RECEIPT_CTX_BYTES);
+    n += RECEIPT_CTX_BYTES;
+    put_be(out + n, (uint64_t)r->time_ms, 6);
+    n += 6;
+    out[n++] = flags_of(r->action, r->gpc_sent, r->gpc_honoured, r->gpc_binding,
+                        r->opted_out);
+    put_be(out + n, r->choices, 2);
+    n += 2;
+    out[n++] = (unsigned char)r->net_family;
+    if (r->net_family == 4) {
+        memcpy(out + n, r->net, 3);
+        n += 3;
+    } else if (r->net_family == 6) {
+        memcpy(out + n, r->net, 6);
+        n += 6;
+    }
+    memcpy(out + n, r->ua, 8);
+    return n + 8;
+}
+
+int receipt_decode(const unsigned char *in, size_t len, struct receipt *r)
+{
+    size_t n = 1, net;
+    uint32_t seq = r->seq;
+
+    memset(r, 0, sizeof(*r));
+    r->seq = seq;
+    if (len < 99 || in[0] != STORED_VERSION)
+        return RECEIPT_MALFORMED;
+    memcpy(r->sig, in + n, JWS_SIG_LEN);
+    n += JWS_SIG_LEN;
+    memcpy(r->id, in + n, 16);
+    n += 16;
+    memcpy(r->ctx, in + n, RECEIPT_CTX_BYTES);
+    n += RECEIPT_CTX_BYTES;
+    r->time_ms = (int64_t)get_be(in + n, 6);
+    n += 6;
+    r->action = in[n] & 7;
+    r->gpc_sent = (in[n] & 8) != 0;
+    r->gpc_honoured = (in[n] & 16) != 0;
+    r->gpc_binding = (in[n] & 32) != 0;
+    r->opted_out = (in[n] & 64) != 0;
+    if ((in[n] & 0x80) || r->action >= RECEIPT_ACTION_COUNT)
+        return RECEIPT_MALFORMED;
+    n++;
+    r->choices = (uint32_t)get_be(in + n, 2);
+    n += 2;
+    r->net_family = in[n++];
+    net = r->net_family == 4 ? 3 : r->net_family == 6 ? 6 : 0;
+    if ((r->net_family != 0 && net == 0) || len != n + net + 8)
+        return RECEIPT_MALFORMED;
+    memcpy(r->net, in + n, net);
+    memcpy(r->ua, in + n + net, 8);
+    return RECEIPT_OK;
+}
+
+/* ---- the head ---- */
+
+char *receipt_head_statement(const struct receipt_head *h, const char *consent_id,
+                             size_t *len)
+{
+    cJSON *p = cJSON_CreateObject(), *sites, *o;
+    char hex[RECEIPT_HASH_HEX], uuid[RECEIPT_UUID_LEN + 1], ref[RECEIPT_CTX_HEX];
     char *out;
 
-    *payload = NULL;
-    if (dot1 == NULL || (dot2 = strchr(dot1 + 1, '.')) == NULL ||
-        strchr(dot2 + 1, '.') != NULL)
-        return RECEIPT_MALFORMED;
-    if (sodium_base642bin(sig, sizeof(sig), dot2 + 1, strlen(dot2 + 1), NULL,
-                          &sig_len, NULL, B64URL) != 0 ||
-        sig_len != sizeof(sig))
-        return RECEIPT_MALFORMED;
-    b64len = (size_t)(dot2 - dot1 - 1);
-    out = malloc(b64len + 1);
-    if (out == NULL)
-        return RECEIPT_MALFORMED;
-    if (sodium_base642bin((unsigned char *)out, b64len, dot1 + 1, b64len, NULL,
-                          &plen, NULL, B64URL) != 0) {
-        free(out);
-        return RECEIPT_MALFORMED;
+    cJSON_AddStringToObject(p, "statement", RECEIPT_HEAD_STATEMENT);
+    cJSON_AddStringToObject(p, "consent_id", consent_id);
+    cJSON_AddNumberToObject(p, "count", (double)h->count);
+    cJSON_AddNumberToObject(p, "first", (double)h->first);
+    sodium_bin2hex(hex, sizeof(hex), h->head, 32);
+    cJSON_AddStringToObject(p, "head_sha256", hex);
+    sodium_bin2hex(hex, sizeof(hex), h->anchor, 32);
+    cJSON_AddStringToObject(p, "anchor_sha256", hex);
+    sites = cJSON_AddObjectToObject(p, "sites");
+    for (size_t i = 0; i < h->nsites; i++) {
+        const struct receipt_state *s = &h->sites[i];
+
+        o = cJSON_AddObjectToObject(sites, s->site);
+        cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+        receipt_uuid_text(s->id, uuid);
+        cJSON_AddStringToObject(o, "receipt_id", uuid);
+        cJSON_AddNumberToObject(o, "time_ms", (double)s->time_ms);
+        sodium_bin2hex(ref, sizeof(ref), s->ctx, RECEIPT_CTX_BYTES);
+        cJSON_AddStringToObject(o, "context", ref);
+        cJSON_AddStringToObject(o, "action", s->action >= 0 && s->action < RECEIPT_ACTION_COUNT
+                                             ? receipt_action_names[s->action] : "?");
+        cJSON_AddNumberToObject(o, "choices", (double)s->choices);
+        cJSON_AddBoolToObject(o, "opted_out", s->opted_out);
     }
-    out[plen] = '\0';
-    if (crypto_sign_verify_detached(sig, (const unsigned char *)jws,
-                                    (size_t)(dot2 - jws), pk) != 0) {
-        free(out);
-        return RECEIPT_BAD_SIGNATURE;
+    cJSON_AddStringToObject(p, "kid", h->kid);
+    out = cJSON_PrintUnformatted(p);
+    cJSON_Delete(p);
+    if (out != NULL)
+        *len = strlen(out);
+    return out;
+}
+
+size_t receipt_head_encode(const struct receipt_head *h, unsigned char *out)
+{
+    size_t n = 0, bin = 0;
+
+    out[n++] = STORED_VERSION;
+    put_be(out + n, h->count, 4);
+    put_be(out + n + 4, h->first, 4);
+    n += 8;
+    memcpy(out + n, h->head, 32);
+    memcpy(out + n + 32, h->anchor, 32);
+    n += 64;
+    memset(out + n, 0, JWS_KID_BYTES);
+    sodium_hex2bin(out + n, JWS_KID_BYTES, h->kid, strlen(h->kid), NULL, &bin, NULL);
+    n += JWS_KID_BYTES;
+    memcpy(out + n, h->seal, JWS_SIG_LEN);
+    n += JWS_SIG_LEN;
+    out[n++] = (unsigned char)h->nsites;
+    for (size_t i = 0; i < h->nsites; i++) {
+        const struct receipt_state *s = &h->sites[i];
+        size_t sl = strlen(s->site);
+
+        out[n++] = (unsigned char)sl;
+        memcpy(out + n, s->site, sl);
+        n += sl;
+        put_be(out + n, s->seq, 4);
+        n += 4;
+        memcpy(out + n, s->id, 16);
+        n += 16;
+        put_be(out + n, (uint64_t)s->time_ms, 6);
+        n += 6;
+        memcpy(out + n, s->ctx, RECEIPT_CTX_BYTES);
+        n += RECEIPT_CTX_BYTES;
+        out[n++] = flags_of(s->action, 0, 0, 0, s->opted_out);
+        put_be(out + n, s->choices, 2);
+        n += 2;
     }
-    *payload = out;
-    return RECEIPT_OK;
+    return n;
+}
+
+int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head *h)
+{
+    size_t n = 1;
+
+    memset(h, 0, sizeof(*h));
+    if (len < HEAD_FIXED || in[0] != STORED_VERSION)
+        return RECEIPT_MALFORMED;
+    h->count = (uint32_t)get_be(in + n, 4);
+    h->first = (uint32_t)get_be(in + n + 4, 4);
+    n += 8;
+    memcpy(h->head, in + n, 32);
+    memcpy(h->anchor, in + n + 32, 32);
+    n += 64;
+    sodium_bin2hex(h->kid, sizeof(h->kid), in + n, JWS_KID_BYTES);
+    n += JWS_KID_BYTES;
+    memcpy(h->seal, in + n, JWS_SIG_LEN);
+    n += JWS_SIG_LEN;
+    h->nsites = in[n++];
+    if (h->nsites > RECEIPT_MAX_SITES)
+        return RECEIPT_MALFORMED;
+    for (size_t i = 0; i < h->nsites; i++) {
+        struct receipt_state *s = &h->sites[i];
+        size_t sl;
+
+        if (n >= len)
+            return RECEIPT_MALFORMED;
+        sl = in[n++];
+        if (sl == 0 || sl >= sizeof(s->site) || n + sl + 37 > len)
+            return RECEIPT_MALFORMED;
+        memcpy(s->site, in + n, sl);
+        s->site[sl] = '\0';
+        if (strlen(s->site) != sl)
+            return RECEIPT_MALFORMED;
+        n += sl;
+        s->seq = (uint32_t)get_be(in + n, 4);
+        n += 4;
+        memcpy(s->id, in + n, 16);
+        n += 16;
+        s->time_ms = (int64_t)get_be(in + n, 6);
+        n += 6;
+        memcpy(s->ctx, in + n, RECEIPT_CTX_BYTES);
+        n += RECEIPT_CTX_BYTES;
+        s->action = in[n] & 7;
+        s->opted_out = (in[n] & 64) != 0;
+        if (s->action >= RECEIPT_ACTION_COUNT)
+            return RECEIPT_MALFORMED;
+        n++;
+        s->choices = (uint32_t)get_be(in + n, 2);
+        n += 2;
+    }
+    return n == len ? RECEIPT_OK : RECEIPT_MALFORMED;
+}
+
+int receipt_head_seal(struct receipt_head *h, const char *consent_id,
+                      const struct jws_key *key)
+{
+    size_t len = 0;
+    char *st;
+    int rc;
+
+    memcpy(h->kid, key->kid, sizeof(h->kid));
+    st = receipt_head_statement(h, consent_id, &len);
+    if (st == NULL)
+        return JWS_NO_MEMORY;
+    rc = jws_sign(key, st, len, h->seal);
+    cJSON_free(st);
+    return rc;
+}
+
+int receipt_head_check(const struct receipt_head *h, const char *consent_id,
+                       const struct jws_keyset *set)
+{
+    size_t len = 0;
+    char *st = receipt_head_statement(h, consent_id, &len);
+    int rc;
+
+    if (st == NULL)
+        return JWS_NO_MEMORY;
+    rc = jws_check(set, h->kid, st, len, h->seal);
+    cJSON_free(st);
+    return rc;
+}
+
+const struct receipt_state *receipt_head_site(const struct receipt_head *h,
+                                              const char *site)
+{
+    for (size_t i = 0; i < h->nsites; i++)
+        if (strcmp(h->sites[i].site, site) == 0)
+            return &h->sites[i];
+    return NULL;
 }
 
 const char *receipt_strerror(int status)
@@ -317,16 +594,12 @@ const char *receipt_strerror(int status)
     switch (status) {
     case RECEIPT_OK:
         return "success";
-    case RECEIPT_KEY_UNREADABLE:
-        return "cannot read the signing key file";
-    case RECEIPT_KEY_INSECURE:
-        return "the signing key file is readable by group or others (chmod 600)";
-    case RECEIPT_KEY_INVALID:
-        return "the signing key file must hold 64 hex digits (an Ed25519 seed)";
-    case RECEIPT_BAD_SIGNATURE:
-        return "signature does not verify";
     case RECEIPT_MALFORMED:
-        return "malformed receipt";
+        return "malformed stored receipt or head";
+    case RECEIPT_BAD_CONTEXT:
+        return "receipt context missing or altered";
+    case RECEIPT_NO_MEMORY:
+        return "out of memory";
     default:
         return "unknown error";
     }

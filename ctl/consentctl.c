@@ -12,14 +12,15 @@
  */
 #include "../cgi/config.h"
 #include "../cgi/history.h"
+#include "../cgi/jws.h"
 #include "../cgi/receipt.h"
+#include "../cgi/verify.h"
 #include "../redis/store.h"
 
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,9 +36,11 @@ struct ctl {
     int json;
     const char *format;         /* export: kantara | native */
     const char *jwks;           /* verify: public key file */
+    const char *receipt;        /* verify --receipt: a visitor-held JWS */
     unsigned roles;             /* token new */
     struct config cfg;
-    struct receipt_key key;
+    struct jws_keyset keys;
+    unsigned char cookie_key[32];
     struct store store;
     int loaded;
 };
@@ -50,6 +53,8 @@ static void usage(FILE *f)
           "  export CONSENT_ID [--format kantara|native]\n"
           "  erase CONSENT_ID             erase, keeping a tombstone\n"
           "  verify FILE|- [--jwks FILE]  verify an export offline (no Redis)\n"
+          "  verify --receipt JWS         is this visitor-held receipt still the store's,\n"
+          "                               and does a newer one follow it?\n"
           "  token new NAME --role read|erase|audit [--role ...]\n"
           "CONFIG defaults to $CONSENTD_CONFIG or " DEFAULT_CONFIG ".\n"
           "exit: 0 ok, 1 not found, 2 usage, 3 verification failed, 4 store unavailable\n",
@@ -74,10 +79,11 @@ static int load(struct ctl *c, int need_store)
         return EXIT_USAGE;
     }
     c->loaded = 1;
-    st = receipt_key_load(&c->key, c->cfg.signing_key_path);
-    if (st != RECEIPT_OK) {
-        fprintf(stderr, "consentctl: %s: %s\n", c->cfg.signing_key_path,
-                receipt_strerror(st));
+    st = jws_keyset_load(&c->keys, c->cfg.signing_key_path, c->cfg.retired_keys_path);
+    if (st == JWS_OK)
+        st = jws_secret_load(c->cfg.cookie_secret_path, c->cookie_key);
+    if (st != JWS_OK) {
+        fprintf(stderr, "consentctl: %s\n", jws_strerror(st));
         return EXIT_USAGE;
     }
     if (!need_store)
@@ -92,15 +98,24 @@ static int load(struct ctl *c, int need_store)
     return 0;
 }
 
-static void audit(struct ctl *c, const char *action, const char *target, int code)
+static void audit(struct ctl *c, const char *action, const char *id, int code)
 {
     struct passwd *pw = getpwuid(getuid());
-    char who[96], status[8], when[24];
+    char who[96], status[8], when[24], target[64];
     const char *f[] = {"time_ms", when, "who", who, "action", action,
                        "target", target, "status", status, "via", "cli"};
 
     snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
     snprintf(status, sizeof(status), "%d", code);
+    /* consent IDs only as their keyed hash, as the API does */
+    if (receipt_valid_consent_id(id)) {
+        char h[17];
+
+        receipt_id_hash(c->cookie_key, id, h);
+        snprintf(target, sizeof(target), "id:%s", h);
+    } else {
+        snprintf(target, sizeof(target), "%s", id);
+    }
     snprintf(when, sizeof(when), "%lld", (long long)now_ms());
     store_audit(&c->store, f, 12, now_ms(),
                 (long long)c->cfg.audit_retention_days * 86400000);
@@ -164,61 +179,55 @@ static int store_exit(int st)
     return EXIT_STORE;
 }
 
+static void print_findings(const struct verify_result *r)
+{
+    for (unsigned bit = 1; bit != 0 && bit <= VERIFY_F_NEWER_FOLLOWS; bit <<= 1)
+        if (r->findings & bit)
+            printf("finding: %s\n", verify_finding_name(bit));
+}
+
 static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
 {
-    cJSON *h = NULL;
+    struct history h;
+    cJSON *out;
     int st, rc = 0;
 
     if (!receipt_valid_consent_id(id)) {
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
         return EXIT_USAGE;
     }
-    st = history_load(&c->store, &c->key, id, 1, now_ms(), &h);
+    st = history_load(&c->store, &c->keys, id, NULL, &h);
     if (st != STORE_OK)
         return store_exit(st);
-    audit(c, export_kantara >= 0 ? "export" : "lookup", id,
-          cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) > 0 ? 200 : 404);
-    if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")) == 0) {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "tombstone");
-
-        if (t != NULL)
-            fprintf(stderr, "consentctl: %s was erased by %s\n", id, jstr(t, "by"));
+    audit(c, export_kantara >= 0 ? "export" : "lookup", id, h.result.nitems > 0 ? 200 : 404);
+    if (h.result.nitems == 0 && h.stored.head.data == NULL) {
+        if (h.tombstone.nerasures > 0)
+            fprintf(stderr, "consentctl: %s was erased by %s (%ld erasure(s))\n", id,
+                    h.tombstone.erasures[0].by, h.tombstone.count);
         else
             fprintf(stderr, "consentctl: nothing is stored for %s\n", id);
-        cJSON_Delete(h);
+        history_free(&h);
         return EXIT_NOT_FOUND;
     }
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(h, "all_valid")))
+    if (!verify_passed(&h.result))
         rc = EXIT_VERIFY;
-    if (export_kantara == 1) {
-        cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, "receipts"), *it;
-
-        cJSON_AddStringToObject(out, "consent_id", id);
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(h, "receipts")) {
-            cJSON *k = history_kantara(cJSON_GetObjectItemCaseSensitive(it, "receipt"),
-                                       &c->cfg, &c->key);
-            if (k != NULL) {
-                cJSON_AddItemToObject(k, "x-jws", cJSON_Duplicate(
-                    cJSON_GetObjectItemCaseSensitive(it, "jws"), 0));
-                cJSON_AddItemToArray(arr, k);
-            }
-        }
+    out = export_kantara == 1 ? history_kantara(&h, &c->keys) : history_json(&h, now_ms(), 1);
+    if (c->json || export_kantara >= 0) {
         print_json(out);
-        cJSON_Delete(out);
-    } else if (c->json || export_kantara == 0) {
-        print_json(h);
     } else {
-        printf("consent ID %s: %d receipt(s), %s\n", id,
-               cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(h, "receipts")),
+        printf("consent ID %s: %zu receipt(s), %s\n", id, h.result.nitems,
                rc == 0 ? "all verified" : "VERIFICATION FAILED");
-        print_table(h);
+        print_findings(&h.result);
+        print_table(out);
     }
-    cJSON_Delete(h);
+    cJSON_Delete(out);
+    history_free(&h);
     return rc;
 }
 
 static int cmd_receipt(struct ctl *c, const char *rid)
 {
+    struct history h;
     cJSON *r = NULL;
     int st, rc;
 
@@ -226,7 +235,7 @@ static int cmd_receipt(struct ctl *c, const char *rid)
         fprintf(stderr, "consentctl: %s is not a receipt ID (UUID v4)\n", rid);
         return EXIT_USAGE;
     }
-    st = history_receipt(&c->store, &c->key, rid, &r);
+    st = history_receipt(&c->store, &c->keys, rid, &h, &r);
     audit(c, "receipt", rid, st == STORE_OK ? 200 : st == STORE_NOT_FOUND ? 404 : 503);
     if (st != STORE_OK) {
         if (st == STORE_NOT_FOUND)
@@ -238,13 +247,14 @@ static int cmd_receipt(struct ctl *c, const char *rid)
     if (c->json) {
         print_json(r);
     } else {
-        cJSON *h = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(h, "receipts");
+        cJSON *t = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(t, "receipts");
 
         cJSON_AddItemReferenceToArray(arr, r);
-        print_table(h);
-        cJSON_Delete(h);
+        print_table(t);
+        cJSON_Delete(t);
     }
     cJSON_Delete(r);
+    history_free(&h);
     return rc;
 }
 
@@ -260,15 +270,17 @@ static int cmd_erase(struct ctl *c, const char *id)
         return EXIT_USAGE;
     }
     snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
-    st = history_erase(&c->store, id, who, now_ms(), 3650L * 86400, &out);
-    audit(c, "erase", id, st == STORE_OK ? 200 : 503);
-    if (st != STORE_OK)
+    st = history_erase(&c->store, id, who, now_ms(), &out);
+    audit(c, "erase", id, st == STORE_OK ? 200 : st == STORE_TIMEOUT ? 202 : 503);
+    if (st != STORE_OK && st != STORE_TIMEOUT)
         return store_exit(st);
     if (c->json)
         print_json(out);
     else
-        printf("erased %s: %d receipt(s); tombstone kept\n", id,
-               (int)cJSON_GetObjectItemCaseSensitive(out, "receipts_erased")->valuedouble);
+        printf("erased %s: %d receipt(s); tombstone kept; %s\n", id,
+               (int)cJSON_GetObjectItemCaseSensitive(out, "receipts_erased")->valuedouble,
+               st == STORE_OK ? "no copy left in Redis's data files"
+                              : "Redis had not finished rewriting its data files yet");
     cJSON_Delete(out);
     return 0;
 }
@@ -290,158 +302,128 @@ static char *read_all(const char *path, size_t *len)
     return buf;
 }
 
-/* Public key from a JWKS file, or from the configured signing key. */
-static int verify_key(struct ctl *c, unsigned char pk[crypto_sign_PUBLICKEYBYTES])
+/* The key set verification uses: a JWKS file (every key in it), or the
+ * configured signing key and retired keys. */
+static int verify_keys(struct ctl *c)
 {
-    size_t len = 0, bin = 0;
+    size_t len = 0;
     char *text;
-    cJSON *j;
-    const cJSON *x;
-    int rc = -1;
+    int st;
 
-    if (c->jwks == NULL) {
-        if (load(c, 0) != 0)
-            return -1;
-        memcpy(pk, c->key.pk, crypto_sign_PUBLICKEYBYTES);
-        return 0;
-    }
+    if (c->jwks == NULL)
+        return load(c, 0) == 0 ? 0 : -1;
+    memset(&c->keys, 0, sizeof(c->keys));
     text = read_all(c->jwks, &len);
-    j = text != NULL ? cJSON_Parse(text) : NULL;
-    x = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "keys"), 0), "x");
-    if (cJSON_IsString(x) &&
-        sodium_base642bin(pk, crypto_sign_PUBLICKEYBYTES, x->valuestring,
-                          strlen(x->valuestring), NULL, &bin, NULL,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
-        bin == crypto_sign_PUBLICKEYBYTES)
-        rc = 0;
-    else
-        fprintf(stderr, "consentctl: %s: not a JWKS with an Ed25519 key\n", c->jwks);
-    cJSON_Delete(j);
+    st = text != NULL ? jws_keyset_add_jwks(&c->keys, text, len) : JWS_KEYS_INVALID;
     free(text);
-    return rc;
-}
-
-/* A Kantara receipt says what the signed one says: same IDs, time, action
- * and choices, and exactly the categories that are on as purposes. */
-static int kantara_matches(const cJSON *k, const cJSON *p)
-{
-    const cJSON *choices = cJSON_GetObjectItemCaseSensitive(p, "choices"), *c;
-    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(k, "consentTimestamp");
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "time_ms");
-    const cJSON *svc = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(k, "services"), 0);
-    const cJSON *purposes = cJSON_GetObjectItemCaseSensitive(svc, "purposes");
-    int on = 0;
-
-    if (strcmp(jstr(k, "consentReceiptID"), jstr(p, "receipt_id")) != 0 ||
-        strcmp(jstr(k, "piiPrincipalId"), jstr(p, "consent_id")) != 0 ||
-        strcmp(jstr(k, "x-action"), jstr(p, "action")) != 0 ||
-        strcmp(jstr(k, "policyUrl"), jstr(p, "policy_url")) != 0 ||
-        strcmp(jstr(svc, "service"), jstr(p, "site")) != 0 ||
-        !cJSON_IsNumber(ts) || !cJSON_IsNumber(t) ||
-        (long long)ts->valuedouble != (long long)(t->valuedouble / 1000) ||
-        !cJSON_Compare(cJSON_GetObjectItemCaseSensitive(k, "x-choices"), choices, 1))
-        return 0;
-    cJSON_ArrayForEach(c, choices)
-        on += cJSON_IsTrue(c);
-    return cJSON_IsArray(purposes) && cJSON_GetArraySize(purposes) == on;
-}
-
-/* Checks one item holding "jws" (or "x-jws"): the signature, that the
- * readable copy beside it says the same, and its link to the previous one. */
-static int verify_item(const unsigned char *pk, const cJSON *item, char *expect_prev,
-                       int *n)
-{
-    const cJSON *jws = cJSON_GetObjectItemCaseSensitive(item, "jws");
-    const cJSON *copy = cJSON_GetObjectItemCaseSensitive(item, "receipt");
-    char *payload = NULL, h[RECEIPT_HASH_HEX];
-    cJSON *p;
-    const cJSON *prev;
-    int ok;
-
-    if (!cJSON_IsString(jws))
-        jws = cJSON_GetObjectItemCaseSensitive(item, "x-jws");
-    if (!cJSON_IsString(jws))
-        return 0;
-    (*n)++;
-    if (receipt_verify_jws(pk, jws->valuestring, &payload) != RECEIPT_OK) {
-        printf("receipt %d: SIGNATURE INVALID\n", *n);
+    if (st != JWS_OK || c->keys.nkeys == 0) {
+        fprintf(stderr, "consentctl: %s: not a JWKS with Ed25519 keys\n", c->jwks);
         return -1;
     }
-    p = cJSON_Parse(payload);
-    receipt_sha256_hex(payload, strlen(payload), h);
-    ok = p != NULL;
-    if (ok && copy == NULL && !kantara_matches(item, p)) {
-        printf("receipt %d (%s): the Kantara fields differ from the signed receipt\n", *n,
-               jstr(p, "receipt_id"));
-        ok = 0;
+    return 0;
+}
+
+static void print_items(const struct verify_result *r)
+{
+    for (size_t i = 0; i < r->nitems; i++) {
+        const struct verify_item *it = &r->items[i];
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(it->parsed, "receipt_id");
+
+        printf("receipt seq %u (%s): %s\n", it->seq,
+               cJSON_IsString(rid) ? rid->valuestring : "-",
+               it->verdict == VERIFY_OK ? "signature valid, chained"
+                                        : verify_verdict_name(it->verdict));
     }
-    if (ok && copy != NULL && !cJSON_Compare(p, copy, 1)) {
-        printf("receipt %d (%s): the readable copy differs from the signed one\n", *n,
-               jstr(p, "receipt_id"));
-        ok = 0;
-    }
-    if (ok && expect_prev[0] != '\0' && strcmp(expect_prev, h) != 0) {
-        printf("receipt %d (%s): CHAIN BROKEN (a receipt is missing or changed)\n", *n,
-               jstr(p, "receipt_id"));
-        ok = 0;
-    }
-    if (ok)
-        printf("receipt %d (%s, %s): signature valid\n", *n, jstr(p, "receipt_id"),
-               jstr(p, "action"));
-    prev = cJSON_GetObjectItemCaseSensitive(p, "prev_sha256");
-    snprintf(expect_prev, RECEIPT_HASH_HEX, "%s", cJSON_IsString(prev) ? prev->valuestring : "");
-    cJSON_Delete(p);
+}
+
+/* A bare JWS: one receipt, its signature and header. */
+static int verify_bare(struct ctl *c, char *text)
+{
+    char *nl = strpbrk(text, "\r\n"), *payload = NULL;
+    int st;
+
+    if (nl != NULL)
+        *nl = '\0';
+    st = jws_verify(&c->keys, text, &payload, NULL, NULL);
+    printf("%s\n", st == JWS_OK ? "signature valid" : jws_strerror(st));
     free(payload);
-    return ok ? 0 : -1;
+    return st == JWS_OK ? 0 : EXIT_VERIFY;
 }
 
 static int cmd_verify(struct ctl *c, const char *path)
 {
-    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-    char prev[RECEIPT_HASH_HEX] = "";
+    struct verify_result r;
     size_t len = 0;
     char *text;
     cJSON *root;
-    const cJSON *list, *item;
-    int bad = 0, n = 0;
+    int rc;
 
-    if (verify_key(c, pk) != 0)
+    if (verify_keys(c) != 0)
         return EXIT_USAGE;
     text = read_all(path, &len);
     if (text == NULL) {
         fprintf(stderr, "consentctl: cannot read %s\n", path);
         return EXIT_USAGE;
     }
-    root = cJSON_Parse(text);
+    root = cJSON_ParseWithLength(text, len);
     if (root == NULL) {
-        /* A bare JWS */
-        char *nl = strpbrk(text, "\r\n");
-        char *payload = NULL;
-
-        if (nl != NULL)
-            *nl = '\0';
-        bad = receipt_verify_jws(pk, text, &payload) != RECEIPT_OK;
-        printf("%s\n", bad ? "SIGNATURE INVALID" : "signature valid");
-        free(payload);
+        rc = verify_bare(c, text);
         free(text);
-        return bad ? EXIT_VERIFY : 0;
+        return rc;
     }
-    list = cJSON_GetObjectItemCaseSensitive(root, "receipts");
-    if (cJSON_IsArray(list)) {
-        cJSON_ArrayForEach(item, list)
-            bad |= verify_item(pk, item, prev, &n) != 0;
-    } else {
-        bad |= verify_item(pk, root, prev, &n) != 0;
-    }
-    cJSON_Delete(root);
     free(text);
-    if (n == 0) {
-        fprintf(stderr, "consentctl: %s holds no signed receipt\n", path);
+    rc = verify_export(root, &c->keys, &r);
+    cJSON_Delete(root);
+    print_items(&r);
+    print_findings(&r);
+    printf("%zu receipt(s): %s\n", r.nitems, rc == 0 ? "all verified" : "VERIFICATION FAILED");
+    verify_result_free(&r);
+    return rc == 0 ? 0 : EXIT_VERIFY;
+}
+
+/* A visitor-held receipt against the store: still there, unchanged, and
+ * whether newer receipts follow it (or the store was rolled back past it). */
+static int cmd_verify_receipt(struct ctl *c, const char *jws)
+{
+    struct history h;
+    char *payload = NULL, id[CONSENT_ID_LEN + 1] = "";
+    cJSON *p;
+    int st, rc;
+
+    st = jws_verify(&c->keys, jws, &payload, NULL, NULL);
+    if (st != JWS_OK) {
+        printf("the receipt itself does not verify: %s\n", jws_strerror(st));
+        free(payload);
         return EXIT_VERIFY;
     }
-    printf("%d receipt(s): %s\n", n, bad ? "VERIFICATION FAILED" : "all verified");
-    return bad ? EXIT_VERIFY : 0;
+    p = cJSON_Parse(payload);
+    free(payload);
+    snprintf(id, sizeof(id), "%s", cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(p, "consent_id")) != NULL
+        ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "consent_id")) : "");
+    cJSON_Delete(p);
+    if (!receipt_valid_consent_id(id)) {
+        printf("the receipt names no consent ID\n");
+        return EXIT_VERIFY;
+    }
+    st = history_load(&c->store, &c->keys, id, jws, &h);
+    if (st != STORE_OK)
+        return store_exit(st);
+    audit(c, "verify", id, 200);
+    printf("consent ID %s: the store has %u receipt(s); the visitor's is seq %u\n", id,
+           h.result.has_head ? h.result.head.count : 0, h.result.visitor_seq);
+    print_findings(&h.result);
+    if (h.result.findings & VERIFY_F_ROLLED_BACK)
+        printf("ROLLED BACK: the store lacks this receipt or has an older head\n");
+    else if (h.result.findings & VERIFY_F_VISITOR_MISMATCH)
+        printf("CHANGED: the store holds a different receipt at this position\n");
+    else if (h.result.findings & VERIFY_F_NEWER_FOLLOWS)
+        printf("the store still has this receipt; newer receipts follow it\n");
+    else
+        printf("the store still has this receipt; it is the newest\n");
+    rc = verify_passed(&h.result) ? 0 : EXIT_VERIFY;
+    history_free(&h);
+    return rc;
 }
 
 static int cmd_token(struct ctl *c, const char *name)
@@ -456,8 +438,7 @@ static int cmd_token(struct ctl *c, const char *name)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-        return EXIT_USAGE;
+    randombytes_buf(raw, sizeof(raw));
     memcpy(token, "cst_", 4);
     sodium_bin2base64(token + 4, sizeof(token) - 4, raw, sizeof(raw),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -519,6 +500,8 @@ int main(int argc, char **argv)
             c.format = argv[++i];
         } else if (strcmp(argv[i], "--jwks") == 0 && i + 1 < argc) {
             c.jwks = argv[++i];
+        } else if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc) {
+            c.receipt = argv[++i];
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
             const char *r = argv[++i];
 
@@ -549,8 +532,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
         return cmd_token(&c, args[2]);
-    if (nargs == 2 && strcmp(args[0], "verify") == 0) {
+    if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
         rc = cmd_verify(&c, args[1]);
+        goto done;
+    }
+    if (nargs == 1 && strcmp(args[0], "verify") == 0 && c.receipt != NULL) {
+        rc = load(&c, 1);
+        if (rc == 0)
+            rc = cmd_verify_receipt(&c, c.receipt);
         goto done;
     }
     if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&
@@ -576,7 +565,8 @@ int main(int argc, char **argv)
         rc = cmd_erase(&c, args[1]);
 done:
     store_close(&c.store);
-    receipt_key_wipe(&c.key);
+    jws_keyset_wipe(&c.keys);
+    sodium_memzero(c.cookie_key, sizeof(c.cookie_key));
     if (c.loaded)
         config_free(&c.cfg);
     return rc;

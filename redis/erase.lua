@@ -1,18 +1,27 @@
--- erase.lua - erase a consent ID, keeping only a tombstone.
+-- erase.lua - erase a consent ID, adding to its tombstone.
 --
--- KEYS[1]  consent:{ID}             hash (head, count, states)
--- KEYS[2]  consent:{ID}:receipts    list of receipts
--- KEYS[3]  consent:{ID}:tombstone   hash written here: the proof of erasure
+-- KEYS[1]  c:{ID}     hash: sealed head and receipts
+-- KEYS[2]  c:{ID}:t   tombstone: "n" erasures so far, "e<k>" one line each
 -- ARGV[1]  time of erasure (ms)
--- ARGV[2]  who asked (token name)
+-- ARGV[2]  who asked (token name or cli:user)
 -- ARGV[3]  tombstone retention in seconds
 --
--- Returns the number of receipts erased (0 when there was nothing: the
--- tombstone is still written, so a repeated request is recorded too).
-local n = redis.call('LLEN', KEYS[2])
-local written = redis.call('HGET', KEYS[1], 'count')
-redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[3], 'erased_ms', ARGV[1], 'by', ARGV[2],
-           'receipts', n, 'receipts_written', written or 0)
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-return n
+-- A tombstone is never overwritten: every erasure, the first and any
+-- repeated one, adds its own line "<erased_ms> <receipts> <written> <by>"
+-- (receipts erased, receipts ever written according to the head). Returns
+-- {receipts erased, this erasure's number}.
+local receipts = redis.call('HLEN', KEYS[1])
+local head = redis.call('HGET', KEYS[1], 'm')
+local written = 0
+if head then
+  receipts = receipts - 1
+  if string.len(head) >= 5 then
+    written = struct.unpack('>I4', head, 2)
+  end
+end
+redis.call('DEL', KEYS[1])
+local k = redis.call('HINCRBY', KEYS[2], 'n', 1)
+redis.call('HSET', KEYS[2], 'e' .. k,
+           ARGV[1] .. ' ' .. receipts .. ' ' .. written .. ' ' .. ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return {receipts, k}

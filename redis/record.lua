@@ -1,44 +1,36 @@
 -- record.lua - append one signed receipt to a consent ID, atomically.
 --
--- KEYS[1]  consent:{ID}            hash: head, count, site:<site> -> state
--- KEYS[2]  consent:{ID}:receipts   list: stored receipts, newest first
+-- KEYS[1]  c:{ID}      hash: "m" -> sealed head; "<seq>" -> stored receipt
+-- KEYS[2]  c:{ID}:t    tombstone of an erasure (hash), if any
 -- ARGV[1]  the head the receipt was chained to ("" for the first receipt)
--- ARGV[2]  the stored receipt (signature + payload)
--- ARGV[3]  the state field ("site:<site>")
--- ARGV[4]  the new state (JSON)
--- ARGV[5]  the new head (SHA-256 of the payload)
--- ARGV[6]  how many receipts to keep
--- ARGV[7]  retention in seconds (TTL of both keys)
+-- ARGV[2]  the new sealed head
+-- ARGV[3]  the receipt's sequence number (its field)
+-- ARGV[4]  the stored receipt
+-- ARGV[5]  retention in seconds (TTL of the hash)
+-- ARGV[6..] sequence numbers the history bound drops
 --
--- Returns {1, new head, receipt ids trimmed...} when written (the caller
--- deletes the trimmed receipts' index keys, which live in other cluster
--- slots), or {0, current head} when another write got there first: the caller re-chains to the current head, re-signs
--- and tries again, so a history never forks. Either everything is written or
--- nothing is.
-local head = redis.call('HGET', KEYS[1], 'head')
+-- Returns {1} when written (or when this very head is already in place: an
+-- earlier try of the same write reached Redis before its connection
+-- failed), {0, current head} when another write got there first (the
+-- caller re-chains to it, re-signs and tries again, so a history never
+-- forks), {2} when the ID was erased (the caller issues a new ID: an erased
+-- history is never continued). Either everything is written or nothing is.
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {2}
+end
+local head = redis.call('HGET', KEYS[1], 'm')
 if not head then
   head = ''
+end
+if head == ARGV[2] then
+  return {1}
 end
 if head ~= ARGV[1] then
   return {0, head}
 end
-local len = redis.call('LPUSH', KEYS[2], ARGV[2])
-local max = tonumber(ARGV[6])
-local result = {1, ARGV[5]}
-if len > max then
-  -- 'trimmed' lets verification tell receipts dropped by the bound from
-  -- receipts someone removed.
-  for _, v in ipairs(redis.call('LRANGE', KEYS[2], max, -1)) do
-    local ok, r = pcall(cjson.decode, string.sub(v, 65))
-    if ok and type(r) == 'table' and type(r.receipt_id) == 'string' then
-      result[#result + 1] = r.receipt_id
-    end
-  end
-  redis.call('LTRIM', KEYS[2], 0, max - 1)
-  redis.call('HINCRBY', KEYS[1], 'trimmed', len - max)
+redis.call('HSET', KEYS[1], 'm', ARGV[2], ARGV[3], ARGV[4])
+for i = 6, #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[i])
 end
-redis.call('HSET', KEYS[1], 'head', ARGV[5], ARGV[3], ARGV[4])
-redis.call('HINCRBY', KEYS[1], 'count', 1)
-redis.call('EXPIRE', KEYS[1], ARGV[7])
-redis.call('EXPIRE', KEYS[2], ARGV[7])
-return result
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return {1}

@@ -150,7 +150,7 @@ static void drop(struct store *s, int saved_errno, int *retry)
     s->next_attempt_ms = 0;     /* the next call may reconnect at once */
 }
 
-int store_command(struct store *s, redisReply **reply, int argc,
+static int store_command(struct store *s, redisReply **reply, int argc,
                   const char **argv, const size_t *argvlen)
 {
     redisReply *r;
@@ -194,47 +194,202 @@ int store_ping(struct store *s)
 
 static void key_of(char *out, size_t outlen, const char *id, const char *suffix)
 {
-    snprintf(out, outlen, "consent:{%s}%s", id, suffix);
+    snprintf(out, outlen, "c:{%s}%s", id, suffix);
 }
 
-int store_head(struct store *s, const char *consent_id, char *head)
+void store_blob_free(struct store_blob *b)
 {
-    char key[96];
-    const char *argv[] = {"HGET", key, "head"};
-    redisReply *r;
-    int st;
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+}
 
-    head[0] = '\0';
-    key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, &r, 3, argv, NULL);
-    if (st != STORE_OK)
-        return st;
-    if (r->type == REDIS_REPLY_STRING && r->len < STORE_HASH_HEX)
-        memcpy(head, r->str, r->len + 1);
-    freeReplyObject(r);
+static int blob_copy(struct store_blob *b, const char *data, size_t len)
+{
+    b->data = malloc(len + 1);
+    if (b->data == NULL)
+        return STORE_ERROR;
+    memcpy(b->data, data, len);
+    b->data[len] = '\0';
+    b->len = len;
     return STORE_OK;
 }
 
-int store_state(struct store *s, const char *consent_id, const char *site,
-                char **state)
+int store_head(struct store *s, const char *consent_id, struct store_blob *b)
 {
-    char key[96], field[64];
-    const char *argv[] = {"HGET", key, field};
+    char key[64];
+    const char *argv[] = {"HGET", key, "m"};
     redisReply *r;
     int st;
 
-    *state = NULL;
+    memset(b, 0, sizeof(*b));
     key_of(key, sizeof(key), consent_id, "");
-    snprintf(field, sizeof(field), "site:%s", site);
     st = store_command(s, &r, 3, argv, NULL);
     if (st != STORE_OK)
         return st;
-    if (r->type == REDIS_REPLY_STRING && r->len < STORE_MAX_STATE) {
-        *state = strndup(r->str, r->len);
-        if (*state == NULL)
-            st = STORE_ERROR;
-    }
+    if (r->type == REDIS_REPLY_STRING)
+        st = blob_copy(b, r->str, r->len);
     freeReplyObject(r);
+    return st;
+}
+
+/* A field name that is a sequence number: 1-10 digits, no leading zero. */
+static int seq_of(const char *s, size_t len, uint32_t *seq)
+{
+    unsigned long long v = 0;
+
+    if (len == 0 || len > 10 || s[0] == '0')
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (unsigned long long)(s[i] - '0');
+    }
+    if (v > UINT32_MAX)
+        return -1;
+    *seq = (uint32_t)v;
+    return 0;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const struct store_item *x = a, *y = b;
+
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+void store_history_free(struct store_history *h)
+{
+    store_blob_free(&h->head);
+    for (size_t i = 0; i < h->nitems; i++)
+        store_blob_free(&h->items[i].blob);
+    free(h->items);
+    memset(h, 0, sizeof(*h));
+}
+
+/* Fills h from an HGETALL reply. */
+static int history_from(struct store_history *h, const redisReply *r)
+{
+    h->items = calloc(r->elements / 2 + 1, sizeof(*h->items));
+    if (h->items == NULL)
+        return STORE_ERROR;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        uint32_t seq;
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            h->nother++;
+        } else if (k->len == 1 && k->str[0] == 'm') {
+            if (blob_copy(&h->head, v->str, v->len) != STORE_OK)
+                return STORE_ERROR;
+        } else if (seq_of(k->str, k->len, &seq) == 0) {
+            h->items[h->nitems].seq = seq;
+            if (blob_copy(&h->items[h->nitems].blob, v->str, v->len) != STORE_OK)
+                return STORE_ERROR;
+            h->nitems++;
+        } else {
+            h->nother++;
+        }
+    }
+    qsort(h->items, h->nitems, sizeof(*h->items), by_seq);
+    return STORE_OK;
+}
+
+int store_history(struct store *s, const char *consent_id, struct store_history *h)
+{
+    char key[64];
+    const char *a1[] = {"HGETALL", key};
+    const char *a2[] = {"PTTL", key};
+    redisReply *r;
+    int st;
+
+    memset(h, 0, sizeof(*h));
+    h->pttl_ms = -2;
+    key_of(key, sizeof(key), consent_id, "");
+    st = store_command(s, &r, 2, a2, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_INTEGER)
+        h->pttl_ms = r->integer;
+    freeReplyObject(r);
+    st = store_command(s, &r, 2, a1, NULL);
+    if (st != STORE_OK)
+        return st;
+    st = r->type == REDIS_REPLY_ARRAY ? history_from(h, r) : STORE_ERROR;
+    freeReplyObject(r);
+    if (st != STORE_OK)
+        store_history_free(h);
+    return st;
+}
+
+int store_receipts(struct store *s, const char *consent_id, const uint32_t *seqs,
+                   size_t n, struct store_item *out)
+{
+    char key[64], (*f)[12] = calloc(n + 1, sizeof(*f));
+    const char **argv = calloc(n + 2, sizeof(*argv));
+    redisReply *r = NULL;
+    int st = STORE_ERROR;
+
+    memset(out, 0, n * sizeof(*out));
+    if (f == NULL || argv == NULL)
+        goto cleanup;
+    key_of(key, sizeof(key), consent_id, "");
+    argv[0] = "HMGET";
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(f[i], sizeof(f[i]), "%u", seqs[i]);
+        argv[i + 2] = f[i];
+        out[i].seq = seqs[i];
+    }
+    st = store_command(s, &r, (int)n + 2, argv, NULL);
+    if (st != STORE_OK)
+        goto cleanup;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n && st == STORE_OK; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            st = blob_copy(&out[i].blob, r->element[i]->str, r->element[i]->len);
+cleanup:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(f);
+    free(argv);
+    return st;
+}
+
+int store_contexts(struct store *s, const char *const *refs, size_t n,
+                   struct store_blob *out)
+{
+    char (*keys)[24] = calloc(n + 1, sizeof(*keys));
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    redisReply *r = NULL;
+    int st = STORE_ERROR;
+
+    memset(out, 0, n * sizeof(*out));
+    if (keys == NULL || argv == NULL)
+        goto cleanup;
+    argv[0] = "MGET";
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "x:%s", refs[i]);
+        argv[i + 1] = keys[i];
+    }
+    st = store_command(s, &r, (int)n + 1, argv, NULL);
+    if (st != STORE_OK)
+        goto cleanup;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n && st == STORE_OK; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            st = blob_copy(&out[i], r->element[i]->str, r->element[i]->len);
+cleanup:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(keys);
+    free(argv);
     return st;
 }
 
@@ -296,14 +451,32 @@ static int load_script(struct store *s, int which)
     return STORE_OK;
 }
 
-/* EVALSHA a script (argv[0..1] are filled in here), loading it again when
- * Redis lost it (SCRIPT FLUSH, restart). */
-static int eval_script(struct store *s, int which, int argc, const char **argv,
-                       size_t *lens, redisReply **r)
+/* The receipt index bucket of a receipt ID: 65536 hashes, so that no one
+ * key takes every write and each stays a compact listpack. */
+static void bucket_of(const unsigned char id[16], char key[16])
+{
+    snprintf(key, 16, "r:%02x%02x", id[0], id[1]);
+}
+
+/*
+ * Queues a script call and extra commands, reads every reply (the script's
+ * first), loading the script again when Redis lost it (SCRIPT FLUSH,
+ * restart) and retrying once on a connection the server had closed. This is
+ * the one place scripts run, so the NOSCRIPT and reconnect rules live here.
+ * extra[i] is an argv of extra_argc[i] strings (lengths in extra_lens[i] or
+ * NULL).
+ */
+static int run_script(struct store *s, int which, int argc, const char **argv,
+                      size_t *lens, size_t nextra, const char **const *extra,
+                      const int *extra_argc, const size_t *const *extra_lens,
+                      redisReply **r)
 {
     int st = STORE_ERROR;
 
-    for (int tries = 0; tries < 2; tries++) {
+    *r = NULL;
+    for (int tries = 0; tries < 3; tries++) {
+        int failed = 0;
+
         st = load_script(s, which);
         if (st != STORE_OK)
             return st;
@@ -311,188 +484,171 @@ static int eval_script(struct store *s, int which, int argc, const char **argv,
         argv[1] = s->script_sha[which];
         lens[0] = 7;
         lens[1] = 40;
-        st = store_command(s, r, argc, argv, lens);
-        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->script_sha[which][0] = '\0';
-            continue;
-        }
-        break;
-    }
-    return st;
-}
-
-int store_record(struct store *s, const struct store_write *w,
-                 char *conflict_head)
-{
-    char k1[96], k2[96], field[64], maxh[16], ttl[24], idx[64];
-    const char *argv[12];
-    size_t lens[12];
-    redisReply *r = NULL;
-    int st = STORE_ERROR;
-
-    conflict_head[0] = '\0';
-    key_of(k1, sizeof(k1), w->consent_id, "");
-    key_of(k2, sizeof(k2), w->consent_id, ":receipts");
-    snprintf(field, sizeof(field), "site:%s", w->site);
-    snprintf(maxh, sizeof(maxh), "%d", w->max_history);
-    snprintf(ttl, sizeof(ttl), "%ld", w->ttl_seconds);
-    argv[2] = "2";
-    argv[3] = k1; argv[4] = k2; argv[5] = w->expected_head;
-    argv[6] = w->receipt; argv[7] = field; argv[8] = w->state;
-    argv[9] = w->new_head; argv[10] = maxh; argv[11] = ttl;
-    for (int i = 2; i < 12; i++)
-        lens[i] = i == 6 ? w->receipt_len : strlen(argv[i]);  /* 6 is binary */
-    /* The receipt index lives in another cluster slot, so it cannot be in
-     * the script; it goes in the same round trip (pipelined). It maps the
-     * receipt ID, which stays the same across re-chaining retries, to the
-     * consent ID; if the write never succeeds it points at a history without
-     * that receipt, which a lookup answers with 404. */
-    snprintf(idx, sizeof(idx), "receipt:%s", w->receipt_id);
-    for (int tries = 0; tries < 2; tries++) {
-        const char *iv[] = {"SET", idx, w->consent_id, "EX", ttl};
-
-        st = load_script(s, SCRIPT_RECORD);
-        if (st != STORE_OK)
-            return st;
-        argv[0] = "EVALSHA";
-        argv[1] = s->script_sha[SCRIPT_RECORD];
-        lens[0] = 7;
-        lens[1] = 40;
-        if (redisAppendCommandArgv(s->ctx, 12, argv, lens) != REDIS_OK ||
-            redisAppendCommandArgv(s->ctx, 5, iv, NULL) != REDIS_OK) {
+        failed = redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK;
+        for (size_t i = 0; i < nextra && !failed; i++)
+            failed = redisAppendCommandArgv(s->ctx, extra_argc[i], extra[i],
+                                            extra_lens[i]) != REDIS_OK;
+        if (failed) {
             disconnect(s, "out of memory");     /* half a pipeline queued */
             return STORE_UNAVAILABLE;
         }
-        st = store_pipeline_read(s, 2, &r);
+        st = store_pipeline_read(s, 1 + (int)nextra, r);
         if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->script_sha[SCRIPT_RECORD][0] = '\0';   /* flushed: load again */
+            s->script_sha[which][0] = '\0';   /* flushed: load again */
             continue;
         }
         if (st == STORE_RETRY)      /* a dead connection: reconnect, once more */
             continue;
         break;
     }
-    if (st == STORE_RETRY)
-        st = STORE_UNAVAILABLE;
+    return st == STORE_RETRY ? STORE_UNAVAILABLE : st;
+}
+
+#define MAX_EXTRA (2 + 2 * 16)
+
+int store_record(struct store *s, const struct store_write *w,
+                 struct store_blob *current)
+{
+    char key[64], tomb[64], seq[12], ttl[24], bucket[16], ctxkey[24];
+    char (*trim)[12] = calloc(w->ntrim + 1, sizeof(*trim));
+    char (*tb)[16] = calloc(w->ntrim + 1, sizeof(*tb));
+    const char **argv = calloc(10 + w->ntrim, sizeof(*argv));
+    size_t *lens = calloc(10 + w->ntrim, sizeof(*lens));
+    const char *iv[4], *cv[5], *dv[MAX_EXTRA][3];
+    size_t ilen[4], clen[5], dlen[MAX_EXTRA][3];
+    const char **const *extra = NULL;
+    const char **ex[MAX_EXTRA + 2];
+    const size_t *exl[MAX_EXTRA + 2];
+    int exc[MAX_EXTRA + 2];
+    size_t nex = 0, argc = 0;
+    redisReply *r = NULL;
+    int st = STORE_ERROR;
+
+    memset(current, 0, sizeof(*current));
+    (void)extra;
+    if (trim == NULL || tb == NULL || argv == NULL || lens == NULL ||
+        w->ntrim > 16)
+        goto cleanup;
+    key_of(key, sizeof(key), w->consent_id, "");
+    key_of(tomb, sizeof(tomb), w->consent_id, ":t");
+    snprintf(seq, sizeof(seq), "%u", w->seq);
+    snprintf(ttl, sizeof(ttl), "%ld", w->ttl_seconds);
+    argc = 2;
+    argv[argc] = "2"; lens[argc++] = 1;
+    argv[argc] = key; lens[argc++] = strlen(key);
+    argv[argc] = tomb; lens[argc++] = strlen(tomb);
+    argv[argc] = w->expected_head.data != NULL ? w->expected_head.data : "";
+    lens[argc++] = w->expected_head.len;
+    argv[argc] = w->new_head.data; lens[argc++] = w->new_head.len;
+    argv[argc] = seq; lens[argc++] = strlen(seq);
+    argv[argc] = w->receipt.data; lens[argc++] = w->receipt.len;
+    argv[argc] = ttl; lens[argc++] = strlen(ttl);
+    for (size_t i = 0; i < w->ntrim; i++) {
+        snprintf(trim[i], sizeof(trim[i]), "%u", w->trim[i]);
+        argv[argc] = trim[i]; lens[argc++] = strlen(trim[i]);
+    }
+    /* The index and the context live in other cluster slots, so they cannot
+     * be in the script; they go in the same round trip (pipelined). The
+     * index maps the receipt ID, the same across re-chaining retries, to the
+     * consent ID; if the write never succeeds it points at a history
+     * without that receipt, which a lookup answers with 404. */
+    bucket_of(w->receipt_id, bucket);
+    iv[0] = "HSET"; ilen[0] = 4;
+    iv[1] = bucket; ilen[1] = strlen(bucket);
+    iv[2] = (const char *)w->receipt_id; ilen[2] = 16;
+    iv[3] = w->consent_id; ilen[3] = strlen(w->consent_id);
+    ex[nex] = iv; exl[nex] = ilen; exc[nex++] = 4;
+    if (w->context_ref != NULL) {
+        snprintf(ctxkey, sizeof(ctxkey), "x:%s", w->context_ref);
+        cv[0] = "SET"; clen[0] = 3;
+        cv[1] = ctxkey; clen[1] = strlen(ctxkey);
+        cv[2] = w->context.data; clen[2] = w->context.len;
+        cv[3] = "NX"; clen[3] = 2;
+        ex[nex] = cv; exl[nex] = clen; exc[nex++] = 4;
+    }
+    for (size_t i = 0; i < w->ntrim; i++) {
+        bucket_of(w->trim_ids[i], tb[i]);
+        dv[i][0] = "HDEL"; dlen[i][0] = 4;
+        dv[i][1] = tb[i]; dlen[i][1] = strlen(tb[i]);
+        dv[i][2] = (const char *)w->trim_ids[i]; dlen[i][2] = 16;
+        ex[nex] = dv[i]; exl[nex] = dlen[i]; exc[nex++] = 3;
+    }
+    st = run_script(s, SCRIPT_RECORD, (int)argc, argv, lens, nex,
+                    (const char **const *)ex, exc, (const size_t *const *)exl, &r);
+    if (st != STORE_OK)
+        goto cleanup;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        st = STORE_ERROR;
+    } else if (r->element[0]->integer == 2) {
+        st = STORE_ERASED;
+    } else if (r->element[0]->integer == 0) {
+        st = STORE_CONFLICT;
+        if (r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING &&
+            r->element[1]->len > 0 &&
+            blob_copy(current, r->element[1]->str, r->element[1]->len) != STORE_OK)
+            st = STORE_ERROR;
+    }
+cleanup:
+    if (r != NULL)
+        freeReplyObject(r);
+    free(trim);
+    free(tb);
+    free(argv);
+    free(lens);
+    return st;
+}
+
+int store_tombstone(struct store *s, const char *consent_id,
+                    struct store_tombstone *t)
+{
+    char key[64];
+    const char *argv[] = {"HGETALL", key};
+    redisReply *r;
+    int st;
+
+    memset(t, 0, sizeof(*t));
+    key_of(key, sizeof(key), consent_id, ":t");
+    st = store_command(s, &r, 2, argv, NULL);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        freeReplyObject(r);
-        return STORE_ERROR;
-    }
-    if (r->element[0]->integer == 0) {
-        if (r->element[1]->type == REDIS_REPLY_STRING &&
-            r->element[1]->len < STORE_HASH_HEX)
-            memcpy(conflict_head, r->element[1]->str, r->element[1]->len + 1);
-        freeReplyObject(r);
-        /* The head is already this receipt: an earlier try of this very
-         * write reached Redis before its connection failed. */
-        if (strcmp(conflict_head, w->new_head) == 0)
-            return STORE_OK;
-        return STORE_CONFLICT;
-    }
-    for (size_t i = 2; i < r->elements; i++) {     /* trimmed receipts */
-        const char *dv[] = {"DEL", idx};
-        redisReply *x;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        struct store_erasure *e;
+        int used = 0;
 
-        if (r->element[i]->type != REDIS_REPLY_STRING || r->element[i]->len > 40)
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
             continue;
-        snprintf(idx, sizeof(idx), "receipt:%s", r->element[i]->str);
-        if (store_command(s, &x, 2, dv, NULL) == STORE_OK)
-            freeReplyObject(x);
+        if (strcmp(k->str, "n") == 0) {
+            t->count = strtol(v->str, NULL, 10);
+            continue;
+        }
+        if (k->str[0] != 'e' || t->nerasures == STORE_MAX_ERASURES)
+            continue;
+        e = &t->erasures[t->nerasures];
+        if (sscanf(v->str, "%lld %ld %ld %n", &e->erased_ms, &e->receipts,
+                   &e->written, &used) == 3 && used > 0) {
+            snprintf(e->by, sizeof(e->by), "%s", v->str + used);
+            t->nerasures++;
+        }
     }
     freeReplyObject(r);
     return STORE_OK;
 }
 
-int store_history(struct store *s, const char *consent_id, redisReply **list,
-                  long *count, long *trimmed)
+int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
+                        char *consent_id, size_t len)
 {
-    char k1[96], k2[96];
-    const char *argv1[] = {"HMGET", k1, "count", "trimmed"};
-    const char *argv2[] = {"LRANGE", k2, "0", "-1"};
-    redisReply *r;
-    int st;
-
-    *list = NULL;
-    *count = 0;
-    *trimmed = 0;
-    key_of(k1, sizeof(k1), consent_id, "");
-    key_of(k2, sizeof(k2), consent_id, ":receipts");
-    st = store_command(s, &r, 4, argv1, NULL);
-    if (st != STORE_OK)
-        return st;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-        if (r->element[0]->type == REDIS_REPLY_STRING)
-            *count = strtol(r->element[0]->str, NULL, 10);
-        if (r->element[1]->type == REDIS_REPLY_STRING)
-            *trimmed = strtol(r->element[1]->str, NULL, 10);
-    }
-    freeReplyObject(r);
-    st = store_command(s, list, 4, argv2, NULL);
-    if (st == STORE_OK && (*list)->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(*list);
-        *list = NULL;
-        return STORE_ERROR;
-    }
-    return st;
-}
-
-int store_consent(struct store *s, const char *consent_id, redisReply **hash,
-                  long long *pttl_ms)
-{
-    char key[96];
-    const char *a1[] = {"HGETALL", key};
-    const char *a2[] = {"PTTL", key};
-    redisReply *r;
-    int st;
-
-    *hash = NULL;
-    *pttl_ms = -2;
-    key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, &r, 2, a2, NULL);
-    if (st != STORE_OK)
-        return st;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *pttl_ms = r->integer;
-    freeReplyObject(r);
-    st = store_command(s, hash, 2, a1, NULL);
-    if (st == STORE_OK && (*hash)->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(*hash);
-        *hash = NULL;
-        return STORE_ERROR;
-    }
-    return st;
-}
-
-int store_tombstone(struct store *s, const char *consent_id, redisReply **hash)
-{
-    char key[96];
-    const char *argv[] = {"HGETALL", key};
-    int st;
-
-    key_of(key, sizeof(key), consent_id, ":tombstone");
-    st = store_command(s, hash, 2, argv, NULL);
-    if (st == STORE_OK && (*hash)->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(*hash);
-        *hash = NULL;
-        return STORE_ERROR;
-    }
-    return st;
-}
-
-int store_receipt_owner(struct store *s, const char *receipt_id, char *consent_id,
-                        size_t len)
-{
-    char key[64];
-    const char *argv[] = {"GET", key};
+    char bucket[16];
+    const char *argv[] = {"HGET", bucket, (const char *)receipt_id};
+    size_t lens[] = {4, 0, 16};
     redisReply *r;
     int st;
 
     consent_id[0] = '\0';
-    snprintf(key, sizeof(key), "receipt:%s", receipt_id);
-    st = store_command(s, &r, 2, argv, NULL);
+    bucket_of(receipt_id, bucket);
+    lens[1] = strlen(bucket);
+    st = store_command(s, &r, 3, argv, lens);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_STRING && r->len < len)
@@ -503,43 +659,145 @@ int store_receipt_owner(struct store *s, const char *receipt_id, char *consent_i
     return st;
 }
 
-int store_erase(struct store *s, const char *consent_id,
-                const char *const *receipt_ids, size_t nids, const char *who,
-                long long now_ms, long tombstone_ttl_s, long long *erased)
+int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n)
 {
-    char k1[96], k2[96], k3[96], now[24], ttl[24];
-    const char *argv[9];
-    size_t lens[9];
-    redisReply *r;
-    int st;
+    for (size_t i = 0; i < n; i++) {
+        char bucket[16];
+        const char *a[] = {"HDEL", bucket, (const char *)ids[i]};
+        size_t l[] = {4, 0, 16};
+        redisReply *r;
+        int st;
 
-    *erased = 0;
-    key_of(k1, sizeof(k1), consent_id, "");
-    key_of(k2, sizeof(k2), consent_id, ":receipts");
-    key_of(k3, sizeof(k3), consent_id, ":tombstone");
-    snprintf(now, sizeof(now), "%lld", now_ms);
-    snprintf(ttl, sizeof(ttl), "%ld", tombstone_ttl_s);
-    argv[2] = "3"; argv[3] = k1; argv[4] = k2; argv[5] = k3;
-    argv[6] = now; argv[7] = who; argv[8] = ttl;
-    for (int i = 2; i < 9; i++)
-        lens[i] = strlen(argv[i]);
-    st = eval_script(s, SCRIPT_ERASE, 9, argv, lens, &r);
-    if (st != STORE_OK)
-        return st;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *erased = r->integer;
-    freeReplyObject(r);
-    for (size_t i = 0; i < nids; i++) {
-        char key[64];
-        const char *a[] = {"DEL", key};
-
-        snprintf(key, sizeof(key), "receipt:%s", receipt_ids[i]);
-        st = store_command(s, &r, 2, a, NULL);
+        bucket_of(ids[i], bucket);
+        l[1] = strlen(bucket);
+        st = store_command(s, &r, 3, a, l);
         if (st != STORE_OK)
             return st;
         freeReplyObject(r);
     }
     return STORE_OK;
+}
+
+int store_erase(struct store *s, const char *consent_id,
+                const unsigned char (*receipt_ids)[16], size_t nids,
+                const char *who, long long now_ms, long tombstone_ttl_s,
+                long long *erased, long long *number)
+{
+    char k1[64], k2[64], now[24], ttl[24];
+    const char *argv[8];
+    size_t lens[8];
+    redisReply *r;
+    int st;
+
+    *erased = 0;
+    *number = 0;
+    key_of(k1, sizeof(k1), consent_id, "");
+    key_of(k2, sizeof(k2), consent_id, ":t");
+    snprintf(now, sizeof(now), "%lld", now_ms);
+    snprintf(ttl, sizeof(ttl), "%ld", tombstone_ttl_s);
+    argv[2] = "2"; argv[3] = k1; argv[4] = k2;
+    argv[5] = now; argv[6] = who; argv[7] = ttl;
+    for (int i = 2; i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    st = run_script(s, SCRIPT_ERASE, 8, argv, lens, 0, NULL, NULL, NULL, &r);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[1]->type == REDIS_REPLY_INTEGER) {
+        *erased = r->element[0]->integer;
+        *number = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return store_unindex(s, receipt_ids, nids);
+}
+
+/* One field of INFO persistence as a number; -1 when absent. */
+static long long info_field(const char *info, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = info; p != NULL && *p != '\0'; ) {
+        if (strncmp(p, name, n) == 0 && p[n] == ':')
+            return strtoll(p + n + 1, NULL, 10);
+        p = strchr(p, '\n');
+        if (p != NULL)
+            p++;
+    }
+    return -1;
+}
+
+static int persistence(struct store *s, long long *enabled, long long *running,
+                       long long *done, long long *ok)
+{
+    const char *argv[] = {"INFO", "persistence"};
+    redisReply *r;
+    int st = store_command(s, &r, 2, argv, NULL);
+
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    *enabled = info_field(r->str, "aof_enabled");
+    *running = info_field(r->str, "aof_rewrite_in_progress") > 0 ||
+               info_field(r->str, "aof_rewrite_scheduled") > 0;
+    *done = info_field(r->str, "aof_rewrites");
+    *ok = strstr(r->str, "aof_last_bgrewrite_status:ok") != NULL;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+int store_purge(struct store *s, int timeout_ms)
+{
+    const char *argv[] = {"BGREWRITEAOF"};
+    int64_t deadline = now_ms() + timeout_ms;
+    long long enabled, running, done, ok, before = -1;
+    redisReply *r;
+    int st;
+
+    /* A rewrite already running may have forked before the erasure: wait
+     * for it, then note how many rewrites have finished. Any rewrite that
+     * finishes after that count started after the erasure. */
+    for (;;) {
+        st = persistence(s, &enabled, &running, &done, &ok);
+        if (st != STORE_OK)
+            return st;
+        if (enabled != 1)
+            return STORE_OK;        /* no AOF: nothing to rewrite (README) */
+        if (!running) {
+            before = done;
+            break;
+        }
+        if (now_ms() > deadline)
+            return STORE_TIMEOUT;
+        sleep_ms(10);
+    }
+    /* Another erasure may start one first ("already in progress"): that one
+     * serves this erasure too, so the answer does not matter. */
+    st = store_command(s, &r, 1, argv, NULL);
+    if (st == STORE_OK)
+        freeReplyObject(r);
+    else if (st != STORE_ERROR)
+        return st;
+    for (;;) {
+        st = persistence(s, &enabled, &running, &done, &ok);
+        if (st != STORE_OK)
+            return st;
+        if (done > before && !running)
+            return ok ? STORE_OK : STORE_ERROR;
+        if (now_ms() > deadline)
+            return STORE_TIMEOUT;
+        sleep_ms(10);
+    }
 }
 
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
@@ -590,6 +848,10 @@ const char *store_strerror(int status)
         return "another write to this consent ID came first";
     case STORE_NOT_FOUND:
         return "not found";
+    case STORE_ERASED:
+        return "the consent ID was erased";
+    case STORE_TIMEOUT:
+        return "Redis did not finish rewriting its data files in time";
     default:
         return "unknown error";
     }

@@ -17,8 +17,6 @@
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
-#define STORE_HASH_HEX 65
-#define STORE_MAX_STATE 2048
 
 enum store_status {
     STORE_OK = 0,
@@ -26,7 +24,9 @@ enum store_status {
     STORE_ERROR,            /* Redis answered with an error */
     STORE_CONFLICT,         /* store_record: the head moved; re-chain */
     STORE_NOT_FOUND,        /* no such consent ID / state */
-    STORE_RETRY             /* internal: the connection had died; try again */
+    STORE_RETRY,            /* internal: the connection had died; try again */
+    STORE_ERASED,           /* store_record: the consent ID was erased */
+    STORE_TIMEOUT           /* store_purge: no rewrite finished in time */
 };
 
 struct store {
@@ -44,25 +44,66 @@ struct store {
 
 /*
  * Key layout (documented in redis/README.md). Every key of one consent ID
- * carries the hash tag {ID} so that they share one Redis Cluster slot:
- *   consent:{ID}           hash: head, count, site:<site> -> current state
- *   consent:{ID}:receipts  list of stored receipts, newest first
- *   consent:{ID}:tombstone hash left by an erasure
- *   receipt:<receipt id>   the consent ID of a receipt (index; own TTL)
- *   consent:audit          stream of admin requests
+ * carries the hash tag {ID} so that they share one Redis Cluster slot and
+ * one script writes them together:
+ *   c:{ID}          hash: "m" -> the sealed head; "<seq>" -> stored receipt
+ *   c:{ID}:t        hash: the tombstone erasures leave ("n", "e1", "e2"...)
+ *   x:<ref>         string: a receipt context (JSON), immutable, shared
+ *   r:<4 hex>       hash: receipt index bucket, 16-byte receipt ID -> consent ID
+ *   consent:audit   stream of admin requests
  */
+
+/* Bytes the store hands back (malloc'd; free with store_blob_free). */
+struct store_blob {
+    char *data;                 /* NULL when there is nothing */
+    size_t len;
+};
+
+struct store_item {
+    uint32_t seq;
+    struct store_blob blob;
+};
+
+/* What the store keeps for a consent ID: the sealed head and the stored
+ * receipts, ordered by sequence number. Fields that are not a sequence
+ * number are counted in nother, never returned (verification flags them). */
+struct store_history {
+    struct store_blob head;
+    struct store_item *items;
+    size_t nitems;
+    size_t nother;
+    long long pttl_ms;          /* -2 when nothing is stored */
+};
+
+/* One erasure of a tombstone. */
+struct store_erasure {
+    long long erased_ms;
+    long receipts;              /* receipts erased */
+    long written;               /* receipts ever written, per the head */
+    char by[96];
+};
+
+#define STORE_MAX_ERASURES 16   /* the newest ones a lookup shows */
+
+struct store_tombstone {
+    long count;                 /* erasures so far (0: none) */
+    struct store_erasure erasures[STORE_MAX_ERASURES];
+    size_t nerasures;
+};
 
 /* What one record call writes. */
 struct store_write {
     const char *consent_id;
-    const char *receipt_id;     /* required; indexed as receipt:<id> -> consent_id */
-    const char *expected_head;  /* "" for the first receipt of the ID */
-    const char *receipt;        /* stored form, receipt_len bytes */
-    size_t receipt_len;
-    const char *site;
-    const char *state;          /* JSON */
-    const char *new_head;
-    int max_history;
+    const unsigned char *receipt_id;    /* 16 bytes; indexed -> consent_id */
+    struct store_blob expected_head;    /* data NULL for the first receipt */
+    struct store_blob new_head;
+    uint32_t seq;
+    struct store_blob receipt;
+    const uint32_t *trim;               /* sequence numbers to drop */
+    const unsigned char (*trim_ids)[16];/* and their receipt IDs */
+    size_t ntrim;
+    const char *context_ref;            /* hex; NULL when already stored */
+    struct store_blob context;
     long ttl_seconds;
 };
 
@@ -81,70 +122,68 @@ void store_close(struct store *s);
 /* PING. STORE_OK when Redis answered PONG. */
 int store_ping(struct store *s);
 
-/*
- * Runs one command (argv form) and hands back the reply, owned by the caller
- * (freeReplyObject), or NULL on STORE_UNAVAILABLE / STORE_ERROR. A reply of
- * type REDIS_REPLY_ERROR is freed and reported as STORE_ERROR with its text
- * in s->last_error.
- */
-int store_command(struct store *s, redisReply **reply, int argc,
-                  const char **argv, const size_t *argvlen);
+/* Frees a blob's bytes (safe on a zeroed blob). */
+void store_blob_free(struct store_blob *b);
+
+/* The sealed head of a consent ID (what the banner decision reads): one
+ * HGET. b->data is NULL when there is none (still STORE_OK). */
+int store_head(struct store *s, const char *consent_id, struct store_blob *b);
+
+/* Everything kept for a consent ID. Free with store_history_free. */
+int store_history(struct store *s, const char *consent_id, struct store_history *h);
+void store_history_free(struct store_history *h);
+
+/* Some receipts of a consent ID by sequence number (for trimming):
+ * out[i].blob.data is NULL where there is none. */
+int store_receipts(struct store *s, const char *consent_id, const uint32_t *seqs,
+                   size_t n, struct store_item *out);
+
+/* Contexts by reference (hex); out[i].data NULL where missing. */
+int store_contexts(struct store *s, const char *const *refs, size_t n,
+                   struct store_blob *out);
 
 /*
- * The chain head of a consent ID into head (STORE_HASH_HEX bytes): "" when the
- * ID has no receipts yet. STORE_OK or STORE_UNAVAILABLE / STORE_ERROR.
- */
-int store_head(struct store *s, const char *consent_id, char *head);
-
-/*
- * The current state of a consent ID for one site as a malloc'd JSON string
- * (caller frees) or NULL when there is none (still STORE_OK).
- */
-int store_state(struct store *s, const char *consent_id, const char *site,
-                char **state);
-
-/*
- * Appends a receipt and sets the state and head in one atomic script.
- * STORE_OK when Redis confirmed the write; STORE_CONFLICT (nothing written,
- * current head in conflict_head) when the head was no longer expected_head.
+ * Appends a receipt and the new sealed head in one atomic script, with the
+ * receipt index and a new context pipelined in the same round trip.
+ * STORE_OK when Redis confirmed the write; STORE_CONFLICT (nothing
+ * written; the current head in *current, caller frees) when the head was
+ * no longer expected_head; STORE_ERASED when the consent ID was erased.
  */
 int store_record(struct store *s, const struct store_write *w,
-                 char *conflict_head);
+                 struct store_blob *current);
 
-/*
- * The stored receipts of a consent ID, newest first, as a reply (caller
- * frees with freeReplyObject): an array of strings, empty when none; the
- * number of receipts ever written (*count) and how many of them the history
- * bound dropped (*trimmed).
- */
-int store_history(struct store *s, const char *consent_id, redisReply **list,
-                  long *count, long *trimmed);
-
-/*
- * Everything kept for a consent ID besides the receipts: *hash is the
- * HGETALL reply of consent:{ID} (caller frees; empty array when none) and
- * *pttl_ms the time left before it expires (-2 when it does not exist).
- */
-int store_consent(struct store *s, const char *consent_id, redisReply **hash,
-                  long long *pttl_ms);
-
-/* The tombstone of an erased consent ID (HGETALL reply; empty when none). */
-int store_tombstone(struct store *s, const char *consent_id, redisReply **hash);
+/* The tombstone of a consent ID (count 0 when it was never erased). */
+int store_tombstone(struct store *s, const char *consent_id,
+                    struct store_tombstone *t);
 
 /* The consent ID a receipt belongs to, via the receipt index.
  * STORE_NOT_FOUND when the index has no such receipt. */
-int store_receipt_owner(struct store *s, const char *receipt_id, char *consent_id,
-                        size_t len);
+int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
+                        char *consent_id, size_t len);
+
+/* Removes receipt index entries (after a lookup found them stale). */
+int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n);
 
 /*
- * Erases a consent ID atomically (receipts, states, head) leaving a
- * tombstone {erased_ms, by, receipts, receipts_written}, then removes the
- * receipt index entries of receipt_ids. *erased gets the number of receipts
- * erased.
+ * Erases a consent ID atomically (head and receipts), adding an erasure to
+ * its tombstone (never overwriting earlier ones), then removes the receipt
+ * index entries of receipt_ids. *erased: receipts erased; *number: which
+ * erasure of this ID it was.
  */
 int store_erase(struct store *s, const char *consent_id,
-                const char *const *receipt_ids, size_t nids, const char *who,
-                long long now_ms, long tombstone_ttl_s, long long *erased);
+                const unsigned char (*receipt_ids)[16], size_t nids,
+                const char *who, long long now_ms, long tombstone_ttl_s,
+                long long *erased, long long *number);
+
+/*
+ * Makes Redis rewrite its append-only file so that no data file still holds
+ * what was erased before this call: waits for a rewrite that started after
+ * the call (one already running may predate the erasure) and finished
+ * successfully. Erasures that wait at the same time share one rewrite.
+ * STORE_OK when done (or when AOF is off), STORE_TIMEOUT when no such
+ * rewrite finished within timeout_ms, STORE_ERROR when it failed.
+ */
+int store_purge(struct store *s, int timeout_ms);
 
 /* Appends fields (name, value pairs) to the audit stream, dropping entries
  * older than retention_ms. */

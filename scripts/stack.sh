@@ -64,6 +64,9 @@ start() {
     # kept out of the repository (see the README).
     [ -f "$RUN/signing.key" ] ||
         "$ROOT/build/release/consentd" --new-key "$RUN/signing.key"
+    # The secret that makes consent cookies unforgeable (same format).
+    [ -f "$RUN/cookie.key" ] ||
+        "$ROOT/build/release/consentd" --new-key "$RUN/cookie.key"
     # A development support token (read, erase, audit) for the admin API and
     # the support page; the token itself is in run/admin-token.
     if [ ! -f "$RUN/admin-tokens.json" ]; then

@@ -313,8 +313,11 @@ function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2', dir,
         if (dir !== undefined) {
             cfg.signing_key = path.join(dir, 'signing.key');
             writeSigningKey(cfg.signing_key, signingKey);
+            cfg.cookie.secret = path.join(dir, 'cookie.key');
+            writeSigningKey(cfg.cookie.secret);
         } else {
             cfg.signing_key = path.resolve(ROOT, 'cgi', cfg.signing_key);
+            cfg.cookie.secret = path.resolve(ROOT, 'cgi', cfg.cookie.secret);
         }
     }
     const demo = cfg.sites.find((s) => s.id === 'demo');
