@@ -5,7 +5,6 @@
 #include "jcheck.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 const char *const choice_action_names[CHOICE_ACTION_COUNT] = {
@@ -14,6 +13,9 @@ const char *const choice_action_names[CHOICE_ACTION_COUNT] = {
 static const char *const body_keys[] = {
     "site", "banner_version", "texts_sha256", "action", "choices", NULL};
 
+/* value may be the caller's own text (an unknown field's name, up to a
+ * whole body long): it is shortened and sanitised by the one helper, so the
+ * answer echoes valid UTF-8 and never half a character. */
 static int fail(struct choice_error *err, int status, const char *code,
                 const char *message, const char *key, const char *value)
 {
@@ -21,8 +23,28 @@ static int fail(struct choice_error *err, int status, const char *code,
     err->code = code;
     err->message = message;
     err->key = key;
-    snprintf(err->value, sizeof(err->value), "%s", value != NULL ? value : "");
+    if (value == NULL)
+        value = "";
+    jcheck_utf8_copy(err->value, sizeof(err->value), value, strlen(value));
     return -1;
+}
+
+/*
+ * 1 when a JSON string in text holds the escape \u0000. cJSON decodes it to
+ * a NUL byte that ends the C string there, so "demo\u0000anything" would be
+ * read as "demo": the receipt would not record what was sent. (A backslash
+ * outside a string is not JSON, so no string tracking is needed.)
+ */
+static int has_nul_escape(const char *text, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (text[i] != '\\')
+            continue;
+        if (text[i + 1] == 'u' && len - i >= 6 && memcmp(text + i + 2, "0000", 4) == 0)
+            return 1;
+        i++;    /* the escaped character, which may be a backslash */
+    }
+    return 0;
 }
 
 /* Validates the body of POST /consents into r, or answers the error. */
@@ -200,11 +222,22 @@ int choice_parse(const struct config *cfg, const char *body, size_t len,
 {
     const char *end = NULL;
     cJSON *root;
+    const cJSON *dup;
+    char path[JCHECK_MAX_PATH];
     int rc;
 
     memset(out, 0, sizeof(*out));
     if (len == 0)
         return fail(err, 400, "invalid_json", "the body is empty", NULL, NULL);
+    /* Before parsing: cJSON passes any bytes through, and keys and values
+     * are then compared, stored in receipts and echoed in errors. */
+    if (jcheck_utf8(body, len, NULL) != JCHECK_UTF8_OK)
+        return fail(err, 400, "invalid_json", "the body is not valid UTF-8",
+                    NULL, NULL);
+    if (has_nul_escape(body, len))
+        return fail(err, 400, "invalid_json",
+                    "a string in the body holds \\u0000, which this API does not take",
+                    NULL, NULL);
     root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (root != NULL)
         while (end < body + len && isspace((unsigned char)*end))
@@ -213,6 +246,16 @@ int choice_parse(const struct config *cfg, const char *body, size_t len,
         cJSON_Delete(root);
         return fail(err, 400, "invalid_json", "the body must be one JSON object",
                     NULL, NULL);
+    }
+    /* At every level, before any member is read. cJSON keeps both members
+     * of a repeated key; lookups would take the first ("action" at the top)
+     * and the loop over "choices" the last, so one body meant two things. */
+    dup = jcheck_duplicate_key(root, path);
+    if (dup != NULL) {
+        fail(err, 400, "duplicate_key", "the body gives a key twice", "field",
+             strncmp(path, "$.", 2) == 0 ? path + 2 : path);
+        cJSON_Delete(root);
+        return -1;
     }
     rc = parse_tree(cfg, root, out, err);
     cJSON_Delete(root);

@@ -29,7 +29,8 @@ extern const char *const choice_action_names[CHOICE_ACTION_COUNT];
 
 /* A refusal: HTTP status, error code, message, and one optional detail
  * (key, value) such as the field or category at fault. Strings are static
- * except value, which is copied. */
+ * except value, which is copied: always valid UTF-8, shortened to fit after
+ * a whole character (jcheck_utf8_copy), so it can be echoed as it is. */
 struct choice_error {
     int status;
     const char *code;
@@ -49,12 +50,14 @@ struct choice {
 };
 
 /*
- * Parses and checks a body (len bytes, not NUL-terminated): one JSON object
+ * Parses and checks a body (len bytes, not NUL-terminated): valid UTF-8
+ * without \u0000 escapes, one JSON object with no key repeated at any level,
  * with site, banner_version, texts_sha256, action and optional choices;
  * a known site; known categories; necessary ones not off; the site's current
  * banner version and texts. Returns 0, or -1 with err filled (400 invalid_json
- * / unknown_field / invalid_field, 404 unknown_site, 409 stale_banner,
- * 422 unknown_category / necessary_category). Nothing of body is kept.
+ * / duplicate_key / unknown_field / invalid_field, 404 unknown_site,
+ * 409 stale_banner, 422 unknown_category / necessary_category). Nothing of
+ * body is kept.
  */
 int choice_parse(const struct config *cfg, const char *body, size_t len,
                  struct choice *out, struct choice_error *err);

@@ -68,10 +68,64 @@ int request_gpc(const char *const *envp)
     return 0;
 }
 
+/*
+ * req->cookie from every HTTP_COOKIE parameter. Reading only the first (as
+ * env_get does) would let a visitor pass the size limit in pieces and hide
+ * a consent cookie sent in a second header. Returns 0, or -1 when the
+ * cookies joined would exceed CONSENT_MAX_COOKIE_HEADER (cookie is then "").
+ */
+static int join_cookies(struct request *req, const char *const *envp)
+{
+    static const char key[] = "HTTP_COOKIE=";
+    const char *first = NULL;
+    size_t count = 0, total = 0, o = 0;
+
+    req->cookie = "";
+    for (const char *const *e = envp; *e != NULL; e++) {
+        const char *v;
+
+        if (strncmp(*e, key, sizeof(key) - 1) != 0)
+            continue;
+        v = *e + sizeof(key) - 1;
+        if (*v == '\0')        /* nginx passes an empty Cookie: as "" */
+            continue;
+        total += (count > 0 ? 2 : 0) + strlen(v);
+        if (total > CONSENT_MAX_COOKIE_HEADER)
+            return -1;
+        if (count++ == 0)
+            first = v;
+    }
+    if (count <= 1) {
+        if (first != NULL)
+            req->cookie = first;
+        return 0;
+    }
+    for (const char *const *e = envp; *e != NULL; e++) {
+        const char *v;
+        size_t len;
+
+        if (strncmp(*e, key, sizeof(key) - 1) != 0)
+            continue;
+        v = *e + sizeof(key) - 1;
+        if (*v == '\0')
+            continue;
+        if (o > 0) {
+            memcpy(req->cookie_joined + o, "; ", 2);
+            o += 2;
+        }
+        len = strlen(v);
+        memcpy(req->cookie_joined + o, v, len);     /* total fits: above */
+        o += len;
+    }
+    req->cookie_joined[o] = '\0';
+    req->cookie = req->cookie_joined;
+    return 0;
+}
+
 int request_parse(struct request *req, const char *const *envp)
 {
     const char *v;
-    int status = REQUEST_OK;
+    int status = REQUEST_OK, cookies_too_large;
 
     memset(req, 0, sizeof(*req));
     req->method_name = env_get(envp, "REQUEST_METHOD");
@@ -86,9 +140,7 @@ int request_parse(struct request *req, const char *const *envp)
     req->query = env_get(envp, "QUERY_STRING");
     if (req->query == NULL)
         req->query = "";
-    req->cookie = env_get(envp, "HTTP_COOKIE");
-    if (req->cookie == NULL)
-        req->cookie = "";
+    cookies_too_large = join_cookies(req, envp) != 0;
     req->accept_language = env_get(envp, "HTTP_ACCEPT_LANGUAGE");
     if (req->accept_language == NULL)
         req->accept_language = "";
@@ -123,7 +175,7 @@ int request_parse(struct request *req, const char *const *envp)
         return REQUEST_PATH_TOO_LONG;
     if (strlen(req->query) > CONSENT_MAX_QUERY)
         return REQUEST_QUERY_TOO_LONG;
-    if (strlen(req->cookie) > CONSENT_MAX_COOKIE_HEADER ||
+    if (cookies_too_large ||
         strlen(req->accept_language) > CONSENT_MAX_HEADER ||
         strlen(req->user_agent) > CONSENT_MAX_HEADER ||
         (req->origin != NULL && strlen(req->origin) > CONSENT_MAX_HEADER) ||

@@ -15,7 +15,8 @@
 #define CONSENT_MAX_BODY 8192           /* 413 past this */
 #define CONSENT_MAX_QUERY 1024          /* 400 past this */
 #define CONSENT_MAX_PATH 256            /* 400 past this */
-#define CONSENT_MAX_COOKIE_HEADER 4096  /* 431 past this */
+#define CONSENT_MAX_COOKIE_HEADER 4096  /* 431 past this: every Cookie header
+                                           joined with "; " */
 #define CONSENT_MAX_HEADER 512          /* Accept-Language, Origin, UA: 431 */
 #define CONSENT_MAX_PARAM 128           /* one decoded query/cookie value */
 
@@ -44,7 +45,8 @@ struct request {
     const char *method_name;
     const char *path;           /* decoded, normalised by nginx */
     const char *query;          /* raw, "" when none */
-    const char *cookie;         /* raw Cookie header or "" */
+    const char *cookie;         /* every Cookie header, joined with "; "
+                                   (RFC 6265 5.4); "" when none */
     const char *accept_language;
     const char *origin;         /* NULL when not sent */
     const char *remote_addr;
@@ -57,6 +59,9 @@ struct request {
     const char *path_param;     /* the {} segment of the matched route */
     size_t path_param_len;
     size_t body_len;
+    /* Backs cookie when several Cookie headers came: nginx 1.22 passes each
+     * as its own HTTP_COOKIE parameter (nginx 1.23+ joins them itself). */
+    char cookie_joined[CONSENT_MAX_COOKIE_HEADER + 1];
     /* Set by the worker before dispatch. */
     const struct app *app;
     struct worker *worker;
@@ -65,7 +70,9 @@ struct request {
 /*
  * Fills req from a FastCGI environment (NULL-terminated "NAME=value" array).
  * Returns REQUEST_OK or the first limit exceeded; req is usable for logging
- * either way. envp must outlive req.
+ * either way. envp must outlive req. Several HTTP_COOKIE parameters are
+ * joined into one cookie string (empty ones left out), and the Cookie limit
+ * applies to that whole string: REQUEST_HEADER_TOO_LARGE, cookie "".
  */
 int request_parse(struct request *req, const char *const *envp);
 

@@ -98,6 +98,79 @@ Test(request, method_names_map_and_unknown_ones_are_other)
     cr_assert_eq(r.method, METHOD_OTHER);
 }
 
+/* Several Cookie headers: nginx 1.22 passes each as its own HTTP_COOKIE
+ * parameter, in order, an empty header as "" (seen through the integration
+ * stack, tests/integration/input.test.js). */
+Test(request, parse_joins_several_cookie_headers_with_a_semicolon)
+{
+    const char *env[] = {"HTTP_COOKIE=a=1", "HTTP_HOST=x",
+                         "HTTP_COOKIE=consent_id=abc; b=2", "HTTP_COOKIE=c=3", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_str_eq(r.cookie, "a=1; consent_id=abc; b=2; c=3");
+}
+
+Test(request, parse_leaves_out_empty_cookie_headers)
+{
+    const char *env[] = {"HTTP_COOKIE=", "HTTP_COOKIE=a=1", "HTTP_COOKIE=",
+                         "HTTP_COOKIE=c=3", NULL};
+    const char *one[] = {"HTTP_COOKIE=", "HTTP_COOKIE=a=1", NULL};
+    struct request r;
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_str_eq(r.cookie, "a=1; c=3");
+    cr_assert_eq(request_parse(&r, one), REQUEST_OK);
+    cr_assert_str_eq(r.cookie, "a=1");
+}
+
+/* Each header under the limit, together over it: the bypass this closes. */
+Test(request, parse_counts_every_cookie_header_against_the_cookie_limit)
+{
+    static char a[CONSENT_MAX_COOKIE_HEADER] = "HTTP_COOKIE=a=";
+    static char b[CONSENT_MAX_COOKIE_HEADER] = "HTTP_COOKIE=b=";
+    const char *env[] = {a, b, NULL};
+    struct request r;
+
+    /* "a=" + 2046 = 2048 bytes each; joined with "; ": 4098 > 4096. */
+    memset(a + strlen(a), 'x', CONSENT_MAX_COOKIE_HEADER / 2 - 2);
+    memset(b + strlen(b), 'y', CONSENT_MAX_COOKIE_HEADER / 2 - 2);
+    cr_assert_eq(request_parse(&r, env), REQUEST_HEADER_TOO_LARGE);
+    cr_assert_str_eq(r.cookie, "");
+}
+
+Test(request, parse_accepts_cookie_headers_that_join_to_exactly_the_limit)
+{
+    static char a[CONSENT_MAX_COOKIE_HEADER] = "HTTP_COOKIE=a=";
+    static char b[CONSENT_MAX_COOKIE_HEADER] = "HTTP_COOKIE=b=";
+    const char *env[] = {a, b, NULL};
+    struct request r;
+
+    /* 2048 + "; " + 2046 = 4096. */
+    memset(a + strlen(a), 'x', CONSENT_MAX_COOKIE_HEADER / 2 - 2);
+    memset(b + strlen(b), 'y', CONSENT_MAX_COOKIE_HEADER / 2 - 4);
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_eq(strlen(r.cookie), CONSENT_MAX_COOKIE_HEADER);
+    cr_assert_eq(strncmp(r.cookie + CONSENT_MAX_COOKIE_HEADER / 2, "; b=", 4), 0);
+}
+
+Test(request, parse_refuses_many_small_cookie_headers_over_the_limit)
+{
+    static const char *env[CONSENT_MAX_COOKIE_HEADER / 8 + 2];
+    struct request r;
+    size_t n = 0;
+
+    /* 512 headers of "c=1": 512 * 3 + 511 * 2 = 2558 bytes joined, under ... */
+    for (; n < CONSENT_MAX_COOKIE_HEADER / 8; n++)
+        env[n] = "HTTP_COOKIE=c=1";
+    env[n] = NULL;
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    /* ... and 512 of "c=12345": 4606 bytes joined, over. */
+    for (size_t i = 0; i < n; i++)
+        env[i] = "HTTP_COOKIE=c=12345";
+    cr_assert_eq(request_parse(&r, env), REQUEST_HEADER_TOO_LARGE);
+}
+
 /* GPC: exactly "1"; any other value ignored; several headers: on if any is 1 */
 Test(gpc, exactly_one_turns_it_on)
 {
@@ -171,6 +244,19 @@ Test(cookie, finds_a_cookie_among_others)
     cr_assert_eq(request_cookie("xconsent_id=1", "consent_id", out, sizeof(out)), 1);
     cr_assert_eq(request_cookie("consent_id=\"q\"", "consent_id", out, sizeof(out)), 0);
     cr_assert_str_eq(out, "q");
+}
+
+Test(cookie, finds_a_cookie_sent_in_a_second_cookie_header)
+{
+    const char *env[] = {"HTTP_COOKIE=theme=dark", "HTTP_COOKIE=consent_id=AAAA", NULL};
+    struct request r;
+    char out[32];
+
+    cr_assert_eq(request_parse(&r, env), REQUEST_OK);
+    cr_assert_eq(request_cookie(r.cookie, "consent_id", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "AAAA");
+    cr_assert_eq(request_cookie(r.cookie, "theme", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "dark");
 }
 
 Test(cookie, refuses_a_value_longer_than_the_buffer)

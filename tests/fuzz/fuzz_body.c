@@ -11,6 +11,7 @@
  * opt-out with binding GPC, opt-out without, notice) and GPC 0/1:
  * decision_make then choice_resolve, with these invariants:
  * - a refusal names a status and code; a success leaves err untouched;
+ * - a refusal's echoed value is valid UTF-8; a success had a UTF-8 body;
  * - after resolve, necessary categories are on and GPC-locked ones off;
  * - the state follows the action (accept_all: everything not locked on,
  *   reject_all/withdraw: everything optional off, custom: as given,
@@ -18,6 +19,7 @@
  */
 #include "fuzz.h"
 #include "../../cgi/choice.h"
+#include "../../cgi/jcheck.h"
 
 #include <string.h>
 
@@ -77,6 +79,10 @@ static void check_error(const struct choice_error *err)
                err->status == 422);
     FUZZ_CHECK(err->code != NULL && err->message != NULL);
     FUZZ_CHECK(memchr(err->value, '\0', sizeof(err->value)) != NULL);
+    /* what an answer echoes is UTF-8 and whole characters, whatever came in */
+    FUZZ_CHECK(jcheck_utf8(err->value, strlen(err->value), NULL) == JCHECK_UTF8_OK);
+    if (strcmp(err->code, "duplicate_key") == 0)
+        FUZZ_CHECK(err->status == 400 && err->key != NULL);
 }
 
 static void resolve(const struct choice *parsed, const struct regime *g, int gpc)
@@ -162,6 +168,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(memcmp(&err, &pristine, sizeof(err)) == 0);
+    /* only a UTF-8 body is ever recorded */
+    FUZZ_CHECK(jcheck_utf8((const char *)data, size, NULL) == JCHECK_UTF8_OK);
     FUZZ_CHECK(c.site != NULL && c.lang != NULL);
     FUZZ_CHECK(c.action >= CHOICE_ACCEPT_ALL && c.action < CHOICE_ACTION_COUNT);
     FUZZ_CHECK(c.texts_model >= 0 && c.texts_model < MODEL_COUNT);
