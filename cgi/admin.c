@@ -136,15 +136,9 @@ static void do_consent(struct request *req, struct response *res,
                        enum admin_format fmt)
 {
     struct history h;
-    char visitor[4096];
-    int st;
 
     (void)tok;
-    /* ?receipt=JWS: a receipt the visitor holds, checked against the store
-     * (a newer one missing from the store is a rollback). */
-    st = request_query_param(req->query, "receipt", visitor, sizeof(visitor));
-    if (history_load(&req->worker->store, &req->app->keys, id, st == 0 ? visitor : NULL,
-                     &h) != STORE_OK) {
+    if (history_load(&req->worker->store, &req->app->keys, id, NULL, &h) != STORE_OK) {
         handler_store_unavailable(req, res);
         return;
     }
