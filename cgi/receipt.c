@@ -541,7 +541,7 @@ int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head
         n += RECEIPT_CTX_BYTES;
         s->action = in[n] & 7;
         s->opted_out = (in[n] & 64) != 0;
-        if (s->action >= RECEIPT_ACTION_COUNT)
+        if (s->action >= RECEIPT_ACTION_COUNT || (in[n] & ~0x47) != 0)
             return RECEIPT_MALFORMED;
         n++;
         s->choices = (uint32_t)get_be(in + n, 2);

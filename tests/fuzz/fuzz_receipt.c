@@ -1,137 +1,126 @@
 /*
- * fuzz_receipt.c - consent receipts (cgi/receipt.c).
+ * fuzz_receipt.c - receipt format v2 (cgi/receipt.c, cgi/jws.c,
+ * cgi/verify.c).
  *
- * With a fixed Ed25519 key: the input as a payload must survive
- * receipt_seal -> receipt_open and receipt_jws -> receipt_verify_jws; any
- * one flipped byte of the stored form must fail to open; and the raw input
- * fed to receipt_open, receipt_verify_jws, receipt_valid_consent_id and
- * receipt_valid_uuid must not crash.
- *
- * JWS and embedded NUL bytes: receipt_verify_jws hands back a NUL-terminated
- * C string and no length, so a payload holding a NUL comes back verified but
- * cut at its first NUL (checked below). Real payloads are JSON and hold none.
- * An empty payload seals but never opens (a stored form must be longer than
- * the signature), and receipt_jws gives NULL for it.
+ * The input is read as stored bytes an adversary with database access could
+ * have written: a stored receipt, a sealed head, a cookie value, a compact
+ * JWS, and a whole history (a head and receipts split from the input).
+ * Invariants: nothing crashes; a stored receipt or head that decodes
+ * encodes back to exactly the same bytes (one stored form per value);
+ * the verifier never passes a history the fixed key did not sign (the input
+ * cannot carry a valid signature of that key) unless it is empty; a cookie
+ * value only names a consent ID when its MAC checks.
  */
 #include "fuzz.h"
+#include "../../cgi/jws.h"
 #include "../../cgi/receipt.h"
+#include "../../cgi/verify.h"
 
 #include <string.h>
 
-static struct receipt_key key, other;
-
-static void make_key(struct receipt_key *k, unsigned char fill)
-{
-    unsigned char seed[crypto_sign_SEEDBYTES];
-
-    memset(seed, fill, sizeof(seed));
-    for (size_t i = 0; i < sizeof(seed); i++)
-        seed[i] = (unsigned char)(seed[i] ^ i);
-    crypto_sign_seed_keypair(k->pk, k->sk, seed);
-    receipt_kid(k->pk, k->kid);
-}
+static struct jws_keyset keys;
+static unsigned char cookie_key[32];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    unsigned char seed[crypto_sign_SEEDBYTES];
+
     (void)argc;
     (void)argv;
     if (sodium_init() < 0)
         abort();
-    make_key(&key, 0x42);
-    make_key(&other, 0x17);
+    memset(seed, 0x42, sizeof(seed));
+    crypto_sign_seed_keypair(keys.current.pk, keys.current.sk, seed);
+    jws_kid(keys.current.pk, keys.current.kid);
+    keys.has_current = 1;
+    memcpy(keys.keys[0].pk, keys.current.pk, sizeof(keys.current.pk));
+    memcpy(keys.keys[0].kid, keys.current.kid, sizeof(keys.current.kid));
+    keys.nkeys = 1;
+    memset(cookie_key, 0x17, sizeof(cookie_key));
     return 0;
 }
 
-static void round_trip(const char *payload, size_t len, size_t flip)
+static void stored_forms(const uint8_t *data, size_t size)
 {
-    char *stored = NULL, *jws, *back = NULL;
-    size_t stored_len = 0, got_len = 0;
-    const char *got = NULL;
-    int rc;
+    unsigned char out[RECEIPT_MAX_HEAD];
+    struct receipt r = {.seq = 1};
+    struct receipt_head *h = malloc(sizeof(*h));
 
-    rc = receipt_seal(&key, payload, len, &stored, &stored_len);
-    FUZZ_CHECK(rc == RECEIPT_OK && stored != NULL);
-    FUZZ_CHECK(stored_len == RECEIPT_SIG_LEN + len);
+    if (receipt_decode(data, size, &r) == RECEIPT_OK) {
+        size_t n = receipt_encode(&r, out);
 
-    rc = receipt_open(key.pk, key.kid, stored, stored_len, &got, &got_len);
-    if (len == 0) {
-        FUZZ_CHECK(rc == RECEIPT_MALFORMED);
-        FUZZ_CHECK(receipt_jws(stored, stored_len, key.kid) == NULL);
-        free(stored);
+        FUZZ_CHECK(n == size && memcmp(out, data, size) == 0);
+    }
+    if (h != NULL && receipt_head_decode(data, size, h) == RECEIPT_OK) {
+        size_t n = receipt_head_encode(h, out);
+
+        FUZZ_CHECK(n == size && memcmp(out, data, size) == 0);
+        FUZZ_CHECK(receipt_head_check(h, "AAAAAAAAAAAAAAAAAAAAAA", &keys) != JWS_OK);
+    }
+    free(h);
+}
+
+static void texts(const uint8_t *data, size_t size)
+{
+    char *s = malloc(size + 1), id[CONSENT_ID_LEN + 1], *payload = NULL;
+    size_t len = 0;
+
+    if (s == NULL)
         return;
+    memcpy(s, data, size);
+    s[size] = '\0';
+    if (receipt_cookie_id(cookie_key, s, id) == 0) {
+        FUZZ_CHECK(receipt_valid_consent_id(id));
+        FUZZ_CHECK(strlen(s) == CONSENT_COOKIE_LEN);
     }
-    FUZZ_CHECK(rc == RECEIPT_OK);
-    FUZZ_CHECK(got_len == len && memcmp(got, payload, len) == 0);
-    /* another key or another key id must not verify */
-    FUZZ_CHECK(receipt_open(other.pk, key.kid, stored, stored_len, &got,
-                            &got_len) == RECEIPT_BAD_SIGNATURE);
-    FUZZ_CHECK(receipt_open(key.pk, other.kid, stored, stored_len, &got,
-                            &got_len) == RECEIPT_BAD_SIGNATURE);
+    FUZZ_CHECK(jws_verify(&keys, s, &payload, &len, NULL) != JWS_OK);
+    free(payload);
+    receipt_valid_uuid(s);
+    free(s);
+}
 
-    jws = receipt_jws(stored, stored_len, key.kid);
-    FUZZ_CHECK(jws != NULL);
-    rc = receipt_verify_jws(key.pk, jws, &back);
-    FUZZ_CHECK(rc == RECEIPT_OK && back != NULL);
-    {
-        const char *nul = memchr(payload, '\0', len);
-        size_t upto = nul != NULL ? (size_t)(nul - payload) : len;
+/* The input as a stored history: [head length byte][head][items, each
+ * [length byte][bytes]], checked by the one verifier. */
+static void history(const uint8_t *data, size_t size)
+{
+    struct store_history h;
+    struct verify_result r;
+    struct store_item items[16];
+    size_t at = 0;
 
-        FUZZ_CHECK(strlen(back) == upto && memcmp(back, payload, upto) == 0);
+    memset(&h, 0, sizeof(h));
+    h.pttl_ms = -2;
+    if (size > 0) {
+        size_t n = data[0];
+
+        at = 1;
+        if (n > 0 && at + n <= size) {
+            h.head.data = (char *)data + at;
+            h.head.len = n;
+            at += n;
+        }
     }
-    free(back);
-    back = NULL;
-    FUZZ_CHECK(receipt_verify_jws(other.pk, jws, &back) == RECEIPT_BAD_SIGNATURE &&
-               back == NULL);
-    free(jws);
+    h.items = items;
+    while (at < size && h.nitems < 16) {
+        size_t n = data[at++];
 
-    /* one flipped byte anywhere in the stored form */
-    flip %= stored_len;
-    stored[flip] = (char)(stored[flip] ^ 0x01);
-    rc = receipt_open(key.pk, key.kid, stored, stored_len, &got, &got_len);
-    FUZZ_CHECK(rc == RECEIPT_BAD_SIGNATURE);
-    free(stored);
+        if (at + n > size)
+            break;
+        items[h.nitems].seq = (uint32_t)h.nitems + 1;
+        items[h.nitems].blob.data = (char *)data + at;
+        items[h.nitems].blob.len = n;
+        h.nitems++;
+        at += n;
+    }
+    verify_stored(&h, "AAAAAAAAAAAAAAAAAAAAAA", NULL, &keys, NULL, &r);
+    FUZZ_CHECK(!verify_passed(&r) || (h.nitems == 0 && h.head.data == NULL));
+    verify_result_free(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    size_t len = size < RECEIPT_MAX_PAYLOAD ? size : RECEIPT_MAX_PAYLOAD;
-    size_t flip = 0;
-    char *copy, *back = NULL;
-    const char *got;
-    size_t got_len;
-    int rc;
-
-    for (size_t i = 0; i < size && i < 8; i++)
-        flip = flip * 131 + data[i];
-    round_trip((const char *)data, len, flip);
-
-    /* arbitrary bytes as a stored form */
-    rc = receipt_open(key.pk, key.kid, (const char *)data, size, &got, &got_len);
-    FUZZ_CHECK(rc == RECEIPT_OK || rc == RECEIPT_BAD_SIGNATURE ||
-               rc == RECEIPT_MALFORMED);
-    if (rc != RECEIPT_MALFORMED)
-        FUZZ_CHECK(got == (const char *)data + RECEIPT_SIG_LEN &&
-                   got_len == size - RECEIPT_SIG_LEN);
-
-    /* and as a string: JWS, consent ID, UUID */
-    copy = malloc(size + 1);
-    if (copy == NULL)
-        return 0;
-    memcpy(copy, data, size);
-    copy[size] = '\0';
-    rc = receipt_verify_jws(key.pk, copy, &back);
-    FUZZ_CHECK(rc == RECEIPT_OK || rc == RECEIPT_BAD_SIGNATURE ||
-               rc == RECEIPT_MALFORMED);
-    FUZZ_CHECK((rc == RECEIPT_OK) == (back != NULL));
-    free(back);
-    rc = receipt_valid_consent_id(copy);
-    FUZZ_CHECK(rc == 0 || rc == 1);
-    if (rc == 1)
-        FUZZ_CHECK(strlen(copy) == CONSENT_ID_LEN);
-    rc = receipt_valid_uuid(copy);
-    FUZZ_CHECK(rc == 0 || rc == 1);
-    if (rc == 1)
-        FUZZ_CHECK(strlen(copy) == RECEIPT_UUID_LEN);
-    free(copy);
+    stored_forms(data, size);
+    texts(data, size);
+    history(data, size);
     return 0;
 }
