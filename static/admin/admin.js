@@ -1,8 +1,9 @@
 /*
  * admin.js - the support page: look up a consent ID or a receipt ID through
  * the admin API (/consent/v1/admin/, Authorization: Bearer), show every
- * receipt with its verification mark, export (native and Kantara JSON) and
- * erase with a typed confirmation.
+ * receipt with its sequence number and verification mark, the history's
+ * overall verdict and findings in plain words, export (native and Kantara
+ * JSON) and erase with a typed confirmation.
  *
  * The token lives in the token field and this script's memory only: never in
  * localStorage, sessionStorage or a cookie. Every text from the server goes
@@ -22,6 +23,25 @@
         custom: 'Custom choice',
         withdraw: 'Withdrew consent',
         gpc: 'GPC signal',
+    };
+
+    /* The verifier's findings about a whole history (verify.h), in plain words. */
+    const FINDINGS = {
+        receipt_failed: 'At least one receipt failed verification (see the Proof column).',
+        no_head: 'There are receipts but no sealed head that says which ones must be there.',
+        seal_invalid: 'The head seal does not verify: the head or the stored choices were changed.',
+        gap: 'A receipt between the oldest and the newest is missing.',
+        missing_newest: 'The newest receipt is missing.',
+        missing_oldest: 'The oldest kept receipt is missing.',
+        unexpected_receipt: 'A receipt is stored outside the sealed sequence.',
+        head_hash: 'The newest receipt, as rebuilt from the store, is not the one the head seal names.',
+        state_mismatch: 'The choices the banner applies do not match the newest receipt.',
+        extra_data: 'Something other than receipts is stored for this consent ID.',
+        rolled_back: 'The visitor holds a newer receipt than the store: the history was rolled back.',
+        visitor_receipt_differs: 'The receipt the visitor holds differs from the stored one.',
+        mixed_consent_ids: 'The receipts belong to several consent IDs.',
+        empty: 'There is no signed receipt.',
+        newer_receipts_follow: 'Newer receipts follow the one the visitor holds (not a problem).',
     };
 
     const MESSAGES = {
@@ -176,7 +196,7 @@
     /* ---- rendering ---- */
 
     function receiptProof(item) {
-        if (item.signature_valid === true && item.chain_valid === true)
+        if (item.verdict === 'ok' && item.signature_valid === true && item.chain_valid === true)
             return { cls: 'ok', text: 'verified', title: 'Signature and chain verified' };
         if (item.signature_valid !== true)
             return { cls: 'bad', text: 'TAMPERED', title: 'The signature does not match: the receipt was changed' };
@@ -272,6 +292,11 @@
         const mark = el('span', `mark ${proof.cls}`, proof.text);
         mark.title = proof.title;
         p.append(mark);
+        const seq = el('span', 'seq', `#${typeof item.seq === 'number' ? item.seq : '?'}`);
+        seq.title = 'Sequence number within the consent ID';
+        const verdict = el('span', 'vname mono', typeof item.verdict === 'string' ? item.verdict : 'unknown');
+        verdict.title = 'The verifier\'s verdict';
+        p.append(seq, verdict);
         if (r && typeof r.receipt_id === 'string') {
             const rid = el('span', 'rid mono', r.receipt_id);
             rid.title = 'Receipt ID';
@@ -302,6 +327,27 @@
         clear($('tombstone'));
         $('summary').className = 'summary';
         $('summary').textContent = '';
+        $('verdict').textContent = '';
+        $('verdict').hidden = true;
+        clear($('findings'));
+        $('findings').hidden = true;
+    }
+
+    /* The overall verdict and every finding, above the table. */
+    function showVerdict(verdict, findings) {
+        const v = $('verdict');
+        v.textContent = `Overall verdict: ${verdict === 'verified' ? 'verified' : 'FAILED'}` +
+                        (verdict === 'verified' ? '' : ' — do not rely on this history.');
+        v.className = `verdict ${verdict === 'verified' ? 'ok' : 'bad'}`;
+        v.hidden = false;
+        const ul = $('findings');
+        clear(ul);
+        for (const f of Array.isArray(findings) ? findings : []) {
+            const li = el('li', null, FINDINGS[f] || 'Finding:');
+            li.append(' ', el('span', 'sub mono', `(${f})`));
+            ul.append(li);
+        }
+        ul.hidden = ul.childElementCount === 0;
     }
 
     function renderItems(items, caption) {
@@ -313,10 +359,15 @@
         $('legend').hidden = false;
     }
 
-    function summarise(items) {
+    /* The receipts' summary; failed: the history as a whole failed. */
+    function summarise(items, failed) {
         const bad = items.filter((x) => receiptProof(x).cls !== 'ok').length;
         const s = $('summary');
-        if (bad === 0) {
+        if (bad === 0 && failed) {
+            s.textContent = `${items.length === 1 ? 'The receipt verifies' : `All ${items.length} receipts verify`}` +
+                ', but the history failed verification: see the findings.';
+            s.className = 'summary bad';
+        } else if (bad === 0) {
             s.textContent = items.length === 1 ? 'The receipt is verified.'
                 : `All ${items.length} receipts are verified.`;
             s.className = 'summary ok';
@@ -332,17 +383,23 @@
         current = { kind: 'consent', id: h.consent_id, data: h };
         showResult('Consent ID', h.consent_id);
         const items = Array.isArray(h.receipts) ? h.receipts : [];
-        const bad = summarise(items);
+        const failed = h.verdict !== 'verified';
+        const bad = summarise(items, failed);
+        showVerdict(h.verdict, h.findings);
         const facts = $('facts');
         fact(facts, 'Receipts', `${items.length} shown, ${h.receipts_written} written`);
+        if (h.head && typeof h.head === 'object')
+            fact(facts, 'Sealed head', `receipts #${h.head.first} to #${h.head.count}, ` +
+                 `seal ${h.head.seal_valid === true ? 'verified' : 'INVALID'}`);
         if (typeof h.expires_ms === 'number')
             fact(facts, 'Kept until', `${local(h.expires_ms)} (${utc(h.expires_ms)}), unless renewed`);
         if (h.state && typeof h.state === 'object') {
             for (const [site, st] of Object.entries(h.state)) {
                 if (!st || typeof st !== 'object')
                     continue;
-                const when = typeof st.t === 'number' ? ` on ${local(st.t)}` : '';
-                fact(facts, `Now on ${site}`, `${ACTIONS[st.a] || st.a || 'unknown'}${when}`);
+                const when = typeof st.time_ms === 'number' ? ` on ${local(st.time_ms)}` : '';
+                const seq = typeof st.seq === 'number' ? ` (receipt #${st.seq})` : '';
+                fact(facts, `Now on ${site}`, `${ACTIONS[st.action] || st.action || 'unknown'}${when}${seq}`);
             }
         }
         renderItems(items, `Receipts of ${h.consent_id}, newest first`);
@@ -351,7 +408,9 @@
         $('erase').hidden = false;
         $('show-history').hidden = true;
         setStatus(`Found ${items.length} receipt${items.length === 1 ? '' : 's'} for ${h.consent_id}` +
-                  (bad ? ` — ${bad} failed verification.` : ', all verified.'), bad ? 'bad' : 'ok');
+                  (bad ? ` — ${bad} failed verification.`
+                       : failed ? ' — the history failed verification.' : ', all verified.'),
+                  bad || failed ? 'bad' : 'ok');
         $('result-h').focus();
     }
 
@@ -359,7 +418,9 @@
         const rid = r.receipt && r.receipt.receipt_id;
         current = { kind: 'receipt', id: rid, consentId: r.consent_id, data: r };
         showResult('Receipt', rid);
-        const bad = summarise([r]);
+        const bad = summarise([r], false);
+        showVerdict(r.history_verdict, r.findings);
+        $('verdict').textContent = `Its history: ${r.history_verdict === 'verified' ? 'verified' : 'FAILED verification'}`;
         fact($('facts'), 'Consent ID', el('code', 'mono', r.consent_id));
         renderItems([r], `Receipt ${rid}`);
         $('export-native').hidden = false;
@@ -371,7 +432,8 @@
         $('result-h').focus();
     }
 
-    function showTombstone(id, t, justErased) {
+    /* t: the tombstone; erasure: the erasure answer when it was just done. */
+    function showTombstone(id, t, justErased, erasure) {
         current = { kind: 'erased', id, data: t };
         showResult('Consent ID', id);
         $('summary').textContent = justErased ? 'Erased. Only the tombstone below is kept.'
@@ -392,6 +454,13 @@
                 fact(dl, 'Receipts erased', t.receipts);
             if (typeof t.receipts_written === 'number')
                 fact(dl, 'Receipts ever written', t.receipts_written);
+            if (typeof t.erasures === 'number')
+                fact(dl, 'Erasures of this ID', t.erasures);
+        }
+        if (erasure) {
+            fact(dl, 'This erasure', `erasure #${erasure.erasure}`);
+            fact(dl, 'Purged from Redis\'s files', erasure.purged === true ? 'yes'
+                : 'not yet: Redis had not finished rewriting its files');
         }
         box.append(dl);
         box.hidden = false;
@@ -518,10 +587,14 @@
         try {
             const r = await api('DELETE', `consents/${encodeURIComponent(id)}`);
             closeErase();
-            if (r.status === 200 && r.body) {
-                showTombstone(id, r.body.tombstone, true);
+            // 202: erased, but Redis has not rewritten its files yet.
+            if ((r.status === 200 || r.status === 202) && r.body) {
+                showTombstone(id, r.body.tombstone, true, r.body);
                 setStatus(`Erased ${id}: ${r.body.receipts_erased} receipt` +
-                          `${r.body.receipts_erased === 1 ? '' : 's'} removed, tombstone kept.`, 'ok');
+                          `${r.body.receipts_erased === 1 ? '' : 's'} removed, tombstone kept ` +
+                          `(erasure #${r.body.erasure}, ` +
+                          `${r.body.purged === true ? 'purged from Redis\'s files' : 'not yet purged from Redis\'s files'}).`,
+                          r.body.purged === true ? 'ok' : 'bad');
             } else {
                 failed(r, `Nothing is stored for ${id}.`);
                 $('erase').focus();

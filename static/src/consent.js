@@ -1,8 +1,10 @@
 /*
  * consent.js - the browser side of consentd: the banner, the settings panel,
- * receipts sent to the server, gating of scripts and iframes, Google Consent
- * Mode v2. No dependencies. This is the readable source; static/consent.js is
- * this file minified (node tests/browser/minify.js). See static/README.md.
+ * receipts sent to the server (the newest one kept by the visitor as proof),
+ * gating of scripts and iframes, Google Consent Mode v2, region previews
+ * (applied, never recorded). No dependencies. This is the readable source;
+ * static/consent.js is this file minified (node tests/browser/minify.js).
+ * See static/README.md.
  *
  *   <script src="/consent/consent.js" data-site="demo" async></script>
  *
@@ -20,9 +22,9 @@
     // The script is /consent/consent.js or /consent/v/VERSION/consent.js.
     api = attr('data-api') || S.src.replace(/(v\/[^/]+\/)?[^/]*$/, 'v1/'),
     KEY = 'consent:' + site,
+    RKEY = 'consent.receipt.' + site,   // the newest receipt: the visitor's own proof
     refresh = 1e3 * (attr('data-refresh') || 86400),
     preview = new URLSearchParams(location.search).get('consent_preview'),
-    pv = function () { return preview ? '&preview=' + encodeURIComponent(preview) : ''; },
     gpc = n.globalPrivacyControl === true,
     now = Date.now,
     fns = [],
@@ -31,8 +33,12 @@
                   // categories, q requests not yet confirmed by the server
     C = null,     // the choices in force
     D,            // the latest banner decision
-    B, P,         // the banner and the settings panel
+    ID = null,    // the consent ID, once the server has issued one (first 201)
+    B, P, N,      // the banner, the settings panel, the preview note
     busy, cssP, recorded, delay = 2e3,
+    // Choices made in a region preview are applied, never sent: the server
+    // refuses them (403 preview_not_recorded).
+    PV = 'Preview: choices made here are not recorded.',
     CM = {
       analytics: ['analytics_storage'],
       advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
@@ -128,18 +134,19 @@
   }
 
   function ask(settings) {
-    return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') + pv(),
+    return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') +
+                 (preview ? '&preview=' + encodeURIComponent(preview) : ''),
                  { credentials: 'include' }).then(function (r) {
       if (r.status == 403 && preview) { preview = null; return ask(settings); }
       if (!r.ok) throw r;
       return r.json();
-    }).then(function (x) { return (D = x); });
+    }).then(function (x) { ID = x.consent_id; return (D = x); });
   }
 
   /* Sends the queued requests one by one; 5xx and network errors are retried. */
   function flush() {
     var q = st.q && st.q[0];
-    if (!q || busy) return;
+    if (!q || busy || preview) return;
     busy = 1;
     fetch(api + q[1], {
       method: q[0], credentials: 'include', keepalive: true,
@@ -151,7 +158,15 @@
       save();
       delay = 2e3;
       if (r.status == 409) return ask().then(function (x) { fresh(x, 1); });
-      if (r.ok) r.json().then(function (x) { st.e = x.receipt.expires_ms; save(); }, Object);
+      if (r.ok) r.json().then(function (x) {
+        var R = x.receipt;
+        ID = x.consent_id;
+        st.e = R.expires_ms;
+        save();
+        try {
+          localStorage.setItem(RKEY, JSON.stringify({ jws: x.jws, seq: R.seq, receipt_id: R.receipt_id, time_ms: R.time_ms }));
+        } catch (e) { /* full */ }
+      }, Object);
       flush();
     }).catch(function () {
       busy = 0;
@@ -161,14 +176,16 @@
   }
 
   function record(a, c) {
+    apply(c);
+    if (preview) return;
     st.c = c;
     st.t = now();
     st.e = st.t + D.consent_days * 864e5;
-    (st.q = st.q || []).push(a == 'withdraw' ? ['DELETE', 'consents/me?site=' + site + pv()]
-      : ['POST', 'consents' + pv().replace('&', '?'),
+    // Withdrawal without a consent ID (nothing recorded yet) is a POST.
+    (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
+      : ['POST', 'consents',
          { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, action: a, choices: c }]);
     st.q = st.q.slice(-20);
-    apply(c);
     save();
     flush();
   }
@@ -177,6 +194,8 @@
     if (P) P.close();
     hide();
     record(a, c);
+    // In a preview: a note that nothing was recorded (once per page).
+    if (preview && !N) (N = el('p', 'cc cc-n', PV, d.body)).setAttribute('role', 'status');
   }
 
   /* A new decision from the server. */
@@ -192,8 +211,9 @@
     }
     st.t = now();
     recorded = 0;
-    // A choice the server has not confirmed yet wins over what it knows.
-    if (!force && o && st.q && st.q[0]) return apply(o);
+    // A choice the server has not confirmed yet wins over what it knows
+    // (a preview shows its banner all the same).
+    if (!force && !preview && o && st.q && st.q[0]) return apply(o);
     if (force || x.prompt || preview) {
       delete st.c;
       show(x);
@@ -242,6 +262,7 @@
     el('h2', 0, T.title, B).id = 'cc-t';
     el('p', 0, T.body, B).id = 'cc-d';
     if (m == 'opt-out' && x.gpc.received) el('p', 'cc-g', T.gpc_honoured, B);
+    if (preview) el('p', 'cc-g', PV, B);
     a = el('div', 'cc-a', 0, B);
     if (m == 'opt-in') {
       btn(T.accept_all, function () { choose('accept_all', all(1)); }, a);
@@ -296,14 +317,17 @@
       }
       c.setAttribute('aria-describedby', ids);
     });
-    p = el('p', 'cc-i', Q.consent_id, P);
-    a = el('code', 0, x.consent_id, p);
-    btn(Q.copy, function (e) {
-      getSelection().selectAllChildren(a);   // without a clipboard: ready for Ctrl+C
-      try {
-        n.clipboard.writeText(x.consent_id).then(function () { e.target.textContent = Q.copy + ' \u2713'; }, Object);
-      } catch (_) { /* no clipboard API */ }
-    }, p, 'cc-btn cc-s');
+    // The consent ID exists once a choice was recorded: none before.
+    if (ID) {
+      p = el('p', 'cc-i', Q.consent_id, P);
+      a = el('code', 0, ID, p);
+      btn(Q.copy, function (e) {
+        getSelection().selectAllChildren(a);   // without a clipboard: ready for Ctrl+C
+        try {
+          n.clipboard.writeText(a.textContent).then(function () { e.target.textContent = Q.copy + ' \u2713'; }, Object);
+        } catch (_) { /* no clipboard API */ }
+      }, p, 'cc-btn cc-s');
+    }
     btn(Q.withdraw, function () { choose('withdraw', all(0)); }, P, 'cc-l cc-w');
     a = el('div', 'cc-a cc-f', 0, P);
     btn(Q.accept_all, function () { choose('accept_all', all(1)); }, a);
@@ -327,6 +351,10 @@
   w.consent = {
     get: get,
     open: open,
+    // The newest receipt this browser was given: {jws, seq, receipt_id, time_ms}.
+    receipt: function () {
+      try { return JSON.parse(localStorage.getItem(RKEY)); } catch (e) { return null; }
+    },
     onChange: function (f) {
       fns.push(f);
       if (C) f(get());

@@ -47,19 +47,26 @@ for (const colorScheme of ['light', 'dark']) {
             ['opt-in (DE)', { xff: DE }],
             ['opt-out with GPC (US-CA)', { xff: CA, gpc: true }],
             ['notice (JP)', { xff: JP }],
+            ['preview of US-CA, with its notes', { xff: DE, gpc: true }, '?consent_preview=US-CA'],
         ];
-        for (const [kind, opts] of kinds) {
+        for (const [kind, opts, query = ''] of kinds) {
             it(`${kind}: banner and settings panel have no serious or critical violations`, async () => {
                 const v = await visitor(browser, stack, { ...opts, bypassCSP: true });
                 try {
                     await v.page.emulateMedia({ colorScheme });
-                    await v.page.goto(DEMO);
+                    await v.page.goto(DEMO + query);
                     await banner(v.page);
                     await v.page.waitForTimeout(100);
                     assert.deepEqual(await axe(v.page, '.cc-b'), [], 'banner');
                     await v.page.evaluate(() => window.consent.open());
                     await panel(v.page);
                     assert.deepEqual(await axe(v.page, 'dialog.cc-p'), [], 'settings panel');
+                    if (query) {
+                        // The note after a choice made in the preview.
+                        await v.page.locator('dialog.cc-p').getByRole('button', { name: 'Reject all' }).click();
+                        await v.page.locator('.cc-n').waitFor();
+                        assert.deepEqual(await axe(v.page, '.cc-n'), [], 'preview note');
+                    }
                 } finally {
                     await v.close();
                 }

@@ -3,10 +3,14 @@
  * admin.test.js - the support page (static/admin/, served by nginx at
  * /consent/admin/) in Debian's headless Chromium driven by playwright-core,
  * against a real stack: a history written through the public endpoint is
- * looked up with a support token and shown verified; a receipt tampered with
- * in Redis shows TAMPERED, a removed one BROKEN CHAIN; a receipt ID lookup;
- * native and Kantara exports download as files; erasure asks for the consent
- * ID to be typed and shows the tombstone. The page keeps its strict CSP (no
+ * looked up with a support token and shown verified, with each receipt's
+ * sequence number and verdict; a receipt tampered with in Redis shows
+ * TAMPERED (and the one after it BROKEN CHAIN), a removed one BROKEN CHAIN
+ * and the finding "gap"; a missing newest receipt and an edited head seal
+ * are reported in plain words; a receipt ID lookup; native and Kantara
+ * exports download as files; erasure asks for the consent ID to be typed and
+ * shows the tombstone, the erasure's number and whether Redis's files were
+ * purged. The page keeps its strict CSP (no
  * violation, no console error), never stores the token, and axe-core finds
  * no serious or critical issue. Screenshot: tests/artifacts/admin.png.
  *
@@ -76,11 +80,15 @@ function redis(port, ...args) {
 
 /* ---- writing histories through the public endpoint ---- */
 
+/* A new visitor: the decision carries no consent ID and sets no cookie;
+ * the first 201 issues both. */
 async function visitor(stack) {
     const xff = visitorAddress();
     const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
     assert.equal(res.status, 200, res.body);
-    return { id: res.json.consent_id, xff, banner: res.json, posted: [] };
+    assert.equal(res.json.consent_id, null);
+    assert.equal(res.headers['set-cookie'], undefined);
+    return { id: null, cookie: null, xff, banner: res.json, posted: [] };
 }
 
 async function record(stack, v, action, choices) {
@@ -88,14 +96,30 @@ async function record(stack, v, action, choices) {
                    texts_sha256: v.banner.texts_sha256, action };
     if (choices)
         body.choices = choices;
+    const headers = [['Content-Type', 'application/json'], ['User-Agent', UA]];
+    if (v.cookie)
+        headers.push(['Cookie', v.cookie]);
     const res = await stack.request({
-        method: 'POST', path: '/consent/v1/consents', xff: v.xff, body: JSON.stringify(body),
-        headers: [['Content-Type', 'application/json'], ['Cookie', `consent_id=${v.id}`],
-                  ['User-Agent', UA]],
+        method: 'POST', path: '/consent/v1/consents', xff: v.xff, body: JSON.stringify(body), headers,
     });
     assert.equal(res.status, 201, res.body);
+    if (v.cookie === null) {
+        const set = res.headers['set-cookie'];
+        assert.equal(set.length, 1);
+        assert.match(set[0], /^consent=[A-Za-z0-9_-]{43}; .*HttpOnly/);
+        v.cookie = set[0].split(';')[0];
+        v.id = res.json.consent_id;
+    } else {
+        assert.equal(res.headers['set-cookie'], undefined, 'the cookie is issued once');
+    }
+    assert.equal(res.json.consent_id, v.id);
+    assert.equal(res.json.receipt.seq, v.posted.length + 1);
     v.posted.push(res.json);
 }
+
+/* The stored form of a receipt (receipt.h, format v2) in c:{ID}, field seq. */
+const receiptKey = (id) => `c:{${id}}`;
+const CHOICES_LOW = 97;     /* low byte of the choices bitmask */
 
 /* [accept_all, custom, reject_all], newest first. */
 async function threeReceipts(stack) {
@@ -114,6 +138,8 @@ async function rows(page) {
         datetime: (tr.querySelector('time') || {}).dateTime,
         cells: [...tr.querySelectorAll('td')].map((td) => td.textContent.replace(/\s+/g, ' ').trim()),
         mark: tr.querySelector('.mark').textContent,
+        seq: tr.querySelector('.seq').textContent,
+        verdict: tr.querySelector('.vname').textContent,
         rid: (tr.querySelector('.rid') || {}).textContent,
     })));
 }
@@ -278,6 +304,13 @@ describe('support page', () => {
         const r = await rows(page);
         assert.equal(r.length, 3);
         assert.deepEqual(r.map((x) => x.mark), ['verified', 'verified', 'verified']);
+        assert.deepEqual(r.map((x) => [x.seq, x.verdict]), [['#3', 'ok'], ['#2', 'ok'], ['#1', 'ok']]);
+        assert.equal(await page.textContent('#verdict'), 'Overall verdict: verified');
+        assert.equal(await page.isVisible('#findings'), false, 'no findings');
+        assert.match((await page.textContent('#facts')).replace(/\s+/g, ' '),
+                     /receipts #1 to #3, seal verified/);
+        assert.match((await page.textContent('#facts')).replace(/\s+/g, ' '),
+                     /Now on demo ?Accepted all on .*\(receipt #3\)/);
         const posted = [...v.posted].reverse();
         r.forEach((x, i) => {
             const rec = posted[i].receipt;
@@ -339,6 +372,8 @@ describe('support page', () => {
         assert.equal(r.length, 1);
         assert.equal(r[0].rid, rid);
         assert.equal(r[0].mark, 'verified');
+        assert.deepEqual([r[0].seq, r[0].verdict], ['#2', 'ok']);
+        assert.equal(await page.textContent('#verdict'), 'Its history: verified');
         assert.match(await page.textContent('#facts'), new RegExp(v.id));
         assert.equal(await page.isVisible('#erase'), false, 'erasure is done from the history');
         const [one] = await Promise.all([page.waitForEvent('download'), page.click('#export-kantara')]);
@@ -350,33 +385,83 @@ describe('support page', () => {
 
     it('marks a receipt changed in Redis TAMPERED and one after a removed receipt BROKEN CHAIN', async () => {
         const t = await threeReceipts(stack);
-        const key = `consent:{${t.id}}:receipts`;
-        const stored = await redis(stack.redisPort, 'LINDEX', key, 1);
-        const at = stored.indexOf('"action":"custom"', 64);
-        assert.ok(at > 64);
+        const key = receiptKey(t.id);
+        // The custom receipt (#2): analytics switched on in its stored choices.
+        const stored = await redis(stack.redisPort, 'HGET', key, 2);
+        assert.equal(stored[0], 2, 'stored format version');
+        assert.equal(stored[CHOICES_LOW], 0b0011, 'necessary and functional on');
         const changed = Buffer.from(stored);
-        changed[at + '"action":"cu'.length] = 'S'.charCodeAt(0);
-        assert.equal(await redis(stack.redisPort, 'LSET', key, 1, changed), 'OK');
+        changed[CHOICES_LOW] |= 0b0100;
+        assert.equal(await redis(stack.redisPort, 'HSET', key, 2, changed), 0);
         await lookup(page, t.id);
         let r = await rows(page);
-        assert.deepEqual(r.map((x) => x.mark), ['verified', 'TAMPERED', 'verified']);
-        assert.match(await page.textContent('#summary'), /1 of 3 receipts failed verification/);
+        // #3 was signed over #2's real hash: its link no longer checks out.
+        assert.deepEqual(r.map((x) => x.mark), ['BROKEN CHAIN', 'TAMPERED', 'verified']);
+        assert.deepEqual(r.map((x) => [x.seq, x.verdict]),
+                         [['#3', 'chain_broken'], ['#2', 'bad_signature'], ['#1', 'ok']]);
+        assert.match(await page.textContent('#summary'), /2 of 3 receipts failed verification/);
         assert.match(await status(page), /failed verification/);
-        assert.match(r[1].cells[1], /cuStom/, 'the changed data is shown as it is stored');
+        assert.match(r[1].cells[2], /necessary ?on.*functional ?on.*analytics ?on.*advertising ?off/,
+                     'the changed data is shown as it is stored');
         const cls = await page.getAttribute('#rows tr:nth-child(2)', 'class');
         assert.equal(cls, 'proof-bad');
+        assert.equal(await page.getAttribute('#rows tr:nth-child(1)', 'class'), 'proof-warn');
+        assert.match(await page.textContent('#verdict'), /^Overall verdict: FAILED/);
+        // A stored receipt keeps no prev_sha256: #3 is rebuilt on the changed #2,
+        // so the head's hash of the newest no longer matches either.
+        assert.deepEqual(await page.$$eval('#findings li', (l) => l.map((x) => x.textContent)), [
+            'At least one receipt failed verification (see the Proof column). (receipt_failed)',
+            'The newest receipt, as rebuilt from the store, is not the one the head seal names. (head_hash)',
+        ]);
 
         fs.mkdirSync(ARTIFACTS, { recursive: true });
         await page.screenshot({ path: path.join(ARTIFACTS, 'admin.png'), fullPage: true });
 
         const b = await threeReceipts(stack);
-        const bk = `consent:{${b.id}}:receipts`;
-        const middle = await redis(stack.redisPort, 'LINDEX', bk, 1);
-        assert.equal(await redis(stack.redisPort, 'LREM', bk, 1, middle), 1);
+        assert.equal(await redis(stack.redisPort, 'HDEL', receiptKey(b.id), 2), 1);
         await lookup(page, b.id);
         r = await rows(page);
-        assert.deepEqual(r.map((x) => x.mark), ['verified', 'BROKEN CHAIN']);
+        assert.deepEqual(r.map((x) => x.mark), ['BROKEN CHAIN', 'verified']);
+        assert.deepEqual(r.map((x) => [x.seq, x.verdict]), [['#3', 'chain_broken'], ['#1', 'ok']]);
         assert.match(await page.textContent('#summary'), /1 of 2 receipts failed verification/);
+        assert.deepEqual(await page.$$eval('#findings li', (l) => l.map((x) => x.textContent)), [
+            'At least one receipt failed verification (see the Proof column). (receipt_failed)',
+            'A receipt between the oldest and the newest is missing. (gap)',
+            'The newest receipt, as rebuilt from the store, is not the one the head seal names. (head_hash)',
+        ]);
+    });
+
+    it('reports a missing newest receipt and an edited head seal in plain words', async () => {
+        // The newest receipt removed: both left verify, the history does not.
+        const n = await threeReceipts(stack);
+        assert.equal(await redis(stack.redisPort, 'HDEL', receiptKey(n.id), 3), 1);
+        await lookup(page, n.id);
+        let r = await rows(page);
+        assert.deepEqual(r.map((x) => [x.mark, x.seq, x.verdict]),
+                         [['verified', '#2', 'ok'], ['verified', '#1', 'ok']]);
+        assert.match(await page.textContent('#summary'),
+                     /All 2 receipts verify, but the history failed verification/);
+        assert.match(await page.textContent('#verdict'), /^Overall verdict: FAILED/);
+        assert.match(await status(page), /Found 2 receipts for .* the history failed verification/);
+        assert.deepEqual(await page.$$eval('#findings li', (l) => l.map((x) => x.textContent)), [
+            'The newest receipt is missing. (missing_newest)',
+            'The choices the banner applies do not match the newest receipt. (state_mismatch)',
+        ]);
+
+        // The stored choices in the head edited: the seal breaks.
+        const s = await threeReceipts(stack);
+        const head = await redis(stack.redisPort, 'HGET', receiptKey(s.id), 'm');
+        const edited = Buffer.from(head);
+        edited[edited.length - 1] ^= 0b0100;       // the site state's choices
+        assert.equal(await redis(stack.redisPort, 'HSET', receiptKey(s.id), 'm', edited), 0);
+        await lookup(page, s.id);
+        r = await rows(page);
+        assert.deepEqual(r.map((x) => x.mark), ['verified', 'verified', 'verified']);
+        assert.match(await page.textContent('#verdict'), /^Overall verdict: FAILED/);
+        assert.match((await page.textContent('#facts')).replace(/\s+/g, ' '), /seal INVALID/);
+        assert.deepEqual(await page.$$eval('#findings li', (l) => l.map((x) => x.textContent)), [
+            'The head seal does not verify: the head or the stored choices were changed. (seal_invalid)',
+        ]);
     });
 
     it('has no serious or critical accessibility issue (axe-core), light and dark', async () => {
@@ -397,7 +482,7 @@ describe('support page', () => {
         await page.click('#erase-go');
         await page.waitForFunction(() => /role/.test(document.getElementById('status').textContent));
         assert.match(await status(page), /does not have the role/);
-        assert.equal(await redis(stack.redisPort, 'LLEN', `consent:{${e.id}}:receipts`), 3, 'nothing erased');
+        assert.equal(await redis(stack.redisPort, 'HLEN', receiptKey(e.id)), 4, 'nothing erased (head + 3)');
 
         await page.fill('#token', SUPPORT);
         await page.click('#erase');
@@ -412,7 +497,7 @@ describe('support page', () => {
         await page.click('#erase-cancel');
         assert.equal(await dialog.isVisible(), false);
         assert.equal(await page.evaluate(() => document.activeElement.id), 'erase', 'focus back on Erase');
-        assert.equal(await redis(stack.redisPort, 'LLEN', `consent:{${e.id}}:receipts`), 3);
+        assert.equal(await redis(stack.redisPort, 'HLEN', receiptKey(e.id)), 4);
 
         await page.click('#erase');
         assert.equal(await page.inputValue('#erase-confirm'), '', 'the confirmation starts empty');
@@ -421,23 +506,27 @@ describe('support page', () => {
         await page.click('#erase-go');
         await page.waitForSelector('#tombstone:not([hidden])');
         assert.equal(await dialog.isVisible(), false);
-        assert.match(await status(page), new RegExp(`Erased ${e.id}: 3 receipts removed, tombstone kept`));
+        assert.match(await status(page), new RegExp(`Erased ${e.id}: 3 receipts removed, tombstone kept ` +
+                                                    `\\(erasure #1, purged from Redis's files\\)\\.`));
         const tomb = (await page.textContent('#tombstone')).replace(/\s+/g, ' ');
         assert.match(tomb, /Erased at/);
         assert.match(tomb, /UTC/);
         assert.match(tomb, /Erased by ?support/);
         assert.match(tomb, /Receipts erased ?3/);
+        assert.match(tomb, /This erasure ?erasure #1/);
+        assert.match(tomb, /Purged from Redis's files ?yes/);
         assert.equal(await page.isVisible('#history'), false);
         assert.equal(await page.isVisible('#export-native'), false);
         assert.equal(await page.isVisible('#erase'), false);
-        assert.equal(await redis(stack.redisPort, 'EXISTS', `consent:{${e.id}}:receipts`), 0);
-        assert.equal(await redis(stack.redisPort, 'EXISTS', `consent:{${e.id}}:tombstone`), 1);
+        assert.equal(await redis(stack.redisPort, 'EXISTS', receiptKey(e.id)), 0);
+        assert.equal(await redis(stack.redisPort, 'EXISTS', `${receiptKey(e.id)}:t`), 1);
         await page.screenshot({ path: path.join(ARTIFACTS, 'admin-erased.png'), fullPage: true });
 
         // a later lookup shows the tombstone too
         await lookup(page, e.id);
         assert.match(await status(page), /was erased/);
         assert.match(await page.textContent('#tombstone'), /support/);
+        assert.match((await page.textContent('#tombstone')).replace(/\s+/g, ' '), /Erasures of this ID ?1/);
     });
 
     it('kept the token in memory only and broke no CSP rule', async () => {

@@ -69,6 +69,15 @@ describe('backend down when the visitor clicks', () => {
             assert.equal(m.status, 200);
             assert.equal(m.json.receipts[0].receipt.action, 'accept_all');
             assert.deepEqual(m.json.receipts[0].receipt.choices, ALL);
+            // The delivered 201 issued the consent ID; its receipt is kept by the visitor.
+            assert.equal(m.json.receipts.length, 1);
+            assert.equal(m.json.receipts[0].seq, 1);
+            assert.equal(m.json.consent_id, (await delivered.json()).consent_id);
+            await page.waitForFunction(() => window.consent.receipt() !== null);
+            assert.deepEqual(await page.evaluate(() => window.consent.receipt()), {
+                jws: m.json.receipts[0].jws, seq: 1, receipt_id: m.json.receipts[0].receipt.receipt_id,
+                time_ms: m.json.receipts[0].receipt.time_ms,
+            });
             assert.deepEqual(v.errors, []);
         } finally {
             await v.close();
@@ -90,6 +99,8 @@ describe('backend down when the visitor clicks', () => {
             assert.deepEqual(await ran(page), []);
             assert.equal((await stored(page)).q.length, 1);
             assert.equal((await me(page)).status, 404, 'nothing recorded yet');
+            assert.deepEqual(await v.context.cookies(), [], 'no consent cookie before a 201');
+            assert.equal(await page.evaluate(() => window.consent.receipt()), null);
 
             await page.unroute('**/consent/v1/consents');
             v.reset();

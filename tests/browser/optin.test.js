@@ -2,7 +2,9 @@
 /*
  * optin.test.js - an EU (opt-in) visitor on the demo page, in headless
  * Chromium against the real stack: banner, nothing before a choice, receipts
- * in Redis and their chain, no request for a returning visitor, the daily
+ * in Redis and their chain (receipt format v2: seq, verdicts), no cookie and
+ * no consent ID before the first choice, the newest receipt kept by the
+ * visitor (consent.receipt()), no request for a returning visitor, the daily
  * check, stale banners, the settings panel, keyboard use, Consent Mode,
  * gating of inline scripts and iframes under a strict CSP, and the API.
  *
@@ -47,6 +49,7 @@ async function recordBy(page, action) {
 describe('EU visitor (opt-in) on the demo page', () => {
     let v;
     let first;       // the first receipt's sha256
+    let consentId;   // issued with the first 201
 
     before(async () => {
         v = await visitor(browser, stack, { xff: DE });
@@ -87,6 +90,10 @@ describe('EU visitor (opt-in) on the demo page', () => {
         assert.equal(v.bannerRequests().length, 1);
         assert.deepEqual(v.api.map((r) => r.method + ' ' + new URL(r.url).pathname + new URL(r.url).search),
                          ['GET /consent/v1/banner?site=demo']);
+        // Nothing identifying before a choice: no cookie, no consent ID, no receipt.
+        assert.deepEqual(await v.context.cookies(), []);
+        assert.equal(await v.page.evaluate(() => window.consent.receipt()), null);
+        assert.equal((await me(v.page)).status, 404);
 
         // Consent Mode v2: the default first, everything denied but security_storage.
         const cm = await consentMode(v.page);
@@ -111,15 +118,42 @@ describe('EU visitor (opt-in) on the demo page', () => {
         assert.match(body.texts_sha256, /^[0-9a-f]{64}$/);
         await v.page.locator('.cc-b').waitFor({ state: 'detached' });
 
+        // The first 201 issues the consent ID and its HttpOnly cookie.
+        const answer = await res.json();
+        assert.deepEqual(Object.keys(answer).sort(), ['consent_id', 'jws', 'receipt', 'sha256']);
+        consentId = answer.consent_id;
+        assert.match(consentId, /^[A-Za-z0-9_-]{22}$/);
+        assert.equal(answer.receipt.receipt_version, 'consent-receipt/2');
+        assert.equal(answer.receipt.consent_id, consentId);
+        assert.equal(answer.receipt.seq, 1);
+        assert.equal(answer.receipt.prev_sha256, '0'.repeat(64));
+        const cookies = await v.context.cookies();
+        assert.deepEqual(cookies.map((c) => [c.name, c.httpOnly, c.path]), [['consent', true, '/']]);
+        assert.equal(await v.page.evaluate(() => document.cookie), '', 'the script never sees it');
+
         const m = await me(v.page);
         assert.equal(m.status, 200);
+        assert.equal(m.json.consent_id, consentId);
+        assert.equal(m.json.verdict, 'verified');
+        assert.deepEqual(m.json.findings, []);
         assert.equal(m.json.receipts.length, 1);
         const r = m.json.receipts[0];
+        assert.equal(r.seq, 1);
+        assert.equal(r.verdict, 'ok');
         assert.equal(r.receipt.action, 'reject_all');
         assert.deepEqual(r.receipt.choices, OFF);
         assert.equal(r.receipt.site, 'demo');
         assert.equal(r.signature_valid, true);
+        assert.equal(r.sha256, answer.sha256);
+        assert.equal(r.jws, answer.jws);
         first = r.sha256;
+
+        // The visitor keeps the newest receipt as their own proof.
+        assert.deepEqual(await v.page.evaluate(() => window.consent.receipt()),
+                         { jws: answer.jws, seq: 1, receipt_id: answer.receipt.receipt_id,
+                           time_ms: answer.receipt.time_ms });
+        assert.deepEqual(await v.page.evaluate(() => JSON.parse(localStorage.getItem('consent.receipt.demo'))),
+                         await v.page.evaluate(() => window.consent.receipt()));
 
         assert.deepEqual(await ran(v.page), []);
         assert.deepEqual(await v.page.evaluate(() => window.consent.get()), OFF);
@@ -163,6 +197,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
         // The consent ID, with a copy button.
         const id = await p.locator('code').textContent();
         assert.match(id, /^[A-Za-z0-9_-]{22}$/);
+        assert.equal(id, consentId);
         assert.equal(id, (await me(v.page)).json.consent_id);
         await p.getByRole('button', { name: 'Copy' }).waitFor();
         await p.getByRole('button', { name: 'Withdraw my consent' }).waitFor();
@@ -184,9 +219,23 @@ describe('EU visitor (opt-in) on the demo page', () => {
         const [second, older] = m.json.receipts;
         assert.equal(second.receipt.action, 'custom');
         assert.deepEqual(second.receipt.choices, { ...OFF, analytics: true });
+        assert.deepEqual([second.seq, older.seq], [2, 1]);
+        assert.equal(second.receipt.seq, 2);
         assert.equal(older.sha256, first);
         assert.equal(second.receipt.prev_sha256, first, 'chained to the first receipt');
+        assert.deepEqual([second.verdict, older.verdict], ['ok', 'ok']);
         assert.equal(m.json.all_valid, true);
+        assert.equal(m.json.verdict, 'verified');
+        assert.deepEqual(m.json.findings, []);
+        assert.equal(m.json.head.count, 2);
+        assert.equal(m.json.head.head_sha256, second.sha256);
+        assert.equal(m.json.head.seal_valid, true);
+        // Same consent ID, and the kept receipt is now the second one.
+        assert.equal(m.json.consent_id, consentId);
+        assert.equal((await res.json()).consent_id, consentId);
+        assert.deepEqual(await v.page.evaluate(() => window.consent.receipt()),
+                         { jws: second.jws, seq: 2, receipt_id: second.receipt.receipt_id,
+                           time_ms: second.receipt.time_ms });
 
         const cm = await consentMode(v.page);
         const last = cm[cm.length - 1];
@@ -204,7 +253,11 @@ describe('EU visitor (opt-in) on the demo page', () => {
         await v.page.reload();
         const d = await (await decision).json();
         assert.equal(d.prompt, false);
+        assert.equal(d.consent_id, consentId);
+        assert.deepEqual(Object.keys(d.stored).sort(),
+                         ['action', 'banner_version', 'expires_ms', 'receipt_id', 'seq', 'time_ms']);
         assert.equal(d.stored.action, 'custom');
+        assert.equal(d.stored.seq, 2);
         await v.page.waitForFunction(() => (window.demoRan || []).length > 0);
         await v.page.waitForTimeout(200);
         assert.equal(await v.page.locator('.cc-b').count(), 0);
@@ -303,6 +356,9 @@ describe('keyboard only', () => {
             const p = await panel(page);
             assert.equal(await page.evaluate(() => !!document.activeElement.closest('dialog.cc-p')), true,
                          'focus moved into the panel');
+            // No choice recorded yet: no consent ID exists, none is shown.
+            assert.equal(await p.locator('.cc-i, code').count(), 0, 'no consent ID before a choice');
+            assert.equal(await p.getByRole('button', { name: 'Copy' }).count(), 0);
             // Tab to the analytics switch and toggle it with Space.
             for (let i = 0; i < 10 && (await focused()) !== 'Analytics'; i++) {
                 await page.keyboard.press('Tab');
@@ -425,12 +481,46 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
             const m = await me(page);
             assert.deepEqual(m.json.receipts.map((r) => r.receipt.action), ['withdraw', 'accept_all', 'custom']);
+            assert.deepEqual(m.json.receipts.map((r) => [r.seq, r.verdict]), [[3, 'ok'], [2, 'ok'], [1, 'ok']]);
             assert.equal(m.json.all_valid, true);
+            assert.equal(m.json.verdict, 'verified');
+            const kept = await page.evaluate(() => window.consent.receipt());
+            assert.equal(kept.seq, 3);
+            assert.equal(kept.jws, m.json.receipts[0].jws);
+            assert.equal(kept.receipt_id, m.json.receipts[0].receipt.receipt_id);
 
             const events = await page.evaluate(() => window.__events);
             assert.deepEqual(events.map((e) => e.analytics), [false, true, true, false]);
             assert.equal(await page.evaluate(() => window.__calls.length), 4);
             assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violation');
+            assert.deepEqual(v.errors, []);
+        } finally {
+            await v.close();
+        }
+    });
+
+    it('withdrawing before any choice is recorded with a POST (there is no consent ID to DELETE yet)', async () => {
+        const v = await visitor(browser, stack, { xff: DE });
+        try {
+            const { page } = v;
+            await page.goto(DEMO);
+            await banner(page);
+            await page.evaluate(() => window.consent.open());
+            const p = await panel(page);
+            assert.equal(await p.locator('code').count(), 0);
+            const res = await recordBy(page, () =>
+                p.getByRole('button', { name: 'Withdraw my consent' }).click());
+            assert.equal(res.request().method(), 'POST');
+            assert.equal(res.status(), 201);
+            assert.equal(JSON.parse(res.request().postData()).action, 'withdraw');
+            const answer = await res.json();
+            assert.equal(answer.receipt.seq, 1);
+            assert.deepEqual(answer.receipt.choices, OFF);
+            assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
+            // Now there is one: the panel shows it.
+            await page.evaluate(() => window.consent.open());
+            assert.equal(await (await panel(page)).locator('code').textContent(), answer.consent_id);
+            assert.equal((await me(page)).json.consent_id, answer.consent_id);
             assert.deepEqual(v.errors, []);
         } finally {
             await v.close();

@@ -2,7 +2,8 @@
 /*
  * regions.test.js - the opt-out banner with Global Privacy Control
  * (California), GPC switched on after a choice, the notice (Japan), and the
- * operators' region preview, in headless Chromium against the real stack.
+ * operators' region preview (shown, applied for the page view, never
+ * recorded), in headless Chromium against the real stack.
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -11,6 +12,7 @@ const {
     CA, DE, DEMO, JP, banner, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
 } = require('./lib/browser');
 
+const PREVIEW_NOTE = 'Preview: choices made here are not recorded.';
 const GPC_HONOURED = 'Opt-out preference signal honored: your browser sent Global Privacy ' +
     'Control, so we switched off the sale and sharing of your personal information and targeted advertising.';
 
@@ -62,6 +64,9 @@ describe('California visitor with Global Privacy Control', () => {
             assert.equal(JSON.parse(res.request().postData()).action, 'gpc');
             const [r] = await receipts(page, 1);
             assert.equal(r.receipt.action, 'gpc');
+            assert.equal(r.seq, 1);
+            assert.equal(r.verdict, 'ok');
+            assert.equal(r.receipt.opted_out, true);
             assert.deepEqual(r.receipt.gpc, { sent: true, honoured: true, binding: true });
             assert.equal(r.receipt.jurisdiction.regime, 'ccpa');
             assert.deepEqual(r.receipt.choices,
@@ -137,6 +142,8 @@ describe('California visitor with Global Privacy Control', () => {
             assert.equal(rs[0].receipt.action, 'gpc');
             assert.equal(rs[0].receipt.choices.advertising, false);
             assert.equal(rs[0].receipt.prev_sha256, rs[1].sha256);
+            assert.deepEqual(rs.map((x) => [x.seq, x.verdict]), [[2, 'ok'], [1, 'ok']]);
+            assert.equal((await page.evaluate(() => window.consent.receipt())).jws, rs[0].jws);
             const st = await stored(page);
             assert.equal(st.g, true);
             assert.equal(st.c.advertising, false);
@@ -193,19 +200,81 @@ describe('notice region (Japan)', () => {
 });
 
 describe('region preview for operators', () => {
-    it('?consent_preview=US-CA asks the decision with &preview=US-CA', async () => {
+    it('?consent_preview=US-CA shows that banner, applies choices for the page view and records nothing', async () => {
         const v = await visitor(browser, stack, { xff: DE, gpc: true });
         try {
-            await v.page.goto(DEMO + '?consent_preview=US-CA');
-            const b = await banner(v.page);
+            const { page } = v;
+            await page.goto(DEMO + '?consent_preview=US-CA');
+            const b = await banner(page);
             await b.getByText(GPC_HONOURED).waitFor();
+            await b.getByText(PREVIEW_NOTE).waitFor();
             assert.equal(new URL(v.bannerRequests()[0].url).search, '?site=demo&preview=US-CA');
-            // The gpc receipt goes to the preview jurisdiction too.
-            const [r] = await receipts(v.page, 1);
-            assert.equal(r.receipt.jurisdiction.region, 'US-CA');
-            assert.equal(r.receipt.jurisdiction.preview, true);
-            // A preview never touches the visitor's stored choice.
-            assert.equal(await stored(v.page), null);
+            // GPC is binding in California: applied at once, but not sent.
+            await page.waitForFunction(() => (window.demoRan || []).length > 0);
+            assert.deepEqual(await ran(page), ['analytics']);
+            assert.equal((await page.evaluate(() => window.consent.get())).advertising, false);
+
+            // A choice in the settings: applied for this page view only.
+            await b.getByRole('link', { name: 'Do Not Sell or Share My Personal Information' }).click();
+            const p = await panel(page);
+            await p.getByRole('switch', { name: 'Analytics' }).uncheck();
+            await p.getByRole('button', { name: 'Save my choices' }).click();
+            await page.locator('.cc-b').waitFor({ state: 'detached' });
+            const note = page.locator('.cc-n[role="status"]');
+            assert.equal(await note.textContent(), PREVIEW_NOTE);
+            assert.deepEqual(await page.evaluate(() => window.consent.get()),
+                             { necessary: true, functional: true, analytics: false, advertising: false });
+            // Withdrawal in the preview: applied, not sent either.
+            await page.evaluate(() => window.consent.open());
+            await (await panel(page)).getByRole('button', { name: 'Withdraw my consent' }).click();
+            await page.locator('dialog.cc-p').waitFor({ state: 'detached' });
+            assert.equal(await page.locator('.cc-n').count(), 1, 'one note');
+            await page.waitForTimeout(300);
+
+            assert.deepEqual(v.api.filter((r) => r.method !== 'GET'), [], 'no POST, no DELETE');
+            assert.equal((await me(page)).status, 404, 'nothing recorded');
+            assert.deepEqual(await v.context.cookies(), [], 'no consent cookie');
+            // A preview never touches the visitor's stored choice, queue or receipt.
+            assert.equal(await stored(page), null);
+            assert.equal(await page.evaluate(() => window.consent.receipt()), null);
+            // The server refuses writes while previewing.
+            const refused = await page.evaluate(async () => {
+                const r = await fetch('/consent/v1/consents/me?site=demo&preview=US-CA',
+                                      { method: 'DELETE', credentials: 'include' });
+                return [r.status, (await r.json()).error.code];
+            });
+            assert.deepEqual(refused, [403, 'preview_not_recorded']);
+            assert.deepEqual(v.errors, []);
+        } finally {
+            await v.close();
+        }
+    });
+
+    it('a preview sends nothing a real choice left queued, and leaves it queued', async () => {
+        const v = await visitor(browser, stack, { xff: DE });
+        try {
+            const { page } = v;
+            await page.goto(DEMO);
+            const b = await banner(page);
+            await page.route('**/consent/v1/consents', (route) => route.abort('connectionrefused'));
+            const failed = page.waitForEvent('requestfailed', (r) => r.url().includes('/consent/v1/consents'));
+            await b.getByRole('button', { name: 'Reject all' }).click();
+            await failed;
+            await page.unroute('**/consent/v1/consents');
+            assert.equal((await stored(page)).q.length, 1);
+
+            v.reset();
+            await page.goto(DEMO + '?consent_preview=JP');
+            const p = await banner(page);
+            await p.getByText(PREVIEW_NOTE).waitFor();
+            await p.getByRole('button', { name: 'OK' }).click();
+            await page.locator('.cc-n').waitFor();
+            await page.waitForTimeout(300);
+            assert.deepEqual(v.api.map((r) => r.method + ' ' + new URL(r.url).pathname),
+                             ['GET /consent/v1/banner']);
+            const st = await stored(page);
+            assert.equal(st.q.length, 1, 'still queued for the next normal view');
+            assert.equal(st.q[0][2].action, 'reject_all');
         } finally {
             await v.close();
         }
