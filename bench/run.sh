@@ -4,13 +4,15 @@
 # by PID; wrk against each; one table with ratios measured in this one run.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (64),
-# BENCH_RECEIPTS (receipts written for the Redis memory figure, 100000).
+# BENCH_RECEIPTS (receipts written for the Redis memory figure, 100000),
+# BENCH_IDS (over how many consent IDs, 20000).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$(mktemp -d /tmp/consent-bench-XXXXXX)
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 RECEIPTS=${BENCH_RECEIPTS:-100000}
+IDS=${BENCH_IDS:-20000}
 PORT=18080; CONSENTD_PORT=19091; EMPTY_PORT=19092; REDIS_PORT=16391
 PIDS=""
 
@@ -67,12 +69,11 @@ curl -fsS -H 'X-Forwarded-For: 46.4.0.1' "$B/consent/v1/banner?site=demo" >"$DIR
 DECISION_BYTES=$(wc -c <"$DIR/decision.json")
 export BENCH_HASH=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).texts_sha256)' "$DIR/decision.json")
 export BENCH_VERSION=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).banner_version)' "$DIR/decision.json")
-# A returning visitor: one stored consent.
-curl -fsS -c "$DIR/jar" -o /dev/null -H 'X-Forwarded-For: 46.4.0.1' "$B/consent/v1/banner?site=demo"
-curl -fsS -b "$DIR/jar" -o /dev/null -H 'X-Forwarded-For: 46.4.0.1' -H 'Content-Type: application/json' \
+# A returning visitor: one stored consent (the write issues the cookie).
+curl -fsS -c "$DIR/jar" -o /dev/null -H 'X-Forwarded-For: 46.4.0.1' -H 'Content-Type: application/json' \
     -d "{\"site\":\"demo\",\"banner_version\":\"$BENCH_VERSION\",\"texts_sha256\":\"$BENCH_HASH\",\"action\":\"reject_all\"}" \
     "$B/consent/v1/consents"
-RETURNING="consent_id=$(awk '$6 == "consent_id" {print $7}' "$DIR/jar")"
+RETURNING="consent=$(awk '$6 == "consent" {print $7}' "$DIR/jar")"
 
 # wrk NAME URL [script]: prints "NAME rps p50_ms p99_ms"
 run_wrk() {
@@ -127,15 +128,15 @@ RSS_FILE=$(awk '/RssFile/ {print $2}' "/proc/$CONSENTD_PID/status")
 grep -c 'write answered' "$DIR/wrk.err" >/dev/null 2>&1 && \
     echo "note: some writes were not 201: $(sort "$DIR/wrk.err" | uniq -c | head -3)" >&2
 
-# Redis memory per receipt: a fresh database, then RECEIPTS new visitors.
+# Redis memory per receipt: a fresh database, then RECEIPTS receipts over
+# IDS visitors with mixed history lengths (bench/memory.js).
 redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
 MEM0=$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
-PER_THREAD=$((RECEIPTS / 2))
-# wrk waits out -d even after the script stopped its threads at the count:
-# give it the time the measured write rate needs, with a margin.
-FILL_SECS=$(echo "$R_WRITE" | awk -v n="$RECEIPTS" '{printf "%d", n / ($2 > 100 ? $2 : 100) * 1.4 + 3}')
-BENCH_MAX=$PER_THREAD wrk -t2 -c"$CONNS" -d"${FILL_SECS}s" -s "$ROOT/bench/write.lua" "$B/consent/v1/consents" >/dev/null 2>&1 || true   # a stopped thread makes wrk exit non-zero
-WRITTEN=$(redis-cli -p "$REDIS_PORT" EVAL "return #redis.call('KEYS','consent:*:receipts')" 0)
+ANSWERED=$(node "$ROOT/bench/memory.js" "$B" "$RECEIPTS" "$IDS")
+# Counted in Redis, not trusted from the driver: every field of every
+# consent hash but its head.
+WRITTEN=$(redis-cli -p "$REDIS_PORT" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', 'c:{*}')) do n = n + redis.call('HLEN', k) - 1 end return n" 0)
+NIDS=$(redis-cli -p "$REDIS_PORT" EVAL "return #redis.call('KEYS', 'c:{*}')" 0)
 MEM1=$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
 PER_RECEIPT=$(( (MEM1 - MEM0) / (WRITTEN > 0 ? WRITTEN : 1) ))
 GZ=$(cat "$ROOT/static/consent.js" "$ROOT/static/consent.css" | gzip -9 -n | wc -c)
@@ -160,5 +161,5 @@ echo
 P99E=$(echo "$R_EMPTY" | awk '{print $4}'); P99F=$(echo "$R_FIRST" | awk '{print $4}')
 echo "decision p99 / empty p99: $(awk -v a="$P99F" -v b="$P99E" 'BEGIN {printf "%.2f", a/b}')"
 echo "consentd RSS (anonymous, without the mapped GeoIP file): $((RSS_ANON / 1024)) MB after reads, $((RSS_ANON_W / 1024)) MB after writes; file-backed $((RSS_FILE / 1024)) MB"
-echo "Redis memory per receipt: $PER_RECEIPT bytes ($WRITTEN receipts, used_memory $MEM0 -> $MEM1)"
+echo "Redis memory per receipt: $PER_RECEIPT bytes ($WRITTEN receipts over $NIDS consent IDs, $ANSWERED answered 201, used_memory $MEM0 -> $MEM1)"
 echo "consent.js + consent.css, gzip -9: $GZ bytes"

@@ -32,6 +32,7 @@ struct app {
 };
 
 #define WORKER_CONTEXTS 16
+#define WORKER_SEALS 256
 
 struct worker {
     int id;
@@ -44,6 +45,13 @@ struct worker {
     unsigned next_context;
     char written[WORKER_CONTEXTS][RECEIPT_CTX_HEX];
     unsigned next_written;
+    /* Heads whose seal this worker verified (a 16-byte hash of the stored
+     * head, and the state that verified it): a returning visitor's head
+     * rarely changes, and an Ed25519 verification costs more than the
+     * rest of the decision. A changed head has another hash; a reload
+     * (another key set) another state. */
+    unsigned char sealed[WORKER_SEALS][16];
+    const struct app *sealed_by[WORKER_SEALS];
 };
 
 /* Extra facts a handler leaves for the access log and the metrics. */
@@ -89,7 +97,7 @@ struct visitor {
     struct jurisdiction j;
     char region[RULES_REGION_LEN];      /* "US-CA", "DE" or "" */
     char consent_id[CONSENT_ID_LEN + 1];/* "" until a cookie we issued is seen */
-    char cookie[CONSENT_COOKIE_LEN + 1];/* a new cookie to set ("" none) */
+    char cookie[CONSENT_COOKIE_LEN + 1];/* the cookie a write (re)sets ("" none) */
     int id_from_cookie;                 /* the browser sent one of our cookies */
     int previewing;
 };

@@ -131,7 +131,6 @@ static void make_receipt(const struct request *req, const struct choice *r,
     size_t bin = 0;
 
     memset(rc, 0, sizeof(*rc));
-    receipt_new_uuid_bytes(rc->id);
     sodium_hex2bin(rc->ctx, RECEIPT_CTX_BYTES, ctx->ref, strlen(ctx->ref), NULL, &bin, NULL);
     rc->time_ms = now;
     rc->action = (int)r->action;
@@ -158,6 +157,7 @@ static void make_receipt(const struct request *req, const struct choice *r,
  * head (zeroed for a consent ID's first receipt). */
 struct attempt {
     struct receipt rc;
+    unsigned char id[16];           /* receipt_id_of(consent ID, seq) */
     char *payload;
     size_t len;
     char sha256[RECEIPT_HASH_HEX];
@@ -171,65 +171,46 @@ struct attempt {
     size_t ntrim;
 };
 
-/* The hash of receipt `seq` as stored, rebuilt on the chain from prev:
- * what the history bound needs to move the anchor. */
-static int stored_hash(struct request *req, const char *consent_id,
-                       const struct store_item *item, const char *prev,
-                       char out[RECEIPT_HASH_HEX], unsigned char id[16])
-{
-    const struct receipt_context *ctx;
-    struct receipt rc = {.seq = item->seq};
-    char *payload;
-    size_t len = 0;
-
-    if (item->blob.data == NULL ||
-        receipt_decode((const unsigned char *)item->blob.data, item->blob.len, &rc) != RECEIPT_OK ||
-        (ctx = handler_context(req, rc.ctx)) == NULL)
-        return -1;
-    payload = receipt_payload(&rc, ctx, consent_id, prev, &len);
-    if (payload == NULL)
-        return -1;
-    receipt_sha256_hex(payload, len, out);
-    memcpy(id, rc.id, 16);
-    cJSON_free(payload);
-    return 0;
-}
-
 /*
- * The history bound: receipts first..new_first-1 leave, and the new oldest
- * one's prev_sha256 becomes the anchor, so the kept history still verifies.
- * Reads the leaving receipts (one round trip, only when the bound is hit).
+ * The history bound: receipts first..new_first-1 leave (their index entries
+ * with them), and the new oldest one's own prev_sha256 becomes the anchor,
+ * so the kept history still verifies. Reads that one receipt (one round
+ * trip, only when the bound is hit); when it is this very write, its prev
+ * is at hand.
  */
 static int trim_history(struct request *req, const char *consent_id,
                         const struct receipt_head *cur, uint32_t new_first,
                         struct attempt *at)
 {
-    struct store_item items[16];
-    char prev[RECEIPT_HASH_HEX];
+    struct store_item item;
+    struct receipt oldest = {.seq = new_first};
     size_t n = new_first - cur->first;
     int st;
 
-    if (n > 16)
+    if (n > 16) {
         n = 16;     /* a shrunk bound is reached over several writes */
-    for (size_t i = 0; i < n; i++)
+        new_first = cur->first + 16;
+    }
+    for (size_t i = 0; i < n; i++) {
         at->trim[i] = cur->first + (uint32_t)i;
-    st = store_receipts(&req->worker->store, consent_id, at->trim, n, items);
-    if (st != STORE_OK)
-        return st;
-    if (cur->first > 1)
-        sodium_bin2hex(prev, sizeof(prev), cur->anchor, 32);
-    else
-        memcpy(prev, RECEIPT_ZERO_HASH, sizeof(prev));
-    for (size_t i = 0; i < n && st == STORE_OK; i++)
-        if (stored_hash(req, consent_id, &items[i], prev, prev, at->trim_ids[i]) != 0)
-            st = STORE_ERROR;
-    for (size_t i = 0; i < n; i++)
-        store_blob_free(&items[i].blob);
-    if (st != STORE_OK)
-        return st;
+        receipt_id_of(consent_id, at->trim[i], at->trim_ids[i]);
+    }
+    if (new_first == at->rc.seq) {
+        memcpy(oldest.prev, at->rc.prev, 32);
+    } else {
+        st = store_receipts(&req->worker->store, consent_id, &new_first, 1, &item);
+        if (st != STORE_OK)
+            return st;
+        st = item.blob.data != NULL &&
+             receipt_decode((const unsigned char *)item.blob.data, item.blob.len,
+                            &oldest) == RECEIPT_OK ? STORE_OK : STORE_ERROR;
+        store_blob_free(&item.blob);
+        if (st != STORE_OK)
+            return st;      /* the oldest kept receipt is missing: not ours to trim */
+    }
     at->ntrim = n;
-    at->head.first = cur->first + (uint32_t)n;
-    sodium_hex2bin(at->head.anchor, 32, prev, 64, NULL, NULL, NULL);
+    at->head.first = new_first;
+    memcpy(at->head.anchor, oldest.prev, 32);
     return STORE_OK;
 }
 
@@ -239,15 +220,17 @@ static int make_attempt(struct request *req, const struct choice *r,
                         const struct receipt_head *cur, struct attempt *at)
 {
     const struct app *app = req->app;
-    char prev[RECEIPT_HASH_HEX] = RECEIPT_ZERO_HASH;
     struct receipt_state *s = NULL;
     uint32_t max = (uint32_t)app->cfg.max_history;
 
     at->rc.seq = cur != NULL ? cur->count + 1 : 1;
     if (cur != NULL)
-        sodium_bin2hex(prev, sizeof(prev), cur->head, 32);
+        memcpy(at->rc.prev, cur->head, 32);
+    else
+        memset(at->rc.prev, 0, 32);
+    receipt_id_of(v->consent_id, at->rc.seq, at->id);
     cJSON_free(at->payload);
-    at->payload = receipt_payload(&at->rc, ctx, v->consent_id, prev, &at->len);
+    at->payload = receipt_payload(&at->rc, ctx, v->consent_id, &at->len);
     if (at->payload == NULL ||
         jws_sign(&app->keys.current, at->payload, at->len, at->rc.sig) != JWS_OK)
         return STORE_ERROR;
@@ -279,7 +262,6 @@ static int make_attempt(struct request *req, const struct choice *r,
         snprintf(s->site, sizeof(s->site), "%s", r->site->id);
     }
     s->seq = at->rc.seq;
-    memcpy(s->id, at->rc.id, 16);
     s->time_ms = at->rc.time_ms;
     memcpy(s->ctx, at->rc.ctx, RECEIPT_CTX_BYTES);
     s->action = at->rc.action;
@@ -312,6 +294,7 @@ static int write_receipt(struct request *req, const struct choice *r,
     struct worker *w = req->worker;
     struct receipt_head cur;
     struct store_blob current = {0}, expected = {0};
+    unsigned char raw[16];
     int st = STORE_OK, have = 0;
 
     for (int tries = 0; tries < RECORD_MAX_TRIES; tries++) {
@@ -319,11 +302,12 @@ static int write_receipt(struct request *req, const struct choice *r,
         int fresh = !context_written(w, ctx->ref);
 
         st = make_attempt(req, r, v, ctx, have ? &cur : NULL, at);
-        if (st != STORE_OK)
+        if (st != STORE_OK || receipt_consent_id_bytes(v->consent_id, raw) != 0)
             break;
         memset(&sw, 0, sizeof(sw));
         sw.consent_id = v->consent_id;
-        sw.receipt_id = at->rc.id;
+        sw.consent_id_bytes = raw;
+        sw.receipt_id = at->id;
         sw.expected_head = expected;
         sw.new_head.data = (char *)at->head_blob;
         sw.new_head.len = at->head_len;
@@ -416,8 +400,8 @@ static void record(struct request *req, struct response *res,
     cJSON_AddItemToObject(root, "receipt", cJSON_ParseWithLength(at->payload, at->len));
     cJSON_AddStringToObject(root, "sha256", at->sha256);
     cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
-    /* The cookie is (re)set on every write: a new ID, or a longer life for
-     * the current one. */
+    /* The cookie is (re)set on every write: a new ID, or a new lifetime
+     * for the current one. */
     if (v->cookie[0] != '\0')
         handler_set_cookie(req, res, v->cookie, v->j.regime->consent_days);
     response_header(res, "Cache-Control", "no-store");

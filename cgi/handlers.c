@@ -107,8 +107,10 @@ int handler_visitor(const struct request *req, struct response *res,
      * anything else is ignored, never used as a key. */
     cookie_name(app, name, sizeof(name));
     if (request_cookie(req->cookie, name, cookie, sizeof(cookie)) == 0 &&
-        receipt_cookie_id(app->cookie_key, cookie, v->consent_id) == 0)
+        receipt_cookie_id(app->cookie_key, cookie, v->consent_id) == 0) {
         v->id_from_cookie = 1;
+        memcpy(v->cookie, cookie, sizeof(v->cookie));   /* renewed on a write */
+    }
     return 0;
 }
 
@@ -174,6 +176,30 @@ const struct receipt_context *handler_context(struct request *req,
     return slot;
 }
 
+/* Whether a head's seal verifies with the key set, remembered per worker
+ * by a hash of the stored head and consent ID (see struct worker). */
+static int seal_verified(struct request *req, const char *consent_id,
+                         const struct store_blob *blob, const struct receipt_head *head)
+{
+    struct worker *w = req->worker;
+    unsigned char h[16];
+    crypto_generichash_state st;
+    unsigned slot;
+
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    crypto_generichash_update(&st, (const unsigned char *)consent_id, strlen(consent_id));
+    crypto_generichash_update(&st, (const unsigned char *)blob->data, blob->len);
+    crypto_generichash_final(&st, h, sizeof(h));
+    slot = h[0];
+    if (w->sealed_by[slot] == req->app && sodium_memcmp(w->sealed[slot], h, sizeof(h)) == 0)
+        return 1;
+    if (receipt_head_check(head, consent_id, &req->app->keys) != JWS_OK)
+        return 0;
+    memcpy(w->sealed[slot], h, sizeof(h));
+    w->sealed_by[slot] = req->app;
+    return 1;
+}
+
 /* Logs and counts a stored state the decision will not use. */
 static void state_refused(struct request *req, const char *why)
 {
@@ -195,7 +221,6 @@ static int visitor_state(struct request *req, const struct config_site *site,
                          const struct visitor *v, struct decision_stored *stored,
                          int *choices, int *known, struct receipt_state *state)
 {
-    const struct app *app = req->app;
     const struct receipt_state *s;
     const struct receipt_context *ctx;
     struct receipt_head *head = malloc(sizeof(*head));
@@ -213,7 +238,7 @@ static int visitor_state(struct request *req, const struct config_site *site,
     }
     if (receipt_head_decode((const unsigned char *)blob.data, blob.len, head) != RECEIPT_OK)
         state_refused(req, "malformed head");
-    else if (receipt_head_check(head, v->consent_id, &app->keys) != JWS_OK)
+    else if (!seal_verified(req, v->consent_id, &blob, head))
         state_refused(req, "head seal does not verify");
     else if ((s = receipt_head_site(head, site->id)) != NULL) {
         ctx = handler_context(req, s->ctx);
@@ -247,16 +272,19 @@ static int visitor_state(struct request *req, const struct config_site *site,
 }
 
 static void add_stored(cJSON *root, const struct decision_stored *stored,
-                       const struct receipt_state *s, const struct config_site *site)
+                       const struct receipt_state *s, const struct config_site *site,
+                       const char *consent_id)
 {
     char uuid[RECEIPT_UUID_LEN + 1];
+    unsigned char id[16];
     cJSON *o;
 
     if (!stored->present) {
         cJSON_AddNullToObject(root, "stored");
         return;
     }
-    receipt_uuid_text(s->id, uuid);
+    receipt_id_of(consent_id, s->seq, id);
+    receipt_uuid_text(id, uuid);
     o = cJSON_AddObjectToObject(root, "stored");
     cJSON_AddStringToObject(o, "receipt_id", uuid);
     cJSON_AddNumberToObject(o, "seq", (double)s->seq);
@@ -274,7 +302,7 @@ void handle_banner(struct request *req, struct response *res,
     struct visitor v;
     struct decision d;
     struct decision_stored stored = {0};
-    struct receipt_state state;
+    struct receipt_state state = {0};
     const struct config_language *lang;
     int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
     int64_t now = app_now_ms();
@@ -355,7 +383,7 @@ void handle_banner(struct request *req, struct response *res,
             on = 0;
         cJSON_AddBoolToObject(o, site->categories[i].id, on);
     }
-    add_stored(root, &stored, &state, site);
+    add_stored(root, &stored, &state, site, v.consent_id);
 
     cJSON_AddStringToObject(root, "language", lang->tag);
     cJSON_AddItemToObject(root, "texts",

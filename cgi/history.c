@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CTX_OFFSET 81               /* of the context reference in a stored receipt */
 
 void history_free(struct history *h)
 {
@@ -46,9 +45,9 @@ static int load_contexts(struct store *s, struct history *h)
         char ref[RECEIPT_CTX_HEX];
         int dup = 0;
 
-        if (b->len < CTX_OFFSET + RECEIPT_CTX_BYTES)
+        if (b->len < RECEIPT_AT_CTX + RECEIPT_CTX_BYTES)
             continue;
-        sodium_bin2hex(ref, sizeof(ref), (const unsigned char *)b->data + CTX_OFFSET,
+        sodium_bin2hex(ref, sizeof(ref), (const unsigned char *)b->data + RECEIPT_AT_CTX,
                        RECEIPT_CTX_BYTES);
         for (size_t k = 0; k < n && !dup; k++)
             dup = strcmp(refs[k], ref) == 0;
@@ -153,11 +152,13 @@ static cJSON *state_json(const struct history *h)
         const struct receipt_state *st = &hd->sites[i];
         const struct receipt_context *ctx = context_of(h, st->ctx);
         char uuid[RECEIPT_UUID_LEN + 1];
+        unsigned char id[16];
         cJSON *s = cJSON_AddObjectToObject(o, st->site), *c;
         const cJSON *cat;
         int k = 0;
 
-        receipt_uuid_text(st->id, uuid);
+        receipt_id_of(h->result.consent_id, st->seq, id);
+        receipt_uuid_text(id, uuid);
         cJSON_AddStringToObject(s, "receipt_id", uuid);
         cJSON_AddNumberToObject(s, "seq", (double)st->seq);
         cJSON_AddStringToObject(s, "action", receipt_action_names[st->action]);
@@ -271,19 +272,18 @@ cJSON *history_kantara(const struct history *h, const struct jws_keyset *keys)
 int history_receipt(struct store *s, const struct jws_keyset *keys,
                     const char *receipt_id, struct history *h, cJSON **out)
 {
-    char cid[CONSENT_ID_LEN + 2];
-    unsigned char rid[16];
+    char cid[CONSENT_ID_LEN + 1];
+    unsigned char rid[16], raw[16];
     int st;
 
     *out = NULL;
     memset(h, 0, sizeof(*h));
     if (receipt_uuid_parse(receipt_id, rid) != 0)
         return STORE_NOT_FOUND;
-    st = store_receipt_owner(s, rid, cid, sizeof(cid));
+    st = store_receipt_owner(s, rid, raw);
     if (st != STORE_OK)
         return st;
-    if (!receipt_valid_consent_id(cid))
-        return STORE_NOT_FOUND;
+    receipt_consent_id_text(raw, cid);
     st = history_load(s, keys, cid, NULL, h);
     if (st != STORE_OK)
         return st;
@@ -324,15 +324,10 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
         store_history_free(&sh);
         return STORE_ERROR;
     }
-    /* The receipt IDs, for the index entries (read without verifying: an
-     * erasure removes tampered receipts too). */
-    for (size_t i = 0; i < sh.nitems; i++) {
-        struct receipt r = {.seq = sh.items[i].seq};
-
-        if (receipt_decode((const unsigned char *)sh.items[i].blob.data,
-                           sh.items[i].blob.len, &r) == RECEIPT_OK)
-            memcpy(ids[n++], r.id, 16);
-    }
+    /* The receipt IDs, for the index entries: derived from the sequence
+     * numbers stored (an erasure removes tampered receipts too). */
+    for (size_t i = 0; i < sh.nitems; i++)
+        receipt_id_of(consent_id, sh.items[i].seq, ids[n++]);
     store_history_free(&sh);
     st = store_erase(s, consent_id, (const unsigned char (*)[16])ids, n, who, now_ms,
                      (long)HISTORY_TOMBSTONE_DAYS * 86400, &erased, &number);

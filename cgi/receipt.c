@@ -11,6 +11,7 @@
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define STORED_VERSION 2
 #define HEAD_FIXED 146              /* bytes before the first site entry */
+#define HEAD_SITE 21                /* a site entry after its id */
 
 const char *const receipt_action_names[RECEIPT_ACTION_COUNT] = {
     "accept_all", "reject_all", "custom", "gpc", "withdraw"};
@@ -103,6 +104,37 @@ void receipt_id_hash(const unsigned char cookie_key[32], const char *consent_id,
 
 /* ---- small pieces ---- */
 
+int receipt_consent_id_bytes(const char *s, unsigned char out[16])
+{
+    size_t bin = 0;
+
+    if (!receipt_valid_consent_id(s) ||
+        sodium_base642bin(out, 16, s, CONSENT_ID_LEN, NULL, &bin, NULL, B64URL) != 0 ||
+        bin != 16)
+        return -1;
+    return 0;
+}
+
+void receipt_consent_id_text(const unsigned char in[16], char out[CONSENT_ID_LEN + 1])
+{
+    sodium_bin2base64(out, CONSENT_ID_LEN + 1, in, 16, B64URL);
+}
+
+void receipt_id_of(const char *consent_id, uint32_t seq, unsigned char id[16])
+{
+    crypto_generichash_state st;
+    unsigned char be[4] = {(unsigned char)(seq >> 24), (unsigned char)(seq >> 16),
+                           (unsigned char)(seq >> 8), (unsigned char)seq};
+
+    crypto_generichash_init(&st, NULL, 0, 16);
+    crypto_generichash_update(&st, (const unsigned char *)"consent-receipt-id/2", 20);
+    crypto_generichash_update(&st, (const unsigned char *)consent_id, strlen(consent_id));
+    crypto_generichash_update(&st, be, sizeof(be));
+    crypto_generichash_final(&st, id, 16);
+    id[6] = (unsigned char)((id[6] & 0x0f) | 0x80);     /* version 8 */
+    id[8] = (unsigned char)((id[8] & 0x3f) | 0x80);     /* RFC 9562 variant */
+}
+
 void receipt_new_uuid_bytes(unsigned char id[16])
 {
     randombytes_buf(id, 16);
@@ -132,7 +164,7 @@ int receipt_valid_uuid(const char *s)
             return 0;
         }
     }
-    return s[14] == '4' && strchr("89ab", s[19]) != NULL;
+    return (s[14] == '4' || s[14] == '8') && strchr("89ab", s[19]) != NULL;
 }
 
 int receipt_uuid_parse(const char *s, unsigned char id[16])
@@ -280,15 +312,18 @@ static void network_text(const struct receipt *r, char *out, size_t len)
 }
 
 char *receipt_payload(const struct receipt *r, const struct receipt_context *ctx,
-                      const char *consent_id, const char *prev, size_t *len)
+                      const char *consent_id, size_t *len)
 {
     cJSON *p = cJSON_CreateObject(), *o;
     const cJSON *c;
-    char uuid[RECEIPT_UUID_LEN + 1], net[64], ua[17];
+    char uuid[RECEIPT_UUID_LEN + 1], net[64], ua[17], prev[RECEIPT_HASH_HEX];
+    unsigned char id[16];
     char *out;
     int i = 0;
 
-    receipt_uuid_text(r->id, uuid);
+    receipt_id_of(consent_id, r->seq, id);
+    receipt_uuid_text(id, uuid);
+    sodium_bin2hex(prev, sizeof(prev), r->prev, sizeof(r->prev));
     network_text(r, net, sizeof(net));
     sodium_bin2hex(ua, sizeof(ua), r->ua, sizeof(r->ua));
     cJSON_AddStringToObject(p, "receipt_version", RECEIPT_VERSION);
@@ -359,8 +394,8 @@ size_t receipt_encode(const struct receipt *r, unsigned char *out)
     out[n++] = STORED_VERSION;
     memcpy(out + n, r->sig, JWS_SIG_LEN);
     n += JWS_SIG_LEN;
-    memcpy(out + n, r->id, 16);
-    n += 16;
+    memcpy(out + n, r->prev, 32);
+    n += 32;
     memcpy(out + n, r->ctx, RECEIPT_CTX_BYTES);
     n += RECEIPT_CTX_BYTES;
     put_be(out + n, (uint64_t)r->time_ms, 6);
@@ -388,12 +423,12 @@ int receipt_decode(const unsigned char *in, size_t len, struct receipt *r)
 
     memset(r, 0, sizeof(*r));
     r->seq = seq;
-    if (len < 99 || in[0] != STORED_VERSION)
+    if (len < RECEIPT_AT_NET + 9 || in[0] != STORED_VERSION)
         return RECEIPT_MALFORMED;
     memcpy(r->sig, in + n, JWS_SIG_LEN);
     n += JWS_SIG_LEN;
-    memcpy(r->id, in + n, 16);
-    n += 16;
+    memcpy(r->prev, in + n, 32);
+    n += 32;
     memcpy(r->ctx, in + n, RECEIPT_CTX_BYTES);
     n += RECEIPT_CTX_BYTES;
     r->time_ms = (int64_t)get_be(in + n, 6);
@@ -424,6 +459,7 @@ char *receipt_head_statement(const struct receipt_head *h, const char *consent_i
 {
     cJSON *p = cJSON_CreateObject(), *sites, *o;
     char hex[RECEIPT_HASH_HEX], uuid[RECEIPT_UUID_LEN + 1], ref[RECEIPT_CTX_HEX];
+    unsigned char id[16];
     char *out;
 
     cJSON_AddStringToObject(p, "statement", RECEIPT_HEAD_STATEMENT);
@@ -440,7 +476,8 @@ char *receipt_head_statement(const struct receipt_head *h, const char *consent_i
 
         o = cJSON_AddObjectToObject(sites, s->site);
         cJSON_AddNumberToObject(o, "seq", (double)s->seq);
-        receipt_uuid_text(s->id, uuid);
+        receipt_id_of(consent_id, s->seq, id);
+        receipt_uuid_text(id, uuid);
         cJSON_AddStringToObject(o, "receipt_id", uuid);
         cJSON_AddNumberToObject(o, "time_ms", (double)s->time_ms);
         sodium_bin2hex(ref, sizeof(ref), s->ctx, RECEIPT_CTX_BYTES);
@@ -484,8 +521,6 @@ size_t receipt_head_encode(const struct receipt_head *h, unsigned char *out)
         n += sl;
         put_be(out + n, s->seq, 4);
         n += 4;
-        memcpy(out + n, s->id, 16);
-        n += 16;
         put_be(out + n, (uint64_t)s->time_ms, 6);
         n += 6;
         memcpy(out + n, s->ctx, RECEIPT_CTX_BYTES);
@@ -524,7 +559,7 @@ int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head
         if (n >= len)
             return RECEIPT_MALFORMED;
         sl = in[n++];
-        if (sl == 0 || sl >= sizeof(s->site) || n + sl + 37 > len)
+        if (sl == 0 || sl >= sizeof(s->site) || n + sl + HEAD_SITE > len)
             return RECEIPT_MALFORMED;
         memcpy(s->site, in + n, sl);
         s->site[sl] = '\0';
@@ -533,8 +568,6 @@ int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head
         n += sl;
         s->seq = (uint32_t)get_be(in + n, 4);
         n += 4;
-        memcpy(s->id, in + n, 16);
-        n += 16;
         s->time_ms = (int64_t)get_be(in + n, 6);
         n += 6;
         memcpy(s->ctx, in + n, RECEIPT_CTX_BYTES);

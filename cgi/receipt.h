@@ -14,14 +14,17 @@
  * breaking the seal.
  *
  * What is stored (why it is small). The payload is never stored as text: a
- * receipt is kept as about 110 bytes (signature, receipt ID, time, flags,
+ * receipt is kept as about 126 bytes (signature, prev_sha256, time, flags,
  * choices bitmask, network, user-agent hash, and the 8-byte reference of a
  * context). A context is what many receipts share - site, region, regime,
  * categories, banner version and texts hash, language, policy URL,
  * controller, kid - stored once under the SHA-256 of its canonical JSON.
  * The consent ID and seq come from the key and field the receipt is stored
- * under, prev_sha256 from the receipt before it. The payload is printed from
- * these, byte for byte the one that was signed (receipt_payload).
+ * under, and the receipt ID is derived from both (a UUID of version 8,
+ * receipt_id_of). prev_sha256 is stored, so every receipt verifies on its
+ * own: one altered receipt breaks its own signature and the next link, not
+ * the receipts after it. The payload is printed from these, byte for byte
+ * the one that was signed (receipt_payload).
  *
  * Consent IDs. The browser holds a secret (the cookie): 16 random bytes and
  * a keyed MAC, so the server only accepts values it issued. The consent ID
@@ -44,7 +47,7 @@
 #define RECEIPT_HASH_HEX 65
 #define RECEIPT_CTX_BYTES 8
 #define RECEIPT_CTX_HEX (2 * RECEIPT_CTX_BYTES + 1)
-#define RECEIPT_MAX_STORED 128
+#define RECEIPT_MAX_STORED 160
 #define RECEIPT_MAX_CONTEXT 8192
 #define RECEIPT_MAX_CATEGORIES 16
 #define RECEIPT_MAX_SITES 16        /* sites with a state in one head */
@@ -84,11 +87,26 @@ struct receipt_context {
     int consent_days;
 };
 
+/*
+ * The stored form of a receipt, byte offsets (tests and tools that read raw
+ * stored receipts use these):
+ *   0 version (2) | 1 signature (64) | 65 prev_sha256 (32) | 97 context (8)
+ *   | 105 time ms (6) | 111 flags | 112 choices (2) | 114 network family
+ *   | 115 network (0, 3 or 6) | then user-agent hash (8)
+ */
+#define RECEIPT_AT_SIG 1
+#define RECEIPT_AT_PREV 65
+#define RECEIPT_AT_CTX 97
+#define RECEIPT_AT_TIME 105
+#define RECEIPT_AT_FLAGS 111
+#define RECEIPT_AT_CHOICES 112
+#define RECEIPT_AT_NET 114
+
 /* The per-receipt facts (everything but the context). */
 struct receipt {
     uint32_t seq;                           /* from the field it is stored under */
     unsigned char sig[JWS_SIG_LEN];
-    unsigned char id[16];                   /* UUID v4 */
+    unsigned char prev[32];                 /* SHA-256 of the previous payload */
     unsigned char ctx[RECEIPT_CTX_BYTES];
     int64_t time_ms;
     int action;                             /* enum receipt_action */
@@ -100,11 +118,11 @@ struct receipt {
     unsigned char ua[8];                    /* first 8 bytes of SHA-256(UA) */
 };
 
-/* One site's state in the head: what the banner decision applies. */
+/* One site's state in the head: what the banner decision applies (its
+ * receipt ID is receipt_id_of(consent ID, seq)). */
 struct receipt_state {
     char site[33];
     uint32_t seq;
-    unsigned char id[16];
     int64_t time_ms;
     unsigned char ctx[RECEIPT_CTX_BYTES];
     int action;
@@ -138,6 +156,11 @@ void receipt_cookie_new(const unsigned char cookie_key[32],
 int receipt_cookie_id(const unsigned char cookie_key[32], const char *cookie,
                       char id[CONSENT_ID_LEN + 1]);
 
+/* The 16 bytes a consent ID stands for (the receipt index stores these).
+ * -1 when s is not a well-formed consent ID. */
+int receipt_consent_id_bytes(const char *s, unsigned char out[16]);
+void receipt_consent_id_text(const unsigned char in[16], char out[CONSENT_ID_LEN + 1]);
+
 /* 1 when s is a well-formed consent ID: exactly 22 base64url characters
  * whose last one carries no bits beyond the 128 (canonical encoding). */
 int receipt_valid_consent_id(const char *s);
@@ -148,6 +171,9 @@ void receipt_id_hash(const unsigned char cookie_key[32], const char *consent_id,
 
 /* ---- small pieces ---- */
 
+/* The receipt ID of receipt seq of a consent ID: a UUID of version 8
+ * (RFC 9562) from a hash of both, so it need not be stored. */
+void receipt_id_of(const char *consent_id, uint32_t seq, unsigned char id[16]);
 void receipt_new_uuid_bytes(unsigned char id[16]);
 void receipt_uuid_text(const unsigned char id[16], char out[RECEIPT_UUID_LEN + 1]);
 int receipt_uuid_parse(const char *s, unsigned char id[16]);
@@ -178,11 +204,10 @@ int receipt_context_category(const struct receipt_context *ctx, const char *id);
 
 /*
  * The signed payload of a receipt as canonical compact JSON (malloc'd,
- * NUL-terminated; caller frees), *len its length. prev is 64 hex digits.
- * NULL when out of memory.
+ * NUL-terminated; caller frees), *len its length. NULL when out of memory.
  */
 char *receipt_payload(const struct receipt *r, const struct receipt_context *ctx,
-                      const char *consent_id, const char *prev, size_t *len);
+                      const char *consent_id, size_t *len);
 
 /* Stored form of a receipt (out must hold RECEIPT_MAX_STORED); its length. */
 size_t receipt_encode(const struct receipt *r, unsigned char *out);

@@ -103,10 +103,8 @@ static void check_sequence(struct verify_result *r)
         /* The link to the receipt before: the one just before in sequence,
          * or for the oldest kept, the anchor the head names. */
         if (i > 0 && r->items[i - 1].seq + 1 == it->seq) {
-            if (strcmp(p, r->items[i - 1].sha256) != 0 ||
-                r->items[i - 1].verdict != VERIFY_OK)
-                if (it->verdict == VERIFY_OK || it->verdict == VERIFY_BAD_SIGNATURE)
-                    it->verdict = VERIFY_CHAIN_BROKEN;
+            if (strcmp(p, r->items[i - 1].sha256) != 0 && it->verdict == VERIFY_OK)
+                it->verdict = VERIFY_CHAIN_BROKEN;
         } else if (it->seq == 1) {
             if (strcmp(p, RECEIPT_ZERO_HASH) != 0 && it->verdict == VERIFY_OK)
                 it->verdict = VERIFY_CHAIN_BROKEN;
@@ -114,7 +112,7 @@ static void check_sequence(struct verify_result *r)
             sodium_bin2hex(prev, sizeof(prev), h->anchor, 32);
             if (strcmp(p, prev) != 0 && it->verdict == VERIFY_OK)
                 it->verdict = VERIFY_CHAIN_BROKEN;
-        } else if (it->verdict == VERIFY_OK || it->verdict == VERIFY_BAD_SIGNATURE) {
+        } else if (it->verdict == VERIFY_OK) {
             it->verdict = VERIFY_CHAIN_BROKEN;     /* its predecessor is missing */
         }
         if (it->verdict != VERIFY_OK)
@@ -151,17 +149,13 @@ static void check_sequence(struct verify_result *r)
 static int state_matches(const struct receipt_state *s, const struct verify_item *it,
                          const struct receipt *rc)
 {
-    unsigned char id[16];
-
     if (rc != NULL)
-        return s->seq == it->seq && memcmp(s->id, rc->id, 16) == 0 &&
-               s->time_ms == rc->time_ms && memcmp(s->ctx, rc->ctx, RECEIPT_CTX_BYTES) == 0 &&
+        return s->seq == it->seq && s->time_ms == rc->time_ms &&
+               memcmp(s->ctx, rc->ctx, RECEIPT_CTX_BYTES) == 0 &&
                s->action == rc->action && s->opted_out == rc->opted_out &&
                s->choices == rc->choices;
     /* An export: compare with the payload's own fields. */
-    if (receipt_uuid_parse(jstr(it->parsed, "receipt_id"), id) != 0)
-        return 0;
-    return s->seq == it->seq && memcmp(s->id, id, 16) == 0 &&
+    return s->seq == it->seq &&
            (double)s->time_ms == jnum(it->parsed, "time_ms") &&
            s->action == receipt_action_parse(jstr(it->parsed, "action")) &&
            s->opted_out == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it->parsed, "opted_out"));
@@ -257,16 +251,16 @@ static char *head_jws(const struct receipt_head *h, const char *consent_id)
     return out;
 }
 
-/* Rebuilds one stored receipt's payload chained to prev and checks its
- * signature with the kid its context names. */
+/* Rebuilds one stored receipt's payload and checks its signature with the
+ * kid its context names. */
 static void rebuild(struct verify_item *it, const struct receipt *rc,
                     const struct receipt_context *ctx, const char *consent_id,
-                    const char *prev, const struct jws_keyset *keys)
+                    const struct jws_keyset *keys)
 {
     int st;
 
     snprintf(it->kid, sizeof(it->kid), "%s", jstr(ctx->tree, "kid"));
-    it->payload = receipt_payload(rc, ctx, consent_id, prev, &it->len);
+    it->payload = receipt_payload(rc, ctx, consent_id, &it->len);
     if (it->payload == NULL) {
         it->verdict = VERIFY_MALFORMED;
         return;
@@ -283,7 +277,6 @@ int verify_stored(const struct store_history *h, const char *consent_id,
                   const char *visitor_jws, struct verify_result *out)
 {
     struct receipt *decoded;
-    char prev[RECEIPT_HASH_HEX] = RECEIPT_ZERO_HASH;
 
     memset(out, 0, sizeof(*out));
     out->seal = -1;
@@ -306,8 +299,6 @@ int verify_stored(const struct store_history *h, const char *consent_id,
         if (out->has_head)
             out->head_jws = head_jws(&out->head, consent_id);
     }
-    if (out->has_head && out->head.first > 1)
-        sodium_bin2hex(prev, sizeof(prev), out->head.anchor, 32);
     for (size_t i = 0; i < h->nitems; i++) {
         struct verify_item *it = &out->items[out->nitems++];
         const struct receipt_context *ctx;
@@ -323,13 +314,7 @@ int verify_stored(const struct store_history *h, const char *consent_id,
             it->verdict = VERIFY_NO_CONTEXT;
             continue;
         }
-        /* Chained to the receipt just before, as stored; when that one is
-         * missing or bad this one cannot verify (check_sequence says why). */
-        if (i > 0 && out->items[i - 1].payload != NULL)
-            memcpy(prev, out->items[i - 1].sha256, sizeof(prev));
-        else if (it->seq == 1)
-            memcpy(prev, RECEIPT_ZERO_HASH, sizeof(prev));
-        rebuild(it, &decoded[i], ctx, consent_id, prev, keys);
+        rebuild(it, &decoded[i], ctx, consent_id, keys);
     }
     check_sequence(out);
     check_states(out, decoded);
@@ -377,7 +362,6 @@ static int export_head(struct verify_result *r, const cJSON *head,
             break;
         snprintf(x->site, sizeof(x->site), "%s", s->string);
         x->seq = (uint32_t)jnum(s, "seq");
-        receipt_uuid_parse(jstr(s, "receipt_id"), x->id);
         x->time_ms = (int64_t)jnum(s, "time_ms");
         sodium_hex2bin(x->ctx, RECEIPT_CTX_BYTES, jstr(s, "context"), 16, NULL, &bin, NULL);
         x->action = receipt_action_parse(jstr(s, "action"));

@@ -451,11 +451,14 @@ static int load_script(struct store *s, int which)
     return STORE_OK;
 }
 
-/* The receipt index bucket of a receipt ID: 65536 hashes, so that no one
- * key takes every write and each stays a compact listpack. */
+/* The receipt index bucket of a receipt ID: 4096 hashes, so that no one key
+ * takes every write, and few enough that each holds many entries in one
+ * compact listpack (about 36 bytes a receipt; redis.conf lets a listpack
+ * grow to 512 entries: 2 million receipts before buckets turn into larger
+ * hashtables). */
 static void bucket_of(const unsigned char id[16], char key[16])
 {
-    snprintf(key, 16, "r:%02x%02x", id[0], id[1]);
+    snprintf(key, 16, "r:%02x%x", id[0], id[1] >> 4);
 }
 
 /*
@@ -556,7 +559,7 @@ int store_record(struct store *s, const struct store_write *w,
     iv[0] = "HSET"; ilen[0] = 4;
     iv[1] = bucket; ilen[1] = strlen(bucket);
     iv[2] = (const char *)w->receipt_id; ilen[2] = 16;
-    iv[3] = w->consent_id; ilen[3] = strlen(w->consent_id);
+    iv[3] = (const char *)w->consent_id_bytes; ilen[3] = 16;
     ex[nex] = iv; exl[nex] = ilen; exc[nex++] = 4;
     if (w->context_ref != NULL) {
         snprintf(ctxkey, sizeof(ctxkey), "x:%s", w->context_ref);
@@ -637,7 +640,7 @@ int store_tombstone(struct store *s, const char *consent_id,
 }
 
 int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
-                        char *consent_id, size_t len)
+                        unsigned char consent_id[16])
 {
     char bucket[16];
     const char *argv[] = {"HGET", bucket, (const char *)receipt_id};
@@ -645,14 +648,14 @@ int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
     redisReply *r;
     int st;
 
-    consent_id[0] = '\0';
+    memset(consent_id, 0, 16);
     bucket_of(receipt_id, bucket);
     lens[1] = strlen(bucket);
     st = store_command(s, &r, 3, argv, lens);
     if (st != STORE_OK)
         return st;
-    if (r->type == REDIS_REPLY_STRING && r->len < len)
-        memcpy(consent_id, r->str, r->len + 1);
+    if (r->type == REDIS_REPLY_STRING && r->len == 16)
+        memcpy(consent_id, r->str, 16);
     else
         st = STORE_NOT_FOUND;
     freeReplyObject(r);

@@ -49,7 +49,7 @@ struct store {
  *   c:{ID}          hash: "m" -> the sealed head; "<seq>" -> stored receipt
  *   c:{ID}:t        hash: the tombstone erasures leave ("n", "e1", "e2"...)
  *   x:<ref>         string: a receipt context (JSON), immutable, shared
- *   r:<4 hex>       hash: receipt index bucket, 16-byte receipt ID -> consent ID
+ *   r:<3 hex>       hash: receipt index bucket, 16-byte receipt ID -> 16-byte consent ID
  *   consent:audit   stream of admin requests
  */
 
@@ -94,7 +94,8 @@ struct store_tombstone {
 /* What one record call writes. */
 struct store_write {
     const char *consent_id;
-    const unsigned char *receipt_id;    /* 16 bytes; indexed -> consent_id */
+    const unsigned char *consent_id_bytes;  /* the 16 bytes it stands for */
+    const unsigned char *receipt_id;    /* 16 bytes; indexed -> consent ID bytes */
     struct store_blob expected_head;    /* data NULL for the first receipt */
     struct store_blob new_head;
     uint32_t seq;
@@ -156,10 +157,10 @@ int store_record(struct store *s, const struct store_write *w,
 int store_tombstone(struct store *s, const char *consent_id,
                     struct store_tombstone *t);
 
-/* The consent ID a receipt belongs to, via the receipt index.
- * STORE_NOT_FOUND when the index has no such receipt. */
+/* The consent ID (its 16 bytes) a receipt belongs to, via the receipt
+ * index. STORE_NOT_FOUND when the index has no such receipt. */
 int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
-                        char *consent_id, size_t len);
+                        unsigned char consent_id[16]);
 
 /* Removes receipt index entries (after a lookup found them stale). */
 int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n);

@@ -112,6 +112,34 @@ Test(receipt, uuids_are_version_4_and_round_trip)
     cr_assert_neq(receipt_uuid_parse("f6e9686e-9709-4947-b08e-70763477510", back), 0);
 }
 
+Test(receipt, a_receipt_id_is_a_version_8_uuid_derived_from_the_id_and_seq)
+{
+    unsigned char a[16], b[16], c[16];
+    char u[RECEIPT_UUID_LEN + 1];
+
+    receipt_id_of("AAAAAAAAAAAAAAAAAAAAAQ", 1, a);
+    receipt_id_of("AAAAAAAAAAAAAAAAAAAAAQ", 1, b);
+    receipt_id_of("AAAAAAAAAAAAAAAAAAAAAQ", 2, c);
+    cr_assert_arr_eq(a, b, 16);
+    cr_assert_arr_neq(a, c, 16);
+    receipt_id_of("BAAAAAAAAAAAAAAAAAAAAQ", 1, c);
+    cr_assert_arr_neq(a, c, 16);
+    receipt_uuid_text(a, u);
+    cr_assert(receipt_valid_uuid(u), "%s", u);
+    cr_assert_eq(u[14], '8');
+}
+
+Test(receipt, a_consent_id_is_16_bytes_both_ways)
+{
+    unsigned char raw[16];
+    char back[CONSENT_ID_LEN + 1];
+
+    cr_assert_eq(receipt_consent_id_bytes("kah0dNd23VpIV4rY_d07fQ", raw), 0);
+    receipt_consent_id_text(raw, back);
+    cr_assert_str_eq(back, "kah0dNd23VpIV4rY_d07fQ");
+    cr_assert_neq(receipt_consent_id_bytes("kah0dNd23VpIV4rY_d07fR", raw), 0);
+}
+
 /* ---- keys ---- */
 
 Test(receipt, a_key_readable_by_others_is_refused)
@@ -253,7 +281,7 @@ static void sample(struct receipt *r, int family)
     memset(r, 0, sizeof(*r));
     r->seq = 7;
     memset(r->sig, 0x5a, sizeof(r->sig));
-    receipt_new_uuid_bytes(r->id);
+    memset(r->prev, 0xab, sizeof(r->prev));
     memset(r->ctx, 0x11, sizeof(r->ctx));
     r->time_ms = 1795380669671LL;
     r->action = RECEIPT_CUSTOM;
@@ -278,7 +306,7 @@ Test(receipt, a_stored_receipt_decodes_to_what_was_encoded_for_every_network_kin
 
         sample(&r, families[i]);
         n = receipt_encode(&r, buf);
-        cr_assert_leq(n, 113, "a receipt is small");
+        cr_assert_leq(n, 129, "a receipt is small");
         cr_assert_eq(receipt_decode(buf, n, &back), RECEIPT_OK);
         cr_assert_eq(memcmp(&r, &back, sizeof(r)), 0, "family %d", families[i]);
         cr_assert_eq(receipt_decode(buf, n - 1, &back), RECEIPT_MALFORMED);
@@ -297,8 +325,9 @@ Test(receipt, the_payload_is_canonical_and_names_seq_prev_and_kid)
 
     cr_assert_eq(receipt_context_make(&ctx, context_tree()), RECEIPT_OK);
     sample(&r, 4);
-    a = receipt_payload(&r, &ctx, "AAAAAAAAAAAAAAAAAAAAAQ", RECEIPT_ZERO_HASH, &la);
-    b = receipt_payload(&r, &ctx, "AAAAAAAAAAAAAAAAAAAAAQ", RECEIPT_ZERO_HASH, &lb);
+    memset(r.prev, 0, sizeof(r.prev));
+    a = receipt_payload(&r, &ctx, "AAAAAAAAAAAAAAAAAAAAAQ", &la);
+    b = receipt_payload(&r, &ctx, "AAAAAAAAAAAAAAAAAAAAAQ", &lb);
     cr_assert_eq(la, lb);
     cr_assert_str_eq(a, b, "printed the same way every time");
     p = cJSON_Parse(a);
@@ -354,6 +383,7 @@ Test(receipt, a_sealed_head_round_trips_and_any_change_breaks_the_seal)
     h.nsites = 2;
     strcpy(h.sites[0].site, "demo");
     h.sites[0].seq = 5;
+    h.sites[0].time_ms = 1795380669671LL;
     h.sites[0].action = RECEIPT_WITHDRAW;
     h.sites[0].opted_out = 1;
     strcpy(h.sites[1].site, "shop");

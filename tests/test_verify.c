@@ -89,14 +89,14 @@ static void build(struct built *b, int n, const char *id)
 
         memset(&r, 0, sizeof(r));
         r.seq = (uint32_t)i + 1;
-        receipt_new_uuid_bytes(r.id);
+        sodium_hex2bin(r.prev, 32, prev, 64, NULL, &bin, NULL);
         sodium_hex2bin(r.ctx, RECEIPT_CTX_BYTES, ctx.ref, 16, NULL, &bin, NULL);
         r.time_ms = 1795380669000LL + i;
         r.action = i % 2 == 0 ? RECEIPT_ACCEPT_ALL : RECEIPT_REJECT_ALL;
         r.choices = i % 2 == 0 ? 7 : 1;
         r.opted_out = i % 2;
         r.net_family = 4;
-        b->payload[i] = receipt_payload(&r, &ctx, id, prev, &b->len[i]);
+        b->payload[i] = receipt_payload(&r, &ctx, id, &b->len[i]);
         cr_assert_eq(jws_sign(&keys.current, b->payload[i], b->len[i], r.sig), JWS_OK);
         b->items[i].seq = r.seq;
         b->items[i].blob.len = receipt_encode(&r, b->stored[i]);
@@ -108,7 +108,6 @@ static void build(struct built *b, int n, const char *id)
         b->hd.nsites = 1;
         strcpy(b->hd.sites[0].site, "demo");
         b->hd.sites[0].seq = r.seq;
-        memcpy(b->hd.sites[0].id, r.id, 16);
         b->hd.sites[0].time_ms = r.time_ms;
         memcpy(b->hd.sites[0].ctx, r.ctx, RECEIPT_CTX_BYTES);
         b->hd.sites[0].action = r.action;
@@ -197,13 +196,15 @@ Test(verify, an_edited_receipt_fails_its_signature_and_breaks_the_next_link)
     struct built b;
     struct verify_result r;
 
-    build(&b, 3, ID);
-    b.stored[1][97] ^= 2;       /* a choice */
+    build(&b, 4, ID);
+    b.stored[1][RECEIPT_AT_CHOICES + 1] ^= 2;   /* a choice */
     judge(&b, NULL, &r);
     cr_assert_eq(r.items[0].verdict, VERIFY_OK);
     cr_assert_eq(r.items[1].verdict, VERIFY_BAD_SIGNATURE);
     cr_assert_eq(r.items[2].verdict, VERIFY_CHAIN_BROKEN);
+    cr_assert_eq(r.items[3].verdict, VERIFY_OK, "no cascade past the broken link");
     cr_assert(r.findings & VERIFY_F_RECEIPT);
+    cr_assert_not(r.findings & VERIFY_F_HEAD_HASH);
     verify_result_free(&r);
     release(&b);
 }

@@ -119,7 +119,7 @@ async function record(stack, v, action, choices) {
 
 /* The stored form of a receipt (receipt.h, format v2) in c:{ID}, field seq. */
 const receiptKey = (id) => `c:{${id}}`;
-const CHOICES_LOW = 97;     /* low byte of the choices bitmask */
+const CHOICES_LOW = 113;    /* low byte of the choices bitmask (cgi/receipt.h) */
 
 /* [accept_all, custom, reject_all], newest first. */
 async function threeReceipts(stack) {

@@ -14,7 +14,6 @@ const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
@@ -32,7 +31,6 @@ const ADMIN = '/consent/v1/admin';
 const UA = 'cli-test/1.0 (integration)';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
-const DASH_ID = '-AAAAAAAAAAAAAAAAAAAAA';      // well-formed, starts with '-'
 const WHO = `cli:${os.userInfo().username}`;
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 
@@ -79,45 +77,33 @@ function expectExit(r, code, what) {
     assert.equal(r.code, code, `${what}: exit ${r.code} (want ${code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
 
-/* ---- the public endpoint ---- */
+/* ---- the public endpoint (lib/visitor.js) ---- */
 
-async function visitor(stack, cookieId) {
-    const xff = visitorAddress();
-    const headers = [['User-Agent', UA]];
-    if (cookieId)
-        headers.push(['Cookie', `consent_id=${cookieId}`]);
-    const res = await stack.request({ path: BANNER, xff, headers });
-    assert.equal(res.status, 200, res.body);
-    const id = res.json.consent_id;
-    if (cookieId)
-        assert.equal(id, cookieId, 'a well-formed cookie is kept');
-    assert.match(id, CONSENT_ID);
-    return { id, xff, cookie: `consent_id=${id}`, banner: res.json, posted: [] };
-}
+const V = require('./lib/visitor');
 
-async function record(stack, v, action, choices) {
-    const body = { site: 'demo', banner_version: v.banner.banner_version,
-                   texts_sha256: v.banner.texts_sha256, action };
-    if (choices !== undefined)
-        body.choices = choices;
-    const res = await stack.request({
-        method: 'POST', path: CONSENTS, xff: v.xff, body: JSON.stringify(body),
-        headers: [['Content-Type', 'application/json'], ['Cookie', v.cookie], ['User-Agent', UA]],
-    });
-    assert.equal(res.status, 201, `${action}: ${res.body}`);
-    v.posted.push(res.json);
-    return res.json;
-}
-
+const visitor = (stack) => V.newVisitor(stack, { xff: visitorAddress() });
+const record = async (stack, v, action, choices) => (await V.record(v, action, choices)).json;
 /* A visitor with [accept_all, custom, reject_all] (newest first). */
-async function threeReceipts(stack, cookieId) {
-    const v = await visitor(stack, cookieId);
-    await record(stack, v, 'reject_all');
-    await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
-    await record(stack, v, 'accept_all');
-    return v;
+const threeReceipts = (stack) => V.threeReceipts(stack, { xff: visitorAddress() });
+
+/* A visitor whose consent ID starts with "-" (IDs are derived from the
+ * cookie, so: new visitors until one does, 1 in 64), with three receipts. */
+async function dashVisitor(stack) {
+    for (let i = 0; i < 1000; i++) {
+        const v = await visitor(stack);
+        await record(stack, v, 'reject_all');
+        if (v.id.startsWith('-')) {
+            await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
+            await record(stack, v, 'accept_all');
+            return v;
+        }
+    }
+    throw new Error('no consent ID starting with "-" in 1000 visitors');
 }
 
+/* An audit target as consentd and consentctl record it: consent IDs only as
+ * a keyed hash "id:<16 hex>" (checked for consistency by the audit test). */
+const isConsentId = (s) => V.CONSENT_ID.test(s);
 
 /* A different base64url character at position i of s. */
 function flipChar(s, i) {
@@ -246,27 +232,31 @@ describe('consentctl', () => {
             expectExit(run(['export', 'not-an-id']), 2, 'export not-an-id');
         });
 
-        it('a tampered history: lookup exits 3 and marks the receipt', async () => {
+        it('a tampered history: lookup exits 3, marks the receipt and names the findings', async () => {
             const t = await threeReceipts(stack);
-            const key = `consent:{${t.id}}:receipts`;
-            const stored = await redis(stack.redisPort, 'LINDEX', key, 1);
-            const at = stored.indexOf('"action":"custom"', 64);
-            assert.ok(at > 64);
+            const key = V.keys.history(t.id);
+            const FLAGS = 1 + 64 + 16 + 8 + 6;     // cgi/receipt.c receipt_encode
+            const stored = await redis(stack.redisPort, 'HGET', key, '2');    // custom
             const changed = Buffer.from(stored);
-            changed[at + '"action":"cu'.length] = 'S'.charCodeAt(0);
-            // LSET with a binary value: send it raw
-            await new Promise((resolve, reject) => {
-                const sock = net.connect({ host: '127.0.0.1', port: stack.redisPort });
-                sock.once('error', reject);
-                sock.once('data', (d) => { sock.destroy(); String(d).startsWith('+OK') ? resolve() : reject(new Error(String(d))); });
-                sock.write(Buffer.concat([
-                    Buffer.from(`*4\r\n$4\r\nLSET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n$1\r\n1\r\n$${changed.length}\r\n`),
-                    changed, Buffer.from('\r\n')]));
-            });
+            assert.equal(changed[FLAGS] & 7, 2, 'custom is stored as action 2');
+            changed[FLAGS] = (changed[FLAGS] & ~7) | 1;                      // reject_all
+            assert.equal(await redis(stack.redisPort, 'HSET', key, '2', changed), 0);
             const r = run(['lookup', t.id], {}, { action: 'lookup', target: t.id, status: '200' });
             expectExit(r, 3, 'lookup of a tampered history');
             assert.match(r.stdout, /VERIFICATION FAILED/);
-            assert.match(r.stdout, /TAMPERED/);
+            assert.match(r.stdout, /TAMPERED \(signature\)/);
+            assert.match(r.stdout, /^finding: receipt_failed$/m);
+            const j = run(['--json', 'lookup', t.id], {}, { action: 'lookup', target: t.id, status: '200' });
+            expectExit(j, 3, '--json lookup of a tampered history');
+            assert.equal(j.json.verdict, 'failed');
+            assert.deepEqual(j.json.receipts.map((x) => x.verdict), ['chain_broken', 'bad_signature', 'ok']);
+
+            // A deleted middle receipt: finding gap.
+            const g = await threeReceipts(stack);
+            assert.equal(await redis(stack.redisPort, 'HDEL', V.keys.history(g.id), '2'), 1);
+            const gr = run(['lookup', g.id], {}, { action: 'lookup', target: g.id, status: '200' });
+            expectExit(gr, 3, 'lookup of a history with a gap');
+            assert.match(gr.stdout, /^finding: gap$/m);
         });
     });
 
@@ -281,6 +271,9 @@ describe('consentctl', () => {
             assert.ok(native, r.stdout);
             assert.equal(native.consent_id, v.id);
             assert.equal(native.receipts.length, 3);
+            assert.equal(native.head.count, 3, 'the export carries the sealed head');
+            assert.equal(native.head.seal_valid, true);
+            assert.equal(native.verdict, 'verified');
             for (const x of native.receipts) {
                 const { ok, payload: raw } = verifyJws(x.jws, jwks.keys[0]);
                 const payload = JSON.parse(raw);
@@ -301,6 +294,8 @@ describe('consentctl', () => {
             expectExit(r, 0, 'export --format kantara');
             assert.ok(r.json, r.stdout);
             assert.equal(r.json.consent_id, v.id);
+            assert.deepEqual(Object.keys(r.json), ['consent_id', 'head', 'receipts']);
+            assert.equal(r.json.head.count, 3);
             assert.equal(r.json.receipts.length, 3);
             const posted = [...v.posted].reverse();
             r.json.receipts.forEach((k, i) => {
@@ -322,6 +317,9 @@ describe('consentctl', () => {
                 assert.ok(Array.isArray(k.services));
                 for (const p of k.services[0].purposes) {
                     assert.equal(typeof p.purpose, 'string');
+                    const info = rec.purposes[p.purposeCategory[0]];
+                    assert.equal(p.purpose, info.name, 'the category name from the payload');
+                    assert.equal(p.consentType, info.necessary ? 'NOT_REQUIRED' : 'EXPLICIT');
                     assert.ok(Array.isArray(p.purposeCategory));
                     assert.equal(typeof p.consentType, 'string');
                     assert.ok(Array.isArray(p.piiCategory));
@@ -405,7 +403,7 @@ describe('consentctl', () => {
             fs.writeFileSync(f, changed);
             const r = offline(['verify', f, '--jwks', jwksFile]);
             expectExit(r, 3, 'verify with the readable copy changed');
-            assert.match(r.stdout, /readable copy differs/);
+            assert.match(r.stdout, /^receipt seq 2 \([0-9a-f-]{36}\): copy_differs$/m);
             // a changed choice, too
             const e = structuredClone(native);
             e.receipts[0].receipt.choices.advertising = false;
@@ -420,12 +418,24 @@ describe('consentctl', () => {
             fs.writeFileSync(f, JSON.stringify(e));
             const r = offline(['verify', f, '--jwks', jwksFile]);
             expectExit(r, 3, 'verify with a receipt removed');
-            assert.match(r.stdout, /CHAIN BROKEN/);
-            // reordered receipts break the chain too
+            assert.match(r.stdout, /^receipt seq 3 \([0-9a-f-]{36}\): chain_broken$/m);
+            assert.match(r.stdout, /^finding: gap$/m);
+            // the newest receipt removed: the head says there were 3
+            const cut = structuredClone(native);
+            cut.receipts.shift();
+            fs.writeFileSync(f, JSON.stringify(cut));
+            const c = offline(['verify', f, '--jwks', jwksFile]);
+            expectExit(c, 3, 'verify with the newest receipt removed');
+            assert.match(c.stdout, /^finding: missing_newest$/m);
+            // seq is signed: the array order of an export carries no meaning,
+            // the receipts are judged in their signed order
             const swapped = structuredClone(native);
             [swapped.receipts[0], swapped.receipts[1]] = [swapped.receipts[1], swapped.receipts[0]];
             fs.writeFileSync(f, JSON.stringify(swapped));
-            expectExit(offline(['verify', f, '--jwks', jwksFile]), 3, 'verify with receipts swapped');
+            const sw = offline(['verify', f, '--jwks', jwksFile]);
+            expectExit(sw, 0, 'verify with receipts swapped in the array');
+            assert.deepEqual(sw.stdout.split('\n').filter((l) => l.startsWith('receipt seq'))
+                .map((l) => /^receipt seq (\d+)/.exec(l)[1]), ['1', '2', '3']);
         });
 
         it('verify: a Kantara export whose readable fields were changed does not verify', () => {
@@ -444,8 +454,19 @@ describe('consentctl', () => {
         it('verify: wrong key, missing file, not a JWKS', () => {
             const other = crypto.generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
             const otherFile = path.join(dir, 'other-jwks.json');
-            fs.writeFileSync(otherFile, JSON.stringify({ keys: [{ ...other, kid: 'other' }] }));
-            expectExit(offline(['verify', nativeFile, '--jwks', otherFile]), 3, 'verify with another key');
+            fs.writeFileSync(otherFile, JSON.stringify({ keys: [other] }));
+            const wrong = offline(['verify', nativeFile, '--jwks', otherFile]);
+            expectExit(wrong, 3, 'verify with another key');
+            assert.match(wrong.stdout, /unknown_kid/);
+            // several keys: the right one among them verifies
+            const bothFile = path.join(dir, 'both-jwks.json');
+            fs.writeFileSync(bothFile, JSON.stringify({ keys: [other, jwks.keys[0]] }));
+            expectExit(offline(['verify', nativeFile, '--jwks', bothFile]), 0, 'verify with two keys');
+            // a kid that is not the one derived from x is refused
+            const fakeFile = path.join(dir, 'fake-kid-jwks.json');
+            fs.writeFileSync(fakeFile, JSON.stringify({ keys: [{ ...other, kid: jwks.keys[0].kid }] }));
+            expectExit(offline(['verify', nativeFile, '--jwks', fakeFile]), 2,
+                       'a JWKS that publishes a key under another key\'s kid');
             expectExit(offline(['verify', path.join(dir, 'missing.json'), '--jwks', jwksFile]), 2,
                        'verify of a missing file');
             expectExit(offline(['verify', nativeFile, '--jwks', nativeFile]), 2,
@@ -456,8 +477,9 @@ describe('consentctl', () => {
     });
 
     describe('consent IDs that start with "-"', () => {
-        it('lookup, export and erase of -AAAAAAAAAAAAAAAAAAAAA', async () => {
-            const d = await threeReceipts(stack, DASH_ID);
+        it('lookup, export and erase of a consent ID starting with "-"', async () => {
+            const d = await dashVisitor(stack);
+            const DASH_ID = d.id;
             const r = run(['lookup', DASH_ID], {}, { action: 'lookup', target: DASH_ID, status: '200' });
             expectExit(r, 0, `lookup ${DASH_ID}`);
             assert.match(r.stdout, /all verified/);
@@ -488,19 +510,29 @@ describe('consentctl', () => {
             assert.match(r.stdout, new RegExp(`erased ${e.id}: 3 receipt\\(s\\); tombstone kept`));
             const conn = await Redis.connect(stack.redisPort);
             let keys;
-            try { keys = await allKeys(conn); } finally { conn.close(); }
-            assert.deepEqual(keys.filter((k) => k.includes(e.id)), [`consent:{${e.id}}:tombstone`]);
+            let buckets = [];
+            try {
+                keys = await allKeys(conn);
+                for (const k of keys.filter((x) => /^r:[0-9a-f]{4}$/.test(x))) {
+                    const flat = await conn.cmd('HGETALL', k);
+                    for (let i = 0; i < flat.length; i += 2)
+                        buckets.push([flat[i].toString('hex'), flat[i + 1].toString()]);
+                }
+            } finally { conn.close(); }
+            assert.deepEqual(keys.filter((k) => k.includes(e.id)), [V.keys.tombstone(e.id)]);
             for (const rid of rids)
-                assert.ok(!keys.includes(`receipt:${rid}`), `receipt:${rid} removed`);
-            const tomb = await redis(stack.redisPort, 'HGETALL', `consent:{${e.id}}:tombstone`);
+                assert.ok(!buckets.some(([id]) => id === rid.replace(/-/g, '')), `index entry ${rid} removed`);
+            assert.deepEqual(buckets.filter(([, cid]) => cid === e.id), []);
+            const tomb = await redis(stack.redisPort, 'HGETALL', V.keys.tombstone(e.id));
             const t = {};
             for (let i = 0; i < tomb.length; i += 2)
                 t[String(tomb[i])] = String(tomb[i + 1]);
-            assert.equal(t.by, WHO);
-            assert.equal(t.receipts, '3');
+            assert.deepEqual(Object.keys(t).sort(), ['e1', 'n']);
+            assert.equal(t.n, '1');
+            assert.match(t.e1, new RegExp(`^\\d+ 3 3 ${WHO}$`));
             const l = run(['lookup', e.id], {}, { action: 'lookup', target: e.id });
             expectExit(l, 1, 'lookup after erasure');
-            assert.match(l.stderr, new RegExp(`was erased by ${WHO}`));
+            assert.match(l.stderr, new RegExp(`was erased by ${WHO} \\(1 erasure\\(s\\)\\)`));
         });
 
         it('--json erase: the tombstone', async () => {
@@ -510,6 +542,9 @@ describe('consentctl', () => {
             assert.equal(r.json.consent_id, e.id);
             assert.equal(r.json.erased, true);
             assert.equal(r.json.receipts_erased, 3);
+            assert.equal(r.json.erasure, 1);
+            assert.equal(r.json.purged, true);
+            assert.equal(r.json.tombstone.erasures, 1);
             assert.equal(r.json.tombstone.by, WHO);
             assert.equal(r.json.tombstone.receipts, 3);
             assert.ok(Math.abs(r.json.tombstone.erased_ms - Date.now()) < 60000);
@@ -607,12 +642,25 @@ describe('consentctl', () => {
         it('CLI lookups, exports, receipts and erasures are in the audit stream with via "cli"', async () => {
             const got = await cliEntries();
             assert.equal(got.length, cliCalls.length, JSON.stringify(got, null, 1));
+            const hashOf = new Map();
+            const idOf = new Map();
             got.forEach((e, i) => {
                 const want = cliCalls[i];
                 assert.equal(e.via, 'cli');
                 assert.equal(e.who, WHO);
                 assert.equal(e.action, want.action, `entry ${i}`);
-                assert.equal(e.target, want.target, `entry ${i}`);
+                if (isConsentId(want.target)) {
+                    // consent IDs only as a keyed hash, one per ID
+                    assert.match(e.target, /^id:[0-9a-f]{16}$/, `entry ${i}`);
+                    if (!hashOf.has(want.target))
+                        hashOf.set(want.target, e.target);
+                    if (!idOf.has(e.target))
+                        idOf.set(e.target, want.target);
+                    assert.equal(e.target, hashOf.get(want.target), `entry ${i}: the same hash for one ID`);
+                    assert.equal(idOf.get(e.target), want.target, `entry ${i}: one ID per hash`);
+                } else {
+                    assert.equal(e.target, want.target, `entry ${i}`);
+                }
                 if (want.status !== undefined)
                     assert.equal(e.status, want.status, `entry ${i}: ${JSON.stringify(e)}`);
                 assert.match(e.time_ms, /^\d+$/);
@@ -623,10 +671,12 @@ describe('consentctl', () => {
 
         it('a CLI lookup that finds nothing is audited as not found (404), as the API does', async () => {
             const got = await cliEntries();
-            const misses = got.filter((e) => e.action === 'lookup' &&
-                                      ['AAAAAAAAAAAAAAAAAAAAAA'].includes(e.target));
-            assert.equal(misses.length, 1);
-            assert.equal(misses[0].status, '404', JSON.stringify(misses[0]));
+            const at = cliCalls.findIndex((c) => c.target === 'AAAAAAAAAAAAAAAAAAAAAA');
+            assert.ok(at >= 0);
+            assert.equal(cliCalls.filter((c) => c.target === 'AAAAAAAAAAAAAAAAAAAAAA').length, 1);
+            assert.equal(got[at].action, 'lookup');
+            assert.match(got[at].target, /^id:[0-9a-f]{16}$/);
+            assert.equal(got[at].status, '404', JSON.stringify(got[at]));
         });
     });
 
@@ -642,9 +692,18 @@ describe('consentctl', () => {
                 }
                 // verify needs no Redis
                 const out = path.join(dir, 'again.json');
-                fs.writeFileSync(out, JSON.stringify({ receipts: v.posted.slice().reverse()
+                const exported = JSON.parse(fs.readFileSync(path.join(dir, 'export.json'), 'utf8'));
+                fs.writeFileSync(out, JSON.stringify({ consent_id: v.id, head: exported.head,
+                                                       receipts: v.posted.slice().reverse()
                     .map((p) => ({ receipt: p.receipt, jws: p.jws })) }));
                 expectExit(ctl(['verify', out, '--jwks', jwksFile]), 0, 'verify with Redis stopped');
+                // without the head a list proves nothing about completeness
+                const headless = path.join(dir, 'headless.json');
+                fs.writeFileSync(headless, JSON.stringify({ receipts: v.posted.slice().reverse()
+                    .map((p) => ({ receipt: p.receipt, jws: p.jws })) }));
+                const h = ctl(['verify', headless, '--jwks', jwksFile]);
+                expectExit(h, 3, 'verify of a list without head');
+                assert.match(h.stdout, /^finding: no_head$/m);
             } finally {
                 await stack.startRedis();
             }

@@ -135,8 +135,8 @@ function decodeHead(buf) {
         const len = buf[n];
         const site = buf.subarray(n + 1, n + 1 + len).toString();
         const at = n + 1 + len;
-        h.sites.push({ site, entry: Buffer.from(buf.subarray(at, at + 37)) });
-        n = at + 37;
+        h.sites.push({ site, entry: Buffer.from(buf.subarray(at, at + 21)) });
+        n = at + 21;
     }
     return h;
 }
@@ -156,15 +156,16 @@ function encodeHead(h) {
     return Buffer.concat(parts);
 }
 
-/* The entry of a site state: seq(4) id(16) time(6) ctx(8) flags(1) choices(2). */
+/* The entry of a site state: seq(4) time(6) ctx(8) flags(1) choices(2);
+ * a stored receipt: sig at 1, prev at 65, ctx at 97, time at 105, flags at
+ * 111, choices at 112 (cgi/receipt.h). */
 function stateEntry(seq, receiptBuf) {
-    const e = Buffer.alloc(37);
+    const e = Buffer.alloc(21);
     e.writeUInt32BE(seq, 0);
-    receiptBuf.copy(e, 4, 65, 81);                  // receipt id
-    receiptBuf.copy(e, 20, 89, 95);                 // time
-    receiptBuf.copy(e, 26, 81, 89);                 // context
-    e[34] = receiptBuf[95] & 0x47;                  // action + opted_out
-    receiptBuf.copy(e, 35, 96, 98);                 // choices
+    receiptBuf.copy(e, 4, 105, 111);                // time
+    receiptBuf.copy(e, 10, 97, 105);                // context
+    e[18] = receiptBuf[111] & 0x47;                 // action + opted_out
+    receiptBuf.copy(e, 19, 112, 114);               // choices
     return e;
 }
 
@@ -292,17 +293,24 @@ describe('proof: a database-level adversary', () => {
         await withRedis(stack, (r) => r.cmd('HDEL', key(h.id), '2'));
         const j = await assertDetected(stack, h.id, 'gap');
         assert.equal(j.receipts.find((r) => r.seq === 3).verdict, 'chain_broken');
+        // Only the link is lost: the receipts themselves still verify.
+        assert.equal(j.receipts.find((r) => r.seq === 3).signature_valid, true);
+        assert.equal(j.receipts.find((r) => r.seq === 4).verdict, 'ok');
         await assertDecisionSafe(stack, h);
     });
 
     test('editing a field of a stored receipt is detected (bad signature)', async () => {
         const h = await history(stack);
         const buf = await hget(stack, h.id, '2');
-        buf[97] ^= 0x08;                            // flip a category
+        buf[113] ^= 0x08;                           // flip a category
         await withRedis(stack, (r) => r.cmd('HSET', key(h.id), '2', buf));
         const j = await assertDetected(stack, h.id, 'receipt_failed');
         assert.equal(j.receipts.find((r) => r.seq === 2).verdict, 'bad_signature');
         assert.equal(j.receipts.find((r) => r.seq === 3).verdict, 'chain_broken');
+        // One altered receipt does not take the ones after it down with it.
+        assert.equal(j.receipts.find((r) => r.seq === 3).signature_valid, true);
+        assert.equal(j.receipts.find((r) => r.seq === 4).verdict, 'ok');
+        assert.ok(!j.findings.includes('head_hash'), 'the head still names the newest');
         await assertDecisionSafe(stack, h);
     });
 
@@ -310,8 +318,8 @@ describe('proof: a database-level adversary', () => {
         const h = await history(stack);
         const head = decodeHead(await hget(stack, h.id, 'm'));
         const e = head.sites[0].entry;
-        e[34] = 0;                                  // action accept_all, not opted out
-        e.writeUInt16BE(0xffff, 35);                // everything on
+        e[18] = 0;                                  // action accept_all, not opted out
+        e.writeUInt16BE(0xffff, 19);                // everything on
         await withRedis(stack, (r) => r.cmd('HSET', key(h.id), 'm', encodeHead(head)));
         await assertDetected(stack, h.id, 'seal_invalid');
         const before = await stack.request({ path: '/consent/v1/metrics' });
@@ -379,7 +387,7 @@ describe('proof: a database-level adversary', () => {
         // A site of its own so that no other test's receipts share the context.
         const h = await history(stack, ['accept_all', 'reject_all']);
         const buf = await hget(stack, h.id, '1');
-        const ref = buf.subarray(81, 89).toString('hex');
+        const ref = buf.subarray(97, 105).toString('hex');
         const ctxKey = `x:${ref}`;
         const original = await withRedis(stack, (r) => r.cmd('GET', ctxKey));
         try {
@@ -784,8 +792,9 @@ describe('proof: erasure', () => {
         const stored = [];
         for (const seq of ['1', '2', '3'])
             stored.push(await hget(stack, h.id, seq));
-        // Signatures and receipt IDs are unique to these receipts.
-        const needles = stored.flatMap((b) => [b.subarray(1, 65), b.subarray(65, 81)]);
+        // Signatures are unique to these receipts (both halves, so that a
+        // split by the file format cannot hide one).
+        const needles = stored.flatMap((b) => [b.subarray(1, 33), b.subarray(33, 65)]);
         await poll(() => filesHolding(needles[0]).length > 0, { what: 'the receipt in the AOF' });
         const res = await stack.request({ method: 'DELETE', path: `/consent/v1/admin/consents/${h.id}`,
                                           headers: { Authorization: `Bearer ${TOKEN}` } });

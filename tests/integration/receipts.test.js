@@ -15,25 +15,22 @@
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
 
 const { ROOT, makeTempDir, poll, removeDir, startStack } = require('./lib/stack');
-const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis');
+const { withRedis, allKeys, snapshot } = require('./lib/redis');
 const { verifyJws, jwks } = require('./lib/jws');
+const V = require('./lib/visitor');
+
+const {
+    BANNER, CONSENTS, ME, ZERO_HASH, UUID_V4, CONSENT_ID, COOKIE_VALUE, allOff, allOn,
+    assertConsentCookie, assertError, recordBody, setCookie, sha256, uaHash, keys,
+} = V;
 
 /* 2026-11-22T00:00:00Z: after every gpc_binding_since date in rules.json. */
 const NOW = Date.UTC(2026, 10, 22) / 1000;
 const DAY = 86400;
-
-const BANNER = '/consent/v1/banner?site=demo';
-const CONSENTS = '/consent/v1/consents';
-const ME = '/consent/v1/consents/me';
-const ZERO_HASH = '0'.repeat(64);
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 const OPTIONAL = ['functional', 'analytics', 'advertising'];
 
 /*
@@ -61,15 +58,10 @@ function addr(region) {
 }
 /* An address as given, or a fresh one of a region. */
 const where = (x) => (/[.:]/.test(x) ? x : addr(x));
-const UA = 'receipts-test/1.0 (integration; +https://example.invalid)';
+const UA = V.UA;
 
 const RULES = JSON.parse(fs.readFileSync(path.join(ROOT, 'geo', 'rules.json'), 'utf8'));
 const REGIME = Object.fromEntries(RULES.regimes.map((r) => [r.id, r]));
-
-const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
-
-
-
 
 /* Every key, field and value in Redis as latin1 text (for grepping). */
 async function dumpText(stack) {
@@ -98,127 +90,23 @@ async function assertNothingWritten(stack, fn) {
     return result;
 }
 
-const receiptsKey = (id) => `consent:{${id}}:receipts`;
-const stateKey = (id) => `consent:{${id}}`;
+/* ---- HTTP helpers (lib/visitor.js, with addresses by region) ---- */
 
-/* ---- HTTP helpers ---- */
+/* A visitor before its first choice (no cookie, no consent ID yet). */
+const newVisitor = (stack, region = DE, headers = []) =>
+    V.newVisitor(stack, { xff: where(region), headers });
+const banner = (v, { xff = v.xff, ...rest } = {}) => V.banner(v, { xff: where(xff), ...rest });
+const post = (stack, body, { xff = DE, ...rest } = {}) => V.post(stack, body, { xff: where(xff), ...rest });
+const me = (stack, cookie, xff = DE) => V.me(stack, cookie, where(xff));
+const withdraw = (stack, cookie, xff = DE, opts) => V.withdraw(stack, cookie, where(xff), opts);
+const { record, history } = V;
 
-/* Set-Cookie of res parsed: { name, value, attrs: {lower-case name: value} },
- * or null when there is none. */
-function setCookie(res) {
-    const list = res.headers['set-cookie'];
-    if (list === undefined)
-        return null;
-    assert.equal(list.length, 1, `one Set-Cookie: ${JSON.stringify(list)}`);
-    const [pair, ...rest] = list[0].split(';').map((s) => s.trim());
-    const eq = pair.indexOf('=');
-    const attrs = {};
-    for (const a of rest) {
-        const i = a.indexOf('=');
-        attrs[(i < 0 ? a : a.slice(0, i)).toLowerCase()] = i < 0 ? true : a.slice(i + 1);
-    }
-    return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attrs };
+/* A visitor with one receipt (reject_all unless action is given). */
+async function chosen(stack, region = DE, action = 'reject_all', headers = []) {
+    const v = await newVisitor(stack, region, headers);
+    await record(v, action, undefined, { headers });
+    return v;
 }
-
-function assertConsentCookie(res, id, days) {
-    const c = setCookie(res);
-    assert.ok(c, `a Set-Cookie on ${res.status} ${res.body.slice(0, 200)}`);
-    assert.equal(c.name, 'consent_id');
-    assert.equal(c.value, id);
-    assert.deepEqual(c.attrs, {
-        'max-age': String(days * DAY), path: '/', httponly: true, samesite: 'Lax',
-    }, `cookie attributes (no Secure: the example has cookie.secure false): ${res.headers['set-cookie']}`);
-}
-
-/* status and error.code; the error object holds code, message and at most
- * the documented extra member. */
-function assertError(res, status, code, extra = {}) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.ok(res.json && res.json.error, `an error body, got ${JSON.stringify(res.body)}`);
-    assert.deepEqual(Object.keys(res.json), ['error']);
-    assert.equal(res.json.error.code, code, res.body);
-    assert.equal(typeof res.json.error.message, 'string');
-    assert.ok(res.json.error.message.length > 0);
-    for (const [k, v] of Object.entries(extra))
-        assert.equal(res.json.error[k], v, `error.${k} in ${res.body}`);
-    assert.deepEqual(Object.keys(res.json.error).sort(),
-                     ['code', 'message', ...Object.keys(extra)].sort());
-}
-
-/* A visitor: a first banner without a cookie, then the issued cookie. */
-async function newVisitor(stack, region = DE, headers = []) {
-    const xff = where(region);
-    const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA], ...headers] });
-    assert.equal(res.status, 200, res.body);
-    const c = setCookie(res);
-    assert.ok(c, 'a first visit gets a consent cookie');
-    assert.match(c.value, CONSENT_ID);
-    assert.equal(res.json.consent_id, c.value);
-    return { stack, id: c.value, cookie: `consent_id=${c.value}`, xff, banner: res.json, first: res };
-}
-
-function banner(v, { xff = v.xff, headers = [], query = '', stack = v.stack } = {}) {
-    return stack.request({ path: BANNER + query, xff: where(xff),
-                           headers: [['Cookie', v.cookie], ['User-Agent', UA], ...headers] });
-}
-
-function recordBody(b, action, choices, extra = {}) {
-    const body = { site: 'demo', banner_version: b.banner_version,
-                   texts_sha256: b.texts_sha256, action, ...extra };
-    if (choices !== undefined)
-        body.choices = choices;
-    return body;
-}
-
-/* POST /consents. body: an object (sent as JSON) or a raw string. */
-function post(stack, body, { cookie, xff = DE, headers = [], contentType = 'application/json' } = {}) {
-    const h = [['User-Agent', UA]];
-    if (contentType !== null)
-        h.push(['Content-Type', contentType]);
-    if (cookie)
-        h.push(['Cookie', cookie]);
-    return stack.request({ method: 'POST', path: CONSENTS, xff: where(xff), headers: [...h, ...headers],
-                           body: typeof body === 'string' ? body : JSON.stringify(body) });
-}
-
-/* Records action for visitor v and expects 201. */
-async function record(v, action, choices, { headers = [], xff = v.xff, b = v.banner, stack = v.stack } = {}) {
-    const res = await post(stack, recordBody(b, action, choices),
-                           { cookie: v.cookie, xff, headers });
-    assert.equal(res.status, 201, `${action}: ${res.body}`);
-    assert.deepEqual(Object.keys(res.json).sort(), ['consent_id', 'jws', 'receipt', 'sha256']);
-    assert.equal(res.json.consent_id, v.id);
-    return res;
-}
-
-function me(stack, cookie, xff = DE) {
-    const headers = [['User-Agent', UA]];
-    if (cookie)
-        headers.push(['Cookie', cookie]);
-    return stack.request({ path: ME, headers, xff: where(xff) });
-}
-
-function withdraw(stack, cookie, xff = DE) {
-    const headers = [['User-Agent', UA]];
-    if (cookie)
-        headers.push(['Cookie', cookie]);
-    return stack.request({ method: 'DELETE', path: `${ME}?site=demo`, headers, xff: where(xff) });
-}
-
-async function history(v, stack = v.stack) {
-    const res = await me(stack, v.cookie, v.xff);
-    assert.equal(res.status, 200, res.body);
-    assert.equal(res.json.consent_id, v.id);
-    return res.json;
-}
-
-const allOff = { necessary: true, functional: false, analytics: false, advertising: false };
-const allOn = { necessary: true, functional: true, analytics: true, advertising: true };
-
-/* ---- JWS ---- */
-
-
 
 /* Stops every stack (each one even when another's stop() throws), then
  * throws the first error. */
@@ -251,57 +139,77 @@ describe('receipts', () => {
     });
 
     it('round trip: banner, reject_all, custom, withdraw; history, chain and cookie', async () => {
-        const v = await newVisitor(stack);
-        assertConsentCookie(v.first, v.id, 365);
+        const v = await newVisitor(stack);     // checks: no Set-Cookie, consent_id null
         assert.equal(v.banner.prompt, true);
         assert.equal(v.banner.stored, null);
         assert.equal(v.banner.store, 'ok');
+        assert.equal(setCookie(v.first), null, 'no cookie before a choice');
 
-        // Nothing stored yet: /me says so.
+        // No cookie yet: /me says so.
         assertError(await me(stack, v.cookie), 404, 'no_consent');
 
-        const r1 = await record(v, 'reject_all');
-        assertConsentCookie(r1, v.id, 365);
+        const r1 = await record(v, 'reject_all');      // issues the cookie (checked)
+        assert.match(v.cookie, /^consent=/);
+        assert.notEqual(v.cookie.slice('consent='.length), v.id, 'the cookie is not the ID');
         assert.deepEqual(r1.json.receipt.choices, allOff);
         assert.equal(r1.json.receipt.action, 'reject_all');
+        assert.equal(r1.json.receipt.seq, 1);
         assert.equal(r1.json.receipt.prev_sha256, ZERO_HASH);
 
         let h = await history(v);
         assert.equal(h.receipts_written, 1);
         assert.equal(h.receipts.length, 1);
         assert.equal(h.all_valid, true);
+        assert.equal(h.verdict, 'verified');
+        assert.deepEqual(h.findings, []);
+        assert.equal(h.head.count, 1);
+        assert.equal(h.head.first, 1);
+        assert.equal(h.head.head_sha256, r1.json.sha256);
+        assert.equal(h.head.seal_valid, true);
         assert.deepEqual(h.receipts[0].receipt, r1.json.receipt);
+        assert.equal(h.receipts[0].seq, 1);
         assert.equal(h.receipts[0].sha256, r1.json.sha256);
         assert.equal(h.receipts[0].jws, r1.json.jws);
+        assert.equal(h.receipts[0].verdict, 'ok');
         assert.equal(h.receipts[0].signature_valid, true);
         assert.equal(h.receipts[0].chain_valid, true);
+        assert.deepEqual(h.state, { demo: {
+            receipt_id: r1.json.receipt.receipt_id, seq: 1, action: 'reject_all',
+            time_ms: r1.json.receipt.time_ms, expires_ms: r1.json.receipt.expires_ms,
+            choices: allOff,
+        } });
+        assert.ok(!('tombstone' in h), 'the tombstone is for support staff only');
 
         let back = await banner(v);
         assert.equal(back.status, 200);
-        assert.equal(setCookie(back), null, 'a returning visitor keeps the cookie');
+        assert.equal(setCookie(back), null, 'the banner never sets a cookie');
         assert.equal(back.json.consent_id, v.id);
         assert.equal(back.json.prompt, false);
         assert.equal(back.json.stored.receipt_id, r1.json.receipt.receipt_id);
+        assert.equal(back.json.stored.seq, 1);
         assert.equal(back.json.stored.action, 'reject_all');
         assert.deepEqual(back.json.choices, allOff);
 
         const custom = { functional: false, analytics: true, advertising: false };
         const r2 = await record(v, 'custom', custom);
         assert.deepEqual(r2.json.receipt.choices, { necessary: true, ...custom });
+        assert.equal(r2.json.receipt.seq, 2);
         assert.equal(r2.json.receipt.prev_sha256, r1.json.sha256);
 
         h = await history(v);
         assert.equal(h.receipts_written, 2);
         assert.deepEqual(h.receipts.map((x) => x.receipt.action), ['custom', 'reject_all'],
                          'newest first');
+        assert.deepEqual(h.receipts.map((x) => x.seq), [2, 1]);
         assert.equal(h.receipts[0].receipt.prev_sha256, h.receipts[1].sha256);
         assert.equal(h.receipts[1].receipt.prev_sha256, ZERO_HASH);
+        assert.equal(h.head.head_sha256, r2.json.sha256);
         assert.equal(h.all_valid, true);
 
         back = await banner(v);
         assert.equal(back.json.prompt, false);
         assert.deepEqual(back.json.stored, {
-            receipt_id: r2.json.receipt.receipt_id, action: 'custom',
+            receipt_id: r2.json.receipt.receipt_id, seq: 2, action: 'custom',
             banner_version: v.banner.banner_version,
             time_ms: r2.json.receipt.time_ms, expires_ms: r2.json.receipt.expires_ms,
         });
@@ -312,25 +220,49 @@ describe('receipts', () => {
         assert.equal(w.status, 201, w.body);
         assert.equal(w.json.consent_id, v.id);
         assert.equal(w.json.receipt.action, 'withdraw');
+        assert.equal(w.json.receipt.seq, 3);
         assert.deepEqual(w.json.receipt.choices, allOff);
         assert.equal(w.json.receipt.prev_sha256, r2.json.sha256);
-        assertConsentCookie(w, v.id, 365);
 
         h = await history(v);
         assert.equal(h.receipts_written, 3);
         assert.deepEqual(h.receipts.map((x) => x.receipt.action),
                          ['withdraw', 'custom', 'reject_all']);
         for (const x of h.receipts) {
+            assert.equal(x.verdict, 'ok');
             assert.equal(x.signature_valid, true);
             assert.equal(x.chain_valid, true);
         }
         assert.equal(h.all_valid, true);
+        assert.equal(h.state.demo.action, 'withdraw');
+        assert.equal(h.state.demo.seq, 3);
         for (const id of OPTIONAL)
             assert.equal(h.receipts[0].receipt.choices[id], false, `${id} off after withdraw`);
 
         back = await banner(v);
         assert.equal(back.json.stored.action, 'withdraw');
         assert.deepEqual(back.json.choices, allOff);
+    });
+
+    it('a write with the issued cookie renews it: same value, a fresh Max-Age',
+       { todo: 'consentd bug: record() only sets the cookie when it issued a new ID, though its comment (and v1) renew it on every write' },
+       async () => {
+           const v = await chosen(stack);
+           const again = await record(v, 'accept_all');
+           assert.equal(assertConsentCookie(again, 365), v.cookie, 'the same cookie, renewed');
+           const w = await withdraw(stack, v.cookie, v.xff);
+           assert.equal(w.status, 201, w.body);
+           assert.equal(assertConsentCookie(w, 365), v.cookie);
+       });
+
+    it('the banner never sets a cookie: without one, with an issued one, with a planted one', async () => {
+        const v = await chosen(stack);
+        for (const cookie of [null, v.cookie, `consent=${'A'.repeat(43)}`, `consent=${v.id}`]) {
+            const b = await V.bannerRequest(stack, { xff: addr(DE), cookie });
+            assert.equal(b.status, 200, b.body);
+            assert.equal(setCookie(b), null, `no Set-Cookie with ${cookie}`);
+            assert.equal(b.json.consent_id, cookie === v.cookie ? v.id : null, String(cookie));
+        }
     });
 
     it('receipt fields', async () => {
@@ -341,50 +273,77 @@ describe('receipts', () => {
         const t1 = Date.now();
         const r = res.json.receipt;
 
-        assert.deepEqual(Object.keys(r).sort(), [
-            'action', 'banner', 'choices', 'client_network', 'consent_id', 'expires_ms', 'gpc',
-            'jurisdiction', 'kid', 'language', 'policy_url', 'prev_sha256', 'receipt_id',
-            'receipt_version', 'site', 'time_ms', 'user_agent_sha256',
-        ]);
-        assert.equal(r.receipt_version, 'consent-receipt/1');
+        assert.deepEqual(Object.keys(r), [
+            'receipt_version', 'receipt_id', 'consent_id', 'seq', 'prev_sha256', 'site',
+            'time_ms', 'expires_ms', 'jurisdiction', 'gpc', 'action', 'choices', 'opted_out',
+            'purposes', 'banner', 'language', 'policy_url', 'controller', 'client_network',
+            'user_agent_hash', 'kid',
+        ], 'the payload fields, in order');
+        assert.equal(r.receipt_version, 'consent-receipt/2');
         assert.match(r.receipt_id, UUID_V4);
         assert.equal(r.consent_id, v.id);
+        assert.match(r.consent_id, CONSENT_ID);
+        assert.equal(r.seq, 1);
+        assert.equal(r.prev_sha256, ZERO_HASH);
         assert.equal(r.site, 'demo');
         assert.ok(Number.isInteger(r.time_ms));
         assert.ok(r.time_ms >= t0 - 1000 && r.time_ms <= t1 + 1000,
                   `time_ms ${r.time_ms} within [${t0}, ${t1}]`);
+        assert.equal(r.expires_ms, r.time_ms + REGIME.gdpr.consent_days * DAY * 1000);
         assert.deepEqual(r.jurisdiction, { region: 'DE-BY', regime: 'gdpr', model: 'opt-in' });
         assert.deepEqual(r.gpc, { sent: false, honoured: false, binding: false });
         assert.equal(r.action, 'accept_all');
         assert.deepEqual(r.choices, allOn);
+        assert.equal(r.opted_out, false);
+        const demo = stack.config.sites.find((s) => s.id === 'demo');
+        assert.deepEqual(Object.keys(r.purposes), demo.categories.map((c) => c.id));
+        for (const c of demo.categories) {
+            const p = r.purposes[c.id];
+            assert.deepEqual(Object.keys(p), ['name', 'necessary', 'sale_sharing']);
+            assert.equal(typeof p.name, 'string');
+            assert.ok(p.name.length > 0);
+            assert.equal(p.necessary, c.necessary === true, `${c.id}.necessary`);
+            assert.equal(p.sale_sharing, c.sale_sharing === true, `${c.id}.sale_sharing`);
+        }
         assert.deepEqual(r.banner, {
             version: '2026-11-01', consent_revision: 1,
             texts_sha256: v.banner.texts_sha256, model: 'opt-in',
         });
         assert.equal(r.language, 'en');
-        assert.equal(r.policy_url, stack.config.sites[0].policy_url);
-        assert.equal(r.expires_ms, r.time_ms + REGIME.gdpr.consent_days * DAY * 1000);
+        assert.equal(r.policy_url, demo.policy_url);
+        assert.deepEqual(Object.keys(r.controller), ['name', 'contact', 'address', 'email', 'phone']);
         assert.equal(r.client_network, '46.4.0.0/24');
-        assert.equal(r.user_agent_sha256, sha256(UA));
-        assert.equal(r.prev_sha256, ZERO_HASH);
+        assert.equal(r.user_agent_hash, uaHash(UA));
+        assert.match(r.user_agent_hash, /^[0-9a-f]{16}$/);
         assert.equal(r.kid, key.kid);
+        assert.ok(!('user_agent_sha256' in r) && !('preview' in r));
 
-        // Each new receipt gets its own ID.
+        // Each new receipt gets its own ID and the next seq.
         const again = await record(v, 'reject_all');
         assert.match(again.json.receipt.receipt_id, UUID_V4);
         assert.notEqual(again.json.receipt.receipt_id, r.receipt_id);
+        assert.equal(again.json.receipt.seq, 2);
+        assert.equal(again.json.receipt.prev_sha256, res.json.sha256);
 
-        // The stored state names the latest receipt.
-        const state = await withRedis(stack, (c) => c.cmd('HGET', stateKey(v.id), 'site:demo'));
-        assert.equal(JSON.parse(state.toString()).r, again.json.receipt.receipt_id);
+        // The sealed head names the latest receipt; the receipts are stored
+        // compactly under their seq (not as text).
+        const stored = await withRedis(stack, (c) => c.cmd('HGETALL', keys.history(v.id)));
+        const fields = [];
+        for (let i = 0; i < stored.length; i += 2)
+            fields.push(stored[i].toString());
+        assert.deepEqual(fields.sort(), ['1', '2', 'm']);
+        const h = await history(v);
+        assert.equal(h.state.demo.receipt_id, again.json.receipt.receipt_id);
+        assert.equal(h.head.head_sha256, again.json.sha256);
 
         // The full address is nowhere in Redis (every key, field and value).
         const text = await dumpText(stack);
-        assert.ok(text.includes('46.4.0.0/24'), 'the truncated network is stored');
         assert.ok(!text.includes('46.4.0.1'), 'the full address is never stored');
         for (const ip of USED_ADDRS)
             assert.ok(!text.includes(ip), `no full address of any visitor so far: ${ip}`);
         assert.ok(!text.includes(UA), 'the User-Agent itself is never stored');
+        assert.ok(!text.includes(v.cookie.slice('consent='.length)), 'the cookie secret is never stored');
+        assert.ok(!text.includes(r.receipt_id), 'no receipt is stored as text');
     });
 
     it('signatures: every JWS verifies with the JWKS key and matches the receipt', async () => {
@@ -401,6 +360,7 @@ describe('receipts', () => {
         for (const res of posted) {
             const { ok, header, payload } = verifyJws(res.json.jws, key);
             assert.equal(ok, true, 'the JWS of the 201 verifies');
+            assert.deepEqual(Object.keys(header), ['alg', 'kid']);
             assert.deepEqual(header, { alg: 'EdDSA', kid: key.kid });
             assert.equal(payload.toString('utf8'), JSON.stringify(res.json.receipt),
                          'the JWS payload is the receipt, byte for byte');
@@ -416,14 +376,21 @@ describe('receipts', () => {
             assert.equal(payload.toString('utf8'), JSON.stringify(x.receipt));
             assert.equal(sha256(payload), x.sha256);
         }
-        // The stored form is the 64-byte signature followed by the payload.
-        const stored = await withRedis(stack, (c) => c.cmd('LRANGE', receiptsKey(v.id), 0, -1));
-        assert.equal(stored.length, 3);
+        // The stored form carries the 64-byte signature (after a version
+        // byte) and prev_sha256; the payload is rebuilt from it (the
+        // receipt ID is derived from the consent ID and seq).
+        const stored = await withRedis(stack, async (c) =>
+            Promise.all(['1', '2', '3'].map((f) => c.cmd('HGET', keys.history(v.id), f))));
         stored.forEach((b, i) => {
-            const [, , s] = h.receipts[i].jws.split('.');
-            assert.deepEqual(b.subarray(0, 64), Buffer.from(s, 'base64url'));
-            assert.equal(b.subarray(64).toString('utf8'), JSON.stringify(h.receipts[i].receipt));
+            const [, , s] = posted[i].json.jws.split('.');
+            assert.ok(b.length >= 123 && b.length <= 129, `a compact stored receipt: ${b.length} bytes`);
+            assert.deepEqual(b.subarray(1, 65), Buffer.from(s, 'base64url'));
+            assert.equal(b.subarray(65, 97).toString('hex'), posted[i].json.receipt.prev_sha256);
+            assert.match(posted[i].json.receipt.receipt_id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab]/);
         });
+        // The head statement is signed with the same key.
+        const head = verifyJws(h.head.jws, key);
+        assert.equal(head.ok, true, 'the sealed head verifies');
         // The verifier itself rejects a changed payload.
         const [hh, pp, ss] = posted[0].json.jws.split('.');
         const changed = Buffer.from(pp, 'base64url').toString().replace('reject_all', 'accept_all');
@@ -432,7 +399,14 @@ describe('receipts', () => {
     });
 
     describe('tamper detection', () => {
-        /* A visitor with [custom, reject_all, accept_all] (newest first). */
+        /* Stored receipt layout (cgi/receipt.c receipt_encode): version byte,
+         * 64-byte signature, 16-byte receipt ID, 8-byte context reference,
+         * 6-byte time_ms, flags (action in the low 3 bits), choices... */
+        const SIG = 1;
+        const TIME = 1 + 64 + 16 + 8;
+        const FLAGS = TIME + 6;
+
+        /* A visitor with [accept_all, reject_all, custom] (oldest first). */
         async function threeReceipts() {
             const v = await newVisitor(stack);
             await record(v, 'accept_all');
@@ -443,62 +417,66 @@ describe('receipts', () => {
             return { v, h };
         }
 
-        async function tamper(v, index, change) {
+        async function tamper(v, seq, change) {
             await withRedis(stack, async (c) => {
-                const b = await c.cmd('LINDEX', receiptsKey(v.id), index);
+                const b = await c.cmd('HGET', keys.history(v.id), String(seq));
                 const nb = change(Buffer.from(b));
                 assert.notDeepEqual(nb, b, 'the tamper changed something');
                 assert.equal(nb.length, b.length);
-                assert.equal(await c.cmd('LSET', receiptsKey(v.id), index, nb), 'OK');
+                assert.equal(await c.cmd('HSET', keys.history(v.id), String(seq), nb), 0);
             });
         }
 
-        /* Replaces from by to (same length) inside the payload part. */
-        const replaceInPayload = (from, to) => (b) => {
-            const at = b.indexOf(from, 64);
-            assert.ok(at >= 64, `${from} in the payload`);
-            Buffer.from(to).copy(b, at);
-            return b;
-        };
-
         it('"reject_all" -> "accept_all" in the middle receipt: its signature fails, the others hold', async () => {
             const { v, h: before0 } = await threeReceipts();
-            await tamper(v, 1, replaceInPayload('"action":"reject_all"', '"action":"accept_all"'));
+            await tamper(v, 2, (b) => {
+                assert.equal(b[FLAGS] & 7, 1, 'reject_all is stored as action 1');
+                b[FLAGS] &= ~7;     // accept_all
+                return b;
+            });
             const h = await history(v);
             assert.equal(h.receipts.length, 3);
             assert.deepEqual(h.receipts.map((x) => x.signature_valid), [true, false, true]);
+            assert.deepEqual(h.receipts.map((x) => x.verdict)[1], 'bad_signature');
             assert.equal(h.receipts[1].receipt.action, 'accept_all', 'shows what is stored');
             assert.notEqual(h.receipts[1].sha256, before0.receipts[1].sha256);
-            assert.equal(h.receipts[1].chain_valid, false,
+            assert.equal(h.receipts[1].chain_valid, false);
+            assert.equal(h.receipts[0].chain_valid, false,
                          'the newer receipt names the original hash');
-            assert.equal(h.receipts[0].chain_valid, true);
             assert.equal(h.receipts[2].chain_valid, true);
+            assert.equal(h.receipts[2].verdict, 'ok');
             assert.equal(h.all_valid, false);
+            assert.equal(h.verdict, 'failed');
+            assert.ok(h.findings.includes('receipt_failed'), JSON.stringify(h.findings));
         });
 
         it('one digit of time_ms in the newest receipt: its signature fails', async () => {
             const { v } = await threeReceipts();
-            await tamper(v, 0, (b) => {
-                const at = b.indexOf('"time_ms":', 64) + '"time_ms":'.length + 5;
-                b[at] = b[at] === 0x39 ? 0x38 : b[at] + 1;
+            await tamper(v, 3, (b) => {
+                b[TIME + 5] ^= 0x01;        // one millisecond
                 return b;
             });
             const h = await history(v);
             assert.deepEqual(h.receipts.map((x) => x.signature_valid), [false, true, true]);
+            assert.equal(h.receipts[0].verdict, 'bad_signature');
             assert.equal(h.receipts[0].chain_valid, false, 'no longer the head');
+            assert.ok(h.findings.includes('head_hash'), JSON.stringify(h.findings));
             assert.equal(h.all_valid, false);
         });
 
-        it('one byte of a stored signature: signature_valid false, chain intact', async () => {
-            const { v } = await threeReceipts();
-            await tamper(v, 2, (b) => {
-                b[10] ^= 0x01;
+        it('one byte of a stored signature: signature_valid false, the receipts above chained to a bad one', async () => {
+            const { v, h: before0 } = await threeReceipts();
+            await tamper(v, 1, (b) => {
+                b[SIG + 10] ^= 0x01;
                 return b;
             });
             const h = await history(v);
             assert.deepEqual(h.receipts.map((x) => x.signature_valid), [true, true, false]);
-            assert.deepEqual(h.receipts.map((x) => x.chain_valid), [true, true, true]);
+            assert.equal(h.receipts[2].verdict, 'bad_signature');
+            assert.equal(h.receipts[2].sha256, before0.receipts[2].sha256,
+                         'the payload itself is unchanged');
             assert.equal(h.all_valid, false);
+            assert.equal(h.verdict, 'failed');
         });
     });
 
@@ -510,46 +488,62 @@ describe('receipts', () => {
             return { v, posted };
         }
 
-        it('the middle receipt deleted: the one below the gap has chain_valid false', async () => {
+        it('the middle receipt deleted: a gap, the one above it has chain_valid false', async () => {
             const { v, posted } = await threeReceipts();
             await withRedis(stack, async (c) => {
-                const k = receiptsKey(v.id);
-                assert.equal(await c.cmd('LSET', k, 1, '__deleted__'), 'OK');
-                assert.equal(await c.cmd('LREM', k, 1, '__deleted__'), 1);
-                assert.equal(await c.cmd('LLEN', k), 2);
+                assert.equal(await c.cmd('HDEL', keys.history(v.id), '2'), 1);
             });
             const h = await history(v);
             assert.equal(h.receipts_written, 3);
-            assert.deepEqual(h.receipts.map((x) => x.sha256),
-                             [posted[2].json.sha256, posted[0].json.sha256]);
-            assert.deepEqual(h.receipts.map((x) => x.signature_valid), [true, true]);
-            assert.deepEqual(h.receipts.map((x) => x.chain_valid), [true, false]);
+            assert.deepEqual(h.receipts.map((x) => x.seq), [3, 1]);
+            assert.deepEqual(h.receipts.map((x) => x.receipt.receipt_id),
+                             [posted[2].json.receipt.receipt_id, posted[0].json.receipt.receipt_id]);
+            assert.equal(h.receipts[1].sha256, posted[0].json.sha256);
+            assert.deepEqual(h.receipts.map((x) => x.verdict), ['chain_broken', 'ok']);
+            assert.deepEqual(h.receipts.map((x) => x.chain_valid), [false, true]);
+            assert.equal(h.receipts[1].signature_valid, true);
+            assert.ok(h.findings.includes('gap'), JSON.stringify(h.findings));
             assert.equal(h.all_valid, false);
         });
 
         it('the newest receipt deleted: it no longer matches the head', async () => {
             const { v } = await threeReceipts();
-            await withRedis(stack, (c) => c.cmd('LPOP', receiptsKey(v.id)));
+            await withRedis(stack, (c) => c.cmd('HDEL', keys.history(v.id), '3'));
             const h = await history(v);
             assert.equal(h.receipts.length, 2);
-            assert.equal(h.receipts[0].chain_valid, false);
+            assert.equal(h.receipts_written, 3);
+            assert.ok(h.findings.includes('missing_newest'), JSON.stringify(h.findings));
             assert.equal(h.all_valid, false);
+            assert.equal(h.verdict, 'failed');
         });
 
         // Not in the brief: with max_history 100 and 3 receipts written,
-        // nothing can have been trimmed, so an oldest receipt that does not
-        // point at zeros means one was removed.
+        // nothing can have been trimmed: the head says first is 1.
         it('the oldest receipt deleted while nothing was trimmed is detected', async () => {
             const { v } = await threeReceipts();
-            await withRedis(stack, (c) => c.cmd('RPOP', receiptsKey(v.id)));
+            await withRedis(stack, (c) => c.cmd('HDEL', keys.history(v.id), '1'));
             const h = await history(v);
             assert.equal(h.receipts_written, 3);
-            assert.equal(h.receipts.length, 2);
-            assert.notEqual(h.receipts[1].receipt.prev_sha256, ZERO_HASH);
-            assert.equal(h.receipts[1].chain_valid, false,
-                         'max_history is 100: a 2-receipt list of 3 written was not trimmed');
+            assert.equal(h.head.first, 1);
+            assert.deepEqual(h.receipts.map((x) => x.seq), [3, 2]);
+            assert.deepEqual(h.receipts.map((x) => x.verdict), ['chain_broken', 'chain_broken'],
+                             'first is 1: receipt 2 has no predecessor to chain to');
+            assert.deepEqual(h.receipts.map((x) => x.chain_valid), [false, false]);
+            assert.ok(h.findings.includes('missing_oldest'), JSON.stringify(h.findings));
             assert.equal(h.all_valid, false);
         });
+        it('a receipt above a gap is never reported signature_valid with a jws that does not verify',
+           { todo: 'consentd bug: verify.c check_sequence turns bad_signature into chain_broken and history.c reports chain_broken as signature_valid true; the served jws (rebuilt with the wrong prev_sha256) does not verify' },
+           async () => {
+               const key = await jwks(stack);
+               const { v } = await threeReceipts();
+               await withRedis(stack, (c) => c.cmd('HDEL', keys.history(v.id), '2'));
+               const h = await history(v);
+               for (const x of h.receipts)
+                   if (x.signature_valid)
+                       assert.equal(verifyJws(x.jws, key).ok, true,
+                                    `seq ${x.seq} says signature_valid but its jws does not verify`);
+           });
     });
 
     describe('Global Privacy Control (US-CA, binding)', () => {
@@ -594,6 +588,7 @@ describe('receipts', () => {
             assert.deepEqual(r.choices, { necessary: true, functional: true, analytics: true,
                                           advertising: false });
             assert.equal(r.banner.model, 'opt-out');
+            assert.equal(r.opted_out, true, 'advertising (sale/sharing) is off');
 
             // accept_all under binding GPC leaves advertising off, honoured.
             const all = await record(v, 'accept_all', undefined, { headers: GPC });
@@ -718,53 +713,73 @@ describe('receipts', () => {
         }
     });
 
-    describe('malformed consent cookies are ignored', () => {
+    describe('cookies the server did not issue are ignored (a new visitor)', () => {
+        let issued;     // a visitor with a real cookie, to forge from
+        before(async () => {
+            issued = await chosen(stack);
+        });
+        const flip = (s, i) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
         const BAD = [
-            ['../../etc', 'a path'],
-            ['short', 'too short'],
-            ['AAAAAAAAAAAAAAAAAAAAAAAA', '24 characters'],
-            ['AAAAAAAAAA+AAAAAAAAAAA', "22 with '+'"],
-            ['AAAAAAAAAA/AAAAAAAAAAA', "22 with '/'"],
-            ['AAAAAAAAAAAAAAAAAAAAAB', '22 whose last character has bits past 128'],
-            ['AAAAAAAAAAAAAAAAAAAA_-', '22 ending in "-" (bits past 128)'],
+            [() => '../../etc', 'a path'],
+            [() => 'short', 'too short'],
+            [() => 'A'.repeat(43), '43 characters without our MAC'],
+            [() => 'A'.repeat(44), '44 characters'],
+            [() => `${'A'.repeat(20)}+${'A'.repeat(22)}`, "43 with '+'"],
+            [() => flip(issued.cookie.slice('consent='.length), 5), 'an issued cookie with its secret changed'],
+            [() => flip(issued.cookie.slice('consent='.length), 40), 'an issued cookie with its MAC changed'],
+            [() => issued.id, 'the consent ID itself (not the cookie)'],
         ];
-        for (const [bad, what] of BAD) {
-            it(`${JSON.stringify(bad)} (${what})`, async () => {
-                const cookie = `consent_id=${bad}`;
+        for (const [make, what] of BAD) {
+            it(`${what}`, async () => {
+                const bad = make();
+                const cookie = `consent=${bad}`;
                 const xff = addr(DE);
                 const keysBefore = await withRedis(stack, allKeys);
                 const b = await stack.request({ path: BANNER, xff, headers: [['Cookie', cookie]] });
                 assert.equal(b.status, 200, b.body);
-                const c = setCookie(b);
-                assert.ok(c, 'a new consent cookie is issued');
-                assert.match(c.value, CONSENT_ID);
-                assert.notEqual(c.value, bad);
-                assert.equal(b.json.consent_id, c.value);
+                assert.equal(setCookie(b), null, 'the banner sets no cookie');
+                assert.equal(b.json.consent_id, null, 'treated as no cookie');
                 assert.equal(b.json.stored, null);
-
-                const p = await post(stack, recordBody(b.json, 'reject_all'), { cookie, xff });
-                assert.equal(p.status, 201, p.body);
-                assert.match(p.json.consent_id, CONSENT_ID);
-                assert.notEqual(p.json.consent_id, bad);
-                assertConsentCookie(p, p.json.consent_id, 365);
-                assert.equal(p.json.receipt.consent_id, p.json.consent_id);
+                assert.equal(b.json.prompt, true);
 
                 await assertNothingWritten(stack, async () => {
                     assertError(await me(stack, cookie, xff), 404, 'no_consent');
                     assertError(await withdraw(stack, cookie, xff), 404, 'no_consent');
                 });
 
+                const p = await post(stack, recordBody(b.json, 'reject_all'), { cookie, xff });
+                assert.equal(p.status, 201, p.body);
+                assert.match(p.json.consent_id, CONSENT_ID);
+                assert.notEqual(p.json.consent_id, bad);
+                assert.notEqual(p.json.consent_id, issued.id, 'never the issued visitor\'s ID');
+                const fresh = assertConsentCookie(p, 365);
+                assert.notEqual(fresh, cookie, 'a freshly issued cookie');
+                assert.equal(p.json.receipt.consent_id, p.json.consent_id);
+                assert.equal(p.json.receipt.seq, 1);
+                assert.equal(p.json.receipt.prev_sha256, ZERO_HASH);
+
                 const keysAfter = await withRedis(stack, allKeys);
                 const created = keysAfter.filter((k) => !keysBefore.includes(k));
-                assert.ok(created.includes(stateKey(p.json.consent_id)), JSON.stringify(created));
-                assert.ok(created.includes(receiptsKey(p.json.consent_id)), JSON.stringify(created));
+                assert.ok(created.includes(keys.history(p.json.consent_id)), JSON.stringify(created));
                 for (const k of created)
-                    assert.ok(k.includes(p.json.consent_id) || k.includes(p.json.receipt.receipt_id),
-                              `only keys of the new ID or its receipt were created: ${k}`);
-                for (const k of keysAfter)
+                    assert.ok(k === keys.history(p.json.consent_id) || /^r:[0-9a-f]{4}$/.test(k) ||
+                              /^x:[0-9a-f]{16}$/.test(k),
+                              `only the new ID's history, an index bucket or a context: ${k}`);
+                for (const k of created)
                     assert.ok(!k.includes(bad), `the bad value is never a key: ${k}`);
+                // The issued visitor's history is untouched.
+                const h = await history(issued);
+                assert.equal(h.receipts_written, 1);
+                assert.equal(h.all_valid, true);
             });
         }
+
+        it('the old cookie name consent_id with an issued value is not read', async () => {
+            const cookie = issued.cookie.replace(/^consent=/, 'consent_id=');
+            const b = await stack.request({ path: BANNER, xff: addr(DE), headers: [['Cookie', cookie]] });
+            assert.equal(b.json.consent_id, null);
+            assertError(await me(stack, cookie), 404, 'no_consent');
+        });
 
         it('DELETE /me without a cookie -> 404 no_consent; GET /me without one -> 404', async () => {
             await assertNothingWritten(stack, async () => {
@@ -774,12 +789,50 @@ describe('receipts', () => {
         });
     });
 
+    describe('?preview=REGION is never recorded', () => {
+        let v;
+        before(async () => {
+            v = await chosen(stack);
+        });
+
+        it('a preview decision still answers on a site with preview on', async () => {
+            const b = await banner(v, { query: '&preview=US-CA' });
+            assert.equal(b.status, 200, b.body);
+            assert.equal(b.json.preview, true);
+            assert.equal(b.json.jurisdiction.region, 'US-CA');
+            assert.equal(b.json.jurisdiction.regime, 'ccpa');
+            assert.equal(setCookie(b), null);
+        });
+
+        for (const [what, cookie] of [['with a cookie', () => v.cookie], ['without one', () => null]]) {
+            it(`POST /consents?preview=US-CA ${what} -> 403 preview_not_recorded, nothing written`, async () => {
+                const b = (await banner(v, { query: '&preview=US-CA' })).json;
+                await assertNothingWritten(stack, async () => {
+                    const res = await post(stack, recordBody(b, 'reject_all'),
+                                           { cookie: cookie(), query: '?preview=US-CA' });
+                    assertError(res, 403, 'preview_not_recorded');
+                    assert.equal(setCookie(res), null, 'no cookie is issued');
+                });
+            });
+        }
+
+        it('DELETE /consents/me?preview=DE -> 403 preview_not_recorded, nothing written', async () => {
+            await assertNothingWritten(stack, async () => {
+                const res = await withdraw(stack, v.cookie, v.xff, { query: '&preview=DE' });
+                assertError(res, 403, 'preview_not_recorded');
+                assert.equal(setCookie(res), null);
+            });
+            const h = await history(v);
+            assert.equal(h.receipts_written, 1, 'still only the first receipt');
+        });
+    });
+
     describe('concurrency: 20 parallel POSTs for one consent ID (one cookie)', () => {
         let v;
         let results;
         let counts;
         before(async () => {
-            v = await newVisitor(stack);
+            v = await chosen(stack);       // the cookie comes with a first receipt
             const body = recordBody(v.banner, 'accept_all');
             // Each from its own address: nginx's per-address rate limit is
             // not what this is about.
@@ -804,14 +857,26 @@ describe('receipts', () => {
             const ok = results.filter((r) => r.status === 201);
             assert.ok(ok.length >= 1, 'at least one write');
             const h = await history(v);
-            assert.equal(h.receipts_written, ok.length, `receipts_written, ${JSON.stringify(counts)}`);
-            assert.equal(h.receipts.length, ok.length);
+            assert.equal(h.receipts_written, ok.length + 1, `receipts_written, ${JSON.stringify(counts)}`);
+            assert.equal(h.receipts.length, ok.length + 1);
             assert.equal(h.all_valid, true);
-            assert.ok(h.receipts.every((x) => x.chain_valid && x.signature_valid));
+            assert.deepEqual(h.findings, []);
+            assert.ok(h.receipts.every((x) => x.verdict === 'ok' && x.chain_valid && x.signature_valid));
+            assert.deepEqual(h.receipts.map((x) => x.seq),
+                             Array.from({ length: ok.length + 1 }, (_, i) => ok.length + 1 - i));
             assert.equal(h.receipts[h.receipts.length - 1].receipt.prev_sha256, ZERO_HASH);
-            assert.deepEqual(new Set(h.receipts.map((x) => x.receipt.receipt_id)),
+            assert.equal(h.receipts[h.receipts.length - 1].receipt.receipt_id,
+                         v.posted[0].receipt.receipt_id);
+            assert.deepEqual(new Set(h.receipts.slice(0, -1).map((x) => x.receipt.receipt_id)),
                              new Set(ok.map((r) => r.json.receipt.receipt_id)),
                              'every 201 is in the history exactly once');
+            assert.equal(new Set(ok.map((r) => r.json.receipt.seq)).size, ok.length,
+                         'no two 201s share a seq');
+            for (const r of ok) {
+                const c = setCookie(r);
+                assert.ok(c === null || `${c.name}=${c.value}` === v.cookie,
+                          `the same ID: never another cookie (${r.headers['set-cookie']})`);
+            }
         });
 
         it('all 201, or a few 503 busy at most (>= 17 of 20)', (t) => {
@@ -840,6 +905,7 @@ describe('receipts', () => {
 
             const fresh = await post(stack, recordBody(v.banner, 'accept_all'));
             assertError(fresh, 503, 'store_unavailable');
+            assert.equal(setCookie(fresh), null, 'no cookie for a write that was not stored');
 
             const m = await me(stack, v.cookie, v.xff);
             assertError(m, 503, 'store_unavailable');
@@ -864,6 +930,8 @@ describe('receipts', () => {
         assert.equal(stack.consentdPid, pid);
         assert.ok(stack.consentdRunning(), 'the same consentd process');
         assert.equal(p.json.receipt.prev_sha256, r1.json.sha256, 'chained to the receipt from before');
+        assert.equal(p.json.receipt.seq, 2);
+        assert.equal(p.json.consent_id, v.id);
 
         const h = await history(v);
         assert.equal(h.receipts_written, 2, 'what was written before the outage survived (AOF)');
@@ -890,8 +958,9 @@ describe('receipts', () => {
         assert.equal(p.json.receipt.prev_sha256, r1.json.sha256);
         for (let i = 0; i < 5; i++) {
             const w = await newVisitor(stack);
-            const q = await post(stack, recordBody(w.banner, 'reject_all'), { cookie: w.cookie });
+            const q = await post(stack, recordBody(w.banner, 'reject_all'), { cookie: w.cookie, xff: w.xff });
             assert.equal(q.status, 201, q.body);
+            assertConsentCookie(q, 365);
         }
         const h = await history(v);
         assert.equal(h.receipts_written, 2, 'one receipt per write, no duplicate from the retry');
@@ -911,29 +980,35 @@ describe('history bound and TTLs (max_history 3, retention_days 2)', () => {
             await stack.stop();
     });
 
-    it('5 receipts: 3 kept, 5 written, the chain still valid; both keys expire in 2 days', async () => {
+    it('5 receipts: 3 kept, 5 written, head.first 3, the kept history verifies; the hash expires in 2 days', async () => {
         const v = await newVisitor(stack);
         const posted = [];
         for (const a of ['accept_all', 'reject_all', 'accept_all', 'reject_all', 'accept_all'])
             posted.push(await record(v, a));
-        const [llen, ttlState, ttlList] = await withRedis(stack, async (c) => [
-            await c.cmd('LLEN', receiptsKey(v.id)),
-            await c.cmd('TTL', stateKey(v.id)),
-            await c.cmd('TTL', receiptsKey(v.id)),
+        posted.forEach((p, i) => assert.equal(p.json.receipt.seq, i + 1));
+        const [fields, ttl] = await withRedis(stack, async (c) => [
+            (await c.cmd('HKEYS', keys.history(v.id))).map((b) => b.toString()).sort(),
+            await c.cmd('TTL', keys.history(v.id)),
         ]);
-        assert.equal(llen, 3);
-        for (const ttl of [ttlState, ttlList])
-            assert.ok(ttl > 2 * DAY - 60 && ttl <= 2 * DAY, `TTL ${ttl} ≈ ${2 * DAY}`);
+        assert.deepEqual(fields, ['3', '4', '5', 'm'], 'the two oldest were dropped');
+        assert.ok(ttl > 2 * DAY - 60 && ttl <= 2 * DAY, `TTL ${ttl} ≈ ${2 * DAY}`);
 
         const h = await history(v);
         assert.equal(h.receipts_written, 5);
+        assert.equal(h.head.count, 5);
+        assert.equal(h.head.first, 3);
+        assert.deepEqual(h.receipts.map((x) => x.seq), [5, 4, 3]);
         assert.deepEqual(h.receipts.map((x) => x.receipt.receipt_id),
                          posted.slice(2).reverse().map((p) => p.json.receipt.receipt_id),
                          'the 3 newest are kept');
-        assert.ok(h.receipts.every((x) => x.signature_valid && x.chain_valid));
+        assert.ok(h.receipts.every((x) => x.verdict === 'ok' && x.signature_valid && x.chain_valid));
         assert.equal(h.all_valid, true);
+        assert.equal(h.verdict, 'verified');
+        assert.deepEqual(h.findings, []);
         assert.equal(h.receipts[2].receipt.prev_sha256, posted[1].json.sha256,
                      'the oldest kept points at a trimmed receipt');
+        assert.ok(Math.abs(h.expires_ms - (Date.now() + 2 * DAY * 1000)) < 120000,
+                  `expires_ms ${h.expires_ms} ≈ now + 2 days`);
     });
 });
 
@@ -951,6 +1026,7 @@ describe('prompt rules over time', () => {
             signingKey,
             configure: (cfg) => {
                 cfg.redis.address = `127.0.0.1:${stack.redisPort}`;
+                cfg.cookie.secret = stack.config.cookie.secret;     // reads the same cookies
                 cfg.sites.find((s) => s.id === 'demo').consent_revision = 2;
             },
         });
@@ -1080,11 +1156,17 @@ describe('prompt rules over time', () => {
     it('accept_all on the notice texts from a DE address is not opt-in consent', async () => {
         const jp = await newVisitor(stack, JP);
         const v = await newVisitor(stack, DE);
+        await record(v, 'reject_all');      // so that it has a cookie
         const res = await post(stack, recordBody(jp.banner, 'accept_all'),
                                { cookie: v.cookie, xff: v.xff });
-        if (res.status === 409)
+        if (res.status === 409) {
+            assert.equal(res.json.error.code, 'stale_banner', res.body);
+            const b = await banner(v);
+            assert.equal(b.json.stored.action, 'reject_all', 'nothing recorded');
             return;     // refusing other models' texts is fine too
+        }
         assert.equal(res.status, 201, res.body);
+        assert.equal(res.json.consent_id, v.id);
         assert.equal(res.json.receipt.jurisdiction.model, 'opt-in');
         assert.equal(res.json.receipt.banner.model, 'notice');
         const b = await banner(v);

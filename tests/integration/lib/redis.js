@@ -174,6 +174,14 @@ async function snapshot(stack, { exclude = [] } = {}) {
                 value = (await r.cmd('LRANGE', key, 0, -1)).map((b) => b.toString('base64'));
             } else if (type === 'string') {
                 value = (await r.cmd('GET', key)).toString('base64');
+            } else if (type === 'stream') {
+                value = (await r.cmd('XRANGE', key, '-', '+')).map(([id, fields]) =>
+                    [id.toString('latin1'), fields.map((b) => b.toString('base64'))]);
+            } else if (type === 'set') {
+                value = (await r.cmd('SMEMBERS', key)).map((b) => b.toString('base64')).sort();
+            } else if (type === 'zset') {
+                value = (await r.cmd('ZRANGE', key, 0, -1, 'WITHSCORES'))
+                    .map((b) => b.toString('base64'));
             } else {
                 value = `(${type})`;
             }
