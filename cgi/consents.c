@@ -282,10 +282,14 @@ static int context_written(const struct worker *w, const char *ref)
 }
 
 /*
- * Writes attempts until one lands: optimistic first (most writes are a
- * visitor's first, with no history yet, so no read of the head is needed),
- * then chained to whatever head the script reports. An erased consent ID
- * is never continued: the visitor gets a new one.
+ * Writes attempts until one lands, chained to whatever head the script
+ * reports when another write came first. A new visitor's ID has no history,
+ * so its first attempt needs no read; a returning visitor's head is read
+ * first (the same two round trips an optimistic miss would cost), because
+ * an attempt pipelines the index entry of its receipt ID, derived from the
+ * consent ID and seq: a guessed seq 1 would index a receipt the history
+ * bound may have dropped. An erased consent ID is never continued: the
+ * visitor gets a new one.
  */
 static int write_receipt(struct request *req, const struct choice *r,
                          struct visitor *v, const struct receipt_context *ctx,
@@ -297,6 +301,17 @@ static int write_receipt(struct request *req, const struct choice *r,
     unsigned char raw[16];
     int st = STORE_OK, have = 0;
 
+    if (v->id_from_cookie) {
+        st = store_head(&w->store, v->consent_id, &expected);
+        if (st != STORE_OK)
+            return st;
+        have = expected.data != NULL;
+        if (have && receipt_head_decode((const unsigned char *)expected.data,
+                                        expected.len, &cur) != RECEIPT_OK) {
+            store_blob_free(&expected);
+            return STORE_ERROR;     /* a head that is not ours to read is not overwritten */
+        }
+    }
     for (int tries = 0; tries < RECORD_MAX_TRIES; tries++) {
         struct store_write sw;
         int fresh = !context_written(w, ctx->ref);
@@ -326,6 +341,8 @@ static int write_receipt(struct request *req, const struct choice *r,
             snprintf(w->written[w->next_written++ % WORKER_CONTEXTS], RECEIPT_CTX_HEX,
                      "%s", ctx->ref);
         if (st == STORE_ERASED) {
+            /* nothing may name the erased ID again, not even the index */
+            store_unindex(&w->store, (const unsigned char (*)[16])at->id, 1);
             handler_issue_id(req, v);       /* start afresh under a new ID */
             have = 0;
             store_blob_free(&expected);

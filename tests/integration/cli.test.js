@@ -29,7 +29,8 @@ const BANNER = '/consent/v1/banner?site=demo';
 const CONSENTS = '/consent/v1/consents';
 const ADMIN = '/consent/v1/admin';
 const UA = 'cli-test/1.0 (integration)';
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/* Receipt IDs: UUIDs of version 8 derived from the consent ID and seq. */
+const RECEIPT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 const WHO = `cli:${os.userInfo().username}`;
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
@@ -235,7 +236,7 @@ describe('consentctl', () => {
         it('a tampered history: lookup exits 3, marks the receipt and names the findings', async () => {
             const t = await threeReceipts(stack);
             const key = V.keys.history(t.id);
-            const FLAGS = 1 + 64 + 16 + 8 + 6;     // cgi/receipt.c receipt_encode
+            const FLAGS = 1 + 64 + 32 + 8 + 6;     // cgi/receipt.h RECEIPT_AT_FLAGS
             const stored = await redis(stack.redisPort, 'HGET', key, '2');    // custom
             const changed = Buffer.from(stored);
             assert.equal(changed[FLAGS] & 7, 2, 'custom is stored as action 2');
@@ -305,7 +306,7 @@ describe('consentctl', () => {
                 assert.ok(Number.isInteger(k.consentTimestamp));
                 assert.equal(k.consentTimestamp, Math.floor(rec.time_ms / 1000));
                 assert.equal(typeof k.collectionMethod, 'string');
-                assert.match(k.consentReceiptID, UUID_V4);
+                assert.match(k.consentReceiptID, RECEIPT_UUID);
                 assert.equal(k.consentReceiptID, rec.receipt_id);
                 assert.equal(k.publicKey, jwks.keys[0].x);
                 assert.equal(k.language, 'en');
@@ -513,7 +514,7 @@ describe('consentctl', () => {
             let buckets = [];
             try {
                 keys = await allKeys(conn);
-                for (const k of keys.filter((x) => /^r:[0-9a-f]{4}$/.test(x))) {
+                for (const k of keys.filter((x) => /^r:[0-9a-f]{3}$/.test(x))) {
                     const flat = await conn.cmd('HGETALL', k);
                     for (let i = 0; i < flat.length; i += 2)
                         buckets.push([flat[i].toString('hex'), flat[i + 1].toString()]);

@@ -846,6 +846,17 @@ describe('proof: erasure', () => {
         assert.ok(w.setCookie, 'the visitor gets the new ID\'s cookie');
         const look = await lookup(stack, h.id);
         assert.equal(look.json.error.code, 'erased', 'the erased history was not continued');
+        // and no key names the erased ID again, not even the receipt index
+        const raw = Buffer.from(h.id, 'base64url');
+        const named = await withRedis(stack, async (r) => {
+            const hits = [];
+            for (const k of await r.cmd('KEYS', 'r:*'))
+                for (const v of await r.cmd('HVALS', k))
+                    if (Buffer.compare(v, raw) === 0)
+                        hits.push(k.toString());
+            return hits;
+        });
+        assert.deepEqual(named, []);
     });
 });
 

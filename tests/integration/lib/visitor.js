@@ -22,7 +22,8 @@ const ME = '/consent/v1/consents/me';
 const ADMIN = '/consent/v1/admin';
 const DAY = 86400;
 const ZERO_HASH = '0'.repeat(64);
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/* Receipt IDs: UUIDs of version 8 derived from the consent ID and seq. */
+const RECEIPT_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 /* A consent ID: 22 base64url characters, canonical (no bits past 128). */
 const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
 /* A cookie value: 32 bytes (secret + MAC) as 43 base64url characters. */
@@ -229,19 +230,18 @@ const keys = {
     audit: 'consent:audit',
 };
 
-/* A 16-byte receipt ID as its UUID text, and back. */
-const uuidOf = (raw) => raw.toString('hex')
-    .replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+/* A receipt ID (UUID text) as its 16 bytes. */
 const rawReceiptId = (uuid) => Buffer.from(uuid.replace(/-/g, ''), 'hex');
 
 /*
- * The receipt IDs stored in c:{ID} (r: a lib/redis.js connection), by
- * sequence number: every field but "m" is a stored receipt, bytes 65..80 its
- * receipt ID (byte 0 is the version, 2). [] when there is no history.
+ * The stored receipts of c:{ID} (r: a lib/redis.js connection): a Map from
+ * seq to { bytes, sig, prev } (cgi/receipt.h: 0 version 2 | 1 signature (64)
+ * | 65 prev_sha256 (32) | 97 context ref (8) | ...); the head "m" left out.
+ * Receipt IDs are not stored: they are derived from the consent ID and seq.
  */
-async function storedReceiptIds(r, consentId) {
+async function storedReceipts(r, consentId) {
     const flat = await r.cmd('HGETALL', keys.history(consentId));
-    const out = [];
+    const out = new Map();
     for (let i = 0; i < flat.length; i += 2) {
         const field = flat[i].toString('latin1');
         if (field === 'm')
@@ -249,34 +249,39 @@ async function storedReceiptIds(r, consentId) {
         const b = flat[i + 1];
         assert.match(field, /^[1-9][0-9]*$/, `a sequence number field in ${keys.history(consentId)}`);
         assert.equal(b[0], 2, `stored receipt ${field} of ${consentId} is version 2`);
-        assert.ok(b.length >= 99, `stored receipt ${field}: ${b.length} bytes`);
-        out.push([Number(field), uuidOf(b.subarray(65, 81))]);
+        assert.ok(b.length >= 114, `stored receipt ${field}: ${b.length} bytes`);
+        out.set(Number(field), { bytes: b, sig: b.subarray(1, 65), prev: b.subarray(65, 97) });
     }
-    return out.sort(([a], [b]) => a - b).map(([, id]) => id);
+    return out;
+}
+
+/* Is the 201 answer a (its receipt and JWS) stored exactly: under its
+ * consent ID and seq, with its signature and prev_sha256? stored: the Map of
+ * storedReceipts for a.consent_id. */
+function isStored(stored, a) {
+    const s = stored.get(a.receipt.seq);
+    return s !== undefined &&
+        s.sig.equals(Buffer.from(a.jws.split('.')[2], 'base64url')) &&
+        s.prev.toString('hex') === a.receipt.prev_sha256;
 }
 
 /*
- * The consent ID the receipt index names for a receipt ID (a UUID), or null.
- * The index bucket is r:<the first hex digits of the receipt ID> (redis/
- * README.md: 3 of them; builds before it used 4); the entry must be in the
- * bucket of its own prefix, and in one bucket only.
+ * The consent ID the receipt index names for a receipt ID (a UUID), or null:
+ * bucket r:<the first 3 hex digits of the receipt ID>, field the 16 raw
+ * bytes of the receipt ID, value the 16 bytes of the consent ID.
  */
 async function indexedConsentId(r, receiptId) {
     const raw = rawReceiptId(receiptId);
-    const hex = raw.toString('hex');
-    const found = [];
-    for (const bucket of [`r:${hex.slice(0, 3)}`, `r:${hex.slice(0, 4)}`]) {
-        const v = await r.cmd('HGET', bucket, raw);
-        if (v !== null)
-            found.push(v.toString('latin1'));
-    }
-    assert.ok(found.length <= 1, `receipt ${receiptId} indexed in one bucket only: ${found}`);
-    return found.length === 1 ? found[0] : null;
+    const v = await r.cmd('HGET', `r:${raw.toString('hex').slice(0, 3)}`, raw);
+    if (v === null)
+        return null;
+    assert.equal(v.length, 16, `an index entry holds the 16 bytes of a consent ID: ${v.toString('hex')}`);
+    return v.toString('base64url');
 }
 
 module.exports = {
-    ADMIN, BANNER, CONSENTS, COOKIE_NAME, COOKIE_VALUE, CONSENT_ID, DAY, ME, UA, UUID_V4,
+    ADMIN, BANNER, CONSENTS, COOKIE_NAME, COOKIE_VALUE, CONSENT_ID, DAY, ME, UA, RECEIPT_UUID,
     ZERO_HASH, allOff, allOn, assertConsentCookie, assertError, banner, bannerRequest,
-    history, indexedConsentId, keys, me, newVisitor, post, rawReceiptId, record, recordBody,
-    recordChoice, setCookie, sha256, storedReceiptIds, threeReceipts, uaHash, uuidOf, withdraw,
+    history, indexedConsentId, isStored, keys, me, newVisitor, post, rawReceiptId, record,
+    recordBody, recordChoice, setCookie, sha256, storedReceipts, threeReceipts, uaHash, withdraw,
 };
