@@ -16,6 +16,7 @@ const {
     ROOT, buildConfig, checkConfig, freePorts, makeTempDir, poll, removeDir,
     sanitizerReports, leakReport, startConsentdOnly, startStack, writeConfig,
 } = require('./lib/stack');
+const V = require('./lib/visitor');
 
 /* The clock consentd sees (the harness's CONSENTD_TEST_CLOCK file):
  * 2026-11-22T00:00:00Z, after every gpc_binding_since date in
@@ -123,6 +124,10 @@ for (const layout of ['geoip2', 'flat']) {
                     assert.equal(j.name, REGIME[regime].name);
                     assert.equal(res.json.consent_days, REGIME[regime].consent_days);
                     assert.equal(res.json.preview, undefined);
+                    // Format v2: no cookie and no consent ID before a choice.
+                    assert.equal(V.setCookie(res), null, 'the banner never sets a cookie');
+                    assert.equal(res.json.consent_id, null);
+                    assert.equal(res.json.stored, null);
                     assert.equal(res.json.gpc.received, false);
                     assert.deepEqual(res.json.gpc.changed, []);
                     assertModelDefaults(res.json, j.model);
@@ -258,6 +263,33 @@ for (const layout of ['geoip2', 'flat']) {
                     assert.match(res.headers['content-type'], /^application\/json/);
                 });
 
+                it('a cookie the server did not issue: no consent ID, no Set-Cookie', async () => {
+                    // v1's consent_id cookie, a consent cookie of the right
+                    // shape but not issued here (no valid MAC), one a
+                    // character short, and one of the other cookie name.
+                    const forged = 'A'.repeat(42) + 'A';
+                    assert.match(forged, V.COOKIE_VALUE);
+                    for (const cookie of ['consent_id=AAAAAAAAAAAAAAAAAAAAAA', `consent=${forged}`,
+                                          `consent=${forged.slice(1)}`, `__Host-consent=${forged}`]) {
+                        const res = await banner('46.4.0.1', [['Cookie', cookie]]);
+                        assert.equal(res.status, 200, res.body);
+                        assert.equal(res.json.consent_id, null, cookie);
+                        assert.equal(res.json.stored, null, cookie);
+                        assert.equal(res.json.prompt, true, cookie);
+                        assert.equal(V.setCookie(res), null, `no Set-Cookie for ${cookie}`);
+                    }
+                });
+
+                it('a visitor\'s cookie after its first choice: its consent ID, still no Set-Cookie', async () => {
+                    const { v, consentId, receipt } = await V.recordChoice(stack, { xff: '46.4.7.1' });
+                    const res = await V.banner(v);
+                    assert.equal(res.status, 200, res.body);
+                    assert.equal(res.json.consent_id, consentId);
+                    assert.equal(res.json.stored.receipt_id, receipt.receipt_id);
+                    assert.equal(res.json.prompt, false);
+                    assert.equal(V.setCookie(res), null, 'the banner never sets a cookie');
+                });
+
                 it('CORS: a configured origin is echoed with credentials', async () => {
                     const res = await banner('46.4.0.1', [['Origin', 'http://127.0.0.1:8080']]);
                     assert.equal(res.status, 200);
@@ -295,6 +327,8 @@ for (const layout of ['geoip2', 'flat']) {
                         assert.equal(res.json.jurisdiction.matched, 'US-CA');
                         assert.equal(res.json.jurisdiction.regime, 'ccpa');
                         assert.equal(res.json.jurisdiction.model, 'opt-out');
+                        assert.equal(V.setCookie(res), null, 'a preview sets no cookie');
+                        assert.equal(res.json.consent_id, null);
                     }
                 });
 
@@ -408,6 +442,7 @@ for (const layout of ['geoip2', 'flat']) {
                     assert.equal(res.status, 200);
                     assert.equal(res.body, '');
                     assert.equal(res.headers['cache-control'], 'no-store');
+                    assert.equal(V.setCookie(res), null, 'no Set-Cookie');
                 });
             });
 

@@ -21,10 +21,11 @@ const {
     ROOT, buildConfig, checkConfig, consentdBinary, freePorts, makeTempDir, poll,
     removeDir, runCommand, startStack, writeConfig,
 } = require('./lib/stack');
+const V = require('./lib/visitor');
 
 const FIXTURES = path.join(ROOT, 'build', 'fixtures');
 const BANNER = '/consent/v1/banner';
-const CONSENTS = '/consent/v1/consents';
+const CREDENTIALS = '/run/credentials/consentd.service';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -182,6 +183,10 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         assert.deepEqual(unit.match(/@[A-Z_]+@/g), null, 'every @...@ placeholder substituted');
         assert.match(unit, /^ExecStart=\/usr\/sbin\/consentd -c \/etc\/consentd\/consentd\.json$/m);
         assert.match(unit, /^ReadOnlyPaths=\/etc\/consentd \/usr\/share\/consentd /m);
+        // Both keys are handed over as credentials (the example configuration
+        // reads them from $CREDENTIALS_DIRECTORY).
+        assert.match(unit, /^LoadCredential=signing\.key:\/etc\/consentd\/signing\.key$/m);
+        assert.match(unit, /^LoadCredential=cookie\.key:\/etc\/consentd\/cookie\.key$/m);
         const v = runCommand(at('usr/sbin/consentd'), ['--version']);
         return v.then((r) => assert.match(r.stdout, /^consentd \d+\.\d+\.\d+/, output(r)));
     });
@@ -191,16 +196,31 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         const cfg = JSON.parse(fs.readFileSync(at('etc/consentd/consentd.json.example'), 'utf8'));
         assert.equal(cfg.redis.address, '127.0.0.1:6379');
         assert.equal(cfg.cookie.secure, true, 'the installed example sets Secure cookies');
-        assert.equal(cfg.signing_key, '/run/credentials/consentd.service/signing.key');
+        assert.equal(cfg.cookie.name, V.COOKIE_NAME);
+        assert.equal(cfg.cookie.secret, `${CREDENTIALS}/cookie.key`);
+        assert.equal(cfg.signing_key, `${CREDENTIALS}/signing.key`);
         assert.equal(cfg.rules, 'rules.json', 'rules next to the configuration: /etc/consentd/rules.json');
-        const key = path.join(work, 'signing.key');
-        const nk = await runCommand(at('usr/sbin/consentd'), ['--new-key', key]);
-        assert.equal(nk.code, 0, output(nk));
-        assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+        assert.deepEqual(cfg.sites.filter((s) => s.preview !== false).map((s) => s.id), [],
+                         'previews off in the installed example');
+        // Both keys as an operator makes them (consentd --new-key, mode 0600).
+        const newKey = async (name) => {
+            const key = path.join(work, name);
+            const nk = await runCommand(at('usr/sbin/consentd'), ['--new-key', key]);
+            assert.equal(nk.code, 0, output(nk));
+            assert.equal(fs.statSync(key).mode & 0o777, 0o600);
+            return key;
+        };
         cfg.geoip.database = path.join(FIXTURES, cfg.geoip.layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb');
-        cfg.signing_key = key;
+        cfg.signing_key = await newKey('signing.key');
         cfg.rules = at('etc/consentd/rules.json');
         const file = path.join(work, 'consentd.json');
+        // The cookie key is read: without it (the credential path, absent
+        // here) --check refuses and names it.
+        fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
+        const noCookieKey = await runCommand(at('usr/sbin/consentd'), ['--check', file]);
+        assert.notEqual(noCookieKey.code, 0, output(noCookieKey));
+        assert.ok(noCookieKey.stderr.includes(`${CREDENTIALS}/cookie.key`), output(noCookieKey));
+        cfg.cookie.secret = await newKey('cookie.key');
         fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
         const r = await runCommand(at('usr/sbin/consentd'), ['--check', file]);
         assert.equal(r.code, 0, output(r));
@@ -343,6 +363,21 @@ describe('consentd --check', () => {
         cfg.signing_key = path.join(dir, 'no.key');
         await expectRefused('missing-key', JSON.stringify(cfg), cfg.signing_key);
     });
+
+    it('a cookie key with mode 0644', async () => {
+        const cfg = good();
+        cfg.cookie.secret = path.join(dir, 'open-cookie.key');
+        fs.copyFileSync(path.join(dir, 'cookie.key'), cfg.cookie.secret);
+        fs.chmodSync(cfg.cookie.secret, 0o644);
+        await expectRefused('open-cookie-key', JSON.stringify(cfg), cfg.cookie.secret,
+                            'readable by group or others');
+    });
+
+    it('a missing cookie key', async () => {
+        const cfg = good();
+        cfg.cookie.secret = path.join(dir, 'no-cookie.key');
+        await expectRefused('missing-cookie-key', JSON.stringify(cfg), cfg.cookie.secret);
+    });
 });
 
 describe('the running service', () => {
@@ -362,15 +397,13 @@ describe('the running service', () => {
     it('SIGHUP 5 times under load with config changes: every request 200/201', async (t) => {
         const reloads = () => (stack.readLog('consentd').match(/"msg":"reloaded"/g) || []).length;
         const base = reloads();
-        const first = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
-        assert.equal(first.status, 200, first.body);
-        const b = first.json;
+        // One visitor per load worker, each with a receipt and the consent
+        // cookie its first 201 issued (the banner sets none: lib/visitor.js).
         const WORKERS = 8;
-        const cookies = [];
-        for (let w = 0; w < WORKERS; w++) {
-            const r = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
-            cookies.push(r.headers['set-cookie'][0].split(';')[0]);
-        }
+        const visitors = [];
+        for (let w = 0; w < WORKERS; w++)
+            visitors.push((await V.recordChoice(stack, { xff: deAddr() })).v);
+        const b = visitors[0].banner;
         const results = [];
         let stopped = false;
         let issued = 0;
@@ -381,19 +414,20 @@ describe('the running service', () => {
                 const t0 = Date.now();
                 let r;
                 try {
+                    let wrong = null;
                     if (n % 3 === 2) {
-                        r = await stack.request({
-                            method: 'POST', path: CONSENTS, xff: deAddr(), timeoutMs: 5000,
-                            headers: [['Content-Type', 'application/json'], ['Cookie', cookies[w]]],
-                            body: JSON.stringify({ site: 'demo', banner_version: b.banner_version,
-                                                   texts_sha256: b.texts_sha256,
-                                                   action: n % 2 ? 'accept_all' : 'reject_all' }),
-                        });
+                        r = await V.post(stack, V.recordBody(b, n % 2 ? 'accept_all' : 'reject_all'),
+                                         { cookie: visitors[w].cookie, xff: deAddr(), timeoutMs: 5000 });
+                        if (r.status === 201 && r.json.consent_id !== visitors[w].id)
+                            wrong = `a 201 for ${r.json.consent_id}, not the cookie's ${visitors[w].id}`;
                     } else {
-                        r = await stack.request({ path: `${BANNER}?site=${n % 2 ? 'shop' : 'demo'}`,
-                                                  xff: deAddr(), timeoutMs: 5000 });
+                        r = await V.bannerRequest(stack, { site: n % 2 ? 'shop' : 'demo', xff: deAddr(),
+                                                          timeoutMs: 5000 });
+                        if (r.headers['set-cookie'] !== undefined)
+                            wrong = `the banner set a cookie: ${r.headers['set-cookie']}`;
                     }
-                    results.push({ status: r.status, body: r.body, ms: Date.now() - t0 });
+                    results.push({ status: wrong === null ? r.status : `wrong ${r.status}`,
+                                   body: wrong === null ? r.body : wrong, ms: Date.now() - t0 });
                 } catch (e) {
                     results.push({ status: 'error', body: e.message, ms: Date.now() - t0 });
                 }
@@ -421,7 +455,7 @@ describe('the running service', () => {
         const failed = results.filter((r) => r.status !== 200 && r.status !== 201);
         assert.deepEqual(failed.map((r) => `${r.status} ${r.body}`), [], 'no failed request');
         assert.ok((counts['201'] || 0) > 0 && (counts['200'] || 0) > 0);
-        written = counts['201'];
+        written = counts['201'] + WORKERS;          // and the visitors' first receipts
         assert.ok(stack.consentdRunning());
         assert.equal(stack.readLog('consentd').includes('reload refused'), false);
         const shop = await stack.request({ path: `${BANNER}?site=shop`, xff: deAddr() });

@@ -25,11 +25,10 @@ const path = require('node:path');
 const {
     ROOT, consentdBinary, poll, sanitizerReports, startStack,
 } = require('./lib/stack');
-const { Redis, RedisError, withRedis } = require('./lib/redis');
+const { withRedis } = require('./lib/redis');
+const V = require('./lib/visitor');
 
-const BANNER = '/consent/v1/banner?site=demo';
-const CONSENTS = '/consent/v1/consents';
-const ME = '/consent/v1/consents/me';
+const { BANNER, CONSENTS, COOKIE_VALUE, assertError, recordBody } = V;
 const HEALTH = '/consent/v1/health';
 const UA = 'faults-test/1.0 (integration; +https://example.invalid)';
 const FIXTURES = path.join(ROOT, 'build', 'fixtures');
@@ -95,46 +94,22 @@ async function dumpRedisText(stack) {
     });
 }
 
-/* ---- HTTP helpers ---- */
+/* ---- HTTP helpers (lib/visitor.js, with a fresh DE address each) ---- */
 
-function cookieOf(res) {
-    const list = res.headers['set-cookie'];
-    if (!list)
-        return null;
-    const m = /^consent_id=([^;]*)/.exec(list[0]);
-    return m ? m[1] : null;
+/* A visitor before its first choice: banner from a fresh DE address (no
+ * Set-Cookie, consent_id null; checked by lib/visitor.js). */
+const newVisitor = (stack, xff = deAddr()) => V.newVisitor(stack, { xff, ua: UA });
+
+/* A visitor with one receipt (reject_all): it holds the consent cookie the
+ * first 201 issued (checked) and its consent ID. */
+async function chosen(stack, xff = deAddr()) {
+    const v = await newVisitor(stack, xff);
+    await V.record(v, 'reject_all');
+    return v;
 }
 
-function assertError(res, status, code) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.ok(res.json && res.json.error, `a JSON error body, got ${JSON.stringify(res.body)}`);
-    assert.equal(res.json.error.code, code, res.body);
-    assert.equal(typeof res.json.error.message, 'string');
-}
-
-/* A visitor: first banner from a fresh DE address, then its cookie. */
-async function newVisitor(stack, xff = deAddr()) {
-    const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
-    assert.equal(res.status, 200, res.body);
-    const id = cookieOf(res);
-    assert.ok(id, 'a first visit gets a consent cookie');
-    return { id, cookie: `consent_id=${id}`, banner: res.json };
-}
-
-function recordBody(b, action, extra = {}) {
-    return { site: 'demo', banner_version: b.banner_version, texts_sha256: b.texts_sha256,
-             action, ...extra };
-}
-
-function post(stack, body, { cookie, xff = deAddr(), headers = [], timeoutMs = 10000 } = {}) {
-    const h = [['User-Agent', UA], ['Content-Type', 'application/json']];
-    if (cookie)
-        h.push(['Cookie', cookie]);
-    return stack.request({ method: 'POST', path: CONSENTS, xff, headers: [...h, ...headers],
-                           body: typeof body === 'string' ? body : JSON.stringify(body),
-                           timeoutMs });
-}
+const post = (stack, body, { xff = deAddr(), timeoutMs = 10000, ...rest } = {}) =>
+    V.post(stack, body, { xff, timeoutMs, ua: UA, ...rest });
 
 /* A request timed: { status, ms, start, end, json, body, error }. */
 async function timed(fn) {
@@ -195,12 +170,6 @@ function logLines(stack) {
     return stack.readLog('consentd').split('\n').filter((l) => l.startsWith('{'))
         .map((l) => { try { return JSON.parse(l); } catch (_) { return null; } })
         .filter((x) => x !== null);
-}
-
-/* The stored payloads of a consent ID's receipts (signature cut off). */
-async function storedReceiptIds(r, consentId) {
-    const list = await r.cmd('LRANGE', `consent:{${consentId}}:receipts`, 0, -1);
-    return list.map((b) => JSON.parse(b.subarray(64).toString('utf8')).receipt_id);
 }
 
 /* Raw HTTP over TCP (for bytes node:http refuses to send): the whole answer
@@ -282,9 +251,11 @@ describe('faults under load', () => {
         const pid = stack.consentdPid;
         const fsync = await withRedis(stack, (r) => r.cmd('CONFIG', 'GET', 'appendfsync'));
         const appendfsync = fsync[1].toString();
+        // Each writer is a visitor with its consent cookie (issued by a first
+        // 201 before the load), so all its writes go to one consent ID.
         const visitors = [];
         for (let i = 0; i < WRITERS; i++)
-            visitors.push(await newVisitor(stack));
+            visitors.push(await chosen(stack));
 
         const load = startLoad({
             workers: WRITERS, maxRequests: 6000, deadlineMs: 20000, pauseAfterErrorMs: 10,
@@ -330,18 +301,22 @@ describe('faults under load', () => {
         const s503 = results.filter((r) => r.status === 503);
         const maxMs = Math.max(...results.map((r) => r.ms));
 
-        // Every 201 is in Redis: in the receipt index and in its history.
+        // Every 201 went to its writer's consent ID (the cookie kept it) and
+        // is in Redis: in the receipt index and in its history (c:{ID}).
+        assert.deepEqual(acked.filter((a) => a.json.consent_id !== visitors[a.worker].id)
+            .map((a) => `${a.worker}: ${a.json.consent_id}`), [],
+                         'every 201 names its writer\'s consent ID');
         let found = 0;
         const missing = [];
         await withRedis(stack, async (r) => {
-            const lists = new Map();
+            const stored = new Map();
             for (const v of visitors)
-                lists.set(v.id, new Set(await storedReceiptIds(r, v.id)));
+                stored.set(v.id, await V.storedReceipts(r, v.id));
             for (const a of acked) {
                 const rid = a.json.receipt.receipt_id;
                 const cid = a.json.consent_id;
-                const idx = await r.cmd('GET', `receipt:${rid}`);
-                if (idx !== null && idx.toString() === cid && lists.get(cid).has(rid))
+                const idx = await V.indexedConsentId(r, rid);
+                if (idx === cid && V.isStored(stored.get(cid), a.json))
                     found++;
                 else
                     missing.push(rid);
@@ -377,8 +352,7 @@ describe('faults under load', () => {
 
     it('Redis paused (SIGSTOP): writes 503 within the command timeout, decisions 200 "unavailable", health 503', async () => {
         const v = await newVisitor(stack);
-        const first = await post(stack, recordBody(v.banner, 'reject_all'), { cookie: v.cookie });
-        assert.equal(first.status, 201, first.body);
+        const first = await V.record(v, 'reject_all');     // 201, issues the cookie
 
         process.kill(stack.redisPid, 'SIGSTOP');
         try {
@@ -397,7 +371,8 @@ describe('faults under load', () => {
             for (const d of decisions) {
                 assert.equal(d.status, 200, d.body || d.error);
                 assert.equal(d.json.store, 'unavailable');
-                assert.equal(d.json.consent_id, v.id);
+                assert.equal(d.json.consent_id, v.id, 'the ID is derived from the cookie, no Redis needed');
+                assert.equal(d.headers['set-cookie'], undefined, 'the banner never sets a cookie');
                 assert.ok(d.ms < MAX_REQUEST_MS, `a decision took ${d.ms} ms`);
             }
             const h = await timed(() => stack.request({ path: HEALTH, timeoutMs: 5000 }));
@@ -415,15 +390,17 @@ describe('faults under load', () => {
             return r.status === 201 ? r : null;
         }, { timeoutMs: 5000, intervalMs: 100, what: 'a 201 after SIGCONT' });
         assert.ok(Date.now() - t0 < 5000);
+        assert.equal(ok.json.consent_id, v.id, 'the same consent ID');
+        assert.equal(ok.json.receipt.seq, 2);
         assert.equal(ok.json.receipt.prev_sha256, first.json.sha256, 'chained to the receipt from before');
         const h = await stack.request({ path: HEALTH });
         assert.equal(h.status, 200, h.body);
     });
 
     describe('abuse limits', () => {
-        let v;
+        let v;          // a visitor with a receipt and its consent cookie
         before(async () => {
-            v = await newVisitor(stack);
+            v = await chosen(stack);
         });
 
         async function assertAlive() {
@@ -449,29 +426,31 @@ describe('faults under load', () => {
             const choices = {};
             for (let i = 0; i < 17; i++)
                 choices[`c${i}`] = false;
-            const res = await post(stack, recordBody(v.banner, 'reject_all', { choices }), { cookie: v.cookie });
-            assertError(res, 400, 'invalid_field');
-            assert.equal(res.json.error.field, 'choices');
+            const res = await post(stack, recordBody(v.banner, 'reject_all', choices), { cookie: v.cookie });
+            assertError(res, 400, 'invalid_field', { field: 'choices' });
             delete choices.c16;
-            const sixteen = await post(stack, recordBody(v.banner, 'reject_all', { choices }), { cookie: v.cookie });
-            assertError(sixteen, 422, 'unknown_category');
+            const sixteen = await post(stack, recordBody(v.banner, 'reject_all', choices), { cookie: v.cookie });
+            assertError(sixteen, 422, 'unknown_category', { category: 'c0' });
         });
 
         it('banner_version: 64 characters is looked up (409), 65 -> 400 invalid_field', async () => {
-            const at = await post(stack, recordBody(v.banner, 'reject_all', { banner_version: 'v'.repeat(64) }),
+            const at = await post(stack, recordBody(v.banner, 'reject_all', undefined,
+                                                    { banner_version: 'v'.repeat(64) }),
                                   { cookie: v.cookie });
-            assertError(at, 409, 'stale_banner');
-            const past = await post(stack, recordBody(v.banner, 'reject_all', { banner_version: 'v'.repeat(65) }),
+            assertError(at, 409, 'stale_banner', { current_version: v.banner.banner_version });
+            const past = await post(stack, recordBody(v.banner, 'reject_all', undefined,
+                                                      { banner_version: 'v'.repeat(65) }),
                                     { cookie: v.cookie });
-            assertError(past, 400, 'invalid_field');
-            assert.equal(past.json.error.field, 'banner_version');
+            assertError(past, 400, 'invalid_field', { field: 'banner_version' });
         });
 
         it('a 6000-character category name in choices -> 422 unknown_category, not echoed whole', async () => {
             const name = 'x'.repeat(6000);
-            const res = await post(stack, recordBody(v.banner, 'reject_all', { choices: { [name]: false } }),
+            const res = await post(stack, recordBody(v.banner, 'reject_all', { [name]: false }),
                                    { cookie: v.cookie });
-            assertError(res, 422, 'unknown_category');
+            assertError(res, 422, 'unknown_category', ['category']);
+            assert.ok(name.startsWith(res.json.error.category) && res.json.error.category.length < 1000,
+                      `a short prefix of the name: ${res.json.error.category.length} characters`);
             assert.ok(res.body.length < 1000, `the error body stays small: ${res.body.length} bytes`);
             await assertAlive();
         });
@@ -485,28 +464,53 @@ describe('faults under load', () => {
                 [`GET /consent/v1/banner?site=demo%0d%0aX-Injected:%20yes HTTP/1.1`, []],
                 [`GET /consent/v1/banner?site=demo&preview=US-CA%0d%0aX-Injected:%201 HTTP/1.1`, []],
                 [`GET /consent/v1/banner%0d%0aX-Injected:%201?site=demo HTTP/1.1`, []],
-                [`GET ${BANNER} HTTP/1.1`, ['Cookie: consent_id=AAAAAAAAAAAAAAAAAAAAAA%0d%0aSet-Cookie:%20evil=1']],
+                [`GET ${BANNER} HTTP/1.1`, [`Cookie: ${v.cookie}%0d%0aSet-Cookie:%20evil=1`]],
                 [`GET ${BANNER} HTTP/1.1`, ['Origin: http://127.0.0.1%0d%0aX-Injected: yes']],
                 [`GET ${BANNER} HTTP/1.1`, ['Accept-Language: de%0d%0aX-Injected: yes']],
                 // raw CR/LF inside header values
                 [`GET ${BANNER} HTTP/1.1`, ['Origin: http://evil.example\rX-Injected: yes']],
-                [`GET ${BANNER} HTTP/1.1`, ['Cookie: consent_id=x\rSet-Cookie: evil=1']],
+                [`GET ${BANNER} HTTP/1.1`, [`Cookie: ${v.cookie}\rSet-Cookie: evil=1`]],
+                [`GET ${BANNER} HTTP/1.1`, ['Cookie: consent=x\rSet-Cookie: evil=1']],
                 [`GET ${BANNER} HTTP/1.1`, ['Accept-Language: de\r\n X-Injected: folded']],
                 [`OPTIONS ${CONSENTS} HTTP/1.1`, ['Origin: http://127.0.0.1\rX-Injected: yes',
                                                   'Access-Control-Request-Method: POST']],
             ];
+            // Writes that record: the one Set-Cookie of a 201 is the consent
+            // cookie and nothing of the request; the injected cookie value is
+            // not a valid one, so the write starts a new consent ID.
+            const body = JSON.stringify(recordBody(v.banner, 'reject_all'));
+            const write = (cookie) => [`POST ${CONSENTS} HTTP/1.1`, [
+                'Content-Type: application/json', `Content-Length: ${Buffer.byteLength(body)}`,
+                `User-Agent: ${UA}`, `Cookie: ${cookie}`], body];
+            const writes = [
+                write(`${v.cookie}%0d%0aSet-Cookie:%20evil=1`),
+                write(`consent=${v.cookie.slice('consent='.length, -1)}%0d%0aX-Injected:%20yes`),
+            ];
             const seen = [];
-            for (const [requestLine, extra] of cases) {
+            for (const [requestLine, extra, reqBody = ''] of [...cases, ...writes]) {
                 const text = [requestLine, `Host: 127.0.0.1:${port}`, `X-Forwarded-For: ${deAddr()}`,
-                              ...extra, 'Connection: close', '', ''].join('\r\n');
+                              ...extra, 'Connection: close', '', reqBody].join('\r\n');
                 const r = await rawRequest(port, text);
                 seen.push(`${JSON.stringify(requestLine + ' ' + extra.join(' '))} -> ${r.status}`);
                 assert.ok(r.status > 0, `an HTTP answer to ${JSON.stringify(text)}`);
                 assert.deepEqual(injected(r), [], `injected header in the answer to ${JSON.stringify(text)}:\n${r.head}`);
                 const cookies = r.headers.filter(([k]) => k === 'set-cookie');
-                assert.ok(cookies.length <= 1, r.head);
-                for (const [, c] of cookies)
-                    assert.match(c, /^consent_id=[A-Za-z0-9_-]{22};/, r.head);
+                if (requestLine.startsWith('POST')) {
+                    // A recording write: one new consent cookie, not the one sent.
+                    assert.equal(r.status, 201, `${text}\n${r.head}\n${r.body}`);
+                    assert.equal(cookies.length, 1, r.head);
+                    const m = /^consent=([^;]*);/.exec(cookies[0][1]);
+                    assert.ok(m, r.head);
+                    assert.match(m[1], COOKIE_VALUE, r.head);
+                    assert.notEqual(`consent=${m[1]}`, v.cookie, 'an invalid cookie value is a new visitor');
+                    // (the body may come chunked: the ID read from the text)
+                    const id = /"consent_id":"([A-Za-z0-9_-]{22})"/.exec(r.body);
+                    assert.ok(id, r.body);
+                    assert.notEqual(id[1], v.id);
+                } else {
+                    // GET /banner and OPTIONS never set a cookie (format v2).
+                    assert.deepEqual(cookies, [], r.head);
+                }
                 const acao = r.headers.filter(([k]) => k === 'access-control-allow-origin');
                 for (const [, o] of acao)
                     assert.match(o, /^https?:\/\/[A-Za-z0-9.:-]+$/, r.head);
@@ -530,18 +534,16 @@ describe('faults under load', () => {
         it('no raw client address in Redis or consentd\'s log (46.4.0.77, 2a01:4f8::77)', async () => {
             const ADDRS = ['46.4.0.77', '2a01:4f8::77'];
             for (const xff of ADDRS) {
-                const b = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
-                assert.equal(b.status, 200, b.body);
-                const id = cookieOf(b);
-                const cookie = `consent_id=${id}`;
-                const w = await post(stack, recordBody(b.json, 'reject_all'), { cookie, xff });
-                assert.equal(w.status, 201, w.body);
+                const u = await newVisitor(stack, xff);
+                const w = await V.record(u, 'reject_all');     // 201, the cookie issued
+                const { cookie, id } = u;
                 assert.equal(w.json.receipt.client_network, xff.includes(':') ? '2a01:4f8::/48' : '46.4.0.0/24');
-                const m = await stack.request({ path: ME, xff, headers: [['Cookie', cookie]] });
+                const m = await V.me(stack, cookie, xff);
                 assert.equal(m.status, 200, m.body);
-                const d = await stack.request({ method: 'DELETE', path: `${ME}?site=demo`, xff,
-                                                headers: [['Cookie', cookie]] });
+                assert.equal(m.json.consent_id, id);
+                const d = await V.withdraw(stack, cookie, xff);
                 assert.equal(d.status, 201, d.body);
+                assert.equal(d.json.consent_id, id);
                 // an error that consentd logs too, and a support-API call
                 const bad = await post(stack, '{', { cookie, xff });
                 assert.equal(bad.status, 400);
@@ -706,9 +708,10 @@ describe('consentd restarted under load', () => {
         assert.ok(results.filter((r) => r.end < termAt).length > 0, 'traffic before the restart');
         const maxMs = Math.max(...results.map((r) => r.ms));
         assert.ok(maxMs < MAX_REQUEST_MS, `slowest request ${maxMs} ms`);
-        // The restart leaves Redis alone: a write works.
+        // The restart leaves Redis alone: a write works (201, a new cookie
+        // and consent ID; checked by lib/visitor.js).
         const v = await newVisitor(stack);
-        const w = await post(stack, recordBody(v.banner, 'accept_all'), { cookie: v.cookie });
-        assert.equal(w.status, 201, w.body);
+        const w = await V.record(v, 'accept_all');
+        assert.equal(w.json.receipt.seq, 1);
     });
 });

@@ -16,10 +16,9 @@ const assert = require('node:assert/strict');
 
 const { startStack } = require('./lib/stack');
 const { snapshot } = require('./lib/redis');
+const V = require('./lib/visitor');
 
-const BANNER = '/consent/v1/banner?site=demo';
-const CONSENTS = '/consent/v1/consents';
-const ME = '/consent/v1/consents/me';
+const { BANNER, ME } = V;
 const UA = 'input-test/1.0 (integration)';
 const COOKIE_LIMIT = 4096;      // CONSENT_MAX_COOKIE_HEADER
 
@@ -38,48 +37,33 @@ async function assertNothingWritten(stack, fn) {
     return result;
 }
 
-/* status, error.code and the extra error members; the answer is JSON whose
- * text decoded without replacement characters, i.e. consentd sent valid
- * UTF-8 (httpRequest decodes with Buffer#toString, which turns every
- * invalid byte, or half a character, into U+FFFD). */
+/* status, exactly {error: {code, message, ...extra}} (lib/visitor.js), and
+ * the answer is JSON whose text decoded without replacement characters,
+ * i.e. consentd sent valid UTF-8 (httpRequest decodes with Buffer#toString,
+ * which turns every invalid byte, or half a character, into U+FFFD). */
 function assertError(res, status, code, extra = {}) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.ok(res.json && res.json.error, `an error body, got ${JSON.stringify(res.body)}`);
-    assert.equal(res.json.error.code, code, res.body);
+    V.assertError(res, status, code, extra);
     assert.ok(!res.body.includes('\uFFFD'), `valid UTF-8 answer: ${JSON.stringify(res.body)}`);
-    for (const [k, v] of Object.entries(extra))
-        assert.equal(res.json.error[k], v, `error.${k} in ${res.body}`);
-    assert.deepEqual(Object.keys(res.json.error).sort(),
-                     ['code', 'message', ...Object.keys(extra)].sort());
 }
 
-function post(stack, body, { cookie, headers = [] } = {}) {
-    const h = [['User-Agent', UA], ['Content-Type', 'application/json']];
-    if (cookie)
-        h.push(['Cookie', cookie]);
-    return stack.request({ method: 'POST', path: CONSENTS, xff: addr(), headers: [...h, ...headers],
-                           body: Buffer.isBuffer(body) || typeof body === 'string'
-                               ? body : JSON.stringify(body) });
-}
+/* POST /consents from a fresh address (body: an object, a string or raw bytes). */
+const post = (stack, body, opts = {}) => V.post(stack, body, { xff: addr(), ua: UA, ...opts });
 
 describe('input', () => {
     let stack;
     let good;           // a body that records (accept_all), as an object
     let goodText;       // ... as JSON text
-    let visitor;        // { id, cookie } with one receipt stored
+    let visitor;        // lib/visitor.js: one receipt stored; cookie "consent=<43>", id
 
     before(async () => {
         stack = await startStack();
-        const b = await stack.request({ path: BANNER, xff: addr(), headers: [['User-Agent', UA]] });
-        assert.equal(b.status, 200, b.body);
-        good = { site: 'demo', banner_version: b.json.banner_version,
-                 texts_sha256: b.json.texts_sha256, action: 'accept_all' };
+        // The first POST issues the consent cookie (checked: name, 43
+        // characters, attributes) and the consent ID derived from it.
+        visitor = await V.newVisitor(stack, { xff: addr(), ua: UA });
+        await V.record(visitor, 'reject_all');   // a stored receipt: writes would show
+        assert.match(visitor.cookie, /^consent=/);
+        good = V.recordBody(visitor.banner, 'accept_all');
         goodText = JSON.stringify(good);
-        const id = b.json.consent_id;
-        visitor = { id, cookie: `consent_id=${id}` };
-        const r = await post(stack, { ...good, action: 'reject_all' }, { cookie: visitor.cookie });
-        assert.equal(r.status, 201, r.body);     // a stored receipt: writes would show
     });
     after(async () => {
         if (stack)
@@ -183,6 +167,7 @@ describe('input', () => {
                                             choices: { analytics: false } },
                                    { cookie: visitor.cookie });
             assert.equal(res.status, 201, res.body);
+            assert.equal(res.json.consent_id, visitor.id, 'recorded for the visitor\'s consent ID');
         });
     });
 
@@ -219,11 +204,20 @@ describe('input', () => {
                 ['User-Agent', UA], ['Cookie', 'theme=dark'], ['Cookie', visitor.cookie]] });
             assert.equal(res.status, 200, res.body);
             assert.equal(res.json.consent_id, visitor.id);
+            // The banner: the consent ID derived from it (null without a
+            // valid cookie), and never a Set-Cookie.
             const b = await stack.request({ path: BANNER, xff: addr(), headers: [
                 ['User-Agent', UA], ['Cookie', ''], ['Cookie', 'a=1'], ['Cookie', visitor.cookie]] });
             assert.equal(b.status, 200, b.body);
             assert.equal(b.json.consent_id, visitor.id);
-            assert.equal(b.headers['set-cookie'], undefined, 'no new consent cookie');
+            assert.equal(V.setCookie(b), null, 'the banner never sets a cookie');
+            // A write: recorded for the same consent ID; the cookie renewed
+            // with the same value, not a new one.
+            const w = await post(stack, good, { headers: [['Cookie', 'theme=dark'], ['Cookie', visitor.cookie]] });
+            assert.equal(w.status, 201, w.body);
+            assert.equal(w.json.consent_id, visitor.id, 'the cookie of the second header keeps its ID');
+            assert.equal(V.assertConsentCookie(w, visitor.banner.consent_days), visitor.cookie,
+                         'the same cookie, renewed');
         });
 
         it('each Cookie header under the limit but together over it -> 431 header_too_large', async () => {

@@ -138,12 +138,13 @@ function withdraw(stack, cookie, xff, { site = 'demo', query = '', headers = [] 
 }
 
 /* GET /banner for site (the visitor's cookie, when it has one). */
-function bannerRequest(stack, { xff, cookie, headers = [], query = '', site = 'demo', ua = UA } = {}) {
+function bannerRequest(stack, { xff, cookie, headers = [], query = '', site = 'demo', ua = UA,
+                                timeoutMs } = {}) {
     const h = [['User-Agent', ua]];
     if (cookie)
         h.push(['Cookie', cookie]);
     return stack.request({ path: `/consent/v1/banner?site=${site}${query}`, xff,
-                           headers: [...h, ...headers] });
+                           headers: [...h, ...headers], timeoutMs });
 }
 
 /* ---- a visitor ---- */
