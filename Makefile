@@ -94,10 +94,12 @@ build/gen/%_lua.h: redis/%.lua
 	     END { print ";" }' $< >$@
 $(RELEASE)/redis/store.o $(ASAN)/redis/store.o: build/gen/record_lua.h build/gen/erase_lua.h
 
-$(RELEASE)/consentctl: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) ctl/consentctl.o)
+CTL_SRCS := ctl/consentctl.c ctl/migrate.c
+
+$(RELEASE)/consentctl: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) $(CTL_SRCS:.c=.o))
 	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
-$(ASAN)/consentctl: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) ctl/consentctl.o)
+$(ASAN)/consentctl: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(CTL_SRCS:.c=.o))
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
 $(ASAN)/consentd: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))

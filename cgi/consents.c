@@ -220,7 +220,7 @@ static int make_attempt(struct request *req, const struct choice *r,
                         const struct receipt_head *cur, struct attempt *at)
 {
     const struct app *app = req->app;
-    struct receipt_state *s = NULL;
+    unsigned char sha[32];
     uint32_t max = (uint32_t)app->cfg.max_history;
 
     at->rc.seq = cur != NULL ? cur->count + 1 : 1;
@@ -250,23 +250,9 @@ static int make_attempt(struct request *req, const struct choice *r,
         if (st != STORE_OK)
             return st;
     }
-    at->head.count = at->rc.seq;
-    sodium_hex2bin(at->head.head, 32, at->sha256, 64, NULL, NULL, NULL);
-    for (size_t i = 0; i < at->head.nsites && s == NULL; i++)
-        if (strcmp(at->head.sites[i].site, r->site->id) == 0)
-            s = &at->head.sites[i];
-    if (s == NULL) {
-        if (at->head.nsites == RECEIPT_MAX_SITES)
-            return STORE_ERROR;
-        s = &at->head.sites[at->head.nsites++];
-        snprintf(s->site, sizeof(s->site), "%s", r->site->id);
-    }
-    s->seq = at->rc.seq;
-    s->time_ms = at->rc.time_ms;
-    memcpy(s->ctx, at->rc.ctx, RECEIPT_CTX_BYTES);
-    s->action = at->rc.action;
-    s->opted_out = at->rc.opted_out;
-    s->choices = at->rc.choices;
+    sodium_hex2bin(sha, sizeof(sha), at->sha256, 64, NULL, NULL, NULL);
+    if (receipt_head_append(&at->head, &at->rc, r->site->id, sha) != 0)
+        return STORE_ERROR;
     if (receipt_head_seal(&at->head, v->consent_id, &app->keys.current) != JWS_OK)
         return STORE_ERROR;
     at->head_len = receipt_head_encode(&at->head, at->head_blob);

@@ -356,6 +356,9 @@ char *receipt_payload(const struct receipt *r, const struct receipt_context *ctx
     else
         cJSON_AddNullToObject(p, "client_network");
     cJSON_AddStringToObject(p, "user_agent_hash", ua);
+    /* a receipt `consentctl migrate` re-signed from an earlier format */
+    if (cJSON_GetObjectItemCaseSensitive(ctx->tree, "migrated_from") != NULL)
+        cJSON_AddItemToObject(p, "migrated_from", dup(ctx->tree, "migrated_from"));
     cJSON_AddItemToObject(p, "kid", dup(ctx->tree, "kid"));
     out = cJSON_PrintUnformatted(p);
     cJSON_Delete(p);
@@ -581,6 +584,33 @@ int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head
         n += 2;
     }
     return n == len ? RECEIPT_OK : RECEIPT_MALFORMED;
+}
+
+int receipt_head_append(struct receipt_head *h, const struct receipt *r,
+                        const char *site, const unsigned char sha256[32])
+{
+    struct receipt_state *s = NULL;
+
+    for (size_t i = 0; i < h->nsites && s == NULL; i++)
+        if (strcmp(h->sites[i].site, site) == 0)
+            s = &h->sites[i];
+    if (s == NULL) {
+        if (h->nsites == RECEIPT_MAX_SITES)
+            return -1;
+        s = &h->sites[h->nsites++];
+        snprintf(s->site, sizeof(s->site), "%s", site);
+    }
+    if (h->count == 0)
+        h->first = 1;
+    h->count = r->seq;
+    memcpy(h->head, sha256, 32);
+    s->seq = r->seq;
+    s->time_ms = r->time_ms;
+    memcpy(s->ctx, r->ctx, RECEIPT_CTX_BYTES);
+    s->action = r->action;
+    s->opted_out = r->opted_out;
+    s->choices = r->choices;
+    return 0;
 }
 
 int receipt_head_seal(struct receipt_head *h, const char *consent_id,

@@ -227,6 +227,15 @@ size_t receipt_head_encode(const struct receipt_head *h, unsigned char *out);
 /* Parses a stored head (the seal is not checked here). */
 int receipt_head_decode(const unsigned char *in, size_t len, struct receipt_head *h);
 
+/*
+ * Moves a head on to receipt r of site (whose payload hashes to sha256):
+ * count and the newest hash become r's, the site's state r's; a head with
+ * no receipts yet starts at first = 1. The caller trims (first, anchor) and
+ * seals. -1 when the head holds RECEIPT_MAX_SITES other sites already.
+ */
+int receipt_head_append(struct receipt_head *h, const struct receipt *r,
+                        const char *site, const unsigned char sha256[32]);
+
 /* Signs the head's statement with key (sets kid and seal). */
 int receipt_head_seal(struct receipt_head *h, const char *consent_id,
                       const struct jws_key *key);

@@ -16,6 +16,7 @@
 #include "../cgi/receipt.h"
 #include "../cgi/verify.h"
 #include "../redis/store.h"
+#include "migrate.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ struct ctl {
     const char *format;         /* export: kantara | native */
     const char *jwks;           /* verify: public key file */
     const char *receipt;        /* verify --receipt: a visitor-held JWS */
+    const char *archive;        /* migrate --archive FILE */
+    int dry_run;
     unsigned roles;             /* token new */
     struct config cfg;
     struct jws_keyset keys;
@@ -56,6 +59,8 @@ static void usage(FILE *f)
           "  verify --receipt JWS         is this visitor-held receipt still the store's,\n"
           "                               and does a newer one follow it?\n"
           "  token new NAME --role read|erase|audit [--role ...]\n"
+          "  migrate --archive FILE [--dry-run]\n"
+          "                               format v1 histories to v2 (originals archived)\n"
           "CONFIG defaults to $CONSENTD_CONFIG or " DEFAULT_CONFIG ".\n"
           "exit: 0 ok, 1 not found, 2 usage, 3 verification failed, 4 store unavailable\n",
           f);
@@ -426,6 +431,30 @@ static int cmd_verify_receipt(struct ctl *c, const char *jws)
     return rc;
 }
 
+/* Format v1 histories to v2; the original receipts are appended to the
+ * archive file first (never truncated), so nothing is lost. */
+static int cmd_migrate(struct ctl *c)
+{
+    struct migrate_counts counts;
+    FILE *archive = fopen(c->archive, "a");
+    int st;
+
+    if (archive == NULL) {
+        fprintf(stderr, "consentctl: cannot open %s for appending\n", c->archive);
+        return EXIT_USAGE;
+    }
+    st = migrate_run(&c->store, &c->cfg, &c->keys, archive, stdout, c->dry_run, &counts);
+    if (fclose(archive) != 0 && st == STORE_OK)
+        st = STORE_ERROR;
+    audit(c, "migrate", "-", st == STORE_OK ? 200 : 503);
+    printf("%ld histor%s (%ld receipts) %s, %ld failed verification and were left as they were\n",
+           counts.migrated, counts.migrated == 1 ? "y" : "ies", counts.receipts,
+           c->dry_run ? "verified" : "migrated", counts.failed);
+    if (st != STORE_OK)
+        return store_exit(st);
+    return counts.failed > 0 ? EXIT_VERIFY : 0;
+}
+
 static int cmd_token(struct ctl *c, const char *name)
 {
     unsigned char raw[32], h[crypto_hash_sha256_BYTES];
@@ -502,6 +531,10 @@ int main(int argc, char **argv)
             c.jwks = argv[++i];
         } else if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc) {
             c.receipt = argv[++i];
+        } else if (strcmp(argv[i], "--archive") == 0 && i + 1 < argc) {
+            c.archive = argv[++i];
+        } else if (strcmp(argv[i], "--dry-run") == 0) {
+            c.dry_run = 1;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
             const char *r = argv[++i];
 
@@ -534,6 +567,12 @@ int main(int argc, char **argv)
         return cmd_token(&c, args[2]);
     if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
         rc = cmd_verify(&c, args[1]);
+        goto done;
+    }
+    if (nargs == 1 && strcmp(args[0], "migrate") == 0 && c.archive != NULL) {
+        rc = load(&c, 1);
+        if (rc == 0)
+            rc = cmd_migrate(&c);
         goto done;
     }
     if (nargs == 1 && strcmp(args[0], "verify") == 0 && c.receipt != NULL) {

@@ -803,6 +803,109 @@ int store_purge(struct store *s, int timeout_ms)
     }
 }
 
+int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, size_t *n)
+{
+    const char *argv[] = {"SCAN", cursor, "MATCH", "consent:{*}", "COUNT", "500"};
+    redisReply *r;
+    int st;
+
+    *n = 0;
+    st = store_command(s, &r, 6, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    snprintf(cursor, 32, "%s", r->element[0]->str);
+    for (size_t i = 0; i < r->element[1]->elements && *n < max; i++) {
+        const redisReply *k = r->element[1]->element[i];
+
+        /* consent:{ID} exactly: 22 characters between the braces */
+        if (k->type == REDIS_REPLY_STRING && k->len == 32 &&
+            strncmp(k->str, "consent:{", 9) == 0 && k->str[31] == '}') {
+            memcpy(ids[*n], k->str + 9, 22);
+            ids[*n][22] = '\0';
+            (*n)++;
+        }
+    }
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+void store_v1_free(struct store_v1 *h)
+{
+    for (size_t i = 0; i < h->nreceipts; i++)
+        store_blob_free(&h->receipts[i]);
+    free(h->receipts);
+    memset(h, 0, sizeof(*h));
+}
+
+int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h)
+{
+    char k1[64], k2[64];
+    const char *a1[] = {"HMGET", k1, "head", "count", "trimmed"};
+    const char *a2[] = {"LRANGE", k2, "0", "-1"};
+    redisReply *r;
+    int st;
+
+    memset(h, 0, sizeof(*h));
+    snprintf(k1, sizeof(k1), "consent:{%s}", consent_id);
+    snprintf(k2, sizeof(k2), "consent:{%s}:receipts", consent_id);
+    st = store_command(s, &r, 5, a1, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        if (r->element[0]->type == REDIS_REPLY_STRING)
+            snprintf(h->head, sizeof(h->head), "%s", r->element[0]->str);
+        if (r->element[1]->type == REDIS_REPLY_STRING)
+            h->count = strtol(r->element[1]->str, NULL, 10);
+        if (r->element[2]->type == REDIS_REPLY_STRING)
+            h->trimmed = strtol(r->element[2]->str, NULL, 10);
+    }
+    freeReplyObject(r);
+    st = store_command(s, &r, 4, a2, NULL);
+    if (st != STORE_OK)
+        return st;
+    h->receipts = calloc(r->elements + 1, sizeof(*h->receipts));
+    for (size_t i = 0; h->receipts != NULL && i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            blob_copy(&h->receipts[h->nreceipts], r->element[i]->str,
+                      r->element[i]->len) == STORE_OK)
+            h->nreceipts++;
+    st = h->receipts != NULL ? STORE_OK : STORE_ERROR;
+    freeReplyObject(r);
+    return st;
+}
+
+int store_v1_delete(struct store *s, const char *consent_id,
+                    const char *const *receipt_ids, size_t n)
+{
+    char k1[64], k2[64];
+    const char *a[] = {"DEL", k1, k2};
+    redisReply *r;
+    int st;
+
+    snprintf(k1, sizeof(k1), "consent:{%s}", consent_id);
+    snprintf(k2, sizeof(k2), "consent:{%s}:receipts", consent_id);
+    st = store_command(s, &r, 3, a, NULL);
+    if (st != STORE_OK)
+        return st;
+    freeReplyObject(r);
+    for (size_t i = 0; i < n; i++) {
+        char key[64];
+        const char *d[] = {"DEL", key};
+
+        snprintf(key, sizeof(key), "receipt:%s", receipt_ids[i]);
+        st = store_command(s, &r, 2, d, NULL);
+        if (st != STORE_OK)
+            return st;
+        freeReplyObject(r);
+    }
+    return STORE_OK;
+}
+
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
                 long long now_ms, long long retention_ms)
 {

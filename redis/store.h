@@ -186,6 +186,26 @@ int store_erase(struct store *s, const char *consent_id,
  */
 int store_purge(struct store *s, int timeout_ms);
 
+/* ---- format v1, read only by `consentctl migrate` ----
+ * v1 kept consent:{ID} (hash: head, count, trimmed, site:<site>),
+ * consent:{ID}:receipts (list, newest first, 64-byte signature + payload
+ * JSON) and receipt:<uuid> -> ID. */
+struct store_v1 {
+    struct store_blob *receipts;    /* newest first */
+    size_t nreceipts;
+    long count, trimmed;
+    char head[65];
+};
+
+/* Up to max v1 consent IDs from a SCAN at *cursor ("0" to start; "0" again
+ * when done; cursor holds 32 bytes). */
+int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, size_t *n);
+int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h);
+void store_v1_free(struct store_v1 *h);
+/* Deletes a v1 history and the index entries of its receipts. */
+int store_v1_delete(struct store *s, const char *consent_id,
+                    const char *const *receipt_ids, size_t n);
+
 /* Appends fields (name, value pairs) to the audit stream, dropping entries
  * older than retention_ms. */
 int store_audit(struct store *s, const char *const *fields, size_t nfields,

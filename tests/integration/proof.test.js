@@ -26,6 +26,7 @@ const { after, before, describe, test } = require('node:test');
 
 const { ROOT, runCommand, startStack, writeConfig, poll } = require('./lib/stack');
 const { withRedis } = require('./lib/redis');
+const { verifyJws } = require('./lib/jws');
 
 const CONSENTCTL = process.env.CONSENTCTL
     ? path.resolve(process.cwd(), process.env.CONSENTCTL)
@@ -890,5 +891,127 @@ describe('proof: the history bound', () => {
         // Removing the oldest kept one is still detected.
         await withRedis(stack, (x) => x.cmd('HDEL', key(h.id), '3'));
         await assertDetected(stack, h.id, 'missing_oldest');
+    });
+});
+
+describe('proof: consentctl migrate (format v1 to v2)', () => {
+    let stack;
+    before(async () => {
+        stack = await startStack({ configure });
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    /* The stack's signing key, as v1 consentd signed with it. */
+    function signer() {
+        const seed = Buffer.from(fs.readFileSync(stack.config.signing_key, 'utf8').trim(), 'hex');
+        const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+        const key = crypto.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        const pub = crypto.createPublicKey(key).export({ format: 'jwk' });
+        const kid = sha256(Buffer.from(pub.x, 'base64url')).slice(0, 16);
+        return { key, pub: { ...pub, kid }, kid };
+    }
+
+    /* A v1 history as v1 consentd stored it: consent:{ID} (head, count,
+     * trimmed), consent:{ID}:receipts (newest first: signature + payload),
+     * receipt:<uuid> -> ID. Returns { id, payloads } (oldest first). */
+    async function writeV1(actions, { tamper = false } = {}) {
+        const { key, kid } = signer();
+        const id = crypto.randomBytes(16).toString('base64url');
+        const stored = [];
+        const payloads = [];
+        let prev = '0'.repeat(64);
+        for (const [i, action] of actions.entries()) {
+            const t = 1795300000000 + i * 60000;
+            const on = action === 'accept_all';
+            const p = {
+                receipt_version: 'consent-receipt/1', receipt_id: crypto.randomUUID(),
+                consent_id: id, site: 'demo', time_ms: t,
+                jurisdiction: { region: 'DE', regime: 'gdpr', model: 'opt-in' },
+                gpc: { sent: false, honoured: false, binding: false }, action,
+                choices: { necessary: true, functional: on, analytics: on, advertising: on },
+                banner: { version: '2026-11-01', consent_revision: 1, texts_sha256: 'a'.repeat(64), model: 'opt-in' },
+                language: 'en', policy_url: '/consent/demo/privacy.html', expires_ms: t + 365 * 86400000,
+                client_network: '46.4.0.0/24', user_agent_sha256: 'b'.repeat(64), prev_sha256: prev, kid,
+            };
+            const bytes = Buffer.from(JSON.stringify(p));
+            const input = `${Buffer.from(JSON.stringify({ alg: 'EdDSA', kid })).toString('base64url')}.${bytes.toString('base64url')}`;
+            const sig = crypto.sign(null, Buffer.from(input), key);
+            stored.push(Buffer.concat([sig, bytes]));
+            payloads.push(p);
+            prev = sha256(bytes);
+        }
+        if (tamper)
+            stored[0][64 + 30] ^= 1;
+        await withRedis(stack, async (r) => {
+            await r.cmd('HSET', `consent:{${id}}`, 'head', prev, 'count', String(actions.length),
+                        'site:demo', '{}');
+            for (const s of stored)
+                await r.cmd('LPUSH', `consent:{${id}}:receipts`, s);
+            for (const p of payloads)
+                await r.cmd('SET', `receipt:${p.receipt_id}`, id);
+        });
+        return { id, payloads };
+    }
+
+    test('verified v1 histories become v2 histories of the same ID; a tampered one is left alone', async () => {
+        const a = await writeV1(['reject_all', 'accept_all', 'withdraw']);
+        const b = await writeV1(['accept_all', 'reject_all']);
+        const c = await writeV1(['accept_all', 'reject_all'], { tamper: true });
+        const archive = path.join(stack.dir, 'v1-archive.jsonl');
+
+        const dry = await ctl(stack, ['migrate', '--archive', archive, '--dry-run']);
+        assert.equal(dry.code, EXIT_VERIFY, dry.stdout + dry.stderr);
+        assert.equal((await lookup(stack, a.id)).status, 404, 'a dry run writes nothing');
+
+        fs.rmSync(archive);
+        const run = await ctl(stack, ['migrate', '--archive', archive]);
+        assert.equal(run.code, EXIT_VERIFY, run.stdout + run.stderr);   // c failed
+        assert.match(run.stdout, new RegExp(`${c.id}: FAILED v1 verification`));
+        assert.match(run.stdout, /2 histories \(5 receipts\) migrated, 1 failed/);
+
+        for (const v of [a, b]) {
+            const res = await lookup(stack, v.id);
+            assert.equal(res.json.verdict, 'verified', JSON.stringify(res.json.findings));
+            const got = res.json.receipts.slice().reverse();
+            assert.deepEqual(got.map((x) => x.seq), v.payloads.map((_, i) => i + 1));
+            got.forEach((x, i) => {
+                const o = v.payloads[i];
+                assert.equal(x.receipt.migrated_from, 'consent-receipt/1');
+                assert.equal(x.receipt.action, o.action);
+                assert.deepEqual(x.receipt.choices, o.choices);
+                assert.equal(x.receipt.time_ms, o.time_ms);
+                assert.equal(x.receipt.expires_ms, o.expires_ms);
+                assert.deepEqual(x.receipt.jurisdiction, o.jurisdiction);
+                assert.equal(x.receipt.client_network, o.client_network);
+            });
+            const keys = await withRedis(stack, (r) => r.cmd('KEYS', `consent:{${v.id}}*`));
+            assert.deepEqual(keys, [], 'the v1 keys are gone');
+        }
+        // The decision applies the migrated state (a's newest is the withdrawal).
+        const exp = await ctl(stack, ['--json', 'lookup', '--', a.id]);
+        assert.equal((await verifyText(stack, exp.stdout)).code, 0);
+        // c is as it was.
+        const left = await withRedis(stack, (r) => r.cmd('KEYS', `consent:{${c.id}}*`));
+        assert.equal(left.length, 2);
+        assert.equal((await lookup(stack, c.id)).status, 404);
+
+        // The archive keeps the original v1 receipts, verifiable offline.
+        const { pub } = signer();
+        const lines = fs.readFileSync(archive, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        assert.deepEqual(lines.map((l) => l.consent_id).sort(), [a.id, b.id].sort());
+        for (const l of lines) {
+            for (const r of l.receipts) {
+                const v = verifyJws(r.jws, pub);
+                assert.equal(v.ok, true);
+                assert.equal(JSON.parse(v.payload).receipt_version, 'consent-receipt/1');
+                assert.equal(sha256(v.payload), r.sha256);
+            }
+        }
+        // Running it again finds only c.
+        const again = await ctl(stack, ['migrate', '--archive', archive]);
+        assert.match(again.stdout, /0 histories \(0 receipts\) migrated, 1 failed/);
     });
 });
