@@ -121,6 +121,12 @@ static void log_message(const char *level, const char *msg, const char *detail)
 
 #define ADMIN_PREFIX "/consent/v1/admin/"
 
+/* Whether a request is on the support API, as the router sees paths. */
+static int admin_path(const char *path)
+{
+    return strncmp(path, ADMIN_PREFIX, sizeof(ADMIN_PREFIX) - 1) == 0;
+}
+
 /*
  * The path as the access log shows it. Consent and receipt IDs in support
  * API paths are replaced by ":id": the log is kept apart from Redis, so an
@@ -251,6 +257,8 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     if (req.gpc)
         atomic_fetch_add_explicit(&w->metrics.gpc_seen, 1, memory_order_relaxed);
     metrics_request(&w->metrics, rl.route, res.status, (long)(mono_us() - t0));
+    if (admin_path(req.path))
+        metrics_admin_request(&w->metrics, res.status);
     log_request(a, &req, &res, &rl, mono_us() - t0);
     response_cleanup(&res);
     atomic_fetch_add(&slot->done, 1);
