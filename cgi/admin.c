@@ -6,10 +6,12 @@
  * Order in every handler: authenticate (401), authorise (403), then validate
  * the path (400), then touch Redis. So a caller without the right token learns
  * nothing, not even whether an ID is well-formed, let alone stored. Every
- * admin request, refused or not, is appended to the audit stream.
+ * authenticated admin request, refused or not, is appended to the audit
+ * stream; calls without a valid token are only counted (metrics).
  */
 #include "app.h"
 #include "history.h"
+#include "jcheck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include <strings.h>
 
 #define ADMIN_MAX_AUDIT 1000
+#define ADMIN_MAX_TARGET CONSENT_MAX_PATH   /* bytes of an audit target */
 
 enum admin_format { FORMAT_NATIVE, FORMAT_KANTARA };
 
@@ -39,18 +42,65 @@ static const struct config_token *bearer(const struct request *req)
     return config_token_find(&req->app->cfg, a);
 }
 
+/* Length of the valid UTF-8 character at s (n bytes left), or 0. What is
+ * valid is jcheck_utf8's rule (no overlong forms, surrogates or code
+ * points past U+10FFFF); this only finds how long the character claims to be. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4, off;
+
+    if (len > n)
+        return 0;
+    return jcheck_utf8((const char *)s, len, &off) == JCHECK_UTF8_OK ? len : 0;
+}
+
+/*
+ * The audit target: the path's ID segment as the caller sent it (nginx has
+ * decoded it, so it may hold any byte), made valid UTF-8 for the stream and
+ * its JSON readers. Bytes that are not part of valid UTF-8, and '%' itself,
+ * are written as %HH; at most ADMIN_MAX_TARGET bytes, cut between two
+ * characters and ending in "…" when cut.
+ */
+static void audit_target(const char *param, size_t len, char *out)
+{
+    static const char ellipsis[] = "\xe2\x80\xa6";
+    const size_t room = ADMIN_MAX_TARGET - (sizeof(ellipsis) - 1);
+    const unsigned char *s = (const unsigned char *)param;
+    size_t o = 0, cut = 0;   /* cut: the last end of a character within room */
+
+    for (size_t i = 0; i < len;) {
+        size_t n = s[i] == '%' ? 0 : utf8_seq(s + i, len - i);
+        size_t need = n > 0 ? n : 3;
+
+        if (o + need > ADMIN_MAX_TARGET) {
+            memcpy(out + cut, ellipsis, sizeof(ellipsis) - 1);
+            o = cut + sizeof(ellipsis) - 1;
+            break;
+        }
+        if (n > 0)
+            memcpy(out + o, s + i, n);
+        else
+            snprintf(out + o, 4, "%%%02X", s[i]);
+        o += need;
+        i += n > 0 ? n : 1;
+        if (o <= room)
+            cut = o;
+    }
+    out[o] = '\0';
+}
+
 static void audit(struct request *req, const struct response *res,
                   const struct config_token *tok, const char *action)
 {
     const struct app *app = req->app;
-    char status[8], when[24], client[64], target[CONSENT_MAX_PATH + 1];
+    char status[8], when[24], client[64], target[ADMIN_MAX_TARGET + 1];
     const char *fields[14];
     size_t n = 0;
 
     snprintf(status, sizeof(status), "%d", res->status);
     snprintf(when, sizeof(when), "%lld", (long long)app_now_ms());
-    snprintf(target, sizeof(target), "%.*s", (int)req->path_param_len,
-             req->path_param != NULL ? req->path_param : "");
+    audit_target(req->path_param != NULL ? req->path_param : "",
+                 req->path_param != NULL ? req->path_param_len : 0, target);
     /* Consent IDs are kept only as a keyed hash: an erased ID must not
      * live on in the audit trail (support finds entries by hashing). */
     if (receipt_valid_consent_id(target)) {
@@ -68,7 +118,8 @@ static void audit(struct request *req, const struct response *res,
     fields[n++] = "client"; fields[n++] = client;
     fields[n++] = "via"; fields[n++] = "api";
     if (store_audit(&req->worker->store, fields, n, app_now_ms(),
-                    (long long)app->cfg.audit_retention_days * 86400000) != STORE_OK &&
+                    (long long)app->cfg.audit_retention_days * 86400000,
+                    app->cfg.audit_max_entries) != STORE_OK &&
         res->status < 500) {
         /* An admin action that cannot be audited is not done quietly. */
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit write failed\",\"action\":\"%s\"}\n",
@@ -118,7 +169,12 @@ static void run(struct request *req, struct response *res, unsigned role,
     }
     fn(req, res, tok, id, format);
 done:
-    audit(req, res, tok, action);
+    /* Only callers with a valid token are audited: a refusal at the door
+     * names nobody, and recording it would let anyone on the support
+     * networks flood the stream. Refusals are counted in the metrics
+     * (consent_admin_requests_total{status="401"}). */
+    if (tok != NULL)
+        audit(req, res, tok, action);
 }
 
 static int is_consent_id(const char *s)

@@ -20,7 +20,8 @@ static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
     "signing_key", "retired_keys", "receipts", "admin", "sites", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
-                                         "audit_retention_days", NULL};
+                                         "audit_retention_days",
+                                         "audit_max_entries", NULL};
 static const char *const token_keys[] = {"name", "roles", "sha256", NULL};
 static const char *const controller_keys[] = {"name", "contact", "address",
                                               "email", "phone", NULL};
@@ -432,14 +433,17 @@ static int load_admin(struct jcheck *c, const cJSON *o, const char *dir,
 {
     const cJSON *tokens = NULL;
     const char *file = NULL;
-    long v = cfg->audit_retention_days;
+    long v = cfg->audit_retention_days, max = cfg->audit_max_entries;
 
     if (jcheck_object(c, o, "$.admin", admin_keys) != 0 ||
         jcheck_int(c, o, "$.admin", "audit_retention_days", 0, 1, 36500, &v) < 0 ||
+        jcheck_int(c, o, "$.admin", "audit_max_entries", 0, 1,
+                   CONSENT_MAX_AUDIT_ENTRIES, &max) < 0 ||
         jcheck_member(c, o, "$.admin", "tokens", 0, cJSON_Array, &tokens) < 0 ||
         jcheck_string(c, o, "$.admin", "tokens_file", 0, 1, PATH_MAX - 1, &file) < 0)
         return -1;
     cfg->audit_retention_days = (int)v;
+    cfg->audit_max_entries = max;
     if (tokens != NULL && load_tokens(c, tokens, "$.admin.tokens", cfg) != 0)
         return -1;
     if (file != NULL) {
@@ -665,6 +669,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     /* Support tokens: only their SHA-256 is configured. */
     cfg->audit_retention_days = CONSENT_DEFAULT_AUDIT_DAYS;
+    cfg->audit_max_entries = CONSENT_DEFAULT_AUDIT_ENTRIES;
     o = NULL;
     if (jcheck_member(jc, root, "$", "admin", 0, cJSON_Object, &o) < 0)
         goto fail;

@@ -32,6 +32,8 @@
 #define CONSENT_MAX_TOKENS 64
 #define CONSENT_MAX_TOKEN_NAME 64
 #define CONSENT_DEFAULT_AUDIT_DAYS 365
+#define CONSENT_DEFAULT_AUDIT_ENTRIES 1000000L  /* audit stream length bound */
+#define CONSENT_MAX_AUDIT_ENTRIES 100000000L
 #define CONSENT_CONTROLLER_FIELD 256
 
 /* Roles of a support token: a token may hold several. */
@@ -106,6 +108,7 @@ struct config {
     struct config_token *tokens;
     size_t ntokens;
     int audit_retention_days;
+    long audit_max_entries;         /* the audit stream keeps about this many */
     struct config_site *sites;
     size_t nsites;
 };

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,11 +119,43 @@ static void log_message(const char *level, const char *msg, const char *detail)
     cJSON_Delete(o);
 }
 
+#define ADMIN_PREFIX "/consent/v1/admin/"
+
+/* Whether a request is on the support API, as the router sees paths. */
+static int admin_path(const char *path)
+{
+    return strncmp(path, ADMIN_PREFIX, sizeof(ADMIN_PREFIX) - 1) == 0;
+}
+
+/*
+ * The path as the access log shows it. Consent and receipt IDs in support
+ * API paths are replaced by ":id": the log is kept apart from Redis, so an
+ * ID in it would outlive the erasure of that consent ID. Case is ignored
+ * (a wrong-case path is a 404 whose ID is just as real), and an unknown
+ * path under the support API is not shown at all.
+ */
+static const char *log_path(const char *path, char *buf, size_t len)
+{
+    static const char *const with_id[] = {"consents/", "receipts/"};
+    const char *rest = path + sizeof(ADMIN_PREFIX) - 1;
+
+    if (strncasecmp(path, ADMIN_PREFIX, sizeof(ADMIN_PREFIX) - 1) != 0 ||
+        strcmp(rest, "audit") == 0)
+        return path;
+    for (size_t i = 0; i < sizeof(with_id) / sizeof(with_id[0]); i++)
+        if (strncasecmp(rest, with_id[i], strlen(with_id[i])) == 0) {
+            snprintf(buf, len, "%s%s:id", ADMIN_PREFIX, with_id[i]);
+            return buf;
+        }
+    snprintf(buf, len, "%s:other", ADMIN_PREFIX);
+    return buf;
+}
+
 static void log_request(const struct app *a, const struct request *req,
                         const struct response *res, const struct request_log *rl,
                         int64_t us)
 {
-    char addr[64];
+    char addr[64], path[64];
     cJSON *o;
 
     if (!a->cfg.access_log && res->status < 500)
@@ -130,7 +163,7 @@ static void log_request(const struct app *a, const struct request *req,
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "time", (double)time(NULL));
     cJSON_AddStringToObject(o, "method", req->method_name);
-    cJSON_AddStringToObject(o, "path", req->path);
+    cJSON_AddStringToObject(o, "path", log_path(req->path, path, sizeof(path)));
     cJSON_AddNumberToObject(o, "status", res->status);
     cJSON_AddNumberToObject(o, "us", (double)us);
     request_truncate_address(req->remote_addr, addr, sizeof(addr));
@@ -224,6 +257,8 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     if (req.gpc)
         atomic_fetch_add_explicit(&w->metrics.gpc_seen, 1, memory_order_relaxed);
     metrics_request(&w->metrics, rl.route, res.status, (long)(mono_us() - t0));
+    if (admin_path(req.path))
+        metrics_admin_request(&w->metrics, res.status);
     log_request(a, &req, &res, &rl, mono_us() - t0);
     response_cleanup(&res);
     atomic_fetch_add(&slot->done, 1);

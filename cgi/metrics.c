@@ -47,6 +47,11 @@ void metrics_request(struct metrics *m, int route, int status, long us)
     inc(&m->latency_count, 1);
 }
 
+void metrics_admin_request(struct metrics *m, int status)
+{
+    inc(&m->admin_requests[status_slot(status)], 1);
+}
+
 void metrics_decision(struct metrics *m, int regime_slot, enum consent_model model)
 {
     if (regime_slot >= 0 && regime_slot < METRICS_MAX_REGIMES)
@@ -133,6 +138,19 @@ char *metrics_render(const struct metrics *const *all, size_t n,
                 put(&b, "consent_requests_total{route=\"%s\",status=\"other\"} %lu\n",
                     r < nroutes ? route_names[r] : "unmatched", sum);
         }
+    }
+    put(&b, "# HELP consent_admin_requests_total Support API answers by status, "
+            "refusals included.\n# TYPE consent_admin_requests_total counter\n");
+    for (int s = 0; s < METRICS_STATUSES; s++) {
+        sum = 0;
+        for (size_t w = 0; w < n; w++)
+            sum += get(&all[w]->admin_requests[s]);
+        if (sum == 0)
+            continue;
+        if (s < METRICS_STATUSES - 1)
+            put(&b, "consent_admin_requests_total{status=\"%d\"} %lu\n", statuses[s], sum);
+        else
+            put(&b, "consent_admin_requests_total{status=\"other\"} %lu\n", sum);
     }
     put(&b, "# HELP consent_request_duration_seconds Time consentd spent on a request.\n"
             "# TYPE consent_request_duration_seconds histogram\n");

@@ -20,6 +20,7 @@
 
 struct metrics {
     atomic_ulong requests[METRICS_MAX_ROUTES + 1][METRICS_STATUSES];
+    atomic_ulong admin_requests[METRICS_STATUSES];  /* support API answers */
     atomic_ulong latency[METRICS_BUCKETS];  /* cumulative le buckets */
     atomic_ulong latency_sum_us;
     atomic_ulong latency_count;
@@ -34,6 +35,11 @@ struct metrics {
 /* Counts one request: route index (-1 when no route matched), status,
  * time taken. */
 void metrics_request(struct metrics *m, int route, int status, long us);
+
+/* Counts one answer on the support API (/consent/v1/admin/...), whoever
+ * gave it: an admin handler, the router (404, 405) or request parsing (431,
+ * 400). Refusals for want of a token (401) are counted here, not audited. */
+void metrics_admin_request(struct metrics *m, int status);
 
 /* Counts one banner decision for a regime (slot from metrics_regime_slot). */
 void metrics_decision(struct metrics *m, int regime_slot, enum consent_model model);

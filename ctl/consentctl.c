@@ -123,7 +123,8 @@ static void audit(struct ctl *c, const char *action, const char *id, int code)
     }
     snprintf(when, sizeof(when), "%lld", (long long)now_ms());
     store_audit(&c->store, f, 12, now_ms(),
-                (long long)c->cfg.audit_retention_days * 86400000);
+                (long long)c->cfg.audit_retention_days * 86400000,
+                c->cfg.audit_max_entries);
 }
 
 static void print_json(const cJSON *o)

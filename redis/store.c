@@ -907,22 +907,31 @@ int store_v1_delete(struct store *s, const char *consent_id,
 }
 
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
-                long long now_ms, long long retention_ms)
+                long long now_ms, long long retention_ms, long long max_entries)
 {
     const char *argv[64];
-    char minid[32];
+    const char *trim[] = {"XTRIM", "consent:audit", "MINID", "~", NULL};
+    char minid[32], maxlen[32];
     redisReply *r;
     size_t n = 0;
     int st;
 
     if (nfields > 50)
         return STORE_ERROR;
+    /* Bounded by age and by length ("~": Redis drops whole stream nodes,
+     * so either bound may be exceeded by up to one node, at most 100
+     * entries). XADD takes one trim strategy, so the age goes first, on
+     * its own; if that fails the XADD below meets the same failure. */
     snprintf(minid, sizeof(minid), "%lld", now_ms - retention_ms);
+    snprintf(maxlen, sizeof(maxlen), "%lld", max_entries);
+    trim[4] = minid;
+    if (store_command(s, &r, 5, trim, NULL) == STORE_OK)
+        freeReplyObject(r);
     argv[n++] = "XADD";
     argv[n++] = "consent:audit";
-    argv[n++] = "MINID";
+    argv[n++] = "MAXLEN";
     argv[n++] = "~";
-    argv[n++] = minid;
+    argv[n++] = maxlen;
     argv[n++] = "*";
     for (size_t i = 0; i < nfields; i++)
         argv[n++] = fields[i];

@@ -206,10 +206,12 @@ void store_v1_free(struct store_v1 *h);
 int store_v1_delete(struct store *s, const char *consent_id,
                     const char *const *receipt_ids, size_t n);
 
-/* Appends fields (name, value pairs) to the audit stream, dropping entries
- * older than retention_ms. */
+/* Appends fields (name, value pairs, at most 50) to the audit stream,
+ * dropping entries older than retention_ms and the oldest beyond
+ * max_entries (both approximately: whole stream nodes of up to 100
+ * entries). Returns the status of the append. */
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
-                long long now_ms, long long retention_ms);
+                long long now_ms, long long retention_ms, long long max_entries);
 
 /* The newest count audit entries (XREVRANGE reply; caller frees). */
 int store_audit_read(struct store *s, long count, redisReply **reply);

@@ -5,7 +5,8 @@
  * written through the public endpoint, verification marks after tampering in
  * Redis, one receipt by its ID, the Kantara Consent Receipt v1.1 form,
  * erasure with a tombstone, authentication (401), roles (403), malformed IDs
- * (400), the audit stream and a Redis outage.
+ * (400), the audit stream (authenticated calls only, valid UTF-8, bounded
+ * by length), the support API's metrics and a Redis outage.
  *
  * Redis is read and changed directly with a small RESP client (below).
  *
@@ -15,8 +16,9 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
-const { startStack } = require('./lib/stack');
-const { Redis, withRedis, allKeys, snapshot } = require('./lib/redis');
+const { startStack, buildConfig, writeConfig, checkConfig, makeTempDir, removeDir } =
+    require('./lib/stack');
+const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis');
 const { verifyJws, jwks } = require('./lib/jws');
 const V = require('./lib/visitor');
 
@@ -30,9 +32,6 @@ const UA = V.UA;
 const RETENTION_DAYS = 1095;              // receipts.retention_days of the example
 const MAX_HISTORY = 4;                    // set below, so that a history can be trimmed
 const TOMBSTONE_DAYS = 3650;
-/* This tree audits every admin call, refused ones included (401). The audit
- * rule "only authenticated calls are audited" lands separately: flip this. */
-const UNAUTHENTICATED_AUDITED = true;
 
 const sha256 = V.sha256;
 const newToken = () => `cst_${crypto.randomBytes(32).toString('base64url')}`;
@@ -45,6 +44,27 @@ const TOKENS = {
     carol: { token: newToken(), roles: ['audit'] },
     root: { token: newToken(), roles: ['read', 'erase', 'audit'] },
 };
+
+/* consent_admin_requests_total by status ({ "401": n, ... }). */
+async function adminMetrics(stack) {
+    const res = await stack.request({ path: '/consent/v1/metrics' });
+    assert.equal(res.status, 200, res.body);
+    const out = {};
+    for (const m of res.body.matchAll(/^consent_admin_requests_total\{status="(\w+)"\} (\d+)$/gm))
+        out[m[1]] = Number(m[2]);
+    return out;
+}
+
+/* How the counts grew from before to after. */
+function grown(before, after) {
+    const out = {};
+    for (const k of new Set([...Object.keys(before), ...Object.keys(after)]))
+        if ((after[k] || 0) !== (before[k] || 0))
+            out[k] = (after[k] || 0) - (before[k] || 0);
+    return out;
+}
+
+const auditLength = (stack) => withRedis(stack, (r) => r.cmd('XLEN', 'consent:audit'));
 
 /* Runs fn and asserts that nothing in Redis changed but the audit stream. */
 async function assertUntouched(stack, fn) {
@@ -175,8 +195,10 @@ describe('support API', () => {
                       'GET receipts': 'receipt', 'GET audit': 'audit' };
 
     /* An admin API call. auth: a token name of TOKENS, a raw Authorization
-     * value ({ raw }), or null for none. */
-    async function admin(method, rest, auth, { xff = nextAddress() } = {}) {
+     * value ({ raw }, with who when it holds a valid token), or null for
+     * none. target: what the audit entry must show, when it is not the
+     * decoded path segment. */
+    async function admin(method, rest, auth, { xff = nextAddress(), target } = {}) {
         const headers = [['User-Agent', UA]];
         let who = '-';
         if (typeof auth === 'string') {
@@ -193,12 +215,14 @@ describe('support API', () => {
         const [kind, ...param] = pathOnly.split('/');
         const action = ACTIONS[`${method} ${kind}`];
         // Every call reaches an admin route; with Redis down nothing can be
-        // audited.
+        // audited, and a call without a valid token is not audited.
         assert.ok(action !== undefined, `${method} ${rest} is an admin route`);
-        if (res.status !== 503 && (UNAUTHENTICATED_AUDITED || res.status !== 401)) {
+        if (who === '-')
+            assert.equal(res.status, 401, `${method} ${rest} without a valid token`);
+        if (res.status !== 503 && who !== '-') {
             calls.push({
                 who, action, status: String(res.status),
-                target: decodeURIComponent(param.join('/')),
+                target: target !== undefined ? target : decodeURIComponent(param.join('/')),
                 client: truncate(xff === null ? '127.0.0.1' : xff),
             });
         }
@@ -589,6 +613,8 @@ describe('support API', () => {
                 ['GET', 'audit?count=0'],
             ];
             let body = null;
+            const lengthBefore = await auditLength(stack);
+            const metricsBefore = await adminMetrics(stack);
             await assertUntouched(stack, async () => {
                 for (const auth of auths) {
                     for (const [method, rest] of targets) {
@@ -603,11 +629,19 @@ describe('support API', () => {
                     }
                 }
             });
+            assert.equal(await auditLength(stack), lengthBefore, '401s are not audited');
+            assert.deepEqual(grown(metricsBefore, await adminMetrics(stack)),
+                             { 401: auths.length * targets.length }, 'but every one is counted');
         });
 
-        it('a call straight from 127.0.0.1 (no proxy header) is refused and audited alike', async () => {
+        it('a call straight from 127.0.0.1 (no proxy header) is refused alike; with a token it is audited', async () => {
+            const before = await auditLength(stack);
             const res = await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', null, { xff: null });
             assertError(res, 401, 'unauthorized');
+            assert.equal(await auditLength(stack), before, 'not audited');
+            const ok = await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice', { xff: null });
+            assertError(ok, 404, 'not_found');
+            assert.equal(await auditLength(stack), before + 1, 'audited');
         });
 
         it('the scheme is case-insensitive; the token is not', async () => {
@@ -729,6 +763,79 @@ describe('support API', () => {
         });
     });
 
+    describe('metrics', () => {
+        it('every answer on a support path is counted, also those of the router and request parsing (404, 405, 431)', async () => {
+            client = '10.0.15';
+            const before = await auditLength(stack);
+            const metricsBefore = await adminMetrics(stack);
+            const auth = ['Authorization', `Bearer ${TOKENS.root.token}`];
+            const send = (method, rest, headers = []) => stack.request({
+                method, path: `${ADMIN}/${rest}`, xff: nextAddress(), headers: [auth, ...headers] });
+            assertError(await send('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA/more'), 404, 'not_found');
+            assertError(await send('GET', 'nothing-here'), 404, 'not_found');
+            assertError(await send('POST', 'consents/AAAAAAAAAAAAAAAAAAAAAA'), 405, 'method_not_allowed');
+            assertError(await send('DELETE', 'audit'), 405, 'method_not_allowed');
+            assertError(await send('GET', `receipts/${crypto.randomUUID()}`,
+                                   [['User-Agent', 'u'.repeat(600)]]), 431, 'header_too_large');
+            assertError(await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', null), 401, 'unauthorized');
+            assertError(await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice'), 404, 'not_found');
+            assert.deepEqual(grown(metricsBefore, await adminMetrics(stack)),
+                             { 401: 1, 404: 3, 405: 2, 431: 1 });
+            // Only the call that reached a handler with a valid token is audited.
+            assert.equal(await auditLength(stack), before + 1);
+            // Other paths are not support API answers.
+            const m = await adminMetrics(stack);
+            assert.equal((await stack.request({ path: '/consent/v1/adminx' })).status, 404);
+            assert.equal((await stack.request({ path: BANNER, xff: visitorAddress() })).status, 200);
+            assert.deepEqual(grown(m, await adminMetrics(stack)), {});
+        });
+    });
+
+    describe('audit targets are valid UTF-8', () => {
+        const fatal = new TextDecoder('utf-8', { fatal: true });
+
+        it('bytes that are not UTF-8, and %, are stored as %HH; valid characters as they are', async () => {
+            client = '10.0.16';
+            for (const [segment, target] of [
+                ['AB%FF%FEcd%C3%A9', 'AB%FF%FEcd\u00e9'],
+                ['%C3', '%C3'],                                   // a cut sequence
+                ['%C0%AF', '%C0%AF'],                             // overlong '/'
+                ['%ED%A0%80', '%ED%A0%80'],                       // a surrogate
+                ['%F4%90%80%80', '%F4%90%80%80'],                 // past U+10FFFF
+                ['100%25', '100%25'],
+                ['%F0%9F%98%80x', '\u{1F600}x'],
+            ]) {
+                const res = await admin('GET', `consents/${segment}`, 'root', { target });
+                assertError(res, 400, 'invalid_id');
+            }
+        });
+
+        it('a long target is cut between two characters and ends in an ellipsis', async () => {
+            client = '10.0.17';
+            // 60 stray bytes (180 bytes as %FF) and 40 euro signs (3 bytes
+            // each): 300 bytes, over the 256 kept.
+            const segment = '%FF'.repeat(60) + '%E2%82%AC'.repeat(40);
+            const target = '%FF'.repeat(60) + '\u20ac'.repeat(24) + '\u2026';
+            assert.equal(Buffer.byteLength(target), 255);
+            assertError(await admin('GET', `consents/${segment}`, 'root', { target }), 400, 'invalid_id');
+        });
+
+        it('every target in Redis decodes as strict UTF-8', async () => {
+            const entries = await withRedis(stack, (r) => r.cmd('XRANGE', 'consent:audit', '-', '+'));
+            assert.ok(entries.length > 0);
+            let seen = 0;
+            for (const [, fields] of entries)
+                for (let i = 0; i + 1 < fields.length; i += 2) {
+                    fatal.decode(fields[i + 1]);      // throws on invalid UTF-8
+                    if (String(fields[i]) === 'target' && fields[i + 1].length > 200) {
+                        assert.ok(fields[i + 1].length <= 256, `at most 256 bytes: ${fields[i + 1].length}`);
+                        seen++;
+                    }
+                }
+            assert.ok(seen >= 1, 'the long target is there');
+        });
+    });
+
     describe('audit stream', () => {
         it('every admin call above is in GET /admin/audit: who, action, target, status, client /24, via api', async () => {
             client = '10.0.13';
@@ -778,9 +885,12 @@ describe('support API', () => {
             const inMalformed = (id) => want.some((w) => w.target !== id && w.target.includes(id));
             for (const id of [...hashOf.keys()].filter((x) => !inMalformed(x)))
                 assert.ok(!res.body.includes(id), `the visitor's consent ID ${id} is not in the stream`);
-            // refusals are recorded too
-            for (const status of ['401', '403', '400', '404', '200'])
+            // refusals of authenticated callers are recorded too; calls
+            // without a valid token are not
+            for (const status of ['403', '400', '404', '200'])
                 assert.ok(got.some((e) => e.status === status), `an entry with status ${status}`);
+            assert.ok(!entries.some((e) => e.status === '401' || e.who === '-'),
+                      'no entry for a call without a valid token');
             // the full client address is never recorded
             for (const e of got)
                 assert.match(e.client, /^\d+\.\d+\.\d+\.0\/24$/, 'client addresses are truncated');
@@ -821,5 +931,76 @@ describe('support API', () => {
             // authentication still comes first
             assertError(await admin('GET', `consents/${v.id}`, null), 401, 'unauthorized');
         });
+    });
+});
+
+describe('audit stream bound by length (admin.audit_max_entries)', () => {
+    const MAX = 5;
+    const NODE = 100;       // Redis trims whole stream nodes (stream-node-max-entries)
+    let stack;
+
+    before(async () => {
+        stack = await startStack({
+            configure: (cfg) => {
+                cfg.admin = {
+                    tokens: [{ name: 'root', roles: ['read', 'audit'], sha256: sha256(TOKENS.root.token) }],
+                    audit_retention_days: 30,
+                    audit_max_entries: MAX,
+                };
+            },
+        });
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    const lookup = (i) => stack.request({
+        path: `${ADMIN}/consents/AAAAAAAAAAAAAAAAAAAAAA`, xff: `10.9.0.${i + 1}`,
+        headers: [['Authorization', `Bearer ${TOKENS.root.token}`]],
+    });
+
+    it('an audited call trims the stream to about audit_max_entries, newest kept', async () => {
+        await withRedis(stack, async (r) => {
+            for (let i = 0; i < 3 * NODE; i++)
+                await r.cmd('XADD', 'consent:audit', '*', 'filler', String(i));
+            assert.equal(await r.cmd('XLEN', 'consent:audit'), 3 * NODE);
+        });
+        assertError(await lookup(0), 404, 'not_found');
+        const [len, newest] = await withRedis(stack, async (r) => [
+            await r.cmd('XLEN', 'consent:audit'),
+            await r.cmd('XREVRANGE', 'consent:audit', '+', '-', 'COUNT', 1)]);
+        assert.ok(len >= MAX && len <= MAX + NODE, `XLEN ${len}: between ${MAX} and ${MAX + NODE}`);
+        const f = newest[0][1].map(String);
+        assert.equal(f[f.indexOf('who') + 1], 'root', 'the newest entry is the call');
+        // and it stays bounded
+        for (let i = 1; i < 3 * NODE / 10; i++)
+            await withRedis(stack, async (r) => {
+                for (let k = 0; k < 10; k++)
+                    await r.cmd('XADD', 'consent:audit', '*', 'filler', String(k));
+            });
+        assertError(await lookup(1), 404, 'not_found');
+        const after2 = await withRedis(stack, (r) => r.cmd('XLEN', 'consent:audit'));
+        assert.ok(after2 <= MAX + NODE, `XLEN ${after2}`);
+    });
+
+    it('admin.audit_max_entries is checked like the other admin keys', async () => {
+        const dir = makeTempDir();
+        try {
+            for (const bad of [0, -1, 100000001, 1.5, '10', true]) {
+                const cfg = buildConfig({ dir });
+                cfg.admin = { audit_max_entries: bad };
+                const r = await checkConfig(writeConfig(dir, cfg));
+                assert.notEqual(r.code, 0, `${JSON.stringify(bad)} accepted`);
+                assert.match(r.stderr, /\$\.admin\.audit_max_entries: expected an integer from 1 to 100000000/,
+                             r.stderr);
+            }
+            const cfg = buildConfig({ dir });
+            cfg.admin = { audit_max_entries: 100000000 };
+            const ok = await checkConfig(writeConfig(dir, cfg));
+            assert.equal(ok.code, 0, ok.stderr);
+        } finally {
+            removeDir(dir);
+        }
     });
 });

@@ -129,12 +129,20 @@ http {
         assert.notEqual(bad.code, 0, output(bad));
         assert.match(bad.stderr, /unknown directive "limit_req_stauts"/, output(bad));
 
-        // The snippet without the http-level zones fails too (the zone is named).
+        // The snippet without the http-level file fails too (its log format
+        // is the first thing named; the zones come later).
         const empty = path.join(dir, 'empty-http.conf');
         fs.writeFileSync(empty, '\n');
         const noZones = await nginxTest(path.join(ROOT, 'nginx', 'consent.conf'), empty);
         assert.notEqual(noZones.code, 0, output(noZones));
-        assert.match(noZones.stderr, /zone "consent_write"/, output(noZones));
+        assert.match(noZones.stderr, /unknown log format "consent"/, output(noZones));
+        // ... and with the log format but without the zones.
+        const noLimits = path.join(dir, 'no-zones-http.conf');
+        fs.writeFileSync(noLimits, fs.readFileSync(path.join(ROOT, 'nginx', 'consent-http.conf'), 'utf8')
+            .replace(/^limit_req_zone .*$/gm, ''));
+        const noZones2 = await nginxTest(path.join(ROOT, 'nginx', 'consent.conf'), noLimits);
+        assert.notEqual(noZones2.code, 0, output(noZones2));
+        assert.match(noZones2.stderr, /zone "consent_write"/, output(noZones2));
     });
 });
 

@@ -491,6 +491,9 @@ async function startStack(options = {}) {
         consentd: path.join(dir, 'consentd.log'),           // stderr: JSON lines
         nginxError: path.join(dir, 'nginx-error.log'),
         nginxAccess: path.join(dir, 'nginx-access.log'),
+        // the snippet's own logs (relative paths: under nginx's -p prefix)
+        consentAccess: path.join(dir, 'consent-access.log'),
+        consentError: path.join(dir, 'consent-error.log'),
     };
     fs.mkdirSync(path.join(dir, 'redis'));
     fs.mkdirSync(path.join(dir, 'nginx-tmp'));
@@ -580,7 +583,7 @@ async function startStack(options = {}) {
         const parts = [e.message];
         for (const [name, file] of Object.entries(logs)) {
             const t = readText(file).trim();
-            if (t !== '' && name !== 'nginxAccess')
+            if (t !== '' && name !== 'nginxAccess' && name !== 'consentAccess')
                 parts.push(`--- ${name} (${file}):\n${tail(t)}`);
         }
         return new Error(parts.join('\n'));
