@@ -109,7 +109,8 @@ consent backend running:
   decision     curl -H 'X-Forwarded-For: 46.4.0.1' 'http://127.0.0.1:$PORT/consent/v1/banner?site=demo'
   support page http://127.0.0.1:$PORT/consent/admin/  (token: $(cat "$RUN/admin-token"))
   support CLI  build/release/consentctl -c cgi/consentd.example.json lookup CONSENT_ID
-  logs         $RUN/consentd.log, $RUN/nginx-error.log, $RUN/redis.log
+  logs         $RUN/consentd.log, $RUN/consent-access.log, $RUN/consent-error.log,
+               $RUN/nginx-access.log, $RUN/nginx-error.log, $RUN/redis.log
   stop         make stop
 MSG
 }

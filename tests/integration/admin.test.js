@@ -22,7 +22,7 @@ const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis
 const { verifyJws, jwks } = require('./lib/jws');
 const V = require('./lib/visitor');
 
-const { ADMIN, RECEIPT_UUID, CONSENT_ID, ZERO_HASH, assertError, keys } = V;
+const { ADMIN, BANNER, RECEIPT_UUID, CONSENT_ID, ZERO_HASH, assertError, keys } = V;
 const DAY_MS = 86400000;
 
 /* Visitors come from Germany, each from its own address. */

@@ -13,7 +13,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
-const { startStack, poll } = require('./lib/stack');
+const { startStack, poll, removeDir } = require('./lib/stack');
 
 const ADMIN = '/consent/v1/admin';
 const BANNER = '/consent/v1/banner?site=demo';
@@ -167,5 +167,43 @@ describe('logs keep no full address and no consent IDs', () => {
         const clients = new Set(lines.map((o) => o.client));
         for (const net of ['46.4.12.0/24', '2a01:4f8:1234::/48', '2001:db8::/48'])
             assert.ok(clients.has(net), `${net} in ${[...clients]}`);
+    });
+});
+
+describe("the harness's log check", () => {
+    it('stop() fails when a log holds an address sent or an ID answered, and not for networks', async () => {
+        const stack = await startStack();
+        let stopped = false;
+        try {
+            const addr = '46.4.77.201';
+            const res = await stack.request({ path: BANNER, xff: addr, headers: [['User-Agent', UA]] });
+            assert.equal(res.status, 200, res.body);
+            // What the snippet writes: the network only.
+            await poll(() => stack.readLog('consentAccess').includes('46.4.77.0/24'),
+                       { what: 'the request in consent-access.log' });
+            const rec = await stack.request({
+                method: 'POST', path: '/consent/v1/consents', xff: addr,
+                headers: [['Content-Type', 'application/json'], ['User-Agent', UA]],
+                body: JSON.stringify({ site: 'demo', banner_version: res.json.banner_version,
+                                       texts_sha256: res.json.texts_sha256, action: 'reject_all' }),
+            });
+            assert.equal(rec.status, 201, rec.body);
+            // Lines as logs that kept the address or the ID would have them.
+            const fs = require('node:fs');
+            fs.appendFileSync(stack.logs.consentError, `connect() failed, client: ${addr}\n`);
+            fs.appendFileSync(stack.logs.consentd, `{"consent":"${rec.json.consent_id}"}\n`);
+            stopped = true;
+            await assert.rejects(stack.stop(), (e) => {
+                assert.match(e.message, /the logs hold what they must not/);
+                assert.match(e.message, /consentError: connect\(\) failed, client: 46\.4\.77\.201/);
+                assert.ok(e.message.includes(`consentd: {"consent":"${rec.json.consent_id}"}`), e.message);
+                assert.doesNotMatch(e.message, /consentAccess/);
+                return true;
+            });
+            removeDir(stack.dir);       // kept by the failing stop()
+        } finally {
+            if (!stopped)
+                await stack.stop();
+        }
     });
 });

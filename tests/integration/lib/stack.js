@@ -448,6 +448,76 @@ function httpRequest(port, { method = 'GET', path: reqPath = '/', headers, body,
     });
 }
 
+/* ---- what no log may hold ----
+ *
+ * Every stack remembers the full client addresses its requests sent
+ * (X-Forwarded-For) and the consent IDs, receipt IDs and consent cookies
+ * its answers carried; stop() fails when any log file of the stack holds
+ * one of them (README, "Logs"). */
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+const ID_KEYS = new Set(['consent_id', 'receipt_id']);
+
+function noteSecrets(seen, { headers, rawHeaders, xff, json } = {}) {
+    const addresses = [];
+    if (typeof xff === 'string')
+        addresses.push(...xff.split(','));
+    const pairs = Array.isArray(headers) ? headers
+        : (typeof headers === 'object' && headers !== null && rawHeaders === undefined
+            ? Object.entries(headers) : []);
+    for (const [k, v] of pairs)
+        if (String(k).toLowerCase() === 'x-forwarded-for')
+            addresses.push(...String(v).split(','));
+    for (const a of addresses.map((x) => x.trim().replace(/^::ffff:/i, ''))) {
+        if (IPV4.test(a) || (net.isIPv6(a) && a.split(':').filter(Boolean).length >= 4))
+            seen.add(a);
+    }
+    for (let i = 0; Array.isArray(rawHeaders) && i + 1 < rawHeaders.length; i += 2) {
+        const m = rawHeaders[i].toLowerCase() === 'set-cookie' &&
+            /^(?:__Host-)?consent=([A-Za-z0-9_-]{20,})/.exec(rawHeaders[i + 1]);
+        if (m)
+            seen.add(m[1]);
+    }
+    const walk = (x, depth) => {
+        if (depth > 8 || x === null || typeof x !== 'object')
+            return;
+        for (const [k, v] of Object.entries(x)) {
+            if (ID_KEYS.has(k) && typeof v === 'string' && v.length >= 16)
+                seen.add(v);
+            else
+                walk(v, depth + 1);
+        }
+    };
+    walk(json, 0);
+}
+
+/* Lines "<log>: <line>" of logs that hold a remembered secret. An address
+ * counts only where it is not part of a longer number or address. */
+function loggedSecrets(logs, seen) {
+    const found = [];
+    for (const [name, file] of Object.entries(logs)) {
+        const text = readText(file);
+        if (text === '')
+            continue;
+        for (const secret of seen) {
+            let at = text.indexOf(secret);
+            while (at >= 0) {
+                const before = text[at - 1] || ' ';
+                const after = text[at + secret.length] || ' ';
+                if (!/[0-9A-Za-z.:_-]/.test(before) && !/[0-9A-Za-z_-]/.test(after) &&
+                    !(after === '.' && /\d/.test(text[at + secret.length + 1] || ''))) {
+                    const start = text.lastIndexOf('\n', at) + 1;
+                    const end = text.indexOf('\n', at);
+                    found.push(`${name}: ${text.slice(start, end < 0 ? undefined : end).slice(0, 300)}`);
+                    break;
+                }
+                at = text.indexOf(secret, at + 1);
+            }
+        }
+    }
+    return found;
+}
+
 /* ---- the stack ---- */
 
 /*
@@ -462,6 +532,8 @@ function httpRequest(port, { method = 'GET', path: reqPath = '/', headers, body,
  *              when the configuration has a signing_key
  *   redis      false: do not start redis-server (consentd starts without
  *              it; call startRedis() later)
+ *   logScan    false: stop() does not check the logs for addresses and
+ *              IDs the stack's requests and answers carried
  *
  * consentd runs with "workers": 8 while nginx keeps up to 16 idle FastCGI
  * connections (keepalive 16), and every kept-alive connection pins a worker
@@ -479,7 +551,9 @@ function httpRequest(port, { method = 'GET', path: reqPath = '/', headers, body,
  * removes it and consentd is back on the real clock. stop() resolves to { nginx, consentd, redis } (each { code,
  * signal, killed }) plus sanitizer (report lines) and leaks (LeakSanitizer
  * report or null); it throws when consentd's stderr has an AddressSanitizer
- * or UBSan report.
+ * or UBSan report, or when a log file holds a full client address sent in
+ * X-Forwarded-For or a consent ID, receipt ID or consent cookie that an
+ * answer carried.
  */
 async function startStack(options = {}) {
     const layout = options.layout || 'geoip2';
@@ -541,7 +615,13 @@ async function startStack(options = {}) {
     const nginxConfPath = path.join(dir, 'nginx.conf');
     fs.writeFileSync(nginxConfPath, nginxConfig({ dir, port: nginxPort, fastcgiPort }));
 
-    const request = (opts) => httpRequest(nginxPort, opts);
+    const seen = new Set();
+    const request = async (opts) => {
+        noteSecrets(seen, opts);
+        const res = await httpRequest(nginxPort, opts);
+        noteSecrets(seen, res);
+        return res;
+    };
 
     const clockPath = path.join(dir, 'clock');
     const setClock = (secs) => {
@@ -569,12 +649,15 @@ async function startStack(options = {}) {
         const stderr = readText(logs.consentd);
         const reports = sanitizerReports(stderr);
         stopped = { nginx, consentd, redis, sanitizer: reports, leaks: leakReport(stderr) };
+        const leaked = options.logScan === false ? [] : loggedSecrets(logs, seen);
         if (reports.length > 0) {
             const text = readText(logs.consentd);
             const at = Math.max(0, text.indexOf(reports[0]) - 200);
             throw new Error(`consentd's stderr has sanitizer reports (${dir} kept):\n` +
                             text.slice(at, at + 6000));
         }
+        if (leaked.length > 0)
+            throw new Error(`the logs hold what they must not (${dir} kept):\n` + leaked.join('\n'));
         removeDir(dir);
         return stopped;
     };
