@@ -42,20 +42,28 @@ static const char *const consent_mode_types[] = {
 static const char *const category_keys[] = {"id", "necessary", "sale_sharing",
                                             NULL};
 static const char *const language_keys[] = {
-    "opt-in", "opt-out", "notice", "panel", "categories", NULL};
+    "opt-in", "opt-out", "notice", "panel", "placeholder", "categories", NULL};
 static const char *const category_text_keys[] = {"name", "purpose", NULL};
 
 /* The texts each banner kind needs; all required, no others allowed. */
 static const char *const model_text_keys[MODEL_COUNT][8] = {
     [MODEL_OPT_IN] = {"title", "body", "accept_all", "reject_all", "settings",
-                      "policy", NULL},
+                      "policy", "gpc_applied", NULL},
     [MODEL_OPT_OUT] = {"title", "body", "do_not_sell", "gpc_honoured", "ok",
-                       "policy", NULL},
-    [MODEL_NOTICE] = {"title", "body", "ok", "settings", "policy", NULL},
+                       "policy", "opted_out", NULL},
+    [MODEL_NOTICE] = {"title", "body", "ok", "settings", "policy",
+                      "gpc_applied", NULL},
 };
 static const char *const panel_text_keys[] = {
     "title", "save", "accept_all", "reject_all", "withdraw", "consent_id",
-    "copy", "close", "always_on", "gpc_locked", NULL};
+    "copy", "close", "always_on", "gpc_locked", "saved", "current",
+    "declaration", "col_name", "col_provider", "col_duration", "col_type",
+    "col_purpose", "session", "first_party", "third_party", "privacy_policy",
+    "type_cookie", "type_local_storage", "type_pixel", "reopen", NULL};
+/* A blocked embed's placeholder ({provider}, {category} filled in by the
+ * script). */
+static const char *const placeholder_text_keys[] = {
+    "title", "body", "load_once", "allow", NULL};
 
 /* Joins dir and p unless p is absolute. Returns a malloc'd string. */
 static char *resolve(const char *dir, const char *p)
@@ -117,7 +125,8 @@ static void sha256_hex(const char *s, char out[CONSENT_SHA256_HEX])
 }
 
 /* Builds the texts object of one model: the model's own texts, the settings
- * panel's, and each category's name and purpose in site order. */
+ * panel's, the embed placeholder's, and each category's name and purpose in
+ * site order. */
 static int build_texts(struct jcheck *c, const cJSON *lang,
                        const struct config_site *site, int model,
                        char **out, char *hash)
@@ -132,7 +141,9 @@ static int build_texts(struct jcheck *c, const cJSON *lang,
     if (o == NULL)
         goto cleanup;
     if (!cJSON_AddItemToObject(o, "panel",
-            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lang, "panel"), 1)))
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lang, "panel"), 1)) ||
+        !cJSON_AddItemToObject(o, "placeholder",
+            cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(lang, "placeholder"), 1)))
         goto cleanup;
     cats = cJSON_AddObjectToObject(o, "categories");
     if (cats == NULL)
@@ -180,6 +191,11 @@ static int load_language(struct jcheck *c, const cJSON *lang, const char *path,
         return -1;
     jcheck_path_key(p, path, "panel");
     if (check_text_object(c, t, p, panel_text_keys) != 0)
+        return -1;
+    if (jcheck_member(c, lang, path, "placeholder", 1, cJSON_Object, &t) != 0)
+        return -1;
+    jcheck_path_key(p, path, "placeholder");
+    if (check_text_object(c, t, p, placeholder_text_keys) != 0)
         return -1;
     if (jcheck_member(c, lang, path, "categories", 1, cJSON_Object, &ctexts) != 0)
         return -1;
