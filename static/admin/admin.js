@@ -15,7 +15,7 @@
     /* The API next to this page: /consent/admin/ -> /consent/v1/admin/ */
     const API = new URL('../v1/admin/', window.location.href).pathname;
     const CONSENT_ID = /^[A-Za-z0-9_-]{21}[AQgw]$/;
-    const RECEIPT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const RECEIPT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[48][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
     const ACTIONS = {
         accept_all: 'Accepted all',
@@ -630,7 +630,7 @@
         $('receipt-id').value = rid;
         if (!RECEIPT_ID.test(rid)) {
             fieldError('receipt-err', rid === '' ? 'Enter a receipt ID.'
-                : 'A receipt ID is a UUID such as 6f1c2d3e-4b5a-4c6d-8e7f-0123456789ab.');
+                : 'A receipt ID is a UUID such as 6f1c2d3e-4b5a-8c6d-8e7f-0123456789ab.');
             $('receipt-id').focus();
             return;
         }
