@@ -109,8 +109,11 @@ $(ASAN)/tests/test_%: $(ASAN)/tests/test_%.o $(addprefix $(ASAN)/,$(LIB_SRCS:.c=
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcriterion -lpthread
 
 # Test fixtures are generated, never downloaded: GeoIP databases in both
-# layouts written with MaxMind's own writer.
-build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb: tests/fixtures/make-mmdb.pl
+# layouts written with MaxMind's own writer, as one file and as a pair of
+# IPv4 and IPv6 files.
+FIXTURES := $(addprefix build/fixtures/,geoip2-city.mmdb flat-city.mmdb \
+    flat-city-ipv4.mmdb flat-city-ipv6.mmdb geoip2-city-ipv4.mmdb geoip2-city-ipv6.mmdb)
+$(FIXTURES) &: tests/fixtures/make-mmdb.pl
 	@mkdir -p build/fixtures
 	perl tests/fixtures/make-mmdb.pl build/fixtures
 
@@ -129,7 +132,7 @@ stop:
 test: deps-test
 	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser
 
-unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
+unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
 	    echo "== unit: $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1 ./$(ASAN)/tests/test_$$t --jobs 2 \
@@ -139,7 +142,7 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city
 	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
-integration: $(ASAN)/consentd $(ASAN)/consentctl build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
+integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES)
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
 
