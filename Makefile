@@ -59,7 +59,7 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
-	    -e 's|"\.\./run/geo/geo-whois-asn-country.mmdb"|"/var/lib/GeoIP/geo-whois-asn-country.mmdb"|' \
+	    -e 's|"\.\./run/geo/\([a-z0-9-]*\.mmdb\)"|"/var/lib/GeoIP/\1"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
 	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \

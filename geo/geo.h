@@ -21,8 +21,8 @@
 #define GEO_MAX_ADDRESS_LEN 46
 /* Files of one struct geo: one per address family at most. */
 #define GEO_MAX_FILES 2
-/* Longest message geo_open writes (paths included). */
-#define GEO_MAX_ERROR 600
+/* Room for a geo_open message (longer paths are cut at the end). */
+#define GEO_MAX_ERROR 512
 
 enum geo_status {
     GEO_OK = 0,
