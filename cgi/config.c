@@ -444,6 +444,50 @@ static int load_tokens(struct jcheck *c, const cJSON *tokens, const char *path,
     return 0;
 }
 
+/*
+ * geoip.database: one path, or a list of 1-GEO_MAX_FILES paths (the files
+ * of one database, e.g. its IPv4 and its IPv6 file). Which file answers
+ * which address family is geo_open's work: it needs the files themselves.
+ */
+static int load_geoip_database(struct jcheck *c, const cJSON *o,
+                               const char *dir, struct config *cfg)
+{
+    const cJSON *db = cJSON_GetObjectItemCaseSensitive(o, "database"), *e;
+    char p[JCHECK_MAX_PATH];
+    const char *s;
+    int i = 0;
+
+    if (db == NULL || cJSON_IsString(db)) {
+        if (jcheck_string(c, o, "$.geoip", "database", 1, 1, PATH_MAX - 1, &s) != 0)
+            return -1;
+        cfg->geoip_coverage = GEO_COVER_ANY;
+        cfg->geoip_paths[0] = resolve(dir, s);
+        if (cfg->geoip_paths[0] == NULL)
+            return jcheck_fail(c, "$.geoip.database", "out of memory");
+        cfg->ngeoip_paths = 1;
+        return 0;
+    }
+    if (!cJSON_IsArray(db) || cJSON_GetArraySize(db) < 1 ||
+        cJSON_GetArraySize(db) > GEO_MAX_FILES)
+        return jcheck_fail(c, "$.geoip.database", "expected a path or a list of "
+                           "1-%d paths (one file per address family)", GEO_MAX_FILES);
+    cfg->geoip_coverage = GEO_COVER_BOTH;
+    cJSON_ArrayForEach(e, db) {
+        jcheck_path_index(p, "$.geoip.database", i++);
+        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+            strlen(e->valuestring) > PATH_MAX - 1)
+            return jcheck_fail(c, p, "expected a string of 1-%d characters", PATH_MAX - 1);
+        cfg->geoip_paths[cfg->ngeoip_paths] = resolve(dir, e->valuestring);
+        if (cfg->geoip_paths[cfg->ngeoip_paths] == NULL)
+            return jcheck_fail(c, p, "out of memory");
+        cfg->ngeoip_paths++;
+        for (size_t k = 0; k + 1 < cfg->ngeoip_paths; k++)
+            if (strcmp(cfg->geoip_paths[k], cfg->geoip_paths[cfg->ngeoip_paths - 1]) == 0)
+                return jcheck_fail(c, p, "the same file as $.geoip.database[%zu]", k);
+    }
+    return 0;
+}
+
 static int load_admin(struct jcheck *c, const cJSON *o, const char *dir,
                       struct config *cfg)
 {
@@ -587,9 +631,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     if (jcheck_member(jc, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.geoip", geoip_keys) != 0 ||
-        jcheck_string(jc, o, "$.geoip", "database", 1, 1, PATH_MAX - 1, &s) != 0)
+        load_geoip_database(jc, o, dir, cfg) != 0)
         goto fail;
-    cfg->geoip_path = resolve(dir, s);
     if (jcheck_string(jc, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
         goto fail;
     if (geo_layout_parse(s, &cfg->geoip_layout) != GEO_OK) {
@@ -699,7 +742,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     }
     cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
-    if (cfg->listen == NULL || cfg->geoip_path == NULL || cfg->rules_path == NULL ||
+    if (cfg->listen == NULL || cfg->rules_path == NULL ||
         cfg->redis_address == NULL || cfg->sites == NULL) {
         jcheck_fail(jc, "$", "out of memory");
         goto fail;
@@ -743,7 +786,8 @@ void config_free(struct config *cfg)
     }
     free(cfg->sites);
     free(cfg->listen);
-    free(cfg->geoip_path);
+    for (size_t i = 0; i < cfg->ngeoip_paths; i++)
+        free(cfg->geoip_paths[i]);
     free(cfg->rules_path);
     free(cfg->redis_address);
     free(cfg->signing_key_path);

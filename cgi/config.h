@@ -92,8 +92,12 @@ struct config {
     char *listen;                   /* "host:port" or "unix:/path" */
     int workers;
     int access_log;
-    char *geoip_path;               /* absolute or relative to the config */
-    enum geo_layout geoip_layout;
+    /* geoip.database: one path (a string) or the files of a list, each
+     * absolute or resolved against the config's folder */
+    char *geoip_paths[GEO_MAX_FILES];
+    size_t ngeoip_paths;
+    enum geo_coverage geoip_coverage;   /* GEO_COVER_BOTH for a list */
+    enum geo_layout geoip_layout;       /* one layout for every file */
     char *rules_path;
     char *redis_address;            /* "host:port" or "unix:/path" */
     int redis_connect_timeout_ms;

@@ -403,6 +403,30 @@ void handle_banner(struct request *req, struct response *res,
     response_json(res, 200, root);
 }
 
+/* geoip.files: each file's type, build time and the address families it
+ * answers, so an operator sees that both files of a list are in use. */
+static void add_geoip_files(cJSON *geoip, const struct geo *g)
+{
+    cJSON *files = cJSON_AddArrayToObject(geoip, "files");
+
+    for (size_t i = 0; files != NULL && i < g->nfiles; i++) {
+        cJSON *f = cJSON_CreateObject(), *fam;
+
+        if (f == NULL || !cJSON_AddItemToArray(files, f)) {
+            cJSON_Delete(f);
+            return;
+        }
+        cJSON_AddStringToObject(f, "type", g->files[i].mmdb.metadata.database_type);
+        cJSON_AddNumberToObject(f, "build_epoch",
+                                (double)g->files[i].mmdb.metadata.build_epoch);
+        fam = cJSON_AddArrayToObject(f, "families");
+        if (fam != NULL && g->ipv4_file == (int)i)
+            cJSON_AddItemToArray(fam, cJSON_CreateString("ipv4"));
+        if (fam != NULL && g->ipv6_file == (int)i)
+            cJSON_AddItemToArray(fam, cJSON_CreateString("ipv6"));
+    }
+}
+
 void handle_health(struct request *req, struct response *res,
                    struct request_log *log)
 {
@@ -415,9 +439,10 @@ void handle_health(struct request *req, struct response *res,
     cJSON_AddStringToObject(root, "status", redis == STORE_OK ? "ok" : "unavailable");
     o = cJSON_AddObjectToObject(root, "geoip");
     cJSON_AddStringToObject(o, "status", "ok");
-    cJSON_AddStringToObject(o, "type", app->geo.mmdb.metadata.database_type);
+    cJSON_AddStringToObject(o, "type", app->geo.files[0].mmdb.metadata.database_type);
     cJSON_AddNumberToObject(o, "build_epoch",
-                            (double)app->geo.mmdb.metadata.build_epoch);
+                            (double)app->geo.files[0].mmdb.metadata.build_epoch);
+    add_geoip_files(o, &app->geo);
     o = cJSON_AddObjectToObject(root, "redis");
     cJSON_AddStringToObject(o, "status", redis == STORE_OK ? "ok" : "unavailable");
     if (redis != STORE_OK)

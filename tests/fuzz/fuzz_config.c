@@ -1,6 +1,7 @@
 /*
  * fuzz_config.c - the configuration loader (cgi/config.c, cgi/jcheck.c,
- * geo/rules.c's model names, geo/geo.c's layout names).
+ * geo/rules.c's model names, geo/geo.c's layout names), geoip.database as a
+ * string or a list of files.
  *
  * Relative paths in the text are taken from "/nonexistent", so nothing on
  * disk is read unless the input names an absolute admin.tokens_file.
@@ -13,6 +14,14 @@
 static void check_loaded(const struct config *cfg)
 {
     FUZZ_CHECK(cfg->nsites <= CONSENT_MAX_SITES);
+    /* geoip.database: a string is one file, a list 1-GEO_MAX_FILES files */
+    FUZZ_CHECK(cfg->ngeoip_paths >= 1 && cfg->ngeoip_paths <= GEO_MAX_FILES);
+    FUZZ_CHECK(cfg->geoip_coverage == GEO_COVER_BOTH || cfg->ngeoip_paths == 1);
+    for (size_t i = 0; i < cfg->ngeoip_paths; i++) {
+        FUZZ_CHECK(cfg->geoip_paths[i] != NULL && cfg->geoip_paths[i][0] != '\0');
+        for (size_t k = 0; k < i; k++)
+            FUZZ_CHECK(strcmp(cfg->geoip_paths[k], cfg->geoip_paths[i]) != 0);
+    }
     for (size_t s = 0; s < cfg->nsites; s++) {
         const struct config_site *site = &cfg->sites[s];
 

