@@ -127,7 +127,7 @@ static void make_receipt(const struct request *req, const struct choice *r,
                          const struct decision *d, const struct receipt_context *ctx,
                          int64_t now, struct receipt *rc)
 {
-    unsigned char a[16], h[crypto_hash_sha256_BYTES];
+    unsigned char h[crypto_hash_sha256_BYTES];
     size_t bin = 0;
 
     memset(rc, 0, sizeof(*rc));
@@ -142,13 +142,7 @@ static void make_receipt(const struct request *req, const struct choice *r,
         if (r->on[i])
             rc->choices |= 1u << i;
     /* Only the /24 or /48 is kept, never the address. */
-    if (inet_pton(AF_INET, req->remote_addr, a) == 1) {
-        rc->net_family = 4;
-        memcpy(rc->net, a, 3);
-    } else if (inet_pton(AF_INET6, req->remote_addr, a) == 1) {
-        rc->net_family = 6;
-        memcpy(rc->net, a, 6);
-    }
+    rc->net_family = request_client_network(req->remote_addr, rc->net);
     crypto_hash_sha256(h, (const unsigned char *)req->user_agent, strlen(req->user_agent));
     memcpy(rc->ua, h, sizeof(rc->ua));
 }

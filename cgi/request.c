@@ -353,27 +353,39 @@ size_t request_negotiate_language(const char *accept_language,
     return best;
 }
 
+int request_client_network(const char *addr, unsigned char net[6])
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    unsigned char b[16];
+
+    if (inet_pton(AF_INET, addr, b) == 1) {
+        memcpy(net, b, 3);
+        return 4;
+    }
+    if (inet_pton(AF_INET6, addr, b) != 1)
+        return 0;
+    if (memcmp(b, mapped, sizeof(mapped)) == 0) {
+        memcpy(net, b + 12, 3);
+        return 4;
+    }
+    memcpy(net, b, 6);
+    return 6;
+}
+
 int request_truncate_address(const char *addr, char *out, size_t outlen)
 {
-    unsigned char b[16];
+    unsigned char net[6], b[16] = {0};
     char txt[INET6_ADDRSTRLEN];
+    int family = request_client_network(addr, net);
 
     out[0] = '\0';
-    if (inet_pton(AF_INET, addr, b) == 1) {
-        b[3] = 0;
-        if (inet_ntop(AF_INET, b, txt, sizeof(txt)) == NULL)
-            return -1;
-        snprintf(out, outlen, "%s/24", txt);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, addr, b) == 1) {
-        memset(b + 6, 0, 10);
-        if (inet_ntop(AF_INET6, b, txt, sizeof(txt)) == NULL)
-            return -1;
-        snprintf(out, outlen, "%s/48", txt);
-        return 0;
-    }
-    return -1;
+    if (family == 0)
+        return -1;
+    memcpy(b, net, family == 4 ? 3 : 6);
+    if (inet_ntop(family == 4 ? AF_INET : AF_INET6, b, txt, sizeof(txt)) == NULL)
+        return -1;
+    snprintf(out, outlen, "%s/%d", txt, family == 4 ? 24 : 48);
+    return 0;
 }
 
 const char *request_strerror(int status)

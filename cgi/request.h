@@ -104,6 +104,14 @@ size_t request_negotiate_language(const char *accept_language,
                                   const char *const *tags, size_t n);
 
 /*
+ * The network of a client address, the only part of it anything keeps:
+ * the first 3 bytes of an IPv4 address (an IPv4-mapped IPv6 address counts
+ * as IPv4) or the first 6 of an IPv6 one, into net. Returns 4 or 6, or 0
+ * when addr is not a numeric address.
+ */
+int request_client_network(const char *addr, unsigned char net[6]);
+
+/*
  * The client address with its host part zeroed, as "a.b.c.0/24" or
  * "x:y:z::/48", into out (at least 64 bytes). Returns 0, or -1 (out = "")
  * when addr is not a numeric address. Never returns the full address.

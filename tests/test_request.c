@@ -297,6 +297,23 @@ Test(address, truncates_ipv4_to_24_and_ipv6_to_48)
     cr_assert_str_eq(out, "2a01:4f8:abcd::/48");
 }
 
+/* nginx hands an IPv4 client on a dual-stack socket over as ::ffff:a.b.c.d:
+ * its network is the IPv4 /24, not ::/48 (which would lose the region). */
+Test(address, an_ipv4_mapped_address_counts_as_ipv4)
+{
+    char out[64];
+    unsigned char net[6];
+
+    cr_assert_eq(request_truncate_address("::ffff:8.8.8.8", out, sizeof(out)), 0);
+    cr_assert_str_eq(out, "8.8.8.0/24");
+    cr_assert_eq(request_client_network("::ffff:46.4.99.77", net), 4);
+    cr_assert_eq(memcmp(net, "\x2e\x04\x63", 3), 0);
+    cr_assert_eq(request_client_network("2a01:4f8:abcd:1234::1", net), 6);
+    cr_assert_eq(memcmp(net, "\x2a\x01\x04\xf8\xab\xcd", 6), 0);
+    cr_assert_eq(request_client_network("::ffff:0:1:2", net), 6, "not a mapped address");
+    cr_assert_eq(request_client_network("nope", net), 0);
+}
+
 Test(address, refuses_what_is_not_an_address)
 {
     char out[64];
