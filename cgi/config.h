@@ -68,6 +68,7 @@ struct config_category {
  * once at load as compact JSON together with their SHA-256. */
 struct config_language {
     char tag[CONSENT_LANG_LEN];             /* lower case, e.g. "en", "pt-br" */
+    int rtl;                                /* written right to left (ar, he, ...) */
     char *texts[MODEL_COUNT];               /* JSON object text, owned */
     char texts_sha256[MODEL_COUNT][CONSENT_SHA256_HEX];
 };
