@@ -44,11 +44,13 @@ static/%.gz: static/%
 	gzip -9 -n -c $< >$@
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, static files,
-# rules, nginx snippets, the systemd unit and an example configuration where
-# Debian operators expect them. Existing configuration is never overwritten.
+# rules, the default texts (i18n/), nginx snippets, the systemd unit and an
+# example configuration where Debian operators expect them. Existing
+# configuration is never overwritten.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(DATADIR)/consentd/static $(DESTDIR)$(SYSCONFDIR)/consentd \
+	    $(DESTDIR)$(DATADIR)/consentd/static $(DESTDIR)$(DATADIR)/consentd/i18n \
+	    $(DESTDIR)$(SYSCONFDIR)/consentd \
 	    $(DESTDIR)$(SYSCONFDIR)/nginx/snippets $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/doc/consentd
 	install -m 755 $(RELEASE)/consentd $(DESTDIR)$(SBINDIR)/consentd
@@ -56,11 +58,13 @@ install: all
 	cp -R static/. $(DESTDIR)$(DATADIR)/consentd/static/
 	install -m 644 redis/redis.conf $(DESTDIR)$(DATADIR)/consentd/redis.conf
 	install -m 644 geo/rules.json $(DESTDIR)$(DATADIR)/consentd/rules.json
+	install -m 644 i18n/*.json $(DESTDIR)$(DATADIR)/consentd/i18n/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
 	    -e 's|"\.\./run/geo/geo-whois-asn-country.mmdb"|"/var/lib/GeoIP/geo-whois-asn-country.mmdb"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
+	    -e 's|"\.\./i18n"|"$(DATADIR)/consentd/i18n"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
 	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
 	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
