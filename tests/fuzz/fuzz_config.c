@@ -3,7 +3,8 @@
  * geo/rules.c's model names, geo/geo.c's layout names).
  *
  * Relative paths in the text are taken from "/nonexistent", so nothing on
- * disk is read unless the input names an absolute admin.tokens_file.
+ * disk is read unless the input names an absolute admin.tokens_file or
+ * texts folder (default texts, cgi/texts.c).
  */
 #include "fuzz.h"
 #include "../../cgi/config.h"
