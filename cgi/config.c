@@ -273,7 +273,7 @@ static int check_language(struct jcheck *c, const cJSON *merged,
     const cJSON *cats;
 
     if (from != NULL)
-        snprintf(why, sizeof(why), "no default text for it in %s.json", from);
+        snprintf(why, sizeof(why), "no default text for it in %s", from);
     else
         snprintf(why, sizeof(why), "no default texts for this language");
     for (int m = 0; m < MODEL_COUNT; m++) {

@@ -1,6 +1,7 @@
 /*
  * config.h - consentd's JSON configuration: listen address, workers, GeoIP,
- * rules, Redis and the sites with their categories and banner texts.
+ * rules, Redis and the sites with their categories and banner texts (a
+ * site's own texts laid over the default texts of cgi/texts.h).
  *
  * Loaded once at start (and validated completely: an unknown key, a wrong type
  * or a missing field is refused with the file, the JSON path and what was

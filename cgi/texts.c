@@ -294,6 +294,6 @@ const cJSON *texts_find(const struct texts *t, const char *tag,
     if (f == NULL || f->tree == NULL)
         return NULL;
     if (from != NULL)
-        *from = f->tag;
+        *from = f->file;
     return f->tree;
 }

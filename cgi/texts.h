@@ -49,7 +49,8 @@ void texts_free(struct texts *t);
  * The default texts for a lower-case language tag: its own file, else the
  * file of a shorter tag (de-at -> de, zh-hant-tw -> zh-hant) or of a
  * well-known alias (zh-tw -> zh-hant, zh-cn -> zh-hans, nb -> no); NULL when
- * none. Borrowed from t; sets *from (may be NULL) to the file's tag.
+ * none. Borrowed from t; sets *from (may be NULL) to the file's name
+ * ("pt-BR.json"), also borrowed from t.
  */
 const cJSON *texts_find(const struct texts *t, const char *tag,
                         const char **from);
