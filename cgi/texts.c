@@ -12,6 +12,7 @@
 #include "jcheck.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,7 @@ int texts_load(struct texts *t, const char *dir, size_t maxlen,
     DIR *d;
     struct dirent *e;
     struct jcheck c;
-    char path[4096];
+    char path[PATH_MAX];
     int rc = -1;
 
     memset(t, 0, sizeof(*t));
