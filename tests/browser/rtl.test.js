@@ -4,7 +4,8 @@
  * reads the banner and the settings panel right to left: dir and lang on
  * both root elements, computed direction rtl, the buttons laid out from the
  * right, the switch knob of an "on" category on the left. Screenshots go to
- * tests/artifacts/ (banner-ar-rtl.png, panel-ar-rtl.png). An English
+ * tests/artifacts/ (banner-ar-rtl.png, panel-ar-rtl.png); axe-core finds no
+ * serious or critical violation in either. An English
  * visitor on the same page stays left to right.
  *
  *   CONSENTD=build/asan/consentd node --test tests/browser/rtl.test.js
@@ -16,6 +17,7 @@ const path = require('node:path');
 const { startStack } = require('../integration/lib/stack');
 const { DE, DEMO, ROOT, banner, launch, panel, screenshot, visitor } = require('./lib/browser');
 
+const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 const AR = JSON.parse(fs.readFileSync(path.join(ROOT, 'i18n', 'ar.json'), 'utf8'));
 
 let stack;
@@ -32,6 +34,17 @@ after(async () => {
         await stack.stop();
 });
 
+/* axe-core's serious and critical violations under selector (as a11y.test.js). */
+async function axe(page, selector) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object')))
+        await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async (sel) => {
+        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
+        return r.violations.map((x) => ({ id: x.id, impact: x.impact, help: x.help }));
+    }, selector);
+    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
+}
+
 /* dir and lang attributes, computed direction and text-align of e. */
 const layout = (l) => l.evaluate((e) => {
     const s = getComputedStyle(e);
@@ -41,7 +54,8 @@ const layout = (l) => l.evaluate((e) => {
 describe('Arabic visitor: right to left', () => {
     let v;
     before(async () => {
-        v = await visitor(browser, stack, { xff: DE, headers: { 'Accept-Language': 'ar' } });
+        // bypassCSP: axe-core is injected as an inline script (as in a11y.test.js).
+        v = await visitor(browser, stack, { xff: DE, bypassCSP: true, headers: { 'Accept-Language': 'ar' } });
     });
     after(async () => {
         assert.deepEqual(v.errors, [], 'no page errors');
@@ -69,6 +83,7 @@ describe('Arabic visitor: right to left', () => {
         assert.ok(box.x + box.width - title.right < 40, `title ends ${box.x + box.width - title.right}px from the right`);
         assert.ok(title.left - box.x > 40, `title starts ${title.left - box.x}px from the left`);
         console.log('# screenshot: ' + await screenshot(v.page, 'banner-ar-rtl'));
+        assert.deepEqual(await axe(v.page, '.cc-b'), [], 'axe-core on the Arabic banner');
     });
 
     it('the settings panel is right to left too, an "on" switch with its knob on the left', async () => {
@@ -86,6 +101,7 @@ describe('Arabic visitor: right to left', () => {
         });
         assert.equal(knob.right, '23px', JSON.stringify(knob));
         console.log('# screenshot: ' + await screenshot(v.page, 'panel-ar-rtl'));
+        assert.deepEqual(await axe(v.page, 'dialog.cc-p'), [], 'axe-core on the Arabic panel');
     });
 });
 
