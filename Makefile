@@ -25,7 +25,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
-LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/request.c cgi/response.c \
+LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/request.c cgi/response.c \
             cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
 TEST_SUITES := request geo rules config decision receipt choice verify
@@ -45,11 +45,13 @@ static/%.gz: static/%
 	gzip -9 -n -c $< >$@
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: binaries, static files,
-# rules, nginx snippets, the systemd unit and an example configuration where
-# Debian operators expect them. Existing configuration is never overwritten.
+# rules, the default texts (i18n/), nginx snippets, the systemd unit and an
+# example configuration where Debian operators expect them. Existing
+# configuration is never overwritten.
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(DATADIR)/consentd/static $(DESTDIR)$(SYSCONFDIR)/consentd \
+	    $(DESTDIR)$(DATADIR)/consentd/static $(DESTDIR)$(DATADIR)/consentd/i18n \
+	    $(DESTDIR)$(SYSCONFDIR)/consentd \
 	    $(DESTDIR)$(SYSCONFDIR)/nginx/snippets $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DATADIR)/doc/consentd
 	install -m 755 $(RELEASE)/consentd $(DESTDIR)$(SBINDIR)/consentd
@@ -57,11 +59,13 @@ install: all
 	cp -R static/. $(DESTDIR)$(DATADIR)/consentd/static/
 	install -m 644 redis/redis.conf $(DESTDIR)$(DATADIR)/consentd/redis.conf
 	install -m 644 geo/rules.json $(DESTDIR)$(DATADIR)/consentd/rules.json
+	install -m 644 i18n/*.json $(DESTDIR)$(DATADIR)/consentd/i18n/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
 	    -e 's|"\.\./run/geo/\([a-z0-9-]*\.mmdb\)"|"/var/lib/GeoIP/\1"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
+	    -e 's|"\.\./i18n"|"$(DATADIR)/consentd/i18n"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
 	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
 	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
@@ -168,8 +172,8 @@ FUZZ_TARGETS := request body config rules receipt
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -g -O1
 FUZZ_SRCS_request := cgi/request.c
-FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
-FUZZ_SRCS_config := cgi/config.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/jcheck.c geo/rules.c geo/geo.c
 FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
 FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))

@@ -37,6 +37,7 @@ c.workers = 96;
 c.access_log = false;
 c.geoip = {database: root + "/build/fixtures/geoip2-city.mmdb", layout: "geoip2"};
 c.rules = root + "/geo/rules.json";
+c.texts = root + "/i18n";
 c.redis.address = "127.0.0.1:" + rport;
 c.signing_key = dir + "/signing.key";
 c.cookie.secret = dir + "/cookie.key";

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "jcheck.h"
+#include "texts.h"
 
 #include <libgen.h>
 #include <limits.h>
@@ -18,7 +19,7 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "admin", "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "admin", "texts", "sites", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -167,61 +168,187 @@ cleanup:
     return rc;
 }
 
-static int load_language(struct jcheck *c, const cJSON *lang, const char *path,
-                         struct config_site *site, struct config_language *l)
+/* Lays the site's own section name of own (a model, the panel, the
+ * placeholder, one category) over the same section of merged, text by
+ * text: a site's own text wins, what it does not say stays the default. */
+static int overlay_section(struct jcheck *c, cJSON *merged, const cJSON *own,
+                           const char *path, const char *name,
+                           const char *const *keys)
+{
+    char p[JCHECK_MAX_PATH];
+    const cJSON *src = NULL, *t;
+    cJSON *dst;
+    const char *s;
+
+    if (jcheck_member(c, own, path, name, 0, cJSON_Object, &src) < 0)
+        return -1;
+    if (src == NULL)
+        return 0;
+    jcheck_path_key(p, path, name);
+    if (jcheck_object(c, src, p, keys) != 0)
+        return -1;
+    dst = cJSON_GetObjectItemCaseSensitive(merged, name);
+    if (dst == NULL && (dst = cJSON_AddObjectToObject(merged, name)) == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    cJSON_ArrayForEach(t, src) {
+        cJSON *v;
+
+        if (jcheck_string(c, src, p, t->string, 1, 1, CONSENT_MAX_TEXT_LEN, &s) != 0)
+            return -1;
+        v = cJSON_CreateString(s);
+        if (v == NULL ||
+            !(cJSON_GetObjectItemCaseSensitive(dst, t->string) != NULL
+                  ? cJSON_ReplaceItemInObjectCaseSensitive(dst, t->string, v)
+                  : cJSON_AddItemToObject(dst, t->string, v)))
+            return jcheck_fail(c, p, "out of memory");
+    }
+    return 0;
+}
+
+/* The site's own texts of one language (an object, or true for the
+ * defaults as they are) laid over the default file's into *merged (owned
+ * by the caller). */
+static int merge_language(struct jcheck *c, const cJSON *lang, const char *path,
+                          const struct config_site *site, const cJSON *def,
+                          cJSON **merged)
 {
     char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
-    const cJSON *ctexts, *t;
+    const cJSON *cats = NULL, *t;
+    cJSON *mcats;
 
-    if (!valid_language_tag(lang->string, l->tag))
-        return jcheck_fail(c, path, "expected a language tag like \"en\" or \"pt-BR\"");
+    *merged = def != NULL ? cJSON_Duplicate(def, 1) : cJSON_CreateObject();
+    if (*merged == NULL)
+        return jcheck_fail(c, path, "out of memory");
+    if (cJSON_IsTrue(lang))
+        return 0;
+    if (!cJSON_IsObject(lang))
+        return jcheck_fail(c, path, "expected an object of texts, or true for the default texts");
     if (jcheck_object(c, lang, path, language_keys) != 0)
         return -1;
-    for (int m = 0; m < MODEL_COUNT; m++) {
-        const cJSON *mt;
-
-        if (jcheck_member(c, lang, path, rules_model_name((enum consent_model)m),
-                          1, cJSON_Object, &mt) != 0)
+    for (int m = 0; m < MODEL_COUNT; m++)
+        if (overlay_section(c, *merged, lang, path,
+                            rules_model_name((enum consent_model)m),
+                            model_text_keys[m]) != 0)
             return -1;
-        jcheck_path_key(p, path, rules_model_name((enum consent_model)m));
-        if (check_text_object(c, mt, p, model_text_keys[m]) != 0)
-            return -1;
-    }
-    if (jcheck_member(c, lang, path, "panel", 1, cJSON_Object, &t) != 0)
+    if (overlay_section(c, *merged, lang, path, "panel", panel_text_keys) != 0 ||
+        overlay_section(c, *merged, lang, path, "placeholder",
+                        placeholder_text_keys) != 0 ||
+        jcheck_member(c, lang, path, "categories", 0, cJSON_Object, &cats) < 0)
         return -1;
-    jcheck_path_key(p, path, "panel");
-    if (check_text_object(c, t, p, panel_text_keys) != 0)
-        return -1;
-    if (jcheck_member(c, lang, path, "placeholder", 1, cJSON_Object, &t) != 0)
-        return -1;
-    jcheck_path_key(p, path, "placeholder");
-    if (check_text_object(c, t, p, placeholder_text_keys) != 0)
-        return -1;
-    if (jcheck_member(c, lang, path, "categories", 1, cJSON_Object, &ctexts) != 0)
-        return -1;
+    if (cats == NULL)
+        return 0;
     jcheck_path_key(p, path, "categories");
-    cJSON_ArrayForEach(t, ctexts) {
+    mcats = cJSON_GetObjectItemCaseSensitive(*merged, "categories");
+    if (mcats == NULL && (mcats = cJSON_AddObjectToObject(*merged, "categories")) == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    cJSON_ArrayForEach(t, cats) {
         if (config_category_index(site, t->string) < 0) {
             jcheck_path_key(q, p, t->string);
             return jcheck_fail(c, q, "not a category of this site");
         }
-    }
-    for (size_t i = 0; i < site->ncategories; i++) {
-        if (jcheck_member(c, ctexts, p, site->categories[i].id, 1,
-                          cJSON_Object, &t) != 0)
-            return -1;
-        jcheck_path_key(q, p, site->categories[i].id);
-        if (check_text_object(c, t, q, category_text_keys) != 0)
+        if (overlay_section(c, mcats, cats, p, t->string, category_text_keys) != 0)
             return -1;
     }
-    for (int m = 0; m < MODEL_COUNT; m++)
-        if (build_texts(c, lang, site, m, &l->texts[m], l->texts_sha256[m]) != 0)
-            return -1;
     return 0;
 }
 
+/* Fails at path.key when obj lacks key, saying why no default filled it. */
+static int need(struct jcheck *c, const cJSON *obj, const char *path,
+                const char *key, const char *why)
+{
+    char q[JCHECK_MAX_PATH];
+
+    if (cJSON_GetObjectItemCaseSensitive(obj, key) != NULL)
+        return 0;
+    jcheck_path_key(q, path, key);
+    return jcheck_fail(c, q, "missing (required: %s)", why);
+}
+
+/* Checks that the merged texts of a language are complete. */
+static int check_language(struct jcheck *c, const cJSON *merged,
+                          const char *path, const struct config_site *site,
+                          const char *from)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH], why[96];
+    const cJSON *cats;
+
+    if (from != NULL)
+        snprintf(why, sizeof(why), "no default text for it in %s", from);
+    else
+        snprintf(why, sizeof(why), "no default texts for this language");
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const char *name = rules_model_name((enum consent_model)m);
+
+        jcheck_path_key(p, path, name);
+        if (need(c, merged, path, name, why) != 0)
+            return -1;
+        for (const char *const *k = model_text_keys[m]; *k != NULL; k++)
+            if (need(c, cJSON_GetObjectItemCaseSensitive(merged, name), p, *k, why) != 0)
+                return -1;
+        if (check_text_object(c, cJSON_GetObjectItemCaseSensitive(merged, name),
+                              p, model_text_keys[m]) != 0)
+            return -1;
+    }
+    jcheck_path_key(p, path, "panel");
+    jcheck_path_key(q, path, "placeholder");
+    if (need(c, merged, path, "panel", why) != 0 ||
+        check_text_object(c, cJSON_GetObjectItemCaseSensitive(merged, "panel"),
+                          p, panel_text_keys) != 0 ||
+        need(c, merged, path, "placeholder", why) != 0 ||
+        check_text_object(c, cJSON_GetObjectItemCaseSensitive(merged, "placeholder"),
+                          q, placeholder_text_keys) != 0 ||
+        need(c, merged, path, "categories", why) != 0)
+        return -1;
+    cats = cJSON_GetObjectItemCaseSensitive(merged, "categories");
+    jcheck_path_key(p, path, "categories");
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const char *id = site->categories[i].id;
+
+        jcheck_path_key(q, p, id);
+        if (need(c, cats, p, id, why) != 0 ||
+            need(c, cJSON_GetObjectItemCaseSensitive(cats, id), q, "name", why) != 0 ||
+            need(c, cJSON_GetObjectItemCaseSensitive(cats, id), q, "purpose", why) != 0 ||
+            check_text_object(c, cJSON_GetObjectItemCaseSensitive(cats, id), q,
+                              category_text_keys) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * One language of a site: its own texts over the default file of its tag
+ * (or of its base language), checked complete, then printed and hashed per
+ * model. The hash covers the merged texts, so editing a default file changes
+ * the hash of every site that shows that text.
+ */
+static int load_language(struct jcheck *c, const cJSON *lang, const char *path,
+                         struct config_site *site, const struct texts *defaults,
+                         struct config_language *l)
+{
+    const char *from = NULL;
+    const cJSON *def = NULL;
+    cJSON *merged = NULL;
+    int rc = -1;
+
+    if (!valid_language_tag(lang->string, l->tag))
+        return jcheck_fail(c, path, "expected a language tag like \"en\" or \"pt-BR\"");
+    l->rtl = texts_rtl(l->tag);
+    if (defaults != NULL)
+        def = texts_find(defaults, l->tag, &from);
+    if (merge_language(c, lang, path, site, def, &merged) != 0 ||
+        check_language(c, merged, path, site, def != NULL ? from : NULL) != 0)
+        goto cleanup;
+    for (int m = 0; m < MODEL_COUNT; m++)
+        if (build_texts(c, merged, site, m, &l->texts[m], l->texts_sha256[m]) != 0)
+            goto cleanup;
+    rc = 0;
+cleanup:
+    cJSON_Delete(merged);
+    return rc;
+}
+
 static int load_site(struct jcheck *c, const cJSON *item, const char *path,
-                     struct config_site *site)
+                     struct config_site *site, const struct texts *defaults)
 {
     const char *s;
     const cJSON *arr, *e, *langs;
@@ -374,7 +501,8 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
         return jcheck_fail(c, p, "out of memory");
     cJSON_ArrayForEach(e, langs) {
         jcheck_path_key(q, p, e->string);
-        if (load_language(c, e, q, site, &site->languages[site->nlanguages]) != 0) {
+        if (load_language(c, e, q, site, defaults,
+                          &site->languages[site->nlanguages]) != 0) {
             site->nlanguages++;     /* so config_free frees its texts */
             return -1;
         }
@@ -544,6 +672,65 @@ const struct config_token *config_token_find(const struct config *cfg,
     return found;
 }
 
+/* en.json against the key lists above: the one file whose keys say what
+ * every other default file must hold (texts.c compares them to it). */
+static int check_master(struct jcheck *c, const cJSON *en)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *t, *cats;
+
+    if (jcheck_object(c, en, "$", language_keys) != 0)
+        return -1;
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        const char *name = rules_model_name((enum consent_model)m);
+
+        jcheck_path_key(p, "$", name);
+        if (jcheck_member(c, en, "$", name, 1, cJSON_Object, &t) != 0 ||
+            check_text_object(c, t, p, model_text_keys[m]) != 0)
+            return -1;
+    }
+    if (jcheck_member(c, en, "$", "panel", 1, cJSON_Object, &t) != 0 ||
+        check_text_object(c, t, "$.panel", panel_text_keys) != 0 ||
+        jcheck_member(c, en, "$", "placeholder", 1, cJSON_Object, &t) != 0 ||
+        check_text_object(c, t, "$.placeholder", placeholder_text_keys) != 0 ||
+        jcheck_member(c, en, "$", "categories", 1, cJSON_Object, &cats) != 0)
+        return -1;
+    cJSON_ArrayForEach(t, cats) {
+        jcheck_path_key(q, "$.categories", t->string);
+        if (!jcheck_is_token(t->string, CONSENT_MAX_CATEGORY_ID_LEN))
+            return jcheck_fail(c, q, "expected a category id of a-z, 0-9, - and _");
+        if (!cJSON_IsObject(t))
+            return jcheck_fail(c, q, "expected an object");
+        if (check_text_object(c, t, q, category_text_keys) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The folder of default texts ("texts", relative to the configuration):
+ * every file read and checked now, so a broken translation stops the start
+ * with its file and key rather than showing a visitor half a banner. */
+static int load_defaults(struct jcheck *c, const char *dir, const char *name,
+                         struct texts *defaults)
+{
+    char *path = resolve(dir, name), err2[768], master[PATH_MAX + 16];
+    struct jcheck c2;
+    int rc = 0;
+
+    if (path == NULL)
+        return jcheck_fail(c, "$.texts", "out of memory");
+    if (texts_load(defaults, path, CONSENT_MAX_TEXT_LEN, err2, sizeof(err2)) != 0) {
+        rc = jcheck_fail(c, "$.texts", "%s", err2);
+    } else {
+        snprintf(master, sizeof(master), "%s/%s", path, defaults->files[0].file);
+        jcheck_init(&c2, master, err2, sizeof(err2));
+        if (check_master(&c2, defaults->files[0].tree) != 0)
+            rc = jcheck_fail(c, "$.texts", "%s", err2);
+    }
+    free(path);
+    return rc;
+}
+
 static int parse_listen(const char *s)
 {
     const char *colon;
@@ -608,7 +795,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
                      const char *dir)
 {
     const cJSON *o, *sites, *e;
-    const char *s;
+    const char *s, *s_texts = NULL;
+    struct texts defaults = {0};
     long v;
     char p[JCHECK_MAX_PATH];
     int i;
@@ -735,6 +923,10 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     if (o != NULL && load_admin(jc, o, dir, cfg) != 0)
         goto fail;
 
+    if (jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &s_texts) < 0 ||
+        (s_texts != NULL && load_defaults(jc, dir, s_texts, &defaults) != 0))
+        goto fail;
+
     if (jcheck_member(jc, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
         goto fail;
     if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
@@ -751,7 +943,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     cJSON_ArrayForEach(e, sites) {
         jcheck_path_index(p, "$.sites", i++);
         cfg->nsites++;
-        if (load_site(jc, e, p, &cfg->sites[cfg->nsites - 1]) != 0)
+        if (load_site(jc, e, p, &cfg->sites[cfg->nsites - 1],
+                      s_texts != NULL ? &defaults : NULL) != 0)
             goto fail;
         for (size_t k = 0; k + 1 < cfg->nsites; k++)
             if (strcmp(cfg->sites[k].id, cfg->sites[cfg->nsites - 1].id) == 0) {
@@ -759,9 +952,11 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
                 goto fail;
             }
     }
+    texts_free(&defaults);
     cJSON_Delete(root);
     return 0;
 fail:
+    texts_free(&defaults);
     cJSON_Delete(root);
     config_free(cfg);
     return -1;

@@ -1,6 +1,7 @@
 /*
  * config.h - consentd's JSON configuration: listen address, workers, GeoIP,
- * rules, Redis and the sites with their categories and banner texts.
+ * rules, Redis and the sites with their categories and banner texts (a
+ * site's own texts laid over the default texts of cgi/texts.h).
  *
  * Loaded once at start (and validated completely: an unknown key, a wrong type
  * or a missing field is refused with the file, the JSON path and what was
@@ -68,6 +69,7 @@ struct config_category {
  * once at load as compact JSON together with their SHA-256. */
 struct config_language {
     char tag[CONSENT_LANG_LEN];             /* lower case, e.g. "en", "pt-br" */
+    int rtl;                                /* written right to left (ar, he, ...) */
     char *texts[MODEL_COUNT];               /* JSON object text, owned */
     char texts_sha256[MODEL_COUNT][CONSENT_SHA256_HEX];
 };

@@ -386,6 +386,7 @@ void handle_banner(struct request *req, struct response *res,
     add_stored(root, &stored, &state, site, v.consent_id);
 
     cJSON_AddStringToObject(root, "language", lang->tag);
+    cJSON_AddStringToObject(root, "dir", lang->rtl ? "rtl" : "ltr");
     cJSON_AddItemToObject(root, "texts",
                           cJSON_CreateRaw(lang->texts[v.j.regime->model]));
     cJSON_AddStringToObject(root, "texts_sha256",

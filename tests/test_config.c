@@ -3,12 +3,14 @@
  * expected. Bad configs are made by changing one thing in the example. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "../cgi/config.h"
+#include "../cgi/texts.h"
 
 #define EXAMPLE "cgi/consentd.example.json"
 
@@ -57,6 +59,14 @@ static void expect_error(cJSON *root, const char *needle)
 static cJSON *site0(cJSON *root)
 {
     return cJSON_GetArrayItem(cJSON_GetObjectItem(root, "sites"), 0);
+}
+
+static void add_category(cJSON *root, const char *id)
+{
+    cJSON *cat = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(cat, "id", id);
+    cJSON_AddItemToArray(cJSON_GetObjectItem(site0(root), "categories"), cat);
 }
 
 Test(config, the_example_loads_with_its_sites_and_texts)
@@ -254,22 +264,60 @@ Test(config, a_necessary_sale_category_is_refused)
     expect_error(r, "$.sites[0].categories[0]: a necessary category cannot be sale_sharing");
 }
 
-Test(config, a_missing_banner_text_is_refused)
+/* Without "texts" there are no defaults: every language says everything. */
+Test(config, a_missing_banner_text_is_refused_without_default_texts)
 {
     cJSON *r = example();
     cJSON *en = cJSON_GetObjectItem(cJSON_GetObjectItem(site0(r), "languages"), "en");
 
+    cJSON_DeleteItemFromObject(r, "texts");
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(en, "opt-in"), "reject_all");
-    expect_error(r, "$.sites[0].languages.en.opt-in.reject_all: missing (required)");
+    expect_error(r, "$.sites[0].languages.en.opt-in.reject_all: missing (required: "
+                    "no default texts for this language)");
 }
 
-Test(config, a_category_without_texts_is_refused)
+Test(config, a_category_without_a_default_text_is_refused)
 {
     cJSON *r = example();
-    cJSON *de = cJSON_GetObjectItem(cJSON_GetObjectItem(site0(r), "languages"), "de");
 
-    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(de, "categories"), "analytics");
-    expect_error(r, "$.sites[0].languages.de.categories.analytics: missing (required)");
+    add_category(r, "loyalty");
+    expect_error(r, "$.sites[0].languages.en.categories.loyalty: missing (required: "
+                    "no default text for it in en.json)");
+}
+
+Test(config, a_category_without_a_default_text_loads_with_its_own_text_in_every_language)
+{
+    cJSON *r = example();
+    cJSON *langs = cJSON_GetObjectItem(site0(r), "languages"), *l;
+    const struct config_site *s;
+    struct config cfg;
+    char err[512];
+
+    add_category(r, "loyalty");
+    cJSON_ArrayForEach(l, langs) {
+        cJSON *cats = cJSON_GetObjectItem(l, "categories"), *t = cJSON_CreateObject();
+
+        if (cats == NULL)
+            cats = cJSON_AddObjectToObject(l, "categories");
+        cJSON_AddStringToObject(t, "name", "Loyalty");
+        cJSON_AddStringToObject(t, "purpose", "Points for purchases.");
+        cJSON_AddItemToObject(cats, "loyalty", t);
+    }
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    s = config_site_find(&cfg, "demo");
+    cr_assert(strstr(s->languages[2].texts[MODEL_OPT_IN],
+                     "\"loyalty\":{\"name\":\"Loyalty\"") != NULL);
+    config_free(&cfg);
+}
+
+Test(config, a_language_without_a_default_file_must_be_complete)
+{
+    cJSON *r = example();
+
+    cJSON_AddItemToObject(cJSON_GetObjectItem(site0(r), "languages"), "fa",
+                          cJSON_CreateObject());
+    expect_error(r, "$.sites[0].languages.fa.opt-in: missing (required: "
+                    "no default texts for this language)");
 }
 
 Test(config, texts_for_an_unknown_category_are_refused)
@@ -331,8 +379,9 @@ Test(config, the_policy_link_text_is_required_in_every_model)
     cJSON *r = example();
     cJSON *en = cJSON_GetObjectItem(cJSON_GetObjectItem(site0(r), "languages"), "en");
 
+    cJSON_DeleteItemFromObject(r, "texts");
     cJSON_DeleteItemFromObject(cJSON_GetObjectItem(en, "notice"), "policy");
-    expect_error(r, "$.sites[0].languages.en.notice.policy: missing (required)");
+    expect_error(r, "$.sites[0].languages.en.notice.policy: missing (required");
 }
 
 Test(config, consent_mode_is_kept_as_printed_json)
@@ -344,4 +393,307 @@ Test(config, consent_mode_is_kept_as_printed_json)
     cr_assert_not_null(cfg.sites[0].consent_mode);
     cr_assert(strstr(cfg.sites[0].consent_mode, "\"analytics\":[\"analytics_storage\"]") != NULL);
     config_free(&cfg);
+}
+
+/* ---- default texts (i18n/): merging, fallback, and broken files ---- */
+
+static cJSON *language(cJSON *root, const char *tag)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(site0(root), "languages"), tag);
+}
+
+/* The merged opt-in texts of tag in the example changed by change (may be
+ * NULL); malloc'd, or NULL with the error in err. */
+static char *opt_in_texts(cJSON *r, const char *tag, char *err, size_t errlen)
+{
+    struct config cfg;
+    const struct config_site *s;
+    char *out = NULL;
+
+    if (load_tree(r, err, errlen, &cfg) != 0)
+        return NULL;
+    s = config_site_find(&cfg, "demo");
+    for (size_t i = 0; i < s->nlanguages; i++)
+        if (strcmp(s->languages[i].tag, tag) == 0)
+            out = strdup(s->languages[i].texts[MODEL_OPT_IN]);
+    config_free(&cfg);
+    return out;
+}
+
+/* A copy of i18n/ in build/ (absolute path into dir, PATH_MAX bytes). */
+static void copy_i18n(char *dir)
+{
+    char tmpl[] = "build/i18n-XXXXXX", cmd[PATH_MAX + 64];
+
+    cr_assert_not_null(mkdtemp(tmpl));
+    cr_assert_not_null(realpath(tmpl, dir));
+    snprintf(cmd, sizeof(cmd), "cp i18n/*.json '%s'/", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[PATH_MAX + 64];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static cJSON *read_json(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 64];
+    static char buf[128 * 1024];
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return cJSON_Parse(buf);
+}
+
+/* Writes tree (deleted) to dir/name. */
+static void write_json(const char *dir, const char *name, cJSON *tree)
+{
+    char path[PATH_MAX + 64], *text = cJSON_Print(tree);
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+    cJSON_free(text);
+    cJSON_Delete(tree);
+}
+
+/* The example using the default texts in dir. */
+static cJSON *example_with_texts(const char *dir)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(r, "texts", cJSON_CreateString(dir));
+    return r;
+}
+
+Test(config, a_language_given_as_empty_takes_its_default_file)
+{
+    char err[512], *t = opt_in_texts(example(), "fr", err, sizeof(err));
+
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(strstr(t, "\"title\":\"Vos choix en matière de confidentialité\"") != NULL, "%s", t);
+    cr_assert(strstr(t, "\"save\":\"Enregistrer mes choix\"") != NULL);
+    cr_assert(strstr(t, "\"analytics\":{\"name\":\"Mesure d’audience\"") != NULL);
+    free(t);
+}
+
+Test(config, a_site_text_wins_field_by_field_over_the_default)
+{
+    cJSON *r = example(), *fr = language(r, "fr"), *o = cJSON_AddObjectToObject(fr, "opt-in");
+    cJSON *cats = cJSON_AddObjectToObject(fr, "categories"), *a = cJSON_AddObjectToObject(cats, "analytics");
+    char err[512], *t;
+
+    cJSON_AddStringToObject(o, "title", "Vos choix, chez nous");
+    cJSON_AddStringToObject(a, "purpose", "Mesure maison.");
+    t = opt_in_texts(r, "fr", err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(strstr(t, "\"title\":\"Vos choix, chez nous\"") != NULL, "%s", t);
+    /* what the site does not say stays the default */
+    cr_assert(strstr(t, "\"body\":\"Nous utilisons des cookies nécessaires") != NULL, "%s", t);
+    cr_assert(strstr(t, "\"analytics\":{\"name\":\"Mesure d’audience\",\"purpose\":\"Mesure maison.\"}") != NULL,
+              "%s", t);
+    free(t);
+}
+
+Test(config, true_takes_the_default_texts_as_they_are)
+{
+    cJSON *r = example();
+    char err[512], *t;
+
+    cJSON_AddBoolToObject(cJSON_GetObjectItem(site0(r), "languages"), "it", 1);
+    t = opt_in_texts(r, "it", err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(strstr(t, "\"accept_all\":\"Accetta tutti\"") != NULL, "%s", t);
+    free(t);
+}
+
+Test(config, a_regional_tag_without_a_file_falls_back_to_its_base_language)
+{
+    cJSON *r = example();
+    char err[512], *t;
+
+    cJSON_AddItemToObject(cJSON_GetObjectItem(site0(r), "languages"), "de-AT", cJSON_CreateObject());
+    t = opt_in_texts(r, "de-at", err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    /* i18n/de.json's text, not the site's own "de" */
+    cr_assert(strstr(t, "\"save\":\"Meine Auswahl speichern\"") != NULL, "%s", t);
+    free(t);
+}
+
+Test(config, a_regional_file_is_used_before_the_base_language)
+{
+    char err[512], *t = opt_in_texts(example(), "pt-br", err, sizeof(err));
+
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(strstr(t, "\"save\":\"Salvar minhas escolhas\"") != NULL, "%s", t);
+    cr_assert(strstr(t, "Guardar") == NULL, "not pt.json: %s", t);
+    free(t);
+}
+
+Test(config, chinese_by_region_takes_the_script_file)
+{
+    cJSON *r = example();
+    char err[512], *t;
+
+    cJSON_AddBoolToObject(cJSON_GetObjectItem(site0(r), "languages"), "zh-TW", 1);
+    t = opt_in_texts(r, "zh-tw", err, sizeof(err));
+    cr_assert_not_null(t, "%s", err);
+    cr_assert(strstr(t, "隱私權聲明") != NULL, "zh-Hant: %s", t);
+    free(t);
+}
+
+Test(config, arabic_is_right_to_left_and_english_is_not)
+{
+    struct config cfg;
+    char err[512];
+    const struct config_site *s;
+
+    cr_assert_eq(config_load(&cfg, EXAMPLE, err, sizeof(err)), 0, "%s", err);
+    s = config_site_find(&cfg, "demo");
+    for (size_t i = 0; i < s->nlanguages; i++)
+        cr_assert_eq(s->languages[i].rtl, strcmp(s->languages[i].tag, "ar") == 0,
+                     "%s", s->languages[i].tag);
+    config_free(&cfg);
+    cr_assert(texts_rtl("he") && texts_rtl("fa") && texts_rtl("ur") && texts_rtl("az-arab"));
+    cr_assert(!texts_rtl("ja") && !texts_rtl("ks-deva") && !texts_rtl("arn"));
+}
+
+Test(config, placeholders_are_compared_as_sets)
+{
+    char what[32] = "";
+
+    cr_assert(texts_same_placeholders("{a} and {b} and {a}", "{b}, {a}", what, sizeof(what)));
+    cr_assert_not(texts_same_placeholders("on {date}.", "on date.", what, sizeof(what)));
+    cr_assert_str_eq(what, "{date}");
+    cr_assert_not(texts_same_placeholders("x", "x {provider}", what, sizeof(what)));
+    cr_assert_str_eq(what, "{provider}");
+}
+
+Test(config, an_unknown_text_in_a_site_language_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(language(r, "fr"), "opt-in"), "colour", "x");
+    expect_error(r, "$.sites[0].languages.fr.opt-in.colour: unknown key");
+}
+
+Test(config, a_language_that_is_neither_texts_nor_true_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(site0(r), "languages"), "fr", cJSON_CreateFalse());
+    expect_error(r, "$.sites[0].languages.fr: expected an object of texts, or true");
+}
+
+Test(config, a_changed_default_text_changes_the_hash_of_the_sites_showing_it)
+{
+    char dir[PATH_MAX], fr1[CONSENT_SHA256_HEX], en1[CONSENT_SHA256_HEX], err[512];
+    struct config cfg;
+    cJSON *fr;
+
+    copy_i18n(dir);
+    cr_assert_eq(load_tree(example_with_texts(dir), err, sizeof(err), &cfg), 0, "%s", err);
+    strcpy(en1, cfg.sites[0].languages[0].texts_sha256[MODEL_OPT_IN]);
+    strcpy(fr1, cfg.sites[0].languages[2].texts_sha256[MODEL_OPT_IN]);
+    config_free(&cfg);
+
+    fr = read_json(dir, "fr.json");
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(fr, "panel"), "close",
+                              cJSON_CreateString("Fermer le panneau"));
+    write_json(dir, "fr.json", fr);
+    cr_assert_eq(load_tree(example_with_texts(dir), err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_str_eq(cfg.sites[0].languages[2].tag, "fr");
+    cr_assert_str_neq(cfg.sites[0].languages[2].texts_sha256[MODEL_OPT_IN], fr1);
+    /* the site's own English says everything itself: unchanged */
+    cr_assert_str_eq(cfg.sites[0].languages[0].texts_sha256[MODEL_OPT_IN], en1);
+    config_free(&cfg);
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_missing_a_key_is_refused_naming_file_and_key)
+{
+    char dir[PATH_MAX];
+    cJSON *de;
+
+    copy_i18n(dir);
+    de = read_json(dir, "de.json");
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(de, "panel"), "saved");
+    write_json(dir, "de.json", de);
+    expect_error(example_with_texts(dir), "$.texts: ");
+    expect_error(example_with_texts(dir), "/de.json: $.panel.saved: missing (en.json has it)");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_losing_a_placeholder_is_refused)
+{
+    char dir[PATH_MAX];
+    cJSON *ja;
+
+    copy_i18n(dir);
+    ja = read_json(dir, "ja.json");
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ja, "placeholder"), "title",
+                              cJSON_CreateString("コンテンツはブロックされています"));
+    write_json(dir, "ja.json", ja);
+    expect_error(example_with_texts(dir), "/ja.json: $.placeholder.title: placeholder {provider}");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_with_an_extra_category_is_refused)
+{
+    char dir[PATH_MAX];
+    cJSON *sv, *t = cJSON_CreateObject();
+
+    copy_i18n(dir);
+    sv = read_json(dir, "sv.json");
+    cJSON_AddStringToObject(t, "name", "Lojalitet");
+    cJSON_AddStringToObject(t, "purpose", "Poäng.");
+    cJSON_AddItemToObject(cJSON_GetObjectItem(sv, "categories"), "loyalty", t);
+    write_json(dir, "sv.json", sv);
+    expect_error(example_with_texts(dir), "/sv.json: $.categories.loyalty: unknown key (not in en.json)");
+    remove_dir(dir);
+}
+
+Test(config, an_en_json_without_a_text_the_banner_needs_is_refused)
+{
+    char dir[PATH_MAX], cmd[PATH_MAX + 64];
+    cJSON *en;
+
+    copy_i18n(dir);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && ls | grep -vx en.json | xargs rm", dir);
+    cr_assert_eq(system(cmd), 0);
+    en = read_json(dir, "en.json");
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(en, "panel"), "reopen");
+    write_json(dir, "en.json", en);
+    expect_error(example_with_texts(dir), "/en.json: $.panel.reopen: missing (required)");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_not_named_by_a_language_tag_is_refused)
+{
+    char dir[PATH_MAX], cmd[2 * PATH_MAX + 64];
+
+    copy_i18n(dir);
+    snprintf(cmd, sizeof(cmd), "cp '%s/de.json' '%s/de_DE.json'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    expect_error(example_with_texts(dir), "de_DE.json: expected a language tag");
+    remove_dir(dir);
+}
+
+Test(config, a_missing_folder_of_default_texts_is_refused)
+{
+    expect_error(example_with_texts("/nonexistent/i18n"),
+                 "$.texts: /nonexistent/i18n: $: cannot open the folder of default texts");
 }

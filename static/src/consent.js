@@ -257,6 +257,7 @@
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
     B.lang = x.language;
+    B.dir = x.dir;   // "rtl" for Arabic, Hebrew, ...: the server knows the language
     B.tabIndex = -1;
     B.hidden = true;
     el('h2', 0, T.title, B).id = 'cc-t';
@@ -298,6 +299,7 @@
     P = el('dialog', 'cc cc-p');
     P.setAttribute('aria-labelledby', 'cc-pt');
     P.lang = x.language;
+    P.dir = x.dir;
     a = el('div', 'cc-h', 0, P);
     el('h2', 0, Q.title, a).id = 'cc-pt';
     btn(Q.close, function () { P.close(); }, a, 'cc-l');

@@ -5,7 +5,8 @@
  * The site configuration is cgi/consentd.example.json (or $FUZZ_CONFIG),
  * read once at start relative to the working folder: run from the
  * repository root (tests/fuzz/run.sh does). Its relative paths are taken
- * from "/nonexistent" so no other file is read.
+ * from cgi/, as config_load would: the default texts (i18n/) are read with
+ * it; GeoIP, rules and keys are not read by the configuration loader.
  *
  * Per input: choice_parse; on success, for every regime model (opt-in,
  * opt-out with binding GPC, opt-out without, notice) and GPC 0/1:
@@ -49,7 +50,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(2);
     }
     fclose(f);
-    if (config_parse(&cfg, text, (size_t)n, path, "/nonexistent", err, sizeof(err)) != 0) {
+    if (config_parse(&cfg, text, (size_t)n, path, "cgi", err, sizeof(err)) != 0) {
         fprintf(stderr, "fuzz_body: %s\n", err);
         exit(2);
     }

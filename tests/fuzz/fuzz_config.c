@@ -4,7 +4,8 @@
  * string or a list of files.
  *
  * Relative paths in the text are taken from "/nonexistent", so nothing on
- * disk is read unless the input names an absolute admin.tokens_file.
+ * disk is read unless the input names an absolute admin.tokens_file or
+ * texts folder (default texts, cgi/texts.c).
  */
 #include "fuzz.h"
 #include "../../cgi/config.h"

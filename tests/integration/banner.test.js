@@ -248,8 +248,8 @@ for (const layout of ['geoip2', 'flat']) {
                 assert.notEqual(res.json.texts_sha256, en.json.texts_sha256);
             });
 
-            it('Accept-Language: fr (not offered) -> the default, en', async () => {
-                const res = await banner('46.4.0.1', [['Accept-Language', 'fr']]);
+            it('Accept-Language: ko (not offered) -> the default, en', async () => {
+                const res = await banner('46.4.0.1', [['Accept-Language', 'ko']]);
                 assert.equal(res.json.language, 'en');
                 assert.equal(res.json.texts.title, 'Your privacy choices');
             });

@@ -172,6 +172,8 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
             'usr/share/consentd/static/consent.css', 'usr/share/consentd/static/consent.css.gz',
             'usr/share/consentd/static/admin/index.html', 'usr/share/consentd/static/demo/index.html',
             'usr/share/consentd/rules.json', 'usr/share/consentd/redis.conf',
+            'usr/share/consentd/i18n/en.json', 'usr/share/consentd/i18n/pt-BR.json',
+            'usr/share/consentd/i18n/ar.json',
             'etc/consentd/rules.json', 'etc/consentd/consentd.json.example',
             'etc/nginx/snippets/consent.conf', 'etc/nginx/conf.d/consent-http.conf',
             'usr/lib/systemd/system/consentd.service',
@@ -208,6 +210,9 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         assert.equal(cfg.cookie.secret, `${CREDENTIALS}/cookie.key`);
         assert.equal(cfg.signing_key, `${CREDENTIALS}/signing.key`);
         assert.equal(cfg.rules, 'rules.json', 'rules next to the configuration: /etc/consentd/rules.json');
+        assert.equal(cfg.texts, '/usr/share/consentd/i18n', 'the installed default texts');
+        assert.deepEqual(fs.readdirSync(at('usr/share/consentd/i18n')).sort(),
+                         fs.readdirSync(path.join(ROOT, 'i18n')).filter((f) => f.endsWith('.json')).sort());
         assert.deepEqual(cfg.sites.filter((s) => s.preview !== false).map((s) => s.id), [],
                          'previews off in the installed example');
         // Both keys as an operator makes them (consentd --new-key, mode 0600).
@@ -227,6 +232,7 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
                               path.join(FIXTURES, 'flat-city-ipv6.mmdb')];
         cfg.signing_key = await newKey('signing.key');
         cfg.rules = at('etc/consentd/rules.json');
+        cfg.texts = at('usr/share/consentd/i18n');
         const file = path.join(work, 'consentd.json');
         // The cookie key is read: without it (the credential path, absent
         // here) --check refuses and names it.

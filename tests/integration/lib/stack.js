@@ -308,6 +308,8 @@ function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2', dir,
         layout,
     };
     cfg.rules = path.join(ROOT, 'geo', 'rules.json');
+    if (typeof cfg.texts === 'string')
+        cfg.texts = path.resolve(ROOT, 'cgi', cfg.texts);
     cfg.redis = { ...cfg.redis, address: `127.0.0.1:${redisPort}` };
     if (typeof cfg.signing_key === 'string') {
         if (dir !== undefined) {
