@@ -38,7 +38,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
 # Pre-compressed copies for nginx's gzip_static.
-GZ := static/consent.js.gz static/consent.css.gz
+GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz
 gz: $(GZ)
 static/%.gz: static/%
 	gzip -9 -n -c $< >$@
