@@ -294,6 +294,55 @@ describe('clean-up after a refusal', () => {
     });
 });
 
+describe('clean-up on parent domains (a.b.localhost: Chromium resolves *.localhost to loopback)', () => {
+    let own;
+    before(async () => {
+        // The test host 127.0.0.1 has no parent domains: this stack also
+        // allows the origin http://a.b.localhost:PORT.
+        own = await startStack({
+            configure: (cfg) => {
+                for (const site of cfg.sites)
+                    site.origins.push(site.origins.at(-1).replace('127.0.0.1', 'a.b.localhost'));
+            },
+        });
+    });
+    after(async () => {
+        if (own)
+            await own.stop();
+    });
+
+    it('deletes host-only, Domain=host and Domain=parent forms; keeps allowed categories\' ones', async () => {
+        const v = await visitor(browser, own, { xff: DE });
+        try {
+            const { page } = v;
+            const forms = (c) => (v.context.cookies().then((all) => all.filter((x) => x.name === c)
+                .map((x) => x.domain).sort()));
+            await page.goto(own.url.replace('127.0.0.1', 'a.b.localhost') + DEMO);
+            await banner(page);
+            await page.evaluate(() => {
+                for (const name of ['_demo_a', '_demo_ad'])
+                    for (const dom of ['', '; Domain=a.b.localhost', '; Domain=b.localhost'])
+                        document.cookie = name + '=x' + dom + '; Path=/';
+            });
+            assert.deepEqual(await forms('_demo_a'), ['.a.b.localhost', '.b.localhost', 'a.b.localhost']);
+            await page.evaluate(() => window.consent.open());
+            const p = await panel(page);
+            await p.getByRole('switch', { name: 'Advertising' }).check();
+            await recordBy(page, () => p.getByRole('button', { name: 'Save my choices' }).click());
+            await page.waitForFunction(() => !/(^|; )_demo_a=/.test(document.cookie));
+            assert.deepEqual(await forms('_demo_a'), []);
+            assert.deepEqual(await forms('_demo_ad'), ['.a.b.localhost', '.b.localhost', 'a.b.localhost']);
+            await page.evaluate(() => window.consent.open());
+            await recordBy(page, async () => (await panel(page)).getByRole('button', { name: 'Reject all' }).click());
+            await page.waitForFunction(() => !/(^|; )_demo_ad=/.test(document.cookie));
+            assert.deepEqual(await forms('_demo_ad'), []);
+            assert.deepEqual(v.errors, []);
+        } finally {
+            await v.close();
+        }
+    });
+});
+
 /* The placeholder standing before the iframe with this id. */
 function placeholder(page, id) {
     return page.locator(`#${id}`).locator('xpath=preceding-sibling::*[1][contains(@class, "cc-e")]');
