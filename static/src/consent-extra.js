@@ -141,7 +141,8 @@
 
   /* Every <div data-consent-declaration> on the page: the whole declaration. */
   function full(K) {
-    get(K).then(function (J) {
+    Promise.all([get(K), css()]).then(function (a) {
+      var J = a[0];
       d.querySelectorAll('[data-consent-declaration]').forEach(function (e) {
         e.replaceChildren();
         e.lang = J.language;
