@@ -2,7 +2,9 @@
  * consent.js - the browser side of consentd: the banner, the settings panel,
  * receipts sent to the server (the newest one kept by the visitor as proof),
  * gating of scripts and iframes, Google Consent Mode v2, region previews
- * (applied, never recorded). No dependencies. This is the readable source;
+ * (applied, never recorded). What only some pages need (the cookie
+ * declaration, clean-up after a refusal, embed placeholders) is in
+ * consent-extra.js, loaded on demand by more(). No dependencies. This is the readable source;
  * static/consent.js is this file minified (node tests/browser/minify.js).
  * See static/README.md.
  *
