@@ -133,6 +133,15 @@ describe('GET /consent/v1/declaration', () => {
         assert.notEqual(de, etag);
     });
 
+    it('an If-None-Match over 512 bytes is ignored (full answer), never refused', async () => {
+        const { etag } = (await get(URL_DEMO)).headers;
+        const long = '"x", '.repeat(110) + etag;
+        assert.ok(long.length > 512);
+        const res = await get(URL_DEMO, { 'If-None-Match': long });
+        assert.equal(res.status, 200);
+        assert.deepEqual(res.json, expected('en'));
+    });
+
     it('HEAD answers the headers only', async () => {
         const res = await stack.request({ method: 'HEAD', path: URL_DEMO });
         assert.equal(res.status, 200);
