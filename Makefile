@@ -25,7 +25,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
-LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/request.c cgi/response.c \
+LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
             cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
 TEST_SUITES := request geo rules config decision receipt choice verify
@@ -39,7 +39,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
 # Pre-compressed copies for nginx's gzip_static.
-GZ := static/consent.js.gz static/consent.css.gz
+GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz
 gz: $(GZ)
 static/%.gz: static/%
 	gzip -9 -n -c $< >$@
@@ -172,8 +172,8 @@ FUZZ_TARGETS := request body config rules receipt
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -g -O1
 FUZZ_SRCS_request := cgi/request.c
-FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/jcheck.c geo/rules.c geo/geo.c
-FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c
+FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c
 FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
 FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))

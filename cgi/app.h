@@ -75,6 +75,7 @@ void router_dispatch(struct request *req, struct response *res,
 handler_fn handle_banner;
 handler_fn handle_health;
 handler_fn handle_keys;
+handler_fn handle_declaration;
 handler_fn handle_preflight;
 handler_fn handle_record;
 handler_fn handle_me;

@@ -6,6 +6,7 @@
  * request only splices a pre-printed string and never re-hashes texts.
  */
 #include "config.h"
+#include "declaration.h"
 #include "jcheck.h"
 #include "texts.h"
 
@@ -34,7 +35,8 @@ static const char *const redis_keys[] = {
     "address", "connect_timeout_ms", "command_timeout_ms", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
-    "preview", "controller", "consent_mode", "categories", "languages", NULL};
+    "preview", "controller", "consent_mode", "categories", "languages",
+    "declaration", NULL};
 /* Google Consent Mode v2 types a category may grant (security_storage is
  * always granted by the script). */
 static const char *const consent_mode_types[] = {
@@ -512,7 +514,12 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                        site->languages[site->nlanguages - 1].tag) == 0)
                 return jcheck_fail(c, q, "language given twice");
     }
-    return 0;
+    /* After the languages: every purpose must exist in each of them. */
+    if (jcheck_member(c, item, path, "declaration", 0, cJSON_Object, &e) < 0)
+        return -1;
+    jcheck_path_key(p, path, "declaration");
+    return declaration_load(c, cJSON_GetObjectItemCaseSensitive(item, "declaration"),
+                            p, langs, site);
 }
 
 /* Appends the tokens of a JSON array (at path, for messages) to cfg. */
@@ -974,9 +981,12 @@ void config_free(struct config *cfg)
         free(s->banner_version);
         free(s->categories);
         cJSON_free(s->consent_mode);
-        for (size_t k = 0; k < s->nlanguages; k++)
+        cJSON_free(s->cleanup);
+        for (size_t k = 0; k < s->nlanguages; k++) {
             for (int m = 0; m < MODEL_COUNT; m++)
                 cJSON_free(s->languages[k].texts[m]);
+            cJSON_free(s->languages[k].declaration);
+        }
         free(s->languages);
     }
     free(cfg->sites);

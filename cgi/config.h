@@ -36,6 +36,7 @@
 #define CONSENT_DEFAULT_AUDIT_ENTRIES 1000000L  /* audit stream length bound */
 #define CONSENT_MAX_AUDIT_ENTRIES 100000000L
 #define CONSENT_CONTROLLER_FIELD 256
+#define CONSENT_ETAG_LEN 35          /* '"' + 32 hex digits + '"' + NUL */
 
 /* Roles of a support token: a token may hold several. */
 enum config_role {
@@ -72,6 +73,8 @@ struct config_language {
     int rtl;                                /* written right to left (ar, he, ...) */
     char *texts[MODEL_COUNT];               /* JSON object text, owned */
     char texts_sha256[MODEL_COUNT][CONSENT_SHA256_HEX];
+    char *declaration;                      /* the /declaration answer, JSON, owned */
+    char declaration_etag[CONSENT_ETAG_LEN];
 };
 
 struct config_site {
@@ -88,6 +91,11 @@ struct config_site {
     size_t ncategories;
     struct config_language *languages;  /* [0] is the default language */
     size_t nlanguages;
+    /* First-party cookies and storage keys of the optional categories,
+     * printed JSON {category: {"cookies": [...], "storage": [...]}} ("name*"
+     * for a prefix) that the banner decision carries for clean-up; NULL
+     * when there is nothing to clean. Owned. */
+    char *cleanup;
 };
 
 struct config {

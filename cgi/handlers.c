@@ -397,6 +397,9 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddNumberToObject(root, "consent_days", v.j.regime->consent_days);
     if (site->consent_mode != NULL)
         cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
+    /* What the script deletes when a category is refused (declaration.h). */
+    if (site->cleanup != NULL)
+        cJSON_AddItemToObject(root, "cleanup", cJSON_CreateRaw(site->cleanup));
 
     /* No cookie here: nothing identifying is set before the visitor
      * chooses; the first receipt write issues the consent ID. */
@@ -463,6 +466,40 @@ void handle_keys(struct request *req, struct response *res,
     response_header(res, "Cache-Control", "public, max-age=3600");
     response_header(res, "Access-Control-Allow-Origin", "*");
     response_json(res, 200, jws_keyset_jwks(&req->app->keys));
+}
+
+/*
+ * The site's cookie declaration in the visitor's language, printed at
+ * load. The same for everyone who speaks that language and holding
+ * nothing personal, so any cache may keep it; the ETag lets a browser
+ * revalidate it with a 304 instead of the body.
+ */
+void handle_declaration(struct request *req, struct response *res,
+                        struct request_log *log)
+{
+    const struct config_site *site;
+    const struct config_language *lang;
+    char *text;
+
+    (void)log;
+    site = handler_site_param(req, res);
+    if (site == NULL)
+        return;
+    lang = handler_language(req, site);
+    response_header(res, "Cache-Control", "public, max-age=3600");
+    response_header(res, "Vary", "Accept-Language");
+    response_header(res, "ETag", lang->declaration_etag);
+    response_header(res, "Access-Control-Allow-Origin", "*");
+    if (request_etag_match(req->if_none_match, lang->declaration_etag)) {
+        res->status = 304;
+        return;
+    }
+    text = strdup(lang->declaration);
+    if (text == NULL) {
+        response_error(res, 503, "out_of_memory", "try again");
+        return;
+    }
+    response_text(res, 200, "application/json", text);
 }
 
 void handle_preflight(struct request *req, struct response *res,

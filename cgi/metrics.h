@@ -14,7 +14,7 @@
 #include "../geo/rules.h"
 
 #define METRICS_MAX_ROUTES 16
-#define METRICS_STATUSES 18         /* tracked codes + "other" */
+#define METRICS_STATUSES 19         /* tracked codes + "other" */
 #define METRICS_BUCKETS 12
 #define METRICS_MAX_REGIMES 256
 

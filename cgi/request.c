@@ -152,6 +152,11 @@ int request_parse(struct request *req, const char *const *envp)
     if (req->user_agent == NULL)
         req->user_agent = "";
     req->authorization = env_get(envp, "HTTP_AUTHORIZATION");
+    /* A validator is only an offer to skip the body: one too long to be
+     * ours is ignored, never refused. */
+    req->if_none_match = env_get(envp, "HTTP_IF_NONE_MATCH");
+    if (req->if_none_match != NULL && strlen(req->if_none_match) > CONSENT_MAX_HEADER)
+        req->if_none_match = NULL;
     req->content_type = env_get(envp, "CONTENT_TYPE");
     if (req->content_type != NULL && req->content_type[0] == '\0')
         req->content_type = NULL;
@@ -183,6 +188,33 @@ int request_parse(struct request *req, const char *const *envp)
          strlen(req->authorization) > CONSENT_MAX_HEADER))
         return REQUEST_HEADER_TOO_LARGE;
     return status;
+}
+
+int request_etag_match(const char *if_none_match, const char *etag)
+{
+    const char *s = if_none_match;
+    size_t n = strlen(etag);
+
+    if (s == NULL)
+        return 0;
+    while (*s != '\0') {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        if (*s == '*')
+            return 1;
+        if (strncmp(s, "W/", 2) == 0)
+            s += 2;
+        if (*s != '"')
+            return 0;       /* not an entity tag: nothing further can be read */
+        if (strncmp(s, etag, n) == 0 && (s[n] == '\0' || s[n] == ',' ||
+                                         s[n] == ' ' || s[n] == '\t'))
+            return 1;
+        s = strchr(s + 1, '"');
+        if (s == NULL)
+            return 0;
+        s++;
+    }
+    return 0;
 }
 
 static int hexval(char c)

@@ -53,6 +53,8 @@ struct request {
     const char *user_agent;
     const char *content_type;   /* NULL when not sent */
     const char *authorization;  /* NULL when not sent */
+    const char *if_none_match;  /* NULL when not sent or over
+                                   CONSENT_MAX_HEADER (then ignored) */
     long content_length;        /* -1 when not sent */
     int gpc;                    /* Sec-GPC: 1 received */
     const char *body;           /* body bytes (not NUL-terminated) */
@@ -117,6 +119,13 @@ int request_client_network(const char *addr, unsigned char net[6]);
  * when addr is not a numeric address. Never returns the full address.
  */
 int request_truncate_address(const char *addr, char *out, size_t outlen);
+
+/*
+ * 1 when an If-None-Match header value (a list of entity tags, or "*")
+ * names etag by the weak comparison of RFC 9110 13.1.2 (W/ ignored, so a
+ * tag nginx's gzip weakened still matches), else 0. NULL matches nothing.
+ */
+int request_etag_match(const char *if_none_match, const char *etag);
 
 /* Static message for a request_status. */
 const char *request_strerror(int status);

@@ -16,6 +16,7 @@ static const struct route routes[] = {
     {METHOD_GET, "/consent/v1/banner", handle_banner},
     {METHOD_GET, "/consent/v1/health", handle_health},
     {METHOD_GET, "/consent/v1/keys", handle_keys},
+    {METHOD_GET, "/consent/v1/declaration", handle_declaration},
     {METHOD_POST, "/consent/v1/consents", handle_record},
     {METHOD_OPTIONS, "/consent/v1/consents", handle_preflight},
     {METHOD_GET, "/consent/v1/consents/me", handle_me},
@@ -32,6 +33,7 @@ static const struct route routes[] = {
 
 static const char *const route_names[] = {
     "GET /consent/v1/banner", "GET /consent/v1/health", "GET /consent/v1/keys",
+    "GET /consent/v1/declaration",
     "POST /consent/v1/consents", "OPTIONS /consent/v1/consents",
     "GET /consent/v1/consents/me", "DELETE /consent/v1/consents/me",
     "OPTIONS /consent/v1/consents/me", "GET /consent/v1/admin/consents/{id}",

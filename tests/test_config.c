@@ -404,6 +404,13 @@ static cJSON *language(cJSON *root, const char *tag)
 
 /* The merged opt-in texts of tag in the example changed by change (may be
  * NULL); malloc'd, or NULL with the error in err. */
+/* A language added to the example would also need a purpose for every
+ * declared cookie; these texts tests leave the declaration out. */
+static void without_declaration(cJSON *r)
+{
+    cJSON_DeleteItemFromObject(site0(r), "declaration");
+}
+
 static char *opt_in_texts(cJSON *r, const char *tag, char *err, size_t errlen)
 {
     struct config cfg;
@@ -514,6 +521,7 @@ Test(config, true_takes_the_default_texts_as_they_are)
     char err[512], *t;
 
     cJSON_AddBoolToObject(cJSON_GetObjectItem(site0(r), "languages"), "it", 1);
+    without_declaration(r);
     t = opt_in_texts(r, "it", err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     cr_assert(strstr(t, "\"accept_all\":\"Accetta tutti\"") != NULL, "%s", t);
@@ -526,6 +534,7 @@ Test(config, a_regional_tag_without_a_file_falls_back_to_its_base_language)
     char err[512], *t;
 
     cJSON_AddItemToObject(cJSON_GetObjectItem(site0(r), "languages"), "de-AT", cJSON_CreateObject());
+    without_declaration(r);
     t = opt_in_texts(r, "de-at", err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     /* i18n/de.json's text, not the site's own "de" */
@@ -549,6 +558,7 @@ Test(config, chinese_by_region_takes_the_script_file)
     char err[512], *t;
 
     cJSON_AddBoolToObject(cJSON_GetObjectItem(site0(r), "languages"), "zh-TW", 1);
+    without_declaration(r);
     t = opt_in_texts(r, "zh-tw", err, sizeof(err));
     cr_assert_not_null(t, "%s", err);
     cr_assert(strstr(t, "隱私權聲明") != NULL, "zh-Hant: %s", t);
@@ -696,4 +706,242 @@ Test(config, a_missing_folder_of_default_texts_is_refused)
 {
     expect_error(example_with_texts("/nonexistent/i18n"),
                  "$.texts: /nonexistent/i18n: $: cannot open the folder of default texts");
+}
+
+/* The declaration (cgi/declaration.c): the example's is printed once per
+ * language for GET /declaration, and its first-party items of optional
+ * categories once for the banner's clean-up list. */
+static cJSON *decl(cJSON *root, const char *category)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(site0(root), "declaration"), category);
+}
+
+static cJSON *storage0(cJSON *root, const char *category)
+{
+    return cJSON_GetArrayItem(cJSON_GetObjectItem(decl(root, category), "storage"), 0);
+}
+
+Test(config, the_declaration_is_printed_per_language_with_an_etag)
+{
+    struct config cfg;
+    char err[512];
+    const struct config_site *s;
+
+    cr_assert_eq(config_load(&cfg, EXAMPLE, err, sizeof(err)), 0, "%s", err);
+    s = &cfg.sites[0];
+    cr_assert_str_eq(s->languages[0].tag, "en");
+    cr_assert(strstr(s->languages[0].declaration, "\"language\":\"en\"") != NULL);
+    cr_assert(strstr(s->languages[0].declaration, "\"col_provider\":\"Provider\"") != NULL);
+    cr_assert(strstr(s->languages[0].declaration, "A random visitor number") != NULL);
+    cr_assert(strstr(s->languages[1].declaration, "Eine zuf\xc3\xa4llige Besuchernummer") != NULL);
+    cr_assert(strstr(s->languages[1].declaration, "A random visitor number") == NULL);
+    cr_assert_eq(strlen(s->languages[0].declaration_etag), 34);
+    cr_assert_eq(s->languages[0].declaration_etag[0], '"');
+    cr_assert_str_neq(s->languages[0].declaration_etag, s->languages[1].declaration_etag);
+    config_free(&cfg);
+}
+
+Test(config, the_cleanup_list_holds_first_party_items_of_optional_categories_only)
+{
+    struct config cfg;
+    char err[512];
+    const char *c;
+
+    cr_assert_eq(config_load(&cfg, EXAMPLE, err, sizeof(err)), 0, "%s", err);
+    c = cfg.sites[0].cleanup;
+    cr_assert_not_null(c);
+    cr_assert(strstr(c, "\"analytics\":{\"cookies\":[\"_demo_a\",\"_demo_s_*\"],"
+                        "\"storage\":[\"demo_analytics_queue\"]}") != NULL, "%s", c);
+    cr_assert(strstr(c, "\"advertising\":{\"cookies\":[\"_demo_ad\"],\"storage\":[\"demo_ad_*\"]}") != NULL, "%s", c);
+    cr_assert(strstr(c, "necessary") == NULL, "necessary is never cleaned: %s", c);
+    cr_assert(strstr(c, "uid") == NULL && strstr(c, "p.gif") == NULL,
+              "third-party cookies and pixels cannot be deleted by a page: %s", c);
+    config_free(&cfg);
+}
+
+Test(config, a_site_without_a_declaration_answers_empty_lists)
+{
+    cJSON *r = example();
+    struct config cfg;
+    char err[512];
+
+    cJSON_DeleteItemFromObject(site0(r), "declaration");
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_null(cfg.sites[0].cleanup);
+    cr_assert(strstr(cfg.sites[0].languages[0].declaration,
+                     "{\"id\":\"analytics\",\"name\":\"Analytics\"") != NULL);
+    cr_assert(strstr(cfg.sites[0].languages[0].declaration, "\"storage\":[{") == NULL);
+    config_free(&cfg);
+}
+
+Test(config, a_declaration_for_an_unknown_category_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_AddItemToObject(cJSON_GetObjectItem(site0(r), "declaration"), "social",
+                          cJSON_CreateObject());
+    expect_error(r, "$.sites[0].declaration.social: not a category of this site");
+}
+
+Test(config, an_unknown_key_in_a_declaration_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_AddNumberToObject(decl(r, "analytics"), "colour", 1);
+    expect_error(r, "$.sites[0].declaration.analytics.colour: unknown key");
+}
+
+Test(config, an_unknown_key_in_a_storage_item_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_AddStringToObject(storage0(r, "analytics"), "domain", ".example.com");
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].domain: unknown key");
+}
+
+Test(config, a_storage_list_that_is_not_an_array_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(decl(r, "analytics"), "storage", cJSON_CreateString("_ga"));
+    expect_error(r, "$.sites[0].declaration.analytics.storage: expected an array");
+}
+
+Test(config, days_that_are_not_a_whole_number_are_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(storage0(r, "analytics"), "days", cJSON_CreateString("13 months"));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].days: expected an integer from 0 to 36500");
+}
+
+Test(config, negative_days_are_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(storage0(r, "analytics"), "days", cJSON_CreateNumber(-1));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].days: expected an integer from 0 to 36500");
+}
+
+Test(config, an_unknown_storage_type_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(storage0(r, "analytics"), "type", cJSON_CreateString("indexeddb"));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].type: expected \"cookie\", \"local_storage\" or \"pixel\"");
+}
+
+Test(config, an_unknown_party_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(storage0(r, "analytics"), "party", cJSON_CreateString("second"));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].party: expected \"first\" or \"third\"");
+}
+
+Test(config, a_storage_item_without_a_provider_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_DeleteItemFromObject(storage0(r, "analytics"), "provider");
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].provider: missing (required)");
+}
+
+Test(config, a_name_with_a_star_or_a_space_is_refused)
+{
+    const char *bad[] = {"_ga*", "my cookie", "a;b", ""};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *r = example();
+
+        cJSON_ReplaceItemInObject(storage0(r, "analytics"), "name", cJSON_CreateString(bad[i]));
+        expect_error(r, "$.sites[0].declaration.analytics.storage[0].name: expected");
+    }
+}
+
+Test(config, a_prefix_that_is_not_a_bool_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(storage0(r, "analytics"), "prefix", cJSON_CreateString("yes"));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].prefix: expected true or false");
+}
+
+Test(config, a_purpose_missing_for_one_of_the_sites_languages_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_DeleteItemFromObject(cJSON_GetObjectItem(storage0(r, "analytics"), "purpose"), "de");
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].purpose.de: missing");
+}
+
+Test(config, a_purpose_in_a_language_the_site_does_not_have_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_AddStringToObject(cJSON_GetObjectItem(storage0(r, "analytics"), "purpose"), "ko", "Compter");
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].purpose.ko: not a language of this site");
+}
+
+Test(config, an_empty_purpose_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(storage0(r, "analytics"), "purpose"), "en",
+                              cJSON_CreateString(""));
+    expect_error(r, "$.sites[0].declaration.analytics.storage[0].purpose.en: expected a string of 1-2000 characters");
+}
+
+Test(config, a_purpose_tag_matches_the_language_without_case)
+{
+    cJSON *r = example();
+    cJSON *p = cJSON_GetObjectItem(storage0(r, "analytics"), "purpose");
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddItemToObject(p, "DE", cJSON_DetachItemFromObject(p, "de"));
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert(strstr(cfg.sites[0].languages[1].declaration, "Eine zuf\xc3\xa4llige") != NULL);
+    config_free(&cfg);
+}
+
+Test(config, a_bad_vendor_policy_url_is_refused)
+{
+    const char *bad[] = {"ads.example/privacy", "javascript:alert(1)", "https://",
+                         "https:///privacy", "https://ads.example/pri vacy", "/privacy"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *r = example();
+        cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(decl(r, "advertising"), "vendors"), 0);
+
+        cJSON_ReplaceItemInObject(v, "policy_url", cJSON_CreateString(bad[i]));
+        expect_error(r, "$.sites[0].declaration.advertising.vendors[0].policy_url: expected an http(s) URL");
+    }
+}
+
+Test(config, a_vendor_without_a_name_is_refused)
+{
+    cJSON *r = example();
+    cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(decl(r, "advertising"), "vendors"), 0);
+
+    cJSON_DeleteItemFromObject(v, "name");
+    expect_error(r, "$.sites[0].declaration.advertising.vendors[0].name: missing (required)");
+}
+
+Test(config, a_declaration_that_is_not_an_object_is_refused)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(site0(r), "declaration", cJSON_CreateArray());
+    expect_error(r, "$.sites[0].declaration: expected an object");
+}
+
+Test(config, too_many_storage_items_are_refused)
+{
+    cJSON *r = example();
+    cJSON *arr = cJSON_GetObjectItem(decl(r, "analytics"), "storage");
+
+    while (cJSON_GetArraySize(arr) <= 64)
+        cJSON_AddItemToArray(arr, cJSON_Duplicate(cJSON_GetArrayItem(arr, 0), 1));
+    expect_error(r, "$.sites[0].declaration.analytics.storage: at most 64 entries");
 }

@@ -322,3 +322,35 @@ Test(address, refuses_what_is_not_an_address)
     cr_assert_str_eq(out, "");
     cr_assert_eq(request_truncate_address("", out, sizeof(out)), -1);
 }
+
+Test(request, if_none_match_matches_by_the_weak_comparison)
+{
+    const char *tag = "\"0123abcd\"";
+
+    cr_assert(request_etag_match("\"0123abcd\"", tag));
+    cr_assert(request_etag_match("W/\"0123abcd\"", tag), "nginx's gzip weakens tags");
+    cr_assert(request_etag_match("\"x\", W/\"y\" ,\"0123abcd\"", tag));
+    cr_assert(request_etag_match("*", tag));
+    cr_assert_not(request_etag_match(NULL, tag));
+    cr_assert_not(request_etag_match("", tag));
+    cr_assert_not(request_etag_match("\"0123abc\"", tag));
+    cr_assert_not(request_etag_match("\"0123abcd\"x", tag));
+    cr_assert_not(request_etag_match("0123abcd", tag), "an unquoted tag is not an entity tag");
+    cr_assert_not(request_etag_match("\"unterminated", tag));
+}
+
+Test(request, an_over_long_if_none_match_is_ignored_not_refused)
+{
+    static char big[CONSENT_MAX_HEADER + 40];
+    const char *env[] = {"REQUEST_METHOD=GET", "DOCUMENT_URI=/consent/v1/declaration",
+                         big, NULL};
+    struct request req;
+
+    memset(big, 'a', sizeof(big) - 1);
+    memcpy(big, "HTTP_IF_NONE_MATCH=\"", 20);
+    cr_assert_eq(request_parse(&req, env), REQUEST_OK);
+    cr_assert_null(req.if_none_match);
+    env[2] = "HTTP_IF_NONE_MATCH=\"abc\"";
+    cr_assert_eq(request_parse(&req, env), REQUEST_OK);
+    cr_assert_str_eq(req.if_none_match, "\"abc\"");
+}

@@ -2,7 +2,9 @@
  * consent.js - the browser side of consentd: the banner, the settings panel,
  * receipts sent to the server (the newest one kept by the visitor as proof),
  * gating of scripts and iframes, Google Consent Mode v2, region previews
- * (applied, never recorded). No dependencies. This is the readable source;
+ * (applied, never recorded). What only some pages need (the cookie
+ * declaration, clean-up after a refusal, embed placeholders) is in
+ * consent-extra.js, loaded on demand by more(). No dependencies. This is the readable source;
  * static/consent.js is this file minified (node tests/browser/minify.js).
  * See static/README.md.
  *
@@ -36,6 +38,7 @@
     ID = null,    // the consent ID, once the server has issued one (first 201)
     B, P, N,      // the banner, the settings panel, the preview note
     busy, cssP, recorded, delay = 2e3,
+    M,            // the on-demand module, once asked for (more())
     // Choices made in a region preview are applied, never sent: the server
     // refuses them (403 preview_not_recorded).
     PV = 'Preview: choices made here are not recorded.',
@@ -93,14 +96,17 @@
     gtag('consent', kind, o);
   }
 
-  /* Runs gated scripts and loads gated iframes whose categories are allowed. */
+  /* Runs gated scripts and loads gated iframes whose categories are allowed;
+   * a blocked iframe gets a placeholder (consent-extra.js). */
   function gate() {
+    var z;
     d.querySelectorAll('script[type="text/plain"][data-consent],iframe[data-consent]').forEach(function (e) {
       var ok = C && e.getAttribute('data-consent').split(/\s+/).every(function (k) { return C[k]; }),
         u = e.getAttribute('data-src'), s, i, a;
       if (e.tagName == 'IFRAME') {
         if (u && (ok ? e.getAttribute('src') != u : e.getAttribute('src') == u))
           e.src = ok ? u : 'about:blank';
+        z = z || u && !ok;
       } else if (ok) {
         s = d.createElement('script');
         s.async = false;   // external scripts keep their order
@@ -110,6 +116,24 @@
         s.text = e.text;
         e.replaceWith(s);
       }
+    });
+    if (z) more('ph');
+  }
+
+  /* The on-demand module consent-extra.js (see there): the declaration in
+   * the panel and on the privacy page, clean-up after a refusal, embed
+   * placeholders. Loaded once, only by a page that needs one of them;
+   * f(K, a, b) runs once it is there. */
+  function more(f, a, b) {
+    (M = M || new Promise(function (r) {
+      var s = el('script');
+      s.src = new URL('consent-extra.js', S.src).href;
+      s.nonce = S.nonce;
+      s.onload = function () { r(w.consent.x); };
+      s.onerror = function () { M = 0; };
+      d.head.append(s);
+    })).then(function (m) {
+      m[f]({ a: api, s: site, st: st, D: function () { return D; }, c: choose, q: ask }, a, b);
     });
   }
 
@@ -188,6 +212,8 @@
     st.q = st.q.slice(-20);
     save();
     flush();
+    // A category off: its declared first-party cookies and storage go.
+    for (var k in c) if (!c[k]) return more('off', c);
   }
 
   function choose(a, c) {
@@ -205,6 +231,8 @@
     x.categories.forEach(function (k) { if (k.sale_sharing) sale.push(k.id); });
     st.g = x.gpc.received;
     st.v = x.banner_version;
+    // For placeholders on later views, which ask the server nothing.
+    st.p = [x.language, x.texts.placeholder, x.texts.categories];
     if (x.consent_mode) {
       st.m = x.consent_mode;
       if (!CMattr) CM = x.consent_mode;
@@ -347,6 +375,7 @@
     shown(P, function (b) {
       d.body.append(b);
       b.showModal();
+      more('panel', b, x);
     });
   }
 
@@ -368,7 +397,10 @@
     if (e.target.closest && e.target.closest('[data-consent-settings]')) open(e);
   });
   w.addEventListener('online', flush);
-  ready.then(gate);
+  ready.then(function () {
+    gate();
+    if (d.querySelector('[data-consent-declaration]')) more('table');
+  });
 
   if (st.c && st.e > now() && !preview) {
     // A valid stored choice: applied at once, no request. GPC on: sale and

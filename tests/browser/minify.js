@@ -1,7 +1,8 @@
 'use strict';
 /*
- * minify.js - builds the shipped static/consent.js and static/consent.css
- * from their readable sources in static/src/ (terser for the script, a few
+ * minify.js - builds the shipped static/consent.js and static/consent.css,
+ * and the on-demand module static/consent-extra.{js,css}, from their
+ * readable sources in static/src/ (terser for the script, a few
  * whitespace rules for the stylesheet). Both outputs are committed, so
  * running the banner needs no build; size.test.js checks they are current.
  *
@@ -17,21 +18,21 @@ const zlib = require('node:zlib');
 
 const STATIC = path.resolve(__dirname, '..', '..', 'static');
 
-async function minifyJs(source) {
+async function minifyJs(source, name = 'consent') {
     const { minify } = require('terser');
     const out = await minify(source, {
         ecma: 2017,
         compress: { passes: 2 },
         mangle: true,
-        format: { comments: false, preamble: '/*! consent.js - readable source: src/consent.js */' },
+        format: { comments: false, preamble: `/*! ${name}.js - readable source: src/${name}.js */` },
     });
     return out.code + '\n';
 }
 
 /* Comments out, whitespace collapsed; spaces kept where CSS needs them
  * (descendant combinators such as ".cc :focus-visible", calc()). */
-function minifyCss(source) {
-    return '/*! consent.css - readable source: src/consent.css */\n' + source
+function minifyCss(source, name = 'consent') {
+    return `/*! ${name}.css - readable source: src/${name}.css */\n` + source
         .replace(/\/\*[\s\S]*?\*\//g, '')
         .replace(/\s+/g, ' ')
         .replace(/\s*([{};,>])\s*/g, '$1')
@@ -52,10 +53,18 @@ function staleGz(file) {
     }
 }
 
+/* The script every page loads, and the module it loads on demand
+ * (consent-extra: the declaration, clean-up, embed placeholders). */
+const BUILT = ['consent', 'consent-extra'];
+
 async function build() {
-    const js = await minifyJs(fs.readFileSync(path.join(STATIC, 'src', 'consent.js'), 'utf8'));
-    const css = minifyCss(fs.readFileSync(path.join(STATIC, 'src', 'consent.css'), 'utf8'));
-    return { 'consent.js': js, 'consent.css': css };
+    const out = {};
+    for (const name of BUILT) {
+        const src = (ext) => fs.readFileSync(path.join(STATIC, 'src', `${name}.${ext}`), 'utf8');
+        out[`${name}.js`] = await minifyJs(src('js'), name);
+        out[`${name}.css`] = minifyCss(src('css'), name);
+    }
+    return out;
 }
 
 module.exports = { build, minifyCss, minifyJs, staleGz, STATIC };

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - the configuration loader (cgi/config.c, cgi/jcheck.c,
+ * fuzz_config.c - the configuration loader (cgi/config.c, cgi/declaration.c, cgi/jcheck.c,
  * geo/rules.c's model names, geo/geo.c's layout names), geoip.database as a
  * string or a list of files.
  *
@@ -37,6 +37,10 @@ static void check_loaded(const struct config *cfg)
         }
         for (size_t l = 0; l < site->nlanguages; l++) {
             const struct config_language *lang = &site->languages[l];
+
+            /* the /declaration answer and its ETag, in every language */
+            FUZZ_CHECK(lang->declaration != NULL && lang->declaration[0] == '{');
+            FUZZ_CHECK(strlen(lang->declaration_etag) == CONSENT_ETAG_LEN - 1);
 
             for (int m = 0; m < MODEL_COUNT; m++) {
                 const struct config_language *found;

@@ -530,10 +530,14 @@ describe('the running service', () => {
         });
     }
 
-    for (const [p, cache] of [['/consent/consent.js', 'public, max-age=300'],
-                              ['/consent/v/123/consent.js', 'public, max-age=31536000, immutable']]) {
+    // The script, and the module it loads from its own folder (consent-extra.js).
+    for (const [p, cache, file] of [
+        ['/consent/consent.js', 'public, max-age=300', 'consent.js'],
+        ['/consent/v/123/consent.js', 'public, max-age=31536000, immutable', 'consent.js'],
+        ['/consent/consent-extra.js', 'public, max-age=300', 'consent-extra.js'],
+        ['/consent/v/123/consent-extra.js', 'public, max-age=31536000, immutable', 'consent-extra.js']]) {
         it(`${p}: Cache-Control "${cache}", gzip_static`, async () => {
-            const js = fs.readFileSync(path.join(ROOT, 'static', 'consent.js'));
+            const js = fs.readFileSync(path.join(ROOT, 'static', file));
             const plain = await getRaw(p);
             assert.equal(plain.status, 200);
             assert.equal(plain.headers['cache-control'], cache);
@@ -545,7 +549,7 @@ describe('the running service', () => {
             assert.equal(gz.headers['cache-control'], cache);
             assert.match(String(gz.headers['content-type']), /javascript/);
             assert.ok(gz.body.length < js.length, 'compressed');
-            assert.deepEqual(zlib.gunzipSync(gz.body), js, 'the gzip body is exactly static/consent.js');
+            assert.deepEqual(zlib.gunzipSync(gz.body), js, `the gzip body is exactly static/${file}`);
         });
     }
 });
