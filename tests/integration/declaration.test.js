@@ -93,7 +93,7 @@ describe('GET /consent/v1/declaration', () => {
         assert.equal(de.json.texts.col_provider, 'Anbieter');
         const banner = await get('/consent/v1/banner?site=demo', { 'Accept-Language': 'de-AT,de;q=0.9' });
         assert.equal(banner.json.language, de.json.language);
-        const other = await get(URL_DEMO, { 'Accept-Language': 'ja' });
+        const other = await get(URL_DEMO, { 'Accept-Language': 'ko' });
         assert.equal(other.json.language, 'en', 'the site\'s first language otherwise');
     });
 
