@@ -389,6 +389,8 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddNumberToObject(root, "consent_days", v.j.regime->consent_days);
     if (site->consent_mode != NULL)
         cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
+    if (site->signals != NULL)
+        cJSON_AddItemToObject(root, "signals", cJSON_CreateRaw(site->signals));
 
     /* No cookie here: nothing identifying is set before the visitor
      * chooses; the first receipt write issues the consent ID. */
