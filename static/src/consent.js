@@ -87,7 +87,7 @@
   /* The classes of a root element (.cc) in the theme: data-theme, else the
    * site's color-scheme (meta, then the root's computed style) when it
    * names one scheme only, else the OS. */
-  function box(cls) {
+  function theme(cls) {
     var t = attr('data-theme'), m = d.querySelector('meta[name=color-scheme]'),
       s = t == 'dark' || t == 'light' ? t : m && m.content || getComputedStyle(d.documentElement).colorScheme || '',
       k = /dark/.test(s);
@@ -238,7 +238,7 @@
    * that screen readers notice the text; cleared after a while. */
   function note(t) {
     if (!N) {
-      (N = el('p', box('cc-n'))).setAttribute('role', 'status');
+      (N = el('p', theme('cc-n'))).setAttribute('role', 'status');
       d.body.append(N);
     }
     css();
@@ -273,7 +273,7 @@
    * once a choice exists. */
   function reopen() {
     if (!R && st.c && st.r && S.hasAttribute('data-reopen-button')) {
-      R = btn(st.r, open, 0, box('cc-r'));
+      R = btn(st.r, open, 0, theme('cc-r'));
       ready.then(function () { d.body.append(R); css(); });
     }
   }
@@ -338,7 +338,7 @@
   function show(x) {
     var T = x.texts, m = x.jurisdiction.model, a;
     hide();
-    B = el('div', box('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
+    B = el('div', theme('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
     B.setAttribute('role', 'dialog');
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
@@ -383,7 +383,7 @@
   function panel(x) {
     var T = x.texts, Q = T.panel, box = {}, back = d.activeElement, ul, p, a;
     if (P) P.remove();
-    P = el('dialog', box('cc-p'));
+    P = el('dialog', theme('cc-p'));
     P.setAttribute('aria-labelledby', 'cc-pt');
     P.lang = x.language;
     a = el('div', 'cc-h', 0, P);
