@@ -216,9 +216,10 @@
 
   function record(a, c) {
     apply(c);
-    if (preview) return;
+    // In a preview kept for this page view only (save() writes nothing).
     st.c = c;
     st.w = st.t = now();
+    if (preview) return;
     st.e = st.t + D.consent_days * 864e5;
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
@@ -291,8 +292,13 @@
       st.m = x.consent_mode;
       if (!CMattr) CM = x.consent_mode;
     }
+    // The site's signals: their default goes out as soon as they are known
+    // (before the update below) on the view that first learns them.
+    if (!SGattr) {
+      SG = x.signals || {};
+      if (!st.x) vendors('default');
+    }
     st.x = x.signals;
-    if (!SGattr) SG = x.signals || {};
     st.t = now();
     recorded = 0;
     // A choice the server has not confirmed yet wins over what it knows
