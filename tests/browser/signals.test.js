@@ -112,7 +112,7 @@ describe('vendor signals from the site configuration', () => {
         }
     });
 
-    it('without stubs, UET, Clarity and TikTok queues are created; fbq is left alone', async () => {
+    it('without stubs, UET, Clarity and TikTok queues are created; fbq is left alone; an unmapped Clarity type is denied', async () => {
         const v = await visitor(browser, stack, { xff: DE });
         try {
             const { page } = v;
@@ -127,7 +127,7 @@ describe('vendor signals from the site configuration', () => {
             }));
             assert.deepEqual(q, {
                 uet: ['consent', 'default', { ad_storage: 'denied' }],
-                clarity: ['consentv2', { analytics_Storage: 'denied' }],
+                clarity: ['consentv2', { ad_Storage: 'denied', analytics_Storage: 'denied' }],
                 tiktok: ['holdConsent'],
                 fbq: 'undefined',
             });
