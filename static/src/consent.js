@@ -363,8 +363,10 @@
       btn(T.settings, open, a, 'cc-l');
     } else {
       btn(T.ok, function () { recorded ? hide() : choose('custom', get()); }, a);
+      // Opt-out: one-click Do Not Sell, and the settings (panel.reopen's
+      // "Cookie settings") for everything else.
       if (m == 'opt-out') btn(T.do_not_sell, optout, a, 'cc-l');
-      else link(T.settings, a);
+      link(m == 'opt-out' ? T.panel.reopen : T.settings, a);
     }
     if (T.policy && x.policy_url) el('a', 'cc-l', T.policy, a).href = x.policy_url;
     shown(B, function (b) {
