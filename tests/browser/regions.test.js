@@ -220,7 +220,9 @@ describe('region preview for operators', () => {
             await p.getByRole('switch', { name: 'Analytics' }).uncheck();
             await p.getByRole('button', { name: 'Save my choices' }).click();
             await page.locator('.cc-b').waitFor({ state: 'detached' });
+            // The live region exists first; its text follows (so it is announced).
             const note = page.locator('.cc-n[role="status"]');
+            await note.getByText(PREVIEW_NOTE).waitFor();
             assert.equal(await note.textContent(), PREVIEW_NOTE);
             assert.deepEqual(await page.evaluate(() => window.consent.get()),
                              { necessary: true, functional: true, analytics: false, advertising: false });
