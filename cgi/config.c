@@ -36,7 +36,11 @@ static const char *const redis_keys[] = {
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
-    "declaration", NULL};
+    "declaration", "signals", NULL};
+/* Vendor consent signals the script sends (site "signals"): each names the
+ * category that grants it; Clarity takes one for ads and one for analytics. */
+static const char *const signal_keys[] = {"uet", "clarity", "meta", "tiktok", NULL};
+static const char *const clarity_keys[] = {"ad", "analytics", NULL};
 /* Google Consent Mode v2 types a category may grant (security_storage is
  * always granted by the script). */
 static const char *const consent_mode_types[] = {
@@ -317,6 +321,22 @@ static int check_language(struct jcheck *c, const cJSON *merged,
     return 0;
 }
 
+/* One signal's category: a category of the site that is not necessary. */
+static int signal_category(struct jcheck *c, const cJSON *v, const char *path,
+                           const struct config_site *site)
+{
+    int i;
+
+    if (!cJSON_IsString(v))
+        return jcheck_fail(c, path, "expected a category id");
+    i = config_category_index(site, v->valuestring);
+    if (i < 0)
+        return jcheck_fail(c, path, "not a category of this site");
+    if (site->categories[i].necessary)
+        return jcheck_fail(c, path, "a necessary category is always on: name an optional one");
+    return 0;
+}
+
 /*
  * One language of a site: its own texts over the default file of its tag
  * (or of its base language), checked complete, then printed and hashed per
@@ -347,6 +367,48 @@ static int load_language(struct jcheck *c, const cJSON *lang, const char *path,
 cleanup:
     cJSON_Delete(merged);
     return rc;
+}
+
+/*
+ * The site's optional "signals" (at path): {"uet": CATEGORY, "clarity":
+ * {"ad": CATEGORY, "analytics": CATEGORY}, "meta": CATEGORY, "tiktok":
+ * CATEGORY}, every member optional, Clarity's at least one. Kept printed
+ * for the decision. Returns 0, or -1 with the reason in c.
+ */
+static int load_signals(struct jcheck *c, const cJSON *item, const char *path,
+                        struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH], r[JCHECK_MAX_PATH];
+    const cJSON *sig = NULL, *v, *k;
+
+    if (jcheck_member(c, item, path, "signals", 0, cJSON_Object, &sig) < 0)
+        return -1;
+    if (sig == NULL)
+        return 0;
+    jcheck_path_key(p, path, "signals");
+    if (jcheck_object(c, sig, p, signal_keys) != 0)
+        return -1;
+    cJSON_ArrayForEach(v, sig) {
+        jcheck_path_key(q, p, v->string);
+        if (strcmp(v->string, "clarity") != 0) {
+            if (signal_category(c, v, q, site) != 0)
+                return -1;
+            continue;
+        }
+        if (!cJSON_IsObject(v) || cJSON_GetArraySize(v) == 0)
+            return jcheck_fail(c, q, "expected {\"ad\": CATEGORY, \"analytics\": CATEGORY}");
+        if (jcheck_object(c, v, q, clarity_keys) != 0)
+            return -1;
+        cJSON_ArrayForEach(k, v) {
+            jcheck_path_key(r, q, k->string);
+            if (signal_category(c, k, r, site) != 0)
+                return -1;
+        }
+    }
+    site->signals = cJSON_PrintUnformatted(sig);
+    if (site->signals == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    return 0;
 }
 
 static int load_site(struct jcheck *c, const cJSON *item, const char *path,
@@ -492,6 +554,9 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                 return jcheck_fail(c, p, "out of memory");
         }
     }
+
+    if (load_signals(c, item, path, site) != 0)
+        return -1;
 
     if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
         return -1;
@@ -982,6 +1047,7 @@ void config_free(struct config *cfg)
         free(s->categories);
         cJSON_free(s->consent_mode);
         cJSON_free(s->cleanup);
+        cJSON_free(s->signals);
         for (size_t k = 0; k < s->nlanguages; k++) {
             for (int m = 0; m < MODEL_COUNT; m++)
                 cJSON_free(s->languages[k].texts[m]);

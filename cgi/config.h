@@ -87,6 +87,7 @@ struct config_site {
     int consent_revision;           /* raise to ask everyone again */
     struct config_controller controller;
     char *consent_mode;             /* printed JSON {category: [types]} or NULL */
+    char *signals;                  /* printed JSON {vendor: category} or NULL */
     struct config_category *categories;
     size_t ncategories;
     struct config_language *languages;  /* [0] is the default language */

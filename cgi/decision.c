@@ -36,6 +36,27 @@ void decision_make(const struct config_site *site, const struct regime *g,
     }
 }
 
+int decision_apply(const struct config_site *site, const struct decision *d,
+                   const int *stored, const int *known, int use_stored, int *out)
+{
+    int honoured = d->gpc_received;
+
+    for (size_t i = 0; i < site->ncategories; i++) {
+        const struct config_category *c = &site->categories[i];
+
+        out[i] = d->categories[i].on;
+        if (use_stored && known[i])
+            out[i] = stored[i] != 0;
+        if (c->necessary)
+            out[i] = 1;
+        if (d->categories[i].lock == LOCK_GPC)
+            out[i] = 0;
+        if (c->sale_sharing && out[i])
+            honoured = 0;
+    }
+    return honoured;
+}
+
 int decision_prompt(const struct decision_stored *stored, const struct regime *g,
                     int site_revision, int64_t now_ms, int settings_opened)
 {

@@ -38,9 +38,25 @@ struct decision {
  * - opt-in: everything else off until the visitor chooses;
  * - opt-out and notice: on, except that GPC turns sale/sharing categories
  *   off everywhere, and locks them off where the regime makes GPC binding.
+ * Where GPC is not binding it sets defaults only: an explicit choice the
+ * visitor then makes (shown the GPC line) may turn them on (see
+ * decision_apply).
  */
 void decision_make(const struct config_site *site, const struct regime *g,
                    int gpc, int64_t now, struct decision *out);
+
+/*
+ * What applies now, per category, into out (1 on, 0 off): the stored choice
+ * (stored[i], where known[i]) when use_stored, else the defaults of d.
+ * Necessary categories are on. Where GPC is binding, sale/sharing categories
+ * are off whatever was stored; where it is not, a stored choice stands
+ * exactly as it was recorded (the one GPC rule: README, "Global Privacy
+ * Control"). stored and known may be NULL when use_stored is 0. Returns
+ * whether GPC is honoured by the result: it was sent and every sale/sharing
+ * category is off.
+ */
+int decision_apply(const struct config_site *site, const struct decision *d,
+                   const int *stored, const int *known, int use_stored, int *out);
 
 /* What is stored for a visitor and site (parsed from the store's state). */
 struct decision_stored {

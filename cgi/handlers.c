@@ -305,6 +305,7 @@ void handle_banner(struct request *req, struct response *res,
     struct receipt_state state = {0};
     const struct config_language *lang;
     int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
+    int applied[CONSENT_MAX_CATEGORIES], honoured;
     int64_t now = app_now_ms();
     int prompt, settings = 0, store_ok = 1;
     char flag[8];
@@ -355,9 +356,13 @@ void handle_banner(struct request *req, struct response *res,
     if (v.previewing)
         cJSON_AddBoolToObject(root, "preview", 1);
 
+    /* What applies now: the stored choice while it counts (and the visitor
+     * is not being asked again), else the defaults (decision_apply). */
+    honoured = decision_apply(site, &d, choices, known,
+                              stored.present && (!prompt || settings), applied);
     o = cJSON_AddObjectToObject(root, "gpc");
     cJSON_AddBoolToObject(o, "received", d.gpc_received);
-    cJSON_AddBoolToObject(o, "honoured", d.gpc_received);
+    cJSON_AddBoolToObject(o, "honoured", honoured);
     cJSON_AddBoolToObject(o, "binding", d.gpc_binding);
     arr = cJSON_AddArrayToObject(o, "changed");
     for (size_t i = 0; i < site->ncategories; i++)
@@ -368,21 +373,9 @@ void handle_banner(struct request *req, struct response *res,
         app->categories[site - app->cfg.sites][v.j.regime->model]
                        [d.gpc_received][d.gpc_binding]));
 
-    /* What applies now: the stored choice while it counts (and the visitor
-     * is not being asked again), else the defaults; GPC always wins over a
-     * stored "on" for sale/sharing. */
     o = cJSON_AddObjectToObject(root, "choices");
-    for (size_t i = 0; i < site->ncategories; i++) {
-        int on = d.categories[i].on;
-
-        if (stored.present && known[i] && (!prompt || settings))
-            on = choices[i];
-        if (site->categories[i].necessary)
-            on = 1;
-        if (req->gpc && site->categories[i].sale_sharing)
-            on = 0;
-        cJSON_AddBoolToObject(o, site->categories[i].id, on);
-    }
+    for (size_t i = 0; i < site->ncategories; i++)
+        cJSON_AddBoolToObject(o, site->categories[i].id, applied[i]);
     add_stored(root, &stored, &state, site, v.consent_id);
 
     cJSON_AddStringToObject(root, "language", lang->tag);
@@ -400,6 +393,8 @@ void handle_banner(struct request *req, struct response *res,
     /* What the script deletes when a category is refused (declaration.h). */
     if (site->cleanup != NULL)
         cJSON_AddItemToObject(root, "cleanup", cJSON_CreateRaw(site->cleanup));
+    if (site->signals != NULL)
+        cJSON_AddItemToObject(root, "signals", cJSON_CreateRaw(site->signals));
 
     /* No cookie here: nothing identifying is set before the visitor
      * chooses; the first receipt write issues the consent ID. */

@@ -506,3 +506,50 @@ Test(jcheck, parse_text_refuses_invalid_utf8_with_its_line_and_column)
     cr_assert_str_eq(err, "f.json: $: not valid UTF-8 (line 2, column 12): "
                           "a truncated multi-byte sequence");
 }
+
+/* The GPC rule: where GPC is not binding it sets defaults only, so an
+ * explicit "Accept all" or a custom choice turns sale/sharing on; where it
+ * is binding, they stay off and asking for them is refused. */
+static struct regime gpc_regime(int binding)
+{
+    struct regime g;
+
+    memset(&g, 0, sizeof(g));
+    g.model = binding ? MODEL_OPT_OUT : MODEL_OPT_IN;
+    g.gpc_binding = binding;
+    g.consent_days = 365;
+    return g;
+}
+
+Test(choice, accept_all_under_gpc_turns_advertising_on_where_gpc_is_not_binding)
+{
+    struct regime g = gpc_regime(0);
+    struct decision d;
+    struct choice c;
+    struct choice_error err;
+    int ad;
+
+    cr_assert_eq(parse_with("accept_all", "", &c, &err), 0, "%s", err.code);
+    decision_make(c.site, &g, 1, 1000, &d);
+    cr_assert_eq(choice_resolve(&c, &d, &err), 0, "%s", err.code);
+    ad = config_category_index(c.site, "advertising");
+    cr_assert(c.on[ad], "an explicit choice wins over a non-binding GPC default");
+}
+
+Test(choice, accept_all_under_binding_gpc_leaves_advertising_off_and_custom_on_is_refused)
+{
+    struct regime g = gpc_regime(1);
+    struct decision d;
+    struct choice c;
+    struct choice_error err;
+
+    cr_assert_eq(parse_with("accept_all", "", &c, &err), 0, "%s", err.code);
+    decision_make(c.site, &g, 1, 1000, &d);
+    cr_assert_eq(choice_resolve(&c, &d, &err), 0, "%s", err.code);
+    cr_assert_not(c.on[config_category_index(c.site, "advertising")]);
+
+    cr_assert_eq(parse_with("custom", ",\"choices\":{\"functional\":true,"
+                            "\"analytics\":true,\"advertising\":true}", &c, &err), 0, "%s", err.code);
+    cr_assert_eq(choice_resolve(&c, &d, &err), -1);
+    assert_error(&err, 422, "category_locked", "category", "advertising");
+}

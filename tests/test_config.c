@@ -945,3 +945,52 @@ Test(config, too_many_storage_items_are_refused)
         cJSON_AddItemToArray(arr, cJSON_Duplicate(cJSON_GetArrayItem(arr, 0), 1));
     expect_error(r, "$.sites[0].declaration.analytics.storage: at most 64 entries");
 }
+
+Test(config, signals_are_kept_as_printed_json)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(config_load(&cfg, EXAMPLE, err, sizeof(err)), 0, "%s", err);
+    cr_assert_not_null(cfg.sites[0].signals);
+    cr_assert(strstr(cfg.sites[0].signals, "\"uet\":\"advertising\"") != NULL, "%s",
+              cfg.sites[0].signals);
+    config_free(&cfg);
+}
+
+Test(config, a_signal_for_an_unknown_category_is_refused)
+{
+    cJSON *r = example();
+    cJSON *s = cJSON_GetObjectItem(site0(r), "signals");
+
+    cJSON_ReplaceItemInObject(s, "meta", cJSON_CreateString("social"));
+    expect_error(r, "$.sites[0].signals.meta: not a category of this site");
+}
+
+Test(config, a_signal_for_a_necessary_category_is_refused)
+{
+    cJSON *r = example();
+    cJSON *s = cJSON_GetObjectItem(site0(r), "signals");
+
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(s, "clarity"), "ad",
+                              cJSON_CreateString("necessary"));
+    expect_error(r, "$.sites[0].signals.clarity.ad: a necessary category is always on");
+}
+
+Test(config, an_unknown_vendor_signal_is_refused)
+{
+    cJSON *r = example();
+    cJSON *s = cJSON_GetObjectItem(site0(r), "signals");
+
+    cJSON_AddItemToObject(s, "linkedin", cJSON_CreateString("advertising"));
+    expect_error(r, "$.sites[0].signals.linkedin");
+}
+
+Test(config, an_empty_clarity_signal_is_refused)
+{
+    cJSON *r = example();
+    cJSON *s = cJSON_GetObjectItem(site0(r), "signals");
+
+    cJSON_ReplaceItemInObject(s, "clarity", cJSON_CreateObject());
+    expect_error(r, "$.sites[0].signals.clarity: expected {");
+}

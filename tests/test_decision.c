@@ -184,3 +184,44 @@ Test(prompt, keeps_quiet_for_a_year_after_a_california_opt_out)
     s.opted_out = 0;
     cr_assert(decision_prompt(&s, &g, 2, 200 * DAY, 0));
 }
+
+Test(decision, a_stored_choice_stands_where_gpc_is_not_binding)
+{
+    struct regime g = regime(MODEL_OPT_IN, 0, 0);
+    struct decision d;
+    int stored[3] = {1, 0, 1}, known[3] = {1, 1, 1}, out[3];
+
+    decision_make(&site, &g, 1, 1000, &d);
+    cr_assert_not(decision_apply(&site, &d, stored, known, 1, out),
+                  "advertising on: GPC sent but not honoured");
+    cr_assert(out[2], "the recorded choice applies, not GPC");
+    cr_assert_not(out[1]);
+}
+
+Test(decision, binding_gpc_turns_a_stored_sale_choice_off)
+{
+    struct regime g = regime(MODEL_OPT_OUT, 1, 0);
+    struct decision d;
+    int stored[3] = {1, 1, 1}, known[3] = {1, 1, 1}, out[3];
+
+    decision_make(&site, &g, 1, 1000, &d);
+    cr_assert(decision_apply(&site, &d, stored, known, 1, out));
+    cr_assert_not(out[2]);
+    cr_assert(out[1]);
+}
+
+Test(decision, without_a_stored_choice_the_gpc_defaults_apply)
+{
+    struct regime g = regime(MODEL_NOTICE, 0, 0);
+    struct decision d;
+    int out[3];
+
+    decision_make(&site, &g, 1, 1000, &d);
+    cr_assert(decision_apply(&site, &d, NULL, NULL, 0, out));
+    cr_assert(out[0]);
+    cr_assert(out[1]);
+    cr_assert_not(out[2]);
+    decision_make(&site, &g, 0, 1000, &d);
+    cr_assert_not(decision_apply(&site, &d, NULL, NULL, 0, out), "no GPC sent");
+    cr_assert(out[2]);
+}

@@ -8,12 +8,14 @@
  * static/consent.js is this file minified (node tests/browser/minify.js).
  * See static/README.md.
  *
- *   <script src="/consent/consent.js" data-site="demo" async></script>
+ *   <script src="/consent/v/VERSION/consent.js" data-site="demo"></script>
  *
  * Optional attributes: data-refresh="86400" (seconds between checks for a
  * new banner version), data-consent-mode='{"analytics":["analytics_storage"]}'
- * (categories -> Consent Mode types), data-api (the API's base URL; default:
- * /consent/v1/ on the script's origin).
+ * (categories -> Consent Mode types), data-signals (vendor -> category),
+ * data-api (the API's base URL; default: /consent/v1/ on the script's
+ * origin), data-theme (light, dark, auto), data-layout (bar-bottom, bar-top,
+ * box-left, box-right, box-center), data-reopen-button.
  */
 (function (w, d, n) {
   'use strict';
@@ -32,11 +34,13 @@
     fns = [],
     st = {},      // kept in localStorage: c choices, e expiry, t last asked,
                   // v banner version, g GPC accounted for, s sale/sharing
-                  // categories, q requests not yet confirmed by the server
+                  // categories, q requests not yet confirmed by the server,
+                  // w when the choice was made, b GPC binding in the region,
+                  // r the reopen button's label, m and x the site's mappings
     C = null,     // the choices in force
     D,            // the latest banner decision
     ID = null,    // the consent ID, once the server has issued one (first 201)
-    B, P, N,      // the banner, the settings panel, the preview note
+    B, P, N, R,   // the banner, the settings panel, the status note, the reopen button
     busy, cssP, recorded, delay = 2e3,
     M,            // the on-demand module, once asked for (more())
     // Choices made in a region preview are applied, never sent: the server
@@ -51,9 +55,11 @@
   try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
   // Consent Mode mapping: the page's attribute, else the site's (from the
   // last decision), else the default.
-  var CMattr;
+  var CMattr, SGattr, SG;
   try { CMattr = JSON.parse(attr('data-consent-mode')); } catch (e) { /* none */ }
+  try { SGattr = JSON.parse(attr('data-signals')); } catch (e) { /* none */ }
   CM = CMattr || st.m || CM;
+  SG = SGattr || st.x || {};
 
   function save() {
     if (!preview) try { localStorage.setItem(KEY, JSON.stringify(st)); } catch (e) { /* full */ }
@@ -81,6 +87,17 @@
     return a;
   }
 
+  /* The classes of a root element (.cc) in the theme: data-theme, else the
+   * site's color-scheme (meta, then the root's computed style) when it
+   * names one scheme only, else the OS. */
+  function theme(cls) {
+    var t = attr('data-theme'), m = d.querySelector('meta[name=color-scheme]'),
+      s = t == 'dark' || t == 'light' ? t : m && m.content || getComputedStyle(d.documentElement).colorScheme || '',
+      k = /dark/.test(s);
+    if (k == /light/.test(s)) k = matchMedia('(prefers-color-scheme: dark)').matches;
+    return 'cc ' + cls + (k ? ' cc-dk' : '');
+  }
+
   function gtag() {
     (w.dataLayer = w.dataLayer || []).push(arguments);
   }
@@ -94,6 +111,28 @@
     for (k in CM) CM[k].forEach(function (t) { o[t] = C && C[k] ? 'granted' : o[t] || 'denied'; });
     o.security_storage = 'granted';
     gtag('consent', kind, o);
+    vendors(kind);
+  }
+
+  /* Vendor consent signals per the site's mapping (vendor -> category):
+   * Microsoft UET and Clarity, Meta Pixel, TikTok Pixel. UET's and Clarity's
+   * queues are created when missing (their snippets keep an existing one);
+   * fbq only when the page defined it (Meta's snippet does nothing when fbq
+   * exists); TikTok's array queue takes [method] entries. */
+  function vendors(kind) {
+    var g = function (k) { return C && C[k] ? 'granted' : 'denied'; },
+      v = SG.clarity, t, m;
+    if (SG.uet) (w.uetq = w.uetq || []).push('consent', kind, { ad_storage: g(SG.uet) });
+    if (v) {
+      w.clarity = w.clarity || function () { (w.clarity.q = w.clarity.q || []).push(arguments); };
+      w.clarity('consentv2', { ad_Storage: g(v.ad), analytics_Storage: g(v.analytics) });
+    }
+    if (SG.meta && w.fbq) w.fbq('consent', C && C[SG.meta] ? 'grant' : 'revoke');
+    if (SG.tiktok) {
+      t = w.ttq = w.ttq || [];
+      m = C ? (C[SG.tiktok] ? 'grant' : 'revoke') + 'Consent' : 'holdConsent';
+      t[m] ? t[m]() : t.push([m]);
+    }
   }
 
   /* Runs gated scripts and loads gated iframes whose categories are allowed;
@@ -201,9 +240,10 @@
 
   function record(a, c) {
     apply(c);
-    if (preview) return;
+    // In a preview kept for this page view only (save() writes nothing).
     st.c = c;
-    st.t = now();
+    st.w = st.t = now();
+    if (preview) return;
     st.e = st.t + D.consent_days * 864e5;
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
@@ -216,12 +256,53 @@
     for (var k in c) if (!c[k]) return more('off', c);
   }
 
-  function choose(a, c) {
+  /* {date} in s filled with time t (ms) in the banner's language. */
+  function when(s, t) {
+    return s.replace('{date}', new Intl.DateTimeFormat(D.language, { dateStyle: 'long' }).format(t));
+  }
+
+  /* A short status line (role=status, announced): created empty first so
+   * that screen readers notice the text; cleared after a while. */
+  function note(t) {
+    if (!N) {
+      (N = el('p', theme('cc-n'))).setAttribute('role', 'status');
+      d.body.append(N);
+    }
+    css();
+    setTimeout(function () {
+      N.textContent = t;
+      setTimeout(function () { if (N.textContent == t) N.textContent = ''; }, 8e3);
+    }, 99);
+  }
+
+  /* msg: what the choice did, said before the date it was saved. */
+  function choose(a, c, msg) {
     if (P) P.close();
     hide();
     record(a, c);
-    // In a preview: a note that nothing was recorded (once per page).
-    if (preview && !N) (N = el('p', 'cc cc-n', PV, d.body)).setAttribute('role', 'status');
+    // In a preview: a note that nothing was recorded.
+    note(preview ? PV : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
+    reopen();
+  }
+
+  /* "Do Not Sell or Share": sale/sharing categories off, the rest as they
+   * are, recorded in one click (banner button, or any data-consent-optout). */
+  function optout(e) {
+    if (e && e.preventDefault) e.preventDefault();
+    (D ? Promise.resolve(D) : ask()).then(function (x) {
+      var c = Object.assign({}, x.choices, C);
+      x.categories.forEach(function (k) { if (k.sale_sharing) c[k.id] = false; });
+      choose('custom', c, x.texts.opted_out);
+    }).catch(Object);
+  }
+
+  /* The floating button that opens the settings (data-reopen-button),
+   * once a choice exists. */
+  function reopen() {
+    if (!R && st.c && st.r && S.hasAttribute('data-reopen-button')) {
+      R = btn(st.r, open, 0, theme('cc-r'));
+      ready.then(function () { d.body.append(R); css(); });
+    }
   }
 
   /* A new decision from the server. */
@@ -230,13 +311,22 @@
     D = x;
     x.categories.forEach(function (k) { if (k.sale_sharing) sale.push(k.id); });
     st.g = x.gpc.received;
+    st.b = x.jurisdiction.gpc_binding;
     st.v = x.banner_version;
     // For placeholders on later views, which ask the server nothing.
     st.p = [x.language, x.texts.placeholder, x.texts.categories];
+    st.r = x.texts.panel.reopen;
     if (x.consent_mode) {
       st.m = x.consent_mode;
       if (!CMattr) CM = x.consent_mode;
     }
+    // The site's signals: their default goes out as soon as they are known
+    // (before the update below) on the view that first learns them.
+    if (!SGattr) {
+      SG = x.signals || {};
+      if (!st.x) vendors('default');
+    }
+    st.x = x.signals;
     st.t = now();
     recorded = 0;
     // A choice the server has not confirmed yet wins over what it knows
@@ -248,9 +338,11 @@
     } else {
       st.c = x.choices;
       st.e = x.stored ? x.stored.expires_ms : st.t + x.consent_days * 864e5;
+      if (x.stored) st.w = x.stored.time_ms;
     }
     apply(x.choices);
     save();
+    reopen();
     // Where GPC is binding, honouring it is recorded on the server at once.
     if (x.gpc.binding && (!x.stored || o && sale.some(function (k) { return o[k]; }))) {
       recorded = 1;
@@ -280,7 +372,7 @@
   function show(x) {
     var T = x.texts, m = x.jurisdiction.model, a;
     hide();
-    B = el('div', 'cc cc-b');
+    B = el('div', theme('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
     B.setAttribute('role', 'dialog');
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
@@ -290,7 +382,8 @@
     B.hidden = true;
     el('h2', 0, T.title, B).id = 'cc-t';
     el('p', 0, T.body, B).id = 'cc-d';
-    if (m == 'opt-out' && x.gpc.received) el('p', 'cc-g', T.gpc_honoured, B);
+    // GPC changed the defaults offered: said so in every model.
+    if (x.gpc.received) el('p', 'cc-g', m == 'opt-out' ? T.gpc_honoured : T.gpc_applied, B);
     if (preview) el('p', 'cc-g', PV, B);
     a = el('div', 'cc-a', 0, B);
     if (m == 'opt-in') {
@@ -299,7 +392,10 @@
       btn(T.settings, open, a, 'cc-l');
     } else {
       btn(T.ok, function () { recorded ? hide() : choose('custom', get()); }, a);
-      link(m == 'opt-out' ? T.do_not_sell : T.settings, a);
+      // Opt-out: one-click Do Not Sell, and the settings (panel.reopen's
+      // "Cookie settings") for everything else.
+      if (m == 'opt-out') btn(T.do_not_sell, optout, a, 'cc-l');
+      link(m == 'opt-out' ? T.panel.reopen : T.settings, a);
     }
     if (T.policy && x.policy_url) el('a', 'cc-l', T.policy, a).href = x.policy_url;
     shown(B, function (b) {
@@ -324,13 +420,15 @@
   function panel(x) {
     var T = x.texts, Q = T.panel, box = {}, back = d.activeElement, ul, p, a;
     if (P) P.remove();
-    P = el('dialog', 'cc cc-p');
+    P = el('dialog', theme('cc-p'));
     P.setAttribute('aria-labelledby', 'cc-pt');
     P.lang = x.language;
     P.dir = x.dir;
     a = el('div', 'cc-h', 0, P);
     el('h2', 0, Q.title, a).id = 'cc-pt';
     btn(Q.close, function () { P.close(); }, a, 'cc-l');
+    // The choice in force and when it was made, when one is stored.
+    if (st.c && st.w) el('p', 0, when(Q.current, st.w), P);
     ul = el('ul', 0, 0, P);
     x.categories.forEach(function (k, i) {
       var li = el('li', 0, 0, ul), lab = el('label', 0, 0, li), t = T.categories[k.id] || {},
@@ -358,7 +456,9 @@
         } catch (_) { /* no clipboard API */ }
       }, p, 'cc-btn cc-s');
     }
-    btn(Q.withdraw, function () { choose('withdraw', all(0)); }, P, 'cc-l cc-w');
+    // Withdrawal only when a stored choice allows an optional category.
+    if (st.c && x.categories.some(function (k) { return !k.locked && st.c[k.id]; }))
+      btn(Q.withdraw, function () { choose('withdraw', all(0)); }, P, 'cc-l cc-w');
     a = el('div', 'cc-a cc-f', 0, P);
     btn(Q.accept_all, function () { choose('accept_all', all(1)); }, a);
     btn(Q.reject_all, function () { choose('reject_all', all(0)); }, a);
@@ -394,7 +494,10 @@
 
   consentMode('default');
   d.addEventListener('click', function (e) {
-    if (e.target.closest && e.target.closest('[data-consent-settings]')) open(e);
+    var t = e.target;
+    if (!t.closest) return;
+    if (t.closest('[data-consent-settings]')) open(e);
+    if (t.closest('[data-consent-optout]')) optout(e);
   });
   w.addEventListener('online', flush);
   ready.then(function () {
@@ -403,11 +506,13 @@
   });
 
   if (st.c && st.e > now() && !preview) {
-    // A valid stored choice: applied at once, no request. GPC on: sale and
-    // sharing off at once, and the server asked when the choice predates it.
+    // A valid stored choice: applied exactly as recorded, no request. Only
+    // where GPC is binding does it turn sale and sharing off (at once; the
+    // server records that); the server is asked when GPC is new.
     var c = Object.assign({}, st.c);
-    if (gpc) (st.s || []).forEach(function (k) { c[k] = false; });
+    if (gpc && st.b) (st.s || []).forEach(function (k) { c[k] = false; });
     apply(c);
+    reopen();
     if (gpc && !st.g || now() - st.t > refresh) ask().then(fresh).catch(Object);
   } else {
     css();

@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const path = require('node:path');
 const { startStack } = require('../integration/lib/stack');
 const { CA, DE, DEMO, JP, banner, launch, panel, visitor } = require('./lib/browser');
+const { made, madePages } = require('./lib/page');
 
 const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 
@@ -74,6 +75,31 @@ for (const colorScheme of ['light', 'dark']) {
         }
     });
 }
+
+describe('axe-core, themes and layouts (data-theme, data-layout), the saved note and the reopen button', () => {
+    for (const theme of ['light', 'dark']) {
+        for (const layout of ['bar-bottom', 'bar-top', 'box-left', 'box-right', 'box-center']) {
+            it(`${theme} ${layout}: no serious or critical violations`, async () => {
+                const v = await visitor(browser, stack, { xff: layout === 'box-right' ? CA : DE, bypassCSP: true });
+                try {
+                    await madePages(v);
+                    await v.page.goto(made({ 'data-theme': theme, 'data-layout': layout, 'data-reopen-button': '' }));
+                    const b = await banner(v.page);
+                    assert.deepEqual(await axe(v.page, '.cc-b'), [], 'banner');
+                    if (layout !== 'bar-bottom')
+                        return;
+                    await b.getByRole('button', { name: 'Reject all' }).click();
+                    await v.page.locator('.cc-n:not(:empty)').waitFor();
+                    assert.deepEqual(await axe(v.page, '.cc-n'), [], 'saved note');
+                    await v.page.locator('button.cc-r').waitFor();
+                    assert.deepEqual(await axe(v.page, '.cc-r'), [], 'reopen button');
+                } finally {
+                    await v.close();
+                }
+            });
+        }
+    }
+});
 
 describe('motion', () => {
     it('animates (banner, switches) only without prefers-reduced-motion', async () => {

@@ -6,7 +6,8 @@
  * whitespace rules for the stylesheet). Both outputs are committed, so
  * running the banner needs no build; size.test.js checks they are current.
  *
- *   node tests/browser/minify.js           write the outputs
+ *   node tests/browser/minify.js           write the outputs, print the
+ *                                          versioned script URL (content hash)
  *   node tests/browser/minify.js --check   exit 1 when an output is stale
  *
  * Existing static/*.gz copies (nginx's gzip_static, from `make gz`) are
@@ -67,7 +68,16 @@ async function build() {
     return out;
 }
 
-module.exports = { build, minifyCss, minifyJs, staleGz, STATIC };
+/* The version for the long-cached URL /consent/v/VERSION/consent.js: the
+ * first 12 hex digits of the SHA-256 of the shipped script and stylesheet,
+ * so it changes exactly when what browsers load changes. */
+function version(files) {
+    const h = require('node:crypto').createHash('sha256');
+    h.update(files['consent.js']).update(files['consent.css']);
+    return h.digest('hex').slice(0, 12);
+}
+
+module.exports = { build, minifyCss, minifyJs, staleGz, version, STATIC };
 
 if (require.main === module) {
     build().then((files) => {
@@ -92,6 +102,8 @@ if (require.main === module) {
                     fs.writeFileSync(file + '.gz', zlib.gzipSync(text, { level: 9 }));
             }
         }
+        if (!process.argv.includes('--check'))
+            console.log(`script URL: /consent/v/${version(files)}/consent.js`);
         process.exit(stale);
     }, (e) => {
         console.error(e);

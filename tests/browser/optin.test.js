@@ -200,7 +200,8 @@ describe('EU visitor (opt-in) on the demo page', () => {
         assert.equal(id, consentId);
         assert.equal(id, (await me(v.page)).json.consent_id);
         await p.getByRole('button', { name: 'Copy' }).waitFor();
-        await p.getByRole('button', { name: 'Withdraw my consent' }).waitFor();
+        // After "Reject all" there is no consent to withdraw.
+        assert.equal(await p.getByRole('button', { name: 'Withdraw my consent' }).count(), 0);
 
         await sw('Analytics').check();
         await screenshot(v.page, 'settings-panel');
@@ -343,7 +344,8 @@ describe('keyboard only', () => {
                 const s = getComputedStyle(document.activeElement);
                 return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
             });
-            assert.equal(await page.evaluate(() => document.activeElement.className), 'cc cc-b');
+            assert.equal(await page.evaluate(() => document.activeElement.classList.contains('cc-b')), true);
+            assert.equal(await ring(), false, 'no ring around the banner itself');
             await page.keyboard.press('Tab');
             assert.equal(await focused(), 'Accept all');
             assert.equal(await ring(), true, 'visible focus');
@@ -499,29 +501,43 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
         }
     });
 
-    it('withdrawing before any choice is recorded with a POST (there is no consent ID to DELETE yet)', async () => {
+    it('no Withdraw before any choice; a withdrawal before the first receipt is confirmed is a POST', async () => {
         const v = await visitor(browser, stack, { xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
-            await banner(page);
+            const b = await banner(page);
             await page.evaluate(() => window.consent.open());
-            const p = await panel(page);
+            let p = await panel(page);
             assert.equal(await p.locator('code').count(), 0);
-            const res = await recordBy(page, () =>
-                p.getByRole('button', { name: 'Withdraw my consent' }).click());
-            assert.equal(res.request().method(), 'POST');
-            assert.equal(res.status(), 201);
-            assert.equal(JSON.parse(res.request().postData()).action, 'withdraw');
-            const answer = await res.json();
-            assert.equal(answer.receipt.seq, 1);
-            assert.deepEqual(answer.receipt.choices, OFF);
-            assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
-            // Now there is one: the panel shows it.
+            assert.equal(await p.getByRole('button', { name: 'Withdraw my consent' }).count(), 0,
+                         'nothing to withdraw');
+            await page.keyboard.press('Escape');
+            await page.locator('dialog.cc-p').waitFor({ state: 'detached' });
+
+            // Accept all while the server cannot be reached: queued, no consent ID yet.
+            await page.route('**/consent/v1/consents', (route) => route.abort('connectionrefused'));
+            const failed = page.waitForEvent('requestfailed', (r) => r.url().includes('/consent/v1/consents'));
+            await b.getByRole('button', { name: 'Accept all' }).click();
+            await failed;
             await page.evaluate(() => window.consent.open());
-            assert.equal(await (await panel(page)).locator('code').textContent(), answer.consent_id);
-            assert.equal((await me(page)).json.consent_id, answer.consent_id);
-            assert.deepEqual(v.errors, []);
+            p = await panel(page);
+            assert.equal(await p.locator('code').count(), 0);
+            await p.getByRole('button', { name: 'Withdraw my consent' }).click();
+            assert.deepEqual((await stored(page)).q.map((q) => [q[0], q[2].action]),
+                             [['POST', 'accept_all'], ['POST', 'withdraw']]);
+            await page.unroute('**/consent/v1/consents');
+            await page.waitForFunction(() => {
+                const s = JSON.parse(localStorage.getItem('consent:demo'));
+                return s && !(s.q && s.q.length);
+            }, null, { timeout: 20000 });
+            const m = await me(page);
+            assert.deepEqual(m.json.receipts.map((r) => r.receipt.action), ['withdraw', 'accept_all']);
+            assert.deepEqual(m.json.receipts[0].receipt.choices, OFF);
+            assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
+            // Now there is a consent ID: the panel shows it.
+            await page.evaluate(() => window.consent.open());
+            assert.equal(await (await panel(page)).locator('code').textContent(), m.json.consent_id);
         } finally {
             await v.close();
         }

@@ -52,7 +52,7 @@ describe('California visitor with Global Privacy Control', () => {
             const b = await banner(page);
             await printBannerTime(page, 'opt-out with GPC, US-CA');
             await b.getByText(GPC_HONOURED).waitFor();
-            const dns = b.getByRole('link', { name: 'Do Not Sell or Share My Personal Information' });
+            const dns = b.getByRole('button', { name: 'Do Not Sell or Share My Personal Information' });
             await dns.waitFor();
             await b.getByRole('button', { name: 'OK' }).waitFor();
             await page.waitForTimeout(200);
@@ -77,7 +77,7 @@ describe('California visitor with Global Privacy Control', () => {
             assert.deepEqual(await ran(page), ['analytics']);
 
             // The settings: advertising off, locked, with the reason.
-            await dns.click();
+            await page.evaluate(() => window.consent.open());
             const p = await panel(page);
             const ad = p.getByRole('switch', { name: 'Advertising' });
             assert.equal(await ad.isChecked(), false);
@@ -215,12 +215,14 @@ describe('region preview for operators', () => {
             assert.equal((await page.evaluate(() => window.consent.get())).advertising, false);
 
             // A choice in the settings: applied for this page view only.
-            await b.getByRole('link', { name: 'Do Not Sell or Share My Personal Information' }).click();
+            await page.evaluate(() => window.consent.open());
             const p = await panel(page);
             await p.getByRole('switch', { name: 'Analytics' }).uncheck();
             await p.getByRole('button', { name: 'Save my choices' }).click();
             await page.locator('.cc-b').waitFor({ state: 'detached' });
+            // The live region exists first; its text follows (so it is announced).
             const note = page.locator('.cc-n[role="status"]');
+            await note.getByText(PREVIEW_NOTE).waitFor();
             assert.equal(await note.textContent(), PREVIEW_NOTE);
             assert.deepEqual(await page.evaluate(() => window.consent.get()),
                              { necessary: true, functional: true, analytics: false, advertising: false });
