@@ -32,7 +32,8 @@ static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
-    "address", "connect_timeout_ms", "command_timeout_ms", NULL};
+    "address", "sentinels", "master_name", "connect_timeout_ms",
+    "command_timeout_ms", "min_replicas_acked", "wait_timeout_ms", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
@@ -818,6 +819,85 @@ static int parse_listen(const char *s)
     return (*end == '\0' && port > 0 && port < 65536) ? 0 : -1;
 }
 
+/*
+ * $.redis: one server ("address") or a primary found through Redis
+ * Sentinel ("sentinels" and "master_name"), the timeouts, and how many
+ * replicas must confirm a write before it is acknowledged. Addresses are
+ * checked by the store's own rule (store_address_parse).
+ */
+static int load_redis(struct jcheck *jc, const cJSON *o, struct store_options *r)
+{
+    const cJSON *list = NULL, *e;
+    const char *s = NULL;
+    char host[STORE_MAX_ADDRESS], p[JCHECK_MAX_PATH];
+    int port, i = 0;
+    long v;
+
+    memset(r, 0, sizeof(*r));
+    if (jcheck_string(jc, o, "$.redis", "address", 0, 3, STORE_MAX_ADDRESS - 1, &s) < 0 ||
+        jcheck_member(jc, o, "$.redis", "sentinels", 0, cJSON_Array, &list) < 0)
+        return -1;
+    if ((s == NULL) == (list == NULL))
+        return jcheck_fail(jc, "$.redis", "expected either \"address\" (one server) or "
+                           "\"sentinels\" with \"master_name\" (Redis Sentinel)");
+    if (s != NULL) {
+        if (store_address_parse(s, host, sizeof(host), &port) != 0)
+            return jcheck_fail(jc, "$.redis.address",
+                               "expected \"host:port\" or \"unix:/path\"");
+        r->topology = STORE_SINGLE;
+        snprintf(r->address, sizeof(r->address), "%s", s);
+        if (cJSON_GetObjectItemCaseSensitive(o, "master_name") != NULL)
+            return jcheck_fail(jc, "$.redis.master_name", "only with \"sentinels\"");
+    } else {
+        r->topology = STORE_SENTINEL;
+        if (cJSON_GetArraySize(list) < 1 || cJSON_GetArraySize(list) > STORE_MAX_SENTINELS)
+            return jcheck_fail(jc, "$.redis.sentinels", "expected 1-%d sentinel addresses",
+                               STORE_MAX_SENTINELS);
+        cJSON_ArrayForEach(e, list) {
+            jcheck_path_index(p, "$.redis.sentinels", i++);
+            if (!cJSON_IsString(e) || strlen(e->valuestring) >= STORE_MAX_ADDRESS ||
+                store_address_parse(e->valuestring, host, sizeof(host), &port) != 0)
+                return jcheck_fail(jc, p, "expected \"host:port\" or \"unix:/path\"");
+            for (size_t k = 0; k < r->nsentinels; k++)
+                if (strcmp(r->sentinels[k], e->valuestring) == 0)
+                    return jcheck_fail(jc, p, "\"%s\" is listed twice", e->valuestring);
+            snprintf(r->sentinels[r->nsentinels++], STORE_MAX_ADDRESS, "%s", e->valuestring);
+        }
+        s = NULL;
+        if (jcheck_string(jc, o, "$.redis", "master_name", 1, 1,
+                          STORE_MAX_MASTER_NAME - 1, &s) != 0)
+            return -1;
+        if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._-") != strlen(s))
+            return jcheck_fail(jc, "$.redis.master_name",
+                               "expected letters, digits, '.', '-' and '_'");
+        snprintf(r->master_name, sizeof(r->master_name), "%s", s);
+    }
+    v = 250;
+    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->connect_timeout_ms = (int)v;
+    v = 500;
+    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->command_timeout_ms = (int)v;
+    v = 0;
+    if (jcheck_int(jc, o, "$.redis", "min_replicas_acked", 0, 0,
+                   STORE_MAX_REPLICAS_ACKED, &v) < 0)
+        return -1;
+    r->min_replicas_acked = (int)v;
+    v = r->command_timeout_ms / 2 > 0 ? r->command_timeout_ms / 2 : 1;
+    if (jcheck_int(jc, o, "$.redis", "wait_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->wait_timeout_ms = (int)v;
+    /* WAIT's answer must come before the command timeout gives up on it. */
+    if (r->min_replicas_acked > 0 && r->wait_timeout_ms >= r->command_timeout_ms)
+        return jcheck_fail(jc, "$.redis.wait_timeout_ms",
+                           "must be less than command_timeout_ms (%d)",
+                           r->command_timeout_ms);
+    return 0;
+}
+
 static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
                      const char *dir);
 
@@ -905,21 +985,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
-        jcheck_string(jc, o, "$.redis", "address", 1, 3, 120, &s) != 0)
+        load_redis(jc, o, &cfg->redis) != 0)
         goto fail;
-    if (parse_listen(s) != 0) {
-        jcheck_fail(jc, "$.redis.address", "expected \"host:port\" or \"unix:/path\"");
-        goto fail;
-    }
-    cfg->redis_address = strdup(s);
-    v = 250;
-    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
-        goto fail;
-    cfg->redis_connect_timeout_ms = (int)v;
-    v = 500;
-    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
-        goto fail;
-    cfg->redis_command_timeout_ms = (int)v;
 
     /* The consent cookie: a first-party, HttpOnly cookie holding a secret
      * MAC'd with cookie.secret. "secure": false only for plain-http local
@@ -1006,8 +1073,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     }
     cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
-    if (cfg->listen == NULL || cfg->rules_path == NULL ||
-        cfg->redis_address == NULL || cfg->sites == NULL) {
+    if (cfg->listen == NULL || cfg->rules_path == NULL || cfg->sites == NULL) {
         jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
@@ -1060,7 +1126,6 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->ngeoip_paths; i++)
         free(cfg->geoip_paths[i]);
     free(cfg->rules_path);
-    free(cfg->redis_address);
     free(cfg->signing_key_path);
     free(cfg->retired_keys_path);
     free(cfg->cookie_secret_path);

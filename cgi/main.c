@@ -413,8 +413,8 @@ static void reload(void)
     old = atomic_load(&current);
     if (strcmp(fresh->cfg.listen, old->cfg.listen) != 0 ||
         fresh->cfg.workers != old->cfg.workers ||
-        strcmp(fresh->cfg.redis_address, old->cfg.redis_address) != 0)
-        log_message("warning", "reload: listen, workers and redis.address take effect on restart",
+        memcmp(&fresh->cfg.redis, &old->cfg.redis, sizeof(fresh->cfg.redis)) != 0)
+        log_message("warning", "reload: listen, workers and redis take effect on restart",
                     NULL);
     old = atomic_exchange(&current, fresh);
     /* Grace period: a worker busy now may hold the old pointer until its
@@ -566,10 +566,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
-        if (store_open(&workers[i].store, a->cfg.redis_address,
-                       a->cfg.redis_connect_timeout_ms,
-                       a->cfg.redis_command_timeout_ms) < 0) {
-            fprintf(stderr, "consentd: bad Redis address %s\n", a->cfg.redis_address);
+        if (store_open(&workers[i].store, &a->cfg.redis) < 0) {
+            fprintf(stderr, "consentd: cannot prepare the Redis store\n");
             _exit(1);
         }
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
