@@ -25,8 +25,11 @@
  */
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
+const path = require('node:path');
 
-const { makeTempDir, poll, removeDir, startStack, terminate } = require('./lib/stack');
+const {
+    ROOT, makeTempDir, poll, removeDir, runCommand, startStack, terminate,
+} = require('./lib/stack');
 const { Redis } = require('./lib/redis');
 const {
     ask, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup, startServer,
@@ -34,6 +37,20 @@ const {
 const V = require('./lib/visitor');
 
 const UA = 'sentinel-test/1.0 (integration; +https://example.invalid)';
+const CONSENTCTL = process.env.CONSENTCTL
+    ? path.resolve(process.cwd(), process.env.CONSENTCTL)
+    : path.join(ROOT, 'build', 'asan', 'consentctl');
+
+/* consentctl with the stack's configuration: { code, stdout, stderr }.
+ * Asynchronous: the fake sentinel answers from this very process. */
+async function ctl(stack, ...args) {
+    const r = await runCommand(CONSENTCTL, ['-c', stack.configPath, ...args], {
+        timeoutMs: 20000, env: { PATH: process.env.PATH, HOME: process.env.HOME || '/' },
+    });
+    assert.equal(r.timedOut, false);
+    assert.doesNotMatch(r.stderr, /ERROR: AddressSanitizer|runtime error:/);
+    return r;
+}
 const HEALTH = '/consent/v1/health';
 
 /* Fresh client addresses: nginx rate-limits writes per address. DE is
@@ -152,7 +169,7 @@ async function failoverUnderLoad(t, { group, stack, writers, minAcked, restartOl
     const oldPrimary = group.primary;
     const replica = group.replicas[0];
     const load = startLoad({
-        workers: writers, maxRequests: 20000, deadlineMs: 40000,
+        workers: writers, maxRequests: 20000, deadlineMs: 60000,
         make: (w, n) => post(stack, V.recordBody(visitors[w].banner,
                                                  n % 2 ? 'accept_all' : 'reject_all'),
                              { cookie: visitors[w].cookie }),
@@ -185,7 +202,7 @@ async function failoverUnderLoad(t, { group, stack, writers, minAcked, restartOl
                 const info = await replication(oldPrimary.port);
                 return info !== null && info.role === 'slave' &&
                     info.master_port === String(replica.port) && info.master_link_status === 'up';
-            }, { timeoutMs: 20000, intervalMs: 50,
+            }, { timeoutMs: 35000, intervalMs: 50,
                  what: 'the old primary back as the new primary\'s replica' });
         }
         await poll(() => {
@@ -341,6 +358,10 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
             }
             const health = await stack.request({ path: HEALTH });
             assert.equal(health.json.redis.primary, `127.0.0.1:${b.port}`);
+            // consentctl finds the primary the same way.
+            const looked = await ctl(stack, '--json', 'lookup', visitors[0].id);
+            assert.equal(looked.code, 0, looked.stderr);
+            assert.ok(looked.stdout.includes(visitors[0].id), looked.stdout.slice(0, 300));
 
             // A sentinel that names a replica is not believed: consentd checks
             // ROLE and answers 503 rather than use it.
@@ -355,6 +376,9 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
             assert.equal(down.status, 503);
             assert.match(down.json.redis.reason, new RegExp(`127\\.0\\.0\\.1:${a.port} is not the primary \\(ROLE: slave\\)`));
             assert.equal(await ask(a.port, 'DBSIZE'), keysBefore);
+            const refusedCtl = await ctl(stack, 'lookup', visitors[0].id);
+            assert.equal(refusedCtl.code, 4, 'consentctl: store unavailable');
+            assert.match(refusedCtl.stderr, /consentctl: Redis \(sentinel consent\): .*is not the primary \(ROLE: slave\)/);
 
             // Back to the truth: writes flow again without a restart.
             fake.setPrimary(b.port);
