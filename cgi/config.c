@@ -10,9 +10,12 @@
 #include "jcheck.h"
 #include "texts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,8 @@ static const char *const receipts_keys[] = {"retention_days", "max_history",
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
     "address", "sentinels", "master_name", "connect_timeout_ms",
-    "command_timeout_ms", "min_replicas_acked", "wait_timeout_ms", NULL};
+    "command_timeout_ms", "min_replicas_acked", "ack_timeout_ms", "username",
+    "password_file", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
@@ -820,12 +824,56 @@ static int parse_listen(const char *s)
 }
 
 /*
+ * Reads the Redis password from path into out (outlen bytes): the whole
+ * file less one trailing newline, 1 or more bytes, no other line break or
+ * NUL. Like the signing key, a file that group or others may read is
+ * refused. 0, or -1 with the reason in c at $.redis.password_file.
+ */
+static int read_password(struct jcheck *c, const char *path, char *out, size_t outlen)
+{
+    struct stat st;
+    ssize_t got;
+    size_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return jcheck_fail(c, "$.redis.password_file", "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return jcheck_fail(c, "$.redis.password_file", "%s: not a regular file", path);
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return jcheck_fail(c, "$.redis.password_file",
+                           "%s: group or others may read it (chmod 600)", path);
+    }
+    got = read(fd, out, outlen);
+    close(fd);
+    if (got < 0 || (size_t)got >= outlen) {
+        sodium_memzero(out, outlen);
+        return jcheck_fail(c, "$.redis.password_file", "%s: unreadable or over %zu bytes",
+                           path, outlen - 1);
+    }
+    n = (size_t)got;
+    if (n > 0 && out[n - 1] == '\n')
+        n--;
+    out[n] = '\0';
+    if (n == 0 || strlen(out) != n || strpbrk(out, "\r\n") != NULL) {
+        sodium_memzero(out, outlen);
+        return jcheck_fail(c, "$.redis.password_file",
+                           "%s: expected one line holding the password", path);
+    }
+    return 0;
+}
+
+/*
  * $.redis: one server ("address") or a primary found through Redis
  * Sentinel ("sentinels" and "master_name"), the timeouts, and how many
  * replicas must confirm a write before it is acknowledged. Addresses are
  * checked by the store's own rule (store_address_parse).
  */
-static int load_redis(struct jcheck *jc, const cJSON *o, struct store_options *r)
+static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
+                      struct store_options *r)
 {
     const cJSON *list = NULL, *e;
     const char *s = NULL;
@@ -887,14 +935,38 @@ static int load_redis(struct jcheck *jc, const cJSON *o, struct store_options *r
         return -1;
     r->min_replicas_acked = (int)v;
     v = r->command_timeout_ms / 2 > 0 ? r->command_timeout_ms / 2 : 1;
-    if (jcheck_int(jc, o, "$.redis", "wait_timeout_ms", 0, 1, 60000, &v) < 0)
+    if (jcheck_int(jc, o, "$.redis", "ack_timeout_ms", 0, 1, 60000, &v) < 0)
         return -1;
-    r->wait_timeout_ms = (int)v;
+    r->ack_timeout_ms = (int)v;
     /* WAIT's answer must come before the command timeout gives up on it. */
-    if (r->min_replicas_acked > 0 && r->wait_timeout_ms >= r->command_timeout_ms)
-        return jcheck_fail(jc, "$.redis.wait_timeout_ms",
+    if (r->min_replicas_acked > 0 && r->ack_timeout_ms >= r->command_timeout_ms)
+        return jcheck_fail(jc, "$.redis.ack_timeout_ms",
                            "must be less than command_timeout_ms (%d)",
                            r->command_timeout_ms);
+    s = NULL;
+    if (jcheck_string(jc, o, "$.redis", "username", 0, 1, STORE_MAX_USERNAME - 1, &s) < 0)
+        return -1;
+    if (s != NULL) {
+        if (strpbrk(s, " \t\r\n") != NULL)
+            return jcheck_fail(jc, "$.redis.username", "expected a name without spaces");
+        if (cJSON_GetObjectItemCaseSensitive(o, "password_file") == NULL)
+            return jcheck_fail(jc, "$.redis.username", "only with \"password_file\"");
+        snprintf(r->username, sizeof(r->username), "%s", s);
+    }
+    s = NULL;
+    if (jcheck_string(jc, o, "$.redis", "password_file", 0, 1, PATH_MAX - 1, &s) < 0)
+        return -1;
+    if (s != NULL) {
+        char *path = resolve(dir, s);
+        int rc;
+
+        if (path == NULL)
+            return jcheck_fail(jc, "$", "out of memory");
+        rc = read_password(jc, path, r->password, sizeof(r->password));
+        free(path);
+        if (rc != 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -985,7 +1057,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
-        load_redis(jc, o, &cfg->redis) != 0)
+        load_redis(jc, o, dir, &cfg->redis) != 0)
         goto fail;
 
     /* The consent cookie: a first-party, HttpOnly cookie holding a secret
@@ -1129,6 +1201,7 @@ void config_free(struct config *cfg)
     free(cfg->signing_key_path);
     free(cfg->retired_keys_path);
     free(cfg->cookie_secret_path);
+    sodium_memzero(cfg->redis.password, sizeof(cfg->redis.password));
     if (cfg->tokens != NULL)
         sodium_memzero(cfg->tokens, cfg->ntokens * sizeof(*cfg->tokens));
     free(cfg->tokens);

@@ -566,10 +566,16 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
-        if (store_open(&workers[i].store, &a->cfg.redis) < 0) {
+        int st = store_open(&workers[i].store, &a->cfg.redis);
+
+        if (st < 0) {
             fprintf(stderr, "consentd: cannot prepare the Redis store\n");
             _exit(1);
         }
+        /* Not fatal: every worker keeps trying (THREAD SAFETY); said once,
+         * before the thread that owns the store starts. */
+        if (i == 0 && st != STORE_OK)
+            log_message("warning", "redis unavailable at start", workers[0].store.last_error);
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             fprintf(stderr, "consentd: cannot start worker %d\n", i);
             _exit(1);

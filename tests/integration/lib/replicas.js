@@ -249,8 +249,9 @@ async function startFakeSentinel() {
 }
 
 /* Starts one plain redis-server (the shipped config) in dir; a replica of
- * replicaOf when given. Resolves to { name, port, proc, log }. */
-async function startServer(dir, name, { replicaOf } = {}) {
+ * replicaOf when given; args are more configuration on the command line.
+ * Resolves to { name, port, proc, log }. */
+async function startServer(dir, name, { replicaOf, args = [] } = {}) {
     const [port] = await freePorts(1);
     const srv = { name, port, dir: path.join(dir, name), log: path.join(dir, `${name}.log`) };
     fs.mkdirSync(srv.dir);
@@ -258,8 +259,11 @@ async function startServer(dir, name, { replicaOf } = {}) {
         ownConfig(srv.dir), '--port', String(port), '--dir', srv.dir,
         '--daemonize', 'no', '--logfile', '', '--pidfile', path.join(srv.dir, 'redis.pid'),
         ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+        ...args,
     ], { stdout: srv.log, stderr: srv.log });
-    await poll(() => redisPing(port), { timeoutMs: START_TIMEOUT_MS, what: `${name} on ${port}` });
+    // A server that wants a password answers PING with -NOAUTH: up all the same.
+    await poll(async () => await redisPing(port) || Boolean(await ask(port, 'PING')),
+               { timeoutMs: START_TIMEOUT_MS, what: `${name} on ${port}` });
     return srv;
 }
 
