@@ -266,6 +266,16 @@ static void do_erase(struct request *req, struct response *res,
 
     (void)fmt;
     st = history_erase(&req->worker->store, id, tok->name, app_now_ms(), &out);
+    if (st == STORE_NOT_DURABLE) {
+        cJSON_Delete(out);
+        atomic_fetch_add_explicit(&req->worker->metrics.not_durable, 1,
+                                  memory_order_relaxed);
+        response_header(res, "Retry-After", "1");
+        response_error(res, 503, "not_durable",
+                       "erased on the primary, but not enough replicas confirmed it in "
+                       "time; erase again (a repeated erasure adds a tombstone line)");
+        return;
+    }
     if (st != STORE_OK && st != STORE_TIMEOUT) {
         handler_store_unavailable(req, res);
         return;
@@ -280,7 +290,8 @@ static void do_audit(struct request *req, struct response *res,
 {
     char cnt[16];
     long count = 100;
-    redisReply *r = NULL;
+    struct store_audit_entry *e = NULL;
+    size_t n = 0;
     cJSON *root, *arr;
 
     (void)tok;
@@ -295,26 +306,21 @@ static void do_audit(struct request *req, struct response *res,
             return;
         }
     }
-    if (store_audit_read(&req->worker->store, count, &r) != STORE_OK) {
+    if (store_audit_read(&req->worker->store, count, &e, &n) != STORE_OK) {
         handler_store_unavailable(req, res);
         return;
     }
     root = cJSON_CreateObject();
     arr = cJSON_AddArrayToObject(root, "entries");
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        cJSON *o;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_CreateObject();
 
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2)
-            continue;
-        o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", e->element[0]->str);
-        for (size_t k = 0; k + 1 < e->element[1]->elements; k += 2)
-            cJSON_AddStringToObject(o, e->element[1]->element[k]->str,
-                                    e->element[1]->element[k + 1]->str);
+        cJSON_AddStringToObject(o, "id", e[i].id);
+        for (size_t k = 0; k < e[i].nfields; k++)
+            cJSON_AddStringToObject(o, e[i].names[k], e[i].values[k]);
         cJSON_AddItemToArray(arr, o);
     }
-    freeReplyObject(r);
+    store_audit_free(e, n);
     response_json(res, 200, root);
 }
 

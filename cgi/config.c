@@ -10,9 +10,12 @@
 #include "jcheck.h"
 #include "texts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,9 @@ static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
-    "address", "connect_timeout_ms", "command_timeout_ms", NULL};
+    "address", "sentinels", "master_name", "connect_timeout_ms",
+    "command_timeout_ms", "min_replicas_acked", "ack_timeout_ms", "username",
+    "password_file", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
@@ -818,6 +823,153 @@ static int parse_listen(const char *s)
     return (*end == '\0' && port > 0 && port < 65536) ? 0 : -1;
 }
 
+/*
+ * Reads the Redis password from path into out (outlen bytes): the whole
+ * file less one trailing newline, 1 or more bytes, no other line break or
+ * NUL. Like the signing key, a file that group or others may read is
+ * refused. 0, or -1 with the reason in c at $.redis.password_file.
+ */
+static int read_password(struct jcheck *c, const char *path, char *out, size_t outlen)
+{
+    struct stat st;
+    ssize_t got;
+    size_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return jcheck_fail(c, "$.redis.password_file", "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return jcheck_fail(c, "$.redis.password_file", "%s: not a regular file", path);
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+        close(fd);
+        return jcheck_fail(c, "$.redis.password_file",
+                           "%s: group or others may read it (chmod 600)", path);
+    }
+    got = read(fd, out, outlen);
+    close(fd);
+    if (got < 0 || (size_t)got >= outlen) {
+        sodium_memzero(out, outlen);
+        return jcheck_fail(c, "$.redis.password_file", "%s: unreadable or over %zu bytes",
+                           path, outlen - 1);
+    }
+    n = (size_t)got;
+    if (n > 0 && out[n - 1] == '\n')
+        n--;
+    out[n] = '\0';
+    if (n == 0 || strlen(out) != n || strpbrk(out, "\r\n") != NULL) {
+        sodium_memzero(out, outlen);
+        return jcheck_fail(c, "$.redis.password_file",
+                           "%s: expected one line holding the password", path);
+    }
+    return 0;
+}
+
+/*
+ * $.redis: one server ("address") or a primary found through Redis
+ * Sentinel ("sentinels" and "master_name"), the timeouts, and how many
+ * replicas must confirm a write before it is acknowledged. Addresses are
+ * checked by the store's own rule (store_address_parse).
+ */
+static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
+                      struct store_options *r)
+{
+    const cJSON *list = NULL, *e;
+    const char *s = NULL;
+    char host[STORE_MAX_ADDRESS], p[JCHECK_MAX_PATH];
+    int port, i = 0;
+    long v;
+
+    memset(r, 0, sizeof(*r));
+    if (jcheck_string(jc, o, "$.redis", "address", 0, 3, STORE_MAX_ADDRESS - 1, &s) < 0 ||
+        jcheck_member(jc, o, "$.redis", "sentinels", 0, cJSON_Array, &list) < 0)
+        return -1;
+    if ((s == NULL) == (list == NULL))
+        return jcheck_fail(jc, "$.redis", "expected either \"address\" (one server) or "
+                           "\"sentinels\" with \"master_name\" (Redis Sentinel)");
+    if (s != NULL) {
+        if (store_address_parse(s, host, sizeof(host), &port) != 0)
+            return jcheck_fail(jc, "$.redis.address",
+                               "expected \"host:port\" or \"unix:/path\"");
+        r->topology = STORE_SINGLE;
+        snprintf(r->address, sizeof(r->address), "%s", s);
+        if (cJSON_GetObjectItemCaseSensitive(o, "master_name") != NULL)
+            return jcheck_fail(jc, "$.redis.master_name", "only with \"sentinels\"");
+    } else {
+        r->topology = STORE_SENTINEL;
+        if (cJSON_GetArraySize(list) < 1 || cJSON_GetArraySize(list) > STORE_MAX_SENTINELS)
+            return jcheck_fail(jc, "$.redis.sentinels", "expected 1-%d sentinel addresses",
+                               STORE_MAX_SENTINELS);
+        cJSON_ArrayForEach(e, list) {
+            jcheck_path_index(p, "$.redis.sentinels", i++);
+            if (!cJSON_IsString(e) || strlen(e->valuestring) >= STORE_MAX_ADDRESS ||
+                store_address_parse(e->valuestring, host, sizeof(host), &port) != 0)
+                return jcheck_fail(jc, p, "expected \"host:port\" or \"unix:/path\"");
+            for (size_t k = 0; k < r->nsentinels; k++)
+                if (strcmp(r->sentinels[k], e->valuestring) == 0)
+                    return jcheck_fail(jc, p, "\"%s\" is listed twice", e->valuestring);
+            snprintf(r->sentinels[r->nsentinels++], STORE_MAX_ADDRESS, "%s", e->valuestring);
+        }
+        s = NULL;
+        if (jcheck_string(jc, o, "$.redis", "master_name", 1, 1,
+                          STORE_MAX_MASTER_NAME - 1, &s) != 0)
+            return -1;
+        if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                      "0123456789._-") != strlen(s))
+            return jcheck_fail(jc, "$.redis.master_name",
+                               "expected letters, digits, '.', '-' and '_'");
+        snprintf(r->master_name, sizeof(r->master_name), "%s", s);
+    }
+    v = 250;
+    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->connect_timeout_ms = (int)v;
+    v = 500;
+    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->command_timeout_ms = (int)v;
+    v = 0;
+    if (jcheck_int(jc, o, "$.redis", "min_replicas_acked", 0, 0,
+                   STORE_MAX_REPLICAS_ACKED, &v) < 0)
+        return -1;
+    r->min_replicas_acked = (int)v;
+    v = r->command_timeout_ms / 2 > 0 ? r->command_timeout_ms / 2 : 1;
+    if (jcheck_int(jc, o, "$.redis", "ack_timeout_ms", 0, 1, 60000, &v) < 0)
+        return -1;
+    r->ack_timeout_ms = (int)v;
+    /* WAIT's answer must come before the command timeout gives up on it. */
+    if (r->min_replicas_acked > 0 && r->ack_timeout_ms >= r->command_timeout_ms)
+        return jcheck_fail(jc, "$.redis.ack_timeout_ms",
+                           "must be less than command_timeout_ms (%d)",
+                           r->command_timeout_ms);
+    s = NULL;
+    if (jcheck_string(jc, o, "$.redis", "username", 0, 1, STORE_MAX_USERNAME - 1, &s) < 0)
+        return -1;
+    if (s != NULL) {
+        if (strpbrk(s, " \t\r\n") != NULL)
+            return jcheck_fail(jc, "$.redis.username", "expected a name without spaces");
+        if (cJSON_GetObjectItemCaseSensitive(o, "password_file") == NULL)
+            return jcheck_fail(jc, "$.redis.username", "only with \"password_file\"");
+        snprintf(r->username, sizeof(r->username), "%s", s);
+    }
+    s = NULL;
+    if (jcheck_string(jc, o, "$.redis", "password_file", 0, 1, PATH_MAX - 1, &s) < 0)
+        return -1;
+    if (s != NULL) {
+        char *path = resolve(dir, s);
+        int rc;
+
+        if (path == NULL)
+            return jcheck_fail(jc, "$", "out of memory");
+        rc = read_password(jc, path, r->password, sizeof(r->password));
+        free(path);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
                      const char *dir);
 
@@ -905,21 +1057,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
-        jcheck_string(jc, o, "$.redis", "address", 1, 3, 120, &s) != 0)
+        load_redis(jc, o, dir, &cfg->redis) != 0)
         goto fail;
-    if (parse_listen(s) != 0) {
-        jcheck_fail(jc, "$.redis.address", "expected \"host:port\" or \"unix:/path\"");
-        goto fail;
-    }
-    cfg->redis_address = strdup(s);
-    v = 250;
-    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
-        goto fail;
-    cfg->redis_connect_timeout_ms = (int)v;
-    v = 500;
-    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
-        goto fail;
-    cfg->redis_command_timeout_ms = (int)v;
 
     /* The consent cookie: a first-party, HttpOnly cookie holding a secret
      * MAC'd with cookie.secret. "secure": false only for plain-http local
@@ -1006,8 +1145,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     }
     cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
-    if (cfg->listen == NULL || cfg->rules_path == NULL ||
-        cfg->redis_address == NULL || cfg->sites == NULL) {
+    if (cfg->listen == NULL || cfg->rules_path == NULL || cfg->sites == NULL) {
         jcheck_fail(jc, "$", "out of memory");
         goto fail;
     }
@@ -1060,10 +1198,10 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < cfg->ngeoip_paths; i++)
         free(cfg->geoip_paths[i]);
     free(cfg->rules_path);
-    free(cfg->redis_address);
     free(cfg->signing_key_path);
     free(cfg->retired_keys_path);
     free(cfg->cookie_secret_path);
+    sodium_memzero(cfg->redis.password, sizeof(cfg->redis.password));
     if (cfg->tokens != NULL)
         sodium_memzero(cfg->tokens, cfg->ntokens * sizeof(*cfg->tokens));
     free(cfg->tokens);

@@ -14,6 +14,7 @@
 
 #include "../geo/geo.h"
 #include "../geo/rules.h"
+#include "../redis/store.h"
 
 #define CONSENT_MAX_CONFIG (1024 * 1024)
 #define CONSENT_MAX_SITES 64
@@ -110,9 +111,7 @@ struct config {
     enum geo_coverage geoip_coverage;   /* GEO_COVER_BOTH for a list */
     enum geo_layout geoip_layout;       /* one layout for every file */
     char *rules_path;
-    char *redis_address;            /* "host:port" or "unix:/path" */
-    int redis_connect_timeout_ms;
-    int redis_command_timeout_ms;
+    struct store_options redis;     /* topology, addresses, timeouts, WAIT */
     char cookie_name[CONSENT_MAX_COOKIE_NAME + 1];
     int cookie_secure;
     char *cookie_secret_path;       /* 32-byte secret the cookie's MAC uses */

@@ -381,6 +381,18 @@ static void record(struct request *req, struct response *res,
         if (st == STORE_BUSY_LOCAL) {
             response_header(res, "Retry-After", "1");
             response_error(res, 503, "busy", "too many simultaneous writes for this consent ID");
+        } else if (st == STORE_NOT_DURABLE) {
+            /* The primary has it, its replicas may not: not acknowledged.
+             * The cookie is set all the same, so the retry continues this
+             * consent ID instead of starting another one. */
+            atomic_fetch_add_explicit(&req->worker->metrics.not_durable, 1,
+                                      memory_order_relaxed);
+            if (v->cookie[0] != '\0')
+                handler_set_cookie(req, res, v->cookie, v->j.regime->consent_days);
+            response_header(res, "Retry-After", "1");
+            response_error(res, 503, "not_durable",
+                           "the choice reached the primary but not enough replicas "
+                           "confirmed it in time; send it again");
         } else {
             handler_store_unavailable(req, res);
         }

@@ -444,6 +444,15 @@ void handle_health(struct request *req, struct response *res,
     add_geoip_files(o, &app->geo);
     o = cJSON_AddObjectToObject(root, "redis");
     cJSON_AddStringToObject(o, "status", redis == STORE_OK ? "ok" : "unavailable");
+    cJSON_AddStringToObject(o, "topology", store_topology_name(store->opt.topology));
+    if (redis == STORE_OK) {
+        char where[STORE_MAX_ADDRESS + 16];
+
+        store_where(store, where, sizeof(where));
+        cJSON_AddStringToObject(o, "primary", where);
+    }
+    if (store->opt.min_replicas_acked > 0)
+        cJSON_AddNumberToObject(o, "min_replicas_acked", store->opt.min_replicas_acked);
     if (redis != STORE_OK)
         cJSON_AddStringToObject(o, "reason", store->last_error[0]
                                 ? store->last_error : store_strerror(redis));

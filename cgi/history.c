@@ -312,7 +312,7 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
     unsigned char (*ids)[16] = NULL;
     long long erased = 0, number = 0;
     size_t n = 0;
-    int st, purge;
+    int st, purge, durable;
     cJSON *root, *t;
 
     *out = NULL;
@@ -332,8 +332,9 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
     st = store_erase(s, consent_id, (const unsigned char (*)[16])ids, n, who, now_ms,
                      (long)HISTORY_TOMBSTONE_DAYS * 86400, &erased, &number);
     free(ids);
-    if (st != STORE_OK)
+    if (st != STORE_OK && st != STORE_NOT_DURABLE)
         return st;
+    durable = st == STORE_OK;
     purge = store_purge(s, HISTORY_PURGE_TIMEOUT_MS);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", consent_id);
@@ -347,5 +348,7 @@ int history_erase(struct store *s, const char *consent_id, const char *who,
     cJSON_AddNumberToObject(t, "receipts", (double)erased);
     cJSON_AddNumberToObject(t, "erasures", (double)number);
     *out = root;
+    if (!durable)
+        return STORE_NOT_DURABLE;
     return purge == STORE_TIMEOUT ? STORE_TIMEOUT : STORE_OK;
 }

@@ -66,7 +66,9 @@ int history_receipt(struct store *s, const struct jws_keyset *keys,
  * tombstone, then has Redis rewrite its data files so that no copy of the
  * erased receipts remains (store_purge). *out: {consent_id, erased: true,
  * receipts_erased, erasure, purged, tombstone}. Returns the store's status;
- * STORE_TIMEOUT means erased but the rewrite had not finished in time.
+ * STORE_TIMEOUT means erased but the rewrite had not finished in time;
+ * STORE_NOT_DURABLE (with *out set) erased on the primary but not confirmed
+ * by redis.min_replicas_acked replicas in time.
  */
 int history_erase(struct store *s, const char *consent_id, const char *who,
                   int64_t now_ms, cJSON **out);

@@ -413,8 +413,8 @@ static void reload(void)
     old = atomic_load(&current);
     if (strcmp(fresh->cfg.listen, old->cfg.listen) != 0 ||
         fresh->cfg.workers != old->cfg.workers ||
-        strcmp(fresh->cfg.redis_address, old->cfg.redis_address) != 0)
-        log_message("warning", "reload: listen, workers and redis.address take effect on restart",
+        memcmp(&fresh->cfg.redis, &old->cfg.redis, sizeof(fresh->cfg.redis)) != 0)
+        log_message("warning", "reload: listen, workers and redis take effect on restart",
                     NULL);
     old = atomic_exchange(&current, fresh);
     /* Grace period: a worker busy now may hold the old pointer until its
@@ -566,12 +566,16 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
-        if (store_open(&workers[i].store, a->cfg.redis_address,
-                       a->cfg.redis_connect_timeout_ms,
-                       a->cfg.redis_command_timeout_ms) < 0) {
-            fprintf(stderr, "consentd: bad Redis address %s\n", a->cfg.redis_address);
+        int st = store_open(&workers[i].store, &a->cfg.redis);
+
+        if (st < 0) {
+            fprintf(stderr, "consentd: cannot prepare the Redis store\n");
             _exit(1);
         }
+        /* Not fatal: every worker keeps trying (THREAD SAFETY); said once,
+         * before the thread that owns the store starts. */
+        if (i == 0 && st != STORE_OK)
+            log_message("warning", "redis unavailable at start", workers[0].store.last_error);
         if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
             fprintf(stderr, "consentd: cannot start worker %d\n", i);
             _exit(1);

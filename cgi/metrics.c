@@ -199,6 +199,9 @@ char *metrics_render(const struct metrics *const *all, size_t n,
            "Receipts Redis confirmed.");
     SIMPLE(store_errors, "consent_store_errors_total",
            "Requests that failed because Redis was unavailable or erred.");
+    SIMPLE(not_durable, "consent_not_durable_total",
+           "Writes the primary took but fewer than redis.min_replicas_acked "
+           "replicas confirmed in time (answered 503).");
     SIMPLE(state_mismatch, "consent_state_mismatch_total",
            "Decisions that found a stored state not sealed by a known key or "
            "not matching its receipt, and asked again.");

@@ -29,6 +29,7 @@ struct metrics {
     atomic_ulong gpc_honoured;
     atomic_ulong receipts_written;
     atomic_ulong store_errors;
+    atomic_ulong not_durable;       /* writes too few replicas confirmed */
     atomic_ulong state_mismatch;
 };
 

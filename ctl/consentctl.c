@@ -93,10 +93,12 @@ static int load(struct ctl *c, int need_store)
     }
     if (!need_store)
         return 0;
-    st = store_open(&c->store, c->cfg.redis_address, c->cfg.redis_connect_timeout_ms,
-                    c->cfg.redis_command_timeout_ms);
+    st = store_open(&c->store, &c->cfg.redis);
     if (st != STORE_OK) {
-        fprintf(stderr, "consentctl: Redis %s: %s\n", c->cfg.redis_address,
+        fprintf(stderr, "consentctl: Redis (%s %s): %s\n",
+                store_topology_name(c->cfg.redis.topology),
+                c->cfg.redis.topology == STORE_SENTINEL ? c->cfg.redis.master_name
+                                                        : c->cfg.redis.address,
                 c->store.last_error[0] ? c->store.last_error : "unavailable");
         return EXIT_STORE;
     }

@@ -5,15 +5,30 @@
 #include "record_lua.h"
 #include "erase_lua.h"
 
-enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
-static const char *const scripts[] = {record_lua, erase_lua};
-
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <hiredis/hiredis.h>
+
+enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
+static const char *const scripts[] = {record_lua, erase_lua};
+
+/* The connection behind a struct store; hiredis stays in this file. */
+struct store_link {
+    redisContext *ctx;          /* NULL while disconnected */
+    char host[STORE_MAX_ADDRESS];   /* where ctx is (under Sentinel: the primary
+                                     * the sentinels named last), or socket path */
+    int port;                   /* 0 for a unix socket */
+    int64_t next_attempt_ms;    /* no reconnect before this (monotonic) ... */
+    unsigned long seen_up;      /* ... unless another store connected since */
+    int backoff_ms;
+    size_t sentinel_first;      /* the sentinel that answered last is asked first */
+    char script_sha[2][41];     /* SCRIPT LOAD of record.lua, erase.lua */
+};
 
 /* Bumped by every successful connect in the process: the only state the
  * stores share, and it is atomic. */
@@ -36,118 +51,301 @@ static struct timeval ms_to_tv(int ms)
     return tv;
 }
 
+/* Forgets the connection and backs off; why (when not NULL) becomes
+ * last_error. */
 static void disconnect(struct store *s, const char *why)
 {
-    if (s->ctx != NULL)
-        redisFree(s->ctx);
-    s->ctx = NULL;
-    snprintf(s->last_error, sizeof(s->last_error), "%s", why);
-    s->next_attempt_ms = now_ms() + s->backoff_ms;
-    s->seen_up = atomic_load(&connects);
-    s->backoff_ms *= 2;
-    if (s->backoff_ms > STORE_BACKOFF_MAX_MS)
-        s->backoff_ms = STORE_BACKOFF_MAX_MS;
+    struct store_link *l = s->link;
+
+    if (l->ctx != NULL)
+        redisFree(l->ctx);
+    l->ctx = NULL;
+    if (why != NULL)
+        snprintf(s->last_error, sizeof(s->last_error), "%s", why);
+    l->next_attempt_ms = now_ms() + l->backoff_ms;
+    l->seen_up = atomic_load(&connects);
+    l->backoff_ms *= 2;
+    if (l->backoff_ms > STORE_BACKOFF_MAX_MS)
+        l->backoff_ms = STORE_BACKOFF_MAX_MS;
 }
 
-/* Connects unless connected or still backing off. */
-static int ensure(struct store *s)
+/* A connection with the store's timeouts, or NULL with the reason in why. */
+static redisContext *connect_to(const struct store_options *o, const char *host,
+                                int port, char *why, size_t whylen)
 {
-    struct timeval ctv, ttv;
+    struct timeval ctv = ms_to_tv(o->connect_timeout_ms);
+    struct timeval ttv = ms_to_tv(o->command_timeout_ms);
     redisContext *c;
 
-    if (s->ctx != NULL)
-        return STORE_OK;
-    if (now_ms() < s->next_attempt_ms && atomic_load(&connects) == s->seen_up)
-        return STORE_UNAVAILABLE;
-    ctv = ms_to_tv(s->connect_timeout_ms);
-    if (s->port == 0)
-        c = redisConnectUnixWithTimeout(s->host, ctv);
+    if (port == 0)
+        c = redisConnectUnixWithTimeout(host, ctv);
     else
-        c = redisConnectWithTimeout(s->host, s->port, ctv);
+        c = redisConnectWithTimeout(host, port, ctv);
     if (c == NULL) {
-        disconnect(s, "out of memory");
-        return STORE_UNAVAILABLE;
+        snprintf(why, whylen, "out of memory");
+        return NULL;
     }
     if (c->err) {
-        char why[128];
+        snprintf(why, whylen, "connect %s:%d: %.100s", host, port, c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    if (redisSetTimeout(c, ttv) != REDIS_OK) {
+        snprintf(why, whylen, "cannot set the command timeout");
+        redisFree(c);
+        return NULL;
+    }
+    return c;
+}
 
-        snprintf(why, sizeof(why), "connect: %.100s", c->errstr);
+/*
+ * Asks the sentinels, the one that answered last first, for the address of
+ * master_name's primary (SENTINEL get-master-addr-by-name), as the Sentinel
+ * client guidelines describe. STORE_OK with host and port filled, or
+ * STORE_UNAVAILABLE with last_error naming the last failure.
+ */
+static int ask_sentinels(struct store *s, char *host, size_t hostlen, int *port)
+{
+    struct store_link *l = s->link;
+    const struct store_options *o = &s->opt;
+    char why[STORE_MAX_ERROR] = "no sentinels";
+
+    for (size_t i = 0; i < o->nsentinels; i++) {
+        size_t k = (l->sentinel_first + i) % o->nsentinels;
+        const char *argv[] = {"SENTINEL", "get-master-addr-by-name", o->master_name};
+        char shost[STORE_MAX_ADDRESS], reason[STORE_MAX_ERROR];
+        redisContext *c;
+        redisReply *r;
+        int sport;
+
+        if (store_address_parse(o->sentinels[k], shost, sizeof(shost), &sport) != 0)
+            continue;
+        c = connect_to(o, shost, sport, reason, sizeof(reason));
+        if (c == NULL) {
+            snprintf(why, sizeof(why), "sentinel %.60s", reason);
+            continue;
+        }
+        r = redisCommandArgv(c, 3, argv, NULL);
+        if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[0]->type == REDIS_REPLY_STRING &&
+            r->element[1]->type == REDIS_REPLY_STRING &&
+            r->element[0]->len > 0 && r->element[0]->len < hostlen) {
+            char *end;
+            long p = strtol(r->element[1]->str, &end, 10);
+
+            if (*end == '\0' && p > 0 && p <= 65535) {
+                memcpy(host, r->element[0]->str, r->element[0]->len + 1);
+                *port = (int)p;
+                l->sentinel_first = k;
+                freeReplyObject(r);
+                redisFree(c);
+                return STORE_OK;
+            }
+        }
+        snprintf(why, sizeof(why), "sentinel %.60s: %.80s", o->sentinels[k],
+                 r == NULL ? c->errstr
+                 : r->type == REDIS_REPLY_ERROR ? r->str
+                 : "does not know master_name");
+        if (r != NULL)
+            freeReplyObject(r);
+        redisFree(c);
+    }
+    snprintf(s->last_error, sizeof(s->last_error), "no primary for \"%.40s\": %.100s",
+             o->master_name, why);
+    return STORE_UNAVAILABLE;
+}
+
+/* AUTH [username] password on a new connection to a Redis server. 0 when
+ * accepted (or no password is configured), else -1 with why (Redis's own
+ * answer, which never repeats the password). */
+static int authenticate(redisContext *c, const struct store_options *o,
+                        char *why, size_t whylen)
+{
+    const char *argv[3] = {"AUTH"};
+    redisReply *r;
+    int argc = 1, ok;
+
+    if (o->password[0] == '\0')
+        return 0;
+    if (o->username[0] != '\0')
+        argv[argc++] = o->username;
+    argv[argc++] = o->password;
+    r = redisCommandArgv(c, argc, argv, NULL);
+    ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+    if (!ok)
+        snprintf(why, whylen, "AUTH as \"%.40s\": %.100s",
+                 o->username[0] != '\0' ? o->username : "default",
+                 r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* Whether c is a primary (ROLE), so that a sentinel's stale answer never
+ * sends writes to a replica. 0 when it is, else -1 with why. */
+static int check_primary(redisContext *c, const char *host, int port,
+                         char *why, size_t whylen)
+{
+    redisReply *r = redisCommand(c, "ROLE");
+    int ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+             r->element[0]->type == REDIS_REPLY_STRING &&
+             strcmp(r->element[0]->str, "master") == 0;
+
+    if (!ok)
+        snprintf(why, whylen, "%.60s:%d is not the primary (ROLE: %.40s)", host, port,
+                 r == NULL ? c->errstr
+                 : r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+                   r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str
+                 : r->type == REDIS_REPLY_ERROR ? r->str : "?");
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* Connects unless connected or still backing off. Under Sentinel every
+ * connect asks the sentinels where the primary is now. */
+static int ensure(struct store *s)
+{
+    struct store_link *l = s->link;
+    char why[STORE_MAX_ERROR];
+    redisContext *c;
+
+    if (l == NULL)
+        return STORE_UNAVAILABLE;
+    if (l->ctx != NULL)
+        return STORE_OK;
+    if (now_ms() < l->next_attempt_ms && atomic_load(&connects) == l->seen_up)
+        return STORE_UNAVAILABLE;
+    if (s->opt.topology == STORE_SENTINEL &&
+        ask_sentinels(s, l->host, sizeof(l->host), &l->port) != STORE_OK) {
+        disconnect(s, NULL);
+        return STORE_UNAVAILABLE;
+    }
+    c = connect_to(&s->opt, l->host, l->port, why, sizeof(why));
+    if (c == NULL) {
+        disconnect(s, why);
+        return STORE_UNAVAILABLE;
+    }
+    if (authenticate(c, &s->opt, why, sizeof(why)) != 0) {
         redisFree(c);
         disconnect(s, why);
         return STORE_UNAVAILABLE;
     }
-    ttv = ms_to_tv(s->command_timeout_ms);
-    if (redisSetTimeout(c, ttv) != REDIS_OK) {
+    if (s->opt.topology == STORE_SENTINEL &&
+        check_primary(c, l->host, l->port, why, sizeof(why)) != 0) {
         redisFree(c);
-        disconnect(s, "cannot set the command timeout");
+        disconnect(s, why);
         return STORE_UNAVAILABLE;
     }
-    s->ctx = c;
+    l->ctx = c;
     atomic_fetch_add(&connects, 1);
-    s->script_sha[SCRIPT_RECORD][0] = '\0';  /* load the scripts again */
-    s->script_sha[SCRIPT_ERASE][0] = '\0';
-    s->backoff_ms = STORE_BACKOFF_MIN_MS;
+    l->script_sha[SCRIPT_RECORD][0] = '\0';  /* load the scripts again */
+    l->script_sha[SCRIPT_ERASE][0] = '\0';
+    l->backoff_ms = STORE_BACKOFF_MIN_MS;
     s->last_error[0] = '\0';
     return STORE_OK;
 }
 
-int store_open(struct store *s, const char *address, int connect_timeout_ms,
-               int command_timeout_ms)
+int store_open(struct store *s, const struct store_options *opt)
 {
     memset(s, 0, sizeof(*s));
-    s->connect_timeout_ms = connect_timeout_ms;
-    s->command_timeout_ms = command_timeout_ms;
-    s->backoff_ms = STORE_BACKOFF_MIN_MS;
-    if (strncmp(address, "unix:", 5) == 0) {
-        s->host = strdup(address + 5);
-    } else {
-        const char *colon = strrchr(address, ':');
-        char *end;
-        long port;
+    s->opt = *opt;
+    if (opt->topology == STORE_SENTINEL) {
+        char host[STORE_MAX_ADDRESS];
+        int port;
 
-        if (colon == NULL)
+        if (opt->nsentinels == 0 || opt->nsentinels > STORE_MAX_SENTINELS ||
+            opt->master_name[0] == '\0')
             return -1;
-        port = strtol(colon + 1, &end, 10);
-        if (*end != '\0' || port <= 0 || port > 65535)
-            return -1;
-        s->port = (int)port;
-        s->host = strndup(address, (size_t)(colon - address));
-    }
-    if (s->host == NULL)
+        for (size_t i = 0; i < opt->nsentinels; i++)
+            if (store_address_parse(opt->sentinels[i], host, sizeof(host), &port) != 0)
+                return -1;
+    } else if (opt->topology != STORE_SINGLE) {
         return -1;
+    }
+    s->link = calloc(1, sizeof(*s->link));
+    if (s->link == NULL)
+        return -1;
+    s->link->backoff_ms = STORE_BACKOFF_MIN_MS;
+    if (opt->topology == STORE_SINGLE &&
+        store_address_parse(opt->address, s->link->host, sizeof(s->link->host),
+                            &s->link->port) != 0) {
+        store_close(s);
+        return -1;
+    }
     return ensure(s);
 }
 
 void store_close(struct store *s)
 {
-    if (s->ctx != NULL)
-        redisFree(s->ctx);
-    free(s->host);
-    memset(s, 0, sizeof(*s));
+    if (s->link != NULL && s->link->ctx != NULL)
+        redisFree(s->link->ctx);
+    free(s->link);
+    explicit_bzero(s, sizeof(*s));      /* the password too */
+}
+
+void store_where(const struct store *s, char *buf, size_t len)
+{
+    const struct store_link *l = s->link;
+
+    if (l == NULL || l->ctx == NULL)
+        snprintf(buf, len, "%s", "");
+    else if (l->port == 0)
+        snprintf(buf, len, "unix:%s", l->host);
+    else if (strchr(l->host, ':') != NULL)
+        snprintf(buf, len, "[%s]:%d", l->host, l->port);
+    else
+        snprintf(buf, len, "%s:%d", l->host, l->port);
 }
 
 /*
  * Whether a failed call found a connection the server had already closed
- * (Redis restarted while this worker was idle): EOF, reset or broken pipe,
- * not a timeout. Such a call never reached a live server, so it is retried
- * once on a fresh connection instead of failing the request.
+ * (Redis restarted while this worker was idle, or Sentinel's CLIENT KILL
+ * after demoting it): EOF, reset or broken pipe, not a timeout. Such a call
+ * never reached a live server, so it is retried once on a fresh connection
+ * instead of failing the request.
  */
 static int peer_gone(const struct store *s, int saved_errno)
 {
-    return s->ctx->err == REDIS_ERR_EOF ||
-           (s->ctx->err == REDIS_ERR_IO &&
+    const redisContext *c = s->link->ctx;
+
+    return c->err == REDIS_ERR_EOF ||
+           (c->err == REDIS_ERR_IO &&
             (saved_errno == ECONNRESET || saved_errno == EPIPE));
 }
 
 /* Drops a failed context. *retry is set when it is worth one more try. */
 static void drop(struct store *s, int saved_errno, int *retry)
 {
-    char why[128];
+    char why[STORE_MAX_ERROR];
 
     *retry = peer_gone(s, saved_errno);
-    snprintf(why, sizeof(why), "%s", s->ctx->errstr);
+    snprintf(why, sizeof(why), "%s", s->link->ctx->errstr);
     disconnect(s, why);
-    s->next_attempt_ms = 0;     /* the next call may reconnect at once */
+    s->link->next_attempt_ms = 0;   /* the next call may reconnect at once */
+}
+
+/*
+ * Whether an error answer means the server we hold is no longer the
+ * primary: READONLY (a replica refusing a write, also inside a script) or
+ * a replica that lost its primary. Under Sentinel the connection is then
+ * dropped and the sentinels asked again; with one server it is an error.
+ */
+static int demoted(const struct store *s, const char *err)
+{
+    return s->opt.topology == STORE_SENTINEL &&
+           (strncmp(err, "READONLY", 8) == 0 || strncmp(err, "MASTERDOWN", 10) == 0);
+}
+
+/* Drops a connection to a server that is no longer the primary, so that
+ * the next call asks the sentinels at once. */
+static void forget_demoted(struct store *s, const char *err)
+{
+    char why[STORE_MAX_ERROR];
+
+    snprintf(why, sizeof(why), "%.40s:%d answered %.90s", s->link->host, s->link->port, err);
+    disconnect(s, why);
+    s->link->next_attempt_ms = 0;
 }
 
 static int store_command(struct store *s, redisReply **reply, int argc,
@@ -161,13 +359,22 @@ static int store_command(struct store *s, redisReply **reply, int argc,
 
         if (ensure(s) != STORE_OK)
             return STORE_UNAVAILABLE;
-        r = redisCommandArgv(s->ctx, argc, argv, argvlen);
-        if (r != NULL)
-            break;
-        /* Timeout or lost connection: the context cannot be reused. */
-        drop(s, errno, &retry);
-        if (!retry || tries > 0)
-            return STORE_UNAVAILABLE;
+        r = redisCommandArgv(s->link->ctx, argc, argv, argvlen);
+        if (r == NULL) {
+            /* Timeout or lost connection: the context cannot be reused. */
+            drop(s, errno, &retry);
+            if (!retry || tries > 0)
+                return STORE_UNAVAILABLE;
+            continue;
+        }
+        if (r->type == REDIS_REPLY_ERROR && demoted(s, r->str)) {
+            forget_demoted(s, r->str);
+            freeReplyObject(r);
+            if (tries > 0)
+                return STORE_UNAVAILABLE;
+            continue;               /* the new primary, once */
+        }
+        break;
     }
     if (r->type == REDIS_REPLY_ERROR) {
         snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
@@ -393,18 +600,23 @@ cleanup:
     return st;
 }
 
-/* Reads n pipelined replies; hands back the first (caller frees) and
- * checks the others are not errors. A lost connection drops the context. */
-static int store_pipeline_read(struct store *s, int n, redisReply **first)
+/* Reads n pipelined replies; hands back the first (caller frees), checks
+ * the others are not errors, and puts the last one's integer in *last
+ * (when last is not NULL and it is one; else -1). A lost connection drops
+ * the context. */
+static int store_pipeline_read(struct store *s, int n, redisReply **first,
+                               long long *last)
 {
     int st = STORE_OK;
 
     *first = NULL;
+    if (last != NULL)
+        *last = -1;
     for (int i = 0; i < n; i++) {
         void *v = NULL;
         redisReply *r;
 
-        if (redisGetReply(s->ctx, &v) != REDIS_OK || v == NULL) {
+        if (redisGetReply(s->link->ctx, &v) != REDIS_OK || v == NULL) {
             int retry;
 
             if (*first != NULL)
@@ -418,6 +630,8 @@ static int store_pipeline_read(struct store *s, int n, redisReply **first)
             snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
             st = STORE_ERROR;
         }
+        if (i == n - 1 && last != NULL && r->type == REDIS_REPLY_INTEGER)
+            *last = r->integer;
         if (i == 0 && r->type != REDIS_REPLY_ERROR)
             *first = r;
         else
@@ -437,7 +651,7 @@ static int load_script(struct store *s, int which)
     redisReply *r;
     int st;
 
-    if (s->script_sha[which][0] != '\0' && s->ctx != NULL)
+    if (s->link != NULL && s->link->script_sha[which][0] != '\0' && s->link->ctx != NULL)
         return STORE_OK;
     st = store_command(s, &r, 3, argv, NULL);
     if (st != STORE_OK)
@@ -446,7 +660,7 @@ static int load_script(struct store *s, int which)
         freeReplyObject(r);
         return STORE_ERROR;
     }
-    memcpy(s->script_sha[which], r->str, 41);
+    memcpy(s->link->script_sha[which], r->str, 41);
     freeReplyObject(r);
     return STORE_OK;
 }
@@ -464,45 +678,74 @@ static void bucket_of(const unsigned char id[16], char key[16])
 /*
  * Queues a script call and extra commands, reads every reply (the script's
  * first), loading the script again when Redis lost it (SCRIPT FLUSH,
- * restart) and retrying once on a connection the server had closed. This is
- * the one place scripts run, so the NOSCRIPT and reconnect rules live here.
- * extra[i] is an argv of extra_argc[i] strings (lengths in extra_lens[i] or
- * NULL).
+ * restart), retrying once on a connection the server had closed, and once
+ * on the new primary when the server turned out to be a replica (READONLY
+ * under Sentinel: a replica writes nothing, so the retry cannot double a
+ * write). This is the one place scripts run, so the NOSCRIPT, reconnect and
+ * failover rules live here. extra[i] is an argv of extra_argc[i] strings
+ * (lengths in extra_lens[i] or NULL).
+ *
+ * With min_replicas_acked, WAIT goes last in the same round trip: it
+ * answers once that many replicas have everything this connection wrote,
+ * or after ack_timeout_ms with how many did. Fewer: STORE_NOT_DURABLE
+ * (the script's reply is still handed back: the write happened on the
+ * primary).
  */
 static int run_script(struct store *s, int which, int argc, const char **argv,
                       size_t *lens, size_t nextra, const char **const *extra,
                       const int *extra_argc, const size_t *const *extra_lens,
                       redisReply **r)
 {
-    int st = STORE_ERROR;
+    int st = STORE_ERROR, failovers = 0;
+    int wait = s->opt.min_replicas_acked > 0;
+    char nrep[16], wms[16];
+    const char *wv[] = {"WAIT", nrep, wms};
+    long long acked = -1;
 
+    snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
+    snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
     *r = NULL;
-    for (int tries = 0; tries < 3; tries++) {
+    for (int tries = 0; tries < 4; tries++) {
         int failed = 0;
 
         st = load_script(s, which);
         if (st != STORE_OK)
             return st;
         argv[0] = "EVALSHA";
-        argv[1] = s->script_sha[which];
+        argv[1] = s->link->script_sha[which];
         lens[0] = 7;
         lens[1] = 40;
-        failed = redisAppendCommandArgv(s->ctx, argc, argv, lens) != REDIS_OK;
+        failed = redisAppendCommandArgv(s->link->ctx, argc, argv, lens) != REDIS_OK;
         for (size_t i = 0; i < nextra && !failed; i++)
-            failed = redisAppendCommandArgv(s->ctx, extra_argc[i], extra[i],
+            failed = redisAppendCommandArgv(s->link->ctx, extra_argc[i], extra[i],
                                             extra_lens[i]) != REDIS_OK;
+        if (wait && !failed)
+            failed = redisAppendCommandArgv(s->link->ctx, 3, wv, NULL) != REDIS_OK;
         if (failed) {
             disconnect(s, "out of memory");     /* half a pipeline queued */
             return STORE_UNAVAILABLE;
         }
-        st = store_pipeline_read(s, 1 + (int)nextra, r);
+        st = store_pipeline_read(s, 1 + (int)nextra + wait, r, wait ? &acked : NULL);
         if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->script_sha[which][0] = '\0';   /* flushed: load again */
+            s->link->script_sha[which][0] = '\0';   /* flushed: load again */
+            continue;
+        }
+        if (st == STORE_ERROR && demoted(s, s->last_error) && failovers++ == 0) {
+            char err[STORE_MAX_ERROR];
+
+            snprintf(err, sizeof(err), "%s", s->last_error);
+            forget_demoted(s, err);
             continue;
         }
         if (st == STORE_RETRY)      /* a dead connection: reconnect, once more */
             continue;
         break;
+    }
+    if (st == STORE_OK && wait && acked < s->opt.min_replicas_acked) {
+        snprintf(s->last_error, sizeof(s->last_error),
+                 "WAIT: %lld of %d replicas confirmed within %d ms", acked < 0 ? 0 : acked,
+                 s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
+        st = STORE_NOT_DURABLE;
     }
     return st == STORE_RETRY ? STORE_UNAVAILABLE : st;
 }
@@ -578,7 +821,9 @@ int store_record(struct store *s, const struct store_write *w,
     }
     st = run_script(s, SCRIPT_RECORD, (int)argc, argv, lens, nex,
                     (const char **const *)ex, exc, (const size_t *const *)exl, &r);
-    if (st != STORE_OK)
+    /* NOT_DURABLE holds only when this script wrote: a conflict or an
+     * erased ID wrote nothing for WAIT to confirm. */
+    if (st != STORE_OK && st != STORE_NOT_DURABLE)
         goto cleanup;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
         r->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -703,7 +948,7 @@ int store_erase(struct store *s, const char *consent_id,
     for (int i = 2; i < 8; i++)
         lens[i] = strlen(argv[i]);
     st = run_script(s, SCRIPT_ERASE, 8, argv, lens, 0, NULL, NULL, NULL, &r);
-    if (st != STORE_OK)
+    if (st != STORE_OK && st != STORE_NOT_DURABLE)
         return st;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -712,7 +957,11 @@ int store_erase(struct store *s, const char *consent_id,
         *number = r->element[1]->integer;
     }
     freeReplyObject(r);
-    return store_unindex(s, receipt_ids, nids);
+    {
+        int ust = store_unindex(s, receipt_ids, nids);
+
+        return st == STORE_OK ? ust : st;
+    }
 }
 
 /* One field of INFO persistence as a number; -1 when absent. */
@@ -941,13 +1190,77 @@ int store_audit(struct store *s, const char *const *fields, size_t nfields,
     return st;
 }
 
-int store_audit_read(struct store *s, long count, redisReply **reply)
+void store_audit_free(struct store_audit_entry *entries, size_t n)
+{
+    for (size_t i = 0; entries != NULL && i < n; i++)
+        for (size_t k = 0; k < entries[i].nfields; k++) {
+            free(entries[i].names[k]);
+            free(entries[i].values[k]);
+        }
+    free(entries);
+}
+
+int store_audit_read(struct store *s, long count, struct store_audit_entry **entries,
+                     size_t *n)
 {
     char c[24];
     const char *argv[] = {"XREVRANGE", "consent:audit", "+", "-", "COUNT", c};
+    struct store_audit_entry *out = NULL;
+    redisReply *r;
+    int st;
 
+    *entries = NULL;
+    *n = 0;
     snprintf(c, sizeof(c), "%ld", count);
-    return store_command(s, reply, 6, argv, NULL);
+    st = store_command(s, &r, 6, argv, NULL);
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    out = calloc(r->elements + 1, sizeof(*out));
+    if (out == NULL) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i], *f;
+        struct store_audit_entry *a = &out[*n];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[1]->type != REDIS_REPLY_ARRAY)
+            continue;
+        snprintf(a->id, sizeof(a->id), "%s", e->element[0]->str);
+        f = e->element[1];
+        for (size_t k = 0; k + 1 < f->elements && a->nfields < STORE_MAX_AUDIT_FIELDS;
+             k += 2) {
+            if (f->element[k]->type != REDIS_REPLY_STRING ||
+                f->element[k + 1]->type != REDIS_REPLY_STRING)
+                continue;
+            a->names[a->nfields] = strdup(f->element[k]->str);
+            a->values[a->nfields] = strdup(f->element[k + 1]->str);
+            if (a->names[a->nfields] == NULL || a->values[a->nfields] == NULL) {
+                free(a->names[a->nfields]);
+                free(a->values[a->nfields]);
+                st = STORE_ERROR;
+                break;
+            }
+            a->nfields++;
+        }
+        (*n)++;
+        if (st != STORE_OK)
+            break;
+    }
+    freeReplyObject(r);
+    if (st != STORE_OK) {
+        store_audit_free(out, *n);
+        *n = 0;
+        return st;
+    }
+    *entries = out;
+    return STORE_OK;
 }
 
 const char *store_strerror(int status)
@@ -963,10 +1276,14 @@ const char *store_strerror(int status)
         return "another write to this consent ID came first";
     case STORE_NOT_FOUND:
         return "not found";
+    case STORE_RETRY:
+        return "the connection was lost; try again";
     case STORE_ERASED:
         return "the consent ID was erased";
     case STORE_TIMEOUT:
         return "Redis did not finish rewriting its data files in time";
+    case STORE_NOT_DURABLE:
+        return "the primary took the write, but too few replicas confirmed it in time";
     default:
         return "unknown error";
     }

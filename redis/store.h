@@ -1,7 +1,31 @@
 /*
- * store.h - the receipt store in Redis (hiredis).
+ * store.h - the receipt store in Redis.
  *
- * One struct store per worker thread: a redisContext is not thread-safe.
+ * The whole API hands out domain types (blobs, histories, tombstones, audit
+ * entries, statuses), never the client library's replies: no file outside
+ * redis/ includes hiredis, and callers do not change with the topology.
+ *
+ * Topologies (struct store_options, README "Running at scale"):
+ * - STORE_SINGLE: one server at an address.
+ * - STORE_SENTINEL: a primary and its replicas watched by Redis Sentinel.
+ *   The store asks the sentinels for the primary of master_name whenever it
+ *   connects, checks with ROLE that the server it reached is a primary, and
+ *   never writes to a replica: a READONLY answer (the server was demoted
+ *   while connected) drops the connection and asks the sentinels again, so
+ *   a failover is followed without a restart.
+ *
+ * Authentication: with options.password, every connection to a Redis
+ * server (not to a sentinel) starts with AUTH [username] password; a
+ * refusal makes the store unavailable, with the reason, and it keeps
+ * trying as for any failed connect.
+ *
+ * Durable acknowledgement: with min_replicas_acked > 0 every receipt write
+ * and erasure is followed, in the same round trip, by WAIT: the call
+ * returns STORE_OK only when that many replicas confirmed it within
+ * ack_timeout_ms, else STORE_NOT_DURABLE (written on the primary, not yet
+ * safe from its loss).
+ *
+ * One struct store per worker thread: a connection is not thread-safe.
  * Connections use connect and command timeouts; a lost connection is
  * re-established on a later call, with a backoff so that while Redis is down
  * requests fail at once instead of each waiting for a connect timeout. When
@@ -12,11 +36,19 @@
 #ifndef CONSENT_STORE_H
 #define CONSENT_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <hiredis/hiredis.h>
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
+
+#define STORE_MAX_ADDRESS 128       /* "host:port" or "unix:/path", with NUL */
+#define STORE_MAX_SENTINELS 9
+#define STORE_MAX_MASTER_NAME 64    /* with NUL */
+#define STORE_MAX_REPLICAS_ACKED 16
+#define STORE_MAX_ERROR 160         /* last_error, with NUL */
+#define STORE_MAX_USERNAME 128      /* with NUL */
+#define STORE_MAX_PASSWORD 512      /* with NUL */
 
 enum store_status {
     STORE_OK = 0,
@@ -26,20 +58,42 @@ enum store_status {
     STORE_NOT_FOUND,        /* no such consent ID / state */
     STORE_RETRY,            /* internal: the connection had died; try again */
     STORE_ERASED,           /* store_record: the consent ID was erased */
-    STORE_TIMEOUT           /* store_purge: no rewrite finished in time */
+    STORE_TIMEOUT,          /* store_purge: no rewrite finished in time */
+    STORE_NOT_DURABLE       /* written on the primary, but fewer replicas than
+                             * min_replicas_acked confirmed it in time */
 };
 
-struct store {
-    redisContext *ctx;          /* NULL while disconnected */
-    char *host;                 /* host, or unix socket path */
-    int port;                   /* 0 for a unix socket */
+enum store_topology {
+    STORE_SINGLE = 0,       /* one server: options.address */
+    STORE_SENTINEL          /* the primary of master_name, found via sentinels */
+};
+
+/* Where the store is and what it promises; plain data (no pointers), so it
+ * can be copied and compared with memcmp when zeroed before filling. */
+struct store_options {
+    enum store_topology topology;
+    char address[STORE_MAX_ADDRESS];                        /* STORE_SINGLE */
+    char sentinels[STORE_MAX_SENTINELS][STORE_MAX_ADDRESS]; /* STORE_SENTINEL */
+    size_t nsentinels;
+    char master_name[STORE_MAX_MASTER_NAME];
     int connect_timeout_ms;
     int command_timeout_ms;
-    int64_t next_attempt_ms;    /* no reconnect before this (monotonic) ... */
-    unsigned long seen_up;      /* ... unless another store connected since */
-    int backoff_ms;
-    char last_error[128];       /* why it is unavailable, for health/logs */
-    char script_sha[2][41];     /* SCRIPT LOAD of record.lua, erase.lua */
+    int min_replicas_acked;     /* 0: answer once the primary has it */
+    int ack_timeout_ms;         /* WAIT's timeout; < command_timeout_ms */
+    /* AUTH on every connection to a Redis server (not to the sentinels):
+     * password "" for none; username "" for the default user. */
+    char username[STORE_MAX_USERNAME];
+    char password[STORE_MAX_PASSWORD];
+};
+
+struct store_link;              /* the connection (redis/store.c) */
+
+/* Safe to close when zeroed. last_error says why the store is unavailable
+ * or what Redis last refused (for health and logs; no client data). */
+struct store {
+    struct store_options opt;
+    struct store_link *link;
+    char last_error[STORE_MAX_ERROR];
 };
 
 /*
@@ -109,19 +163,33 @@ struct store_write {
 };
 
 /*
- * Prepares a store for address ("host:port" or "unix:/path") and tries to
- * connect once. Returns STORE_OK, or STORE_UNAVAILABLE when the first
- * connection failed (the store stays usable: later calls reconnect), or -1
- * when address is malformed / out of memory. Close with store_close().
+ * Checks an address: "host:port" (port 1-65535, host not empty) or
+ * "unix:/absolute/path" (shorter than a socket path may be). Returns 0 and
+ * fills host (hostlen bytes) and *port (0 for a unix socket), or -1. The
+ * configuration loader and the store share this one rule.
  */
-int store_open(struct store *s, const char *address, int connect_timeout_ms,
-               int command_timeout_ms);
+int store_address_parse(const char *address, char *host, size_t hostlen, int *port);
 
-/* Disconnects and frees. Safe on a zeroed struct. */
+/*
+ * Prepares a store for opt (copied) and tries to connect once. Returns
+ * STORE_OK, or STORE_UNAVAILABLE when the first connection failed (the
+ * store stays usable: later calls reconnect), or -1 when an address is
+ * malformed or memory ran out. Close with store_close().
+ */
+int store_open(struct store *s, const struct store_options *opt);
+
+/* Disconnects, wipes the password and frees. Safe on a zeroed struct. */
 void store_close(struct store *s);
 
 /* PING. STORE_OK when Redis answered PONG. */
 int store_ping(struct store *s);
+
+/* Where the store is connected now ("host:port" of the primary it uses,
+ * or the unix socket path) into buf; "" while disconnected. */
+void store_where(const struct store *s, char *buf, size_t len);
+
+/* "single" or "sentinel". */
+const char *store_topology_name(enum store_topology t);
 
 /* Frees a blob's bytes (safe on a zeroed blob). */
 void store_blob_free(struct store_blob *b);
@@ -146,9 +214,13 @@ int store_contexts(struct store *s, const char *const *refs, size_t n,
 /*
  * Appends a receipt and the new sealed head in one atomic script, with the
  * receipt index and a new context pipelined in the same round trip.
- * STORE_OK when Redis confirmed the write; STORE_CONFLICT (nothing
- * written; the current head in *current, caller frees) when the head was
- * no longer expected_head; STORE_ERASED when the consent ID was erased.
+ * STORE_OK when Redis confirmed the write (and, with min_replicas_acked,
+ * that many replicas did); STORE_NOT_DURABLE when the primary wrote it but
+ * too few replicas confirmed it in time (it may survive, or be lost with
+ * the primary; a retry that finds it at the head counts as written);
+ * STORE_CONFLICT (nothing written; the current head in *current, caller
+ * frees) when the head was no longer expected_head; STORE_ERASED when the
+ * consent ID was erased.
  */
 int store_record(struct store *s, const struct store_write *w,
                  struct store_blob *current);
@@ -169,7 +241,8 @@ int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n);
  * Erases a consent ID atomically (head and receipts), adding an erasure to
  * its tombstone (never overwriting earlier ones), then removes the receipt
  * index entries of receipt_ids. *erased: receipts erased; *number: which
- * erasure of this ID it was.
+ * erasure of this ID it was. STORE_NOT_DURABLE as for store_record: erased
+ * on the primary, not confirmed by min_replicas_acked replicas in time.
  */
 int store_erase(struct store *s, const char *consent_id,
                 const unsigned char (*receipt_ids)[16], size_t nids,
@@ -213,8 +286,20 @@ int store_v1_delete(struct store *s, const char *consent_id,
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
                 long long now_ms, long long retention_ms, long long max_entries);
 
-/* The newest count audit entries (XREVRANGE reply; caller frees). */
-int store_audit_read(struct store *s, long count, redisReply **reply);
+/* One audit stream entry: its stream ID and its fields in order. */
+#define STORE_MAX_AUDIT_FIELDS 25   /* name, value pairs an entry may hold */
+struct store_audit_entry {
+    char id[48];                /* "<ms>-<seq>" */
+    size_t nfields;
+    char *names[STORE_MAX_AUDIT_FIELDS];
+    char *values[STORE_MAX_AUDIT_FIELDS];
+};
+
+/* The newest count audit entries, newest first, into *entries (caller
+ * frees with store_audit_free) and *n. */
+int store_audit_read(struct store *s, long count, struct store_audit_entry **entries,
+                     size_t *n);
+void store_audit_free(struct store_audit_entry *entries, size_t n);
 
 /* Static message for a store_status. */
 const char *store_strerror(int status);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../cgi/config.h"
@@ -144,6 +145,204 @@ Test(config, a_bad_listen_address_is_refused)
 
     cJSON_ReplaceItemInObject(r, "listen", cJSON_CreateString("localhost"));
     expect_error(r, "$.listen: expected \"host:port\" or \"unix:/path\"");
+}
+
+/* The example's "redis" object replaced by the JSON text given. */
+static cJSON *with_redis(const char *json)
+{
+    cJSON *r = example();
+
+    cJSON_ReplaceItemInObject(r, "redis", cJSON_Parse(json));
+    return r;
+}
+
+Test(config, one_redis_server_is_the_single_topology_with_its_defaults)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_redis("{\"address\": \"127.0.0.1:6379\"}"), err,
+                           sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.redis.topology, STORE_SINGLE);
+    cr_assert_str_eq(cfg.redis.address, "127.0.0.1:6379");
+    cr_assert_eq(cfg.redis.connect_timeout_ms, 250);
+    cr_assert_eq(cfg.redis.command_timeout_ms, 500);
+    cr_assert_eq(cfg.redis.min_replicas_acked, 0);
+    cr_assert_eq(cfg.redis.nsentinels, 0);
+    config_free(&cfg);
+}
+
+Test(config, sentinels_and_a_master_name_are_the_sentinel_topology)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_redis(
+        "{\"sentinels\": [\"10.0.0.1:26379\", \"10.0.0.2:26379\", \"[::1]:26379\"],"
+        " \"master_name\": \"consent\", \"min_replicas_acked\": 1,"
+        " \"ack_timeout_ms\": 200}"), err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.redis.topology, STORE_SENTINEL);
+    cr_assert_eq(cfg.redis.nsentinels, 3);
+    cr_assert_str_eq(cfg.redis.sentinels[2], "[::1]:26379");
+    cr_assert_str_eq(cfg.redis.master_name, "consent");
+    cr_assert_eq(cfg.redis.min_replicas_acked, 1);
+    cr_assert_eq(cfg.redis.ack_timeout_ms, 200);
+    cr_assert_str_eq(cfg.redis.address, "");
+    config_free(&cfg);
+}
+
+Test(config, the_wait_timeout_defaults_to_half_the_command_timeout)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_redis("{\"address\": \"unix:/run/redis/redis.sock\","
+                                      " \"command_timeout_ms\": 800,"
+                                      " \"min_replicas_acked\": 2}"),
+                           err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.redis.ack_timeout_ms, 400);
+    config_free(&cfg);
+}
+
+Test(config, redis_needs_exactly_one_of_address_and_sentinels)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"sentinels\": "
+                            "[\"127.0.0.1:26379\"], \"master_name\": \"m\"}"),
+                 "$.redis: expected either \"address\" (one server) or \"sentinels\"");
+    expect_error(with_redis("{\"connect_timeout_ms\": 100}"),
+                 "$.redis: expected either \"address\"");
+}
+
+Test(config, sentinels_without_a_master_name_are_refused)
+{
+    expect_error(with_redis("{\"sentinels\": [\"127.0.0.1:26379\"]}"),
+                 "$.redis.master_name: missing (required)");
+}
+
+Test(config, a_master_name_without_sentinels_is_refused)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"master_name\": \"m\"}"),
+                 "$.redis.master_name: only with \"sentinels\"");
+}
+
+Test(config, a_bad_sentinel_address_is_refused_naming_it)
+{
+    expect_error(with_redis("{\"sentinels\": [\"127.0.0.1:26379\", \"sentinel-b\"],"
+                            " \"master_name\": \"m\"}"),
+                 "$.redis.sentinels[1]: expected \"host:port\" or \"unix:/path\"");
+    expect_error(with_redis("{\"sentinels\": [\"127.0.0.1:26379\", 26379],"
+                            " \"master_name\": \"m\"}"),
+                 "$.redis.sentinels[1]: expected");
+    expect_error(with_redis("{\"sentinels\": [], \"master_name\": \"m\"}"),
+                 "$.redis.sentinels: expected 1-9 sentinel addresses");
+}
+
+Test(config, a_sentinel_listed_twice_is_refused)
+{
+    expect_error(with_redis("{\"sentinels\": [\"a:26379\", \"b:26379\", \"a:26379\"],"
+                            " \"master_name\": \"m\"}"),
+                 "$.redis.sentinels[2]: \"a:26379\" is listed twice");
+}
+
+Test(config, a_master_name_with_a_space_is_refused)
+{
+    expect_error(with_redis("{\"sentinels\": [\"a:26379\"], \"master_name\": \"my master\"}"),
+                 "$.redis.master_name: expected letters, digits");
+}
+
+Test(config, a_wait_timeout_not_below_the_command_timeout_is_refused)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"min_replicas_acked\": 1,"
+                            " \"ack_timeout_ms\": 500}"),
+                 "$.redis.ack_timeout_ms: must be less than command_timeout_ms (500)");
+}
+
+Test(config, min_replicas_acked_is_bounded)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"min_replicas_acked\": 17}"),
+                 "$.redis.min_replicas_acked");
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"min_replicas_acked\": -1}"),
+                 "$.redis.min_replicas_acked");
+}
+
+/* A password file in build/ with mode and content; its path in path. */
+static void password_file(char *path, size_t len, mode_t mode, const char *text)
+{
+    int fd;
+
+    snprintf(path, len, "%s", "build/consent-redis-pass-XXXXXX");
+    fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    cr_assert_eq(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+/* The example with "redis": {"address", extra members given as JSON text
+ * (without braces), "password_file": the absolute path}. */
+static cJSON *with_password(const char *extra, const char *path)
+{
+    char json[PATH_MAX + 1024], abs[PATH_MAX];
+
+    cr_assert_not_null(realpath(path, abs));
+    snprintf(json, sizeof(json), "{\"address\": \"127.0.0.1:6379\", %s%s"
+             "\"password_file\": \"%s\"}", extra, extra[0] ? ", " : "", abs);
+    return with_redis(json);
+}
+
+Test(config, a_redis_password_is_read_from_its_file_without_the_newline)
+{
+    struct config cfg;
+    char err[512], path[64];
+
+    password_file(path, sizeof(path), 0600, "s3cret pass\n");
+    cr_assert_eq(load_tree(with_password("\"username\": \"consentd\"", path), err,
+                           sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_str_eq(cfg.redis.password, "s3cret pass");
+    cr_assert_str_eq(cfg.redis.username, "consentd");
+    config_free(&cfg);
+    cr_assert_str_eq(cfg.redis.password, "", "wiped");
+    unlink(path);
+}
+
+Test(config, a_redis_password_file_others_may_read_is_refused)
+{
+    char path[64];
+
+    password_file(path, sizeof(path), 0640, "s3cret\n");
+    expect_error(with_password("", path), "group or others may read it (chmod 600)");
+    unlink(path);
+}
+
+Test(config, an_empty_or_multi_line_redis_password_file_is_refused)
+{
+    char path[64];
+
+    password_file(path, sizeof(path), 0600, "\n");
+    expect_error(with_password("", path), "expected one line holding the password");
+    unlink(path);
+    password_file(path, sizeof(path), 0600, "one\ntwo\n");
+    expect_error(with_password("", path), "expected one line holding the password");
+    unlink(path);
+}
+
+Test(config, a_missing_redis_password_file_is_refused_naming_it)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\","
+                            " \"password_file\": \"/nonexistent/redis.pass\"}"),
+                 "$.redis.password_file: /nonexistent/redis.pass: No such file or directory");
+}
+
+Test(config, a_redis_username_needs_a_password_file)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"username\": \"consentd\"}"),
+                 "$.redis.username: only with \"password_file\"");
+}
+
+Test(config, an_unknown_redis_key_is_refused)
+{
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"cluster\": [\"a:1\"]}"),
+                 "$.redis");
 }
 
 Test(config, a_bad_geoip_layout_is_refused)

@@ -759,9 +759,12 @@ module.exports = {
     removeDir,
     runCommand,
     runConsentd,
+    running,
     sanitizerReports,
+    spawnLogged,
     startConsentdOnly,
     startStack,
+    terminate,
     writeConfig,
     writeSigningKey,
 };

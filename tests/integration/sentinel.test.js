@@ -1,0 +1,448 @@
+'use strict';
+/*
+ * sentinel.test.js - consentd on a primary and a replica watched by three
+ * real Redis Sentinels (redis-server --sentinel), all on loopback:
+ *
+ * - SIGKILL the primary under write load with redis.min_replicas_acked 1:
+ *   the sentinels promote the replica, consentd follows it without a
+ *   restart, and every receipt answered 201 is on the new primary (zero
+ *   lost). Writes the new primary takes while it has no replica yet are
+ *   answered 503 not_durable, until the old primary is back as its replica.
+ * - The same with min_replicas_acked 0: reports how many 201s were lost
+ *   (for the README) and checks writes resume on the new primary.
+ * - A server demoted while consentd is connected (READONLY) makes it ask the
+ *   sentinels again and write to the new primary, failing no request; a
+ *   sentinel that names a replica is not believed (ROLE), and nothing is
+ *   written there.
+ * - min_replicas_acked with no replica: 503 not_durable, Retry-After, the
+ *   consent cookie set; the retry continues the same consent ID.
+ *
+ * Each failover test prints one line for the README:
+ *   # FAILOVER sentinel min_replicas_acked=1: acknowledged=N, found=N, lost=0, ...
+ *
+ *   CONSENTD=build/asan/consentd node --test tests/integration/sentinel.test.js
+ */
+const { describe, it } = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('node:path');
+
+const {
+    ROOT, makeTempDir, poll, removeDir, runCommand, startStack, terminate,
+} = require('./lib/stack');
+const { Redis } = require('./lib/redis');
+const {
+    ask, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup, startServer,
+} = require('./lib/replicas');
+const V = require('./lib/visitor');
+
+const UA = 'sentinel-test/1.0 (integration; +https://example.invalid)';
+const CONSENTCTL = process.env.CONSENTCTL
+    ? path.resolve(process.cwd(), process.env.CONSENTCTL)
+    : path.join(ROOT, 'build', 'asan', 'consentctl');
+
+/* consentctl with the stack's configuration: { code, stdout, stderr }.
+ * Asynchronous: the fake sentinel answers from this very process. */
+async function ctl(stack, ...args) {
+    const r = await runCommand(CONSENTCTL, ['-c', stack.configPath, ...args], {
+        timeoutMs: 20000, env: { PATH: process.env.PATH, HOME: process.env.HOME || '/' },
+    });
+    assert.equal(r.timedOut, false);
+    assert.doesNotMatch(r.stderr, /ERROR: AddressSanitizer|runtime error:/);
+    return r;
+}
+const HEALTH = '/consent/v1/health';
+
+/* Fresh client addresses: nginx rate-limits writes per address. DE is
+ * 46.4.0.0/16 in the fixture database. */
+let addrSeq = 0;
+function deAddr() {
+    const n = addrSeq++;
+    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
+}
+
+const post = (stack, body, opts = {}) =>
+    V.post(stack, body, { xff: deAddr(), ua: UA, timeoutMs: 10000, ...opts });
+
+async function chosen(stack) {
+    const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+    await V.record(v, 'reject_all');
+    return v;
+}
+
+/* A request timed: { status, start, end, ms, json, body, headers } or
+ * status 'error'. */
+async function timed(fn) {
+    const start = Date.now();
+    try {
+        const res = await fn();
+        const end = Date.now();
+        return { status: res.status, start, end, ms: end - start, json: res.json,
+                 body: res.body, headers: res.headers };
+    } catch (e) {
+        const end = Date.now();
+        return { status: 'error', start, end, ms: end - start, error: e.message };
+    }
+}
+
+/* `workers` loops of make(w, n) until stop(), the deadline or maxRequests. */
+function startLoad({ workers, maxRequests, deadlineMs, make, pauseAfterErrorMs = 20 }) {
+    const deadline = Date.now() + deadlineMs;
+    const results = [];
+    let issued = 0;
+    let stopped = false;
+    const loop = async (w) => {
+        while (!stopped && Date.now() < deadline && issued < maxRequests) {
+            const n = issued++;
+            const r = await timed(() => make(w, n));
+            r.worker = w;
+            results.push(r);
+            if (!(r.status >= 200 && r.status < 300))
+                await sleep(pauseAfterErrorMs);
+        }
+    };
+    const done = Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
+    return { results, stop: () => { stopped = true; return done.then(() => results); } };
+}
+
+function countBy(list, f) {
+    const out = {};
+    for (const x of list) {
+        const k = String(f(x));
+        out[k] = (out[k] || 0) + 1;
+    }
+    return out;
+}
+
+const errorCode = (r) => (r.json && r.json.error ? r.json.error.code : r.error || r.body);
+
+/* How many of the 201 answers are stored on the server at port, exactly
+ * (history and receipt index): { found, missing: [receipt IDs] }. */
+async function findAcknowledged(port, acked) {
+    const r = await Redis.connect(port);
+    try {
+        const stored = new Map();
+        let found = 0;
+        const missing = [];
+        for (const a of acked) {
+            const cid = a.json.consent_id;
+            if (!stored.has(cid))
+                stored.set(cid, await V.storedReceipts(r, cid));
+            const idx = await V.indexedConsentId(r, a.json.receipt.receipt_id);
+            if (idx === cid && V.isStored(stored.get(cid), a.json))
+                found++;
+            else
+                missing.push(a.json.receipt.receipt_id);
+        }
+        return { found, missing };
+    } finally {
+        r.close();
+    }
+}
+
+/* A stack whose consentd finds its primary through the group's sentinels. */
+function sentinelStack(group, redis = {}) {
+    return startStack({
+        redis: false,
+        configure: (cfg) => {
+            cfg.workers = 48;
+            cfg.receipts = { ...cfg.receipts, max_history: 10000 };   // nothing trimmed
+            cfg.redis = {
+                sentinels: group.sentinelAddresses, master_name: group.masterName,
+                connect_timeout_ms: 250, command_timeout_ms: 500, ...redis,
+            };
+        },
+    });
+}
+
+/*
+ * Kills the group's primary under a write load of `writers` visitors and
+ * waits for the sentinels to promote the replica and for consentd to write
+ * there. With restartOldPrimary the killed server is started again (the
+ * sentinels make it the new primary's replica) before the load ends.
+ * Returns the figures and the results.
+ */
+async function failoverUnderLoad(t, { group, stack, writers, minAcked, restartOldPrimary }) {
+    const visitors = [];
+    for (let i = 0; i < writers; i++)
+        visitors.push(await chosen(stack));
+    const oldPrimary = group.primary;
+    const replica = group.replicas[0];
+    const load = startLoad({
+        workers: writers, maxRequests: 20000, deadlineMs: 60000,
+        make: (w, n) => post(stack, V.recordBody(visitors[w].banner,
+                                                 n % 2 ? 'accept_all' : 'reject_all'),
+                             { cookie: visitors[w].cookie }),
+    });
+    let killedAt;
+    let promotedAt = null;
+    let firstWriteAt = null;
+    let first201At = null;
+    let restartedAt = null;
+    try {
+        await sleep(1500);
+        killedAt = Date.now();
+        await group.kill(oldPrimary);
+        await poll(async () => (await sentinelPrimary(group.sentinels[0].port)) === replica.port,
+                   { timeoutMs: 20000, intervalMs: 20, what: 'the sentinels promoting the replica' });
+        promotedAt = Date.now();
+        // The new primary's first write: a 201, or (with no replica to
+        // confirm it) a not_durable 503, both answered after it took it.
+        await poll(() => {
+            const w = load.results.find((r) => r.start >= killedAt &&
+                (r.status === 201 || errorCode(r) === 'not_durable'));
+            if (w)
+                firstWriteAt = w.end;
+            return w !== undefined;
+        }, { timeoutMs: 10000, intervalMs: 20, what: 'a write on the new primary' });
+        if (restartOldPrimary) {
+            await group.restart(oldPrimary);
+            restartedAt = Date.now();
+            await poll(async () => {
+                const info = await replication(oldPrimary.port);
+                return info !== null && info.role === 'slave' &&
+                    info.master_port === String(replica.port) && info.master_link_status === 'up';
+            }, { timeoutMs: 35000, intervalMs: 50,
+                 what: 'the old primary back as the new primary\'s replica' });
+        }
+        await poll(() => {
+            const w = load.results.find((r) => r.start >= (restartedAt || promotedAt) &&
+                                               r.status === 201);
+            if (w)
+                first201At = w.end;
+            return w !== undefined;
+        }, { timeoutMs: 10000, intervalMs: 20, what: 'a 201 after the failover' });
+        await sleep(1000);
+    } finally {
+        await load.stop();
+    }
+    const results = load.results;
+    const acked = results.filter((r) => r.status === 201);
+    const { found, missing } = await findAcknowledged(replica.port, acked);
+    const figures = {
+        acknowledged: acked.length, found, lost: missing.length,
+        not_durable: results.filter((r) => errorCode(r) === 'not_durable').length,
+        unavailable: results.filter((r) => errorCode(r) === 'store_unavailable').length,
+        requests: results.length, writers,
+        kill_to_promoted_ms: promotedAt - killedAt,
+        kill_to_first_write_ms: firstWriteAt - killedAt,
+        kill_to_first_201_ms: first201At - killedAt,
+        max_request_ms: Math.max(...results.map((r) => r.ms)),
+    };
+    t.diagnostic(`FAILOVER sentinel min_replicas_acked=${minAcked}: ` +
+                 Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(', '));
+    return { figures, results, missing };
+}
+
+describe('Redis Sentinel: primary + replica + 3 sentinels', () => {
+    it('SIGKILL of the primary under writes, min_replicas_acked 1: consentd follows the promoted replica and no 201 is lost', async (t) => {
+        const group = await startGroup({ replicas: 1, sentinels: 3 });
+        let stack;
+        try {
+            stack = await sentinelStack(group, { min_replicas_acked: 1, ack_timeout_ms: 200 });
+            const health = await stack.request({ path: HEALTH });
+            assert.equal(health.status, 200, health.body);
+            assert.deepEqual(health.json.redis, {
+                status: 'ok', topology: 'sentinel', primary: `127.0.0.1:${group.primary.port}`,
+                min_replicas_acked: 1,
+            });
+            const pid = stack.consentdPid;
+            const { figures, results, missing } = await failoverUnderLoad(t, {
+                group, stack, writers: 8, minAcked: 1, restartOldPrimary: true,
+            });
+
+            assert.ok(figures.acknowledged > 0, 'some writes were acknowledged');
+            assert.deepEqual(missing, [], 'every receipt answered 201 is on the new primary');
+            assert.ok(figures.not_durable > 0,
+                      'the new primary, alone, took writes that were answered not_durable');
+            assert.deepEqual(Object.keys(countBy(results.filter((r) => r.status !== 201),
+                                                 (r) => `${r.status} ${errorCode(r)}`))
+                                 .filter((k) => k !== '503 store_unavailable' &&
+                                                k !== '503 not_durable'), [],
+                             'only 201 and 503 (store_unavailable, not_durable)');
+            for (const r of results.filter((x) => x.status === 503))
+                assert.ok(Number(r.headers['retry-after']) >= 1, 'Retry-After on every 503');
+            assert.equal(stack.consentdPid, pid);
+            assert.ok(stack.consentdRunning(), 'the same consentd process served throughout');
+            const after = await stack.request({ path: HEALTH });
+            assert.equal(after.json.redis.primary, `127.0.0.1:${group.replicas[0].port}`,
+                         'health names the new primary');
+            // The old primary is a replica now: nothing consentd wrote since
+            // went there directly (it only has what it replicated).
+            const info = await replication(group.primary.port);
+            assert.equal(info.role, 'slave');
+        } finally {
+            if (stack)
+                await stack.stop();
+            await group.stop();
+        }
+    });
+
+    it('the same with min_replicas_acked 0: writes resume on the promoted replica; lost 201s are reported', async (t) => {
+        const group = await startGroup({ replicas: 1, sentinels: 3 });
+        let stack;
+        try {
+            stack = await sentinelStack(group, { min_replicas_acked: 0 });
+            const { figures, results } = await failoverUnderLoad(t, {
+                group, stack, writers: 8, minAcked: 0, restartOldPrimary: false,
+            });
+            assert.ok(figures.acknowledged > 0);
+            assert.equal(figures.not_durable, 0, 'without WAIT nothing is answered not_durable');
+            assert.deepEqual(Object.keys(countBy(results.filter((r) => r.status !== 201),
+                                                 (r) => `${r.status} ${errorCode(r)}`))
+                                 .filter((k) => k !== '503 store_unavailable'), [],
+                             'only 201 and 503 store_unavailable');
+            // Asynchronous replication: what the primary acknowledged in its
+            // last moments may not have reached the replica. Not asserted to
+            // be zero (that is what min_replicas_acked is for), only bounded
+            // by what was in flight.
+            assert.ok(figures.lost <= figures.writers * 4, `lost ${figures.lost}`);
+        } finally {
+            if (stack)
+                await stack.stop();
+            await group.stop();
+        }
+    });
+});
+
+describe('following the primary without Sentinel\'s help (a fake sentinel)', () => {
+    it('READONLY from a demoted primary: consentd asks again and writes to the new one, failing no request', async () => {
+        const dir = makeTempDir();
+        const fake = await startFakeSentinel();
+        let a;
+        let b;
+        let stack;
+        try {
+            a = await startServer(dir, 'redis-a');
+            b = await startServer(dir, 'redis-b', { replicaOf: a.port });
+            await poll(async () => (await replication(b.port)).master_link_status === 'up',
+                       { timeoutMs: 10000, what: 'redis-b replicating' });
+            fake.setPrimary(a.port);
+            stack = await startStack({
+                redis: false,
+                configure: (cfg) => {
+                    cfg.workers = 32;
+                    cfg.redis = { sentinels: [fake.address], master_name: 'consent' };
+                },
+            });
+            // Writes and decisions over nginx's kept-alive connections, so
+            // that many consentd workers hold a connection to redis-a.
+            const visitors = [];
+            for (let i = 0; i < 12; i++)
+                visitors.push(await chosen(stack));
+            const before = fake.asked();
+
+            // Swap the roles by hand, as a failover does, without closing
+            // anyone's connection: redis-a is now a replica of redis-b.
+            assert.equal(await ask(b.port, 'REPLICAOF', 'NO', 'ONE'), 'OK');
+            assert.equal(await ask(a.port, 'REPLICAOF', '127.0.0.1', String(b.port)), 'OK');
+            fake.setPrimary(b.port);
+            await poll(async () => (await replication(a.port)).master_link_status === 'up',
+                       { timeoutMs: 10000, what: 'redis-a replicating from redis-b' });
+
+            const answers = await Promise.all(visitors.map(async (v) => {
+                const res = await post(stack, V.recordBody(v.banner, 'accept_all'), { cookie: v.cookie });
+                return { status: res.status, json: res.json, body: res.body };
+            }));
+            assert.deepEqual(answers.filter((r) => r.status !== 201).map((r) => r.body), [],
+                             'every write after the demotion answered 201');
+            assert.ok(fake.asked() > before, 'consentd asked the sentinel again');
+            const { missing } = await findAcknowledged(b.port, answers);
+            assert.deepEqual(missing, [], 'every one of them is on the new primary');
+            for (const v of visitors) {
+                const res = await V.banner(v, { xff: deAddr() });
+                assert.equal(res.status, 200);
+                assert.equal(res.json.store, 'ok', 'the decision read the store');
+                assert.equal(res.json.stored.action, 'accept_all', 'and found the newest choice');
+            }
+            const health = await stack.request({ path: HEALTH });
+            assert.equal(health.json.redis.primary, `127.0.0.1:${b.port}`);
+            // consentctl finds the primary the same way.
+            const looked = await ctl(stack, '--json', 'lookup', visitors[0].id);
+            assert.equal(looked.code, 0, looked.stderr);
+            assert.ok(looked.stdout.includes(visitors[0].id), looked.stdout.slice(0, 300));
+
+            // A sentinel that names a replica is not believed: consentd checks
+            // ROLE and answers 503 rather than use it.
+            fake.setPrimary(a.port);
+            assert.ok(await ask(b.port, 'CLIENT', 'KILL', 'TYPE', 'normal') >= 1,
+                      'consentd\'s connections to redis-b dropped');
+            const keysBefore = await ask(a.port, 'DBSIZE');
+            const refused = await post(stack, V.recordBody(visitors[0].banner, 'reject_all'),
+                                       { cookie: visitors[0].cookie });
+            V.assertError(refused, 503, 'store_unavailable');
+            const down = await stack.request({ path: HEALTH });
+            assert.equal(down.status, 503);
+            assert.match(down.json.redis.reason, new RegExp(`127\\.0\\.0\\.1:${a.port} is not the primary \\(ROLE: slave\\)`));
+            assert.equal(await ask(a.port, 'DBSIZE'), keysBefore);
+            const refusedCtl = await ctl(stack, 'lookup', visitors[0].id);
+            assert.equal(refusedCtl.code, 4, 'consentctl: store unavailable');
+            assert.match(refusedCtl.stderr, /consentctl: Redis \(sentinel consent\): .*is not the primary \(ROLE: slave\)/);
+
+            // Back to the truth: writes flow again without a restart.
+            fake.setPrimary(b.port);
+            await poll(async () => (await post(stack, V.recordBody(visitors[0].banner, 'reject_all'),
+                                               { cookie: visitors[0].cookie })).status === 201,
+                       { timeoutMs: 5000, intervalMs: 100, what: 'writes after the sentinel is right again' });
+        } finally {
+            if (stack)
+                await stack.stop();
+            await fake.close();
+            if (b)
+                await terminate(b.proc, 5000);
+            if (a)
+                await terminate(a.proc, 5000);
+            removeDir(dir);
+        }
+    });
+
+    it('min_replicas_acked with no replica: 503 not_durable, cookie set, the retry continues the same consent ID', async () => {
+        const dir = makeTempDir();
+        const fake = await startFakeSentinel();
+        let a;
+        let stack;
+        try {
+            a = await startServer(dir, 'redis-a');
+            fake.setPrimary(a.port);
+            stack = await startStack({
+                redis: false,
+                configure: (cfg) => {
+                    cfg.redis = { sentinels: [fake.address], master_name: 'consent',
+                                  min_replicas_acked: 1, ack_timeout_ms: 150 };
+                },
+            });
+            const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+            const res = await post(stack, V.recordBody(v.banner, 'reject_all'));
+            V.assertError(res, 503, 'not_durable');
+            assert.equal(res.headers['retry-after'], '1');
+            const cookie = V.assertConsentCookie(res, v.banner.consent_days);
+            // It is on the primary all the same (not acknowledged, not lost).
+            const keys = await ask(a.port, 'KEYS', 'c:{*}');
+            assert.equal(keys.length, 1, 'one history on the primary');
+            const id = keys[0].toString().slice(3, -1);
+
+            // A replica arrives: the retry is acknowledged, under the same ID.
+            const b = await startServer(dir, 'redis-b', { replicaOf: a.port });
+            try {
+                await poll(async () => (await replication(b.port)).master_link_status === 'up',
+                           { timeoutMs: 10000, what: 'redis-b replicating' });
+                const retry = await post(stack, V.recordBody(v.banner, 'reject_all'), { cookie });
+                assert.equal(retry.status, 201, retry.body);
+                assert.equal(retry.json.consent_id, id, 'the retry continues the consent ID');
+                assert.equal(retry.json.receipt.seq, 2, 'after the unacknowledged receipt');
+                const { missing } = await findAcknowledged(b.port, [retry]);
+                assert.deepEqual(missing, [], 'the replica has it');
+            } finally {
+                await terminate(b.proc, 5000);
+            }
+            const metrics = await stack.request({ path: '/consent/v1/metrics' });
+            assert.match(metrics.body, /^consent_not_durable_total 1$/m);
+        } finally {
+            if (stack)
+                await stack.stop();
+            await fake.close();
+            if (a)
+                await terminate(a.proc, 5000);
+            removeDir(dir);
+        }
+    });
+});
