@@ -67,10 +67,13 @@ install: all
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
 	    -e 's|"\.\./i18n"|"$(DATADIR)/consentd/i18n"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
-	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
+	    -e 's|"\.\./run/admin-tokens.json"|"/run/credentials/consentd.service/admin-tokens.json"|' \
 	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
 	    -e 's|"secure": false|"secure": true|' \
 	    -e 's|"preview": true|"preview": false|' \
+	    -e 's|"http://127.0.0.1:8080"|"https://www.example.com"|' \
+	    -e 's|"http://localhost:8080"|"https://example.com"|' \
+	    -e 's|"/consent/demo/privacy.html"|"https://www.example.com/privacy"|' \
 	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
 	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
 	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf
