@@ -62,6 +62,9 @@ install: all
 	install -m 644 i18n/*.json $(DESTDIR)$(DATADIR)/consentd/i18n/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
+	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json ] || \
+	    { printf '[]\n' >$(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json && \
+	      chmod 600 $(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json; }
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
 	    -e 's|"\.\./run/geo/\([a-z0-9-]*\.mmdb\)"|"/var/lib/GeoIP/\1"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \

@@ -254,6 +254,11 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         assert.equal(cfg.cookie.secure, true);
         assert.equal(cfg.admin.tokens_file, `${CREDENTIALS}/admin-tokens.json`,
                      'the tokens file is a credential too');
+        // The unit loads it as a credential, so it must exist: an empty list,
+        // mode 0600 (kept when installing again, like rules.json).
+        const tokens = at('etc/consentd/admin-tokens.json');
+        assert.equal(fs.readFileSync(tokens, 'utf8'), '[]\n');
+        assert.equal(fs.statSync(tokens).mode & 0o777, 0o600);
         for (const site of cfg.sites) {
             assert.equal(site.preview, false, `${site.id}: preview off`);
             assert.deepEqual(site.origins.filter((o) => !/^https:\/\/[a-z0-9.-]+$/.test(o)), [],
@@ -331,10 +336,14 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         rules.version = 'edited-by-the-operator';
         const edited = JSON.stringify(rules, null, 1) + '\n';
         fs.writeFileSync(file, edited);
+        const tokens = at('etc/consentd/admin-tokens.json');
+        const ownTokens = '[{"name":"kept","roles":["read"],"sha256":"' + 'cd'.repeat(32) + '"}]\n';
+        fs.writeFileSync(tokens, ownTokens);
         const again = await runCommand('make', ['--no-print-directory', 'install', `DESTDIR=${dest}`, 'PREFIX=/usr'],
                                        { timeoutMs: 300000 });
         assert.equal(again.code, 0, output(again));
         assert.equal(fs.readFileSync(file, 'utf8'), edited, 'the edited rules are kept');
+        assert.equal(fs.readFileSync(tokens, 'utf8'), ownTokens, 'the tokens are kept');
         assert.deepEqual(fs.readFileSync(at('usr/share/consentd/rules.json')),
                          fs.readFileSync(path.join(ROOT, 'geo', 'rules.json')),
                          'the shipped default is refreshed');
