@@ -62,15 +62,21 @@ install: all
 	install -m 644 i18n/*.json $(DESTDIR)$(DATADIR)/consentd/i18n/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json ] || \
 	    install -m 644 geo/rules.json $(DESTDIR)$(SYSCONFDIR)/consentd/rules.json
+	[ -e $(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json ] || \
+	    { printf '[]\n' >$(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json && \
+	      chmod 600 $(DESTDIR)$(SYSCONFDIR)/consentd/admin-tokens.json; }
 	sed -e 's|"127.0.0.1:6391"|"127.0.0.1:6379"|' \
 	    -e 's|"\.\./run/geo/\([a-z0-9-]*\.mmdb\)"|"/var/lib/GeoIP/\1"|' \
 	    -e 's|"\.\./geo/rules.json"|"rules.json"|' \
 	    -e 's|"\.\./i18n"|"$(DATADIR)/consentd/i18n"|' \
 	    -e 's|"\.\./run/signing.key"|"/run/credentials/consentd.service/signing.key"|' \
-	    -e 's|"\.\./run/admin-tokens.json"|"admin-tokens.json"|' \
+	    -e 's|"\.\./run/admin-tokens.json"|"/run/credentials/consentd.service/admin-tokens.json"|' \
 	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
 	    -e 's|"secure": false|"secure": true|' \
 	    -e 's|"preview": true|"preview": false|' \
+	    -e 's|"http://127.0.0.1:8080"|"https://www.example.com"|' \
+	    -e 's|"http://localhost:8080"|"https://example.com"|' \
+	    -e 's|"/consent/demo/privacy.html"|"https://www.example.com/privacy"|' \
 	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
 	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
 	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf

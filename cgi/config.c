@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const top_keys[] = {
@@ -89,6 +90,31 @@ static char *resolve(const char *dir, const char *p)
     out = malloc(n);
     if (out != NULL)
         snprintf(out, n, "%s/%s", dir, p);
+    return out;
+}
+
+/* Secrets (signing key, cookie secret, tokens file) as systemd hands them
+ * over with LoadCredential=: the configuration names them
+ * /run/credentials/UNIT/NAME, which exists only while the service runs.
+ * $CREDENTIALS_DIRECTORY (systemd sets it in the service; an operator sets
+ * it for `consentd --check` or consentctl, e.g. to /etc/consentd) says
+ * where NAME really is. Without it, or for any other path, resolve(). */
+static char *resolve_secret(const char *dir, const char *p)
+{
+    const char *creds = getenv("CREDENTIALS_DIRECTORY"), *name;
+    char *out;
+    size_t n;
+
+    if (creds == NULL || creds[0] != '/' ||
+        strncmp(p, CONFIG_CREDENTIALS_PREFIX, strlen(CONFIG_CREDENTIALS_PREFIX)) != 0)
+        return resolve(dir, p);
+    name = strchr(p + strlen(CONFIG_CREDENTIALS_PREFIX), '/');
+    if (name == NULL || name[1] == '\0' || strchr(name + 1, '/') != NULL)
+        return resolve(dir, p);
+    n = strlen(creds) + strlen(name) + 1;
+    out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s%s", creds, name);
     return out;
 }
 
@@ -715,14 +741,20 @@ static int load_admin(struct jcheck *c, const cJSON *o, const char *dir,
         /* Tokens kept apart (own permissions, rotated without touching the
          * main file). A file that does not exist yet means no tokens: the
          * admin API then refuses everyone. */
-        char *path = resolve(dir, file), err2[512];
+        char *path = resolve_secret(dir, file), err2[512];
         struct jcheck c2;
+        struct stat st;
         cJSON *root;
         int rc = 0;
 
         if (path == NULL)
             return jcheck_fail(c, "$.admin.tokens_file", "out of memory");
-        if (access(path, F_OK) == 0) {
+        /* Kept like the signing key: whoever reads a token's hash can try
+         * guesses offline, so group and others get nothing. */
+        if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+            rc = jcheck_fail(c, "$.admin.tokens_file",
+                             "%s: readable by group or others (chmod 600)", path);
+        } else if (access(path, F_OK) == 0) {
             jcheck_init(&c2, path, err2, sizeof(err2));
             root = jcheck_parse_file(&c2, path, CONSENT_MAX_CONFIG);
             if (root == NULL || load_tokens(&c2, root, "$", cfg) != 0)
@@ -1072,7 +1104,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         s = NULL;
         if (jcheck_string(jc, o, "$.cookie", "secret", 1, 1, PATH_MAX - 1, &s) != 0)
             goto fail;
-        cfg->cookie_secret_path = resolve(dir, s);
+        cfg->cookie_secret_path = resolve_secret(dir, s);
         if (cfg->cookie_secret_path == NULL) {
             jcheck_fail(jc, "$", "out of memory");
             goto fail;
@@ -1094,7 +1126,7 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     }
     if (jcheck_string(jc, root, "$", "signing_key", 1, 1, PATH_MAX - 1, &s) != 0)
         goto fail;
-    cfg->signing_key_path = resolve(dir, s);
+    cfg->signing_key_path = resolve_secret(dir, s);
     if (cfg->signing_key_path == NULL) {
         jcheck_fail(jc, "$", "out of memory");
         goto fail;

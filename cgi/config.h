@@ -25,6 +25,8 @@
 #define CONSENT_LANG_LEN 16          /* "pt-br" style tag plus NUL */
 #define CONSENT_MAX_ORIGINS 16
 #define CONSENT_MAX_TEXT_LEN 2000
+/* Where systemd puts a service's credentials (LoadCredential=). */
+#define CONFIG_CREDENTIALS_PREFIX "/run/credentials/"
 #define CONSENT_MAX_WORKERS 1024
 #define CONSENT_DEFAULT_WORKERS 64
 #define CONSENT_SHA256_HEX 65        /* 64 hex digits plus NUL */
@@ -132,6 +134,13 @@ struct config {
  * relative to the file's own folder. Returns 0, or -1 with
  * "FILE: JSON-PATH: what was expected" in err. On success free with
  * config_free(); on failure nothing needs freeing.
+ *
+ * signing_key, cookie.secret and admin.tokens_file named
+ * /run/credentials/UNIT/NAME are read from $CREDENTIALS_DIRECTORY/NAME when
+ * that variable holds an absolute path (systemd sets it in the service; set
+ * it to the folder of the originals to check the installed configuration
+ * outside the service). admin.tokens_file must not be readable by group or
+ * others, like the keys.
  */
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 

@@ -466,6 +466,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: consentd -c CONFIG       run the FastCGI service\n"
                "       consentd --check CONFIG  validate CONFIG and exit\n"
+               "       consentd --credentials DIR ...  read /run/credentials/UNIT/NAME\n"
+               "                                as DIR/NAME ($CREDENTIALS_DIRECTORY)\n"
                "       consentd --new-key FILE  create a signing key or cookie secret (mode 0600)\n"
                "       consentd --public-key FILE  print the JWK of a signing key (for retired_keys)\n"
                "       consentd --version\n");
@@ -485,6 +487,12 @@ int main(int argc, char **argv)
             i + 1 < argc) {
             check_only = argv[i][1] == '-';
             config_path = argv[++i];
+        } else if (strcmp(argv[i], "--credentials") == 0 && i + 1 < argc) {
+            /* config_load() reads it, on reload too. */
+            if (setenv("CREDENTIALS_DIRECTORY", argv[++i], 1) != 0) {
+                fprintf(stderr, "consentd: %s\n", strerror(errno));
+                return 1;
+            }
         } else if (strcmp(argv[i], "--new-key") == 0 && i + 1 < argc) {
             if (sodium_init() < 0 || jws_secret_create(argv[i + 1]) != 0) {
                 fprintf(stderr, "consentd: %s: %s\n", argv[i + 1], strerror(errno));

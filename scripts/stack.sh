@@ -84,10 +84,12 @@ start() {
             --role read --role erase --role audit >"$RUN/admin-token.json"
         node -e 'const t=require(process.argv[1]); const fs=require("fs");
             fs.writeFileSync(process.argv[2], t.token + "\n", {mode: 0o600});
-            delete t.token; fs.writeFileSync(process.argv[3], JSON.stringify([t]) + "\n");' \
+            delete t.token; fs.writeFileSync(process.argv[3], JSON.stringify([t]) + "\n", {mode: 0o600});' \
             "$RUN/admin-token.json" "$RUN/admin-token" "$RUN/admin-tokens.json"
         rm -f "$RUN/admin-token.json"
     fi
+    # consentd refuses a tokens file others can read (a run/ from before).
+    chmod 600 "$RUN/admin-tokens.json"
     "$ROOT/build/release/consentd" --check "$ROOT/cgi/consentd.example.json"
 
     redis-server "$ROOT/redis/redis.conf" --port "$REDIS_PORT" \

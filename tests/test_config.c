@@ -1193,3 +1193,88 @@ Test(config, an_empty_clarity_signal_is_refused)
     cJSON_ReplaceItemInObject(s, "clarity", cJSON_CreateObject());
     expect_error(r, "$.sites[0].signals.clarity: expected {");
 }
+
+/* The installed configuration names the keys where systemd hands them over;
+ * $CREDENTIALS_DIRECTORY says where they really are (the service's own
+ * folder, or /etc/consentd for a check before the service runs). */
+Test(config, credential_paths_are_read_from_the_credentials_directory)
+{
+    cJSON *r = example();
+    struct config cfg;
+    char err[512];
+
+    cJSON_ReplaceItemInObject(r, "signing_key",
+                              cJSON_CreateString("/run/credentials/consentd.service/signing.key"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(r, "cookie"), "secret",
+                              cJSON_CreateString("/run/credentials/consentd-2.service/cookie.key"));
+    cr_assert_eq(setenv("CREDENTIALS_DIRECTORY", "/etc/consentd", 1), 0);
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_str_eq(cfg.signing_key_path, "/etc/consentd/signing.key");
+    cr_assert_str_eq(cfg.cookie_secret_path, "/etc/consentd/cookie.key");
+    config_free(&cfg);
+}
+
+Test(config, credential_paths_stay_as_written_without_an_absolute_credentials_directory)
+{
+    const char *values[] = {NULL, "", "etc/consentd"};
+
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        cJSON *r = example();
+        struct config cfg;
+        char err[512];
+
+        cJSON_ReplaceItemInObject(r, "signing_key",
+                                  cJSON_CreateString("/run/credentials/consentd.service/signing.key"));
+        if (values[i] == NULL)
+            unsetenv("CREDENTIALS_DIRECTORY");
+        else
+            setenv("CREDENTIALS_DIRECTORY", values[i], 1);
+        cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+        cr_assert_str_eq(cfg.signing_key_path, "/run/credentials/consentd.service/signing.key");
+        config_free(&cfg);
+    }
+}
+
+Test(config, only_a_file_directly_under_a_unit_folder_is_a_credential)
+{
+    cJSON *r = example();
+    struct config cfg;
+    char err[512];
+
+    cJSON_ReplaceItemInObject(r, "signing_key",
+                              cJSON_CreateString("/run/credentials/consentd.service/keys/signing.key"));
+    setenv("CREDENTIALS_DIRECTORY", "/etc/consentd", 1);
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_str_eq(cfg.signing_key_path, "/run/credentials/consentd.service/keys/signing.key");
+    config_free(&cfg);
+}
+
+Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
+{
+    char path[] = "build/consent-tokens-XXXXXX";
+    const char *text = "[]";
+    int fd = mkstemp(path);
+    cJSON *r = example(), *admin;
+    char abs[PATH_MAX];
+
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    cr_assert_not_null(realpath(path, abs));
+    cr_assert_eq(chmod(path, 0644), 0);
+    admin = cJSON_GetObjectItem(r, "admin");
+    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
+    expect_error(r, "readable by group or others");
+    r = example();
+    admin = cJSON_GetObjectItem(r, "admin");
+    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
+    cr_assert_eq(chmod(path, 0600), 0);
+    {
+        struct config cfg;
+        char err[512];
+
+        cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+        config_free(&cfg);
+    }
+    unlink(path);
+}

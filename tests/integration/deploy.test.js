@@ -19,7 +19,7 @@ const zlib = require('node:zlib');
 
 const {
     ROOT, buildConfig, checkConfig, consentdBinary, freePorts, makeTempDir, poll,
-    removeDir, runCommand, startStack, writeConfig,
+    removeDir, runCommand, startConsentdOnly, startStack, writeConfig,
 } = require('./lib/stack');
 const V = require('./lib/visitor');
 
@@ -247,6 +247,88 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         assert.match(r.stdout, /configuration ok .*GeoIP city ipv4 \+ city ipv6,/);
     });
 
+    it('the installed example is production-safe: Secure cookies, no previews, no local origins', () => {
+        assert.equal(install1.code, 0, output(install1));
+        const text = fs.readFileSync(at('etc/consentd/consentd.json.example'), 'utf8');
+        const cfg = JSON.parse(text);
+        assert.equal(cfg.cookie.secure, true);
+        assert.equal(cfg.admin.tokens_file, `${CREDENTIALS}/admin-tokens.json`,
+                     'the tokens file is a credential too');
+        // The unit loads it as a credential, so it must exist: an empty list,
+        // mode 0600 (kept when installing again, like rules.json).
+        const tokens = at('etc/consentd/admin-tokens.json');
+        assert.equal(fs.readFileSync(tokens, 'utf8'), '[]\n');
+        assert.equal(fs.statSync(tokens).mode & 0o777, 0o600);
+        for (const site of cfg.sites) {
+            assert.equal(site.preview, false, `${site.id}: preview off`);
+            assert.deepEqual(site.origins.filter((o) => !/^https:\/\/[a-z0-9.-]+$/.test(o)), [],
+                             `${site.id}: https origins only`);
+            assert.match(site.policy_url, /^https:\/\//, `${site.id}: policy_url`);
+        }
+        assert.equal(/localhost|127\.0\.0\.1:8080|"\.\.\//.test(text), false,
+                     'no local origin and no path into the source tree');
+    });
+
+    it('checks before systemctl enable: --credentials /etc/consentd reads the keys and tokens the unit hands over', async () => {
+        assert.equal(install1.code, 0, output(install1));
+        const etc = at('etc/consentd');
+        const cfg = JSON.parse(fs.readFileSync(path.join(etc, 'consentd.json.example'), 'utf8'));
+        // As README "Deploying" says: the keys made with --new-key, the tokens
+        // file from consentctl token new, all in /etc/consentd, mode 0600.
+        for (const key of ['signing.key', 'cookie.key']) {
+            fs.rmSync(path.join(etc, key), { force: true });
+            const nk = await runCommand(at('usr/sbin/consentd'), ['--new-key', path.join(etc, key)]);
+            assert.equal(nk.code, 0, output(nk));
+        }
+        const tok = await runCommand(at('usr/bin/consentctl'), ['--json', 'token', 'new', 'alice', '--role', 'read']);
+        assert.equal(tok.code, 0, output(tok));
+        const entry = JSON.parse(tok.stdout);
+        delete entry.token;
+        const tokensFile = path.join(etc, 'admin-tokens.json');
+        fs.writeFileSync(tokensFile, JSON.stringify([entry]) + '\n', { mode: 0o600 });
+        fs.chmodSync(tokensFile, 0o600);
+        // Only what cannot exist in a temporary DESTDIR is pointed elsewhere:
+        // the GeoIP pair (fixtures) and the absolute /usr paths.
+        cfg.geoip.database = [path.join(FIXTURES, 'flat-city-ipv4.mmdb'),
+                              path.join(FIXTURES, 'flat-city-ipv6.mmdb')];
+        cfg.texts = at('usr/share/consentd/i18n');
+        const file = path.join(etc, 'consentd.json');
+        fs.writeFileSync(file, JSON.stringify(cfg, null, 2));
+        assert.equal(cfg.signing_key, `${CREDENTIALS}/signing.key`);
+        assert.equal(cfg.cookie.secret, `${CREDENTIALS}/cookie.key`);
+
+        const env = { ...process.env };
+        delete env.CREDENTIALS_DIRECTORY;
+        // Without the credentials folder the service's paths do not exist here.
+        const plain = await runCommand(at('usr/sbin/consentd'), ['--check', file], { env });
+        assert.notEqual(plain.code, 0, output(plain));
+        assert.ok(plain.stderr.includes(`${CREDENTIALS}/signing.key`), output(plain));
+
+        const withFlag = await runCommand(at('usr/sbin/consentd'), ['--credentials', etc, '--check', file], { env });
+        assert.equal(withFlag.code, 0, output(withFlag));
+        assert.match(withFlag.stdout, /configuration ok .*signing key /);
+        const withEnv = await runCommand(at('usr/sbin/consentd'), ['--check', file],
+                                         { env: { ...env, CREDENTIALS_DIRECTORY: etc } });
+        assert.equal(withEnv.code, 0, output(withEnv));
+        assert.equal(withEnv.stdout, withFlag.stdout, 'the variable and the option read the same files');
+
+        // It reads those files, not something else: a broken original fails.
+        fs.writeFileSync(path.join(etc, 'cookie.key'), 'not a key\n', { mode: 0o600 });
+        const badKey = await runCommand(at('usr/sbin/consentd'), ['--credentials', etc, '--check', file], { env });
+        assert.notEqual(badKey.code, 0, output(badKey));
+        assert.ok(badKey.stderr.includes(path.join(etc, 'cookie.key')), output(badKey));
+        fs.rmSync(path.join(etc, 'cookie.key'));
+        const ck = await runCommand(at('usr/sbin/consentd'), ['--new-key', path.join(etc, 'cookie.key')]);
+        assert.equal(ck.code, 0, output(ck));
+        // A tokens file others can read is refused, named by its real path.
+        fs.chmodSync(tokensFile, 0o644);
+        const openTokens = await runCommand(at('usr/sbin/consentd'), ['--credentials', etc, '--check', file], { env });
+        assert.notEqual(openTokens.code, 0, output(openTokens));
+        assert.ok(openTokens.stderr.includes(tokensFile), output(openTokens));
+        assert.match(openTokens.stderr, /readable by group or others/);
+        fs.chmodSync(tokensFile, 0o600);
+    });
+
     it('installing twice keeps an edited /etc/consentd/rules.json', async () => {
         assert.equal(install1.code, 0, output(install1));
         const file = at('etc/consentd/rules.json');
@@ -254,10 +336,14 @@ describe('make install DESTDIR=... PREFIX=/usr', () => {
         rules.version = 'edited-by-the-operator';
         const edited = JSON.stringify(rules, null, 1) + '\n';
         fs.writeFileSync(file, edited);
+        const tokens = at('etc/consentd/admin-tokens.json');
+        const ownTokens = '[{"name":"kept","roles":["read"],"sha256":"' + 'cd'.repeat(32) + '"}]\n';
+        fs.writeFileSync(tokens, ownTokens);
         const again = await runCommand('make', ['--no-print-directory', 'install', `DESTDIR=${dest}`, 'PREFIX=/usr'],
                                        { timeoutMs: 300000 });
         assert.equal(again.code, 0, output(again));
         assert.equal(fs.readFileSync(file, 'utf8'), edited, 'the edited rules are kept');
+        assert.equal(fs.readFileSync(tokens, 'utf8'), ownTokens, 'the tokens are kept');
         assert.deepEqual(fs.readFileSync(at('usr/share/consentd/rules.json')),
                          fs.readFileSync(path.join(ROOT, 'geo', 'rules.json')),
                          'the shipped default is refreshed');
@@ -397,6 +483,30 @@ describe('consentd --check', () => {
         const cfg = good();
         cfg.cookie.secret = path.join(dir, 'no-cookie.key');
         await expectRefused('missing-cookie-key', JSON.stringify(cfg), cfg.cookie.secret);
+    });
+
+    it('a support tokens file with mode 0644: --check and the service refuse it, naming it', async () => {
+        const cfg = good();
+        cfg.admin = { tokens_file: path.join(dir, 'tokens-0644.json') };
+        const tokens = JSON.stringify([{ name: 'alice', roles: ['read'], sha256: 'ab'.repeat(32) }]);
+        fs.writeFileSync(cfg.admin.tokens_file, tokens, { mode: 0o644 });
+        fs.chmodSync(cfg.admin.tokens_file, 0o644);
+        const r = await expectRefused('open-tokens', JSON.stringify(cfg), '$.admin.tokens_file',
+                                      cfg.admin.tokens_file, 'readable by group or others');
+        assert.equal(r.stdout, '', 'nothing reported as ok');
+        const run = await startConsentdOnly(path.join(dir, 'open-tokens.json'));
+        assert.equal(run.timedOut, false, 'consentd -c did not start');
+        assert.notEqual(run.code, 0, output(run));
+        assert.ok(run.stderr.includes(cfg.admin.tokens_file), output(run));
+        // The same file, mode 0600 (and 0400, as systemd hands it over): ok.
+        for (const mode of [0o600, 0o400]) {
+            fs.chmodSync(cfg.admin.tokens_file, mode);
+            const ok = await checkConfig(path.join(dir, 'open-tokens.json'));
+            assert.equal(ok.code, 0, `mode ${mode.toString(8)}: ${output(ok)}`);
+        }
+        // Group-readable only is refused too.
+        fs.chmodSync(cfg.admin.tokens_file, 0o640);
+        await expectRefused('open-tokens', JSON.stringify(cfg), cfg.admin.tokens_file);
     });
 });
 

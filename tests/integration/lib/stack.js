@@ -338,18 +338,34 @@ function writeConfig(dir, cfg, name = 'consentd.json') {
     return file;
 }
 
-function nginxConfig({ dir, port, fastcgiPort }) {
+function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], httpExtra = '' }) {
     const userLine = typeof process.getuid === 'function' && process.getuid() === 0
         ? 'user root;' : '';
     return fs.readFileSync(path.join(ROOT, 'nginx', 'local.conf.in'), 'utf8')
         .split('@RUN@').join(dir)
         .split('@ROOT@').join(ROOT)
         .split('@PORT@').join(String(port))
-        .split('@FASTCGI@').join(`127.0.0.1:${fastcgiPort}`)
-        .split('@USER_LINE@').join(userLine);
+        // one `server` line per consentd (the template's line is the first)
+        .split('@FASTCGI@').join(fastcgiPorts.map((p) => `127.0.0.1:${p}`).join(';\n        server '))
+        .split('@USER_LINE@').join(userLine)
+        .replace(/^(\s*keepalive_requests .*)$/m, (line) => `${line}\n    ${httpExtra}`);
 }
 
 /* ---- network probes ---- */
+
+/* Resolves true when something accepts a TCP connection on 127.0.0.1:port. */
+function tcpOpen(port, timeoutMs = 1000) {
+    return new Promise((resolve) => {
+        const sock = net.connect({ host: '127.0.0.1', port });
+        const finish = (ok) => {
+            sock.destroy();
+            resolve(ok);
+        };
+        sock.setTimeout(timeoutMs, () => finish(false));
+        sock.once('error', () => finish(false));
+        sock.once('connect', () => finish(true));
+    });
+}
 
 /* Resolves true when redis answers PING with +PONG. */
 function redisPing(port, timeoutMs = 1000) {
@@ -536,6 +552,13 @@ function loggedSecrets(logs, seen) {
  *              it; call startRedis() later)
  *   logScan    false: stop() does not check the logs for addresses and
  *              IDs the stack's requests and answers carried
+ *   nginxHttp  extra directives for nginx's http {} level (e.g. a short
+ *              fastcgi_read_timeout)
+ *   consentds  how many consentd processes (default 1), each on its own
+ *              FastCGI port with its own copy of the configuration
+ *              (consentd-N.json, log consentd-N.log), all listed in nginx's
+ *              `upstream consentd`; consentdPids lists them, and
+ *              signalConsentd / consentdRunning take an index (default 0)
  *
  * consentd runs with "workers": 8 while nginx keeps up to 16 idle FastCGI
  * connections (keepalive 16), and every kept-alive connection pins a worker
@@ -560,7 +583,8 @@ function loggedSecrets(logs, seen) {
 async function startStack(options = {}) {
     const layout = options.layout || 'geoip2';
     const dir = makeTempDir();
-    const [nginxPort, redisPort, fastcgiPort] = await freePorts(3);
+    const nConsentd = options.consentds || 1;
+    const [nginxPort, redisPort, fastcgiPort, ...extraPorts] = await freePorts(2 + nConsentd);
     const logs = {
         redis: path.join(dir, 'redis.log'),
         consentdStdout: path.join(dir, 'consentd.stdout.log'),
@@ -575,6 +599,13 @@ async function startStack(options = {}) {
     fs.mkdirSync(path.join(dir, 'nginx-tmp'));
 
     const procs = { redis: null, consentd: null, nginx: null };
+    const extra = [];       // consentd 2..N: { port, config, log, proc }
+    for (const [i, port] of extraPorts.entries()) {
+        const n = i + 2;
+        extra.push({ port, config: path.join(dir, `consentd-${n}.json`), proc: null });
+        logs[`consentd${n}`] = path.join(dir, `consentd-${n}.log`);
+        extra[i].log = logs[`consentd${n}`];
+    }
     let stopped = null;
 
     const startRedis = async () => {
@@ -614,8 +645,13 @@ async function startStack(options = {}) {
     if (options.configure)
         options.configure(cfg);
     const configPath = writeConfig(dir, cfg);
+    for (const e of extra)
+        writeConfig(dir, { ...cfg, listen: `127.0.0.1:${e.port}` }, path.basename(e.config));
     const nginxConfPath = path.join(dir, 'nginx.conf');
-    fs.writeFileSync(nginxConfPath, nginxConfig({ dir, port: nginxPort, fastcgiPort }));
+    fs.writeFileSync(nginxConfPath, nginxConfig({
+        dir, port: nginxPort, fastcgiPort, fastcgiPorts: [fastcgiPort, ...extraPorts],
+        httpExtra: options.nginxHttp || '',
+    }));
 
     const seen = new Set();
     const request = async (opts) => {
@@ -647,13 +683,17 @@ async function startStack(options = {}) {
         // consentd, then redis.
         const nginx = await terminate(procs.nginx);
         const consentd = await terminate(procs.consentd);
+        for (const e of extra)
+            await terminate(e.proc);
         const redis = await terminate(procs.redis);
         const stderr = readText(logs.consentd);
-        const reports = sanitizerReports(stderr);
+        const reports = [stderr, ...extra.map((e) => readText(e.log))]
+            .flatMap((t) => sanitizerReports(t));
         stopped = { nginx, consentd, redis, sanitizer: reports, leaks: leakReport(stderr) };
         const leaked = options.logScan === false ? [] : loggedSecrets(logs, seen);
         if (reports.length > 0) {
-            const text = readText(logs.consentd);
+            const text = [logs.consentd, ...extra.map((e) => e.log)].map(readText)
+                .find((t) => t.includes(reports[0]));
             const at = Math.max(0, text.indexOf(reports[0]) - 200);
             throw new Error(`consentd's stderr has sanitizer reports (${dir} kept):\n` +
                             text.slice(at, at + 6000));
@@ -683,6 +723,12 @@ async function startStack(options = {}) {
             stderr: logs.consentd,
             env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
         });
+        for (const e of extra)
+            e.proc = spawnLogged('consentd', consentdBinary(), ['-c', e.config], {
+                stdout: logs.consentdStdout,
+                stderr: e.log,
+                env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
+            });
 
         procs.nginx = spawnLogged('nginx', 'nginx', [
             '-p', dir, '-c', nginxConfPath, '-e', logs.nginxError, '-g', 'daemon off;',
@@ -697,15 +743,26 @@ async function startStack(options = {}) {
             timeoutMs: START_TIMEOUT_MS,
             what: `consentd health through nginx on port ${nginxPort}`,
             check: () => {
-                for (const p of Object.values(procs))
+                for (const p of [...Object.values(procs), ...extra.map((e) => e.proc)])
                     if (p !== null && !running(p))
                         throw new Error(`${p.name} exited during start-up ` +
                                         `(${JSON.stringify(p.result)})`);
             },
         });
+        for (const e of extra)
+            await poll(() => tcpOpen(e.port), {
+                timeoutMs: START_TIMEOUT_MS,
+                what: `consentd on FastCGI port ${e.port}`,
+                check: () => {
+                    if (!running(e.proc))
+                        throw new Error(`consentd exited during start-up (${JSON.stringify(e.proc.result)})`);
+                },
+            });
     } catch (e) {
         await terminate(procs.nginx);
         await terminate(procs.consentd);
+        for (const x of extra)
+            await terminate(x.proc);
         await terminate(procs.redis);
         const err = describeFailure(e);
         removeDir(dir);
@@ -722,18 +779,20 @@ async function startStack(options = {}) {
         config: cfg,
         logs,
         consentdPid: procs.consentd.pid,
+        consentdPids: [procs.consentd.pid, ...extra.map((e) => e.proc.pid)],
         nginxPid: procs.nginx.pid,
         signingKeyPath: typeof cfg.signing_key === 'string' ? cfg.signing_key : null,
         get redisPid() {
             return procs.redis === null ? null : procs.redis.pid;
         },
-        /* Is consentd (the process started by this stack) still running? */
-        consentdRunning: () => running(procs.consentd),
-        /* Sends sig to the consentd this stack started (if still running). */
-        signalConsentd: (sig) => {
-            if (!running(procs.consentd))
+        /* Is consentd i (a process started by this stack) still running? */
+        consentdRunning: (i = 0) => running(i === 0 ? procs.consentd : extra[i - 1].proc),
+        /* Sends sig to consentd i this stack started (if still running). */
+        signalConsentd: (sig, i = 0) => {
+            const p = i === 0 ? procs.consentd : extra[i - 1].proc;
+            if (!running(p))
                 throw new Error('consentd is not running');
-            procs.consentd.child.kill(sig);
+            p.child.kill(sig);
         },
         readLog: (name) => readText(logs[name]),
         request,
