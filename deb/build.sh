@@ -70,6 +70,11 @@ for bin in usr/sbin/consentd usr/bin/consentctl; do
     chmod 0755 "$pkg/$bin"
 done
 
+# The unit names /var/lib/GeoIP in ReadOnlyPaths=, and systemd refuses to
+# start a unit whose ReadOnlyPaths= folder is missing: the package owns the
+# (empty) folder, as geoipupdate does; the database itself is the operator's.
+install -d -m 0755 "$pkg/var/lib/GeoIP"
+
 doc=$pkg/usr/share/doc/consentd
 install -m 0644 deb/copyright "$doc/copyright"
 gzip -9 -n -c deb/changelog >"$doc/changelog.Debian.gz"

@@ -9,6 +9,7 @@
  * run, the unit passes systemd-analyze verify and is sandboxed, the
  * installed example configuration passes the installed consentd --check
  * with keys made by consentd --new-key, nginx -t passes with the installed
+ * snippets, the installed consentd answers behind nginx with the installed
  * snippets, the maintainer scripts enable and start nothing, and purging
  * keeps the operator's keys.
  *
@@ -19,7 +20,9 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { ROOT, freePorts, makeTempDir, removeDir, runCommand } = require('../integration/lib/stack');
+const { spawn } = require('node:child_process');
+
+const { ROOT, freePorts, httpRequest, makeTempDir, poll, removeDir, runCommand } = require('../integration/lib/stack');
 
 const FIXTURES = path.join(ROOT, 'build', 'fixtures');
 
@@ -38,6 +41,32 @@ function which(cmd) {
 
 function output(r) {
     return `exit ${r.code} signal ${r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
+}
+
+/* An nginx configuration as Debian's nginx.conf + a site would have it:
+ * the installed http-level file, an upstream, the installed snippet. */
+function nginxConf(dir, root, port, upstreamPort) {
+    return `
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+    access_log ${dir}/access.log;
+    client_body_temp_path ${dir}/tmp/body;
+    fastcgi_temp_path ${dir}/tmp/fastcgi;
+    proxy_temp_path ${dir}/tmp/proxy;
+    uwsgi_temp_path ${dir}/tmp/uwsgi;
+    scgi_temp_path ${dir}/tmp/scgi;
+    include ${root}/etc/nginx/conf.d/consent-http.conf;
+    upstream consentd { server 127.0.0.1:${upstreamPort}; keepalive 16; }
+    server {
+        listen 127.0.0.1:${port};
+        server_name www.example.com;
+        set $consent_static_root ${root}/usr/share/consentd/static;
+        include ${root}/etc/nginx/snippets/consent.conf;
+    }
+}
+`;
 }
 
 /* dpkg into a root of its own: no chroot (so no root needed), the
@@ -60,6 +89,7 @@ describe('the Debian package (make deb)', () => {
 
     before(async () => {
         work = makeTempDir();
+        fs.chmodSync(work, 0o755);      // nginx's workers (nobody, when run as root) read the static root
         build = await runCommand('sh', ['deb/build.sh'], { timeoutMs: 600000 });
         const lines = build.stdout.trim().split('\n');
         deb = path.join(ROOT, lines[lines.length - 1]);
@@ -163,8 +193,9 @@ describe('the Debian package (make deb)', () => {
         const writable = [...entries].filter(([, e]) => /^.....w|^........w/.test(e.mode)).map(([f]) => f);
         assert.deepEqual(writable, [], 'nothing group- or world-writable');
         const outside = [...entries.keys()].filter((f) => !/^\/(usr\/(sbin|bin|share)|etc|lib\/systemd\/system)(\/|$)/.test(f));
-        assert.deepEqual(outside.filter((f) => f !== '' && f !== '/usr' && f !== '/lib' && f !== '/lib/systemd'), [],
-                         'nothing outside /usr, /etc and the unit folder (no /usr/local, no /var)');
+        assert.deepEqual(outside.sort(), ['', '/lib', '/lib/systemd', '/usr', '/var', '/var/lib', '/var/lib/GeoIP'],
+                         'nothing outside /usr, /etc and the unit folder (no /usr/local) but the empty GeoIP folder');
+        assert.equal(entries.get('/var/lib/GeoIP').mode, 'drwxr-xr-x', 'the folder the unit names in ReadOnlyPaths=');
         assert.deepEqual([...entries.keys()].filter((f) => /\.mmdb$|DBIP/i.test(f)), [], 'no GeoIP database');
         assert.deepEqual([...entries.keys()].filter((f) => /\.key$|admin-tokens/.test(f)), [], 'no key, no token');
         const i18n = [...entries.keys()].filter((f) => f.startsWith('/usr/share/consentd/i18n/') && f.endsWith('.json'));
@@ -277,32 +308,68 @@ describe('the Debian package (make deb)', () => {
         const dir = path.join(work, 'nginx');
         fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
         const [port] = await freePorts(1);
-        const conf = `
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log ${dir}/access.log;
-    client_body_temp_path ${dir}/tmp/body;
-    fastcgi_temp_path ${dir}/tmp/fastcgi;
-    proxy_temp_path ${dir}/tmp/proxy;
-    uwsgi_temp_path ${dir}/tmp/uwsgi;
-    scgi_temp_path ${dir}/tmp/scgi;
-    include ${at('etc/nginx/conf.d/consent-http.conf')};
-    upstream consentd { server 127.0.0.1:1; keepalive 16; }
-    server {
-        listen 127.0.0.1:${port};
-        server_name www.example.com;
-        set $consent_static_root ${at('usr/share/consentd/static')};
-        include ${at('etc/nginx/snippets/consent.conf')};
-    }
-}
-`;
+        const conf = nginxConf(dir, root, port, 1);
         fs.writeFileSync(path.join(dir, 'nginx.conf'), conf);
         const r = await runCommand(nginx, ['-t', '-p', dir, '-c', path.join(dir, 'nginx.conf'),
                                            '-e', path.join(dir, 'error.log')], { timeoutMs: 20000 });
         assert.equal(r.code, 0, output(r));
         assert.match(r.stderr, /test is successful/, output(r));
+    });
+
+    it('the installed consentd, configured as the README says, answers through the installed snippets', async (t) => {
+        assert.equal(install.code, 0, output(install));
+        const nginx = which('nginx');
+        if (nginx === null) {
+            t.skip('nginx is not installed');
+            return;
+        }
+        const file = at('etc/consentd/consentd.json');
+        assert.ok(fs.existsSync(file), 'made by the --check test above');
+        const dir = path.join(work, 'serve');
+        fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+        const [port, fcgi] = await freePorts(2);
+        const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+        cfg.listen = `127.0.0.1:${fcgi}`;
+        cfg.redis.address = '127.0.0.1:1';     // no Redis: a first visit needs none
+        const run = at('etc/consentd/serve.json');
+        fs.writeFileSync(run, JSON.stringify(cfg, null, 2));
+        fs.writeFileSync(path.join(dir, 'nginx.conf'), nginxConf(dir, root, port, fcgi));
+        const procs = [];
+        const start = (cmd, args, log) => {
+            const fd = fs.openSync(path.join(dir, log), 'a');
+            const child = spawn(cmd, args, { stdio: ['ignore', fd, fd] });
+            fs.closeSync(fd);
+            const exited = new Promise((resolve) => child.once('exit', resolve));
+            procs.push({ child, exited });
+            return child;
+        };
+        try {
+            start(at('usr/sbin/consentd'), ['-c', run], 'consentd.log');
+            start(nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log'),
+                          '-g', 'daemon off;'], 'nginx.log');
+            const logs = () => ['consentd.log', 'nginx.log', 'error.log']
+                .map((f) => { try { return `--- ${f}\n${fs.readFileSync(path.join(dir, f), 'utf8')}`; } catch (_) { return ''; } })
+                .join('\n');
+            const banner = await poll(async () => {
+                const r = await httpRequest(port, { path: '/consent/v1/banner?site=demo', timeoutMs: 2000 });
+                return r.status === 200 ? r : null;
+            }, { timeoutMs: 15000, what: `the banner through nginx\n${logs()}` });
+            const json = JSON.parse(banner.body);
+            assert.equal(json.site, 'demo');
+            assert.ok(Array.isArray(json.categories) && json.categories.length > 0, banner.body);
+            assert.equal(json.jurisdiction.region, null, 'a loopback visitor: the default rule');
+            assert.match(String(banner.headers['cache-control']), /no-store/);
+            const js = await httpRequest(port, { path: '/consent/consent.js' });
+            assert.equal(js.status, 200);
+            assert.equal(js.body, fs.readFileSync(at('usr/share/consentd/static/consent.js'), 'utf8'),
+                         'the script from the installed static root');
+        } finally {
+            for (const p of procs) {
+                if (p.child.exitCode === null && p.child.signalCode === null)
+                    p.child.kill('SIGTERM');
+            }
+            await Promise.all(procs.map((p) => p.exited));
+        }
     });
 
     it('on the live system the maintainer scripts start nothing and enable only what the operator enabled', async () => {
