@@ -7,6 +7,9 @@
 #   make stop     stop exactly what `make run` started
 #   make test     install test dependencies, build with ASan+UBSan, run every
 #                 suite (unit, integration); non-zero on any failure
+#   make deb      build the Debian package build/consentd_VERSION_ARCH.deb
+#   make test-deb build it, lintian it, install it into a clean root and check
+#                 it (tests/deb/; make test runs it last)
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -35,7 +38,8 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench
+.PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench \
+        deb deps-deb test-deb
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
 # Pre-compressed copies for nginx's gzip_static.
@@ -141,7 +145,7 @@ stop:
 	@sh scripts/stack.sh stop
 
 test: deps-test
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser test-deb
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
@@ -210,7 +214,19 @@ bench: all build/bench/empty build/fixtures/geoip2-city.mmdb
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 
+# make deb: the Debian package from `make install` (deb/build.sh, README
+# "Installing the Debian package"); make test-deb: tests/deb/deb.test.js.
+deb:
+	@sh deb/build.sh
+
+deps-deb:
+	@sh scripts/deps.sh deb
+
+test-deb: deps-deb
+	@echo "== deb (build, lintian, dpkg --root install, checks of the installed tree)"
+	@node --test tests/deb/
+
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)

@@ -13,6 +13,9 @@ fi
 if [ "$mode" = bench ]; then
     pkgs="$pkgs libmaxmind-db-writer-perl wrk"
 fi
+if [ "$mode" = deb ]; then
+    pkgs="$pkgs dpkg-dev binutils lintian libmaxmind-db-writer-perl"
+fi
 
 missing=""
 for p in $pkgs; do
