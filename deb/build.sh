@@ -61,6 +61,11 @@ ${MAKE:-make} --no-print-directory install DESTDIR="$root/$pkg" PREFIX=/usr \
     CFLAGS="$cflags" LDFLAGS="$ldflags" >"$work/install.log" 2>&1 || {
     cat "$work/install.log" >&2; echo "deb: make install failed" >&2; exit 1; }
 
+# The support tokens file is the operator's data, like the keys, and must
+# stay 0600: the package does not ship it (its modes are normalised below,
+# and an upgrade must never replace it); postinst creates an empty one.
+rm -f "$pkg/etc/consentd/admin-tokens.json"
+
 # Modes as Debian wants them whatever the checkout's umask: directories and
 # programs 0755, everything else 0644; binaries stripped as dh_strip does.
 find "$pkg" -path "$pkg/DEBIAN" -prune -o -type d -exec chmod 0755 {} +

@@ -216,6 +216,9 @@ describe('the Debian package (make deb)', () => {
             assert.ok(fs.existsSync(at(f)), f);
         assert.equal(fs.existsSync(at('etc/systemd/system/multi-user.target.wants/consentd.service')), false);
         assert.equal(fs.existsSync(at('etc/consentd/consentd.json')), false, 'no configuration is made for the operator');
+        // The unit's credential exists: an empty token list, root only.
+        assert.equal(fs.readFileSync(at('etc/consentd/admin-tokens.json'), 'utf8'), '[]\n');
+        assert.equal(fs.statSync(at('etc/consentd/admin-tokens.json')).mode & 0o777, 0o600);
     });
 
     it('the installed consentd and consentctl run', async () => {
