@@ -9,10 +9,9 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
 const { startStack } = require('../integration/lib/stack');
-const { CA, DE, DEMO, JP, banner, launch, panel, visitor } = require('./lib/browser');
+const { CA, DE, DEMO, JP, axe, banner, launch, panel, visitor } = require('./lib/browser');
 const { made, madePages } = require('./lib/page');
 
-const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 
 let stack;
 let browser;
@@ -28,19 +27,6 @@ after(async () => {
         await stack.stop();
 });
 
-/* Runs axe on selector; returns the serious and critical violations. */
-async function axe(page, selector) {
-    if (!(await page.evaluate(() => typeof window.axe === 'object')))
-        await page.addScriptTag({ path: AXE });
-    const result = await page.evaluate(async (sel) => {
-        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
-        return r.violations.map((x) => ({
-            id: x.id, impact: x.impact, help: x.help,
-            nodes: x.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary),
-        }));
-    }, selector);
-    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
-}
 
 for (const colorScheme of ['light', 'dark']) {
     describe(`axe-core, ${colorScheme} colour scheme`, () => {

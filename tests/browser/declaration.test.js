@@ -13,9 +13,8 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, banner, launch, me, panel, stored, visitor } = require('./lib/browser');
+const { DE, DEMO, axe, banner, launch, me, panel, stored, visitor } = require('./lib/browser');
 
-const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 const PRIVACY = '/consent/demo/privacy.html';
 const EMBEDS = '/consent/test/embeds.html';
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
@@ -34,19 +33,6 @@ after(async () => {
         await stack.stop();
 });
 
-/* Runs axe on selector; returns the serious and critical violations. */
-async function axe(page, selector) {
-    if (!(await page.evaluate(() => typeof window.axe === 'object')))
-        await page.addScriptTag({ path: AXE });
-    const result = await page.evaluate(async (sel) => {
-        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
-        return r.violations.map((x) => ({
-            id: x.id, impact: x.impact, help: x.help,
-            nodes: x.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary),
-        }));
-    }, selector);
-    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
-}
 
 /* Clicks and waits for the POST /consents (or DELETE) it causes. */
 async function recordBy(page, action) {

@@ -15,9 +15,8 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, ROOT, banner, launch, panel, screenshot, visitor } = require('./lib/browser');
+const { DE, DEMO, ROOT, axe, banner, launch, panel, screenshot, visitor } = require('./lib/browser');
 
-const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 const AR = JSON.parse(fs.readFileSync(path.join(ROOT, 'i18n', 'ar.json'), 'utf8'));
 
 let stack;
@@ -34,16 +33,6 @@ after(async () => {
         await stack.stop();
 });
 
-/* axe-core's serious and critical violations under selector (as a11y.test.js). */
-async function axe(page, selector) {
-    if (!(await page.evaluate(() => typeof window.axe === 'object')))
-        await page.addScriptTag({ path: AXE });
-    const result = await page.evaluate(async (sel) => {
-        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
-        return r.violations.map((x) => ({ id: x.id, impact: x.impact, help: x.help }));
-    }, selector);
-    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
-}
 
 /* dir and lang attributes, computed direction and text-align of e. */
 const layout = (l) => l.evaluate((e) => {

@@ -178,7 +178,24 @@ async function printBannerTime(page, what) {
     return v;
 }
 
+const AXE = require.resolve('axe-core/axe.min.js', { paths: [path.join(__dirname, '..')] });
+
+/* axe-core's serious and critical violations under selector, each with the
+ * nodes it names (injects axe-core into the page once). */
+async function axe(page, selector) {
+    if (!(await page.evaluate(() => typeof window.axe === 'object')))
+        await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate(async (sel) => {
+        const r = await window.axe.run({ include: [sel] }, { resultTypes: ['violations'] });
+        return r.violations.map((x) => ({
+            id: x.id, impact: x.impact, help: x.help,
+            nodes: x.nodes.map((n) => n.target.join(' ') + ': ' + n.failureSummary),
+        }));
+    }, selector);
+    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
+}
+
 module.exports = {
     ARTIFACTS, CA, DE, DEMO, JP, ROOT,
-    banner, consentMode, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
+    axe, banner, consentMode, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
 };
