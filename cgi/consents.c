@@ -46,15 +46,6 @@ static void choice_error_response(struct response *res, const struct choice_erro
     error_with(res, e->status, e->code, e->message, e->key, e->value);
 }
 
-/* GPC was honoured: it was sent and every sale/sharing category is off. */
-static int gpc_honoured(const struct choice *r, const struct decision *d)
-{
-    for (size_t i = 0; i < r->site->ncategories; i++)
-        if (r->site->categories[i].sale_sharing && r->on[i])
-            return 0;
-    return d->gpc_received;
-}
-
 /* Opted out of sale/sharing: refused everything, withdrew, or left every
  * sale/sharing category off. */
 static int opted_out(const struct choice *r)
@@ -135,7 +126,7 @@ static void make_receipt(const struct request *req, const struct choice *r,
     rc->time_ms = now;
     rc->action = (int)r->action;
     rc->gpc_sent = d->gpc_received;
-    rc->gpc_honoured = gpc_honoured(r, d);
+    rc->gpc_honoured = decision_gpc_honoured(r->site, d, r->on);
     rc->gpc_binding = d->gpc_binding;
     rc->opted_out = opted_out(r);
     for (size_t i = 0; i < r->site->ncategories; i++)

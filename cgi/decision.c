@@ -39,22 +39,25 @@ void decision_make(const struct config_site *site, const struct regime *g,
 int decision_apply(const struct config_site *site, const struct decision *d,
                    const int *stored, const int *known, int use_stored, int *out)
 {
-    int honoured = d->gpc_received;
-
     for (size_t i = 0; i < site->ncategories; i++) {
-        const struct config_category *c = &site->categories[i];
-
         out[i] = d->categories[i].on;
         if (use_stored && known[i])
             out[i] = stored[i] != 0;
-        if (c->necessary)
+        if (site->categories[i].necessary)
             out[i] = 1;
         if (d->categories[i].lock == LOCK_GPC)
             out[i] = 0;
-        if (c->sale_sharing && out[i])
-            honoured = 0;
     }
-    return honoured;
+    return decision_gpc_honoured(site, d, out);
+}
+
+int decision_gpc_honoured(const struct config_site *site, const struct decision *d,
+                          const int *on)
+{
+    for (size_t i = 0; i < site->ncategories; i++)
+        if (site->categories[i].sale_sharing && on[i])
+            return 0;
+    return d->gpc_received;
 }
 
 int decision_prompt(const struct decision_stored *stored, const struct regime *g,

@@ -55,6 +55,14 @@ void decision_make(const struct config_site *site, const struct regime *g,
  * whether GPC is honoured by the result: it was sent and every sale/sharing
  * category is off.
  */
+/*
+ * Whether GPC is honoured by the choices on[] (1 on, 0 off per category):
+ * it was sent and every sale/sharing category is off. What the decision
+ * answers and what a receipt records both use this one rule.
+ */
+int decision_gpc_honoured(const struct config_site *site, const struct decision *d,
+                          const int *on);
+
 int decision_apply(const struct config_site *site, const struct decision *d,
                    const int *stored, const int *known, int use_stored, int *out);
 
