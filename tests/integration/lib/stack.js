@@ -338,7 +338,8 @@ function writeConfig(dir, cfg, name = 'consentd.json') {
     return file;
 }
 
-function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], httpExtra = '' }) {
+function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], httpExtra = '',
+                      serverExtra = '' }) {
     const userLine = typeof process.getuid === 'function' && process.getuid() === 0
         ? 'user root;' : '';
     return fs.readFileSync(path.join(ROOT, 'nginx', 'local.conf.in'), 'utf8')
@@ -346,7 +347,7 @@ function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], htt
         .split('@ROOT@').join(ROOT)
         .split('@PORT@').join(String(port))
         // one `server` line per consentd (the template's line is the first)
-        .split('@FASTCGI@').join(fastcgiPorts.map((p) => `127.0.0.1:${p}`).join(';\n        server '))
+        .split('@FASTCGI@').join(fastcgiPorts.map((p) => `127.0.0.1:${p}${serverExtra}`).join(';\n        server '))
         .split('@USER_LINE@').join(userLine)
         .replace(/^(\s*keepalive_requests .*)$/m, (line) => `${line}\n    ${httpExtra}`);
 }
@@ -554,6 +555,8 @@ function loggedSecrets(logs, seen) {
  *              IDs the stack's requests and answers carried
  *   nginxHttp  extra directives for nginx's http {} level (e.g. a short
  *              fastcgi_read_timeout)
+ *   upstreamServer  parameters added to each upstream server line
+ *              (e.g. "max_fails=0")
  *   consentds  how many consentd processes (default 1), each on its own
  *              FastCGI port with its own copy of the configuration
  *              (consentd-N.json, log consentd-N.log), all listed in nginx's
@@ -650,6 +653,7 @@ async function startStack(options = {}) {
     const nginxConfPath = path.join(dir, 'nginx.conf');
     fs.writeFileSync(nginxConfPath, nginxConfig({
         dir, port: nginxPort, fastcgiPort, fastcgiPorts: [fastcgiPort, ...extraPorts],
+        serverExtra: options.upstreamServer ? ` ${options.upstreamServer}` : '',
         httpExtra: options.nginxHttp || '',
     }));
 
