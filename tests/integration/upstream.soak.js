@@ -1,6 +1,6 @@
 'use strict';
 /*
- * upstream.test.js - two consentd behind one nginx upstream, with the
+ * upstream.soak.js (make soak, not in make test) - two consentd behind one nginx upstream, with the
  * shipped snippet's fastcgi_next_upstream: one of them is killed (SIGKILL)
  * under a load of decisions and writes. Every decision still answers 200
  * (nginx passes a GET on to the other); every write answered 201 is stored
@@ -8,7 +8,7 @@
  * POST on once it was sent): per consent ID, the stored receipts are at
  * most the 201s plus the writes that got a 502 from the killed one.
  *
- *   CONSENTD=build/asan/consentd node --test tests/integration/upstream.test.js
+ *   CONSENTD=build/asan/consentd node --test tests/integration/upstream.soak.js
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
