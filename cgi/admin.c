@@ -266,6 +266,10 @@ static void do_erase(struct request *req, struct response *res,
 
     (void)fmt;
     st = history_erase(&req->worker->store, id, tok->name, app_now_ms(), &out);
+    /* This process's decisions see the erasure at once (erase.lua
+     * publishes it for the other processes). */
+    if (req->worker->heads != NULL)
+        headcache_drop(req->worker->heads, id);
     if (st == STORE_NOT_DURABLE) {
         cJSON_Delete(out);
         atomic_fetch_add_explicit(&req->worker->metrics.not_durable, 1,

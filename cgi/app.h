@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "decision.h"
+#include "headcache.h"
 #include "metrics.h"
 #include "jws.h"
 #include "receipt.h"
@@ -19,6 +20,7 @@
 #include "../geo/geo.h"
 #include "../geo/rules.h"
 #include "../redis/store.h"
+#include "../redis/watch.h"
 
 struct app {
     struct config cfg;
@@ -29,6 +31,9 @@ struct app {
     /* The decision's categories array, printed at load for every site,
      * model, GPC received and GPC binding (decision_categories_json). */
     char *categories[CONSENT_MAX_SITES][MODEL_COUNT][2][2];
+    /* Which load this is (1, 2, ... per process): the head cache serves a
+     * head verified under one key set only to the same load. */
+    uint64_t generation;
 };
 
 #define WORKER_CONTEXTS 16
@@ -52,6 +57,10 @@ struct worker {
      * (another key set) another state. */
     unsigned char sealed[WORKER_SEALS][16];
     const struct app *sealed_by[WORKER_SEALS];
+    /* The process's cache of verified heads and the watcher that keeps it
+     * current (shared, thread-safe; NULL when head_cache.entries is 0). */
+    struct headcache *heads;
+    struct watch *watch;
 };
 
 /* Extra facts a handler leaves for the access log and the metrics. */
@@ -132,6 +141,11 @@ void handler_set_cookie(const struct request *req, struct response *res,
 const struct receipt_context *handler_context(struct request *req,
                                               const unsigned char *ref);
 void handler_store_unavailable(const struct request *req, struct response *res);
+
+/* The head cache for health: 1 when on, 0 when off (not subscribed), -1
+ * when configured out; where the watcher listens, hits, misses and entries. */
+int app_head_cache(char *where, size_t len, unsigned long *hits, unsigned long *misses,
+                   size_t *entries);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
 int64_t app_now_ms(void);

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "declaration.h"
+#include "headcache.h"
 #include "jcheck.h"
 #include "texts.h"
 
@@ -24,7 +25,8 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "admin", "texts", "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "head_cache", "admin", "texts", "sites",
+    NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -34,6 +36,7 @@ static const char *const controller_keys[] = {"name", "contact", "address",
 static const char *const cookie_keys[] = {"name", "secure", "secret", NULL};
 static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
+static const char *const head_cache_keys[] = {"entries", "max_age_ms", NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
     "address", "sentinels", "master_name", "connect_timeout_ms",
@@ -1155,6 +1158,24 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         if (jcheck_int(jc, o, "$.receipts", "max_history", 0, 1, 10000, &v) < 0)
             goto fail;
         cfg->max_history = (int)v;
+    }
+
+    /* The banner decision's cache of verified heads (headcache.h). */
+    cfg->head_cache_entries = HEADCACHE_DEFAULT_ENTRIES;
+    cfg->head_cache_max_age_ms = HEADCACHE_DEFAULT_MAX_AGE_MS;
+    o = NULL;
+    if (jcheck_member(jc, root, "$", "head_cache", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL) {
+        v = (long)cfg->head_cache_entries;
+        if (jcheck_object(jc, o, "$.head_cache", head_cache_keys) != 0 ||
+            jcheck_int(jc, o, "$.head_cache", "entries", 0, 0, HEADCACHE_MAX_ENTRIES, &v) < 0)
+            goto fail;
+        cfg->head_cache_entries = (size_t)v;
+        v = cfg->head_cache_max_age_ms;
+        if (jcheck_int(jc, o, "$.head_cache", "max_age_ms", 0, 1, HEADCACHE_MAX_AGE_MS, &v) < 0)
+            goto fail;
+        cfg->head_cache_max_age_ms = (int)v;
     }
 
     /* Support tokens: only their SHA-256 is configured. */

@@ -121,6 +121,8 @@ struct config {
     char *retired_keys_path;        /* JWKS of retired public keys, or NULL */
     int retention_days;
     int max_history;
+    size_t head_cache_entries;      /* 0: no head cache */
+    int head_cache_max_age_ms;
     struct config_token *tokens;
     size_t ntokens;
     int audit_retention_days;

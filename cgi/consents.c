@@ -308,6 +308,10 @@ static int write_receipt(struct request *req, const struct choice *r,
         sw.context.len = ctx->len;
         sw.ttl_seconds = (long)req->app->cfg.retention_days * 86400;
         st = store_record(&w->store, &sw, &current);
+        /* This process's decisions see the change at once, whatever the
+         * watcher has heard yet (record.lua publishes it for the others). */
+        if (w->heads != NULL)
+            headcache_drop(w->heads, v->consent_id);
         if (st == STORE_OK && fresh)
             snprintf(w->written[w->next_written++ % WORKER_CONTEXTS], RECEIPT_CTX_HEX,
                      "%s", ctx->ref);

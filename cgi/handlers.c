@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void handler_cors(const struct request *req, struct response *res,
                   const struct config_site *site)
@@ -209,6 +210,63 @@ static void state_refused(struct request *req, const char *why)
             why);
 }
 
+/* Monotonic milliseconds: the head cache's clock (never the test clock). */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The sealed head of a consent ID (blob->data NULL when none is stored):
+ * from the process's head cache when it holds one verified under this load
+ * and every change the process has heard of is applied (watch_settled: a
+ * withdrawal or erasure published before this view began is never missed),
+ * *cached set; else from Redis, with *ticket taken before asking so that
+ * head_remember() cannot store an answer a change has overtaken. Returns
+ * STORE_OK or the store's failure. The caller frees blob.
+ */
+static int head_read(struct request *req, const char *consent_id, struct store_blob *blob,
+                     int *cached, uint64_t *ticket)
+{
+    struct worker *w = req->worker;
+    unsigned char buf[HEADCACHE_MAX_VALUE];
+    size_t len;
+
+    *cached = 0;
+    *ticket = 0;
+    memset(blob, 0, sizeof(*blob));
+    if (w->heads != NULL) {
+        unsigned long mark = watch_begin(w->watch);
+
+        if (headcache_get(w->heads, consent_id, req->app->generation, mono_ms(), buf,
+                          sizeof(buf), &len) == HEADCACHE_OK &&
+            watch_settled(w->watch, mark) &&
+            (len == 0 || (blob->data = malloc(len + 1)) != NULL)) {
+            if (len > 0) {
+                memcpy(blob->data, buf, len);
+                blob->data[len] = '\0';
+                blob->len = len;
+            }
+            *cached = 1;
+            return STORE_OK;
+        }
+        *ticket = headcache_ticket(w->heads, consent_id);
+    }
+    return store_head(&w->store, consent_id, blob);
+}
+
+/* Keeps a head whose seal verified (or the absence of one) for later views. */
+static void head_remember(struct request *req, const char *consent_id,
+                          const struct store_blob *blob, uint64_t ticket)
+{
+    if (req->worker->heads != NULL)
+        headcache_put(req->worker->heads, consent_id, ticket, req->app->generation,
+                      mono_ms(), blob->data, blob->len);
+}
+
 /*
  * The visitor's state for site from the sealed head: used only when the
  * seal verifies with a key of the set, the site's state names a context
@@ -226,44 +284,51 @@ static int visitor_state(struct request *req, const struct config_site *site,
     struct receipt_head *head = malloc(sizeof(*head));
     struct store_blob blob;
     const char *model;
-    int st;
+    uint64_t ticket;
+    int st, cached;
 
     memset(stored, 0, sizeof(*stored));
     if (head == NULL)
         return 0;
-    st = store_head(&req->worker->store, v->consent_id, &blob);
+    st = head_read(req, v->consent_id, &blob, &cached, &ticket);
     if (st != STORE_OK || blob.data == NULL) {
+        if (st == STORE_OK && !cached)
+            head_remember(req, v->consent_id, &blob, ticket);
         free(head);
         return st == STORE_OK ? 0 : -1;
     }
     if (receipt_head_decode((const unsigned char *)blob.data, blob.len, head) != RECEIPT_OK)
         state_refused(req, "malformed head");
-    else if (!seal_verified(req, v->consent_id, &blob, head))
+    else if (!cached && !seal_verified(req, v->consent_id, &blob, head))
         state_refused(req, "head seal does not verify");
-    else if ((s = receipt_head_site(head, site->id)) != NULL) {
-        ctx = handler_context(req, s->ctx);
-        model = ctx != NULL ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                    cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "model")) : NULL;
-        if (ctx == NULL || model == NULL ||
-            strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
-                   ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
-                   : "", site->id) != 0 ||
-            rules_model_parse(model, &stored->model) != 0) {
-            state_refused(req, "state context missing or altered");
-        } else {
-            stored->present = 1;
-            stored->time_ms = s->time_ms;
-            stored->expires_ms = s->time_ms + (int64_t)ctx->consent_days * 86400000;
-            stored->revision = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "consent_revision"));
-            stored->opted_out = s->opted_out;
-            for (size_t i = 0; i < site->ncategories; i++) {
-                int k = receipt_context_category(ctx, site->categories[i].id);
+    else {
+        if (!cached)
+            head_remember(req, v->consent_id, &blob, ticket);
+        if ((s = receipt_head_site(head, site->id)) != NULL) {
+            ctx = handler_context(req, s->ctx);
+            model = ctx != NULL ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                        cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "model")) : NULL;
+            if (ctx == NULL || model == NULL ||
+                strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
+                       ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
+                       : "", site->id) != 0 ||
+                rules_model_parse(model, &stored->model) != 0) {
+                state_refused(req, "state context missing or altered");
+            } else {
+                stored->present = 1;
+                stored->time_ms = s->time_ms;
+                stored->expires_ms = s->time_ms + (int64_t)ctx->consent_days * 86400000;
+                stored->revision = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+                    cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "consent_revision"));
+                stored->opted_out = s->opted_out;
+                for (size_t i = 0; i < site->ncategories; i++) {
+                    int k = receipt_context_category(ctx, site->categories[i].id);
 
-                known[i] = k >= 0;
-                choices[i] = k >= 0 && ((s->choices >> k) & 1);
+                    known[i] = k >= 0;
+                    choices[i] = k >= 0 && ((s->choices >> k) & 1);
+                }
+                *state = *s;
             }
-            *state = *s;
         }
     }
     store_blob_free(&blob);
@@ -456,6 +521,22 @@ void handle_health(struct request *req, struct response *res,
     if (redis != STORE_OK)
         cJSON_AddStringToObject(o, "reason", store->last_error[0]
                                 ? store->last_error : store_strerror(redis));
+    {
+        char where[STORE_MAX_ADDRESS];
+        unsigned long hits, misses;
+        size_t entries;
+        int on = app_head_cache(where, sizeof(where), &hits, &misses, &entries);
+
+        o = cJSON_AddObjectToObject(root, "head_cache");
+        cJSON_AddStringToObject(o, "status", on > 0 ? "on" : on == 0 ? "off" : "disabled");
+        if (on >= 0) {
+            if (on > 0)
+                cJSON_AddStringToObject(o, "watching", where);
+            cJSON_AddNumberToObject(o, "entries", (double)entries);
+            cJSON_AddNumberToObject(o, "hits", (double)hits);
+            cJSON_AddNumberToObject(o, "misses", (double)misses);
+        }
+    }
     cJSON_AddStringToObject(root, "rules_version", app->rules.version);
     cJSON_AddStringToObject(root, "signing_key", app->keys.current.kid);
     response_header(res, "Cache-Control", "no-store");

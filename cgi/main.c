@@ -56,6 +56,12 @@ static struct worker *workers;
 static struct worker_slot *slots;
 static pthread_t *threads;
 static int nworkers;
+/* The verified heads of returning visitors and the watcher that drops the
+ * ones that change (headcache.h, watch.h): one per process, shared by the
+ * workers; set up at start like the workers' stores (head_cache and redis
+ * take effect on restart). */
+static struct headcache heads;
+static struct watch *watcher;
 
 /* CONSENTD_TEST_CLOCK names a file holding epoch seconds that replaces the
  * wall clock, re-read on every call, so tests can move time without sleeping
@@ -186,6 +192,34 @@ char *app_metrics_text(void)
     for (int i = 0; i < nworkers; i++)
         all[i] = &workers[i].metrics;
     return metrics_render(all, (size_t)nworkers, names, nroutes);
+}
+
+/* The watcher's callbacks, on its thread. */
+static void heads_changed(void *arg, const char *consent_id)
+{
+    headcache_drop(arg, consent_id);
+}
+
+static void heads_state(void *arg, int subscribed, const char *why)
+{
+    headcache_live(arg, subscribed);
+    if (subscribed)
+        log_message("info", "head cache on (subscribed to changes)", NULL);
+    else if (why != NULL)
+        log_message("warning", "head cache off until Redis is reachable again", why);
+}
+
+int app_head_cache(char *where, size_t len, unsigned long *hits, unsigned long *misses,
+                   size_t *entries)
+{
+    *hits = atomic_load(&heads.hits);
+    *misses = atomic_load(&heads.misses);
+    *entries = headcache_count(&heads);
+    where[0] = '\0';
+    if (watcher == NULL)
+        return -1;
+    watch_where(watcher, where, len);
+    return atomic_load(&heads.live) ? 1 : 0;
 }
 
 /* Reads the body into buf, or answers the error itself (returns -1). */
@@ -334,10 +368,13 @@ static struct app *load(const char *path, char *err, size_t errlen)
     char why[512], geo_err[GEO_MAX_ERROR];
     int st;
 
+    static uint64_t loads;
+
     if (a == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    a->generation = ++loads;        /* main thread only: start and SIGHUP */
     if (config_load(&a->cfg, path, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s", why);
         goto fail;
@@ -413,9 +450,11 @@ static void reload(void)
     old = atomic_load(&current);
     if (strcmp(fresh->cfg.listen, old->cfg.listen) != 0 ||
         fresh->cfg.workers != old->cfg.workers ||
-        memcmp(&fresh->cfg.redis, &old->cfg.redis, sizeof(fresh->cfg.redis)) != 0)
-        log_message("warning", "reload: listen, workers and redis take effect on restart",
-                    NULL);
+        memcmp(&fresh->cfg.redis, &old->cfg.redis, sizeof(fresh->cfg.redis)) != 0 ||
+        fresh->cfg.head_cache_entries != old->cfg.head_cache_entries ||
+        fresh->cfg.head_cache_max_age_ms != old->cfg.head_cache_max_age_ms)
+        log_message("warning", "reload: listen, workers, redis and head_cache take effect "
+                    "on restart", NULL);
     old = atomic_exchange(&current, fresh);
     /* Grace period: a worker busy now may hold the old pointer until its
      * request ends; one that becomes busy later reads the new one. */
@@ -572,8 +611,26 @@ int main(int argc, char **argv)
         fprintf(stderr, "consentd: out of memory\n");
         return 1;
     }
+    if (a->cfg.head_cache_entries > 0) {
+        struct watch_options wo;
+
+        memset(&wo, 0, sizeof(wo));
+        wo.store = a->cfg.redis;
+        wo.on_changed = heads_changed;
+        wo.on_state = heads_state;
+        wo.arg = &heads;
+        if (headcache_init(&heads, a->cfg.head_cache_entries,
+                           a->cfg.head_cache_max_age_ms) != HEADCACHE_OK ||
+            watch_start(&watcher, &wo) != 0) {
+            fprintf(stderr, "consentd: cannot start the head cache\n");
+            return 1;
+        }
+        sodium_memzero(&wo, sizeof(wo));
+    }
     for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
+        workers[i].heads = watcher != NULL ? &heads : NULL;
+        workers[i].watch = watcher;
         int st = store_open(&workers[i].store, &a->cfg.redis);
 
         if (st < 0) {

@@ -9,7 +9,8 @@
 -- A tombstone is never overwritten: every erasure, the first and any
 -- repeated one, adds its own line "<erased_ms> <receipts> <written> <by>"
 -- (receipts erased, receipts ever written according to the head). Returns
--- {receipts erased, this erasure's number}.
+-- {receipts erased, this erasure's number}. Publishes the consent ID on
+-- "consent:heads" (redis/watch.h) so every consentd's head cache forgets it.
 local receipts = redis.call('HLEN', KEYS[1])
 local head = redis.call('HGET', KEYS[1], 'm')
 local written = 0
@@ -24,4 +25,5 @@ local k = redis.call('HINCRBY', KEYS[2], 'n', 1)
 redis.call('HSET', KEYS[2], 'e' .. k,
            ARGV[1] .. ' ' .. receipts .. ' ' .. written .. ' ' .. ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
+redis.call('PUBLISH', 'consent:heads', string.sub(KEYS[1], 4, -2))
 return {receipts, k}

@@ -15,6 +15,8 @@
 -- caller re-chains to it, re-signs and tries again, so a history never
 -- forks), {2} when the ID was erased (the caller issues a new ID: an erased
 -- history is never continued). Either everything is written or nothing is.
+-- A write publishes the consent ID on "consent:heads" (redis/watch.h), in
+-- the same script, so every consentd's head cache forgets it.
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {2}
 end
@@ -33,4 +35,5 @@ for i = 6, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[i])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('PUBLISH', 'consent:heads', string.sub(KEYS[1], 4, -2))
 return {1}

@@ -2,6 +2,7 @@
  * store.c - see store.h.
  */
 #include "store.h"
+#include "link.h"
 #include "record_lua.h"
 #include "erase_lua.h"
 
@@ -1287,4 +1288,60 @@ const char *store_strerror(int status)
     default:
         return "unknown error";
     }
+}
+
+/* ---- for redis/watch.c (link.h) ---- */
+
+int store_servers(const struct store_options *o, char (*out)[STORE_MAX_ADDRESS],
+                  size_t max, size_t *n, char *why, size_t whylen)
+{
+    struct store s;
+    struct store_link l;
+    char host[STORE_MAX_ADDRESS];
+    int port, st;
+
+    *n = 0;
+    if (max == 0)
+        return STORE_UNAVAILABLE;
+    if (o->topology == STORE_SINGLE) {
+        snprintf(out[0], STORE_MAX_ADDRESS, "%s", o->address);
+        *n = 1;
+        return STORE_OK;
+    }
+    memset(&s, 0, sizeof(s));
+    memset(&l, 0, sizeof(l));
+    s.opt = *o;
+    s.link = &l;
+    st = ask_sentinels(&s, host, sizeof(host), &port);
+    if (st == STORE_OK) {
+        snprintf(out[0], STORE_MAX_ADDRESS, strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d",
+                 host, port);
+        *n = 1;
+    } else {
+        snprintf(why, whylen, "%s", s.last_error);
+    }
+    explicit_bzero(&s, sizeof(s));
+    return st;
+}
+
+redisContext *store_link_open(const struct store_options *o, const char *address,
+                              char *why, size_t whylen)
+{
+    char host[STORE_MAX_ADDRESS];
+    redisContext *c;
+    int port;
+
+    if (store_address_parse(address, host, sizeof(host), &port) != 0) {
+        snprintf(why, whylen, "malformed address %.100s", address);
+        return NULL;
+    }
+    c = connect_to(o, host, port, why, whylen);
+    if (c == NULL)
+        return NULL;
+    if (authenticate(c, o, why, whylen) != 0 ||
+        (o->topology == STORE_SENTINEL && check_primary(c, host, port, why, whylen) != 0)) {
+        redisFree(c);
+        return NULL;
+    }
+    return c;
 }

@@ -1,0 +1,34 @@
+/*
+ * link.h - for the files of redis/ only (never included elsewhere): how a
+ * connection to a Redis server is made, shared by the store and the head
+ * watcher (watch.c), so that both find the servers, time out and
+ * authenticate by the same rules.
+ */
+#ifndef CONSENT_LINK_H
+#define CONSENT_LINK_H
+
+#include <hiredis/hiredis.h>
+
+#include "store.h"
+
+#define STORE_MAX_SERVERS 16
+
+/*
+ * The servers to try, in order, for a connection that must reach the
+ * primary ("host:port" or "unix:/path" each, into out, at most max): the
+ * configured address (STORE_SINGLE), the primary the sentinels name now
+ * (STORE_SENTINEL). STORE_OK with *n >= 1, or STORE_UNAVAILABLE with the
+ * reason in why.
+ */
+int store_servers(const struct store_options *o, char (*out)[STORE_MAX_ADDRESS],
+                  size_t max, size_t *n, char *why, size_t whylen);
+
+/*
+ * A connection to address with o's connect and command timeouts, AUTH
+ * done when o has a password, and (under Sentinel) ROLE checked to be the
+ * primary. NULL with the reason in why. Free with redisFree.
+ */
+redisContext *store_link_open(const struct store_options *o, const char *address,
+                              char *why, size_t whylen);
+
+#endif
