@@ -569,7 +569,7 @@ function loggedSecrets(logs, seen) {
  * some waiting for fastcgi_read_timeout. Tests that send concurrent bursts
  * should raise it: configure: (cfg) => { cfg.workers = 64; }.
  *
- * Resolves to { url, nginxPort, redisPort, fastcgiPort, dir, configPath,
+ * Resolves to { url, nginxPort, redisPort, fastcgiPort, fastcgiPorts, dir, configPath,
  * config, logs, consentdPid, nginxPid, redisPid, signingKeyPath,
  * consentdRunning(), signalConsentd(sig), readLog(name), request(opts),
  * setClock(secs), stopRedis(), startRedis(), stop() }.
@@ -778,6 +778,7 @@ async function startStack(options = {}) {
         nginxPort,
         redisPort,
         fastcgiPort,
+        fastcgiPorts: [fastcgiPort, ...extraPorts],     // consentd 1..N, to address one
         dir,
         configPath,
         config: cfg,
