@@ -206,13 +206,16 @@ static void sleep_ms(int ms)
 static void *watch_main(void *arg)
 {
     struct watch *w = arg;
-    int backoff = WATCH_BACKOFF_MIN_MS;
+    int backoff = WATCH_BACKOFF_MIN_MS, told = 0;
     char addr[STORE_MAX_ADDRESS], why[STORE_MAX_ERROR + 64];
 
     while (!atomic_load(&w->stopping)) {
         redisContext *c = subscribe(w, addr, why, sizeof(why));
 
         if (c == NULL) {
+            if (!told)      /* why it is off, once per outage */
+                w->o.on_state(w->o.arg, 0, why);
+            told = 1;
             for (int slept = 0; slept < backoff && !atomic_load(&w->stopping);
                  slept += WATCH_BACKOFF_MIN_MS)
                 sleep_ms(WATCH_BACKOFF_MIN_MS);
@@ -220,6 +223,7 @@ static void *watch_main(void *arg)
             continue;
         }
         backoff = WATCH_BACKOFF_MIN_MS;
+        told = 0;
         serve(w, c, addr, why, sizeof(why));
         /* Not settled before anything else: a reader that looks now
          * bypasses whatever it would have read. */
@@ -228,6 +232,7 @@ static void *watch_main(void *arg)
         set_where(w, "");
         redisFree(c);
         w->o.on_state(w->o.arg, 0, why);
+        told = 1;
     }
     return NULL;
 }

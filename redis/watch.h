@@ -44,7 +44,8 @@
 /* A message: the consent ID id changed (NUL-terminated, borrowed for the call). */
 typedef void watch_changed_fn(void *arg, const char *id);
 /* subscribed: 1 from now on every change arrives; 0 one may be missed
- * (why: what happened, NULL at start; borrowed for the call). */
+ * (why: what happened, NULL at start; borrowed for the call). 0 may come
+ * again with a reason while still not subscribed: once per outage. */
 typedef void watch_state_fn(void *arg, int subscribed, const char *why);
 
 struct watch_options {
