@@ -37,7 +37,16 @@ struct app {
 };
 
 #define WORKER_CONTEXTS 16
+#define WORKER_MADE 16
 #define WORKER_SEALS 256
+
+/* A receipt context this worker built for writes, and what it was built
+ * from (site, language, banner model, regime, region, under one load). */
+struct worker_made {
+    char key[128];
+    uint64_t generation;
+    struct receipt_context ctx;
+};
 
 struct worker {
     int id;
@@ -50,6 +59,11 @@ struct worker {
     unsigned next_context;
     char written[WORKER_CONTEXTS][RECEIPT_CTX_HEX];
     unsigned next_written;
+    /* The contexts of recent writes: building one parses the language's
+     * texts, the dearest part of a write after the two signatures, and
+     * every visitor of a site, language and region shares it. */
+    struct worker_made made[WORKER_MADE];
+    unsigned next_made;
     /* Heads whose seal this worker verified (a 16-byte hash of the stored
      * head, and the state that verified it): a returning visitor's head
      * rarely changes, and an Ed25519 verification costs more than the

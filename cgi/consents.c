@@ -113,6 +113,33 @@ static int make_context(const struct request *req, const struct choice *r,
     return receipt_context_make(ctx, t);
 }
 
+/* The context of this write from the worker's recent ones, or made (and
+ * kept; borrowed until this worker's next write). NULL when out of memory. */
+static const struct receipt_context *context_for(struct request *req, const struct choice *r,
+                                                 const struct visitor *v)
+{
+    struct worker *w = req->worker;
+    struct worker_made *m;
+    char key[sizeof(m->key)];
+    int n = snprintf(key, sizeof(key), "%s|%s|%d|%s|%s", r->site->id, r->lang->tag,
+                     r->texts_model, v->j.regime->id, v->region);
+
+    for (size_t i = 0; n > 0 && (size_t)n < sizeof(key) && i < WORKER_MADE; i++)
+        if (w->made[i].generation == req->app->generation &&
+            strcmp(w->made[i].key, key) == 0)
+            return &w->made[i].ctx;
+    m = &w->made[w->next_made++ % WORKER_MADE];
+    receipt_context_free(&m->ctx);
+    m->generation = 0;
+    if (make_context(req, r, v, &m->ctx) != RECEIPT_OK)
+        return NULL;
+    if (n > 0 && (size_t)n < sizeof(key)) {
+        memcpy(m->key, key, (size_t)n + 1);
+        m->generation = req->app->generation;
+    }
+    return &m->ctx;
+}
+
 /* The per-receipt facts of this write (everything but seq and signature). */
 static void make_receipt(const struct request *req, const struct choice *r,
                          const struct decision *d, const struct receipt_context *ctx,
@@ -350,7 +377,7 @@ static void record(struct request *req, struct response *res,
                    struct visitor *v, const struct decision *d)
 {
     const struct app *app = req->app;
-    struct receipt_context ctx;
+    const struct receipt_context *ctx;
     struct attempt *at = calloc(1, sizeof(*at));
     int64_t now = app_now_ms();
     char *jws = NULL;
@@ -359,7 +386,7 @@ static void record(struct request *req, struct response *res,
 
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
-    if (at == NULL || make_context(req, r, v, &ctx) != RECEIPT_OK) {
+    if (at == NULL || (ctx = context_for(req, r, v)) == NULL) {
         free(at);
         response_error(res, 503, "out_of_memory", "try again");
         return;
@@ -369,9 +396,9 @@ static void record(struct request *req, struct response *res,
     {
         struct decision dd = *d;
 
-        make_receipt(req, r, &dd, &ctx, now, &at->rc);
+        make_receipt(req, r, &dd, ctx, now, &at->rc);
     }
-    st = write_receipt(req, r, v, &ctx, at);
+    st = write_receipt(req, r, v, ctx, at);
     if (st != STORE_OK) {
         if (st == STORE_BUSY_LOCAL) {
             response_header(res, "Retry-After", "1");
@@ -401,7 +428,8 @@ static void record(struct request *req, struct response *res,
     jws = jws_compact(app->keys.current.kid, at->payload, at->len, at->rc.sig);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", v->consent_id);
-    cJSON_AddItemToObject(root, "receipt", cJSON_ParseWithLength(at->payload, at->len));
+    /* the signed payload itself, byte for byte (canonical JSON) */
+    cJSON_AddItemToObject(root, "receipt", cJSON_CreateRaw(at->payload));
     cJSON_AddStringToObject(root, "sha256", at->sha256);
     cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
     /* The cookie is (re)set on every write: a new ID, or a new lifetime
@@ -415,7 +443,6 @@ cleanup:
     if (at != NULL)
         cJSON_free(at->payload);
     free(at);
-    receipt_context_free(&ctx);
 }
 
 /* Writes are never recorded under a previewed region: the jurisdiction of a
