@@ -336,6 +336,17 @@ static int visitor_state(struct request *req, const struct config_site *site,
     return 0;
 }
 
+/* An integer member, printed once with %lld: cJSON prints every number
+ * with sprintf and reads it back with sscanf to check the round trip, a
+ * measurable part of a decision. */
+static void add_int(cJSON *o, const char *name, long long v)
+{
+    char buf[24];
+
+    snprintf(buf, sizeof(buf), "%lld", v);
+    cJSON_AddRawToObject(o, name, buf);
+}
+
 static void add_stored(cJSON *root, const struct decision_stored *stored,
                        const struct receipt_state *s, const struct config_site *site,
                        const char *consent_id)
@@ -352,11 +363,11 @@ static void add_stored(cJSON *root, const struct decision_stored *stored,
     receipt_uuid_text(id, uuid);
     o = cJSON_AddObjectToObject(root, "stored");
     cJSON_AddStringToObject(o, "receipt_id", uuid);
-    cJSON_AddNumberToObject(o, "seq", (double)s->seq);
+    add_int(o, "seq", (long long)s->seq);
     cJSON_AddStringToObject(o, "action", receipt_action_names[s->action]);
     cJSON_AddStringToObject(o, "banner_version", site->banner_version);
-    cJSON_AddNumberToObject(o, "time_ms", (double)stored->time_ms);
-    cJSON_AddNumberToObject(o, "expires_ms", (double)stored->expires_ms);
+    add_int(o, "time_ms", (long long)stored->time_ms);
+    add_int(o, "expires_ms", (long long)stored->expires_ms);
 }
 
 void handle_banner(struct request *req, struct response *res,
@@ -450,9 +461,9 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddStringToObject(root, "texts_sha256",
                             lang->texts_sha256[v.j.regime->model]);
     cJSON_AddStringToObject(root, "banner_version", site->banner_version);
-    cJSON_AddNumberToObject(root, "consent_revision", site->consent_revision);
+    add_int(root, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(root, "policy_url", site->policy_url);
-    cJSON_AddNumberToObject(root, "consent_days", v.j.regime->consent_days);
+    add_int(root, "consent_days", v.j.regime->consent_days);
     if (site->consent_mode != NULL)
         cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
     /* What the script deletes when a category is refused (declaration.h). */
