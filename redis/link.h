@@ -17,8 +17,9 @@
  * The servers to try, in order, for a connection that must reach the
  * primary ("host:port" or "unix:/path" each, into out, at most max): the
  * configured address (STORE_SINGLE), the primary the sentinels name now
- * (STORE_SENTINEL). STORE_OK with *n >= 1, or STORE_UNAVAILABLE with the
- * reason in why.
+ * (STORE_SENTINEL), the seed nodes (STORE_CLUSTER: for a subscriber any
+ * node will do, PUBLISH reaches every node). STORE_OK with *n >= 1, or
+ * STORE_UNAVAILABLE with the reason in why.
  */
 int store_servers(const struct store_options *o, char (*out)[STORE_MAX_ADDRESS],
                   size_t max, size_t *n, char *why, size_t whylen);
