@@ -1188,7 +1188,11 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     /* The banner decision's cache of verified heads (headcache.h). */
     cfg->head_cache_entries = HEADCACHE_DEFAULT_ENTRIES;
-    cfg->head_cache_max_age_ms = HEADCACHE_DEFAULT_MAX_AGE_MS;
+    /* Under Cluster a change published on one node reaches a watcher on
+     * another over the cluster bus, with no bound of its own: the age
+     * bound keeps "within one second" (README, "Head cache"). */
+    cfg->head_cache_max_age_ms = cfg->redis.topology == STORE_CLUSTER
+                                     ? HEADCACHE_CLUSTER_MAX_AGE_MS : HEADCACHE_DEFAULT_MAX_AGE_MS;
     o = NULL;
     if (jcheck_member(jc, root, "$", "head_cache", 0, cJSON_Object, &o) < 0)
         goto fail;

@@ -41,6 +41,7 @@
 #define HEADCACHE_MAX_AGE_MS 3600000    /* the largest max_age_ms accepted */
 #define HEADCACHE_DEFAULT_ENTRIES 10000
 #define HEADCACHE_DEFAULT_MAX_AGE_MS 10000
+#define HEADCACHE_CLUSTER_MAX_AGE_MS 1000   /* the default under Redis Cluster */
 #define HEADCACHE_SHARDS 64
 
 enum headcache_status {

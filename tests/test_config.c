@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../cgi/config.h"
+#include "../cgi/headcache.h"
 #include "../cgi/texts.h"
 
 #define EXAMPLE "cgi/consentd.example.json"
@@ -1309,4 +1310,58 @@ Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
         config_free(&cfg);
     }
     unlink(path);
+}
+
+/* ---- head_cache ---- */
+
+static cJSON *with_head_cache(const char *json)
+{
+    cJSON *root = example();
+
+    cJSON_AddItemToObject(root, "head_cache", cJSON_Parse(json));
+    return root;
+}
+
+Test(config, the_head_cache_has_defaults)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(example(), err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.head_cache_entries, HEADCACHE_DEFAULT_ENTRIES);
+    cr_assert_eq(cfg.head_cache_max_age_ms, HEADCACHE_DEFAULT_MAX_AGE_MS);
+    config_free(&cfg);
+}
+
+Test(config, the_head_cache_takes_entries_and_max_age)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_head_cache("{\"entries\": 0, \"max_age_ms\": 250}"), err,
+                           sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.head_cache_entries, 0);
+    cr_assert_eq(cfg.head_cache_max_age_ms, 250);
+    config_free(&cfg);
+}
+
+Test(config, under_cluster_the_head_cache_age_defaults_to_one_second)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_redis("{\"cluster\": [\"10.0.0.1:7000\"]}"), err, sizeof(err),
+                           &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.head_cache_max_age_ms, 1000);
+    config_free(&cfg);
+}
+
+Test(config, head_cache_values_out_of_range_are_refused)
+{
+    expect_error(with_head_cache("{\"entries\": -1}"), "$.head_cache.entries");
+    expect_error(with_head_cache("{\"entries\": 1000001}"), "$.head_cache.entries");
+    expect_error(with_head_cache("{\"max_age_ms\": 0}"), "$.head_cache.max_age_ms");
+    expect_error(with_head_cache("{\"max_age_ms\": 3600001}"), "$.head_cache.max_age_ms");
+    expect_error(with_head_cache("{\"max_age_ms\": \"1s\"}"), "$.head_cache.max_age_ms");
+    expect_error(with_head_cache("{\"size\": 10}"), "$.head_cache");
 }

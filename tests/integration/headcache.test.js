@@ -6,8 +6,10 @@
  * applied by the next decision that starts after the change was answered,
  * with no waiting: a withdrawal, an erasure through the support API, an
  * erasure by consentctl (another process), a change made through another
- * consentd on the same Redis; and after a Redis restart with other data the
- * cache serves nothing it held before.
+ * consentd on the same Redis (one server, or a Redis Cluster, where the
+ * change is published on the consent ID's node and heard on another); and
+ * after a Redis restart with other data the cache serves nothing it held
+ * before.
  *
  * Requests go straight to one consentd over FastCGI (lib/fcgi.js), so a
  * test knows which instance answered. The cache's max age is an hour here,
@@ -25,6 +27,7 @@ const path = require('node:path');
 
 const { ROOT, poll, startStack } = require('./lib/stack');
 const { fcgiRequest } = require('./lib/fcgi');
+const { startCluster } = require('./lib/cluster');
 
 const CONSENTCTL = process.env.CONSENTCTL
     ? path.resolve(process.cwd(), process.env.CONSENTCTL)
@@ -235,5 +238,56 @@ describe('head cache, two consentd on one Redis', () => {
         const d = (await decision(two, v)).json;
         assert.equal(d.stored.action, 'accept_all');
         assert.equal(d.stored.seq, 2);
+    });
+});
+
+describe('head cache, two consentd on a 3-primary Redis Cluster', () => {
+    let cluster, stack, one, two;
+
+    before(async () => {
+        cluster = await startCluster({ primaries: 3, replicasPer: 0 });
+        stack = await startStack({
+            redis: false, consentds: 2,
+            configure: (cfg) => {
+                configure(cfg);
+                cfg.redis = { cluster: cluster.seeds, connect_timeout_ms: 250,
+                              command_timeout_ms: 500 };
+            },
+        });
+        [one, two] = stack.fastcgiPorts;
+        await cacheOn(one);
+        await cacheOn(two);
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+        if (cluster)
+            await cluster.stop();
+    });
+
+    it('a withdrawal through one instance is applied by the other, for IDs on every primary', async () => {
+        const nodes = new Set();
+        // consent IDs until their keys live on every primary: two of them
+        // are published on a node the other instance's watcher is not on
+        for (let i = 0; i < 40 && nodes.size < 3; i++) {
+            const v = await visitor(one, 'accept_all');
+            const node = await cluster.primaryOf(`c:{${v.id}}`);
+            if (nodes.has(node.port))
+                continue;
+            nodes.add(node.port);
+            assert.equal((await cachedDecision(two, v)).stored.action, 'accept_all');
+            const w = await withdraw(one, v);
+            assert.equal(w.status, 201, w.body);
+            // Published on the ID's node, the message reaches the other
+            // instance's watcher over the cluster bus: soon (milliseconds),
+            // not necessarily before the next view (README, "Head cache").
+            await poll(async () => {
+                const d = (await decision(two, v)).json;
+                assert.ok(['accept_all', 'withdraw'].includes(d.stored.action), JSON.stringify(d.stored));
+                return d.stored.action === 'withdraw';
+            }, { timeoutMs: 5000, intervalMs: 5, what: 'the withdrawal applied by the other instance' });
+            assertWithdrawn((await decision(two, v)).json);
+        }
+        assert.equal(nodes.size, 3, 'consent IDs on each of the three primaries');
     });
 });
