@@ -172,6 +172,7 @@ struct attempt {
     unsigned char id[16];           /* receipt_id_of(consent ID, seq) */
     char *payload;
     size_t len;
+    char *jws;                      /* the compact JWS of payload (malloc'd) */
     char sha256[RECEIPT_HASH_HEX];
     struct receipt_head head;
     unsigned char stored[RECEIPT_MAX_STORED];
@@ -243,8 +244,11 @@ static int make_attempt(struct request *req, const struct choice *r,
     receipt_id_of(v->consent_id, at->rc.seq, at->id);
     cJSON_free(at->payload);
     at->payload = receipt_payload(&at->rc, ctx, v->consent_id, &at->len);
+    free(at->jws);
+    at->jws = NULL;
     if (at->payload == NULL ||
-        jws_sign(&app->keys.current, at->payload, at->len, at->rc.sig) != JWS_OK)
+        jws_sign_compact(&app->keys.current, at->payload, at->len, at->rc.sig,
+                         &at->jws) != JWS_OK)
         return STORE_ERROR;
     receipt_sha256_hex(at->payload, at->len, at->sha256);
     at->stored_len = receipt_encode(&at->rc, at->stored);
@@ -376,11 +380,9 @@ static void record(struct request *req, struct response *res,
                    struct request_log *log, const struct choice *r,
                    struct visitor *v, const struct decision *d)
 {
-    const struct app *app = req->app;
     const struct receipt_context *ctx;
     struct attempt *at = calloc(1, sizeof(*at));
     int64_t now = app_now_ms();
-    char *jws = NULL;
     cJSON *root;
     int st;
 
@@ -425,13 +427,12 @@ static void record(struct request *req, struct response *res,
     if (at->rc.gpc_honoured)
         atomic_fetch_add_explicit(&req->worker->metrics.gpc_honoured, 1,
                                   memory_order_relaxed);
-    jws = jws_compact(app->keys.current.kid, at->payload, at->len, at->rc.sig);
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "consent_id", v->consent_id);
     /* the signed payload itself, byte for byte (canonical JSON) */
     cJSON_AddItemToObject(root, "receipt", cJSON_CreateRaw(at->payload));
     cJSON_AddStringToObject(root, "sha256", at->sha256);
-    cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
+    cJSON_AddStringToObject(root, "jws", at->jws);
     /* The cookie is (re)set on every write: a new ID, or a new lifetime
      * for the current one. */
     if (v->cookie[0] != '\0')
@@ -439,9 +440,10 @@ static void record(struct request *req, struct response *res,
     response_header(res, "Cache-Control", "no-store");
     response_json(res, 201, root);
 cleanup:
-    free(jws);
-    if (at != NULL)
+    if (at != NULL) {
         cJSON_free(at->payload);
+        free(at->jws);
+    }
     free(at);
 }
 

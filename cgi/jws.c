@@ -273,6 +273,24 @@ int jws_sign(const struct jws_key *key, const char *payload, size_t len,
     return JWS_OK;
 }
 
+int jws_sign_compact(const struct jws_key *key, const char *payload, size_t len,
+                     unsigned char sig[JWS_SIG_LEN], char **compact)
+{
+    size_t n;
+    char *out = signing_input(key->kid, payload, len, &n);
+
+    *compact = NULL;
+    if (out == NULL)
+        return JWS_NO_MEMORY;
+    crypto_sign_detached(sig, NULL, (const unsigned char *)out, n, key->sk);
+    /* signing_input left room for "." and the signature */
+    out[n] = '.';
+    sodium_bin2base64(out + n + 1, sodium_base64_ENCODED_LEN(JWS_SIG_LEN, B64URL),
+                      sig, JWS_SIG_LEN, B64URL);
+    *compact = out;
+    return JWS_OK;
+}
+
 int jws_check(const struct jws_keyset *set, const char *kid, const char *payload,
               size_t len, const unsigned char sig[JWS_SIG_LEN])
 {

@@ -106,6 +106,12 @@ void jws_kid(const unsigned char pk[crypto_sign_PUBLICKEYBYTES],
 int jws_sign(const struct jws_key *key, const char *payload, size_t len,
              unsigned char sig[JWS_SIG_LEN]);
 
+/* jws_sign, and the compact JWS of the result built from the same signing
+ * input (*compact malloc'd, NUL-terminated; caller frees), so a writer that
+ * answers with the JWS encodes the payload once. */
+int jws_sign_compact(const struct jws_key *key, const char *payload, size_t len,
+                     unsigned char sig[JWS_SIG_LEN], char **compact);
+
 /* Checks a detached signature over payload with the key named kid.
  * JWS_OK, JWS_UNKNOWN_KID or JWS_BAD_SIGNATURE. */
 int jws_check(const struct jws_keyset *set, const char *kid, const char *payload,
