@@ -26,7 +26,7 @@ struct slot {
 };
 
 struct headcache_shard {
-    pthread_mutex_t lock;
+    pthread_rwlock_t lock;      /* readers share it; writers are preferred */
     uint64_t epoch;
     struct slot *slots;
     size_t nslots;
@@ -35,6 +35,23 @@ struct headcache_shard {
     size_t hand;                /* the next slot to (re)use */
     size_t used;
 };
+
+/* A reader-writer lock that prefers writers: the watcher's drops never
+ * wait behind a stream of readers (they bypass the cache meanwhile anyway:
+ * watch_settled()). Readers of one hot consent ID share the lock instead
+ * of queueing on a mutex. */
+static int init_lock(pthread_rwlock_t *l)
+{
+    pthread_rwlockattr_t a;
+    int rc;
+
+    if (pthread_rwlockattr_init(&a) != 0)
+        return -1;
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    rc = pthread_rwlock_init(l, &a);
+    pthread_rwlockattr_destroy(&a);
+    return rc;
+}
 
 static uint64_t hash_of(const struct headcache *c, const char *key, size_t n)
 {
@@ -139,7 +156,7 @@ int headcache_init(struct headcache *c, size_t entries, int64_t max_age_ms)
         s->slots = calloc(per, sizeof(*s->slots));
         s->buckets = malloc(s->nbuckets * sizeof(*s->buckets));
         if (s->slots == NULL || s->buckets == NULL ||
-            pthread_mutex_init(&s->lock, NULL) != 0) {
+            init_lock(&s->lock) != 0) {
             free(s->slots);
             free(s->buckets);
             s->slots = NULL;
@@ -162,7 +179,7 @@ void headcache_cleanup(struct headcache *c)
             free(s->slots[k].value);
         free(s->slots);
         free(s->buckets);
-        pthread_mutex_destroy(&s->lock);
+        pthread_rwlock_destroy(&s->lock);
     }
     free(c->shards);
     sodium_memzero(c, sizeof(*c));
@@ -175,9 +192,9 @@ void headcache_live(struct headcache *c, int on)
     if (!on)
         atomic_store(&c->live, 0);
     for (size_t i = 0; c->shards != NULL && i < c->nshards; i++) {
-        pthread_mutex_lock(&c->shards[i].lock);
+        pthread_rwlock_wrlock(&c->shards[i].lock);
         shard_clear(&c->shards[i]);
-        pthread_mutex_unlock(&c->shards[i].lock);
+        pthread_rwlock_unlock(&c->shards[i].lock);
     }
     if (on && c->shards != NULL)
         atomic_store(&c->live, 1);
@@ -191,9 +208,9 @@ uint64_t headcache_ticket(struct headcache *c, const char *key)
 
     if (s == NULL)
         return 0;
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_rdlock(&s->lock);
     t = s->epoch;
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
     return t;
 }
 
@@ -211,13 +228,13 @@ int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t no
     s = shard_of(c, key, &b);
     if (s == NULL)
         return HEADCACHE_INVALID;
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_rdlock(&s->lock);
     i = find(s, b, key, &link);
     if (i >= 0) {
         struct slot *e = &s->slots[i];
 
         if (now_ms - e->born_ms > c->max_age_ms || now_ms < e->born_ms) {
-            unlink_slot(s, link, i);
+            st = HEADCACHE_MISS;    /* too old: the next put replaces it */
         } else if (e->tag != tag) {
             st = HEADCACHE_MISS;
         } else if (e->len > cap) {
@@ -229,7 +246,7 @@ int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t no
             st = HEADCACHE_OK;
         }
     }
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
     if (st == HEADCACHE_OK)
         atomic_fetch_add_explicit(&c->hits, 1, memory_order_relaxed);
     else
@@ -253,7 +270,7 @@ int headcache_put(struct headcache *c, const char *key, uint64_t ticket, uint64_
     s = shard_of(c, key, &b);
     if (s == NULL)
         return HEADCACHE_INVALID;
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     if (s->epoch != ticket || !atomic_load(&c->live)) {
         st = s->epoch != ticket ? HEADCACHE_STALE : HEADCACHE_OFF;
         goto done;
@@ -295,7 +312,7 @@ int headcache_put(struct headcache *c, const char *key, uint64_t ticket, uint64_
     e->tag = tag;
     e->born_ms = now_ms;
 done:
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
     if (st != HEADCACHE_OK)
         atomic_fetch_add_explicit(&c->refused, 1, memory_order_relaxed);
     return st;
@@ -309,12 +326,12 @@ void headcache_drop(struct headcache *c, const char *key)
 
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->lock);
+    pthread_rwlock_wrlock(&s->lock);
     i = find(s, b, key, &link);
     if (i >= 0)
         unlink_slot(s, link, i);
     s->epoch++;
-    pthread_mutex_unlock(&s->lock);
+    pthread_rwlock_unlock(&s->lock);
 }
 
 size_t headcache_count(struct headcache *c)
@@ -322,9 +339,9 @@ size_t headcache_count(struct headcache *c)
     size_t n = 0;
 
     for (size_t i = 0; c->shards != NULL && i < c->nshards; i++) {
-        pthread_mutex_lock(&c->shards[i].lock);
+        pthread_rwlock_rdlock(&c->shards[i].lock);
         n += c->shards[i].used;
-        pthread_mutex_unlock(&c->shards[i].lock);
+        pthread_rwlock_unlock(&c->shards[i].lock);
     }
     return n;
 }

@@ -25,7 +25,8 @@
  *
  * Thread safety: every function may be called from any thread at once,
  * except init and cleanup. The table is split into shards, each with its
- * own mutex; no call holds a lock while doing I/O.
+ * own reader-writer lock (gets share it, writers are preferred); no call
+ * holds a lock while doing I/O.
  */
 #ifndef CONSENT_HEADCACHE_H
 #define CONSENT_HEADCACHE_H
@@ -89,8 +90,8 @@ uint64_t headcache_ticket(struct headcache *c, const char *key);
 /*
  * The value stored for key under tag, copied into out (cap bytes; *len set).
  * HEADCACHE_OK on a hit; HEADCACHE_MISS when there is none, it is older
- * than max_age_ms at now_ms (a monotonic clock in ms; it is then removed) or
- * it was stored under another tag; HEADCACHE_OFF when the cache is off;
+ * than max_age_ms at now_ms (a monotonic clock in ms; the next put replaces
+ * it) or it was stored under another tag; HEADCACHE_OFF when the cache is off;
  * HEADCACHE_INVALID when the key is too long or out too small.
  */
 int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t now_ms,

@@ -86,7 +86,10 @@ Test(headcache, does_not_serve_an_entry_older_than_max_age)
     cr_assert_eq(put(ID, 1000, "head-1"), HEADCACHE_OK);
     cr_assert_eq(get(ID, 6000, out, sizeof(out)), HEADCACHE_OK);     /* exactly 5000 ms */
     cr_assert_eq(get(ID, 6001, out, sizeof(out)), HEADCACHE_MISS);
-    cr_assert_eq(headcache_count(&c), 0, "the old entry is removed");
+    cr_assert_eq(put(ID, 6002, "head-2"), HEADCACHE_OK);
+    cr_assert_eq(get(ID, 6003, out, sizeof(out)), HEADCACHE_OK);
+    cr_assert_str_eq(out, "head-2", "a fresh put replaces the old entry");
+    cr_assert_eq(headcache_count(&c), 1);
 }
 
 Test(headcache, does_not_serve_an_entry_from_the_future)
