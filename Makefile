@@ -29,9 +29,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/address.c redis/store.c
+            cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
-TEST_SUITES := request geo rules config decision receipt choice verify store
+TEST_SUITES := request geo rules config decision receipt choice verify store gpp
 
 RELEASE := build/release
 ASAN := build/asan
@@ -184,7 +184,7 @@ banner: tests/browser/node_modules/.package-lock.json
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 20000
-FUZZ_TARGETS := request body config rules receipt
+FUZZ_TARGETS := request body config rules receipt gpp
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -g -O1
 FUZZ_SRCS_request := cgi/request.c
@@ -192,9 +192,10 @@ FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/decla
 FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c redis/address.c
 FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
 FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
+FUZZ_SRCS_gpp := gpp/gpp.c
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(wildcard cgi/*.h geo/*.h redis/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(wildcard cgi/*.h geo/*.h gpp/*.h redis/*.h)
 	@mkdir -p build/fuzz
 	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) $(PKG_LIBS)
 
