@@ -1,6 +1,7 @@
 /*
  * consentctl - support staff's command line: look up and verify a visitor's
- * receipts, export them, erase them, verify exports offline, make tokens.
+ * receipts, export them, erase them, verify exports offline, make tokens,
+ * decode GPP strings.
  *
  * It reads consentd's configuration (for Redis, the key and the sites) and
  * talks to Redis directly with the same code as the admin API (cgi/history.c),
@@ -15,6 +16,7 @@
 #include "../cgi/jws.h"
 #include "../cgi/receipt.h"
 #include "../cgi/verify.h"
+#include "../gpp/gpp.h"
 #include "../redis/store.h"
 #include "migrate.h"
 
@@ -59,6 +61,7 @@ static void usage(FILE *f)
           "  verify --receipt JWS         is this visitor-held receipt still the store's,\n"
           "                               and does a newer one follow it?\n"
           "  token new NAME --role read|erase|audit [--role ...]\n"
+          "  gpp decode STRING            the fields of an IAB GPP string (no configuration)\n"
           "  migrate --archive FILE [--dry-run]\n"
           "                               format v1 histories to v2 (originals archived)\n"
           "CONFIG defaults to $CONSENTD_CONFIG or " DEFAULT_CONFIG ".\n"
@@ -501,6 +504,87 @@ static int cmd_token(struct ctl *c, const char *name)
     return 0;
 }
 
+/* The sub-section's presence and GPC under the reference library's names. */
+static void gpp_sub_json(cJSON *o, const struct gpp_section *s)
+{
+    switch (gpp_section_sub(s->id)) {
+    case GPP_SUB_GPC:
+        cJSON_AddBoolToObject(o, "GpcSegmentIncluded", s->sub);
+        cJSON_AddBoolToObject(o, "Gpc", s->gpc);
+        break;
+    case GPP_SUB_SENSITIVE:
+        cJSON_AddBoolToObject(o, "SensitiveDataConsentSegmentIncluded", s->sub);
+        break;
+    case GPP_SUB_NONE:
+        break;
+    }
+}
+
+/*
+ * consentctl gpp decode STRING: every field of every section, under the
+ * IAB's field names (--json: the same as one object per section, as the
+ * reference library's toObject() names them). A string the decoder refuses
+ * is a usage error (exit 2) with the decoder's reason.
+ */
+static int cmd_gpp_decode(const struct ctl *c, const char *str)
+{
+    struct gpp_string g;
+    char err[256];
+    cJSON *root, *ids, *secs;
+    int st;
+
+    st = gpp_decode(str, strlen(str), &g, err, sizeof(err));
+    if (st != GPP_OK) {
+        fprintf(stderr, "consentctl: not a valid GPP string: %s (%s)\n", err, gpp_strerror(st));
+        return EXIT_USAGE;
+    }
+    root = cJSON_CreateObject();
+    ids = cJSON_AddArrayToObject(root, "sectionIds");
+    secs = cJSON_AddObjectToObject(root, "sections");
+    if (!c->json)
+        printf("GPP header: type %d, version %d, %zu section%s\n", GPP_HEADER_TYPE,
+               GPP_HEADER_VERSION, g.nsections, g.nsections == 1 ? "" : "s");
+    for (size_t i = 0; i < g.nsections; i++) {
+        const struct gpp_section *s = &g.sections[i];
+        size_t nf;
+        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
+        cJSON *o = cJSON_AddObjectToObject(secs, gpp_section_name(s->id));
+
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(s->id));
+        for (size_t r = 0; r < nf; r++) {
+            if (f[r].sub && !s->sub)
+                continue;
+            if (f[r].list) {
+                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
+
+                for (unsigned k = 0; k < f[r].count; k++)
+                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
+            } else {
+                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
+            }
+        }
+        gpp_sub_json(o, s);
+        if (c->json)
+            continue;
+        printf("\n%s (section %d)\n", gpp_section_name(s->id), (int)s->id);
+        for (const cJSON *it = o->child; it; it = it->next) {
+            printf("  %-38s", it->string);
+            if (cJSON_IsArray(it))
+                for (const cJSON *e = it->child; e; e = e->next)
+                    printf(" %d", e->valueint);
+            else if (cJSON_IsBool(it))
+                printf(" %s", cJSON_IsTrue(it) ? "true" : "false");
+            else
+                printf(" %d", it->valueint);
+            printf("\n");
+        }
+    }
+    if (c->json)
+        print_json(root);
+    cJSON_Delete(root);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl c;
@@ -568,6 +652,13 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
         return cmd_token(&c, args[2]);
+    if (nargs >= 1 && strcmp(args[0], "gpp") == 0) {
+        if (nargs != 3 || strcmp(args[1], "decode") != 0) {
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+        return cmd_gpp_decode(&c, args[2]);
+    }
     if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
         rc = cmd_verify(&c, args[1]);
         goto done;
