@@ -157,7 +157,11 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	        cat build/logs/unit-$$t.log; echo "sanitizer report in unit suite $$t"; exit 1; fi; \
 	done
 
-integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES)
+# The IAB's reference GPP library, for tests/integration/gpp.test.js.
+tests/gpp/node_modules/.package-lock.json: tests/gpp/package-lock.json
+	npm ci --prefix tests/gpp --no-audit --no-fund
+
+integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES) tests/gpp/node_modules/.package-lock.json
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
 

@@ -699,28 +699,42 @@ static int section_get(const char *p, size_t len, int id, struct gpp_section *s,
     return GPP_OK;
 }
 
+int gpp_check(const struct gpp_string *g, char *err, size_t errlen)
+{
+    int st;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (g->nsections > GPP_MAX_SECTIONS)
+        return fail(err, errlen, GPP_ERR_SECTIONS, "more than %d sections", GPP_MAX_SECTIONS);
+    for (size_t i = 0; i < g->nsections; i++) {
+        const struct gpp_section *s = &g->sections[i];
+
+        if (!def_of(s->id))
+            return fail(err, errlen, GPP_ERR_SECTION, "section %d is not supported (7-27)",
+                        (int)s->id);
+        if (i > 0 && s->id <= g->sections[i - 1].id)
+            return fail(err, errlen, GPP_ERR_SECTIONS, "%s after %s: not in ascending order",
+                        gpp_section_name(s->id), gpp_section_name(g->sections[i - 1].id));
+        if ((st = check_values(s, def_of(s->id), err, errlen)) != GPP_OK)
+            return st;
+    }
+    return GPP_OK;
+}
+
 int gpp_encode(const struct gpp_string *g, char *out, size_t outlen)
 {
     int ids[GPP_MAX_SECTIONS];
     struct bits w;
     size_t at = 0;
-    int st = GPP_OK;
+    int st;
 
     if (outlen > 0)
         out[0] = '\0';
-    if (g->nsections > GPP_MAX_SECTIONS)
-        return GPP_ERR_SECTIONS;
-    for (size_t i = 0; i < g->nsections; i++) {
-        const struct gpp_section *s = &g->sections[i];
-
-        if (!def_of(s->id))
-            return GPP_ERR_SECTION;
-        if (i > 0 && s->id <= g->sections[i - 1].id)
-            return GPP_ERR_SECTIONS;
-        if ((st = check_values(s, def_of(s->id), NULL, 0)) != GPP_OK)
-            return st;
-        ids[i] = s->id;
-    }
+    if ((st = gpp_check(g, NULL, 0)) != GPP_OK)
+        return st;
+    for (size_t i = 0; i < g->nsections; i++)
+        ids[i] = g->sections[i].id;
     bits_reset(&w);
     if ((st = header_put(&w, ids, g->nsections)) != GPP_OK ||
         (st = bits_emit(&w, g->header_pad, out, outlen, &at)) != GPP_OK)

@@ -170,6 +170,12 @@ enum gpp_sub gpp_section_sub(int id);
 const struct gpp_field_desc *gpp_section_field(int id, enum gpp_field f);
 
 /*
+ * Checks g as gpp_encode() does, with a one-line reason naming the section
+ * and field in err (errlen bytes; may be NULL). Returns GPP_OK or a status.
+ */
+int gpp_check(const struct gpp_string *g, char *err, size_t errlen);
+
+/*
  * Encodes g into out (outlen bytes, NUL-terminated; GPP_MAX_STRING + 1 is
  * always enough). Checks everything gpp_decode() checks: IDs known and
  * ascending, each field in range, fields the section lacks left 0.
