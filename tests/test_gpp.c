@@ -563,3 +563,22 @@ Test(gpp, strerror_covers_every_status)
         cr_assert_str_neq(gpp_strerror(st), "unknown error", "status %d", st);
     cr_assert_str_eq(gpp_strerror(999), "unknown error");
 }
+
+Test(gpp, check_names_the_section_and_field)
+{
+    struct gpp_string g;
+    char err[256];
+
+    memset(&g, 0, sizeof(g));
+    g.nsections = 2;
+    gpp_section_init(&g.sections[0], GPP_USNAT);
+    gpp_section_init(&g.sections[1], GPP_USTX);
+    cr_assert_eq(gpp_check(&g, err, sizeof(err)), GPP_OK);
+    cr_assert_str_eq(err, "");
+    g.sections[1].v[GPP_F_SENSITIVE_DATA_PROCESSING][7] = 3;
+    cr_assert_eq(gpp_check(&g, err, sizeof(err)), GPP_ERR_VALUE);
+    cr_assert_str_eq(err, "ustx: SensitiveDataProcessing is 3, expected 0-2");
+    gpp_section_init(&g.sections[1], GPP_USNAT);
+    cr_assert_eq(gpp_check(&g, err, sizeof(err)), GPP_ERR_SECTIONS);
+    cr_assert_str_eq(err, "usnat after usnat: not in ascending order");
+}
