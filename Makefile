@@ -192,9 +192,9 @@ FUZZ_TARGETS := request body config rules receipt gpp
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -fno-omit-frame-pointer -g -O1
 FUZZ_SRCS_request := cgi/request.c
-FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c redis/address.c
-FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c redis/address.c
-FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c
+FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c gpp/gpp.c redis/address.c
+FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c gpp/gpp.c redis/address.c
+FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c gpp/gpp.c
 FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
 FUZZ_SRCS_gpp := gpp/gpp.c
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
