@@ -14,6 +14,7 @@
 
 #include "../geo/geo.h"
 #include "../geo/rules.h"
+#include "../gpp/gpp.h"
 #include "../redis/store.h"
 
 #define CONSENT_MAX_CONFIG (1024 * 1024)
@@ -100,6 +101,10 @@ struct config_site {
      * for a prefix) that the banner decision carries for clean-up; NULL
      * when there is nothing to clean. Owned. */
     char *cleanup;
+    /* "gpp": GPP fields the site declares (gpp/gpp.h; notices, MSPA
+     * flags), gpp_set[f] for each one given; see decision_gpp. */
+    unsigned char gpp_value[GPP_FIELD_COUNT];
+    unsigned char gpp_set[GPP_FIELD_COUNT];
 };
 
 struct config {

@@ -200,6 +200,15 @@ const struct gpp_field_desc *gpp_section_field(int id, enum gpp_field f)
     return NULL;
 }
 
+const struct gpp_field_desc *gpp_field_by_name(const char *name)
+{
+    for (size_t d = 0; d < GPP_MAX_SECTIONS; d++)
+        for (size_t i = 0; i < sections[d].nfields; i++)
+            if (strcmp(sections[d].fields[i].name, name) == 0)
+                return &sections[d].fields[i];
+    return NULL;
+}
+
 int gpp_section_init(struct gpp_section *s, int id)
 {
     const struct section_def *d = def_of(id);

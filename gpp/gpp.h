@@ -166,6 +166,10 @@ int gpp_section_version(int id);
 /* What the second sub-section of section id is. */
 enum gpp_sub gpp_section_sub(int id);
 
+/* The first layout row, in any section, of the field with this IAB name
+ * ("SaleOptOutNotice"), or NULL. Static. */
+const struct gpp_field_desc *gpp_field_by_name(const char *name);
+
 /* The layout row of field f in section id, or NULL if it has no such field. */
 const struct gpp_field_desc *gpp_section_field(int id, enum gpp_field f);
 

@@ -1278,3 +1278,43 @@ Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
     }
     unlink(path);
 }
+
+Test(config, a_site_declares_gpp_fields_by_their_iab_names)
+{
+    cJSON *r = example(), *g = cJSON_CreateObject();
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddNumberToObject(g, "SaleOptOutNotice", 2);
+    cJSON_AddNumberToObject(g, "MspaCoveredTransaction", 1);
+    cJSON_AddItemToObject(site0(r), "gpp", g);
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert(cfg.sites[0].gpp_set[GPP_F_SALE_OPT_OUT_NOTICE]);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_SALE_OPT_OUT_NOTICE], 2);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_MSPA_COVERED_TRANSACTION], 1);
+    cr_assert_not(cfg.sites[0].gpp_set[GPP_F_SHARING_OPT_OUT_NOTICE]);
+    config_free(&cfg);
+}
+
+Test(config, gpp_fields_out_of_range_or_unknown_are_refused_with_their_path)
+{
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"SaleOptOutNotice\": 3}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer from 0 to 2"},
+        {"{\"MspaCoveredTransaction\": 0}", "$.sites[0].gpp.MspaCoveredTransaction: expected an integer from 1 to 2"},
+        {"{\"SaleOptOutNotice\": \"1\"}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer"},
+        {"{\"SaleOptOut\": 1}", "$.sites[0].gpp.SaleOptOut: not a GPP field a site declares"},
+        {"{\"Gpc\": 1}", "$.sites[0].gpp.Gpc: not a GPP field a site declares"},
+        {"{\"SensitiveDataProcessing\": 1}", "$.sites[0].gpp.SensitiveDataProcessing: not a GPP field"},
+        {"{\"Colour\": 1}", "$.sites[0].gpp.Colour: not a GPP field a site declares"},
+        {"[]", "$.sites[0].gpp: expected an object"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *r = example();
+
+        cJSON_AddItemToObject(site0(r), "gpp", cJSON_Parse(bad[i].json));
+        expect_error(r, bad[i].needle);
+    }
+}
