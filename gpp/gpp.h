@@ -32,6 +32,8 @@
 /* Header: GPP string type and version. */
 #define GPP_HEADER_TYPE 3
 #define GPP_HEADER_VERSION 1
+/* The GPP CMP API version a page API reports (gppVersion). */
+#define GPP_CMP_API_VERSION "1.1"
 /* Section IDs a header may name (any ID up to this, at most this many). */
 #define GPP_HEADER_MAX_ID 255
 #define GPP_HEADER_MAX_IDS 64

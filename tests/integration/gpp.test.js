@@ -9,12 +9,16 @@
  *   the same string;
  * - strings we encode from such fields decode with the reference to those
  *   fields, and are byte for byte the string the reference writes;
- * - a malformed string is refused with a reason and exit 2.
- * No server is started.
+ * - a malformed string is refused with a reason and exit 2;
+ * - against a real stack (redis-server, consentd, nginx): the banner
+ *   decision's gpp, for every region geo/rules.json maps to a section x GPC
+ *   x the choice in force, decodes with the reference to the fields the
+ *   rules say; a receipt records the string in force after the choice and
+ *   /consents/me returns it; regions without a section get none.
  *
  *   CONSENTCTL=build/asan/consentctl node --test tests/integration/gpp.test.js
  */
-const { describe, it, before } = require('node:test');
+const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -259,5 +263,124 @@ describe('GPP conformance with @iabgpp/cmpapi', () => {
             assert.equal(r.stdout, '', `gpp encode ${json} printed nothing`);
             assert.match(r.stderr, reason, `gpp encode ${json}`);
         }
+    });
+});
+
+/* ---- the banner decision and the receipts ---- */
+
+describe('GPP in the banner decision and the receipts (real stack)', () => {
+    const { startStack } = require('./lib/stack');
+    const V = require('./lib/visitor');
+    const RULES = JSON.parse(fs.readFileSync(path.join(ROOT, 'geo', 'rules.json'), 'utf8'));
+    /* The fixture database's addresses (tests/fixtures/make-mmdb.pl). */
+    const ADDRESSES = [['12.0.0.1', 'US-CA'], ['12.1.0.1', 'US'], ['12.2.0.1', 'US-CO'],
+        ['12.3.0.1', 'US-VA']];
+    const NOTICES = new Set(['SharingNotice', 'SaleOptOutNotice', 'SharingOptOutNotice',
+        'TargetedAdvertisingOptOutNotice', 'ProcessingNotice']);
+    const OPTOUTS = new Set(['SaleOptOut', 'SharingOptOut', 'TargetedAdvertisingOptOut']);
+    let stack;
+
+    before(async () => {
+        if (!GppModel)
+            ({ GppModel } = await import(path.join(REFERENCE, 'lib', 'mjs', 'index.js')));
+        stack = await startStack({ layout: 'geoip2', now: Date.UTC(2026, 10, 22) / 1000 });
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    /*
+     * What the rules say the string of region holds, for the demo site (one
+     * sale/sharing category, "advertising", and no "gpp" declaration):
+     * notices given, opted out unless advertising is on, GPC as sent.
+     */
+    function assertFields(gpp, matched, advertising, gpc, what) {
+        const name = RULES.gpp_sections[matched];
+        assert.ok(name, `${matched} has a section in rules.json`);
+        const m = new GppModel(gpp);
+        assert.deepEqual(m.getHeader().SectionIds, [SECTIONS.indexOf(name) + 7], `${what}: ${gpp}`);
+        const obj = m.getSection(name);
+        for (const [field, v] of Object.entries(obj)) {
+            let want;
+            if (field === 'Version' || field === 'MspaVersion' || field === 'GpcSegmentType') continue;
+            if (NOTICES.has(field)) want = 1;
+            else if (OPTOUTS.has(field)) want = advertising ? 2 : 1;
+            else if (field === 'MspaCoveredTransaction') want = 2;
+            else if (field === 'Gpc') want = gpc;
+            else if (Array.isArray(v)) want = v.map(() => 0);
+            else want = 0;
+            assert.deepEqual(v, want, `${what}: ${name}.${field} of ${gpp}`);
+        }
+        if ('Gpc' in obj)
+            assert.equal(m.getFieldValue(name, 'GpcSegmentIncluded'), true, `${what}: ${gpp}`);
+    }
+
+    it('every mapped region x GPC: the decision carries its section with the rules\' fields', async () => {
+        const regions = Object.keys(RULES.gpp_sections);
+        for (const region of regions) {
+            for (const gpc of [false, true]) {
+                const query = region === 'US' ? '' : `&preview=${region}`;
+                const xff = region === 'US' ? '12.1.0.1' : '46.4.0.1';
+                const res = await V.bannerRequest(stack, {
+                    xff, query, headers: gpc ? [['Sec-GPC', '1']] : [] });
+                assert.equal(res.status, 200, res.body);
+                assert.equal(res.json.jurisdiction.matched, region);
+                assert.equal(typeof res.json.gpp, 'string', `${region}: ${res.body}`);
+                assert.deepEqual(res.json.gpp_sid, [SECTIONS.indexOf(RULES.gpp_sections[region]) + 7]);
+                assert.equal(res.json.gpp_version, '1.1');
+                assertFields(res.json.gpp, region, res.json.choices.advertising, gpc,
+                             `${region} GPC ${gpc}`);
+                /* GPC turns advertising off by default in every opt-out or notice region */
+                assert.equal(res.json.choices.advertising, !gpc, `${region} GPC ${gpc}`);
+                const ours = ourDecode(res.json.gpp);
+                assert.deepEqual(Object.keys(ours.sections), [RULES.gpp_sections[region]]);
+            }
+        }
+    });
+
+    it('regions without a section: gpp null, gpp_sid empty', async () => {
+        for (const xff of ['46.4.0.1', '1.0.16.1', '8.8.8.8']) {
+            const res = await V.bannerRequest(stack, { xff });
+            assert.equal(res.status, 200, res.body);
+            assert.equal(res.json.gpp, null);
+            assert.deepEqual(res.json.gpp_sid, []);
+            assert.equal(res.json.gpp_version, '1.1');
+        }
+    });
+
+    it('regime x GPC x choice: the receipt records the string in force after the choice, /consents/me returns it, the next decision carries it', async () => {
+        let n = 0;
+        for (const [addr, matched] of ADDRESSES) {
+            for (const gpc of [false, true]) {
+                for (const action of ['accept_all', 'reject_all']) {
+                    n++;
+                    const headers = gpc ? [['Sec-GPC', '1']] : [];
+                    const xff = addr.replace(/\.1$/, `.${n + 1}`);
+                    const v = await V.newVisitor(stack, { xff, headers });
+                    const res = await V.record(v, action, undefined, { headers });
+                    const r = res.json.receipt;
+                    const what = `${matched} GPC ${gpc} ${action}`;
+                    assert.equal(typeof r.gpp, 'string', `${what}: ${JSON.stringify(r)}`);
+                    assertFields(r.gpp, matched, r.choices.advertising, gpc, what);
+                    /* accept_all turns advertising on unless binding GPC locks it off */
+                    const locked = gpc && res.json.receipt.gpc.binding;
+                    assert.equal(r.choices.advertising, action === 'accept_all' && !locked, what);
+                    const me = await V.me(stack, v.cookie, xff);
+                    assert.equal(me.status, 200, me.body);
+                    const receipts = JSON.stringify(me.json);
+                    assert.ok(receipts.includes(JSON.stringify(r.gpp)), `${what}: /consents/me has ${r.gpp}`);
+                    const after = await V.banner(v, { headers });
+                    assert.equal(after.status, 200, after.body);
+                    assert.equal(after.json.gpp, r.gpp, `${what}: the decision after the choice`);
+                }
+            }
+        }
+    });
+
+    it('a receipt outside the mapped regions records no gpp', async () => {
+        const v = await V.newVisitor(stack, { xff: '46.4.0.77' });
+        const res = await V.record(v, 'reject_all');
+        assert.equal(res.json.receipt.gpp, undefined);
     });
 });
