@@ -326,10 +326,11 @@ static int bits_emit(const struct bits *w, enum gpp_padding pad, char *out, size
     r.n = total;        /* bits past w->n are zero: the padding */
     r.pos = 0;
     for (size_t i = 0; i < total / 6; i++) {
-        unsigned v;
+        unsigned v = 0;
 
-        bits_get(&r, 6, &v);
-        out[(*at)++] = b64[v];
+        if (bits_get(&r, 6, &v) != 0)
+            return GPP_ERR_NOSPACE;     /* not reached: total bits are there */
+        out[(*at)++] = b64[v & 63];
     }
     out[*at] = '\0';
     return GPP_OK;
