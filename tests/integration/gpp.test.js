@@ -384,3 +384,67 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
         assert.equal(res.json.receipt.gpp, undefined);
     });
 });
+
+/* ---- bad GPP configuration: consentd refuses to start ---- */
+
+describe('consentd refuses a bad GPP mapping or declaration at start, naming file and path', () => {
+    const {
+        buildConfig, checkConfig, freePorts, leakReport, makeTempDir, removeDir, sanitizerReports,
+        startConsentdOnly, writeConfig,
+    } = require('./lib/stack');
+    let dir;
+    let listenPort;
+
+    before(async () => {
+        dir = makeTempDir();
+        [listenPort] = await freePorts(1);
+    });
+    after(() => {
+        if (dir)
+            removeDir(dir);
+    });
+
+    async function expectFailure(name, cfg, file, message) {
+        const configFile = writeConfig(dir, cfg, `${name}.json`);
+        for (const run of [() => checkConfig(configFile), () => startConsentdOnly(configFile, {}, 10000)]) {
+            const r = await run();
+            assert.equal(r.timedOut, false, `consentd started with ${configFile}:\n${r.stderr}`);
+            assert.notEqual(r.code, 0, r.stderr);
+            assert.ok(r.stderr.includes(`${file || configFile}: ${message}`), `want ${message}:\n${r.stderr}`);
+            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
+            assert.equal(leakReport(r.stderr), null, r.stderr);
+        }
+    }
+
+    const rulesCases = [
+        ['unknown-section', (r) => { r.gpp_sections['US-CA'] = 'usxx'; },
+         '$.gpp_sections.US-CA: "usxx" is not a GPP section this consentd encodes'],
+        ['legacy-section', (r) => { r.gpp_sections.US = 'uspv1'; },
+         '$.gpp_sections.US: "uspv1" is not a GPP section this consentd encodes'],
+        ['unlisted-region', (r) => { r.gpp_sections['US-WA'] = 'usnat'; },
+         '$.gpp_sections.US-WA: "US-WA" is not a region of any regime'],
+    ];
+    for (const [name, change, message] of rulesCases)
+        it(`rules ${name}: ${message}`, async () => {
+            const rules = JSON.parse(fs.readFileSync(path.join(ROOT, 'geo', 'rules.json'), 'utf8'));
+            change(rules);
+            const rulesFile = path.join(dir, `gpp-rules-${name}.json`);
+            fs.writeFileSync(rulesFile, JSON.stringify(rules));
+            const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
+            cfg.rules = rulesFile;
+            await expectFailure(`rules-${name}`, cfg, rulesFile, message);
+        });
+
+    const siteCases = [
+        ['out-of-range', { SaleOptOutNotice: 3 }, '$.sites[0].gpp.SaleOptOutNotice: expected an integer from 0 to 2'],
+        ['mspa-zero', { MspaCoveredTransaction: 0 }, '$.sites[0].gpp.MspaCoveredTransaction: expected an integer from 1 to 2'],
+        ['opt-out', { SaleOptOut: 1 }, '$.sites[0].gpp.SaleOptOut: not a GPP field a site declares'],
+        ['unknown-field', { Colour: 1 }, '$.sites[0].gpp.Colour: not a GPP field a site declares'],
+    ];
+    for (const [name, gpp, message] of siteCases)
+        it(`site ${name}: ${message}`, async () => {
+            const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
+            cfg.sites[0].gpp = gpp;
+            await expectFailure(`site-${name}`, cfg, null, message);
+        });
+});
