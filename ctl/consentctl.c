@@ -102,7 +102,8 @@ static int load(struct ctl *c, int need_store)
         fprintf(stderr, "consentctl: Redis (%s %s): %s\n",
                 store_topology_name(c->cfg.redis.topology),
                 c->cfg.redis.topology == STORE_SENTINEL ? c->cfg.redis.master_name
-                                                        : c->cfg.redis.address,
+                : c->cfg.redis.topology == STORE_CLUSTER ? c->cfg.redis.seeds[0]
+                : c->cfg.redis.address,
                 c->store.last_error[0] ? c->store.last_error : "unavailable");
         return EXIT_STORE;
     }
