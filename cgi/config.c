@@ -24,7 +24,7 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "admin", "texts", "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "admin", "texts", "gpp_cmp_id", "sites", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -1133,6 +1133,10 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     cfg->access_log = 0;
     if (jcheck_bool(jc, root, "$", "access_log", 0, &cfg->access_log) < 0)
         goto fail;
+    v = CONFIG_GPP_CMP_ID_UNREGISTERED;
+    if (jcheck_int(jc, root, "$", "gpp_cmp_id", 0, 1, CONFIG_GPP_CMP_ID_MAX, &v) < 0)
+        goto fail;
+    cfg->gpp_cmp_id = (int)v;
 
     if (jcheck_member(jc, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.geoip", geoip_keys) != 0 ||

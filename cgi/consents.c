@@ -355,7 +355,8 @@ static void record(struct request *req, struct response *res,
     struct attempt *at = calloc(1, sizeof(*at));
     int64_t now = app_now_ms();
     char *jws = NULL;
-    cJSON *root;
+    cJSON *root, *ping;
+    const cJSON *gpp;
     int st;
 
     log->regime = v->j.regime->id;
@@ -405,6 +406,12 @@ static void record(struct request *req, struct response *res,
     cJSON_AddItemToObject(root, "receipt", cJSON_ParseWithLength(at->payload, at->len));
     cJSON_AddStringToObject(root, "sha256", at->sha256);
     cJSON_AddStringToObject(root, "jws", jws != NULL ? jws : "");
+    /* What the __gpp page API answers after this choice (the receipt's GPP
+     * string): README, GPP strings. */
+    gpp = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "receipt"), "gpp");
+    if (cJSON_IsString(gpp) &&
+        (ping = decision_gpp_ping(gpp->valuestring, v->j.gpp_sid, app->cfg.gpp_cmp_id)) != NULL)
+        cJSON_AddItemToObject(root, "gpp_ping", ping);
     /* The cookie is (re)set on every write: a new ID, or a new lifetime
      * for the current one. */
     if (v->cookie[0] != '\0')

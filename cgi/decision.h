@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
 #include "../geo/rules.h"
 
@@ -116,6 +118,24 @@ char *decision_categories_json(const struct config_site *site,
  */
 int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on,
                  char *out, size_t outlen);
+
+/*
+ * What the __gpp page API (static/src/consent-gpp.js) answers to "ping",
+ * less what only the page knows (cmpStatus, cmpDisplayStatus,
+ * signalStatus), for the GPP string gpp of section sid (NULL or sid 0: no
+ * section applies) and the configuration's CMP ID:
+ * {"gppVersion": "1.1", "cmpId": N, "supportedAPIs": ["8:usca"],
+ *  "sectionList": [8], "applicableSections": [8], "gppString": gpp,
+ *  "parsedSections": {"usca": {"Version": 1, ...every field in wire order
+ *  (N-Bitfields as arrays)..., "GpcSegmentType": 1, "Gpc": true}}}
+ * with the sections as the IAB's reference library @iabgpp/cmpapi gives
+ * them (its getSection and parsedSections), decoded here by gpp/ so that the
+ * page needs no decoder. Without a section: applicableSections [-1],
+ * gppString the header without sections ("DBAA"), the rest empty.
+ * Returns a new object (free with cJSON_Delete), or NULL when gpp is not a
+ * string gpp_decode() accepts or memory ran out.
+ */
+cJSON *decision_gpp_ping(const char *gpp, int sid, int cmp_id);
 
 /* "necessary", "gpc" or NULL. */
 const char *decision_lock_name(enum decision_lock lock);

@@ -210,23 +210,27 @@ static void state_refused(struct request *req, const char *why)
 }
 
 /* The decision's "gpp" (the string of the choices that apply now, or null
- * where the region has no GPP section), "gpp_sid" and "gpp_version" (the
- * CMP API version the page API reports): README, GPP strings. */
-static void add_gpp(cJSON *root, const struct config_site *site, int sid, int gpc,
-                    const int *on)
+ * where the region has no GPP section), "gpp_sid", "gpp_version" (the CMP
+ * API version the page API reports) and "gpp_ping" (what the __gpp page
+ * API answers, decision_gpp_ping): README, GPP strings. */
+static void add_gpp(cJSON *root, const struct config *cfg, const struct config_site *site,
+                    int sid, int gpc, const int *on)
 {
     char gpp[GPP_MAX_STRING + 1];
-    cJSON *ids;
+    cJSON *ids, *ping;
 
     if (decision_gpp(site, sid, gpc, on, gpp, sizeof(gpp)) == 0) {
         cJSON_AddStringToObject(root, "gpp", gpp);
         ids = cJSON_AddArrayToObject(root, "gpp_sid");
         cJSON_AddItemToArray(ids, cJSON_CreateNumber(sid));
+        ping = decision_gpp_ping(gpp, sid, cfg->gpp_cmp_id);
     } else {
         cJSON_AddNullToObject(root, "gpp");
         cJSON_AddArrayToObject(root, "gpp_sid");
+        ping = decision_gpp_ping(NULL, 0, cfg->gpp_cmp_id);
     }
     cJSON_AddStringToObject(root, "gpp_version", GPP_CMP_API_VERSION);
+    cJSON_AddItemToObject(root, "gpp_ping", ping != NULL ? ping : cJSON_CreateNull());
 }
 
 /*
@@ -396,7 +400,7 @@ void handle_banner(struct request *req, struct response *res,
     o = cJSON_AddObjectToObject(root, "choices");
     for (size_t i = 0; i < site->ncategories; i++)
         cJSON_AddBoolToObject(o, site->categories[i].id, applied[i]);
-    add_gpp(root, site, v.j.gpp_sid, d.gpc_received, applied);
+    add_gpp(root, &app->cfg, site, v.j.gpp_sid, d.gpc_received, applied);
     add_stored(root, &stored, &state, site, v.consent_id);
 
     cJSON_AddStringToObject(root, "language", lang->tag);

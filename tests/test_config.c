@@ -98,6 +98,41 @@ Test(config, the_example_loads_with_its_sites_and_texts)
     config_free(&cfg);
 }
 
+Test(config, gpp_cmp_id_defaults_to_the_unregistered_id_1)
+{
+    cJSON *root = example();
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.gpp_cmp_id, 1);
+    config_free(&cfg);
+}
+
+Test(config, gpp_cmp_id_takes_a_registered_id)
+{
+    cJSON *root = example();
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddNumberToObject(root, "gpp_cmp_id", 4095);
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.gpp_cmp_id, 4095);
+    config_free(&cfg);
+}
+
+Test(config, a_gpp_cmp_id_out_of_range_or_not_an_integer_is_refused)
+{
+    const char *bad[] = {"0", "4096", "-1", "1.5", "\"31\"", "true"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *root = example();
+
+        cJSON_AddItemToObject(root, "gpp_cmp_id", cJSON_Parse(bad[i]));
+        expect_error(root, "$.gpp_cmp_id: expected an integer from 1 to 4095");
+    }
+}
+
 Test(config, a_missing_file_is_refused)
 {
     struct config cfg;

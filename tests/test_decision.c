@@ -318,3 +318,80 @@ Test(decision_gpp, no_section_no_string)
     cr_assert_eq(decision_gpp(&site, 6, 1, on, out, sizeof(out)), -1);
     cr_assert_str_eq(out, "");
 }
+
+/* The ping's fields, as the reference library's getSection gives them:
+ * every field in wire order, GpcSegmentType and Gpc last. */
+Test(decision_gpp, the_ping_carries_the_string_and_its_decoded_section)
+{
+    int on[3] = {1, 1, 0};
+    char out[GPP_MAX_STRING + 1];
+    cJSON *p, *usca, *f;
+    char *s;
+
+    cr_assert_eq(decision_gpp(&site, GPP_USCA, 1, on, out, sizeof(out)), 0);
+    p = decision_gpp_ping(out, GPP_USCA, 42);
+    cr_assert_not_null(p);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppVersion")->valuestring, "1.1");
+    cr_assert_eq(cJSON_GetObjectItem(p, "cmpId")->valueint, 42);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppString")->valuestring, out);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "supportedAPIs"));
+    cr_assert_str_eq(s, "[\"8:usca\"]");
+    cJSON_free(s);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "applicableSections"));
+    cr_assert_str_eq(s, "[8]");
+    cJSON_free(s);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "sectionList"));
+    cr_assert_str_eq(s, "[8]");
+    cJSON_free(s);
+    usca = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "parsedSections"), "usca");
+    cr_assert_not_null(usca);
+    cr_assert_str_eq(usca->child->string, "Version");
+    cr_assert_eq(cJSON_GetObjectItem(usca, "SaleOptOut")->valueint, 1);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(usca, "SensitiveDataProcessing")), 9);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(usca, "KnownChildSensitiveDataConsents")), 2);
+    f = cJSON_GetArrayItem(usca, cJSON_GetArraySize(usca) - 2);
+    cr_assert_str_eq(f->string, "GpcSegmentType");
+    cr_assert_eq(f->valueint, 1);
+    cr_assert_str_eq(f->next->string, "Gpc");
+    cr_assert(cJSON_IsTrue(f->next));
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, a_section_without_gpc_has_no_gpc_fields)
+{
+    int on[3] = {1, 1, 1};
+    char out[GPP_MAX_STRING + 1];
+    cJSON *p, *usva;
+
+    cr_assert_eq(decision_gpp(&site, GPP_USVA, 1, on, out, sizeof(out)), 0);
+    p = decision_gpp_ping(out, GPP_USVA, 1);
+    usva = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "parsedSections"), "usva");
+    cr_assert_not_null(usva);
+    cr_assert_eq(cJSON_GetObjectItem(usva, "SaleOptOut")->valueint, 2);
+    cr_assert_null(cJSON_GetObjectItem(usva, "Gpc"));
+    cr_assert_null(cJSON_GetObjectItem(usva, "GpcSegmentType"));
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, without_a_section_the_ping_says_minus_one_and_the_empty_header)
+{
+    cJSON *p = decision_gpp_ping(NULL, 0, 7);
+    char *s;
+
+    cr_assert_not_null(p);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppString")->valuestring, "DBAA");
+    cr_assert_eq(cJSON_GetObjectItem(p, "cmpId")->valueint, 7);
+    s = cJSON_PrintUnformatted(p);
+    cr_assert(strstr(s, "\"applicableSections\":[-1]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"supportedAPIs\":[]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"sectionList\":[]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"parsedSections\":{}") != NULL, "%s", s);
+    cJSON_free(s);
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, a_string_the_decoder_refuses_has_no_ping)
+{
+    cr_assert_null(decision_gpp_ping("DBABBg~not-a-section", GPP_USCA, 1));
+    cr_assert_null(decision_gpp_ping("", GPP_USCA, 1));
+}
