@@ -43,7 +43,8 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
 # Pre-compressed copies for nginx's gzip_static.
-GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz
+GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz \
+      static/consent-gpp.js.gz
 gz: $(GZ)
 static/%.gz: static/%
 	gzip -9 -n -c $< >$@
@@ -175,8 +176,10 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund
 
 # Browser tests: Debian's chromium driven by playwright-core (never a
-# downloaded browser), against the real stack.
-browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz tests/browser/node_modules/.package-lock.json
+# downloaded browser), against the real stack; gpp.test.js holds the __gpp
+# page API to the IAB's reference library (tests/gpp/).
+browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz tests/browser/node_modules/.package-lock.json \
+         tests/gpp/node_modules/.package-lock.json
 	@echo "== browser (node --test, headless Chromium against the real stack)"
 	@CONSENTD=$(ASAN)/consentd node --test tests/browser/
 

@@ -175,6 +175,8 @@ describe('the Debian package (make deb)', () => {
             '/usr/share/consentd/static/consent.js': '-rw-r--r--',
             '/usr/share/consentd/static/consent.js.gz': '-rw-r--r--',
             '/usr/share/consentd/static/consent-extra.js': '-rw-r--r--',
+            '/usr/share/consentd/static/consent-gpp.js': '-rw-r--r--',
+            '/usr/share/consentd/static/consent-gpp.js.gz': '-rw-r--r--',
             '/usr/share/consentd/static/admin/index.html': '-rw-r--r--',
             '/usr/share/consentd/static/demo/index.html': '-rw-r--r--',
             '/usr/share/consentd/rules.json': '-rw-r--r--', '/usr/share/consentd/redis.conf': '-rw-r--r--',

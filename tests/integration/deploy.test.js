@@ -640,12 +640,15 @@ describe('the running service', () => {
         });
     }
 
-    // The script, and the module it loads from its own folder (consent-extra.js).
+    // The script, and the modules it loads from its own folder (consent-extra.js,
+    // consent-gpp.js).
     for (const [p, cache, file] of [
         ['/consent/consent.js', 'public, max-age=300', 'consent.js'],
         ['/consent/v/123/consent.js', 'public, max-age=31536000, immutable', 'consent.js'],
         ['/consent/consent-extra.js', 'public, max-age=300', 'consent-extra.js'],
-        ['/consent/v/123/consent-extra.js', 'public, max-age=31536000, immutable', 'consent-extra.js']]) {
+        ['/consent/v/123/consent-extra.js', 'public, max-age=31536000, immutable', 'consent-extra.js'],
+        ['/consent/consent-gpp.js', 'public, max-age=300', 'consent-gpp.js'],
+        ['/consent/v/123/consent-gpp.js', 'public, max-age=31536000, immutable', 'consent-gpp.js']]) {
         it(`${p}: Cache-Control "${cache}", gzip_static`, async () => {
             const js = fs.readFileSync(path.join(ROOT, 'static', file));
             const plain = await getRaw(p);
