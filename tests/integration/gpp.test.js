@@ -316,6 +316,21 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
             assert.equal(m.getFieldValue(name, 'GpcSegmentIncluded'), true, `${what}: ${gpp}`);
     }
 
+    /* gpp_ping (what the __gpp page API answers): the string, its section,
+     * the default CMP ID, and parsedSections exactly as the reference
+     * library decodes the string. */
+    function assertPing(ping, gpp, sid, what) {
+        const m = new GppModel(gpp);
+        assert.deepEqual(ping, {
+            gppVersion: '1.1', cmpId: 1, supportedAPIs: [`${sid}:${SECTIONS[sid - 7]}`],
+            sectionList: [sid], applicableSections: [sid], gppString: gpp,
+            parsedSections: m.toObject(),
+        }, `${what}: gpp_ping of ${gpp}`);
+        /* the same keys in the same order as the reference's */
+        const name = SECTIONS[sid - 7];
+        assert.deepEqual(Object.keys(ping.parsedSections[name]), Object.keys(m.getSection(name)), what);
+    }
+
     it('every mapped region x GPC: the decision carries its section with the rules\' fields', async () => {
         const regions = Object.keys(RULES.gpp_sections);
         for (const region of regions) {
@@ -335,6 +350,7 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
                 assert.equal(res.json.choices.advertising, !gpc, `${region} GPC ${gpc}`);
                 const ours = ourDecode(res.json.gpp);
                 assert.deepEqual(Object.keys(ours.sections), [RULES.gpp_sections[region]]);
+                assertPing(res.json.gpp_ping, res.json.gpp, res.json.gpp_sid[0], `${region} GPC ${gpc}`);
             }
         }
     });
@@ -346,6 +362,10 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
             assert.equal(res.json.gpp, null);
             assert.deepEqual(res.json.gpp_sid, []);
             assert.equal(res.json.gpp_version, '1.1');
+            assert.deepEqual(res.json.gpp_ping, {
+                gppVersion: '1.1', cmpId: 1, supportedAPIs: [], sectionList: [],
+                applicableSections: [-1], gppString: new GppModel().encode(), parsedSections: {},
+            });
         }
     });
 
@@ -363,6 +383,7 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
                     const what = `${matched} GPC ${gpc} ${action}`;
                     assert.equal(typeof r.gpp, 'string', `${what}: ${JSON.stringify(r)}`);
                     assertFields(r.gpp, matched, r.choices.advertising, gpc, what);
+                    assertPing(res.json.gpp_ping, r.gpp, SECTIONS.indexOf(RULES.gpp_sections[matched]) + 7, what);
                     /* accept_all turns advertising on unless binding GPC locks it off */
                     const locked = gpc && res.json.receipt.gpc.binding;
                     assert.equal(r.choices.advertising, action === 'accept_all' && !locked, what);
@@ -382,6 +403,7 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
         const v = await V.newVisitor(stack, { xff: '46.4.0.77' });
         const res = await V.record(v, 'reject_all');
         assert.equal(res.json.receipt.gpp, undefined);
+        assert.equal(res.json.gpp_ping, undefined);
     });
 });
 
