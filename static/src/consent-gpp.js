@@ -16,8 +16,10 @@
  *
  * Events, in the order the specification asks: signalStatus "not ready"
  * when a choice is being recorded, cmpDisplayStatus "hidden" as the banner
- * goes, sectionChange (the section's API prefix) when the answer brings the
- * string in force after the choice, then signalStatus "ready". A listener
+ * goes, sectionChange (the section's API prefix) when the server's answer
+ * brings the string in force after the choice, then signalStatus "ready"
+ * (also after a refused choice, without sectionChange: the string in force
+ * is the one before). A listener
  * added while signals are ready gets signalStatus "ready" right after
  * listenerRegistered, so a vendor that waits for that event (the
  * specification's own example) does not wait for ever.
@@ -82,8 +84,11 @@
     }
 
     /* From consent.js: 'v' the banner or the panel was shown or hidden,
-     * 'n' a choice is being recorded, 's' st.G may hold a new string (a
-     * decision, or the answer to a choice). */
+     * 'n' a choice is being recorded, 's' the server's answer to a choice
+     * (st.G holds the string in force after it: sectionChange, even when
+     * the choice changed no field), 'd' a decision or a refused choice
+     * (sectionChange only if the string changed). Signals are ready again
+     * once no choice waits for the server. */
     api.u = function (k) {
       var v;
       if (k == 'v' && (v = shown()) != V) fire('cmpDisplayStatus', V = v);
@@ -91,12 +96,12 @@
         busy = 1;
         signal('not ready');
       }
-      if (k == 's') {
-        if (busy || st.G.gppString != last)
+      if (k == 's' || k == 'd') {
+        if (k == 's' || st.G.gppString != last)
           Object.keys(st.G.parsedSections).forEach(function (s) { fire('sectionChange', s); });
-        busy = 0;
         last = st.G.gppString;
-        signal('ready');
+        busy = !!(st.q && st.q.length);
+        if (!busy) signal('ready');
       }
     };
     return api;

@@ -201,7 +201,9 @@
   }
 
   /* Tells consent-gpp.js: 'v' the banner or panel was shown or hidden,
-   * 'n' a choice is being recorded, 's' st.G may hold a new string. */
+   * 'n' a choice is being recorded, 's' the server's answer to a choice
+   * (st.G: the string in force after it), 'd' a decision or a refusal
+   * (st.G: the string in force, perhaps unchanged). */
   function gpp(k) {
     if (GM && GM.u) GM.u(k);
   }
@@ -276,6 +278,8 @@
           localStorage.setItem(RKEY, JSON.stringify({ jws: x.jws, seq: R.seq, receipt_id: R.receipt_id, time_ms: R.time_ms }));
         } catch (e) { /* full */ }
       }, Object);
+      // Refused (4xx): the string in force is the one before.
+      else gpp('d');
       flush();
     }).catch(function () {
       busy = 0;
@@ -376,7 +380,7 @@
     st.x = x.signals;
     st.G = x.gpp_ping;
     gstart();
-    gpp('s');
+    gpp('d');
     st.t = now();
     recorded = 0;
     // A choice the server has not confirmed yet wins over what it knows

@@ -15,7 +15,8 @@
  *   "ready", in that order; a removed listener gets nothing more; the
  *   settings panel is a display too; unknown sections, fields and commands
  *   answer (null, false); a returning visitor's page answers from what the
- *   browser kept, without asking the server.
+ *   browser kept, without asking the server; a choice the server refuses
+ *   (422: dropped, 409: asked again) signals ready again.
  * - Germany (no GPP section): consent-gpp.js is never requested; ping says
  *   applicableSections [-1], signals ready, display disabled.
  */
@@ -214,6 +215,56 @@ describe('California (usca)', () => {
             await v.close();
         }
     });
+});
+
+describe('California, a choice the server refuses', () => {
+    for (const [status, code] of [[422, 'category_locked'], [409, 'stale_banner']]) {
+        it(`${status}: signals ready again, no sectionChange: the string in force is the one before`, async () => {
+            const v = await visitor(browser, stack, { xff: CA });
+            try {
+                const { page } = v;
+                await madePages(v);
+                let refused = 0;
+                await v.context.route('**/consent/v1/consents', (route) => {
+                    if (route.request().method() !== 'POST' || refused++)
+                        return route.continue();
+                    return route.fulfill({ status, contentType: 'application/json',
+                        body: JSON.stringify({ error: { code, message: 'refused by the test' } }) });
+                });
+                const decision = page.waitForResponse((r) => r.url().includes('/consent/v1/banner'));
+                await page.goto(made({}, { body: EARLY }));
+                const d = await (await decision).json();
+                const b = await banner(page);
+                await page.waitForFunction(() => window.gppEvents.length >= 1);
+                await page.evaluate(() => { window.gppEvents.length = 0; });
+                await b.getByRole('button', { name: DNS }).click();
+                await page.waitForFunction(() => window.gppEvents.some((e) => e[0] === 'signalStatus' && e[1] === 'ready'));
+                const events = await page.evaluate(() => window.gppEvents.map((e) => [e[0], e[1], e[2]]));
+                assert.equal(refused, 1);
+                if (status === 422) {
+                    // Dropped: the string in force is still the decision's.
+                    assert.deepEqual(events.map((e) => [e[0], e[1]]), [
+                        ['signalStatus', 'not ready'], ['cmpDisplayStatus', 'hidden'], ['signalStatus', 'ready']]);
+                    assert.equal((await gpp(page, 'ping'))[0].gppString, d.gpp);
+                    assert.deepEqual((await me(page)).status, 404, 'nothing recorded');
+                } else {
+                    // 409: dropped too; the script asks for the current decision
+                    // (the same string) and shows the banner again.
+                    assert.deepEqual(events.slice(0, 3).map((e) => [e[0], e[1]]), [
+                        ['signalStatus', 'not ready'], ['cmpDisplayStatus', 'hidden'], ['signalStatus', 'ready']]);
+                    await banner(page);
+                    await page.waitForFunction(() => window.gppEvents.some((e) => e[0] === 'cmpDisplayStatus' && e[1] === 'visible'));
+                    const all = await page.evaluate(() => window.gppEvents.map((e) => e[0]));
+                    assert.ok(!all.includes('sectionChange'), `no sectionChange: ${all}`);
+                    const [p] = await gpp(page, 'ping');
+                    assert.deepEqual([p.cmpDisplayStatus, p.signalStatus, p.gppString], ['visible', 'ready', d.gpp]);
+                }
+                assert.deepEqual(v.errors, []);
+            } finally {
+                await v.close();
+            }
+        });
+    }
 });
 
 describe('Germany (no GPP section)', () => {
