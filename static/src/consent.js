@@ -5,7 +5,7 @@
  * (applied, never recorded). What only some pages need (the cookie
  * declaration, clean-up after a refusal, embed placeholders) is in
  * consent-extra.js, loaded on demand by more(); the IAB GPP page API
- * (__gpp) in consent-gpp.js, loaded where a GPP section applies (gpp()).
+ * (__gpp) in consent-gpp.js, loaded where a GPP section applies (gstart()).
  * No dependencies. This is the readable source;
  * static/consent.js is this file minified (node tests/browser/minify.js).
  * See static/README.md.
