@@ -24,6 +24,9 @@
  * listenerRegistered, so a vendor that waits for that event (the
  * specification's own example) does not wait for ever.
  *
+ * Frames call it with postMessage through the __gppLocator frame, once
+ * this module has loaded.
+ *
  * This is the readable source; static/consent-gpp.js is this file minified
  * (node tests/browser/minify.js).
  */
@@ -104,6 +107,28 @@
         if (!busy) signal('ready');
       }
     };
+    /* Calls from iframes (IAB CMP API, "Using postMessage"): a frame
+     * named __gppLocator marks this window; a message {__gppCall: {command,
+     * parameter, version, callId}} (an object, or the same as a JSON
+     * string) is answered to its sender, in kind, with {__gppReturn:
+     * {returnValue, success, callId}}, once per callback call (listeners:
+     * every event). */
+    w.addEventListener('message', function (e) {
+      var m = e.data, j = typeof m == 'string', c;
+      try { m = j ? JSON.parse(m) : m; } catch (_) { return; }
+      c = m && m.__gppCall;
+      if (!c || typeof c != 'object' || !e.source) return;
+      api([c.command, function (r, ok) {
+        var o = { __gppReturn: { returnValue: r, success: ok, callId: c.callId } };
+        e.source.postMessage(j ? JSON.stringify(o) : o, '*');
+      }, c.parameter, c.version]);
+    });
+    if (!w.frames.__gppLocator) {
+      var f = d.createElement('iframe');
+      f.name = '__gppLocator';
+      f.hidden = true;
+      (d.body || d.documentElement).append(f);
+    }
     return api;
   };
 })(window, document);

@@ -16,7 +16,8 @@
  *   settings panel is a display too; unknown sections, fields and commands
  *   answer (null, false); a returning visitor's page answers from what the
  *   browser kept, without asking the server; a choice the server refuses
- *   (422: dropped, 409: asked again) signals ready again.
+ *   (422: dropped, 409: asked again) signals ready again; frames call it
+ *   with postMessage through the __gppLocator frame.
  * - Germany (no GPP section): consent-gpp.js is never requested; ping says
  *   applicableSections [-1], signals ready, display disabled.
  */
@@ -210,6 +211,48 @@ describe('California (usca)', () => {
             assert.equal(p3.signalStatus, 'ready');
             assert.deepEqual(v.bannerRequests(), [], 'no decision asked for');
             assert.deepEqual((await stored(page)).G.gppString, accepted);
+            assert.deepEqual(v.errors, []);
+        } finally {
+            await v.close();
+        }
+    });
+});
+
+describe('California, calls from an iframe (postMessage)', () => {
+    it('__gppLocator marks the window; __gppCall messages, objects or JSON strings, are answered to their frame', async () => {
+        const v = await visitor(browser, stack, { xff: CA });
+        try {
+            const { page } = v;
+            await madePages(v);
+            const decision = page.waitForResponse((r) => r.url().includes('/consent/v1/banner'));
+            await page.goto(made({}, { body: EARLY }));
+            const d = await (await decision).json();
+            await page.waitForFunction(() => !!window.frames.__gppLocator);
+            assert.equal(await page.locator('iframe[name="__gppLocator"]').isHidden(), true);
+            // A frame posts to its parent as an ad tag would (the message's
+            // source is the frame: the call runs in the frame's own script).
+            const answers = await page.evaluate(() => new Promise((resolve) => {
+                const f = document.createElement('iframe');
+                document.body.append(f);
+                const fw = f.contentWindow, got = [];
+                fw.addEventListener('message', (e) => {
+                    got.push(e.data);
+                    if (got.length === 3) resolve(got);
+                });
+                fw.eval(`
+                    parent.postMessage({__gppCall: {command: 'ping', version: '1.1', callId: 'p1'}}, '*');
+                    parent.postMessage(JSON.stringify({__gppCall: {command: 'getField', parameter: 'usca.SaleOptOut', callId: 7}}), '*');
+                    parent.postMessage({__gppCall: {command: 'getSection', parameter: 'usnat', callId: 'n'}}, '*');
+                    parent.postMessage({notGpp: 1}, '*');`);
+            }));
+            const [ping, field, none] = answers;
+            assert.equal(ping.__gppReturn.callId, 'p1');
+            assert.equal(ping.__gppReturn.success, true);
+            assert.equal(ping.__gppReturn.returnValue.gppString, d.gpp);
+            assert.deepEqual(ping.__gppReturn.returnValue.applicableSections, [8]);
+            assert.equal(typeof field, 'string', 'a JSON string call is answered with a JSON string');
+            assert.deepEqual(JSON.parse(field), { __gppReturn: { returnValue: 2, success: true, callId: 7 } });
+            assert.deepEqual(none, { __gppReturn: { returnValue: null, success: false, callId: 'n' } });
             assert.deepEqual(v.errors, []);
         } finally {
             await v.close();
