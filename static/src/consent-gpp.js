@@ -107,6 +107,7 @@
         if (!busy) signal('ready');
       }
     };
+
     /* Calls from iframes (IAB CMP API, "Using postMessage"): a frame
      * named __gppLocator marks this window; a message {__gppCall: {command,
      * parameter, version, callId}} (an object, or the same as a JSON
