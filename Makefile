@@ -84,6 +84,7 @@ install: all
 	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
 	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
 	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf
+	install -m 644 nginx/consent-limits.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-limits.conf
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@DATADIR@|$(DATADIR)|g' nginx/consentd.service.in \
 	    >$(DESTDIR)$(UNITDIR)/consentd.service
