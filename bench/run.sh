@@ -8,6 +8,12 @@
 # only change is the rate limits' zones: bench/limits.conf instead of
 # nginx/consent-limits.conf (see bench/nginx.conf.in).
 #
+# Last, the decision and the write against a 3-primary Redis Cluster on
+# loopback (no replicas; cluster-enabled redis-servers on the shipped
+# redis.conf, redis-cli --cluster create), with consentd restarted on
+# redis.cluster and the same nginx: ratios to the single server's figures of
+# this run.
+#
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (64),
 # BENCH_IDS_FIRST (consent IDs stored for the first lookup run, 10000),
 # BENCH_IDS (stored for the second, 100000); each ID has 1 to 10 receipts,
@@ -23,15 +29,16 @@ if [ "$IDS" -le "$IDS_FIRST" ]; then
     echo "BENCH_IDS ($IDS) must be more than BENCH_IDS_FIRST ($IDS_FIRST)" >&2
     exit 2
 fi
-# Four free loopback ports (bound to port 0 by the kernel, then released).
+# Seven free loopback ports (bound to port 0 by the kernel, then released).
 set -- $(node -e '
 const net = require("net");
-const servers = [1, 2, 3, 4].map(() => net.createServer());
+const servers = [1, 2, 3, 4, 5, 6, 7].map(() => net.createServer());
 Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
     console.log(servers.map((s) => s.address().port).join(" "));
     servers.forEach((s) => s.close());
 });')
 PORT=$1; CONSENTD_PORT=$2; EMPTY_PORT=$3; REDIS_PORT=$4
+CLUSTER_PORTS="$5 $6 $7"
 PIDS=""
 
 cleanup() {
@@ -191,6 +198,56 @@ NIDS=$(redis-cli -p "$REDIS_PORT" EVAL "return #redis.call('KEYS', 'c:{*}')" 0)
 PER_RECEIPT=$(( (MEM1 - MEM0 + MEM3 - MEM2) / (WRITTEN > 0 ? WRITTEN : 1) ))
 GZ=$(cat "$ROOT/static/consent.js" "$ROOT/static/consent.css" | gzip -9 -n | wc -c)
 
+# The same consentd on a 3-primary cluster: stop it, start the cluster, start
+# it again with redis.cluster (same port: nginx's upstream is unchanged).
+echo "starting a 3-primary Redis Cluster..." >&2
+kill -TERM "$CONSENTD_PID"
+wait "$CONSENTD_PID" 2>/dev/null || true
+SEEDS=""
+for p in $CLUSTER_PORTS; do
+    mkdir -p "$DIR/cluster-$p"
+    redis-server "$ROOT/redis/redis.conf" --port "$p" --dir "$DIR/cluster-$p" \
+        --daemonize no --logfile "$DIR/cluster-$p.log" --cluster-enabled yes \
+        --cluster-config-file nodes.conf &
+    PIDS="$PIDS $!"
+    SEEDS="$SEEDS 127.0.0.1:$p"
+done
+for p in $CLUSTER_PORTS; do
+    for _ in $(seq 1 100); do
+        redis-cli -p "$p" PING >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+done
+# shellcheck disable=SC2086
+redis-cli --cluster create $SEEDS --cluster-replicas 0 --cluster-yes >"$DIR/cluster-create.log"
+for p in $CLUSTER_PORTS; do
+    for _ in $(seq 1 100); do
+        redis-cli -p "$p" CLUSTER INFO | grep -q '^cluster_state:ok' && break
+        sleep 0.1
+    done
+done
+node -e '
+const fs = require("fs");
+const [dir, seeds] = process.argv.slice(1);
+const c = JSON.parse(fs.readFileSync(dir + "/consentd.json"));
+c.redis = {cluster: seeds.trim().split(" ")};
+fs.writeFileSync(dir + "/consentd-cluster.json", JSON.stringify(c));
+' "$DIR" "$SEEDS"
+"$ROOT/build/release/consentd" -c "$DIR/consentd-cluster.json" 2>"$DIR/consentd-cluster.log" &
+CONSENTD_PID=$!
+PIDS="$PIDS $CONSENTD_PID"
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$B/consent/v1/health" 2>/dev/null && break
+    sleep 0.1
+done
+curl -fsS -c "$DIR/jar2" -o /dev/null -H 'X-Forwarded-For: 46.4.0.2' -H 'Content-Type: application/json' \
+    -d "{\"site\":\"demo\",\"banner_version\":\"$BENCH_VERSION\",\"texts_sha256\":\"$BENCH_HASH\",\"action\":\"reject_all\"}" \
+    "$B/consent/v1/consents"
+RETURNING_C="consent=$(awk '$6 == "consent" {print $7}' "$DIR/jar2")"
+wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/write.lua" "$B/consent/v1/consents" >/dev/null
+R_RETURN_C=$(BENCH_COOKIE="$RETURNING_C" run_wrk returning-cluster "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")
+R_WRITE_C=$(run_wrk write-cluster "$B/consent/v1/consents" "$ROOT/bench/write.lua")
+
 echo
 echo "consent backend benchmark - $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNS -d${SECS}s, nginx 1 worker"
 echo
@@ -209,7 +266,14 @@ line "4. decision, returning visitor (+Redis)" "$R_RETURN"
 line "5. receipt write (sign + Lua write)" "$R_WRITE"
 line "6. support lookup, $NIDS1 IDs stored" "$R_LOOKUP1"
 line "7. support lookup, $NIDS2 IDs stored" "$R_LOOKUP2"
+line "8. decision, returning, 3-primary cluster" "$R_RETURN_C"
+line "9. receipt write, 3-primary cluster" "$R_WRITE_C"
 echo
+ratio() {   # ratio "name rps ..." "name rps ...": the first's req/s over the second's
+    awk -v a="$(echo "$1" | awk '{print $2}')" -v b="$(echo "$2" | awk '{print $2}')" \
+        'BEGIN {printf "%.2f", a/b}'
+}
+echo "3-primary cluster / single server, same run: returning decision $(ratio "$R_RETURN_C" "$R_RETURN"), receipt write $(ratio "$R_WRITE_C" "$R_WRITE")"
 L1=$(echo "$R_LOOKUP1" | awk '{print $2}'); L2=$(echo "$R_LOOKUP2" | awk '{print $2}')
 echo "support lookup, $NIDS2 IDs / $NIDS1 IDs: $(awk -v a="$L2" -v b="$L1" 'BEGIN {printf "%.2f", a/b}') (req/s; 1.00 is flat)"
 P99E=$(echo "$R_EMPTY" | awk '{print $4}'); P99F=$(echo "$R_FIRST" | awk '{print $4}')
