@@ -38,7 +38,7 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test unit integration browser banner soak deps deps-test clean install gz bench \
+.PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench \
         deb deps-deb test-deb
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
 
@@ -85,6 +85,7 @@ install: all
 	    cgi/consentd.example.json >$(DESTDIR)$(SYSCONFDIR)/consentd/consentd.json.example
 	install -m 644 nginx/consent.conf $(DESTDIR)$(SYSCONFDIR)/nginx/snippets/consent.conf
 	install -m 644 nginx/consent-http.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-http.conf
+	install -m 644 nginx/consent-limits.conf $(DESTDIR)$(SYSCONFDIR)/nginx/conf.d/consent-limits.conf
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
 	    -e 's|@DATADIR@|$(DATADIR)|g' nginx/consentd.service.in \
 	    >$(DESTDIR)$(UNITDIR)/consentd.service
@@ -165,12 +166,6 @@ tests/gpp/node_modules/.package-lock.json: tests/gpp/package-lock.json
 integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES) tests/gpp/node_modules/.package-lock.json
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
-
-# Not in make test: two consentd behind one upstream with one killed or
-# stopped under load (tests/integration/upstream.soak.js). On a busy 2-core
-# CI machine nginx sometimes takes both servers out (502); README, Tests.
-soak: $(ASAN)/consentd $(ASAN)/consentctl build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb
-	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/upstream.soak.js
 
 tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund

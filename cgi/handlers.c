@@ -451,6 +451,16 @@ static void add_geoip_files(cJSON *geoip, const struct geo *g)
     }
 }
 
+/*
+ * Health. Anyone gets the status alone, {"status": "ok"} 200 or
+ * {"status": "unavailable"} 503: what a load balancer or an uptime check
+ * needs. The details (GeoIP files, Redis topology, the primary's address,
+ * Redis's error text, rules version, key ID) describe the inside of the
+ * deployment, so, like a service's admin interface, they are answered only
+ * on the machine nginx runs on: REMOTE_ADDR loopback. nginx's realip
+ * decides REMOTE_ADDR, as it does for the snippet's allow lists (README,
+ * "Behind a load balancer").
+ */
 void handle_health(struct request *req, struct response *res,
                    struct request_log *log)
 {
@@ -461,6 +471,11 @@ void handle_health(struct request *req, struct response *res,
 
     (void)log;
     cJSON_AddStringToObject(root, "status", redis == STORE_OK ? "ok" : "unavailable");
+    response_header(res, "Cache-Control", "no-store");
+    if (!request_is_loopback(req->remote_addr)) {
+        response_json(res, redis == STORE_OK ? 200 : 503, root);
+        return;
+    }
     o = cJSON_AddObjectToObject(root, "geoip");
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddStringToObject(o, "type", app->geo.files[0].mmdb.metadata.database_type);
@@ -483,7 +498,6 @@ void handle_health(struct request *req, struct response *res,
                                 ? store->last_error : store_strerror(redis));
     cJSON_AddStringToObject(root, "rules_version", app->rules.version);
     cJSON_AddStringToObject(root, "signing_key", app->keys.current.kid);
-    response_header(res, "Cache-Control", "no-store");
     response_json(res, redis == STORE_OK ? 200 : 503, root);
 }
 
