@@ -41,9 +41,10 @@ struct app {
 #define WORKER_SEALS 256
 
 /* A receipt context this worker built for writes, and what it was built
- * from (site, language, banner model, regime, region, under one load). */
+ * from (a hash of site, language, banner model, regime, region and GPP
+ * string, under one load). */
 struct worker_made {
-    char key[128];
+    unsigned char key[16];
     uint64_t generation;
     struct receipt_context ctx;
 };

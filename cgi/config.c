@@ -25,8 +25,8 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "head_cache", "admin", "texts", "sites",
-    NULL};
+    "signing_key", "retired_keys", "receipts", "head_cache", "admin", "texts", "gpp_cmp_id",
+    "sites", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -45,7 +45,7 @@ static const char *const redis_keys[] = {
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
-    "declaration", "signals", NULL};
+    "declaration", "signals", "gpp", NULL};
 /* Vendor consent signals the script sends (site "signals"): each names the
  * category that grants it; Clarity takes one for ads and one for analytics. */
 static const char *const signal_keys[] = {"uet", "clarity", "meta", "tiktok", NULL};
@@ -445,6 +445,41 @@ static int load_signals(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
+/*
+ * The site's optional "gpp" (at path): the GPP fields it declares, by their
+ * IAB names ({"SaleOptOutNotice": 1, "MspaCoveredTransaction": 2, ...}):
+ * notices, MSPA flags and the other scalar fields, not the opt-outs and GPC
+ * (they follow the visitor: decision_gpp). Each value in the field's range.
+ * Returns 0, or -1 with the reason in c.
+ */
+static int load_gpp(struct jcheck *c, const cJSON *item, const char *path,
+                    struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *gpp = NULL, *v;
+
+    if (jcheck_member(c, item, path, "gpp", 0, cJSON_Object, &gpp) < 0)
+        return -1;
+    if (gpp == NULL)
+        return 0;
+    jcheck_path_key(p, path, "gpp");
+    cJSON_ArrayForEach(v, gpp) {
+        const struct gpp_field_desc *f = gpp_field_by_name(v->string);
+
+        jcheck_path_key(q, p, v->string);
+        if (f == NULL || f->list || f->field == GPP_F_VERSION || f->field == GPP_F_SALE_OPT_OUT ||
+            f->field == GPP_F_SHARING_OPT_OUT || f->field == GPP_F_TARGETED_ADVERTISING_OPT_OUT)
+            return jcheck_fail(c, q, "not a GPP field a site declares (notices, consents, "
+                               "MSPA flags: README, GPP strings)");
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+            v->valueint < f->min || v->valueint > f->max)
+            return jcheck_fail(c, q, "expected an integer from %d to %d", f->min, f->max);
+        site->gpp_set[f->field] = 1;
+        site->gpp_value[f->field] = (unsigned char)v->valueint;
+    }
+    return 0;
+}
+
 static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                      struct config_site *site, const struct texts *defaults)
 {
@@ -589,7 +624,7 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
         }
     }
 
-    if (load_signals(c, item, path, site) != 0)
+    if (load_signals(c, item, path, site) != 0 || load_gpp(c, item, path, site) != 0)
         return -1;
 
     if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
@@ -1101,6 +1136,10 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     cfg->access_log = 0;
     if (jcheck_bool(jc, root, "$", "access_log", 0, &cfg->access_log) < 0)
         goto fail;
+    v = CONFIG_GPP_CMP_ID_UNREGISTERED;
+    if (jcheck_int(jc, root, "$", "gpp_cmp_id", 0, 1, CONFIG_GPP_CMP_ID_MAX, &v) < 0)
+        goto fail;
+    cfg->gpp_cmp_id = (int)v;
 
     if (jcheck_member(jc, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.geoip", geoip_keys) != 0 ||

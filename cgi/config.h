@@ -14,6 +14,7 @@
 
 #include "../geo/geo.h"
 #include "../geo/rules.h"
+#include "../gpp/gpp.h"
 #include "../redis/store.h"
 
 #define CONSENT_MAX_CONFIG (1024 * 1024)
@@ -25,6 +26,10 @@
 #define CONSENT_LANG_LEN 16          /* "pt-br" style tag plus NUL */
 #define CONSENT_MAX_ORIGINS 16
 #define CONSENT_MAX_TEXT_LEN 2000
+/* gpp_cmp_id: the IAB's CMP IDs are 12-bit numbers; a CMP without one
+ * reports 1 (IAB, "CMP API Specification", "What is CMP ID?"). */
+#define CONFIG_GPP_CMP_ID_UNREGISTERED 1
+#define CONFIG_GPP_CMP_ID_MAX 4095
 /* Where systemd puts a service's credentials (LoadCredential=). */
 #define CONFIG_CREDENTIALS_PREFIX "/run/credentials/"
 #define CONSENT_MAX_WORKERS 1024
@@ -100,6 +105,10 @@ struct config_site {
      * for a prefix) that the banner decision carries for clean-up; NULL
      * when there is nothing to clean. Owned. */
     char *cleanup;
+    /* "gpp": GPP fields the site declares (gpp/gpp.h; notices, MSPA
+     * flags), gpp_set[f] for each one given; see decision_gpp. */
+    unsigned char gpp_value[GPP_FIELD_COUNT];
+    unsigned char gpp_set[GPP_FIELD_COUNT];
 };
 
 struct config {
@@ -127,6 +136,8 @@ struct config {
     size_t ntokens;
     int audit_retention_days;
     long audit_max_entries;         /* the audit stream keeps about this many */
+    /* gpp_cmp_id: the IAB CMP ID the __gpp page API reports (cmpId) */
+    int gpp_cmp_id;
     struct config_site *sites;
     size_t nsites;
 };

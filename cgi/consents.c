@@ -63,13 +63,16 @@ static int opted_out(const struct choice *r)
 
 /* The context of this write: everything about it that many receipts share
  * (site, region, regime, the texts shown, the categories with their names
- * in the language shown, controller, key). */
+ * in the language shown, controller, key, and the GPP string in force after
+ * the choice: one per region, opt-out state and GPC, so few). */
 static int make_context(const struct request *req, const struct choice *r,
-                        const struct visitor *v, struct receipt_context *ctx)
+                        const struct visitor *v, const struct decision *d,
+                        struct receipt_context *ctx)
 {
     const struct config_site *site = r->site;
     const struct config_controller *c = &site->controller;
     cJSON *t = cJSON_CreateObject(), *o, *cats, *purposes, *texts, *names;
+    char gpp[GPP_MAX_STRING + 1];
 
     texts = cJSON_Parse(r->lang->texts[r->texts_model]);
     names = cJSON_GetObjectItemCaseSensitive(texts, "categories");
@@ -109,34 +112,49 @@ static int make_context(const struct request *req, const struct choice *r,
     cJSON_AddStringToObject(o, "email", c->email);
     cJSON_AddStringToObject(o, "phone", c->phone);
     cJSON_AddNumberToObject(t, "consent_days", v->j.regime->consent_days);
+    if (decision_gpp(site, v->j.gpp_sid, d->gpc_received, r->on, gpp, sizeof(gpp)) == 0)
+        cJSON_AddStringToObject(t, "gpp", gpp);
     cJSON_AddStringToObject(t, "kid", req->app->keys.current.kid);
     return receipt_context_make(ctx, t);
 }
 
 /* The context of this write from the worker's recent ones, or made (and
- * kept; borrowed until this worker's next write). NULL when out of memory. */
+ * kept; borrowed until this worker's next write). Kept under a BLAKE2b
+ * hash of everything make_context() reads that changes between writes
+ * under one load: site, language, banner model, regime, region and the
+ * GPP string of the choice. NULL when out of memory. */
 static const struct receipt_context *context_for(struct request *req, const struct choice *r,
-                                                 const struct visitor *v)
+                                                 const struct visitor *v,
+                                                 const struct decision *d)
 {
     struct worker *w = req->worker;
     struct worker_made *m;
-    char key[sizeof(m->key)];
-    int n = snprintf(key, sizeof(key), "%s|%s|%d|%s|%s", r->site->id, r->lang->tag,
-                     r->texts_model, v->j.regime->id, v->region);
+    char gpp[GPP_MAX_STRING + 1];
+    unsigned char key[sizeof(m->key)];
+    crypto_generichash_state h;
 
-    for (size_t i = 0; n > 0 && (size_t)n < sizeof(key) && i < WORKER_MADE; i++)
+    if (decision_gpp(r->site, v->j.gpp_sid, d->gpc_received, r->on, gpp, sizeof(gpp)) != 0)
+        gpp[0] = '\0';
+    crypto_generichash_init(&h, NULL, 0, sizeof(key));
+    crypto_generichash_update(&h, (const unsigned char *)r->site->id, strlen(r->site->id) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)r->lang->tag, strlen(r->lang->tag) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)&r->texts_model, sizeof(r->texts_model));
+    crypto_generichash_update(&h, (const unsigned char *)v->j.regime->id,
+                              strlen(v->j.regime->id) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)v->region, strlen(v->region) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)gpp, strlen(gpp) + 1);
+    crypto_generichash_final(&h, key, sizeof(key));
+    for (size_t i = 0; i < WORKER_MADE; i++)
         if (w->made[i].generation == req->app->generation &&
-            strcmp(w->made[i].key, key) == 0)
+            memcmp(w->made[i].key, key, sizeof(key)) == 0)
             return &w->made[i].ctx;
     m = &w->made[w->next_made++ % WORKER_MADE];
     receipt_context_free(&m->ctx);
     m->generation = 0;
-    if (make_context(req, r, v, &m->ctx) != RECEIPT_OK)
+    if (make_context(req, r, v, d, &m->ctx) != RECEIPT_OK)
         return NULL;
-    if (n > 0 && (size_t)n < sizeof(key)) {
-        memcpy(m->key, key, (size_t)n + 1);
-        m->generation = req->app->generation;
-    }
+    memcpy(m->key, key, sizeof(key));
+    m->generation = req->app->generation;
     return &m->ctx;
 }
 
@@ -385,13 +403,15 @@ static void record(struct request *req, struct response *res,
      * consolidate its fast bins every time */
     struct attempt at_s, *at = &at_s;
     int64_t now = app_now_ms();
-    cJSON *root;
+    const struct app *app = req->app;
+    cJSON *root, *ping;
+    const cJSON *gpp;
     int st;
 
     memset(at, 0, sizeof(*at));
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
-    if ((ctx = context_for(req, r, v)) == NULL) {
+    if ((ctx = context_for(req, r, v, d)) == NULL) {
         response_error(res, 503, "out_of_memory", "try again");
         return;
     }
@@ -435,6 +455,12 @@ static void record(struct request *req, struct response *res,
     cJSON_AddItemToObject(root, "receipt", cJSON_CreateRaw(at->payload));
     cJSON_AddStringToObject(root, "sha256", at->sha256);
     cJSON_AddStringToObject(root, "jws", at->jws);
+    /* What the __gpp page API answers after this choice (the receipt's GPP
+     * string, which is the context's): README, GPP strings. */
+    gpp = cJSON_GetObjectItemCaseSensitive(ctx->tree, "gpp");
+    if (cJSON_IsString(gpp) &&
+        (ping = decision_gpp_ping(gpp->valuestring, v->j.gpp_sid, app->cfg.gpp_cmp_id)) != NULL)
+        cJSON_AddItemToObject(root, "gpp_ping", ping);
     /* The cookie is (re)set on every write: a new ID, or a new lifetime
      * for the current one. */
     if (v->cookie[0] != '\0')

@@ -3,6 +3,7 @@
  */
 #include "decision.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -111,4 +112,128 @@ char *decision_categories_json(const struct config_site *site,
     out = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
     return out;
+}
+
+/* The opt-outs and the notice each depends on. */
+static const enum gpp_field optouts[][2] = {
+    {GPP_F_SALE_OPT_OUT, GPP_F_SALE_OPT_OUT_NOTICE},
+    {GPP_F_SHARING_OPT_OUT, GPP_F_SHARING_OPT_OUT_NOTICE},
+    {GPP_F_TARGETED_ADVERTISING_OPT_OUT, GPP_F_TARGETED_ADVERTISING_OPT_OUT_NOTICE},
+};
+
+int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on,
+                 char *out, size_t outlen)
+{
+    struct gpp_string g;
+    struct gpp_section *s = &g.sections[0];
+    int sells = 0, sale_on = 0;
+
+    if (outlen > 0)
+        out[0] = '\0';
+    memset(&g, 0, sizeof(g));
+    if (sid == 0 || gpp_section_init(s, sid) != GPP_OK)
+        return -1;
+    g.nsections = 1;
+    for (size_t i = 0; i < site->ncategories; i++)
+        if (site->categories[i].sale_sharing) {
+            sells = 1;
+            sale_on |= on[i] != 0;
+        }
+    for (int f = 0; f < GPP_FIELD_COUNT; f++) {
+        const struct gpp_field_desc *fd = gpp_section_field(sid, (enum gpp_field)f);
+        int v;
+
+        if (fd == NULL || fd->list || f == GPP_F_VERSION)
+            continue;
+        switch (f) {
+        case GPP_F_SHARING_NOTICE:
+        case GPP_F_SALE_OPT_OUT_NOTICE:
+        case GPP_F_SHARING_OPT_OUT_NOTICE:
+        case GPP_F_TARGETED_ADVERTISING_OPT_OUT_NOTICE:
+            v = sells;
+            break;
+        case GPP_F_PROCESSING_NOTICE:
+            v = 1;
+            break;
+        case GPP_F_MSPA_COVERED_TRANSACTION:
+            v = 2;
+            break;
+        default:
+            v = 0;
+        }
+        if (site->gpp_set[f])
+            v = site->gpp_value[f];
+        s->v[f][0] = (unsigned char)v;
+    }
+    for (size_t i = 0; i < sizeof(optouts) / sizeof(optouts[0]); i++)
+        if (gpp_section_field(sid, optouts[i][0]) != NULL)
+            s->v[optouts[i][0]][0] = s->v[optouts[i][1]][0] != 1 ? 0 : sale_on ? 2 : 1;
+    s->sub = gpp_section_sub(sid) == GPP_SUB_GPC;
+    s->gpc = s->sub && gpc;
+    return gpp_encode(&g, out, outlen) == GPP_OK ? 0 : -1;
+}
+
+/* The fields of each section of g as the reference's toObject() lists them:
+ * every field, also those of an absent second sub-section (0), and for
+ * sections with a GPC sub-section GpcSegmentType and Gpc. */
+static void gpp_parsed_json(cJSON *root, const struct gpp_string *g)
+{
+    for (size_t i = 0; i < g->nsections; i++) {
+        const struct gpp_section *s = &g->sections[i];
+        size_t nf;
+        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
+        cJSON *o = cJSON_AddObjectToObject(root, gpp_section_name(s->id));
+
+        for (size_t r = 0; r < nf; r++) {
+            if (f[r].list) {
+                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
+
+                for (unsigned k = 0; k < f[r].count; k++)
+                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
+            } else {
+                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
+            }
+        }
+        if (gpp_section_sub(s->id) == GPP_SUB_GPC) {
+            cJSON_AddNumberToObject(o, "GpcSegmentType", 1);
+            cJSON_AddBoolToObject(o, "Gpc", s->sub && s->gpc);
+        }
+    }
+}
+
+cJSON *decision_gpp_ping(const char *gpp, int sid, int cmp_id)
+{
+    struct gpp_string g;
+    char none[16];
+    cJSON *root, *apis, *list, *applicable;
+
+    memset(&g, 0, sizeof(g));
+    if (gpp != NULL && sid != 0) {
+        if (gpp_decode(gpp, strlen(gpp), &g, NULL, 0) != GPP_OK)
+            return NULL;
+    } else {
+        if (gpp_header_encode(NULL, 0, GPP_PAD_REFERENCE, none, sizeof(none)) != GPP_OK)
+            return NULL;
+        gpp = none;
+    }
+    root = cJSON_CreateObject();
+    if (root == NULL)
+        return NULL;
+    cJSON_AddStringToObject(root, "gppVersion", GPP_CMP_API_VERSION);
+    cJSON_AddNumberToObject(root, "cmpId", cmp_id);
+    apis = cJSON_AddArrayToObject(root, "supportedAPIs");
+    list = cJSON_AddArrayToObject(root, "sectionList");
+    applicable = cJSON_AddArrayToObject(root, "applicableSections");
+    for (size_t i = 0; i < g.nsections; i++) {
+        char api[32];
+
+        snprintf(api, sizeof(api), "%d:%s", (int)g.sections[i].id,
+                 gpp_section_name(g.sections[i].id));
+        cJSON_AddItemToArray(apis, cJSON_CreateString(api));
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(g.sections[i].id));
+    }
+    cJSON_AddItemToArray(applicable, cJSON_CreateNumber(g.nsections > 0 ? sid : -1));
+    cJSON_AddStringToObject(root, "gppString", gpp);
+    gpp_parsed_json(cJSON_AddObjectToObject(root, "parsedSections"), &g);
+    return root;
 }

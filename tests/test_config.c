@@ -99,6 +99,41 @@ Test(config, the_example_loads_with_its_sites_and_texts)
     config_free(&cfg);
 }
 
+Test(config, gpp_cmp_id_defaults_to_the_unregistered_id_1)
+{
+    cJSON *root = example();
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.gpp_cmp_id, 1);
+    config_free(&cfg);
+}
+
+Test(config, gpp_cmp_id_takes_a_registered_id)
+{
+    cJSON *root = example();
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddNumberToObject(root, "gpp_cmp_id", 4095);
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.gpp_cmp_id, 4095);
+    config_free(&cfg);
+}
+
+Test(config, a_gpp_cmp_id_out_of_range_or_not_an_integer_is_refused)
+{
+    const char *bad[] = {"0", "4096", "-1", "1.5", "\"31\"", "true"};
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *root = example();
+
+        cJSON_AddItemToObject(root, "gpp_cmp_id", cJSON_Parse(bad[i]));
+        expect_error(root, "$.gpp_cmp_id: expected an integer from 1 to 4095");
+    }
+}
+
 Test(config, a_missing_file_is_refused)
 {
     struct config cfg;
@@ -1364,4 +1399,44 @@ Test(config, head_cache_values_out_of_range_are_refused)
     expect_error(with_head_cache("{\"max_age_ms\": 3600001}"), "$.head_cache.max_age_ms");
     expect_error(with_head_cache("{\"max_age_ms\": \"1s\"}"), "$.head_cache.max_age_ms");
     expect_error(with_head_cache("{\"size\": 10}"), "$.head_cache");
+}
+
+Test(config, a_site_declares_gpp_fields_by_their_iab_names)
+{
+    cJSON *r = example(), *g = cJSON_CreateObject();
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddNumberToObject(g, "SaleOptOutNotice", 2);
+    cJSON_AddNumberToObject(g, "MspaCoveredTransaction", 1);
+    cJSON_AddItemToObject(site0(r), "gpp", g);
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert(cfg.sites[0].gpp_set[GPP_F_SALE_OPT_OUT_NOTICE]);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_SALE_OPT_OUT_NOTICE], 2);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_MSPA_COVERED_TRANSACTION], 1);
+    cr_assert_not(cfg.sites[0].gpp_set[GPP_F_SHARING_OPT_OUT_NOTICE]);
+    config_free(&cfg);
+}
+
+Test(config, gpp_fields_out_of_range_or_unknown_are_refused_with_their_path)
+{
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"SaleOptOutNotice\": 3}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer from 0 to 2"},
+        {"{\"MspaCoveredTransaction\": 0}", "$.sites[0].gpp.MspaCoveredTransaction: expected an integer from 1 to 2"},
+        {"{\"SaleOptOutNotice\": \"1\"}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer"},
+        {"{\"SaleOptOut\": 1}", "$.sites[0].gpp.SaleOptOut: not a GPP field a site declares"},
+        {"{\"Gpc\": 1}", "$.sites[0].gpp.Gpc: not a GPP field a site declares"},
+        {"{\"SensitiveDataProcessing\": 1}", "$.sites[0].gpp.SensitiveDataProcessing: not a GPP field"},
+        {"{\"Colour\": 1}", "$.sites[0].gpp.Colour: not a GPP field a site declares"},
+        {"[]", "$.sites[0].gpp: expected an object"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *r = example();
+
+        cJSON_AddItemToObject(site0(r), "gpp", cJSON_Parse(bad[i].json));
+        expect_error(r, bad[i].needle);
+    }
 }

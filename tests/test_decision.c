@@ -225,3 +225,173 @@ Test(decision, without_a_stored_choice_the_gpc_defaults_apply)
     cr_assert_not(decision_apply(&site, &d, NULL, NULL, 0, out), "no GPC sent");
     cr_assert(out[2]);
 }
+
+/* ---- the GPP string (decision_gpp) ---- */
+
+static struct gpp_section gpp_of(const struct config_site *s, int sid, int gpc, int adv_on)
+{
+    int on[3] = {1, 1, adv_on};
+    char out[GPP_MAX_STRING + 1], err[256];
+    struct gpp_string g;
+
+    cr_assert_eq(decision_gpp(s, sid, gpc, on, out, sizeof(out)), 0);
+    cr_assert_eq(gpp_decode(out, strlen(out), &g, err, sizeof(err)), GPP_OK, "%s: %s", out, err);
+    cr_assert_eq(g.nsections, 1);
+    cr_assert_eq(g.sections[0].id, sid);
+    return g.sections[0];
+}
+
+Test(decision_gpp, california_records_the_opt_outs_and_gpc)
+{
+    struct gpp_section s;
+
+    s = gpp_of(&site, GPP_USCA, 1, 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 1);        /* opted out */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_MSPA_COVERED_TRANSACTION][0], 2);
+    cr_assert(s.sub);
+    cr_assert(s.gpc);
+
+    s = gpp_of(&site, GPP_USCA, 0, 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 2);        /* did not opt out */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 2);
+    cr_assert(s.sub);
+    cr_assert_not(s.gpc);
+}
+
+Test(decision_gpp, the_national_section_and_a_state_without_gpc_sub_section)
+{
+    struct gpp_section s;
+
+    s = gpp_of(&site, GPP_USNAT, 0, 0);
+    cr_assert_eq(s.v[GPP_F_SHARING_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_TARGETED_ADVERTISING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 1);
+    s = gpp_of(&site, GPP_USVA, 1, 1);
+    cr_assert_eq(s.v[GPP_F_TARGETED_ADVERTISING_OPT_OUT][0], 2);
+    cr_assert_not(s.sub);                               /* usva has no GPC sub-section */
+    cr_assert_not(s.gpc);
+    s = gpp_of(&site, GPP_USIN, 1, 0);
+    cr_assert_eq(s.v[GPP_F_PROCESSING_NOTICE][0], 1);
+    cr_assert_not(s.sub);
+}
+
+Test(decision_gpp, a_site_without_sale_or_sharing_has_nothing_to_opt_out_of)
+{
+    static struct config_category plain[] = {{"necessary", 1, 0}, {"analytics", 0, 0}};
+    struct config_site p = {.id = "p", .categories = plain, .ncategories = 2};
+    struct gpp_section s = gpp_of(&p, GPP_USCA, 1, 0);
+
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 0);
+    cr_assert(s.gpc);
+}
+
+Test(decision_gpp, the_site_declaration_overrides_the_defaults)
+{
+    struct config_site d = site;
+    struct gpp_section s;
+
+    d.gpp_set[GPP_F_SALE_OPT_OUT_NOTICE] = 1;
+    d.gpp_value[GPP_F_SALE_OPT_OUT_NOTICE] = 2;         /* notice not given */
+    d.gpp_set[GPP_F_MSPA_COVERED_TRANSACTION] = 1;
+    d.gpp_value[GPP_F_MSPA_COVERED_TRANSACTION] = 1;
+    d.gpp_set[GPP_F_SHARING_NOTICE] = 1;                /* not in usca: ignored */
+    d.gpp_value[GPP_F_SHARING_NOTICE] = 2;
+    s = gpp_of(&d, GPP_USCA, 0, 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 2);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 0);        /* no notice: not applicable */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_MSPA_COVERED_TRANSACTION][0], 1);
+    cr_assert_eq(s.v[GPP_F_SHARING_NOTICE][0], 0);
+}
+
+Test(decision_gpp, no_section_no_string)
+{
+    int on[3] = {1, 1, 1};
+    char out[GPP_MAX_STRING + 1];
+
+    cr_assert_eq(decision_gpp(&site, 0, 1, on, out, sizeof(out)), -1);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(decision_gpp(&site, 6, 1, on, out, sizeof(out)), -1);
+    cr_assert_str_eq(out, "");
+}
+
+/* The ping's fields, as the reference library's getSection gives them:
+ * every field in wire order, GpcSegmentType and Gpc last. */
+Test(decision_gpp, the_ping_carries_the_string_and_its_decoded_section)
+{
+    int on[3] = {1, 1, 0};
+    char out[GPP_MAX_STRING + 1];
+    cJSON *p, *usca, *f;
+    char *s;
+
+    cr_assert_eq(decision_gpp(&site, GPP_USCA, 1, on, out, sizeof(out)), 0);
+    p = decision_gpp_ping(out, GPP_USCA, 42);
+    cr_assert_not_null(p);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppVersion")->valuestring, "1.1");
+    cr_assert_eq(cJSON_GetObjectItem(p, "cmpId")->valueint, 42);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppString")->valuestring, out);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "supportedAPIs"));
+    cr_assert_str_eq(s, "[\"8:usca\"]");
+    cJSON_free(s);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "applicableSections"));
+    cr_assert_str_eq(s, "[8]");
+    cJSON_free(s);
+    s = cJSON_PrintUnformatted(cJSON_GetObjectItem(p, "sectionList"));
+    cr_assert_str_eq(s, "[8]");
+    cJSON_free(s);
+    usca = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "parsedSections"), "usca");
+    cr_assert_not_null(usca);
+    cr_assert_str_eq(usca->child->string, "Version");
+    cr_assert_eq(cJSON_GetObjectItem(usca, "SaleOptOut")->valueint, 1);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(usca, "SensitiveDataProcessing")), 9);
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(usca, "KnownChildSensitiveDataConsents")), 2);
+    f = cJSON_GetArrayItem(usca, cJSON_GetArraySize(usca) - 2);
+    cr_assert_str_eq(f->string, "GpcSegmentType");
+    cr_assert_eq(f->valueint, 1);
+    cr_assert_str_eq(f->next->string, "Gpc");
+    cr_assert(cJSON_IsTrue(f->next));
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, a_section_without_gpc_has_no_gpc_fields)
+{
+    int on[3] = {1, 1, 1};
+    char out[GPP_MAX_STRING + 1];
+    cJSON *p, *usva;
+
+    cr_assert_eq(decision_gpp(&site, GPP_USVA, 1, on, out, sizeof(out)), 0);
+    p = decision_gpp_ping(out, GPP_USVA, 1);
+    usva = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "parsedSections"), "usva");
+    cr_assert_not_null(usva);
+    cr_assert_eq(cJSON_GetObjectItem(usva, "SaleOptOut")->valueint, 2);
+    cr_assert_null(cJSON_GetObjectItem(usva, "Gpc"));
+    cr_assert_null(cJSON_GetObjectItem(usva, "GpcSegmentType"));
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, without_a_section_the_ping_says_minus_one_and_the_empty_header)
+{
+    cJSON *p = decision_gpp_ping(NULL, 0, 7);
+    char *s;
+
+    cr_assert_not_null(p);
+    cr_assert_str_eq(cJSON_GetObjectItem(p, "gppString")->valuestring, "DBAA");
+    cr_assert_eq(cJSON_GetObjectItem(p, "cmpId")->valueint, 7);
+    s = cJSON_PrintUnformatted(p);
+    cr_assert(strstr(s, "\"applicableSections\":[-1]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"supportedAPIs\":[]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"sectionList\":[]") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"parsedSections\":{}") != NULL, "%s", s);
+    cJSON_free(s);
+    cJSON_Delete(p);
+}
+
+Test(decision_gpp, a_string_the_decoder_refuses_has_no_ping)
+{
+    cr_assert_null(decision_gpp_ping("DBABBg~not-a-section", GPP_USCA, 1));
+    cr_assert_null(decision_gpp_ping("", GPP_USCA, 1));
+}

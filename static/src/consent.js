@@ -4,7 +4,9 @@
  * gating of scripts and iframes, Google Consent Mode v2, region previews
  * (applied, never recorded). What only some pages need (the cookie
  * declaration, clean-up after a refusal, embed placeholders) is in
- * consent-extra.js, loaded on demand by more(). No dependencies. This is the readable source;
+ * consent-extra.js, loaded on demand by more(); the IAB GPP page API
+ * (__gpp) in consent-gpp.js, loaded where a GPP section applies (gstart()).
+ * No dependencies. This is the readable source;
  * static/consent.js is this file minified (node tests/browser/minify.js).
  * See static/README.md.
  *
@@ -36,13 +38,17 @@
                   // v banner version, g GPC accounted for, s sale/sharing
                   // categories, q requests not yet confirmed by the server,
                   // w when the choice was made, b GPC binding in the region,
-                  // r the reopen button's label, m and x the site's mappings
+                  // r the reopen button's label, m and x the site's mappings,
+                  // G the GPP ping of the last decision or receipt
     C = null,     // the choices in force
     D,            // the latest banner decision
     ID = null,    // the consent ID, once the server has issued one (first 201)
     B, P, N, R,   // the banner, the settings panel, the status note, the reopen button
     busy, cssP, recorded, delay = 2e3,
     M,            // the on-demand module, once asked for (more())
+    GQ = [],      // __gpp calls waiting for an answerer (gstart())
+    GM,           // what answers __gpp calls: consent-gpp.js's, or gnone()
+    GN = 0,       // listener IDs gnone() gave
     // Choices made in a region preview are applied, never sent: the server
     // refuses them (403 preview_not_recorded).
     PV = 'Preview: choices made here are not recorded.',
@@ -52,6 +58,9 @@
       functional: ['functionality_storage', 'personalization_storage']
     };
 
+  // IAB GPP: __gpp is a function from here on (IAB, CMP API); calls wait,
+  // in order, until the decision says whether a GPP section applies.
+  w.__gpp = function () { GM ? GM(arguments) : GQ.push(arguments); };
   try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
   // Consent Mode mapping: the page's attribute, else the site's (from the
   // last decision), else the default.
@@ -165,15 +174,51 @@
    * f(K, a, b) runs once it is there. */
   function more(f, a, b) {
     (M = M || new Promise(function (r) {
-      var s = el('script');
-      s.src = new URL('consent-extra.js', S.src).href;
-      s.nonce = S.nonce;
-      s.onload = function () { r(w.consent.x); };
-      s.onerror = function () { M = 0; };
-      d.head.append(s);
+      load('consent-extra.js', function () { r(w.consent.x); }).onerror = function () { M = 0; };
     })).then(function (m) {
       m[f]({ a: api, s: site, st: st, D: function () { return D; }, c: choose, q: ask }, a, b);
     });
+  }
+
+  /* Loads script f from the script's folder; r runs once it is there. */
+  function load(f, r) {
+    var s = el('script');
+    s.src = new URL(f, S.src).href;
+    s.nonce = S.nonce;
+    s.onload = r;
+    d.head.append(s);
+    return s;
+  }
+
+  /* The GPP page API's answerer, once st.G (the decision's gpp_ping) is
+   * known: consent-gpp.js where a section applies, else gnone(); then the
+   * calls that waited, in order. */
+  function gstart() {
+    var f = function (g) { GM = g; GQ.forEach(g); GQ = []; };
+    if (GM || GQ.l) return;
+    if (!st.G.sectionList[0]) return f(gnone);
+    GQ.l = load('consent-gpp.js', function () { f(w.consent.g(st)); });
+  }
+
+  /* Tells consent-gpp.js: 'v' the banner or panel was shown or hidden,
+   * 'n' a choice is being recorded, 's' the server's answer to a choice
+   * (st.G: the string in force after it), 'd' a decision or a refusal
+   * (st.G: the string in force, perhaps unchanged). */
+  function gpp(k) {
+    if (GM && GM.u) GM.u(k);
+  }
+
+  /* __gpp where no GPP section applies: the server's ping (applicableSections
+   * [-1]), signals ready, no display (IAB CMP API, PingReturn). */
+  function gnone(a) {
+    var c = a[0], f = a[1], A = c == 'addEventListener',
+      p = Object.assign({ cmpStatus: 'loaded', cmpDisplayStatus: 'disabled', signalStatus: 'ready' }, st.G),
+      r = c == 'ping' ? p : c == 'hasSection' ? !1
+        : A || c == 'removeEventListener' ? {
+          eventName: A ? 'listenerRegistered' : 'listenerRemoved',
+          listenerId: A ? ++GN : a[2], data: A || a[2] > 0 && a[2] <= GN, pingData: p
+        } : null;
+    if (f) f(r, r !== null);
   }
 
   function get() {
@@ -225,11 +270,16 @@
         var R = x.receipt;
         ID = x.consent_id;
         st.e = R.expires_ms;
+        // The GPP string in force after this choice, and its fields.
+        if (x.gpp_ping) st.G = x.gpp_ping;
         save();
+        gpp('s');
         try {
           localStorage.setItem(RKEY, JSON.stringify({ jws: x.jws, seq: R.seq, receipt_id: R.receipt_id, time_ms: R.time_ms }));
         } catch (e) { /* full */ }
       }, Object);
+      // Refused (4xx): the string in force is the one before.
+      else gpp('d');
       flush();
     }).catch(function () {
       busy = 0;
@@ -244,6 +294,7 @@
     st.c = c;
     st.w = st.t = now();
     if (preview) return;
+    gpp('n');
     st.e = st.t + D.consent_days * 864e5;
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
@@ -278,8 +329,8 @@
   /* msg: what the choice did, said before the date it was saved. */
   function choose(a, c, msg) {
     if (P) P.close();
-    hide();
     record(a, c);
+    hide();
     // In a preview: a note that nothing was recorded.
     note(preview ? PV : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
     reopen();
@@ -327,6 +378,9 @@
       if (!st.x) vendors('default');
     }
     st.x = x.signals;
+    st.G = x.gpp_ping;
+    gstart();
+    gpp('d');
     st.t = now();
     recorded = 0;
     // A choice the server has not confirmed yet wins over what it knows
@@ -401,6 +455,7 @@
     shown(B, function (b) {
       d.body.prepend(b);
       b.hidden = false;
+      gpp('v');
       // Focus moves into the banner unless the visitor is already busy elsewhere.
       if (d.activeElement == d.body || !d.activeElement) b.focus();
     });
@@ -409,6 +464,7 @@
   function hide() {
     if (B) B.remove();
     B = 0;
+    gpp('v');
   }
 
   /* Opens the settings panel, asking the server first when needed. */
@@ -470,11 +526,13 @@
     P.onclose = function () {
       this.remove();
       if (P == this) P = 0;
+      gpp('v');
       if (back && back.isConnected) back.focus();
     };
     shown(P, function (b) {
       d.body.append(b);
       b.showModal();
+      gpp('v');
       more('panel', b, x);
     });
   }
@@ -513,7 +571,9 @@
     if (gpc && st.b) (st.s || []).forEach(function (k) { c[k] = false; });
     apply(c);
     reopen();
-    if (gpc && !st.g || now() - st.t > refresh) ask().then(fresh).catch(Object);
+    // Stored before GPP strings were: asked for them.
+    if (st.G) gstart();
+    if (gpc && !st.g || !st.G || now() - st.t > refresh) ask().then(fresh).catch(Object);
   } else {
     css();
     ask().then(fresh).catch(Object);

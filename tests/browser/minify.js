@@ -1,7 +1,8 @@
 'use strict';
 /*
  * minify.js - builds the shipped static/consent.js and static/consent.css,
- * and the on-demand module static/consent-extra.{js,css}, from their
+ * the on-demand module static/consent-extra.{js,css} and the GPP page API
+ * static/consent-gpp.js (loaded where a GPP section applies), from their
  * readable sources in static/src/ (terser for the script, a few
  * whitespace rules for the stylesheet). Both outputs are committed, so
  * running the banner needs no build; size.test.js checks they are current.
@@ -54,16 +55,18 @@ function staleGz(file) {
     }
 }
 
-/* The script every page loads, and the module it loads on demand
- * (consent-extra: the declaration, clean-up, embed placeholders). */
-const BUILT = ['consent', 'consent-extra'];
+/* The script every page loads, and the modules it loads on demand
+ * (consent-extra: the declaration, clean-up, embed placeholders;
+ * consent-gpp: the __gpp page API, script only). */
+const BUILT = ['consent', 'consent-extra', 'consent-gpp'];
 
 async function build() {
     const out = {};
     for (const name of BUILT) {
-        const src = (ext) => fs.readFileSync(path.join(STATIC, 'src', `${name}.${ext}`), 'utf8');
-        out[`${name}.js`] = await minifyJs(src('js'), name);
-        out[`${name}.css`] = minifyCss(src('css'), name);
+        const file = (ext) => path.join(STATIC, 'src', `${name}.${ext}`);
+        out[`${name}.js`] = await minifyJs(fs.readFileSync(file('js'), 'utf8'), name);
+        if (fs.existsSync(file('css')))
+            out[`${name}.css`] = minifyCss(fs.readFileSync(file('css'), 'utf8'), name);
     }
     return out;
 }

@@ -31,7 +31,8 @@ const DEMO = '/consent/demo/index.html';
  * stale copy would test old code, so refuse to run with one. */
 function checkGz() {
     const { staleGz } = require('../minify');
-    for (const name of ['consent.js', 'consent.css', 'consent-extra.js', 'consent-extra.css'])
+    for (const name of ['consent.js', 'consent.css', 'consent-extra.js', 'consent-extra.css',
+                        'consent-gpp.js'])
         if (staleGz(path.join(ROOT, 'static', name)))
             throw new Error(`static/${name}.gz is older than static/${name}: ` +
                             'run `make gz` or `node tests/browser/minify.js`');

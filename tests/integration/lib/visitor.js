@@ -173,7 +173,8 @@ function banner(v, { xff = v.xff, headers = [], query = '', stack = v.stack, sit
 
 /*
  * Records action for visitor v and expects 201 with exactly {consent_id,
- * receipt, jws, sha256}. A visitor without a cookie gets one (checked: name,
+ * receipt, jws, sha256}, and gpp_ping when the receipt has a GPP string
+ * (what the __gpp page API answers from then on). A visitor without a cookie gets one (checked: name,
  * 43 characters, attributes) and its consent ID; one with a cookie keeps its
  * consent ID. Returns the response; its json is also pushed to v.posted.
  */
@@ -182,7 +183,8 @@ async function record(v, action, choices, { headers = [], xff = v.xff, b = v.ban
     const res = await post(stack, recordBody(b, action, choices),
                            { cookie: v.cookie, xff, headers, ua: v.ua });
     assert.equal(res.status, 201, `${action}: ${res.body}`);
-    assert.deepEqual(Object.keys(res.json).sort(), ['consent_id', 'jws', 'receipt', 'sha256']);
+    assert.deepEqual(Object.keys(res.json).sort(),
+                     ['consent_id', ...(res.json.receipt.gpp ? ['gpp_ping'] : []), 'jws', 'receipt', 'sha256']);
     assert.match(res.json.consent_id, CONSENT_ID);
     assert.equal(res.json.receipt.consent_id, res.json.consent_id);
     if (v.cookie === null) {
