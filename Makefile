@@ -29,9 +29,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c redis/address.c redis/store.c
+            cgi/decision.c cgi/choice.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c cgi/tally.c cgi/stats.c geo/geo.c geo/rules.c redis/address.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
-TEST_SUITES := request geo rules config decision receipt choice verify store
+TEST_SUITES := request geo rules config decision receipt choice verify store stats
 
 RELEASE := build/release
 ASAN := build/asan

@@ -24,7 +24,8 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "admin", "texts", "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "admin", "stats", "texts", "sites", NULL};
+static const char *const stats_keys[] = {"retention_days", "flush_ms", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -665,8 +666,11 @@ static int load_tokens(struct jcheck *c, const cJSON *tokens, const char *path,
                 tok->roles |= ROLE_ERASE;
             else if (cJSON_IsString(r) && strcmp(r->valuestring, "audit") == 0)
                 tok->roles |= ROLE_AUDIT;
+            else if (cJSON_IsString(r) && strcmp(r->valuestring, "stats") == 0)
+                tok->roles |= ROLE_STATS;
             else
-                return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", \"audit\"");
+                return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", "
+                                   "\"audit\", \"stats\"");
         }
         if (tok->roles == 0)
             return jcheck_fail(c, q, "expected at least one role");
@@ -1165,6 +1169,24 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
         goto fail;
     if (o != NULL && load_admin(jc, o, dir, cfg) != 0)
         goto fail;
+
+    /* Analytics: how long counts are kept and how often they are flushed. */
+    cfg->stats_retention_days = CONSENT_DEFAULT_STATS_DAYS;
+    cfg->stats_flush_ms = CONSENT_DEFAULT_STATS_FLUSH_MS;
+    o = NULL;
+    if (jcheck_member(jc, root, "$", "stats", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL) {
+        v = cfg->stats_retention_days;
+        if (jcheck_object(jc, o, "$.stats", stats_keys) != 0 ||
+            jcheck_int(jc, o, "$.stats", "retention_days", 0, 1, 3660, &v) < 0)
+            goto fail;
+        cfg->stats_retention_days = (int)v;
+        v = cfg->stats_flush_ms;
+        if (jcheck_int(jc, o, "$.stats", "flush_ms", 0, 100, 60000, &v) < 0)
+            goto fail;
+        cfg->stats_flush_ms = (int)v;
+    }
 
     if (jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &s_texts) < 0 ||
         (s_texts != NULL && load_defaults(jc, dir, s_texts, &defaults) != 0))

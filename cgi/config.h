@@ -39,13 +39,16 @@
 #define CONSENT_DEFAULT_AUDIT_ENTRIES 1000000L  /* audit stream length bound */
 #define CONSENT_MAX_AUDIT_ENTRIES 100000000L
 #define CONSENT_CONTROLLER_FIELD 256
+#define CONSENT_DEFAULT_STATS_DAYS 400    /* analytics counts kept, by TTL */
+#define CONSENT_DEFAULT_STATS_FLUSH_MS 2000 /* longest a count waits in memory */
 #define CONSENT_ETAG_LEN 35          /* '"' + 32 hex digits + '"' + NUL */
 
 /* Roles of a support token: a token may hold several. */
 enum config_role {
     ROLE_READ = 1,      /* look up, export */
     ROLE_ERASE = 2,     /* erase a consent ID */
-    ROLE_AUDIT = 4      /* read the audit stream */
+    ROLE_AUDIT = 4,     /* read the audit stream */
+    ROLE_STATS = 8      /* read the analytics counts (nothing personal) */
 };
 
 struct config_token {
@@ -125,6 +128,8 @@ struct config {
     size_t ntokens;
     int audit_retention_days;
     long audit_max_entries;         /* the audit stream keeps about this many */
+    int stats_retention_days;       /* analytics counts: days kept after their day */
+    int stats_flush_ms;             /* how often the counts go to Redis */
     struct config_site *sites;
     size_t nsites;
 };

@@ -153,6 +153,33 @@ void handler_store_unavailable(const struct request *req, struct response *res)
                    "the consent store is unavailable; nothing was recorded, try again");
 }
 
+int handler_count(struct request *req, const struct visitor *v,
+                  const struct config_site *site, const char *language,
+                  const char *variant, const char *event)
+{
+    struct tally_where w;
+    char country[4];
+
+    if (tally_is_bot(req->user_agent)) {
+        atomic_fetch_add_explicit(&req->worker->metrics.bots, 1, memory_order_relaxed);
+        return -1;
+    }
+    /* The region as the rules use it: the subdivision only where a rule
+     * names one (US-CA), else the country; "-" when unknown. */
+    snprintf(country, sizeof(country), "%s", v->loc.country);
+    memset(&w, 0, sizeof(w));
+    w.site = site->id;
+    w.day = (long)(app_now_ms() / 86400000);
+    w.dims[TALLY_REGION] = strchr(v->j.region, '-') != NULL ? v->region : country;
+    w.dims[TALLY_REGIME] = v->j.regime->id;
+    w.dims[TALLY_VERSION] = site->banner_version;
+    w.dims[TALLY_VARIANT] = variant;
+    w.dims[TALLY_DEVICE] = tally_device(req->user_agent);
+    w.dims[TALLY_LANGUAGE] = language;
+    tally_add(&req->worker->tally, &w, event, 1);
+    return 0;
+}
+
 const struct receipt_context *handler_context(struct request *req,
                                               const unsigned char *ref)
 {
@@ -334,6 +361,20 @@ void handle_banner(struct request *req, struct response *res,
                              settings);
 
     lang = handler_language(req, site);
+
+    /* Analytics: a prompt is a banner the script shows (see the README's
+     * privacy section); previews are never counted. */
+    if (!v.previewing && settings) {
+        if (handler_count(req, &v, site, lang->tag, NULL, TALLY_SETTINGS) == 0)
+            atomic_fetch_add_explicit(&req->worker->metrics.settings_opened, 1,
+                                      memory_order_relaxed);
+    } else if (!v.previewing && prompt &&
+               handler_count(req, &v, site, lang->tag, NULL, TALLY_SHOWN) == 0) {
+        atomic_fetch_add_explicit(&req->worker->metrics.banners_shown, 1,
+                                  memory_order_relaxed);
+        if (req->gpc)
+            handler_count(req, &v, site, lang->tag, NULL, TALLY_SHOWN_GPC);
+    }
 
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "site", site->id);

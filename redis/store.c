@@ -1263,6 +1263,278 @@ int store_audit_read(struct store *s, long count, struct store_audit_entry **ent
     return STORE_OK;
 }
 
+/* ---- consent analytics: counts only (see store.h) ---- */
+
+/* FNV-1a of a field, for its shard: the same field always lands in the
+ * same key, so a day's counts are spread over STORE_STATS_SHARDS keys
+ * (and Cluster slots) without duplicates. */
+static unsigned stats_shard(const char *field)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)field; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % STORE_STATS_SHARDS;
+}
+
+/* "a:{SITE:YYYY-MM-DD:SHARD}": the whole name is the hash tag, so each key
+ * is one slot of its own and one pipeline of commands on it never crosses
+ * slots. -1 when the day is out of range. */
+static int stats_key(char *out, size_t len, const char *site, long day, unsigned shard)
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    int n;
+
+    if (day < 0 || gmtime_r(&t, &tm) == NULL)
+        return -1;
+    n = snprintf(out, len, "a:{%s:%04d-%02d-%02d:%u}", site, tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, shard);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* Sends n commands on the connection in one round trip and reads every
+ * reply into replies[] (caller frees each). A connection lost on the way is
+ * dropped and STORE_UNAVAILABLE returned: what was sent may or may not have
+ * been applied, so a write is not retried here. */
+static int stats_pipeline(struct store *s, size_t n, int *argc, const char ***argv,
+                          redisReply **replies)
+{
+    int st = STORE_OK;
+
+    for (size_t i = 0; i < n; i++)
+        replies[i] = NULL;
+    if (ensure(s) != STORE_OK)
+        return STORE_UNAVAILABLE;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommandArgv(s->link->ctx, argc[i], argv[i], NULL) != REDIS_OK) {
+            disconnect(s, "out of memory");
+            return STORE_UNAVAILABLE;
+        }
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+
+        if (redisGetReply(s->link->ctx, &v) != REDIS_OK || v == NULL) {
+            int retry;
+
+            drop(s, errno, &retry);
+            return STORE_UNAVAILABLE;
+        }
+        replies[i] = v;
+        if (replies[i]->type == REDIS_REPLY_ERROR && st == STORE_OK) {
+            snprintf(s->last_error, sizeof(s->last_error), "%s", replies[i]->str);
+            if (demoted(s, replies[i]->str))
+                st = STORE_UNAVAILABLE;     /* the next call asks the sentinels */
+            else
+                st = STORE_ERROR;
+        }
+    }
+    if (st == STORE_UNAVAILABLE)
+        forget_demoted(s, s->last_error);
+    return st;
+}
+
+static void stats_replies_free(redisReply **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i] != NULL)
+            freeReplyObject(r[i]);
+}
+
+struct stats_ref {
+    char key[STORE_MAX_STATS_KEY];
+    size_t index;
+};
+
+static int stats_ref_cmp(const void *a, const void *b)
+{
+    const struct stats_ref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s)
+{
+    struct stats_ref *refs = calloc(n + 1, sizeof(*refs));
+    /* one key's group: MULTI, HINCRBY..., EXPIRE, EXEC */
+    int *argc = calloc(n + 3, sizeof(*argc));
+    const char ***argv = calloc(n + 3, sizeof(*argv));
+    const char *(*args)[4] = calloc(n + 3, sizeof(*args));
+    char (*by)[24] = calloc(n + 1, sizeof(*by));
+    redisReply **replies = calloc(n + 3, sizeof(*replies));
+    char ttl[24];
+    int st = STORE_OK;
+
+    if (refs == NULL || argc == NULL || argv == NULL || args == NULL || by == NULL ||
+        replies == NULL) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+    for (size_t i = 0; i < n; i++) {
+        c[i].written = 0;
+        refs[i].index = i;
+        if (stats_key(refs[i].key, sizeof(refs[i].key), c[i].site, c[i].day,
+                      stats_shard(c[i].field)) != 0) {
+            st = STORE_ERROR;
+            goto cleanup;
+        }
+    }
+    qsort(refs, n, sizeof(*refs), stats_ref_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i, m = 0;
+
+        argc[m] = 1;
+        args[m][0] = "MULTI";
+        argv[m] = args[m];
+        m++;
+        for (; j < n && strcmp(refs[j].key, refs[i].key) == 0; j++) {
+            const struct store_counter *k = &c[refs[j].index];
+
+            snprintf(by[j], sizeof(by[j]), "%lld", k->by);
+            argc[m] = 4;
+            args[m][0] = "HINCRBY";
+            args[m][1] = refs[j].key;
+            args[m][2] = k->field;
+            args[m][3] = by[j];
+            argv[m] = args[m];
+            m++;
+        }
+        argc[m] = 3;
+        args[m][0] = "EXPIRE";
+        args[m][1] = refs[i].key;
+        args[m][2] = ttl;
+        argv[m] = args[m];
+        m++;
+        argc[m] = 1;
+        args[m][0] = "EXEC";
+        argv[m] = args[m];
+        m++;
+        st = stats_pipeline(s, m, argc, argv, replies);
+        if (st == STORE_OK && replies[m - 1]->type != REDIS_REPLY_ARRAY)
+            st = STORE_ERROR;   /* EXEC discarded the transaction */
+        stats_replies_free(replies, m);
+        if (st != STORE_OK)
+            break;
+        for (size_t k = i; k < j; k++)
+            c[refs[k].index].written = 1;
+        i = j;
+    }
+cleanup:
+    free(refs);
+    free(argc);
+    free(argv);
+    free(args);
+    free(by);
+    free(replies);
+    return st;
+}
+
+void store_stats_free(struct store_stat *rows, size_t n)
+{
+    for (size_t i = 0; rows != NULL && i < n; i++)
+        free(rows[i].field);
+    free(rows);
+}
+
+#define STATS_READ_BATCH 64     /* HGETALLs per round trip */
+
+int store_stats_read(struct store *s, const char *site, long from_day, long to_day,
+                     struct store_stat **out, size_t *nout)
+{
+    size_t nkeys, cap = 64, n = 0;
+    struct store_stat *rows = malloc(cap * sizeof(*rows));
+    char (*keys)[STORE_MAX_STATS_KEY] = NULL;
+    long *days = NULL;
+    int argc[STATS_READ_BATCH];
+    const char *args[STATS_READ_BATCH][2];
+    const char **argv[STATS_READ_BATCH];
+    redisReply *replies[STATS_READ_BATCH];
+    int st = STORE_OK;
+
+    *out = NULL;
+    *nout = 0;
+    if (from_day > to_day || from_day < 0) {
+        free(rows);
+        return STORE_ERROR;
+    }
+    nkeys = (size_t)(to_day - from_day + 1) * STORE_STATS_SHARDS;
+    keys = calloc(nkeys, sizeof(*keys));
+    days = calloc(nkeys, sizeof(*days));
+    if (rows == NULL || keys == NULL || days == NULL) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        days[i] = from_day + (long)(i / STORE_STATS_SHARDS);
+        if (stats_key(keys[i], sizeof(keys[i]), site, days[i],
+                      (unsigned)(i % STORE_STATS_SHARDS)) != 0) {
+            st = STORE_ERROR;
+            goto cleanup;
+        }
+    }
+    for (size_t b = 0; b < nkeys && st == STORE_OK; b += STATS_READ_BATCH) {
+        size_t m = nkeys - b < STATS_READ_BATCH ? nkeys - b : STATS_READ_BATCH;
+
+        for (size_t i = 0; i < m; i++) {
+            argc[i] = 2;
+            args[i][0] = "HGETALL";
+            args[i][1] = keys[b + i];
+            argv[i] = args[i];
+        }
+        st = stats_pipeline(s, m, argc, argv, replies);
+        for (size_t i = 0; i < m && st == STORE_OK; i++) {
+            const redisReply *r = replies[i];
+
+            if (r->type != REDIS_REPLY_ARRAY) {
+                st = STORE_ERROR;
+                break;
+            }
+            for (size_t k = 0; k + 1 < r->elements; k += 2) {
+                const redisReply *f = r->element[k], *v = r->element[k + 1];
+                char *end;
+                long long count;
+
+                if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                    continue;
+                count = strtoll(v->str, &end, 10);
+                if (*end != '\0')
+                    continue;       /* not a counter: ignored */
+                if (n == cap) {
+                    struct store_stat *grown = realloc(rows, 2 * cap * sizeof(*rows));
+
+                    if (grown == NULL) {
+                        st = STORE_ERROR;
+                        break;
+                    }
+                    rows = grown;
+                    cap *= 2;
+                }
+                rows[n].field = strdup(f->str);
+                if (rows[n].field == NULL) {
+                    st = STORE_ERROR;
+                    break;
+                }
+                rows[n].day = days[b + i];
+                rows[n].count = count;
+                n++;
+            }
+        }
+        stats_replies_free(replies, m);
+    }
+cleanup:
+    free(keys);
+    free(days);
+    if (st != STORE_OK) {
+        store_stats_free(rows, n);
+        return st;
+    }
+    *out = rows;
+    *nout = n;
+    return STORE_OK;
+}
+
 const char *store_strerror(int status)
 {
     switch (status) {

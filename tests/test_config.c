@@ -1278,3 +1278,63 @@ Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
     }
     unlink(path);
 }
+
+Test(config, analytics_keep_400_days_and_flush_every_2_s_by_default)
+{
+    struct config cfg;
+    char err[512];
+    cJSON *root = example();
+
+    cJSON_DeleteItemFromObject(root, "stats");
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.stats_retention_days, 400);
+    cr_assert_eq(cfg.stats_flush_ms, 2000);
+    config_free(&cfg);
+
+    root = example();
+    cJSON_DeleteItemFromObject(root, "stats");
+    cJSON_AddItemToObject(root, "stats",
+                          cJSON_Parse("{\"retention_days\": 30, \"flush_ms\": 500}"));
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.stats_retention_days, 30);
+    cr_assert_eq(cfg.stats_flush_ms, 500);
+    config_free(&cfg);
+}
+
+Test(config, analytics_settings_out_of_range_or_unknown_are_refused)
+{
+    static const char *const bad[][2] = {
+        {"{\"flush_ms\": 50}", "$.stats"},
+        {"{\"flush_ms\": 600000}", "$.stats"},
+        {"{\"retention_days\": 0}", "$.stats"},
+        {"{\"retention_days\": 4000}", "$.stats"},
+        {"{\"keep\": 1}", "$.stats"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *root = example();
+
+        cJSON_DeleteItemFromObject(root, "stats");
+        cJSON_AddItemToObject(root, "stats", cJSON_Parse(bad[i][0]));
+        expect_error(root, bad[i][1]);
+    }
+}
+
+Test(config, a_token_may_hold_the_stats_role)
+{
+    struct config cfg;
+    char err[512];
+    cJSON *root = example();
+
+    cJSON_ReplaceItemInObject(root, "admin", cJSON_Parse(
+        "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"stats\"], \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.tokens[0].roles, ROLE_STATS);
+    config_free(&cfg);
+    root = example();
+    cJSON_ReplaceItemInObject(root, "admin", cJSON_Parse(
+        "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"statistics\"], \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
+    expect_error(root, "\"stats\"");
+}
