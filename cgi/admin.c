@@ -381,7 +381,8 @@ static void do_stats(struct request *req, struct response *res,
         handler_store_unavailable(req, res);
         return;
     }
-    report = stats_report(site->id, from, to, by, rows, n);
+    report = stats_report(site->id, from, to, by,
+                          site->nvariants > 0 ? site->variants[0].id : NULL, rows, n);
     store_stats_free(rows, n);
     if (report == NULL) {
         response_error(res, 503, "out_of_memory", "try again");

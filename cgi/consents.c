@@ -100,6 +100,9 @@ static int make_context(const struct request *req, const struct choice *r,
     cJSON_AddNumberToObject(o, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(o, "texts_sha256", r->texts_sha256);
     cJSON_AddStringToObject(o, "model", rules_model_name((enum consent_model)r->texts_model));
+    /* The experiment's variant shown, whose texts texts_sha256 covers. */
+    if (r->variant >= 0)
+        cJSON_AddStringToObject(o, "variant", site->variants[r->variant].id);
     cJSON_AddStringToObject(t, "language", r->lang->tag);
     cJSON_AddStringToObject(t, "policy_url", site->policy_url);
     o = cJSON_AddObjectToObject(t, "controller");
@@ -347,11 +350,12 @@ static void count_answer(struct request *req, const struct choice *r,
                          const struct visitor *v, const struct receipt *rc)
 {
     const struct config_site *site = r->site;
+    const char *variant = r->variant >= 0 ? site->variants[r->variant].id : NULL;
     char event[CONSENT_MAX_CATEGORY_ID_LEN + 8];
 
     snprintf(event, sizeof(event), "%s%s", TALLY_ANSWER_PREFIX,
              choice_action_names[r->action]);
-    if (handler_count(req, v, site, r->lang->tag, NULL, event) != 0)
+    if (handler_count(req, v, site, r->lang->tag, variant, event) != 0)
         return;
     if ((size_t)r->action < METRICS_ACTIONS)
         atomic_fetch_add_explicit(&req->worker->metrics.answers[r->action], 1,
@@ -359,13 +363,13 @@ static void count_answer(struct request *req, const struct choice *r,
     if (r->action == CHOICE_GPC)
         return;
     if (rc->opted_out)
-        handler_count(req, v, site, r->lang->tag, NULL, TALLY_OPTED_OUT);
+        handler_count(req, v, site, r->lang->tag, variant, TALLY_OPTED_OUT);
     for (size_t i = 0; i < site->ncategories; i++) {
         if (site->categories[i].necessary)
             continue;
         snprintf(event, sizeof(event), "%s:%s", r->on[i] ? "on" : "off",
                  site->categories[i].id);
-        handler_count(req, v, site, r->lang->tag, NULL, event);
+        handler_count(req, v, site, r->lang->tag, variant, event);
     }
 }
 
@@ -524,6 +528,7 @@ void handle_withdraw(struct request *req, struct response *res,
     }
     memset(&r, 0, sizeof(r));
     r.site = site;
+    r.variant = -1;     /* the settings panel shows the site's own texts */
     r.action = CHOICE_WITHDRAW;
     /* Recorded as shown by the settings panel: the visitor's model's texts. */
     r.lang = handler_language(req, site);

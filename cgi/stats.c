@@ -310,8 +310,51 @@ static int cat_by_id(const void *a, const void *b)
     return strcmp(((const struct cat *)a)->id, ((const struct cat *)b)->id);
 }
 
+/* One comparison of the experiment table: x/n of a variant against the
+ * baseline's bx/bn. */
+static void add_test(cJSON *o, const char *name, long long x, long long n_, long long bx,
+                     long long bn)
+{
+    cJSON *t = cJSON_AddObjectToObject(o, name);
+    double p = stats_two_proportion_p(x, n_, bx, bn);
+
+    cJSON_AddNumberToObject(t, "difference", n_ > 0 && bn > 0
+                            ? (double)x / (double)n_ - (double)bx / (double)bn : 0);
+    cJSON_AddNumberToObject(t, "p", p);
+    cJSON_AddBoolToObject(t, "significant", p < STATS_ALPHA);
+}
+
+static cJSON *experiment_json(const struct group *g, const char *baseline)
+{
+    const struct agg *base = NULL;
+    cJSON *o, *arr;
+
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->rows[i].key, baseline) == 0)
+            base = &g->rows[i];
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "baseline", baseline);
+    cJSON_AddNumberToObject(o, "alpha", STATS_ALPHA);
+    arr = cJSON_AddArrayToObject(o, "variants");
+    for (size_t i = 0; base != NULL && i < g->n; i++) {
+        const struct agg *a = &g->rows[i];
+        long long an = answered(a), bn = answered(base);
+        cJSON *v;
+
+        if (a == base || strcmp(a->key, TALLY_NONE) == 0)
+            continue;
+        v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "key", a->key);
+        add_test(v, "answer_rate", an < a->shown ? an : a->shown, a->shown,
+                 bn < base->shown ? bn : base->shown, base->shown);
+        add_test(v, "accept_rate", a->answers[0], an, base->answers[0], bn);
+        cJSON_AddItemToArray(arr, v);
+    }
+    return o;
+}
+
 cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
-                    const struct store_stat *rows, size_t n)
+                    const char *baseline, const struct store_stat *rows, size_t n)
 {
     struct group g = {0};
     char dims[TALLY_NDIMS][TALLY_MAX_PART], event[TALLY_MAX_PART], day[16];
@@ -390,6 +433,8 @@ cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
         cJSON_AddItemToObject(cats, g.cats[i].id, c);
     }
     cJSON_AddItemToObject(root, "total", total);
+    if (by == STATS_BY_VARIANT && baseline != NULL)
+        cJSON_AddItemToObject(root, "experiment", experiment_json(&g, baseline));
 cleanup:
     free(g.rows);
     free(g.cats);

@@ -80,14 +80,19 @@ void stats_wilson(long long x, long long n, double z, struct stats_interval *out
  */
 double stats_two_proportion_p(long long x1, long long n1, long long x2, long long n2);
 
+#define STATS_ALPHA 0.05      /* a difference is significant below this p */
+
 /*
  * The report of rows (site's counts from from to to) grouped by by:
  * {"site", "from", "to", "by", "rows": [...], "total": {...}}. Rows that
- * are not analytics fields are ignored. Caller frees with cJSON_Delete;
- * NULL when out of memory.
+ * are not analytics fields are ignored. With by == STATS_BY_VARIANT and a
+ * baseline variant (the experiment's first; NULL: none), "experiment"
+ * compares every other variant's answer and accept rates with the
+ * baseline's (two-proportion z-test, p and significant at STATS_ALPHA).
+ * Caller frees with cJSON_Delete; NULL when out of memory.
  */
 cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
-                    const struct store_stat *rows, size_t n);
+                    const char *baseline, const struct store_stat *rows, size_t n);
 
 /* The report as CSV (a header line, one line per row, then "total"),
  * malloc'd; NULL when out of memory. */

@@ -515,7 +515,9 @@ static int cmd_stats(struct ctl *c, const char *site_id)
     long from, to;
     int st, category;
 
-    if (config_site_find(&c->cfg, site_id) == NULL) {
+    const struct config_site *site = config_site_find(&c->cfg, site_id);
+
+    if (site == NULL) {
         fprintf(stderr, "consentctl: no site \"%s\" in the configuration\n", site_id);
         return EXIT_NOT_FOUND;
     }
@@ -534,7 +536,8 @@ static int cmd_stats(struct ctl *c, const char *site_id)
     audit(c, "stats", site_id, st == STORE_OK ? 200 : 503);
     if (st != STORE_OK)
         return store_exit(st);
-    report = stats_report(site_id, from, to, by, rows, n);
+    report = stats_report(site_id, from, to, by,
+                          site->nvariants > 0 ? site->variants[0].id : NULL, rows, n);
     store_stats_free(rows, n);
     if (report == NULL)
         return store_exit(STORE_ERROR);
@@ -562,6 +565,23 @@ static int cmd_stats(struct ctl *c, const char *site_id)
             table_row(row, category);
         if (!category)
             table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
+        /* the experiment: each variant against the first one */
+        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(report, "experiment"), "variants")) {
+            const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
+            const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
+
+            printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")),
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(report, "experiment"), "baseline")),
+                   field(ar, "difference"), field(ar, "p"),
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
+                       ? ", significant" : "",
+                   field(cr, "difference"), field(cr, "p"),
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
+                       ? ", significant" : "");
+        }
     }
     cJSON_Delete(report);
     return 0;

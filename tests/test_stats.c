@@ -272,7 +272,7 @@ Test(stats, report_groups_counts_and_derives_rates)
         row(40, "DE|gdpr|v|-|desktop|en|shown", 1000),     /* out of range */
     };
     size_t n = sizeof(rows) / sizeof(rows[0]);
-    cJSON *r = stats_report("demo", 10, 12, STATS_BY_REGION, rows, n);
+    cJSON *r = stats_report("demo", 10, 12, STATS_BY_REGION, NULL, rows, n);
     const cJSON *total, *de, *rate;
     char *csv;
 
@@ -295,12 +295,12 @@ Test(stats, report_groups_counts_and_derives_rates)
     free(csv);
     cJSON_Delete(r);
 
-    r = stats_report("demo", 10, 12, STATS_BY_DAY, rows, n);
+    r = stats_report("demo", 10, 12, STATS_BY_DAY, NULL, rows, n);
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "rows")), 3,
                  "every day of the range, the empty one too");
     cJSON_Delete(r);
 
-    r = stats_report("demo", 10, 12, STATS_BY_CATEGORY, rows, n);
+    r = stats_report("demo", 10, 12, STATS_BY_CATEGORY, NULL, rows, n);
     de = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "rows"), 0);
     cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(de, "key")), "analytics");
     cr_assert_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(de, "on")), 1);
@@ -313,11 +313,51 @@ Test(stats, report_groups_counts_and_derives_rates)
 Test(stats, csv_quotes_a_key_with_a_comma)
 {
     struct store_stat rows[] = {row(10, "DE|gdpr|v1,2|-|desktop|en|shown", 1)};
-    cJSON *r = stats_report("demo", 10, 10, STATS_BY_VERSION, rows, 1);
+    cJSON *r = stats_report("demo", 10, 10, STATS_BY_VERSION, NULL, rows, 1);
     char *csv = stats_csv(r);
 
     cr_assert_not_null(strstr(csv, "\r\n\"v1,2\",1,"), "%s", csv);
     free(csv);
     cJSON_Delete(r);
     free(rows[0].field);
+}
+
+Test(stats, by_variant_compares_each_variant_with_the_baseline)
+{
+    struct store_stat rows[] = {
+        row(10, "DE|gdpr|v|a|desktop|en|shown", 100),
+        row(10, "DE|gdpr|v|a|desktop|en|a:accept_all", 30),
+        row(10, "DE|gdpr|v|a|desktop|en|a:reject_all", 30),
+        row(10, "DE|gdpr|v|b|desktop|en|shown", 100),
+        row(10, "DE|gdpr|v|b|desktop|en|a:accept_all", 50),
+        row(10, "DE|gdpr|v|b|desktop|en|a:reject_all", 10),
+    };
+    size_t n = sizeof(rows) / sizeof(rows[0]);
+    cJSON *r = stats_report("demo", 10, 10, STATS_BY_VARIANT, "a", rows, n);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, "experiment"), *b, *ans, *acc;
+
+    cr_assert_not_null(x);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "baseline")), "a");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(x, "variants")), 1);
+    b = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(x, "variants"), 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "key")), "b");
+    /* answer rates 60/100 both: no difference */
+    ans = cJSON_GetObjectItemCaseSensitive(b, "answer_rate");
+    cr_assert_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ans, "p")), 1.0, 1e-9);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(ans, "significant")));
+    /* accept rates 30/60 vs 50/60: pooled z = 3.8730, p = 0.000108 */
+    acc = cJSON_GetObjectItemCaseSensitive(b, "accept_rate");
+    cr_assert_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(acc, "difference")),
+                       50.0 / 60 - 30.0 / 60, 1e-9);
+    cr_assert_float_eq(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(acc, "p")),
+                       stats_two_proportion_p(50, 60, 30, 60), 1e-12);
+    cr_assert(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(acc, "p")) < 0.001);
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(acc, "significant")));
+    cJSON_Delete(r);
+
+    r = stats_report("demo", 10, 10, STATS_BY_REGION, "a", rows, n);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(r, "experiment"), "only by variant");
+    cJSON_Delete(r);
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].field);
 }

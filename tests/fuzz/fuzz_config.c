@@ -48,7 +48,7 @@ static void check_loaded(const struct config *cfg)
 
                 FUZZ_CHECK(lang->texts[m] != NULL);
                 FUZZ_CHECK(strlen(lang->texts_sha256[m]) == 64);
-                found = config_texts_by_hash(site, lang->texts_sha256[m], &model);
+                found = config_texts_by_hash(site, -1, lang->texts_sha256[m], &model);
                 FUZZ_CHECK(found != NULL && model >= 0 && model < MODEL_COUNT);
                 /* the same texts may be shared: the hash must match */
                 FUZZ_CHECK(strcmp(found->texts_sha256[model],

@@ -426,3 +426,109 @@ describe('analytics at shutdown', () => {
         }
     });
 });
+
+describe('experiments', () => {
+    let stack;
+    const VARIANTS = [
+        { id: 'a-control', weight: 1 },
+        { id: 'b-short', weight: 1, layout: 'box-center',
+          languages: { en: { 'opt-in': { title: 'Cookies?' } } } },
+    ];
+    const bucket = (b) => `&bucket=${b}`;
+
+    before(async () => {
+        stack = await startStack({
+            now: NOW,
+            configure: (cfg) => {
+                cfg.stats = { flush_ms: 200 };
+                cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
+                                         sha256: V.sha256(TOKENS.analyst.token) }] };
+                cfg.sites.find((s) => s.id === 'demo').variants = VARIANTS;
+            },
+        });
+    });
+    after(async () => {
+        if (stack)
+            await stack.stop();
+    });
+
+    /* A new visitor in bucket b (what the script keeps in its storage). */
+    async function visitor(b, opts = {}) {
+        const v = await V.newVisitor(stack, { xff: de(), ...opts });
+        const res = await V.banner(v, { query: bucket(b) });
+        assert.equal(res.status, 200, res.body);
+        v.banner = res.json;
+        return v;
+    }
+
+    it('the bucket picks the variant by weight: its texts, hash and layout', async () => {
+        const plain = await V.newVisitor(stack, { xff: de() });
+        assert.equal(plain.banner.variant, undefined, 'no bucket: the site\'s own banner');
+        const a = await visitor(49);
+        const b = await visitor(50);
+        assert.equal(a.banner.variant, 'a-control');
+        assert.equal(a.banner.layout, undefined);
+        assert.equal(a.banner.texts_sha256, plain.banner.texts_sha256, 'the control says nothing of its own');
+        assert.equal(b.banner.variant, 'b-short');
+        assert.equal(b.banner.layout, 'box-center');
+        assert.equal(b.banner.texts.title, 'Cookies?');
+        assert.equal(b.banner.texts.reject_all, plain.banner.texts.reject_all);
+        assert.equal(b.banner.texts_sha256, V.sha256(JSON.stringify(b.banner.texts)));
+        assert.notEqual(b.banner.texts_sha256, a.banner.texts_sha256);
+        for (const bad of ['100', '-1', 'x', '', '5.5'])
+            assertError(await V.banner(plain, { query: `&bucket=${bad}` }), 400, 'invalid_parameter');
+    });
+
+    it('records the variant shown in the signed receipt, and refuses texts of another variant', async () => {
+        const b = await visitor(80);
+        const body = (variant) => V.recordBody(b.banner, 'accept_all', undefined, { variant });
+        const current = { current_version: b.banner.banner_version };
+        assertError(await V.post(stack, body('a-control'), { xff: b.xff }), 409, 'stale_banner', current);
+        assertError(await V.post(stack, body('c-gone'), { xff: b.xff }), 409, 'stale_banner', current);
+        assertError(await V.post(stack, body(7), { xff: b.xff }), 400, 'invalid_field', { field: 'variant' });
+        const res = await V.post(stack, body('b-short'), { xff: b.xff });
+        assert.equal(res.status, 201, res.body);
+        assert.equal(res.json.receipt.banner.variant, 'b-short');
+        assert.equal(res.json.receipt.banner.texts_sha256, b.banner.texts_sha256);
+        const payload = res.json.jws.split('.')[1];
+        assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).banner.variant, 'b-short', 'signed');
+        const c = V.setCookie(res);
+        const mine = await V.me(stack, `${c.name}=${c.value}`, b.xff);
+        assert.equal(mine.status, 200, mine.body);
+        assert.equal(mine.json.all_valid, true, 'the receipt with its variant verifies');
+    });
+
+    it('counts per variant and compares the variants with the first one', async () => {
+        // with the visitors above (one shown each, b-short one accept):
+        // a-control: 5 shown, 1 accept, 2 reject; b-short: 5 shown, 3 accept
+        for (const [b, action] of [[0, 'accept_all'], [1, 'reject_all'], [2, 'reject_all'], [3, null],
+                                   [60, 'accept_all'], [61, 'accept_all'], [62, null]]) {
+            const v = await visitor(b);
+            if (action !== null) {
+                const res = await V.post(stack, V.recordBody(v.banner, action, undefined,
+                                                              { variant: v.banner.variant }), { xff: v.xff });
+                assert.equal(res.status, 201, res.body);
+            }
+        }
+        const report = await poll(async () => {
+            const res = await stats(stack, 'site=demo&by=variant');
+            const rows = Object.fromEntries(res.json.rows.map((r) => [r.key, r]));
+            return rows['a-control'] && rows['a-control'].shown === 5 && rows['b-short'] &&
+                   rows['b-short'].answers.accept_all === 3 ? res.json : false;
+        }, { timeoutMs: 15000, what: 'the experiment counted' });
+        const rows = Object.fromEntries(report.rows.map((r) => [r.key, r]));
+        // first banners without a bucket show the site's own texts: variant "-"
+        assert.deepEqual(Object.keys(rows), ['-', 'a-control', 'b-short']);
+        assertRow(rows['a-control'], { shown: 5, opted_out: 2, answers: { accept_all: 1, reject_all: 2 } }, 'a-control');
+        assertRow(rows['b-short'], { shown: 5, answers: { accept_all: 3 } }, 'b-short');
+        assert.equal(report.experiment.baseline, 'a-control');
+        assert.equal(report.experiment.alpha, 0.05);
+        assert.equal(report.experiment.variants.length, 1, 'the baseline and "-" are not compared');
+        const [b] = report.experiment.variants;
+        assert.equal(b.key, 'b-short');
+        assert.ok(Math.abs(b.accept_rate.difference - (1 - 1 / 3)) < 1e-9);
+        assert.ok(b.accept_rate.p > 0 && b.accept_rate.p < 1);
+        assert.equal(b.accept_rate.significant, b.accept_rate.p < 0.05);
+        assert.equal(typeof b.answer_rate.p, 'number');
+    });
+});
