@@ -36,7 +36,9 @@
                   // v banner version, g GPC accounted for, s sale/sharing
                   // categories, q requests not yet confirmed by the server,
                   // w when the choice was made, b GPC binding in the region,
-                  // r the reopen button's label, m and x the site's mappings
+                  // r the reopen button's label, m and x the site's mappings,
+                  // k this browser's experiment bucket (0-99: which banner
+                  // variant it sees; shared by a hundredth of all visitors)
     C = null,     // the choices in force
     D,            // the latest banner decision
     ID = null,    // the consent ID, once the server has issued one (first 201)
@@ -53,6 +55,7 @@
     };
 
   try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
+  st.k = st.k >= 0 && st.k < 100 ? st.k | 0 : Math.random() * 100 | 0;
   // Consent Mode mapping: the page's attribute, else the site's (from the
   // last decision), else the default.
   var CMattr, SGattr, SG;
@@ -198,7 +201,7 @@
 
   function ask(settings) {
     return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') +
-                 (preview ? '&preview=' + encodeURIComponent(preview) : ''),
+                 (preview ? '&preview=' + encodeURIComponent(preview) : '') + '&bucket=' + st.k,
                  { credentials: 'include' }).then(function (r) {
       if (r.status == 403 && preview) { preview = null; return ask(settings); }
       if (!r.ok) throw r;
@@ -248,7 +251,7 @@
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
       : ['POST', 'consents',
-         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, action: a, choices: c }]);
+         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, variant: D.variant, action: a, choices: c }]);
     st.q = st.q.slice(-20);
     save();
     flush();
@@ -372,7 +375,9 @@
   function show(x) {
     var T = x.texts, m = x.jurisdiction.model, a;
     hide();
-    B = el('div', theme('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
+    // An experiment's variant may bring its own layout (each renders both
+    // answers of an opt-in banner alike).
+    B = el('div', theme('cc-b cc-' + (x.layout || attr('data-layout') || 'bar-bottom')));
     B.setAttribute('role', 'dialog');
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
