@@ -216,7 +216,13 @@ build/bench/empty: bench/empty.c
 	@mkdir -p build/bench
 	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS) -lpthread
 
-bench: all build/bench/empty build/fixtures/geoip2-city.mmdb
+# What counting a decision costs (cgi/tally.c), in CPU time.
+build/bench/tally: bench/tally.c cgi/tally.c $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o
+	@mkdir -p build/bench
+	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) bench/tally.c cgi/tally.c \
+	    $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o -o $@ $(PKG_LIBS) -lpthread
+
+bench: all build/bench/empty build/bench/tally build/fixtures/geoip2-city.mmdb
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 
