@@ -11,7 +11,8 @@
  *   node tests/browser/minify.js --check   exit 1 when an output is stale
  *
  * Existing static/*.gz copies (nginx's gzip_static, from `make gz`) are
- * rewritten too, so the browser never gets an old script.
+ * rewritten too, so the browser never gets an old script. The support
+ * page's chart library (uPlot, npm) is copied into static/admin/vendor/.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -58,6 +59,11 @@ function staleGz(file) {
  * (consent-extra: the declaration, clean-up, embed placeholders). */
 const BUILT = ['consent', 'consent-extra'];
 
+/* The support page's chart library, uPlot from the npm registry (MIT),
+ * copied as its authors build it and served from the page's own folder,
+ * so the page's CSP (script-src 'self') holds. */
+const UPLOT = ['uPlot.iife.min.js', 'uPlot.min.css'];
+
 async function build() {
     const out = {};
     for (const name of BUILT) {
@@ -65,6 +71,10 @@ async function build() {
         out[`${name}.js`] = await minifyJs(src('js'), name);
         out[`${name}.css`] = minifyCss(src('css'), name);
     }
+    const dist = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js', { paths: [__dirname] }));
+    for (const f of UPLOT)
+        out[`admin/vendor/${f}`] = fs.readFileSync(path.join(dist, f), 'utf8');
+    out['admin/vendor/uPlot.LICENSE'] = fs.readFileSync(path.join(dist, '..', 'LICENSE'), 'utf8');
     return out;
 }
 
@@ -93,6 +103,7 @@ if (require.main === module) {
                 }
             } else {
                 if (old !== text) {
+                    fs.mkdirSync(path.dirname(file), { recursive: true });
                     fs.writeFileSync(file, text);
                     console.log(`wrote static/${name} (${Buffer.byteLength(text)} bytes)`);
                 }
