@@ -7,7 +7,9 @@
  * answers, grouped every way, as JSON and CSV; the Prometheus totals; the
  * stats role; bad input (400/404, and nothing counted); nothing identifying
  * in any analytics key (a scan of Redis); counts flushed at shutdown
- * (read back with `consentctl stats`).
+ * (read back with `consentctl stats`); counts kept while Redis is down and
+ * flushed when it is back; experiments (variants by bucket, the variant in
+ * the signed receipt, results per variant).
  *
  *   CONSENTD=build/asan/consentd CONSENTCTL=build/asan/consentctl \
  *     node --test tests/integration/analytics.test.js
@@ -530,5 +532,40 @@ describe('experiments', () => {
         assert.ok(b.accept_rate.p > 0 && b.accept_rate.p < 1);
         assert.equal(b.accept_rate.significant, b.accept_rate.p < 0.05);
         assert.equal(typeof b.answer_rate.p, 'number');
+    });
+});
+
+describe('analytics while Redis is down', () => {
+    it('keeps the counts in memory, answers 503, and flushes them once Redis is back', async () => {
+        const stack = await startStack({
+            now: NOW,
+            configure: (cfg) => {
+                cfg.stats = { flush_ms: 200 };
+                cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
+                                         sha256: V.sha256(TOKENS.analyst.token) }] };
+            },
+        });
+        const failures = async () => {
+            const res = await stack.request({ path: '/consent/v1/metrics' });
+            const m = res.body.match(/^consent_stats_flush_failures_total (\d+)$/m);
+            return m ? Number(m[1]) : -1;
+        };
+        try {
+            await stack.stopRedis();
+            // A first-time decision needs no Redis: it answers, and is counted.
+            const v = await V.newVisitor(stack, { xff: de() });
+            assert.equal(v.banner.prompt, true);
+            await poll(async () => (await failures()) >= 1, { timeoutMs: 15000, what: 'a failed flush' });
+            const down = await stats(stack, 'site=demo');
+            assertError(down, 503, 'store_unavailable');
+            await stack.startRedis();
+            const report = await poll(async () => {
+                const res = await stats(stack, 'site=demo&by=region');
+                return res.status === 200 && res.json.total.shown === 1 ? res.json : false;
+            }, { timeoutMs: 15000, what: 'the kept count flushed' });
+            assertRow(report.total, { shown: 1 }, 'after Redis came back');
+        } finally {
+            await stack.stop();
+        }
     });
 });
