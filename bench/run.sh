@@ -1,19 +1,44 @@
 #!/bin/sh
-# make bench: the real stack (redis-server, consentd release build, nginx)
-# and an empty FastCGI responder, started here on loopback ports and stopped
-# by PID; wrk against each; one table with ratios measured in this one run.
+# make bench: the real stack (redis-server, consentd release build, nginx
+# with the shipped snippet) and an empty FastCGI responder, started here on
+# free loopback ports and stopped by PID; wrk against each; one table with
+# ratios measured in this one run.
+#
+# nginx runs nginx/consent.conf and nginx/consent-http.conf as shipped; the
+# only change is the rate limits' zones: bench/limits.conf instead of
+# nginx/consent-limits.conf (see bench/nginx.conf.in).
+#
+# Last, the decision and the write against a 3-primary Redis Cluster on
+# loopback (no replicas; cluster-enabled redis-servers on the shipped
+# redis.conf, redis-cli --cluster create), with consentd restarted on
+# redis.cluster and the same nginx: ratios to the single server's figures of
+# this run.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (64),
-# BENCH_RECEIPTS (receipts written for the Redis memory figure, 100000),
-# BENCH_IDS (over how many consent IDs, 20000).
+# BENCH_IDS_FIRST (consent IDs stored for the first lookup run, 10000),
+# BENCH_IDS (stored for the second, 100000); each ID has 1 to 10 receipts,
+# 5 on average (bench/fill.js), which also give the Redis memory figure.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=$(mktemp -d /tmp/consent-bench-XXXXXX)
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
-RECEIPTS=${BENCH_RECEIPTS:-100000}
-IDS=${BENCH_IDS:-20000}
-PORT=18080; CONSENTD_PORT=19091; EMPTY_PORT=19092; REDIS_PORT=16391
+IDS_FIRST=${BENCH_IDS_FIRST:-10000}
+IDS=${BENCH_IDS:-100000}
+if [ "$IDS" -le "$IDS_FIRST" ]; then
+    echo "BENCH_IDS ($IDS) must be more than BENCH_IDS_FIRST ($IDS_FIRST)" >&2
+    exit 2
+fi
+# Seven free loopback ports (bound to port 0 by the kernel, then released).
+set -- $(node -e '
+const net = require("net");
+const servers = [1, 2, 3, 4, 5, 6, 7].map(() => net.createServer());
+Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
+    console.log(servers.map((s) => s.address().port).join(" "));
+    servers.forEach((s) => s.close());
+});')
+PORT=$1; CONSENTD_PORT=$2; EMPTY_PORT=$3; REDIS_PORT=$4
+CLUSTER_PORTS="$5 $6 $7"
 PIDS=""
 
 cleanup() {
@@ -28,8 +53,12 @@ trap cleanup EXIT INT TERM
 mkdir -p "$DIR/tmp" "$DIR/redis"
 "$ROOT/build/release/consentd" --new-key "$DIR/signing.key"
 "$ROOT/build/release/consentd" --new-key "$DIR/cookie.key"
+# The support token the lookups use (role read), only its hash in the
+# configuration.
+node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))' >"$DIR/token"
 node -e '
 const fs = require("fs");
+const crypto = require("crypto");
 const [root, dir, cport, rport] = process.argv.slice(1);
 const c = JSON.parse(fs.readFileSync(root + "/cgi/consentd.example.json"));
 c.listen = "127.0.0.1:" + cport;
@@ -41,7 +70,9 @@ c.texts = root + "/i18n";
 c.redis.address = "127.0.0.1:" + rport;
 c.signing_key = dir + "/signing.key";
 c.cookie.secret = dir + "/cookie.key";
-delete c.admin;
+const token = fs.readFileSync(dir + "/token", "utf8").trim();
+c.admin = {tokens: [{name: "bench", roles: ["read"],
+                     sha256: crypto.createHash("sha256").update(token).digest("hex")}]};
 fs.writeFileSync(dir + "/consentd.json", JSON.stringify(c));
 ' "$ROOT" "$DIR" "$CONSENTD_PORT" "$REDIS_PORT"
 
@@ -55,7 +86,7 @@ PIDS="$PIDS $CONSENTD_PID"
 PIDS="$PIDS $!"
 user_line=""
 [ "$(id -u)" -eq 0 ] && user_line="user root;"
-sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$PORT|g" -e "s|@CONSENTD_PORT@|$CONSENTD_PORT|g" \
+sed -e "s|@DIR@|$DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" -e "s|@CONSENTD_PORT@|$CONSENTD_PORT|g" \
     -e "s|@EMPTY_PORT@|$EMPTY_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
     "$ROOT/bench/nginx.conf.in" >"$DIR/nginx.conf"
 nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/nginx-error.log"
@@ -129,18 +160,93 @@ RSS_FILE=$(awk '/RssFile/ {print $2}' "/proc/$CONSENTD_PID/status")
 grep -c 'write answered' "$DIR/wrk.err" >/dev/null 2>&1 && \
     echo "note: some writes were not 201: $(sort "$DIR/wrk.err" | uniq -c | head -3)" >&2
 
-# Redis memory per receipt: a fresh database, then RECEIPTS receipts over
-# IDS visitors with mixed history lengths (bench/memory.js).
-redis-cli -p "$REDIS_PORT" FLUSHALL >/dev/null
-MEM0=$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
-ANSWERED=$(node "$ROOT/bench/memory.js" "$B" "$RECEIPTS" "$IDS")
-# Counted in Redis, not trusted from the driver: every field of every
-# consent hash but its head.
-WRITTEN=$(redis-cli -p "$REDIS_PORT" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', 'c:{*}')) do n = n + redis.call('HLEN', k) - 1 end return n" 0)
+# The store for the support lookups and the Redis memory figure: a fresh
+# database, IDS_FIRST consent IDs (bench/fill.js: 1 to 10 receipts each,
+# 5 on average), lookups of random stored IDs; then more IDs up to IDS, the
+# same lookups again. Receipts are counted in Redis, not trusted from the
+# driver (every field of every consent hash but its head); the memory figure
+# leaves out what the lookups added (their audit entries).
+receipts() {
+    redis-cli -p "$REDIS_PORT" EVAL "local n = 0 for _, k in ipairs(redis.call('KEYS', 'c:{*}')) do n = n + redis.call('HLEN', k) - 1 end return n" 0
+}
+used_memory() {
+    redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'
+}
+# SYNC: the memory is freed before MEM0 is read, not later by a thread.
+redis-cli -p "$REDIS_PORT" FLUSHALL SYNC >/dev/null
+: >"$DIR/ids"
+MEM0=$(used_memory)
+echo "storing $IDS_FIRST consent IDs..." >&2
+ANSWERED=$(node "$ROOT/bench/fill.js" "$B" "$IDS_FIRST" "$DIR/ids")
+MEM1=$(used_memory)
+export BENCH_ID_FILE="$DIR/ids" BENCH_TOKEN=$(cat "$DIR/token")
+lookup_warmup() {
+    wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/lookup.lua" "$B/consent/v1/admin/consents/" >/dev/null 2>&1
+}
+lookup_warmup
+R_LOOKUP1=$(run_wrk lookup1 "$B/consent/v1/admin/consents/" "$ROOT/bench/lookup.lua")
+NIDS1=$(wc -l <"$DIR/ids")
+MEM2=$(used_memory)
+echo "storing $((IDS - IDS_FIRST)) more..." >&2
+ANSWERED=$((ANSWERED + $(node "$ROOT/bench/fill.js" "$B" "$((IDS - IDS_FIRST))" "$DIR/ids")))
+MEM3=$(used_memory)
+lookup_warmup
+R_LOOKUP2=$(run_wrk lookup2 "$B/consent/v1/admin/consents/" "$ROOT/bench/lookup.lua")
+NIDS2=$(wc -l <"$DIR/ids")
+WRITTEN=$(receipts)
 NIDS=$(redis-cli -p "$REDIS_PORT" EVAL "return #redis.call('KEYS', 'c:{*}')" 0)
-MEM1=$(redis-cli -p "$REDIS_PORT" INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r')
-PER_RECEIPT=$(( (MEM1 - MEM0) / (WRITTEN > 0 ? WRITTEN : 1) ))
+PER_RECEIPT=$(( (MEM1 - MEM0 + MEM3 - MEM2) / (WRITTEN > 0 ? WRITTEN : 1) ))
 GZ=$(cat "$ROOT/static/consent.js" "$ROOT/static/consent.css" | gzip -9 -n | wc -c)
+
+# The same consentd on a 3-primary cluster: stop it, start the cluster, start
+# it again with redis.cluster (same port: nginx's upstream is unchanged).
+echo "starting a 3-primary Redis Cluster..." >&2
+kill -TERM "$CONSENTD_PID"
+wait "$CONSENTD_PID" 2>/dev/null || true
+SEEDS=""
+for p in $CLUSTER_PORTS; do
+    mkdir -p "$DIR/cluster-$p"
+    redis-server "$ROOT/redis/redis.conf" --port "$p" --dir "$DIR/cluster-$p" \
+        --daemonize no --logfile "$DIR/cluster-$p.log" --cluster-enabled yes \
+        --cluster-config-file nodes.conf &
+    PIDS="$PIDS $!"
+    SEEDS="$SEEDS 127.0.0.1:$p"
+done
+for p in $CLUSTER_PORTS; do
+    for _ in $(seq 1 100); do
+        redis-cli -p "$p" PING >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+done
+# shellcheck disable=SC2086
+redis-cli --cluster create $SEEDS --cluster-replicas 0 --cluster-yes >"$DIR/cluster-create.log"
+for p in $CLUSTER_PORTS; do
+    for _ in $(seq 1 100); do
+        redis-cli -p "$p" CLUSTER INFO | grep -q '^cluster_state:ok' && break
+        sleep 0.1
+    done
+done
+node -e '
+const fs = require("fs");
+const [dir, seeds] = process.argv.slice(1);
+const c = JSON.parse(fs.readFileSync(dir + "/consentd.json"));
+c.redis = {cluster: seeds.trim().split(" ")};
+fs.writeFileSync(dir + "/consentd-cluster.json", JSON.stringify(c));
+' "$DIR" "$SEEDS"
+"$ROOT/build/release/consentd" -c "$DIR/consentd-cluster.json" 2>"$DIR/consentd-cluster.log" &
+CONSENTD_PID=$!
+PIDS="$PIDS $CONSENTD_PID"
+for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$B/consent/v1/health" 2>/dev/null && break
+    sleep 0.1
+done
+curl -fsS -c "$DIR/jar2" -o /dev/null -H 'X-Forwarded-For: 46.4.0.2' -H 'Content-Type: application/json' \
+    -d "{\"site\":\"demo\",\"banner_version\":\"$BENCH_VERSION\",\"texts_sha256\":\"$BENCH_HASH\",\"action\":\"reject_all\"}" \
+    "$B/consent/v1/consents"
+RETURNING_C="consent=$(awk '$6 == "consent" {print $7}' "$DIR/jar2")"
+wrk -t2 -c"$CONNS" -d2s -s "$ROOT/bench/write.lua" "$B/consent/v1/consents" >/dev/null
+R_RETURN_C=$(BENCH_COOKIE="$RETURNING_C" run_wrk returning-cluster "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")
+R_WRITE_C=$(run_wrk write-cluster "$B/consent/v1/consents" "$ROOT/bench/write.lua")
 
 echo
 echo "consent backend benchmark - $(date -u +%Y-%m-%d), $(nproc) cores, wrk -t2 -c$CONNS -d${SECS}s, nginx 1 worker"
@@ -158,10 +264,21 @@ line "2. empty FastCGI responder" "$R_EMPTY"
 line "3. decision, first-time visitor" "$R_FIRST"
 line "4. decision, returning visitor (+Redis)" "$R_RETURN"
 line "5. receipt write (sign + Lua write)" "$R_WRITE"
+line "6. support lookup, $NIDS1 IDs stored" "$R_LOOKUP1"
+line "7. support lookup, $NIDS2 IDs stored" "$R_LOOKUP2"
+line "8. decision, returning, 3-primary cluster" "$R_RETURN_C"
+line "9. receipt write, 3-primary cluster" "$R_WRITE_C"
 echo
+ratio() {   # ratio "name rps ..." "name rps ...": the first's req/s over the second's
+    awk -v a="$(echo "$1" | awk '{print $2}')" -v b="$(echo "$2" | awk '{print $2}')" \
+        'BEGIN {printf "%.2f", a/b}'
+}
+echo "3-primary cluster / single server, same run: returning decision $(ratio "$R_RETURN_C" "$R_RETURN"), receipt write $(ratio "$R_WRITE_C" "$R_WRITE")"
+L1=$(echo "$R_LOOKUP1" | awk '{print $2}'); L2=$(echo "$R_LOOKUP2" | awk '{print $2}')
+echo "support lookup, $NIDS2 IDs / $NIDS1 IDs: $(awk -v a="$L2" -v b="$L1" 'BEGIN {printf "%.2f", a/b}') (req/s; 1.00 is flat)"
 P99E=$(echo "$R_EMPTY" | awk '{print $4}'); P99F=$(echo "$R_FIRST" | awk '{print $4}')
 echo "decision p99 / empty p99: $(awk -v a="$P99F" -v b="$P99E" 'BEGIN {printf "%.2f", a/b}')"
 echo "consentd RSS (anonymous, without the mapped GeoIP file): $((RSS_ANON / 1024)) MB after reads, $((RSS_ANON_W / 1024)) MB after writes; file-backed $((RSS_FILE / 1024)) MB"
-echo "Redis memory per receipt: $PER_RECEIPT bytes ($WRITTEN receipts over $NIDS consent IDs, $ANSWERED answered 201, used_memory $MEM0 -> $MEM1)"
+echo "Redis memory per receipt: $PER_RECEIPT bytes ($WRITTEN receipts over $NIDS consent IDs, $ANSWERED answered 201, used_memory $MEM0 -> $MEM1, $MEM2 -> $MEM3)"
 echo "consent.js + consent.css, gzip -9: $GZ bytes"
 "$ROOT/build/bench/tally"

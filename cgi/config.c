@@ -37,13 +37,13 @@ static const char *const receipts_keys[] = {"retention_days", "max_history",
                                             NULL};
 static const char *const geoip_keys[] = {"database", "layout", NULL};
 static const char *const redis_keys[] = {
-    "address", "sentinels", "master_name", "connect_timeout_ms",
+    "address", "sentinels", "master_name", "cluster", "connect_timeout_ms",
     "command_timeout_ms", "min_replicas_acked", "ack_timeout_ms", "username",
     "password_file", NULL};
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
-    "declaration", "signals", "variants", NULL};
+    "declaration", "signals", "gpp", "variants", NULL};
 static const char *const variant_keys[] = {"id", "weight", "layout", "languages", NULL};
 /* The script's layouts (data-layout); every one renders "Accept all" and
  * "Reject all" as the same kind of button, side by side. */
@@ -607,6 +607,41 @@ static int load_variants(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
+/*
+ * The site's optional "gpp" (at path): the GPP fields it declares, by their
+ * IAB names ({"SaleOptOutNotice": 1, "MspaCoveredTransaction": 2, ...}):
+ * notices, MSPA flags and the other scalar fields, not the opt-outs and GPC
+ * (they follow the visitor: decision_gpp). Each value in the field's range.
+ * Returns 0, or -1 with the reason in c.
+ */
+static int load_gpp(struct jcheck *c, const cJSON *item, const char *path,
+                    struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *gpp = NULL, *v;
+
+    if (jcheck_member(c, item, path, "gpp", 0, cJSON_Object, &gpp) < 0)
+        return -1;
+    if (gpp == NULL)
+        return 0;
+    jcheck_path_key(p, path, "gpp");
+    cJSON_ArrayForEach(v, gpp) {
+        const struct gpp_field_desc *f = gpp_field_by_name(v->string);
+
+        jcheck_path_key(q, p, v->string);
+        if (f == NULL || f->list || f->field == GPP_F_VERSION || f->field == GPP_F_SALE_OPT_OUT ||
+            f->field == GPP_F_SHARING_OPT_OUT || f->field == GPP_F_TARGETED_ADVERTISING_OPT_OUT)
+            return jcheck_fail(c, q, "not a GPP field a site declares (notices, consents, "
+                               "MSPA flags: README, GPP strings)");
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble ||
+            v->valueint < f->min || v->valueint > f->max)
+            return jcheck_fail(c, q, "expected an integer from %d to %d", f->min, f->max);
+        site->gpp_set[f->field] = 1;
+        site->gpp_value[f->field] = (unsigned char)v->valueint;
+    }
+    return 0;
+}
+
 static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                      struct config_site *site, const struct texts *defaults)
 {
@@ -751,7 +786,7 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
         }
     }
 
-    if (load_signals(c, item, path, site) != 0)
+    if (load_signals(c, item, path, site) != 0 || load_gpp(c, item, path, site) != 0)
         return -1;
 
     if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
@@ -1068,51 +1103,77 @@ static int read_password(struct jcheck *c, const char *path, char *out, size_t o
     return 0;
 }
 
+/* A list of "host:port" (or, unless tcp_only, "unix:/path") addresses, each
+ * once, at most max, into out[]. */
+static int load_addresses(struct jcheck *jc, const cJSON *list, const char *path,
+                          size_t max, int tcp_only, char (*out)[STORE_MAX_ADDRESS],
+                          size_t *n)
+{
+    char host[STORE_MAX_ADDRESS], p[JCHECK_MAX_PATH];
+    const cJSON *e;
+    int port, i = 0;
+
+    *n = 0;
+    if (cJSON_GetArraySize(list) < 1 || (size_t)cJSON_GetArraySize(list) > max)
+        return jcheck_fail(jc, path, "expected 1-%zu addresses", max);
+    cJSON_ArrayForEach(e, list) {
+        jcheck_path_index(p, path, i++);
+        if (!cJSON_IsString(e) || strlen(e->valuestring) >= STORE_MAX_ADDRESS ||
+            store_address_parse(e->valuestring, host, sizeof(host), &port) != 0 ||
+            (tcp_only && port == 0))
+            return jcheck_fail(jc, p, tcp_only ? "expected \"host:port\""
+                                               : "expected \"host:port\" or \"unix:/path\"");
+        for (size_t k = 0; k < *n; k++)
+            if (strcmp(out[k], e->valuestring) == 0)
+                return jcheck_fail(jc, p, "\"%s\" is listed twice", e->valuestring);
+        snprintf(out[(*n)++], STORE_MAX_ADDRESS, "%s", e->valuestring);
+    }
+    return 0;
+}
+
 /*
- * $.redis: one server ("address") or a primary found through Redis
- * Sentinel ("sentinels" and "master_name"), the timeouts, and how many
- * replicas must confirm a write before it is acknowledged. Addresses are
- * checked by the store's own rule (store_address_parse).
+ * $.redis: one server ("address"), a primary found through Redis Sentinel
+ * ("sentinels" and "master_name") or a Redis Cluster ("cluster": seed
+ * nodes), the timeouts, and how many replicas must confirm a write before
+ * it is acknowledged. Addresses are checked by the store's own rule
+ * (store_address_parse).
  */
 static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
                       struct store_options *r)
 {
-    const cJSON *list = NULL, *e;
+    const cJSON *list = NULL, *seeds = NULL;
     const char *s = NULL;
-    char host[STORE_MAX_ADDRESS], p[JCHECK_MAX_PATH];
-    int port, i = 0;
+    char host[STORE_MAX_ADDRESS];
+    int port;
     long v;
 
     memset(r, 0, sizeof(*r));
     if (jcheck_string(jc, o, "$.redis", "address", 0, 3, STORE_MAX_ADDRESS - 1, &s) < 0 ||
-        jcheck_member(jc, o, "$.redis", "sentinels", 0, cJSON_Array, &list) < 0)
+        jcheck_member(jc, o, "$.redis", "sentinels", 0, cJSON_Array, &list) < 0 ||
+        jcheck_member(jc, o, "$.redis", "cluster", 0, cJSON_Array, &seeds) < 0)
         return -1;
-    if ((s == NULL) == (list == NULL))
-        return jcheck_fail(jc, "$.redis", "expected either \"address\" (one server) or "
-                           "\"sentinels\" with \"master_name\" (Redis Sentinel)");
+    if ((s != NULL) + (list != NULL) + (seeds != NULL) != 1)
+        return jcheck_fail(jc, "$.redis", "expected one of \"address\" (one server), "
+                           "\"sentinels\" with \"master_name\" (Redis Sentinel) or "
+                           "\"cluster\" (Redis Cluster seed nodes)");
+    if (list == NULL && cJSON_GetObjectItemCaseSensitive(o, "master_name") != NULL)
+        return jcheck_fail(jc, "$.redis.master_name", "only with \"sentinels\"");
     if (s != NULL) {
         if (store_address_parse(s, host, sizeof(host), &port) != 0)
             return jcheck_fail(jc, "$.redis.address",
                                "expected \"host:port\" or \"unix:/path\"");
         r->topology = STORE_SINGLE;
         snprintf(r->address, sizeof(r->address), "%s", s);
-        if (cJSON_GetObjectItemCaseSensitive(o, "master_name") != NULL)
-            return jcheck_fail(jc, "$.redis.master_name", "only with \"sentinels\"");
+    } else if (seeds != NULL) {
+        r->topology = STORE_CLUSTER;
+        if (load_addresses(jc, seeds, "$.redis.cluster", STORE_MAX_SEEDS, 1,
+                           r->seeds, &r->nseeds) != 0)
+            return -1;
     } else {
         r->topology = STORE_SENTINEL;
-        if (cJSON_GetArraySize(list) < 1 || cJSON_GetArraySize(list) > STORE_MAX_SENTINELS)
-            return jcheck_fail(jc, "$.redis.sentinels", "expected 1-%d sentinel addresses",
-                               STORE_MAX_SENTINELS);
-        cJSON_ArrayForEach(e, list) {
-            jcheck_path_index(p, "$.redis.sentinels", i++);
-            if (!cJSON_IsString(e) || strlen(e->valuestring) >= STORE_MAX_ADDRESS ||
-                store_address_parse(e->valuestring, host, sizeof(host), &port) != 0)
-                return jcheck_fail(jc, p, "expected \"host:port\" or \"unix:/path\"");
-            for (size_t k = 0; k < r->nsentinels; k++)
-                if (strcmp(r->sentinels[k], e->valuestring) == 0)
-                    return jcheck_fail(jc, p, "\"%s\" is listed twice", e->valuestring);
-            snprintf(r->sentinels[r->nsentinels++], STORE_MAX_ADDRESS, "%s", e->valuestring);
-        }
+        if (load_addresses(jc, list, "$.redis.sentinels", STORE_MAX_SENTINELS, 0,
+                           r->sentinels, &r->nsentinels) != 0)
+            return -1;
         s = NULL;
         if (jcheck_string(jc, o, "$.redis", "master_name", 1, 1,
                           STORE_MAX_MASTER_NAME - 1, &s) != 0)

@@ -14,6 +14,7 @@
 
 #include "../geo/geo.h"
 #include "../geo/rules.h"
+#include "../gpp/gpp.h"
 #include "../redis/store.h"
 
 #define CONSENT_MAX_CONFIG (1024 * 1024)
@@ -126,6 +127,10 @@ struct config_site {
     char *cleanup;
     struct config_variant *variants;    /* none, or 2-CONSENT_MAX_VARIANTS */
     size_t nvariants;
+    /* "gpp": GPP fields the site declares (gpp/gpp.h; notices, MSPA
+     * flags), gpp_set[f] for each one given; see decision_gpp. */
+    unsigned char gpp_value[GPP_FIELD_COUNT];
+    unsigned char gpp_set[GPP_FIELD_COUNT];
 };
 
 struct config {

@@ -63,13 +63,16 @@ static int opted_out(const struct choice *r)
 
 /* The context of this write: everything about it that many receipts share
  * (site, region, regime, the texts shown, the categories with their names
- * in the language shown, controller, key). */
+ * in the language shown, controller, key, and the GPP string in force after
+ * the choice: one per region, opt-out state and GPC, so few). */
 static int make_context(const struct request *req, const struct choice *r,
-                        const struct visitor *v, struct receipt_context *ctx)
+                        const struct visitor *v, const struct decision *d,
+                        struct receipt_context *ctx)
 {
     const struct config_site *site = r->site;
     const struct config_controller *c = &site->controller;
     cJSON *t = cJSON_CreateObject(), *o, *cats, *purposes, *texts, *names;
+    char gpp[GPP_MAX_STRING + 1];
 
     texts = cJSON_Parse(r->lang->texts[r->texts_model]);
     names = cJSON_GetObjectItemCaseSensitive(texts, "categories");
@@ -112,6 +115,8 @@ static int make_context(const struct request *req, const struct choice *r,
     cJSON_AddStringToObject(o, "email", c->email);
     cJSON_AddStringToObject(o, "phone", c->phone);
     cJSON_AddNumberToObject(t, "consent_days", v->j.regime->consent_days);
+    if (decision_gpp(site, v->j.gpp_sid, d->gpc_received, r->on, gpp, sizeof(gpp)) == 0)
+        cJSON_AddStringToObject(t, "gpp", gpp);
     cJSON_AddStringToObject(t, "kid", req->app->keys.current.kid);
     return receipt_context_make(ctx, t);
 }
@@ -388,7 +393,7 @@ static void record(struct request *req, struct response *res,
 
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
-    if (at == NULL || make_context(req, r, v, &ctx) != RECEIPT_OK) {
+    if (at == NULL || make_context(req, r, v, d, &ctx) != RECEIPT_OK) {
         free(at);
         response_error(res, 503, "out_of_memory", "try again");
         return;

@@ -112,3 +112,62 @@ char *decision_categories_json(const struct config_site *site,
     cJSON_Delete(arr);
     return out;
 }
+
+/* The opt-outs and the notice each depends on. */
+static const enum gpp_field optouts[][2] = {
+    {GPP_F_SALE_OPT_OUT, GPP_F_SALE_OPT_OUT_NOTICE},
+    {GPP_F_SHARING_OPT_OUT, GPP_F_SHARING_OPT_OUT_NOTICE},
+    {GPP_F_TARGETED_ADVERTISING_OPT_OUT, GPP_F_TARGETED_ADVERTISING_OPT_OUT_NOTICE},
+};
+
+int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on,
+                 char *out, size_t outlen)
+{
+    struct gpp_string g;
+    struct gpp_section *s = &g.sections[0];
+    int sells = 0, sale_on = 0;
+
+    if (outlen > 0)
+        out[0] = '\0';
+    memset(&g, 0, sizeof(g));
+    if (sid == 0 || gpp_section_init(s, sid) != GPP_OK)
+        return -1;
+    g.nsections = 1;
+    for (size_t i = 0; i < site->ncategories; i++)
+        if (site->categories[i].sale_sharing) {
+            sells = 1;
+            sale_on |= on[i] != 0;
+        }
+    for (int f = 0; f < GPP_FIELD_COUNT; f++) {
+        const struct gpp_field_desc *fd = gpp_section_field(sid, (enum gpp_field)f);
+        int v;
+
+        if (fd == NULL || fd->list || f == GPP_F_VERSION)
+            continue;
+        switch (f) {
+        case GPP_F_SHARING_NOTICE:
+        case GPP_F_SALE_OPT_OUT_NOTICE:
+        case GPP_F_SHARING_OPT_OUT_NOTICE:
+        case GPP_F_TARGETED_ADVERTISING_OPT_OUT_NOTICE:
+            v = sells;
+            break;
+        case GPP_F_PROCESSING_NOTICE:
+            v = 1;
+            break;
+        case GPP_F_MSPA_COVERED_TRANSACTION:
+            v = 2;
+            break;
+        default:
+            v = 0;
+        }
+        if (site->gpp_set[f])
+            v = site->gpp_value[f];
+        s->v[f][0] = (unsigned char)v;
+    }
+    for (size_t i = 0; i < sizeof(optouts) / sizeof(optouts[0]); i++)
+        if (gpp_section_field(sid, optouts[i][0]) != NULL)
+            s->v[optouts[i][0]][0] = s->v[optouts[i][1]][0] != 1 ? 0 : sale_on ? 2 : 1;
+    s->sub = gpp_section_sub(sid) == GPP_SUB_GPC;
+    s->gpc = s->sub && gpc;
+    return gpp_encode(&g, out, outlen) == GPP_OK ? 0 : -1;
+}

@@ -98,6 +98,25 @@ int decision_prompt(const struct decision_stored *stored, const struct regime *g
 char *decision_categories_json(const struct config_site *site,
                                const struct decision *d);
 
+/*
+ * The GPP string (gpp/gpp.h) in force for a visitor of site whose region
+ * uses GPP section sid (jurisdiction.gpp_sid) with the choices on[] (1 on,
+ * 0 off per category) and GPC as sent, into out (GPP_MAX_STRING + 1 bytes):
+ * - the fields the site declares ("gpp"), else the defaults: where the site
+ *   has a sale/sharing category, the notices of sharing, of the sale,
+ *   sharing and targeted-advertising opt-outs given (1), else not
+ *   applicable (0); ProcessingNotice 1 (the banner links the policy);
+ *   MspaCoveredTransaction 2 (no MSPA covered transaction declared); every
+ *   other field 0;
+ * - SaleOptOut, SharingOptOut, TargetedAdvertisingOptOut: 0 where their
+ *   notice is not 1 (as the IAB defines them), else 1 (opted out) when
+ *   every sale/sharing category is off, 2 when one is on;
+ * - the GPC sub-section where the section has one: Gpc = GPC sent.
+ * Returns 0, or -1 with out "" when sid is 0 or not a section gpp/ knows.
+ */
+int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on,
+                 char *out, size_t outlen);
+
 /* "necessary", "gpc" or NULL. */
 const char *decision_lock_name(enum decision_lock lock);
 

@@ -236,6 +236,26 @@ static void state_refused(struct request *req, const char *why)
             why);
 }
 
+/* The decision's "gpp" (the string of the choices that apply now, or null
+ * where the region has no GPP section), "gpp_sid" and "gpp_version" (the
+ * CMP API version the page API reports): README, GPP strings. */
+static void add_gpp(cJSON *root, const struct config_site *site, int sid, int gpc,
+                    const int *on)
+{
+    char gpp[GPP_MAX_STRING + 1];
+    cJSON *ids;
+
+    if (decision_gpp(site, sid, gpc, on, gpp, sizeof(gpp)) == 0) {
+        cJSON_AddStringToObject(root, "gpp", gpp);
+        ids = cJSON_AddArrayToObject(root, "gpp_sid");
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(sid));
+    } else {
+        cJSON_AddNullToObject(root, "gpp");
+        cJSON_AddArrayToObject(root, "gpp_sid");
+    }
+    cJSON_AddStringToObject(root, "gpp_version", GPP_CMP_API_VERSION);
+}
+
 /*
  * The visitor's state for site from the sealed head: used only when the
  * seal verifies with a key of the set, the site's state names a context
@@ -437,6 +457,7 @@ void handle_banner(struct request *req, struct response *res,
     o = cJSON_AddObjectToObject(root, "choices");
     for (size_t i = 0; i < site->ncategories; i++)
         cJSON_AddBoolToObject(o, site->categories[i].id, applied[i]);
+    add_gpp(root, site, v.j.gpp_sid, d.gpc_received, applied);
     add_stored(root, &stored, &state, site, v.consent_id);
 
     cJSON_AddStringToObject(root, "language", lang->tag);
@@ -492,6 +513,16 @@ static void add_geoip_files(cJSON *geoip, const struct geo *g)
     }
 }
 
+/*
+ * Health. Anyone gets the status alone, {"status": "ok"} 200 or
+ * {"status": "unavailable"} 503: what a load balancer or an uptime check
+ * needs. The details (GeoIP files, Redis topology, the primary's address,
+ * Redis's error text, rules version, key ID) describe the inside of the
+ * deployment, so, like a service's admin interface, they are answered only
+ * on the machine nginx runs on: REMOTE_ADDR loopback. nginx's realip
+ * decides REMOTE_ADDR, as it does for the snippet's allow lists (README,
+ * "Behind a load balancer").
+ */
 void handle_health(struct request *req, struct response *res,
                    struct request_log *log)
 {
@@ -502,6 +533,11 @@ void handle_health(struct request *req, struct response *res,
 
     (void)log;
     cJSON_AddStringToObject(root, "status", redis == STORE_OK ? "ok" : "unavailable");
+    response_header(res, "Cache-Control", "no-store");
+    if (!request_is_loopback(req->remote_addr)) {
+        response_json(res, redis == STORE_OK ? 200 : 503, root);
+        return;
+    }
     o = cJSON_AddObjectToObject(root, "geoip");
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddStringToObject(o, "type", app->geo.files[0].mmdb.metadata.database_type);
@@ -524,7 +560,6 @@ void handle_health(struct request *req, struct response *res,
                                 ? store->last_error : store_strerror(redis));
     cJSON_AddStringToObject(root, "rules_version", app->rules.version);
     cJSON_AddStringToObject(root, "signing_key", app->keys.current.kid);
-    response_header(res, "Cache-Control", "no-store");
     response_json(res, redis == STORE_OK ? 200 : 503, root);
 }
 

@@ -346,6 +346,9 @@ char *receipt_payload(const struct receipt *r, const struct receipt_context *ctx
     cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(ctx->tree, "categories"))
         cJSON_AddBoolToObject(o, c->valuestring, (r->choices >> i++) & 1);
     cJSON_AddBoolToObject(p, "opted_out", r->opted_out);
+    /* the GPP string in force after the choice, where the region has one */
+    if (cJSON_GetObjectItemCaseSensitive(ctx->tree, "gpp") != NULL)
+        cJSON_AddItemToObject(p, "gpp", dup(ctx->tree, "gpp"));
     cJSON_AddItemToObject(p, "purposes", dup(ctx->tree, "purposes"));
     cJSON_AddItemToObject(p, "banner", dup(ctx->tree, "banner"));
     cJSON_AddItemToObject(p, "language", dup(ctx->tree, "language"));

@@ -409,6 +409,18 @@ int request_client_network(const char *addr, unsigned char net[6])
     return 6;
 }
 
+int request_is_loopback(const char *addr)
+{
+    static const unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    unsigned char net[6], b[16];
+
+    if (addr == NULL)
+        return 0;
+    if (request_client_network(addr, net) == 4)
+        return net[0] == 127;
+    return inet_pton(AF_INET6, addr, b) == 1 && memcmp(b, v6_loopback, sizeof(b)) == 0;
+}
+
 int request_truncate_address(const char *addr, char *out, size_t outlen)
 {
     unsigned char net[6], b[16] = {0};

@@ -116,6 +116,13 @@ size_t request_negotiate_language(const char *accept_language,
 int request_client_network(const char *addr, unsigned char net[6]);
 
 /*
+ * 1 when addr is a loopback address (127.0.0.0/8, ::1, or 127.0.0.0/8
+ * mapped into IPv6 as ::ffff:127.x.y.z), else 0 (also for NULL and for
+ * anything that is not a numeric address).
+ */
+int request_is_loopback(const char *addr);
+
+/*
  * The client address with its host part zeroed, as "a.b.c.0/24" or
  * "x:y:z::/48", into out (at least 64 bytes). Returns 0, or -1 (out = "")
  * when addr is not a numeric address. Never returns the full address.

@@ -1,6 +1,7 @@
 /*
  * consentctl - support staff's command line: look up and verify a visitor's
- * receipts, export them, erase them, verify exports offline, make tokens.
+ * receipts, export them, erase them, verify exports offline, make tokens,
+ * decode GPP strings.
  *
  * It reads consentd's configuration (for Redis, the key and the sites) and
  * talks to Redis directly with the same code as the admin API (cgi/history.c),
@@ -16,6 +17,7 @@
 #include "../cgi/receipt.h"
 #include "../cgi/stats.h"
 #include "../cgi/verify.h"
+#include "../gpp/gpp.h"
 #include "../redis/store.h"
 #include "migrate.h"
 
@@ -65,6 +67,8 @@ static void usage(FILE *f)
           "        version|variant|category|device|language] [--csv]\n"
           "                               analytics counts and rates (a table, CSV or --json)\n"
           "  token new NAME --role read|erase|audit|stats [--role ...]\n"
+          "  gpp decode STRING            the fields of an IAB GPP string (no configuration)\n"
+          "  gpp encode JSON|-            the GPP string of fields as gpp decode --json prints them\n"
           "  migrate --archive FILE [--dry-run]\n"
           "                               format v1 histories to v2 (originals archived)\n"
           "CONFIG defaults to $CONSENTD_CONFIG or " DEFAULT_CONFIG ".\n"
@@ -104,7 +108,8 @@ static int load(struct ctl *c, int need_store)
         fprintf(stderr, "consentctl: Redis (%s %s): %s\n",
                 store_topology_name(c->cfg.redis.topology),
                 c->cfg.redis.topology == STORE_SENTINEL ? c->cfg.redis.master_name
-                                                        : c->cfg.redis.address,
+                : c->cfg.redis.topology == STORE_CLUSTER ? c->cfg.redis.seeds[0]
+                : c->cfg.redis.address,
                 c->store.last_error[0] ? c->store.last_error : "unavailable");
         return EXIT_STORE;
     }
@@ -632,6 +637,213 @@ static int cmd_token(struct ctl *c, const char *name)
     return 0;
 }
 
+/* The sub-section's presence and GPC under the reference library's names. */
+static void gpp_sub_json(cJSON *o, const struct gpp_section *s)
+{
+    switch (gpp_section_sub(s->id)) {
+    case GPP_SUB_GPC:
+        cJSON_AddBoolToObject(o, "GpcSegmentIncluded", s->sub);
+        cJSON_AddBoolToObject(o, "Gpc", s->gpc);
+        break;
+    case GPP_SUB_SENSITIVE:
+        cJSON_AddBoolToObject(o, "SensitiveDataConsentSegmentIncluded", s->sub);
+        break;
+    case GPP_SUB_NONE:
+        break;
+    }
+}
+
+/*
+ * consentctl gpp decode STRING: every field of every section, under the
+ * IAB's field names (--json: the same as one object per section, as the
+ * reference library's toObject() names them). A string the decoder refuses
+ * is a usage error (exit 2) with the decoder's reason.
+ */
+static int cmd_gpp_decode(const struct ctl *c, const char *str)
+{
+    struct gpp_string g;
+    char err[256];
+    cJSON *root, *ids, *secs;
+    int st;
+
+    st = gpp_decode(str, strlen(str), &g, err, sizeof(err));
+    if (st != GPP_OK) {
+        fprintf(stderr, "consentctl: not a valid GPP string: %s (%s)\n", err, gpp_strerror(st));
+        return EXIT_USAGE;
+    }
+    root = cJSON_CreateObject();
+    ids = cJSON_AddArrayToObject(root, "sectionIds");
+    secs = cJSON_AddObjectToObject(root, "sections");
+    if (!c->json)
+        printf("GPP header: type %d, version %d, %zu section%s\n", GPP_HEADER_TYPE,
+               GPP_HEADER_VERSION, g.nsections, g.nsections == 1 ? "" : "s");
+    for (size_t i = 0; i < g.nsections; i++) {
+        const struct gpp_section *s = &g.sections[i];
+        size_t nf;
+        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
+        cJSON *o = cJSON_AddObjectToObject(secs, gpp_section_name(s->id));
+
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(s->id));
+        for (size_t r = 0; r < nf; r++) {
+            if (f[r].sub && !s->sub)
+                continue;
+            if (f[r].list) {
+                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
+
+                for (unsigned k = 0; k < f[r].count; k++)
+                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
+            } else {
+                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
+            }
+        }
+        gpp_sub_json(o, s);
+        if (c->json)
+            continue;
+        printf("\n%s (section %d)\n", gpp_section_name(s->id), (int)s->id);
+        for (const cJSON *it = o->child; it; it = it->next) {
+            printf("  %-38s", it->string);
+            if (cJSON_IsArray(it))
+                for (const cJSON *e = it->child; e; e = e->next)
+                    printf(" %d", e->valueint);
+            else if (cJSON_IsBool(it))
+                printf(" %s", cJSON_IsTrue(it) ? "true" : "false");
+            else
+                printf(" %d", it->valueint);
+            printf("\n");
+        }
+    }
+    if (c->json)
+        print_json(root);
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* One section of `gpp encode`'s input into s: IAB field names as `gpp
+ * decode --json` prints them; fields left out keep the defaults. */
+static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, char *err,
+                                 size_t errlen)
+{
+    const char *name = gpp_section_name(id);
+
+    gpp_section_init(s, id);
+    if (!cJSON_IsObject(o))
+        return snprintf(err, errlen, "%s: expected an object", name), -1;
+    for (const cJSON *it = o->child; it; it = it->next) {
+        size_t nf;
+        const struct gpp_field_desc *f = gpp_section_fields(id, &nf), *fd = NULL;
+        enum gpp_sub sub = gpp_section_sub(id);
+
+        if ((sub == GPP_SUB_GPC && strcmp(it->string, "GpcSegmentIncluded") == 0) ||
+            (sub == GPP_SUB_SENSITIVE &&
+             strcmp(it->string, "SensitiveDataConsentSegmentIncluded") == 0) ||
+            (sub == GPP_SUB_GPC && strcmp(it->string, "Gpc") == 0)) {
+            if (!cJSON_IsBool(it))
+                return snprintf(err, errlen, "%s.%s: expected true or false", name,
+                                it->string), -1;
+            if (strcmp(it->string, "Gpc") == 0)
+                s->gpc = cJSON_IsTrue(it);
+            else
+                s->sub = cJSON_IsTrue(it);
+            continue;
+        }
+        for (size_t r = 0; r < nf && !fd; r++)
+            if (strcmp(f[r].name, it->string) == 0)
+                fd = &f[r];
+        if (!fd)
+            return snprintf(err, errlen, "%s: no field %s in this section", name,
+                            it->string), -1;
+        if (fd->list) {
+            int n = cJSON_GetArraySize(it), k = 0;
+
+            if (!cJSON_IsArray(it) || n != fd->count)
+                return snprintf(err, errlen, "%s.%s: expected an array of %u values", name,
+                                fd->name, fd->count), -1;
+            for (const cJSON *e = it->child; e; e = e->next, k++) {
+                if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int)e->valuedouble ||
+                    e->valueint < 0 || e->valueint > 255)
+                    return snprintf(err, errlen, "%s.%s[%d]: expected an integer", name,
+                                    fd->name, k), -1;
+                s->v[fd->field][k] = (unsigned char)e->valueint;
+            }
+        } else {
+            if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
+                it->valueint < 0 || it->valueint > 255)
+                return snprintf(err, errlen, "%s.%s: expected an integer", name, fd->name), -1;
+            s->v[fd->field][0] = (unsigned char)it->valueint;
+        }
+    }
+    return 0;
+}
+
+/*
+ * consentctl gpp encode JSON|-: the GPP string of {"sections": {"usca":
+ * {...}, ...}} as `gpp decode --json` prints it (sectionIds, if given, must
+ * name the same sections). Sections are written in ID order; fields left
+ * out have the reference library's defaults. Bad input: exit 2.
+ */
+static int cmd_gpp_encode(const char *arg)
+{
+    struct gpp_string g;
+    char err[256], out[GPP_MAX_STRING + 1];
+    char *text = NULL;
+    size_t len;
+    cJSON *root = NULL;
+    const cJSON *secs, *ids;
+    int rc = EXIT_USAGE;
+
+    memset(&g, 0, sizeof(g));
+    if (strcmp(arg, "-") == 0) {
+        text = read_all("-", &len);
+        if (text == NULL) {
+            fprintf(stderr, "consentctl: cannot read standard input\n");
+            return EXIT_USAGE;
+        }
+        arg = text;
+    }
+    len = strlen(arg);
+    root = cJSON_ParseWithLengthOpts(arg, len, NULL, 0);
+    secs = cJSON_GetObjectItemCaseSensitive(root, "sections");
+    if (!cJSON_IsObject(root) || !cJSON_IsObject(secs)) {
+        fprintf(stderr, "consentctl: gpp encode: expected {\"sections\": {\"usca\": {...}}}\n");
+        goto cleanup;
+    }
+    for (int id = GPP_SID_MIN; id <= GPP_SID_MAX; id++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(secs, gpp_section_name(id));
+
+        if (o && gpp_section_from_json(o, id, &g.sections[g.nsections++], err, sizeof(err))) {
+            fprintf(stderr, "consentctl: gpp encode: %s\n", err);
+            goto cleanup;
+        }
+    }
+    for (const cJSON *it = secs->child; it; it = it->next)
+        if (gpp_section_id(it->string) < 0) {
+            fprintf(stderr, "consentctl: gpp encode: unknown section \"%s\"\n", it->string);
+            goto cleanup;
+        }
+    ids = cJSON_GetObjectItemCaseSensitive(root, "sectionIds");
+    if (ids) {
+        size_t k = 0;
+        int ok = cJSON_IsArray(ids) && (size_t)cJSON_GetArraySize(ids) == g.nsections;
+
+        for (const cJSON *e = ok ? ids->child : NULL; e; e = e->next, k++)
+            ok = ok && cJSON_IsNumber(e) && e->valuedouble == (double)g.sections[k].id;
+        if (!ok) {
+            fprintf(stderr, "consentctl: gpp encode: sectionIds do not name the sections\n");
+            goto cleanup;
+        }
+    }
+    if (gpp_check(&g, err, sizeof(err)) != GPP_OK || gpp_encode(&g, out, sizeof(out)) != GPP_OK) {
+        fprintf(stderr, "consentctl: gpp encode: %s\n", err);
+        goto cleanup;
+    }
+    printf("%s\n", out);
+    rc = 0;
+cleanup:
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl c;
@@ -709,6 +921,14 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
         return cmd_token(&c, args[2]);
+    if (nargs >= 1 && strcmp(args[0], "gpp") == 0) {
+        if (nargs == 3 && strcmp(args[1], "decode") == 0)
+            return cmd_gpp_decode(&c, args[2]);
+        if (nargs == 3 && strcmp(args[1], "encode") == 0)
+            return cmd_gpp_encode(args[2]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
     if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
         rc = cmd_verify(&c, args[1]);
         goto done;

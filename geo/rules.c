@@ -7,13 +7,14 @@
  */
 #include "rules.h"
 #include "../cgi/jcheck.h"
+#include "../gpp/gpp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const char *const top_keys[] = {"version", "default", "regimes", NULL};
+static const char *const top_keys[] = {"version", "default", "regimes", "gpp_sections", NULL};
 static const char *const regime_keys[] = {
     "id", "name", "model", "gpc_binding", "gpc_binding_since",
     "consent_days", "optout_quiet_days", "notes", "regions", NULL};
@@ -77,6 +78,42 @@ static int region_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct rules_region *)a)->code,
                   ((const struct rules_region *)b)->code);
+}
+
+static const struct rules_region *find(const struct rules *r, const char *code);
+
+/* "gpp_sections": {"US-CA": "usca", "US": "usnat", ...}: the GPP section
+ * (gpp/gpp.h) a listed region's visitors get. Optional; a region not named
+ * gets none. */
+static int load_gpp_sections(struct rules *r, const cJSON *root, struct jcheck *jc)
+{
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "gpp_sections"), *it;
+    char p[JCHECK_MAX_PATH];
+
+    if (map == NULL)
+        return 0;
+    if (!cJSON_IsObject(map))
+        return jcheck_fail(jc, "$.gpp_sections", "expected an object of region: section");
+    cJSON_ArrayForEach(it, map) {
+        struct rules_region *reg = (struct rules_region *)find(r, it->string);
+        int sid;
+
+        jcheck_path_key(p, "$.gpp_sections", it->string);
+        if (reg == NULL)
+            return jcheck_fail(jc, p, "\"%s\" is not a region of any regime", it->string);
+        if (!cJSON_IsString(it))
+            return jcheck_fail(jc, p, "expected the name of a GPP section (\"usnat\", \"usca\", ...)");
+        sid = gpp_section_id(it->valuestring);
+        if (sid < 0)
+            return jcheck_fail(jc, p, "\"%s\" is not a GPP section this consentd encodes "
+                               "(usnat, usca, usva, usco, usut, usct, usfl, usmt, usor, ustx, "
+                               "usde, usia, usne, usnh, usnj, ustn, usmn, usmd, usin, usky, usri)",
+                               it->valuestring);
+        if (reg->gpp_sid != 0)
+            return jcheck_fail(jc, p, "region listed twice");
+        reg->gpp_sid = sid;
+    }
+    return 0;
 }
 
 static int load_regime(struct jcheck *c, const cJSON *item, const char *path,
@@ -245,6 +282,8 @@ static int load_root(struct rules *r, cJSON *root, struct jcheck *jc)
                         r->regions[i].code);
             goto fail;
         }
+    if (load_gpp_sections(r, root, jc) != 0)
+        goto fail;
     cJSON_Delete(root);
     return RULES_OK;
 fail:
@@ -291,9 +330,11 @@ void rules_match(const struct rules *r, const char *country,
     if (hit != NULL) {
         out->regime = &r->regimes[hit->regime];
         strcpy(out->region, hit->code);
+        out->gpp_sid = hit->gpp_sid;
     } else {
         out->regime = &r->regimes[r->default_regime];
         out->region[0] = '\0';
+        out->gpp_sid = 0;
     }
 }
 

@@ -45,6 +45,7 @@ struct regime {
 struct rules_region {
     char code[RULES_REGION_LEN];
     int regime;                 /* index into rules.regimes */
+    int gpp_sid;                /* GPP section (gpp/gpp.h) or 0: "gpp_sections" */
 };
 
 struct rules {
@@ -60,6 +61,7 @@ struct rules {
 struct jurisdiction {
     const struct regime *regime;    /* borrowed from the rules */
     char region[RULES_REGION_LEN];  /* the rule region that matched, or "" */
+    int gpp_sid;                    /* its GPP section (gpp/gpp.h), 0: none */
 };
 
 /*

@@ -53,6 +53,8 @@ const char *store_topology_name(enum store_topology t)
         return "single";
     case STORE_SENTINEL:
         return "sentinel";
+    case STORE_CLUSTER:
+        return "cluster";
     default:
         return "unknown";
     }

@@ -2,6 +2,7 @@
  * store.c - see store.h.
  */
 #include "store.h"
+#include "slot.h"
 #include "record_lua.h"
 #include "erase_lua.h"
 
@@ -17,8 +18,8 @@
 enum { SCRIPT_RECORD = 0, SCRIPT_ERASE };
 static const char *const scripts[] = {record_lua, erase_lua};
 
-/* The connection behind a struct store; hiredis stays in this file. */
-struct store_link {
+/* One connection to one Redis server. */
+struct store_node {
     redisContext *ctx;          /* NULL while disconnected */
     char host[STORE_MAX_ADDRESS];   /* where ctx is (under Sentinel: the primary
                                      * the sentinels named last), or socket path */
@@ -26,8 +27,20 @@ struct store_link {
     int64_t next_attempt_ms;    /* no reconnect before this (monotonic) ... */
     unsigned long seen_up;      /* ... unless another store connected since */
     int backoff_ms;
-    size_t sentinel_first;      /* the sentinel that answered last is asked first */
     char script_sha[2][41];     /* SCRIPT LOAD of record.lua, erase.lua */
+};
+
+/* The connections behind a struct store; hiredis stays in this file. */
+struct store_link {
+    struct store_node *at;      /* the node the next command goes to */
+    struct store_node one;      /* single server, or the Sentinel primary */
+    size_t sentinel_first;      /* the sentinel that answered last is asked first */
+    /* Cluster: nodes[i] is the connection to map.nodes[i]. */
+    struct slot_map map;
+    struct slot_map scratch;    /* the next map, while it is checked */
+    struct store_node nodes[SLOT_MAX_NODES];
+    int map_stale;              /* ask the cluster for its slots before the next call */
+    int pin;                    /* keyless commands go to nodes[pin]; -1: any */
 };
 
 /* Bumped by every successful connect in the process: the only state the
@@ -55,7 +68,7 @@ static struct timeval ms_to_tv(int ms)
  * last_error. */
 static void disconnect(struct store *s, const char *why)
 {
-    struct store_link *l = s->link;
+    struct store_node *l = s->link->at;
 
     if (l->ctx != NULL)
         redisFree(l->ctx);
@@ -206,7 +219,7 @@ static int check_primary(redisContext *c, const char *host, int port,
  * connect asks the sentinels where the primary is now. */
 static int ensure(struct store *s)
 {
-    struct store_link *l = s->link;
+    struct store_node *l = s->link != NULL ? s->link->at : NULL;
     char why[STORE_MAX_ERROR];
     redisContext *c;
 
@@ -246,56 +259,103 @@ static int ensure(struct store *s)
     return STORE_OK;
 }
 
+static int refresh_map(struct store *s);
+
+/* Checks the options of a topology before anything connects. */
+static int options_valid(const struct store_options *o)
+{
+    char host[STORE_MAX_ADDRESS];
+    int port;
+
+    switch (o->topology) {
+    case STORE_SINGLE:
+        return store_address_parse(o->address, host, sizeof(host), &port) == 0;
+    case STORE_SENTINEL:
+        if (o->nsentinels == 0 || o->nsentinels > STORE_MAX_SENTINELS ||
+            o->master_name[0] == '\0')
+            return 0;
+        for (size_t i = 0; i < o->nsentinels; i++)
+            if (store_address_parse(o->sentinels[i], host, sizeof(host), &port) != 0)
+                return 0;
+        return 1;
+    case STORE_CLUSTER:
+        if (o->nseeds == 0 || o->nseeds > STORE_MAX_SEEDS)
+            return 0;
+        for (size_t i = 0; i < o->nseeds; i++)   /* nodes are never unix sockets */
+            if (store_address_parse(o->seeds[i], host, sizeof(host), &port) != 0 ||
+                port == 0)
+                return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 int store_open(struct store *s, const struct store_options *opt)
 {
+    struct store_link *l;
+
     memset(s, 0, sizeof(*s));
     s->opt = *opt;
-    if (opt->topology == STORE_SENTINEL) {
-        char host[STORE_MAX_ADDRESS];
-        int port;
-
-        if (opt->nsentinels == 0 || opt->nsentinels > STORE_MAX_SENTINELS ||
-            opt->master_name[0] == '\0')
-            return -1;
-        for (size_t i = 0; i < opt->nsentinels; i++)
-            if (store_address_parse(opt->sentinels[i], host, sizeof(host), &port) != 0)
-                return -1;
-    } else if (opt->topology != STORE_SINGLE) {
+    if (!options_valid(opt))
         return -1;
+    l = s->link = calloc(1, sizeof(*s->link));
+    if (l == NULL)
+        return -1;
+    l->at = &l->one;
+    l->one.backoff_ms = STORE_BACKOFF_MIN_MS;
+    l->pin = -1;
+    if (opt->topology == STORE_CLUSTER) {
+        slot_map_init(&l->map);
+        return refresh_map(s);
     }
-    s->link = calloc(1, sizeof(*s->link));
-    if (s->link == NULL)
-        return -1;
-    s->link->backoff_ms = STORE_BACKOFF_MIN_MS;
-    if (opt->topology == STORE_SINGLE &&
-        store_address_parse(opt->address, s->link->host, sizeof(s->link->host),
-                            &s->link->port) != 0) {
-        store_close(s);
-        return -1;
-    }
+    if (opt->topology == STORE_SINGLE)
+        store_address_parse(opt->address, l->one.host, sizeof(l->one.host), &l->one.port);
     return ensure(s);
 }
 
 void store_close(struct store *s)
 {
-    if (s->link != NULL && s->link->ctx != NULL)
-        redisFree(s->link->ctx);
-    free(s->link);
+    struct store_link *l = s->link;
+
+    if (l != NULL) {
+        if (l->one.ctx != NULL)
+            redisFree(l->one.ctx);
+        for (size_t i = 0; i < l->map.nnodes; i++)
+            if (l->nodes[i].ctx != NULL)
+                redisFree(l->nodes[i].ctx);
+    }
+    free(l);
     explicit_bzero(s, sizeof(*s));      /* the password too */
 }
 
 void store_where(const struct store *s, char *buf, size_t len)
 {
     const struct store_link *l = s->link;
+    const struct store_node *n = l != NULL ? &l->one : NULL;
 
-    if (l == NULL || l->ctx == NULL)
+    if (l != NULL && s->opt.topology == STORE_CLUSTER) {
+        size_t primaries = 0;
+
+        for (size_t i = 0; i < l->map.nnodes; i++)
+            for (size_t k = 0; k < SLOT_COUNT; k++)
+                if (l->map.owner[k] == (int)i) {
+                    primaries++;
+                    break;
+                }
+        if (primaries == 0)
+            snprintf(buf, len, "%s", "");
+        else
+            snprintf(buf, len, "%zu primaries", primaries);
+    } else if (n == NULL || n->ctx == NULL) {
         snprintf(buf, len, "%s", "");
-    else if (l->port == 0)
-        snprintf(buf, len, "unix:%s", l->host);
-    else if (strchr(l->host, ':') != NULL)
-        snprintf(buf, len, "[%s]:%d", l->host, l->port);
-    else
-        snprintf(buf, len, "%s:%d", l->host, l->port);
+    } else if (n->port == 0) {
+        snprintf(buf, len, "unix:%s", n->host);
+    } else if (strchr(n->host, ':') != NULL) {
+        snprintf(buf, len, "[%s]:%d", n->host, n->port);
+    } else {
+        snprintf(buf, len, "%s:%d", n->host, n->port);
+    }
 }
 
 /*
@@ -307,7 +367,7 @@ void store_where(const struct store *s, char *buf, size_t len)
  */
 static int peer_gone(const struct store *s, int saved_errno)
 {
-    const redisContext *c = s->link->ctx;
+    const redisContext *c = s->link->at->ctx;
 
     return c->err == REDIS_ERR_EOF ||
            (c->err == REDIS_ERR_IO &&
@@ -320,9 +380,9 @@ static void drop(struct store *s, int saved_errno, int *retry)
     char why[STORE_MAX_ERROR];
 
     *retry = peer_gone(s, saved_errno);
-    snprintf(why, sizeof(why), "%s", s->link->ctx->errstr);
+    snprintf(why, sizeof(why), "%s", s->link->at->ctx->errstr);
     disconnect(s, why);
-    s->link->next_attempt_ms = 0;   /* the next call may reconnect at once */
+    s->link->at->next_attempt_ms = 0;   /* the next call may reconnect at once */
 }
 
 /*
@@ -343,13 +403,20 @@ static void forget_demoted(struct store *s, const char *err)
 {
     char why[STORE_MAX_ERROR];
 
-    snprintf(why, sizeof(why), "%.40s:%d answered %.90s", s->link->host, s->link->port, err);
+    snprintf(why, sizeof(why), "%.40s:%d answered %.90s", s->link->at->host,
+             s->link->at->port, err);
     disconnect(s, why);
-    s->link->next_attempt_ms = 0;
+    s->link->at->next_attempt_ms = 0;
 }
 
-static int store_command(struct store *s, redisReply **reply, int argc,
-                  const char **argv, const size_t *argvlen)
+/*
+ * Runs one command on the node s->link->at: reconnects when needed, retries
+ * once on a connection the server had closed and, under Sentinel, once on
+ * the new primary after READONLY. An error answer is STORE_ERROR with
+ * last_error; otherwise *reply is the answer (caller frees).
+ */
+static int at_command(struct store *s, redisReply **reply, int argc,
+                      const char **argv, const size_t *argvlen)
 {
     redisReply *r;
 
@@ -359,7 +426,7 @@ static int store_command(struct store *s, redisReply **reply, int argc,
 
         if (ensure(s) != STORE_OK)
             return STORE_UNAVAILABLE;
-        r = redisCommandArgv(s->link->ctx, argc, argv, argvlen);
+        r = redisCommandArgv(s->link->at->ctx, argc, argv, argvlen);
         if (r == NULL) {
             /* Timeout or lost connection: the context cannot be reused. */
             drop(s, errno, &retry);
@@ -377,7 +444,12 @@ static int store_command(struct store *s, redisReply **reply, int argc,
         break;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
+        if (strncmp(r->str, "MOVED ", 6) == 0)      /* a cluster node, set up as one server */
+            snprintf(s->last_error, sizeof(s->last_error), "%.40s:%d is a Redis Cluster "
+                     "node (answered MOVED): list the cluster in redis.cluster",
+                     s->link->at->host, s->link->at->port);
+        else
+            snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
         freeReplyObject(r);
         return STORE_ERROR;
     }
@@ -385,11 +457,459 @@ static int store_command(struct store *s, redisReply **reply, int argc,
     return STORE_OK;
 }
 
+static int cluster_command(struct store *s, const char *key, redisReply **reply,
+                           int argc, const char **argv, const size_t *argvlen);
+
+/* One command about key (NULL: none) wherever the topology says it goes. */
+static int store_command(struct store *s, const char *key, redisReply **reply, int argc,
+                         const char **argv, const size_t *argvlen)
+{
+    if (s->opt.topology == STORE_CLUSTER)
+        return cluster_command(s, key, reply, argc, argv, argvlen);
+    return at_command(s, reply, argc, argv, argvlen);
+}
+
+/* ---- Redis Cluster (STORE_CLUSTER) ----
+ * What the Redis Cluster specification asks of a client: route by slot,
+ * learn the slots from the cluster, follow MOVED (and ask for the whole map
+ * again: a reshard or failover rarely moves one slot alone), follow ASK for
+ * one command with ASKING first, and wait a little on TRYAGAIN (a
+ * multi-key command during a slot's migration) and CLUSTERDOWN. */
+
+static void sleep_ms(int ms);
+
+/* A command of a pipeline. */
+struct cmd {
+    int argc;
+    const char **argv;
+    const size_t *lens;         /* NULL: strlen of each */
+};
+
+/* "host:port" as the slot map names a node (IPv6 hosts bracketed). */
+static void address_of(char *out, size_t len, const char *host, long long port)
+{
+    int n;
+
+    if (strchr(host, ':') != NULL)
+        n = snprintf(out, len, "[%.100s]:%lld", host, port);
+    else
+        n = snprintf(out, len, "%.100s:%lld", host, port);
+    if (n < 0 || (size_t)n >= len)
+        out[0] = '\0';     /* refused by slot_map_set */
+}
+
+/* A node not yet connected, at address; -1 when it is not "host:port". */
+static int node_init(struct store_node *n, const char *address)
+{
+    memset(n, 0, sizeof(*n));
+    n->backoff_ms = STORE_BACKOFF_MIN_MS;
+    if (store_address_parse(address, n->host, sizeof(n->host), &n->port) != 0 ||
+        n->port == 0)
+        return -1;
+    return 0;
+}
+
+/* The ranges of a CLUSTER SLOTS answer (malloc'd; caller frees). An
+ * entry whose host is "" is served by the node that was asked (asked);
+ * one whose host is "?" has no known endpoint and is left unrouted. */
+static int slots_from(const redisReply *r, const char *asked, struct slot_range **out,
+                      size_t *n)
+{
+    struct slot_range *g;
+
+    *out = NULL;
+    *n = 0;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    g = calloc(r->elements + 1, sizeof(*g));
+    if (g == NULL)
+        return -1;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i], *p;
+        const char *host;
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[0]->type != REDIS_REPLY_INTEGER ||
+            e->element[1]->type != REDIS_REPLY_INTEGER ||
+            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
+            e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[2]->element[1]->type != REDIS_REPLY_INTEGER ||
+            e->element[0]->integer < 0 || e->element[1]->integer >= SLOT_COUNT) {
+            free(g);
+            return -1;
+        }
+        p = e->element[2];
+        host = p->element[0]->str[0] == '\0' ? asked : p->element[0]->str;
+        if (strcmp(host, "?") == 0)
+            continue;
+        g[*n].first = (unsigned)e->element[0]->integer;
+        g[*n].last = (unsigned)e->element[1]->integer;
+        address_of(g[*n].address, sizeof(g[*n].address), host, p->element[1]->integer);
+        (*n)++;
+    }
+    *out = g;
+    return 0;
+}
+
+/* Takes l->scratch as the slot map: connections to nodes still in it are
+ * kept (moved to their new index), the others closed. */
+static int adopt(struct store_link *l)
+{
+    struct store_node *next = calloc(SLOT_MAX_NODES, sizeof(*next));
+    int kept[SLOT_MAX_NODES] = {0};
+
+    if (next == NULL)
+        return -1;
+    for (size_t i = 0; i < l->scratch.nnodes; i++) {
+        int old = slot_map_find(&l->map, l->scratch.nodes[i]);
+
+        if (old >= 0) {
+            next[i] = l->nodes[old];
+            kept[old] = 1;
+        } else if (node_init(&next[i], l->scratch.nodes[i]) != 0) {
+            free(next);
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < l->map.nnodes; i++)
+        if (!kept[i] && l->nodes[i].ctx != NULL)
+            redisFree(l->nodes[i].ctx);
+    memcpy(l->nodes, next, SLOT_MAX_NODES * sizeof(*next));
+    memcpy(&l->map, &l->scratch, sizeof(l->map));
+    l->at = &l->one;
+    free(next);
+    return 0;
+}
+
+/* Asks the known nodes, then the seeds, for the slot map (CLUSTER SLOTS)
+ * until one answers with a map that routes at least one slot. */
+static int refresh_map(struct store *s)
+{
+    struct store_link *l = s->link;
+    char why[STORE_MAX_ERROR] = "no node answered";
+    size_t known = l->map.nnodes;
+
+    for (size_t i = 0; i < known + s->opt.nseeds; i++) {
+        const char *argv[] = {"CLUSTER", "SLOTS"};
+        struct store_node seed;
+        struct slot_range *ranges = NULL;
+        size_t n = 0;
+        redisReply *r;
+        int st, ok = 0;
+
+        if (i < known) {
+            l->at = &l->nodes[i];
+        } else {
+            if (node_init(&seed, s->opt.seeds[i - known]) != 0)
+                continue;
+            l->at = &seed;
+        }
+        st = at_command(s, &r, 2, argv, NULL);
+        if (st == STORE_OK) {
+            ok = slots_from(r, l->at->host, &ranges, &n) == 0 &&
+                 slot_map_set(&l->scratch, ranges, n) == SLOT_OK &&
+                 slot_map_covered(&l->scratch) > 0;
+            if (!ok)
+                snprintf(s->last_error, sizeof(s->last_error),
+                         "%.60s:%d: no usable CLUSTER SLOTS answer", l->at->host, l->at->port);
+            freeReplyObject(r);
+            free(ranges);
+        }
+        if (l->at == &seed && seed.ctx != NULL)
+            redisFree(seed.ctx);
+        l->at = &l->one;
+        if (ok && adopt(l) == 0) {
+            l->map_stale = 0;
+            s->last_error[0] = '\0';
+            return STORE_OK;
+        }
+        snprintf(why, sizeof(why), "%s", s->last_error);
+    }
+    snprintf(s->last_error, sizeof(s->last_error), "cluster: %.140s", why);
+    return STORE_UNAVAILABLE;
+}
+
+/* The node for a command without a key: the pinned one, else the one
+ * serving slot 0, else any. */
+static int keyless_node(const struct store_link *l)
+{
+    if (l->pin >= 0 && (size_t)l->pin < l->map.nnodes)
+        return l->pin;
+    if (l->map.owner[0] >= 0)
+        return l->map.owner[0];
+    return l->map.nnodes > 0 ? 0 : -1;
+}
+
+/* Reads n replies from s->link->at into out (all freed on failure). */
+static int read_replies(struct store *s, size_t n, redisReply **out)
+{
+    for (size_t i = 0; i < n; i++) {
+        void *v = NULL;
+
+        if (redisGetReply(s->link->at->ctx, &v) != REDIS_OK || v == NULL) {
+            int retry;
+
+            for (size_t k = 0; k < i; k++)
+                freeReplyObject(out[k]);
+            drop(s, errno, &retry);
+            return retry ? STORE_RETRY : STORE_UNAVAILABLE;
+        }
+        out[i] = v;
+    }
+    return STORE_OK;
+}
+
+static void free_replies(redisReply **out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i] != NULL)
+            freeReplyObject(out[i]);
+}
+
+/* What to do about an error answer of a cluster node. */
+enum redirect { ANSWER, MOVED, ASK, WAIT_AND_RETRY, REFRESH, LOAD_SCRIPT };
+
+static enum redirect redirect_of(const redisReply *r, unsigned *slot, char *to, size_t tolen)
+{
+    char addr[SLOT_MAX_ADDRESS];
+
+    if (r->type != REDIS_REPLY_ERROR)
+        return ANSWER;
+    if ((strncmp(r->str, "MOVED ", 6) == 0 || strncmp(r->str, "ASK ", 4) == 0) &&
+        sscanf(strchr(r->str, ' ') + 1, "%u %127s", slot, addr) == 2) {
+        snprintf(to, tolen, "%s", addr);
+        return r->str[0] == 'M' ? MOVED : ASK;
+    }
+    if (strncmp(r->str, "TRYAGAIN", 8) == 0 || strncmp(r->str, "LOADING", 7) == 0)
+        return WAIT_AND_RETRY;
+    if (strncmp(r->str, "CLUSTERDOWN", 11) == 0 || strncmp(r->str, "READONLY", 8) == 0 ||
+        strncmp(r->str, "MASTERDOWN", 10) == 0)
+        return REFRESH;
+    if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+        return LOAD_SCRIPT;
+    return ANSWER;
+}
+
+/* The node index for address, added to the map (not owning slots) when new. */
+static int node_for(struct store_link *l, const char *address)
+{
+    int i = slot_map_find(&l->map, address);
+
+    if (i >= 0)
+        return i;
+    i = slot_map_add(&l->map, address);
+    if (i >= 0 && node_init(&l->nodes[i], address) != 0) {
+        l->map.nnodes--;
+        return -1;
+    }
+    return i;
+}
+
+/*
+ * Sends cmds (about key's slot; key NULL: none) in one round trip to the
+ * primary serving it and reads every answer into out (caller frees),
+ * following redirections and retrying lost connections, TRYAGAIN and
+ * CLUSTERDOWN up to STORE_CLUSTER_TRIES times, pausing 10, 20, 40 ... 200
+ * ms between retries that are not redirections (about a second in all).
+ * With script, a NOSCRIPT answer loads it on that node and sends again.
+ * STORE_OK when no answer is an error; STORE_ERROR (with last_error) when
+ * one is; STORE_UNAVAILABLE when the tries ran out.
+ */
+static int cluster_exec(struct store *s, const char *key, const char *script,
+                        size_t n, const struct cmd *cmds, redisReply **out)
+{
+    struct store_link *l = s->link;
+    unsigned slot = key != NULL ? slot_of(key, strlen(key)) : 0;
+    int ask = -1, pause = 0;
+    char why[STORE_MAX_ERROR] = "no answer";
+
+    for (int tries = 0; tries < STORE_CLUSTER_TRIES; tries++) {
+        redisReply *replies[8] = {NULL};
+        int node, asking = ask, failed = 0, st;
+        unsigned moved_slot;
+        char to[SLOT_MAX_ADDRESS];
+
+        if (pause) {
+            int ms = 10 << (tries < 5 ? tries : 5);
+
+            sleep_ms(ms > 200 ? 200 : ms);
+        }
+        pause = 1;
+        ask = -1;
+        if ((l->map_stale || l->map.nnodes == 0) && refresh_map(s) != STORE_OK) {
+            snprintf(why, sizeof(why), "%s", s->last_error);
+            continue;
+        }
+        node = asking >= 0 ? asking : key != NULL ? l->map.owner[slot] : keyless_node(l);
+        if (node < 0) {
+            l->map_stale = 1;
+            snprintf(why, sizeof(why), "no primary serves slot %u", slot);
+            continue;
+        }
+        l->at = &l->nodes[node];
+        if (ensure(s) != STORE_OK) {
+            l->map_stale = 1;   /* down: a replica may take over */
+            snprintf(why, sizeof(why), "%s", s->last_error);
+            continue;
+        }
+        if (asking >= 0)
+            failed = redisAppendCommand(l->at->ctx, "ASKING") != REDIS_OK;
+        for (size_t i = 0; i < n && !failed; i++)
+            failed = redisAppendCommandArgv(l->at->ctx, cmds[i].argc, cmds[i].argv,
+                                            cmds[i].lens) != REDIS_OK;
+        if (failed) {
+            disconnect(s, "out of memory");     /* half a pipeline queued */
+            return STORE_UNAVAILABLE;
+        }
+        st = read_replies(s, n + (asking >= 0), replies);
+        if (st != STORE_OK) {
+            l->map_stale = 1;
+            pause = st != STORE_RETRY;
+            snprintf(why, sizeof(why), "%s", s->last_error);
+            continue;
+        }
+        if (asking >= 0)
+            freeReplyObject(replies[0]);
+        memcpy(out, replies + (asking >= 0), n * sizeof(*out));
+        switch (redirect_of(out[0], &moved_slot, to, sizeof(to))) {
+        case MOVED:
+            l->map_stale = 1;
+            pause = 0;
+            if (moved_slot < SLOT_COUNT && node_for(l, to) >= 0)
+                slot_map_moved(&l->map, moved_slot, to);
+            snprintf(why, sizeof(why), "%.150s", out[0]->str);
+            free_replies(out, n);
+            continue;
+        case ASK:
+            ask = node_for(l, to);
+            pause = ask < 0;
+            snprintf(why, sizeof(why), "%.150s", out[0]->str);
+            free_replies(out, n);
+            continue;
+        case WAIT_AND_RETRY:
+        case REFRESH:
+            if (redirect_of(out[0], &moved_slot, to, sizeof(to)) == REFRESH)
+                l->map_stale = 1;
+            snprintf(why, sizeof(why), "%.150s", out[0]->str);
+            free_replies(out, n);
+            continue;
+        case LOAD_SCRIPT:
+            if (script != NULL) {
+                const char *lv[] = {"SCRIPT", "LOAD", script};
+                redisReply *lr;
+
+                free_replies(out, n);
+                if (at_command(s, &lr, 3, lv, NULL) == STORE_OK)
+                    freeReplyObject(lr);
+                pause = 0;
+                snprintf(why, sizeof(why), "NOSCRIPT");
+                continue;
+            }
+            break;
+        case ANSWER:
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (out[i]->type == REDIS_REPLY_ERROR) {
+                snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
+                free_replies(out, n);
+                return STORE_ERROR;
+            }
+        return STORE_OK;
+    }
+    snprintf(s->last_error, sizeof(s->last_error), "cluster, slot %u: %.120s", slot, why);
+    return STORE_UNAVAILABLE;
+}
+
+static int cluster_command(struct store *s, const char *key, redisReply **reply,
+                           int argc, const char **argv, const size_t *argvlen)
+{
+    struct cmd c = {argc, argv, argvlen};
+
+    *reply = NULL;
+    return cluster_exec(s, key, NULL, 1, &c, reply);
+}
+
+/* WAIT's answer: STORE_OK when at least min_replicas_acked replicas
+ * confirmed, else STORE_NOT_DURABLE with last_error saying how many. */
+static int acked(struct store *s, const redisReply *r)
+{
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+
+    if (n >= s->opt.min_replicas_acked)
+        return STORE_OK;
+    snprintf(s->last_error, sizeof(s->last_error),
+             "WAIT: %lld of %d replicas confirmed within %d ms", n,
+             s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
+    return STORE_NOT_DURABLE;
+}
+
+/*
+ * run_script under Cluster: the extra commands (index entry, context,
+ * index deletions) live in other slots, so each goes to its own primary,
+ * before the script, so that a receipt is never acknowledged before what
+ * it refers to; with min_replicas_acked each is followed by WAIT on its
+ * node. Then the script (its keys share one slot) with WAIT after it.
+ */
+static int cluster_script(struct store *s, int which, int argc, const char **argv,
+                          size_t *lens, size_t nextra, const char **const *extra,
+                          const int *extra_argc, const size_t *const *extra_lens,
+                          redisReply **r)
+{
+    struct store_link *l = s->link;
+    int wait = s->opt.min_replicas_acked > 0, durable = STORE_OK, st;
+    char nrep[16], wms[16];
+    const char *wv[] = {"WAIT", nrep, wms};
+    redisReply *out[2] = {NULL, NULL};
+    struct cmd c[2] = {{0, NULL, NULL}, {3, wv, NULL}};
+
+    snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
+    snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
+    *r = NULL;
+    for (size_t i = 0; i < nextra; i++) {
+        c[0] = (struct cmd){extra_argc[i], (const char **)extra[i], extra_lens[i]};
+        st = cluster_exec(s, extra[i][1], NULL, 1 + (size_t)wait, c, out);
+        if (st != STORE_OK)
+            return st;
+        if (wait && acked(s, out[1]) != STORE_OK)
+            durable = STORE_NOT_DURABLE;
+        free_replies(out, 1 + (size_t)wait);
+    }
+    if (l->one.script_sha[which][0] == '\0') {
+        const char *lv[] = {"SCRIPT", "LOAD", scripts[which]};
+        redisReply *lr;
+
+        st = cluster_command(s, argv[3], &lr, 3, lv, NULL);
+        if (st != STORE_OK)
+            return st;
+        if (lr->type == REDIS_REPLY_STRING && lr->len == 40)
+            memcpy(l->one.script_sha[which], lr->str, 41);
+        freeReplyObject(lr);
+        if (l->one.script_sha[which][0] == '\0')
+            return STORE_ERROR;
+    }
+    argv[0] = "EVALSHA";
+    argv[1] = l->one.script_sha[which];
+    lens[0] = 7;
+    lens[1] = 40;
+    c[0] = (struct cmd){argc, argv, lens};
+    st = cluster_exec(s, argv[3], scripts[which], 1 + (size_t)wait, c, out);
+    if (st != STORE_OK)
+        return st;
+    *r = out[0];
+    if (wait) {
+        if (acked(s, out[1]) != STORE_OK)
+            durable = STORE_NOT_DURABLE;
+        freeReplyObject(out[1]);
+    }
+    return durable;       /* last_error says which WAIT fell short */
+}
+
 int store_ping(struct store *s)
 {
     const char *argv[] = {"PING"};
     redisReply *r;
-    int st = store_command(s, &r, 1, argv, NULL);
+    int st = store_command(s, NULL, &r, 1, argv, NULL);
 
     if (st != STORE_OK)
         return st;
@@ -431,7 +951,7 @@ int store_head(struct store *s, const char *consent_id, struct store_blob *b)
 
     memset(b, 0, sizeof(*b));
     key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, &r, 3, argv, NULL);
+    st = store_command(s, key, &r, 3, argv, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_STRING)
@@ -513,13 +1033,13 @@ int store_history(struct store *s, const char *consent_id, struct store_history 
     memset(h, 0, sizeof(*h));
     h->pttl_ms = -2;
     key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, &r, 2, a2, NULL);
+    st = store_command(s, key, &r, 2, a2, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_INTEGER)
         h->pttl_ms = r->integer;
     freeReplyObject(r);
-    st = store_command(s, &r, 2, a1, NULL);
+    st = store_command(s, key, &r, 2, a1, NULL);
     if (st != STORE_OK)
         return st;
     st = r->type == REDIS_REPLY_ARRAY ? history_from(h, r) : STORE_ERROR;
@@ -548,7 +1068,7 @@ int store_receipts(struct store *s, const char *consent_id, const uint32_t *seqs
         argv[i + 2] = f[i];
         out[i].seq = seqs[i];
     }
-    st = store_command(s, &r, (int)n + 2, argv, NULL);
+    st = store_command(s, key, &r, (int)n + 2, argv, NULL);
     if (st != STORE_OK)
         goto cleanup;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -582,7 +1102,25 @@ int store_contexts(struct store *s, const char *const *refs, size_t n,
         snprintf(keys[i], sizeof(keys[i]), "x:%s", refs[i]);
         argv[i + 1] = keys[i];
     }
-    st = store_command(s, &r, (int)n + 1, argv, NULL);
+    if (s->opt.topology == STORE_CLUSTER) {
+        /* Contexts live in many slots: one GET each (a history names few). */
+        st = STORE_OK;
+        for (size_t i = 0; i < n && st == STORE_OK; i++) {
+            const char *g[] = {"GET", keys[i]};
+
+            st = store_command(s, keys[i], &r, 2, g, NULL);
+            if (st == STORE_OK && r->type == REDIS_REPLY_STRING)
+                st = blob_copy(&out[i], r->str, r->len);
+            if (r != NULL)
+                freeReplyObject(r);
+            r = NULL;
+        }
+        if (st != STORE_OK)
+            for (size_t i = 0; i < n; i++)
+                store_blob_free(&out[i]);
+        goto cleanup;
+    }
+    st = store_command(s, NULL, &r, (int)n + 1, argv, NULL);
     if (st != STORE_OK)
         goto cleanup;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
@@ -616,7 +1154,7 @@ static int store_pipeline_read(struct store *s, int n, redisReply **first,
         void *v = NULL;
         redisReply *r;
 
-        if (redisGetReply(s->link->ctx, &v) != REDIS_OK || v == NULL) {
+        if (redisGetReply(s->link->at->ctx, &v) != REDIS_OK || v == NULL) {
             int retry;
 
             if (*first != NULL)
@@ -651,16 +1189,17 @@ static int load_script(struct store *s, int which)
     redisReply *r;
     int st;
 
-    if (s->link != NULL && s->link->script_sha[which][0] != '\0' && s->link->ctx != NULL)
+    if (s->link != NULL && s->link->at->script_sha[which][0] != '\0' &&
+        s->link->at->ctx != NULL)
         return STORE_OK;
-    st = store_command(s, &r, 3, argv, NULL);
+    st = at_command(s, &r, 3, argv, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
         freeReplyObject(r);
         return STORE_ERROR;
     }
-    memcpy(s->link->script_sha[which], r->str, 41);
+    memcpy(s->link->at->script_sha[which], r->str, 41);
     freeReplyObject(r);
     return STORE_OK;
 }
@@ -702,6 +1241,9 @@ static int run_script(struct store *s, int which, int argc, const char **argv,
     const char *wv[] = {"WAIT", nrep, wms};
     long long acked = -1;
 
+    if (s->opt.topology == STORE_CLUSTER)
+        return cluster_script(s, which, argc, argv, lens, nextra, extra, extra_argc,
+                              extra_lens, r);
     snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
     snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
     *r = NULL;
@@ -712,22 +1254,22 @@ static int run_script(struct store *s, int which, int argc, const char **argv,
         if (st != STORE_OK)
             return st;
         argv[0] = "EVALSHA";
-        argv[1] = s->link->script_sha[which];
+        argv[1] = s->link->at->script_sha[which];
         lens[0] = 7;
         lens[1] = 40;
-        failed = redisAppendCommandArgv(s->link->ctx, argc, argv, lens) != REDIS_OK;
+        failed = redisAppendCommandArgv(s->link->at->ctx, argc, argv, lens) != REDIS_OK;
         for (size_t i = 0; i < nextra && !failed; i++)
-            failed = redisAppendCommandArgv(s->link->ctx, extra_argc[i], extra[i],
+            failed = redisAppendCommandArgv(s->link->at->ctx, extra_argc[i], extra[i],
                                             extra_lens[i]) != REDIS_OK;
         if (wait && !failed)
-            failed = redisAppendCommandArgv(s->link->ctx, 3, wv, NULL) != REDIS_OK;
+            failed = redisAppendCommandArgv(s->link->at->ctx, 3, wv, NULL) != REDIS_OK;
         if (failed) {
             disconnect(s, "out of memory");     /* half a pipeline queued */
             return STORE_UNAVAILABLE;
         }
         st = store_pipeline_read(s, 1 + (int)nextra + wait, r, wait ? &acked : NULL);
         if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->link->script_sha[which][0] = '\0';   /* flushed: load again */
+            s->link->at->script_sha[which][0] = '\0';   /* flushed: load again */
             continue;
         }
         if (st == STORE_ERROR && demoted(s, s->last_error) && failovers++ == 0) {
@@ -857,7 +1399,7 @@ int store_tombstone(struct store *s, const char *consent_id,
 
     memset(t, 0, sizeof(*t));
     key_of(key, sizeof(key), consent_id, ":t");
-    st = store_command(s, &r, 2, argv, NULL);
+    st = store_command(s, key, &r, 2, argv, NULL);
     if (st != STORE_OK)
         return st;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
@@ -896,7 +1438,7 @@ int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
     memset(consent_id, 0, 16);
     bucket_of(receipt_id, bucket);
     lens[1] = strlen(bucket);
-    st = store_command(s, &r, 3, argv, lens);
+    st = store_command(s, bucket, &r, 3, argv, lens);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_STRING && r->len == 16)
@@ -918,7 +1460,7 @@ int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n)
 
         bucket_of(ids[i], bucket);
         l[1] = strlen(bucket);
-        st = store_command(s, &r, 3, a, l);
+        st = store_command(s, bucket, &r, 3, a, l);
         if (st != STORE_OK)
             return st;
         freeReplyObject(r);
@@ -984,7 +1526,7 @@ static int persistence(struct store *s, long long *enabled, long long *running,
 {
     const char *argv[] = {"INFO", "persistence"};
     redisReply *r;
-    int st = store_command(s, &r, 2, argv, NULL);
+    int st = store_command(s, NULL, &r, 2, argv, NULL);
 
     if (st != STORE_OK)
         return st;
@@ -1008,10 +1550,10 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-int store_purge(struct store *s, int timeout_ms)
+/* store_purge on one server (under Cluster: the pinned primary). */
+static int purge_one(struct store *s, int64_t deadline)
 {
     const char *argv[] = {"BGREWRITEAOF"};
-    int64_t deadline = now_ms() + timeout_ms;
     long long enabled, running, done, ok, before = -1;
     redisReply *r;
     int st;
@@ -1035,7 +1577,7 @@ int store_purge(struct store *s, int timeout_ms)
     }
     /* Another erasure may start one first ("already in progress"): that one
      * serves this erasure too, so the answer does not matter. */
-    st = store_command(s, &r, 1, argv, NULL);
+    st = store_command(s, NULL, &r, 1, argv, NULL);
     if (st == STORE_OK)
         freeReplyObject(r);
     else if (st != STORE_ERROR)
@@ -1052,6 +1594,31 @@ int store_purge(struct store *s, int timeout_ms)
     }
 }
 
+int store_purge(struct store *s, int timeout_ms)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+    struct store_link *l = s->link;
+    int st = STORE_OK;
+
+    if (s->opt.topology != STORE_CLUSTER)
+        return purge_one(s, deadline);
+    if ((l->map_stale || l->map.nnodes == 0) && refresh_map(s) != STORE_OK)
+        return STORE_UNAVAILABLE;
+    /* Every primary that serves slots: each holds erased data of its own. */
+    for (size_t i = 0; i < l->map.nnodes && st == STORE_OK; i++) {
+        int serves = 0;
+
+        for (size_t k = 0; k < SLOT_COUNT && !serves; k++)
+            serves = l->map.owner[k] == (int)i;
+        if (!serves)
+            continue;
+        l->pin = (int)i;
+        st = purge_one(s, deadline);
+        l->pin = -1;
+    }
+    return st;
+}
+
 int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, size_t *n)
 {
     const char *argv[] = {"SCAN", cursor, "MATCH", "consent:{*}", "COUNT", "500"};
@@ -1059,7 +1626,12 @@ int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, si
     int st;
 
     *n = 0;
-    st = store_command(s, &r, 6, argv, NULL);
+    if (s->opt.topology == STORE_CLUSTER) {
+        snprintf(s->last_error, sizeof(s->last_error),
+                 "format v1 was never stored in a cluster: nothing to migrate");
+        return STORE_ERROR;
+    }
+    st = store_command(s, NULL, &r, 6, argv, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
@@ -1102,7 +1674,7 @@ int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h
     memset(h, 0, sizeof(*h));
     snprintf(k1, sizeof(k1), "consent:{%s}", consent_id);
     snprintf(k2, sizeof(k2), "consent:{%s}:receipts", consent_id);
-    st = store_command(s, &r, 5, a1, NULL);
+    st = store_command(s, k1, &r, 5, a1, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
@@ -1114,7 +1686,7 @@ int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h
             h->trimmed = strtol(r->element[2]->str, NULL, 10);
     }
     freeReplyObject(r);
-    st = store_command(s, &r, 4, a2, NULL);
+    st = store_command(s, k2, &r, 4, a2, NULL);
     if (st != STORE_OK)
         return st;
     h->receipts = calloc(r->elements + 1, sizeof(*h->receipts));
@@ -1138,7 +1710,7 @@ int store_v1_delete(struct store *s, const char *consent_id,
 
     snprintf(k1, sizeof(k1), "consent:{%s}", consent_id);
     snprintf(k2, sizeof(k2), "consent:{%s}:receipts", consent_id);
-    st = store_command(s, &r, 3, a, NULL);
+    st = store_command(s, k1, &r, 3, a, NULL);
     if (st != STORE_OK)
         return st;
     freeReplyObject(r);
@@ -1147,7 +1719,7 @@ int store_v1_delete(struct store *s, const char *consent_id,
         const char *d[] = {"DEL", key};
 
         snprintf(key, sizeof(key), "receipt:%s", receipt_ids[i]);
-        st = store_command(s, &r, 2, d, NULL);
+        st = store_command(s, key, &r, 2, d, NULL);
         if (st != STORE_OK)
             return st;
         freeReplyObject(r);
@@ -1174,7 +1746,7 @@ int store_audit(struct store *s, const char *const *fields, size_t nfields,
     snprintf(minid, sizeof(minid), "%lld", now_ms - retention_ms);
     snprintf(maxlen, sizeof(maxlen), "%lld", max_entries);
     trim[4] = minid;
-    if (store_command(s, &r, 5, trim, NULL) == STORE_OK)
+    if (store_command(s, "consent:audit", &r, 5, trim, NULL) == STORE_OK)
         freeReplyObject(r);
     argv[n++] = "XADD";
     argv[n++] = "consent:audit";
@@ -1184,7 +1756,7 @@ int store_audit(struct store *s, const char *const *fields, size_t nfields,
     argv[n++] = "*";
     for (size_t i = 0; i < nfields; i++)
         argv[n++] = fields[i];
-    st = store_command(s, &r, (int)n, argv, NULL);
+    st = store_command(s, "consent:audit", &r, (int)n, argv, NULL);
     if (st == STORE_OK)
         freeReplyObject(r);
     return st;
@@ -1212,7 +1784,7 @@ int store_audit_read(struct store *s, long count, struct store_audit_entry **ent
     *entries = NULL;
     *n = 0;
     snprintf(c, sizeof(c), "%ld", count);
-    st = store_command(s, &r, 6, argv, NULL);
+    st = store_command(s, "consent:audit", &r, 6, argv, NULL);
     if (st != STORE_OK)
         return st;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -1293,52 +1865,53 @@ static int stats_key(char *out, size_t len, const char *site, long day, unsigned
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-/* Sends n commands on the connection in one round trip and reads every
- * reply into replies[] (caller frees each). A connection lost on the way is
- * dropped and STORE_UNAVAILABLE returned: what was sent may or may not have
- * been applied, so a write is not retried here. */
-static int stats_pipeline(struct store *s, size_t n, int *argc, const char ***argv,
-                          redisReply **replies)
+/* Commands per round trip: cluster_exec reads at most 8 answers (one may
+ * be ASKING's); one server takes larger pipelines. */
+#define STATS_CLUSTER_BATCH 7
+#define STATS_BATCH 64
+
+/*
+ * Sends n commands about key (all in key's slot) in one round trip and
+ * reads every answer into out (caller frees). Under Cluster by
+ * cluster_exec (routing, redirections); else on the one server, where a
+ * connection lost on the way is dropped and STORE_UNAVAILABLE returned
+ * (what was sent may or may not have been applied) and a demoted primary
+ * is forgotten so that the next call asks the sentinels.
+ */
+static int stats_exec(struct store *s, const char *key, size_t n, const struct cmd *cmds,
+                      redisReply **out)
 {
     int st = STORE_OK;
 
     for (size_t i = 0; i < n; i++)
-        replies[i] = NULL;
+        out[i] = NULL;
+    if (s->opt.topology == STORE_CLUSTER)
+        return cluster_exec(s, key, NULL, n, cmds, out);
     if (ensure(s) != STORE_OK)
         return STORE_UNAVAILABLE;
     for (size_t i = 0; i < n; i++)
-        if (redisAppendCommandArgv(s->link->ctx, argc[i], argv[i], NULL) != REDIS_OK) {
-            disconnect(s, "out of memory");
+        if (redisAppendCommandArgv(s->link->at->ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].lens) != REDIS_OK) {
+            disconnect(s, "out of memory");     /* half a pipeline queued */
             return STORE_UNAVAILABLE;
         }
-    for (size_t i = 0; i < n; i++) {
-        void *v = NULL;
-
-        if (redisGetReply(s->link->ctx, &v) != REDIS_OK || v == NULL) {
-            int retry;
-
-            drop(s, errno, &retry);
-            return STORE_UNAVAILABLE;
-        }
-        replies[i] = v;
-        if (replies[i]->type == REDIS_REPLY_ERROR && st == STORE_OK) {
-            snprintf(s->last_error, sizeof(s->last_error), "%s", replies[i]->str);
-            if (demoted(s, replies[i]->str))
-                st = STORE_UNAVAILABLE;     /* the next call asks the sentinels */
-            else
-                st = STORE_ERROR;
-        }
+    if (read_replies(s, n, out) != STORE_OK) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = NULL;                      /* read_replies freed them */
+        return STORE_UNAVAILABLE;
     }
-    if (st == STORE_UNAVAILABLE)
-        forget_demoted(s, s->last_error);
-    return st;
-}
-
-static void stats_replies_free(redisReply **r, size_t n)
-{
     for (size_t i = 0; i < n; i++)
-        if (r[i] != NULL)
-            freeReplyObject(r[i]);
+        if (out[i]->type == REDIS_REPLY_ERROR && st == STORE_OK) {
+            snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
+            st = STORE_ERROR;
+            if (demoted(s, out[i]->str)) {
+                forget_demoted(s, out[i]->str);
+                st = STORE_UNAVAILABLE;
+            }
+        }
+    if (st != STORE_OK)
+        free_replies(out, n);   /* as cluster_exec does: nothing to free then */
+    return st;
 }
 
 struct stats_ref {
@@ -1356,18 +1929,16 @@ static int stats_ref_cmp(const void *a, const void *b)
 
 int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s)
 {
+    const size_t batch = s->opt.topology == STORE_CLUSTER ? STATS_CLUSTER_BATCH : STATS_BATCH;
     struct stats_ref *refs = calloc(n + 1, sizeof(*refs));
-    /* one key's group: MULTI, HINCRBY..., EXPIRE, EXEC */
-    int *argc = calloc(n + 3, sizeof(*argc));
-    const char ***argv = calloc(n + 3, sizeof(*argv));
-    const char *(*args)[4] = calloc(n + 3, sizeof(*args));
     char (*by)[24] = calloc(n + 1, sizeof(*by));
-    redisReply **replies = calloc(n + 3, sizeof(*replies));
+    const char *args[STATS_BATCH][4];
+    struct cmd cmds[STATS_BATCH];
+    redisReply *out[STATS_BATCH];
     char ttl[24];
     int st = STORE_OK;
 
-    if (refs == NULL || argc == NULL || argv == NULL || args == NULL || by == NULL ||
-        replies == NULL) {
+    if (refs == NULL || by == NULL) {
         st = STORE_ERROR;
         goto cleanup;
     }
@@ -1382,52 +1953,45 @@ int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl
         }
     }
     qsort(refs, n, sizeof(*refs), stats_ref_cmp);
-    for (size_t i = 0; i < n;) {
-        size_t j = i, m = 0;
+    /* One key at a time, its HINCRBYs in batches of one round trip each,
+     * the last batch ending with the key's EXPIRE. */
+    for (size_t i = 0; i < n && st == STORE_OK;) {
+        size_t end = i;
 
-        argc[m] = 1;
-        args[m][0] = "MULTI";
-        argv[m] = args[m];
-        m++;
-        for (; j < n && strcmp(refs[j].key, refs[i].key) == 0; j++) {
-            const struct store_counter *k = &c[refs[j].index];
+        while (end < n && strcmp(refs[end].key, refs[i].key) == 0)
+            end++;
+        for (size_t j = i; j < end && st == STORE_OK;) {
+            size_t m = 0, from = j;
 
-            snprintf(by[j], sizeof(by[j]), "%lld", k->by);
-            argc[m] = 4;
-            args[m][0] = "HINCRBY";
-            args[m][1] = refs[j].key;
-            args[m][2] = k->field;
-            args[m][3] = by[j];
-            argv[m] = args[m];
-            m++;
+            for (; j < end && m < batch - 1; j++, m++) {
+                const struct store_counter *k = &c[refs[j].index];
+
+                snprintf(by[j], sizeof(by[j]), "%lld", k->by);
+                args[m][0] = "HINCRBY";
+                args[m][1] = refs[j].key;
+                args[m][2] = k->field;
+                args[m][3] = by[j];
+                cmds[m] = (struct cmd){4, args[m], NULL};
+            }
+            if (j == end) {
+                args[m][0] = "EXPIRE";
+                args[m][1] = refs[i].key;
+                args[m][2] = ttl;
+                cmds[m] = (struct cmd){3, args[m], NULL};
+                m++;
+            }
+            st = stats_exec(s, refs[i].key, m, cmds, out);
+            if (st != STORE_OK)
+                break;
+            free_replies(out, m);
+            for (size_t k = from; k < j; k++)
+                c[refs[k].index].written = 1;
         }
-        argc[m] = 3;
-        args[m][0] = "EXPIRE";
-        args[m][1] = refs[i].key;
-        args[m][2] = ttl;
-        argv[m] = args[m];
-        m++;
-        argc[m] = 1;
-        args[m][0] = "EXEC";
-        argv[m] = args[m];
-        m++;
-        st = stats_pipeline(s, m, argc, argv, replies);
-        if (st == STORE_OK && replies[m - 1]->type != REDIS_REPLY_ARRAY)
-            st = STORE_ERROR;   /* EXEC discarded the transaction */
-        stats_replies_free(replies, m);
-        if (st != STORE_OK)
-            break;
-        for (size_t k = i; k < j; k++)
-            c[refs[k].index].written = 1;
-        i = j;
+        i = end;
     }
 cleanup:
     free(refs);
-    free(argc);
-    free(argv);
-    free(args);
     free(by);
-    free(replies);
     return st;
 }
 
@@ -1438,19 +2002,53 @@ void store_stats_free(struct store_stat *rows, size_t n)
     free(rows);
 }
 
-#define STATS_READ_BATCH 64     /* HGETALLs per round trip */
+/* Adds the fields of one HGETALL answer (day's counts) to *rows. */
+static int stats_rows(const redisReply *r, long day, struct store_stat **rows, size_t *n,
+                      size_t *cap)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return STORE_ERROR;
+    for (size_t k = 0; k + 1 < r->elements; k += 2) {
+        const redisReply *f = r->element[k], *v = r->element[k + 1];
+        char *end;
+        long long count;
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        count = strtoll(v->str, &end, 10);
+        if (*end != '\0')
+            continue;       /* not a counter: ignored */
+        if (*n == *cap) {
+            struct store_stat *grown = realloc(*rows, 2 * *cap * sizeof(**rows));
+
+            if (grown == NULL)
+                return STORE_ERROR;
+            *rows = grown;
+            *cap *= 2;
+        }
+        (*rows)[*n].field = strdup(f->str);
+        if ((*rows)[*n].field == NULL)
+            return STORE_ERROR;
+        (*rows)[*n].day = day;
+        (*rows)[*n].count = count;
+        (*n)++;
+    }
+    return STORE_OK;
+}
 
 int store_stats_read(struct store *s, const char *site, long from_day, long to_day,
                      struct store_stat **out, size_t *nout)
 {
+    /* Under Cluster each key is its own slot: one HGETALL per round trip.
+     * One server takes STATS_BATCH of them in one. */
+    const size_t batch = s->opt.topology == STORE_CLUSTER ? 1 : STATS_BATCH;
     size_t nkeys, cap = 64, n = 0;
     struct store_stat *rows = malloc(cap * sizeof(*rows));
     char (*keys)[STORE_MAX_STATS_KEY] = NULL;
     long *days = NULL;
-    int argc[STATS_READ_BATCH];
-    const char *args[STATS_READ_BATCH][2];
-    const char **argv[STATS_READ_BATCH];
-    redisReply *replies[STATS_READ_BATCH];
+    const char *args[STATS_BATCH][2];
+    struct cmd cmds[STATS_BATCH];
+    redisReply *replies[STATS_BATCH];
     int st = STORE_OK;
 
     *out = NULL;
@@ -1474,54 +2072,20 @@ int store_stats_read(struct store *s, const char *site, long from_day, long to_d
             goto cleanup;
         }
     }
-    for (size_t b = 0; b < nkeys && st == STORE_OK; b += STATS_READ_BATCH) {
-        size_t m = nkeys - b < STATS_READ_BATCH ? nkeys - b : STATS_READ_BATCH;
+    for (size_t b = 0; b < nkeys && st == STORE_OK; b += batch) {
+        size_t m = nkeys - b < batch ? nkeys - b : batch;
 
         for (size_t i = 0; i < m; i++) {
-            argc[i] = 2;
             args[i][0] = "HGETALL";
             args[i][1] = keys[b + i];
-            argv[i] = args[i];
+            cmds[i] = (struct cmd){2, args[i], NULL};
         }
-        st = stats_pipeline(s, m, argc, argv, replies);
-        for (size_t i = 0; i < m && st == STORE_OK; i++) {
-            const redisReply *r = replies[i];
-
-            if (r->type != REDIS_REPLY_ARRAY) {
-                st = STORE_ERROR;
-                break;
-            }
-            for (size_t k = 0; k + 1 < r->elements; k += 2) {
-                const redisReply *f = r->element[k], *v = r->element[k + 1];
-                char *end;
-                long long count;
-
-                if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-                    continue;
-                count = strtoll(v->str, &end, 10);
-                if (*end != '\0')
-                    continue;       /* not a counter: ignored */
-                if (n == cap) {
-                    struct store_stat *grown = realloc(rows, 2 * cap * sizeof(*rows));
-
-                    if (grown == NULL) {
-                        st = STORE_ERROR;
-                        break;
-                    }
-                    rows = grown;
-                    cap *= 2;
-                }
-                rows[n].field = strdup(f->str);
-                if (rows[n].field == NULL) {
-                    st = STORE_ERROR;
-                    break;
-                }
-                rows[n].day = days[b + i];
-                rows[n].count = count;
-                n++;
-            }
-        }
-        stats_replies_free(replies, m);
+        st = stats_exec(s, keys[b], m, cmds, replies);
+        if (st != STORE_OK)
+            break;          /* the answers are freed already */
+        for (size_t i = 0; i < m && st == STORE_OK; i++)
+            st = stats_rows(replies[i], days[b + i], &rows, &n, &cap);
+        free_replies(replies, m);
     }
 cleanup:
     free(keys);

@@ -13,6 +13,17 @@
  *   never writes to a replica: a READONLY answer (the server was demoted
  *   while connected) drops the connection and asks the sentinels again, so
  *   a failover is followed without a restart.
+ * - STORE_CLUSTER: a Redis Cluster found from seed nodes. Each command goes
+ *   to the primary serving its key's slot (redis/slot.h), per the Redis
+ *   Cluster specification: the slot map comes from CLUSTER SLOTS and is
+ *   asked again after MOVED and after a lost connection; ASK is followed
+ *   once with ASKING; TRYAGAIN and CLUSTERDOWN are retried a bounded number
+ *   of times (STORE_CLUSTER_TRIES, about a second in all) before the call
+ *   is STORE_UNAVAILABLE. A connection per primary, opened when first
+ *   needed, with the same timeouts. All keys of one consent ID share a
+ *   slot, so a receipt is still written by one atomic script; the index
+ *   entry and a new context, in other slots, are written (and, with
+ *   min_replicas_acked, confirmed) before it.
  *
  * Authentication: with options.password, every connection to a Redis
  * server (not to a sentinel) starts with AUTH [username] password; a
@@ -44,6 +55,8 @@
 
 #define STORE_MAX_ADDRESS 128       /* "host:port" or "unix:/path", with NUL */
 #define STORE_MAX_SENTINELS 9
+#define STORE_MAX_SEEDS 16          /* cluster seed nodes */
+#define STORE_CLUSTER_TRIES 10      /* redirections and retries per call */
 #define STORE_MAX_MASTER_NAME 64    /* with NUL */
 #define STORE_MAX_REPLICAS_ACKED 16
 #define STORE_MAX_ERROR 160         /* last_error, with NUL */
@@ -65,7 +78,8 @@ enum store_status {
 
 enum store_topology {
     STORE_SINGLE = 0,       /* one server: options.address */
-    STORE_SENTINEL          /* the primary of master_name, found via sentinels */
+    STORE_SENTINEL,         /* the primary of master_name, found via sentinels */
+    STORE_CLUSTER           /* a Redis Cluster, found from options.seeds */
 };
 
 /* Where the store is and what it promises; plain data (no pointers), so it
@@ -76,6 +90,8 @@ struct store_options {
     char sentinels[STORE_MAX_SENTINELS][STORE_MAX_ADDRESS]; /* STORE_SENTINEL */
     size_t nsentinels;
     char master_name[STORE_MAX_MASTER_NAME];
+    char seeds[STORE_MAX_SEEDS][STORE_MAX_ADDRESS];         /* STORE_CLUSTER */
+    size_t nseeds;
     int connect_timeout_ms;
     int command_timeout_ms;
     int min_replicas_acked;     /* 0: answer once the primary has it */
@@ -105,6 +121,9 @@ struct store {
  *   x:<ref>         string: a receipt context (JSON), immutable, shared
  *   r:<3 hex>       hash: receipt index bucket, 16-byte receipt ID -> 16-byte consent ID
  *   consent:audit   stream of admin requests
+ * Under Cluster nothing needs two slots at once: a script touches one
+ * consent ID's keys; the index, contexts and the audit stream are written
+ * by single-key commands, each to the primary of its own slot.
  */
 
 /* Bytes the store hands back (malloc'd; free with store_blob_free). */
@@ -185,10 +204,11 @@ void store_close(struct store *s);
 int store_ping(struct store *s);
 
 /* Where the store is connected now ("host:port" of the primary it uses,
- * or the unix socket path) into buf; "" while disconnected. */
+ * or the unix socket path; under Cluster "N primaries" of the slot map)
+ * into buf; "" while disconnected. */
 void store_where(const struct store *s, char *buf, size_t len);
 
-/* "single" or "sentinel". */
+/* "single", "sentinel" or "cluster". */
 const char *store_topology_name(enum store_topology t);
 
 /* Frees a blob's bytes (safe on a zeroed blob). */
@@ -250,8 +270,9 @@ int store_erase(struct store *s, const char *consent_id,
                 long long *erased, long long *number);
 
 /*
- * Makes Redis rewrite its append-only file so that no data file still holds
- * what was erased before this call: waits for a rewrite that started after
+ * Makes Redis rewrite its append-only file (under Cluster: every primary's,
+ * one after another) so that no data file still holds what was erased
+ * before this call: waits for a rewrite that started after
  * the call (one already running may predate the erasure) and finished
  * successfully. Erasures that wait at the same time share one rewrite.
  * STORE_OK when done (or when AOF is off), STORE_TIMEOUT when no such
@@ -271,7 +292,8 @@ struct store_v1 {
 };
 
 /* Up to max v1 consent IDs from a SCAN at *cursor ("0" to start; "0" again
- * when done; cursor holds 32 bytes). */
+ * when done; cursor holds 32 bytes). STORE_ERROR under Cluster: format v1
+ * predates it, so there is nothing to migrate there. */
 int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, size_t *n);
 int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h);
 void store_v1_free(struct store_v1 *h);

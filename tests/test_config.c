@@ -204,13 +204,45 @@ Test(config, the_wait_timeout_defaults_to_half_the_command_timeout)
     config_free(&cfg);
 }
 
-Test(config, redis_needs_exactly_one_of_address_and_sentinels)
+Test(config, redis_needs_exactly_one_of_address_sentinels_and_cluster)
 {
     expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"sentinels\": "
                             "[\"127.0.0.1:26379\"], \"master_name\": \"m\"}"),
-                 "$.redis: expected either \"address\" (one server) or \"sentinels\"");
+                 "$.redis: expected one of \"address\" (one server), \"sentinels\"");
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"cluster\": "
+                            "[\"127.0.0.1:7000\"]}"),
+                 "$.redis: expected one of \"address\"");
     expect_error(with_redis("{\"connect_timeout_ms\": 100}"),
-                 "$.redis: expected either \"address\"");
+                 "$.redis: expected one of \"address\"");
+}
+
+Test(config, a_cluster_is_its_seed_nodes)
+{
+    struct config cfg;
+    char err[512];
+
+    cr_assert_eq(load_tree(with_redis("{\"cluster\": [\"10.0.0.1:7000\", \"10.0.0.2:7000\"],"
+                                      " \"min_replicas_acked\": 1}"),
+                           err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.redis.topology, STORE_CLUSTER);
+    cr_assert_eq(cfg.redis.nseeds, 2);
+    cr_assert_str_eq(cfg.redis.seeds[1], "10.0.0.2:7000");
+    cr_assert_str_eq(store_topology_name(cfg.redis.topology), "cluster");
+    config_free(&cfg);
+}
+
+Test(config, bad_cluster_seeds_are_refused_naming_them)
+{
+    expect_error(with_redis("{\"cluster\": [\"10.0.0.1:7000\", \"unix:/run/redis.sock\"]}"),
+                 "$.redis.cluster[1]: expected \"host:port\"");
+    expect_error(with_redis("{\"cluster\": [\"10.0.0.1\"]}"),
+                 "$.redis.cluster[0]: expected \"host:port\"");
+    expect_error(with_redis("{\"cluster\": []}"),
+                 "$.redis.cluster: expected 1-16 addresses");
+    expect_error(with_redis("{\"cluster\": [\"a:7000\", \"a:7000\"]}"),
+                 "$.redis.cluster[1]: \"a:7000\" is listed twice");
+    expect_error(with_redis("{\"cluster\": [\"a:7000\"], \"master_name\": \"m\"}"),
+                 "$.redis.master_name: only with \"sentinels\"");
 }
 
 Test(config, sentinels_without_a_master_name_are_refused)
@@ -234,7 +266,7 @@ Test(config, a_bad_sentinel_address_is_refused_naming_it)
                             " \"master_name\": \"m\"}"),
                  "$.redis.sentinels[1]: expected");
     expect_error(with_redis("{\"sentinels\": [], \"master_name\": \"m\"}"),
-                 "$.redis.sentinels: expected 1-9 sentinel addresses");
+                 "$.redis.sentinels: expected 1-9 addresses");
 }
 
 Test(config, a_sentinel_listed_twice_is_refused)
@@ -1421,4 +1453,44 @@ Test(config, malformed_variants_are_refused)
     expect_error(with_variants("{\"id\": \"b\", \"languages\": {\"xx\": {}}}"),
                  "$.sites[0].variants[1].languages.xx: not a language of this site");
     expect_error(with_variants("{\"id\": \"b\", \"colour\": \"red\"}"), "$.sites[0].variants[1]");
+}
+
+Test(config, a_site_declares_gpp_fields_by_their_iab_names)
+{
+    cJSON *r = example(), *g = cJSON_CreateObject();
+    struct config cfg;
+    char err[512];
+
+    cJSON_AddNumberToObject(g, "SaleOptOutNotice", 2);
+    cJSON_AddNumberToObject(g, "MspaCoveredTransaction", 1);
+    cJSON_AddItemToObject(site0(r), "gpp", g);
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert(cfg.sites[0].gpp_set[GPP_F_SALE_OPT_OUT_NOTICE]);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_SALE_OPT_OUT_NOTICE], 2);
+    cr_assert_eq(cfg.sites[0].gpp_value[GPP_F_MSPA_COVERED_TRANSACTION], 1);
+    cr_assert_not(cfg.sites[0].gpp_set[GPP_F_SHARING_OPT_OUT_NOTICE]);
+    config_free(&cfg);
+}
+
+Test(config, gpp_fields_out_of_range_or_unknown_are_refused_with_their_path)
+{
+    static const struct {
+        const char *json, *needle;
+    } bad[] = {
+        {"{\"SaleOptOutNotice\": 3}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer from 0 to 2"},
+        {"{\"MspaCoveredTransaction\": 0}", "$.sites[0].gpp.MspaCoveredTransaction: expected an integer from 1 to 2"},
+        {"{\"SaleOptOutNotice\": \"1\"}", "$.sites[0].gpp.SaleOptOutNotice: expected an integer"},
+        {"{\"SaleOptOut\": 1}", "$.sites[0].gpp.SaleOptOut: not a GPP field a site declares"},
+        {"{\"Gpc\": 1}", "$.sites[0].gpp.Gpc: not a GPP field a site declares"},
+        {"{\"SensitiveDataProcessing\": 1}", "$.sites[0].gpp.SensitiveDataProcessing: not a GPP field"},
+        {"{\"Colour\": 1}", "$.sites[0].gpp.Colour: not a GPP field a site declares"},
+        {"[]", "$.sites[0].gpp: expected an object"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *r = example();
+
+        cJSON_AddItemToObject(site0(r), "gpp", cJSON_Parse(bad[i].json));
+        expect_error(r, bad[i].needle);
+    }
 }

@@ -225,3 +225,96 @@ Test(decision, without_a_stored_choice_the_gpc_defaults_apply)
     cr_assert_not(decision_apply(&site, &d, NULL, NULL, 0, out), "no GPC sent");
     cr_assert(out[2]);
 }
+
+/* ---- the GPP string (decision_gpp) ---- */
+
+static struct gpp_section gpp_of(const struct config_site *s, int sid, int gpc, int adv_on)
+{
+    int on[3] = {1, 1, adv_on};
+    char out[GPP_MAX_STRING + 1], err[256];
+    struct gpp_string g;
+
+    cr_assert_eq(decision_gpp(s, sid, gpc, on, out, sizeof(out)), 0);
+    cr_assert_eq(gpp_decode(out, strlen(out), &g, err, sizeof(err)), GPP_OK, "%s: %s", out, err);
+    cr_assert_eq(g.nsections, 1);
+    cr_assert_eq(g.sections[0].id, sid);
+    return g.sections[0];
+}
+
+Test(decision_gpp, california_records_the_opt_outs_and_gpc)
+{
+    struct gpp_section s;
+
+    s = gpp_of(&site, GPP_USCA, 1, 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 1);        /* opted out */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_MSPA_COVERED_TRANSACTION][0], 2);
+    cr_assert(s.sub);
+    cr_assert(s.gpc);
+
+    s = gpp_of(&site, GPP_USCA, 0, 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 2);        /* did not opt out */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 2);
+    cr_assert(s.sub);
+    cr_assert_not(s.gpc);
+}
+
+Test(decision_gpp, the_national_section_and_a_state_without_gpc_sub_section)
+{
+    struct gpp_section s;
+
+    s = gpp_of(&site, GPP_USNAT, 0, 0);
+    cr_assert_eq(s.v[GPP_F_SHARING_NOTICE][0], 1);
+    cr_assert_eq(s.v[GPP_F_TARGETED_ADVERTISING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 1);
+    s = gpp_of(&site, GPP_USVA, 1, 1);
+    cr_assert_eq(s.v[GPP_F_TARGETED_ADVERTISING_OPT_OUT][0], 2);
+    cr_assert_not(s.sub);                               /* usva has no GPC sub-section */
+    cr_assert_not(s.gpc);
+    s = gpp_of(&site, GPP_USIN, 1, 0);
+    cr_assert_eq(s.v[GPP_F_PROCESSING_NOTICE][0], 1);
+    cr_assert_not(s.sub);
+}
+
+Test(decision_gpp, a_site_without_sale_or_sharing_has_nothing_to_opt_out_of)
+{
+    static struct config_category plain[] = {{"necessary", 1, 0}, {"analytics", 0, 0}};
+    struct config_site p = {.id = "p", .categories = plain, .ncategories = 2};
+    struct gpp_section s = gpp_of(&p, GPP_USCA, 1, 0);
+
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 0);
+    cr_assert(s.gpc);
+}
+
+Test(decision_gpp, the_site_declaration_overrides_the_defaults)
+{
+    struct config_site d = site;
+    struct gpp_section s;
+
+    d.gpp_set[GPP_F_SALE_OPT_OUT_NOTICE] = 1;
+    d.gpp_value[GPP_F_SALE_OPT_OUT_NOTICE] = 2;         /* notice not given */
+    d.gpp_set[GPP_F_MSPA_COVERED_TRANSACTION] = 1;
+    d.gpp_value[GPP_F_MSPA_COVERED_TRANSACTION] = 1;
+    d.gpp_set[GPP_F_SHARING_NOTICE] = 1;                /* not in usca: ignored */
+    d.gpp_value[GPP_F_SHARING_NOTICE] = 2;
+    s = gpp_of(&d, GPP_USCA, 0, 0);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT_NOTICE][0], 2);
+    cr_assert_eq(s.v[GPP_F_SALE_OPT_OUT][0], 0);        /* no notice: not applicable */
+    cr_assert_eq(s.v[GPP_F_SHARING_OPT_OUT][0], 1);
+    cr_assert_eq(s.v[GPP_F_MSPA_COVERED_TRANSACTION][0], 1);
+    cr_assert_eq(s.v[GPP_F_SHARING_NOTICE][0], 0);
+}
+
+Test(decision_gpp, no_section_no_string)
+{
+    int on[3] = {1, 1, 1};
+    char out[GPP_MAX_STRING + 1];
+
+    cr_assert_eq(decision_gpp(&site, 0, 1, on, out, sizeof(out)), -1);
+    cr_assert_str_eq(out, "");
+    cr_assert_eq(decision_gpp(&site, 6, 1, on, out, sizeof(out)), -1);
+    cr_assert_str_eq(out, "");
+}

@@ -314,6 +314,28 @@ Test(address, an_ipv4_mapped_address_counts_as_ipv4)
     cr_assert_eq(request_client_network("nope", net), 0);
 }
 
+/* Who gets the health details (handle_health): the machine nginx runs on. */
+Test(address, loopback_is_127_slash_8_and_colon_colon_1_only)
+{
+    cr_assert_eq(request_is_loopback("127.0.0.1"), 1);
+    cr_assert_eq(request_is_loopback("127.255.3.4"), 1);
+    cr_assert_eq(request_is_loopback("::1"), 1);
+    cr_assert_eq(request_is_loopback("0:0:0:0:0:0:0:1"), 1);
+    cr_assert_eq(request_is_loopback("::ffff:127.0.0.1"), 1);
+    cr_assert_eq(request_is_loopback("128.0.0.1"), 0);
+    cr_assert_eq(request_is_loopback("10.0.0.1"), 0, "a private network is not loopback");
+    cr_assert_eq(request_is_loopback("192.168.1.1"), 0);
+    cr_assert_eq(request_is_loopback("::2"), 0);
+    cr_assert_eq(request_is_loopback("::"), 0);
+    cr_assert_eq(request_is_loopback("::ffff:46.4.0.1"), 0);
+    cr_assert_eq(request_is_loopback("fe80::1"), 0);
+    cr_assert_eq(request_is_loopback("2a01:4f8::1"), 0);
+    cr_assert_eq(request_is_loopback("localhost"), 0, "names are not addresses");
+    cr_assert_eq(request_is_loopback("127.0.0.1 "), 0);
+    cr_assert_eq(request_is_loopback(""), 0);
+    cr_assert_eq(request_is_loopback(NULL), 0);
+}
+
 Test(address, refuses_what_is_not_an_address)
 {
     char out[64];

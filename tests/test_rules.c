@@ -232,3 +232,49 @@ Test(rules_file, duplicate_ids_and_duplicate_keys_are_refused)
     expect_error("{\"version\":\"1\",\"version\":\"2\",\"default\":\"a\",\"regimes\":[" REGIME("") "]}",
                  "$.version: key given twice");
 }
+
+static int gpp_of(const char *country, const char *sub)
+{
+    struct jurisdiction j;
+
+    rules_match(&shipped, country, sub, &j);
+    return j.gpp_sid;
+}
+
+Test(rules, us_states_get_their_gpp_section_and_the_rest_of_the_us_usnat)
+{
+    cr_assert_eq(gpp_of("US", "CA"), 8);      /* usca */
+    cr_assert_eq(gpp_of("US", "CO"), 10);     /* usco */
+    cr_assert_eq(gpp_of("US", "VA"), 9);      /* usva */
+    cr_assert_eq(gpp_of("US", "MD"), 24);     /* usmd */
+    cr_assert_eq(gpp_of("US", "RI"), 27);     /* usri */
+    cr_assert_eq(gpp_of("US", "WA"), 7);      /* no state rule: usnat */
+    cr_assert_eq(gpp_of("US", ""), 7);
+    cr_assert_eq(gpp_of("DE", ""), 0);        /* no GPP section outside the US */
+    cr_assert_eq(gpp_of("CA", "QC"), 0);
+    cr_assert_eq(gpp_of("", ""), 0);
+}
+
+Test(rules_file, gpp_sections_name_listed_regions_and_known_sections)
+{
+    char err[512];
+
+    cr_assert_eq(load_text("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                           "],\"gpp_sections\":{\"DE\":\"usnat\"}}", err, sizeof(err)),
+                 RULES_OK, "%s", err);
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"DE\":\"usxx\"}}",
+                 "$.gpp_sections.DE: \"usxx\" is not a GPP section this consentd encodes");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"DE\":\"tcfeuv2\"}}",
+                 "$.gpp_sections.DE: \"tcfeuv2\" is not a GPP section");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"US-WA\":\"usnat\"}}",
+                 "$.gpp_sections.US-WA: \"US-WA\" is not a region of any regime");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"DE\":7}}",
+                 "$.gpp_sections.DE: expected the name of a GPP section");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":[]}",
+                 "$.gpp_sections: expected an object");
+}

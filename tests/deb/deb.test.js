@@ -58,6 +58,7 @@ http {
     uwsgi_temp_path ${dir}/tmp/uwsgi;
     scgi_temp_path ${dir}/tmp/scgi;
     include ${root}/etc/nginx/conf.d/consent-http.conf;
+    include ${root}/etc/nginx/conf.d/consent-limits.conf;
     upstream consentd { server 127.0.0.1:${upstreamPort}; keepalive 16; }
     server {
         listen 127.0.0.1:${port};
@@ -172,6 +173,7 @@ describe('the Debian package (make deb)', () => {
             '/lib/systemd/system/consentd.service': '-rw-r--r--',
             '/etc/consentd/consentd.json.example': '-rw-r--r--', '/etc/consentd/rules.json': '-rw-r--r--',
             '/etc/nginx/snippets/consent.conf': '-rw-r--r--', '/etc/nginx/conf.d/consent-http.conf': '-rw-r--r--',
+            '/etc/nginx/conf.d/consent-limits.conf': '-rw-r--r--',
             '/usr/share/consentd/static/consent.js': '-rw-r--r--',
             '/usr/share/consentd/static/consent.js.gz': '-rw-r--r--',
             '/usr/share/consentd/static/consent-extra.js': '-rw-r--r--',

@@ -7,6 +7,7 @@
  */
 #include "fuzz.h"
 #include "../../geo/rules.h"
+#include "../../gpp/gpp.h"
 
 #include <string.h>
 
@@ -29,6 +30,8 @@ static void check_match(const struct rules *r, const char *country,
     FUZZ_CHECK(j.regime >= r->regimes && j.regime < r->regimes + r->nregimes);
     FUZZ_CHECK(memchr(j.region, '\0', sizeof(j.region)) != NULL);
     idx = (size_t)(j.regime - r->regimes);
+    /* a GPP section only for a listed region, and one gpp/ encodes */
+    FUZZ_CHECK(j.gpp_sid == 0 || (j.region[0] != '\0' && gpp_section_name(j.gpp_sid) != NULL));
     if (j.region[0] == '\0') {
         FUZZ_CHECK((int)idx == r->default_regime);
     } else {

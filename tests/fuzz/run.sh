@@ -29,6 +29,7 @@ body) max_len=8192 ;;       # CONSENT_MAX_BODY
 config) max_len=32768 ;;    # the example is ~8 KB
 rules) max_len=16384 ;;     # geo/rules.json is ~9 KB, plus the header
 receipt) max_len=8192 ;;    # a 4096-byte payload's JWS is ~5.6 KB
+gpp) max_len=1100 ;;        # GPP_MAX_STRING (1024) and a little beyond
 *) echo "$0: unknown harness $name" >&2; exit 2 ;;
 esac
 

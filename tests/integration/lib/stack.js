@@ -338,16 +338,28 @@ function writeConfig(dir, cfg, name = 'consentd.json') {
     return file;
 }
 
+/* The `server` lines of `upstream consentd` for these FastCGI ports, as
+ * nginx/consent-http.conf recommends: one per consentd and, when there are
+ * several, each again as a `backup` with max_fails=0, which nginx tries when
+ * it has marked every server above failed (instead of answering 502).
+ * serverExtra: parameters for the first lines; backups: false leaves the
+ * backup lines out. The template's `server ` is the first line's start. */
+function upstreamServers(ports, { serverExtra = '', backups = true } = {}) {
+    const lines = ports.map((p) => `127.0.0.1:${p}${serverExtra}`);
+    if (ports.length > 1 && backups)
+        lines.push(...ports.map((p) => `127.0.0.1:${p} backup max_fails=0`));
+    return lines.join(';\n        server ');
+}
+
 function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], httpExtra = '',
-                      serverExtra = '' }) {
+                      serverExtra = '', backups = true }) {
     const userLine = typeof process.getuid === 'function' && process.getuid() === 0
         ? 'user root;' : '';
     return fs.readFileSync(path.join(ROOT, 'nginx', 'local.conf.in'), 'utf8')
         .split('@RUN@').join(dir)
         .split('@ROOT@').join(ROOT)
         .split('@PORT@').join(String(port))
-        // one `server` line per consentd (the template's line is the first)
-        .split('@FASTCGI@').join(fastcgiPorts.map((p) => `127.0.0.1:${p}${serverExtra}`).join(';\n        server '))
+        .split('@FASTCGI@').join(upstreamServers(fastcgiPorts, { serverExtra, backups }))
         .split('@USER_LINE@').join(userLine)
         .replace(/^(\s*keepalive_requests .*)$/m, (line) => `${line}\n    ${httpExtra}`);
 }
@@ -556,12 +568,20 @@ function loggedSecrets(logs, seen) {
  *   nginxHttp  extra directives for nginx's http {} level (e.g. a short
  *              fastcgi_read_timeout)
  *   upstreamServer  parameters added to each upstream server line
- *              (e.g. "max_fails=0")
+ *              (e.g. "fail_timeout=60s"; not to the backup lines)
+ *   upstreamBackups  false: several consentd are listed without the backup
+ *              lines nginx/consent-http.conf recommends (to show what they
+ *              prevent)
  *   consentds  how many consentd processes (default 1), each on its own
  *              FastCGI port with its own copy of the configuration
  *              (consentd-N.json, log consentd-N.log), all listed in nginx's
- *              `upstream consentd`; consentdPids lists them, and
- *              signalConsentd / consentdRunning take an index (default 0)
+ *              `upstream consentd` as consent-http.conf recommends;
+ *              consentdPids lists them, and signalConsentd /
+ *              consentdRunning / startConsentd take an index (default 0)
+ *
+ * nginx starts once every consentd accepts connections: a connection refused
+ * during start-up would make nginx leave that server out for fail_timeout,
+ * and a test that then stops the other would find both left out.
  *
  * consentd runs with "workers": 8 while nginx keeps up to 16 idle FastCGI
  * connections (keepalive 16), and every kept-alive connection pins a worker
@@ -654,6 +674,7 @@ async function startStack(options = {}) {
     fs.writeFileSync(nginxConfPath, nginxConfig({
         dir, port: nginxPort, fastcgiPort, fastcgiPorts: [fastcgiPort, ...extraPorts],
         serverExtra: options.upstreamServer ? ` ${options.upstreamServer}` : '',
+        backups: options.upstreamBackups !== false,
         httpExtra: options.nginxHttp || '',
     }));
 
@@ -708,6 +729,21 @@ async function startStack(options = {}) {
         return stopped;
     };
 
+    const spawnConsentd = (config, log) =>
+        spawnLogged('consentd', consentdBinary(), ['-c', config], {
+            stdout: logs.consentdStdout,
+            stderr: log,
+            env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
+        });
+    const waitConsentd = (proc, port) => poll(() => tcpOpen(port), {
+        timeoutMs: START_TIMEOUT_MS,
+        what: `consentd on FastCGI port ${port}`,
+        check: () => {
+            if (!running(proc))
+                throw new Error(`consentd exited during start-up (${JSON.stringify(proc.result)})`);
+        },
+    });
+
     const describeFailure = (e) => {
         const parts = [e.message];
         for (const [name, file] of Object.entries(logs)) {
@@ -722,17 +758,12 @@ async function startStack(options = {}) {
         if (options.redis !== false)
             await startRedis();
 
-        procs.consentd = spawnLogged('consentd', consentdBinary(), ['-c', configPath], {
-            stdout: logs.consentdStdout,
-            stderr: logs.consentd,
-            env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
-        });
+        procs.consentd = spawnConsentd(configPath, logs.consentd);
         for (const e of extra)
-            e.proc = spawnLogged('consentd', consentdBinary(), ['-c', e.config], {
-                stdout: logs.consentdStdout,
-                stderr: e.log,
-                env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
-            });
+            e.proc = spawnConsentd(e.config, e.log);
+        await waitConsentd(procs.consentd, fastcgiPort);
+        for (const e of extra)
+            await waitConsentd(e.proc, e.port);
 
         procs.nginx = spawnLogged('nginx', 'nginx', [
             '-p', dir, '-c', nginxConfPath, '-e', logs.nginxError, '-g', 'daemon off;',
@@ -753,15 +784,6 @@ async function startStack(options = {}) {
                                         `(${JSON.stringify(p.result)})`);
             },
         });
-        for (const e of extra)
-            await poll(() => tcpOpen(e.port), {
-                timeoutMs: START_TIMEOUT_MS,
-                what: `consentd on FastCGI port ${e.port}`,
-                check: () => {
-                    if (!running(e.proc))
-                        throw new Error(`consentd exited during start-up (${JSON.stringify(e.proc.result)})`);
-                },
-            });
     } catch (e) {
         await terminate(procs.nginx);
         await terminate(procs.consentd);
@@ -791,6 +813,22 @@ async function startStack(options = {}) {
         },
         /* Is consentd i (a process started by this stack) still running? */
         consentdRunning: (i = 0) => running(i === 0 ? procs.consentd : extra[i - 1].proc),
+        /* Starts consentd i again (after it was killed or stopped), with
+         * its configuration and log; resolves once it accepts connections. */
+        startConsentd: async (i = 0) => {
+            const p = i === 0 ? procs.consentd : extra[i - 1].proc;
+            if (running(p))
+                throw new Error('consentd is still running');
+            const [config, log, port] = i === 0 ? [configPath, logs.consentd, fastcgiPort]
+                : [extra[i - 1].config, extra[i - 1].log, extra[i - 1].port];
+            const proc = spawnConsentd(config, log);
+            if (i === 0)
+                procs.consentd = proc;
+            else
+                extra[i - 1].proc = proc;
+            await waitConsentd(proc, port);
+            return proc.pid;
+        },
         /* Sends sig to consentd i this stack started (if still running). */
         signalConsentd: (sig, i = 0) => {
             const p = i === 0 ? procs.consentd : extra[i - 1].proc;

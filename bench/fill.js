@@ -1,18 +1,21 @@
 'use strict';
 /*
- * memory.js - fills the store for the Redis-memory figure of `make bench`:
- * IDS visitors make a first choice (each write issues a consent ID), then
- * RECEIPTS - IDS more choices are spread over them with mixed history
- * lengths (1 to 10 receipts, 5 on average, the pattern repeating), as
- * returning visitors with their cookie. Prints the number of 201s.
+ * fill.js - fills the store for `make bench` (the Redis memory figure and
+ * the support lookups): IDS new visitors each make a first choice (the
+ * write issues a consent ID), then more choices as returning visitors with
+ * their cookie, with mixed history lengths (1 to 10 receipts, 5 on
+ * average, the pattern repeating every 10 visitors, so any 10,000 of them
+ * have the same mix). Every write is a real POST through nginx and
+ * consentd. Appends each new consent ID to IDFILE (one a line) and prints
+ * the number of 201s.
  *
- *   node bench/memory.js URL RECEIPTS IDS   (BENCH_HASH, BENCH_VERSION set)
+ *   node bench/fill.js URL IDS IDFILE   (BENCH_HASH, BENCH_VERSION set)
  */
+const fs = require('node:fs');
 const http = require('node:http');
 
-const [url, receiptsArg, idsArg] = process.argv.slice(2);
-const RECEIPTS = Number(receiptsArg || 100000);
-const IDS = Number(idsArg || 20000);
+const [url, idsArg, idFile] = process.argv.slice(2);
+const IDS = Number(idsArg);
 const CONCURRENCY = 32;
 const PATTERN = [1, 1, 2, 3, 4, 5, 6, 8, 10, 10];     // receipts per ID, mean 5
 const target = new URL(url);
@@ -22,6 +25,12 @@ const body = (action) => JSON.stringify({
     texts_sha256: process.env.BENCH_HASH, action,
 });
 
+if (!(IDS > 0) || !idFile) {
+    console.error('usage: node bench/fill.js URL IDS IDFILE');
+    process.exit(2);
+}
+
+/* One write; resolves to { status, cookie, id } (id: the answer's consent_id). */
 function write(cookie, action) {
     return new Promise((resolve, reject) => {
         const data = body(action);
@@ -31,10 +40,14 @@ function write(cookie, action) {
             headers.Cookie = cookie;
         const req = http.request({ host: target.hostname, port: target.port, agent,
                                    method: 'POST', path: '/consent/v1/consents', headers }, (res) => {
-            res.resume();
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
             res.on('end', () => {
                 const set = res.headers['set-cookie'];
-                resolve({ status: res.statusCode, cookie: set ? set[0].split(';')[0] : cookie });
+                let id = null;
+                if (res.statusCode === 201 && cookie === null)
+                    id = JSON.parse(Buffer.concat(chunks).toString('utf8')).consent_id;
+                resolve({ status: res.statusCode, cookie: set ? set[0].split(';')[0] : cookie, id });
             });
         });
         req.on('error', reject);
@@ -54,27 +67,21 @@ async function pool(jobs) {
 
 (async () => {
     let ok = 0;
-    const cookies = new Array(IDS);
+    const ids = [];
     await pool(Array.from({ length: IDS }, (_, i) => async () => {
-        const r = await write(null, 'reject_all');
-        if (r.status === 201)
-            ok++;
-        cookies[i] = r.cookie;
-    }));
-    // How many more each visitor records: the pattern, then one more each
-    // in turn until the total is reached.
-    const more = Array.from({ length: IDS }, (_, i) => PATTERN[i % PATTERN.length] - 1);
-    let total = IDS + more.reduce((a, b) => a + b, 0);
-    for (let i = 0; total < RECEIPTS; i = (i + 1) % IDS, total++)
-        more[i]++;
-    await pool(Array.from({ length: IDS }, (_, i) => async () => {
-        for (let k = 0; k < more[i]; k++) {
-            const r = await write(cookies[i], k % 2 ? 'reject_all' : 'accept_all');
+        const first = await write(null, 'reject_all');
+        if (first.status !== 201)
+            return;
+        ok++;
+        ids.push(first.id);
+        for (let k = 1; k < PATTERN[i % PATTERN.length]; k++) {
+            const r = await write(first.cookie, k % 2 ? 'accept_all' : 'reject_all');
             if (r.status === 201)
                 ok++;
         }
     }));
     agent.destroy();
+    fs.appendFileSync(idFile, ids.map((id) => id + '\n').join(''));
     console.log(ok);
 })().catch((e) => {
     console.error(e);
