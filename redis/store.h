@@ -342,12 +342,14 @@ struct store_counter {
 
 /*
  * Adds every counter (HINCRBY) and sets the TTL of each key touched to
- * ttl_s, one key at a time: one round trip per key, its commands in one
- * MULTI/EXEC, so a key's counts are all added or none. Sets written on the
- * counters of each key Redis confirmed; stops at the first failure and
- * returns its status (STORE_OK when all were written). A connection lost
- * after Redis applied a key's transaction but before its answer arrived
- * leaves written 0: a retry may count that key's batch twice.
+ * ttl_s (EXPIRE after the key's last HINCRBY), one key at a time, its
+ * commands pipelined in batches (64 on one server; 7 under Cluster, each
+ * batch to the primary of the key's slot, following redirections). Sets
+ * written on the counters of each batch Redis confirmed; stops at the first
+ * failure and returns its status (STORE_OK when all were written). A
+ * connection lost after Redis applied a batch but before its answers
+ * arrived leaves written 0 (and under Cluster the batch is sent again):
+ * that batch may be counted twice.
  */
 int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s);
 
