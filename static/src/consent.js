@@ -55,7 +55,6 @@
     };
 
   try { st = JSON.parse(localStorage.getItem(KEY)) || st; } catch (e) { /* none */ }
-  st.k = st.k >= 0 && st.k < 100 ? st.k | 0 : Math.random() * 100 | 0;
   // Consent Mode mapping: the page's attribute, else the site's (from the
   // last decision), else the default.
   var CMattr, SGattr, SG;
@@ -201,7 +200,9 @@
 
   function ask(settings) {
     return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') +
-                 (preview ? '&preview=' + encodeURIComponent(preview) : '') + '&bucket=' + st.k,
+                 (preview ? '&preview=' + encodeURIComponent(preview) : '') +
+                 // the experiment bucket, drawn once (kept by save() with the rest)
+                 '&bucket=' + (st.k = (st.k >= 0 && st.k < 100 ? st.k : Math.random() * 100) | 0),
                  { credentials: 'include' }).then(function (r) {
       if (r.status == 403 && preview) { preview = null; return ask(settings); }
       if (!r.ok) throw r;
