@@ -16,6 +16,7 @@
 #include "receipt.h"
 #include "request.h"
 #include "response.h"
+#include "tally.h"
 #include "../geo/geo.h"
 #include "../geo/rules.h"
 #include "../redis/store.h"
@@ -38,6 +39,7 @@ struct worker {
     int id;
     struct store store;
     struct metrics metrics;
+    struct tally tally;             /* analytics counts, drained by the flusher */
     /* Receipt contexts read from Redis (each checked against the hash it is
      * stored under, so a cached one is as good as a fresh one) and the ones
      * this worker has stored: contexts never change, so neither goes stale. */
@@ -84,6 +86,7 @@ handler_fn handle_admin_consent;
 handler_fn handle_admin_erase;
 handler_fn handle_admin_receipt;
 handler_fn handle_admin_audit;
+handler_fn handle_admin_stats;
 handler_fn handle_metrics;
 
 /* Route names ("GET /consent/v1/banner") in table order, for the metrics. */
@@ -132,6 +135,16 @@ void handler_set_cookie(const struct request *req, struct response *res,
 const struct receipt_context *handler_context(struct request *req,
                                               const unsigned char *ref);
 void handler_store_unavailable(const struct request *req, struct response *res);
+
+/*
+ * Counts one analytics event (tally.h) for visitor v on site in language
+ * (a tag), with variant ("" or NULL: none), in the worker's own table: no
+ * Redis round trip. Requests whose user agent names a bot are not counted
+ * (consent_stats_bots_total). Returns 0 when counted, -1 for a bot.
+ */
+int handler_count(struct request *req, const struct visitor *v,
+                  const struct config_site *site, const char *language,
+                  const char *variant, const char *event);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
 int64_t app_now_ms(void);

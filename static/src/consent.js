@@ -39,7 +39,9 @@
                   // categories, q requests not yet confirmed by the server,
                   // w when the choice was made, b GPC binding in the region,
                   // r the reopen button's label, m and x the site's mappings,
-                  // G the GPP ping of the last decision or receipt
+                  // G the GPP ping of the last decision or receipt,
+                  // k this browser's experiment bucket (0-99: which banner
+                  // variant it sees; shared by a hundredth of all visitors)
     C = null,     // the choices in force
     D,            // the latest banner decision
     ID = null,    // the consent ID, once the server has issued one (first 201)
@@ -243,7 +245,10 @@
 
   function ask(settings) {
     return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') +
-                 (preview ? '&preview=' + encodeURIComponent(preview) : ''),
+                 (preview ? '&preview=' + encodeURIComponent(preview) : '') +
+                 // the experiment bucket, drawn once (kept by save() with the rest):
+                 // the clock's milliseconds, as even as a random draw across visitors
+                 '&bucket=' + (st.k = st.k < 100 && st.k >= 0 ? st.k : new Date % 100),
                  { credentials: 'include' }).then(function (r) {
       if (r.status == 403 && preview) { preview = null; return ask(settings); }
       if (!r.ok) throw r;
@@ -299,7 +304,7 @@
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
       : ['POST', 'consents',
-         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, action: a, choices: c }]);
+         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, variant: D.variant, action: a, choices: c }]);
     st.q = st.q.slice(-20);
     save();
     flush();
@@ -426,7 +431,9 @@
   function show(x) {
     var T = x.texts, m = x.jurisdiction.model, a;
     hide();
-    B = el('div', theme('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
+    // An experiment's variant may bring its own layout (each renders both
+    // answers of an opt-in banner alike).
+    B = el('div', theme('cc-b cc-' + (x.layout || attr('data-layout') || 'bar-bottom')));
     B.setAttribute('role', 'dialog');
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
