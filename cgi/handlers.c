@@ -438,8 +438,10 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddStringToObject(o, "name", v.j.regime->name);
     cJSON_AddStringToObject(o, "model", rules_model_name(v.j.regime->model));
     cJSON_AddBoolToObject(o, "gpc_binding", rules_gpc_binding(v.j.regime, now / 1000));
+    /* In a preview, what the script says on the banner and after a choice
+     * (the server refuses the write: 403 preview_not_recorded). */
     if (v.previewing)
-        cJSON_AddBoolToObject(root, "preview", 1);
+        cJSON_AddStringToObject(root, "preview", "Preview: choices made here are not recorded.");
 
     /* What applies now: the stored choice while it counts (and the visitor
      * is not being asked again), else the defaults (decision_apply). */

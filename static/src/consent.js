@@ -51,9 +51,6 @@
     GQ = [],      // __gpp calls waiting for an answerer (gstart())
     GM,           // what answers __gpp calls: consent-gpp.js's, or gnone()
     GN = 0,       // listener IDs gnone() gave
-    // Choices made in a region preview are applied, never sent: the server
-    // refuses them (403 preview_not_recorded).
-    PV = 'Preview: choices made here are not recorded.',
     CM = {
       analytics: ['analytics_storage'],
       advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
@@ -210,17 +207,16 @@
     if (GM && GM.u) GM.u(k);
   }
 
-  /* __gpp where no GPP section applies: the server's ping (applicableSections
-   * [-1]), signals ready, no display (IAB CMP API, PingReturn). */
+  /* __gpp where no GPP section applies: the server's ping as it is
+   * (applicableSections [-1], signal ready, display disabled: IAB CMP API,
+   * PingReturn). */
   function gnone(a) {
-    var c = a[0], f = a[1], A = c == 'addEventListener',
-      p = Object.assign({ cmpStatus: 'loaded', cmpDisplayStatus: 'disabled', signalStatus: 'ready' }, st.G),
-      r = c == 'ping' ? p : c == 'hasSection' ? !1
-        : A || c == 'removeEventListener' ? {
-          eventName: A ? 'listenerRegistered' : 'listenerRemoved',
-          listenerId: A ? ++GN : a[2], data: A || a[2] > 0 && a[2] <= GN, pingData: p
-        } : null;
-    if (f) f(r, r !== null);
+    var c = a[0], A = c == 'addEventListener', p = st.G,
+      r = c == 'ping' ? p : /Lis/.test(c) ? {     // add/removeEventListener
+        eventName: 'listener' + (A ? 'Registered' : 'Removed'),
+        listenerId: A ? ++GN : a[2], data: A || a[2] > 0 && a[2] <= GN, pingData: p
+      } : c == 'hasSection' ? !1 : null;
+    if (a[1]) a[1](r, r !== null);
   }
 
   function get() {
@@ -337,7 +333,7 @@
     record(a, c);
     hide();
     // In a preview: a note that nothing was recorded.
-    note(preview ? PV : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
+    note(preview ? D.preview : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
     reopen();
   }
 
@@ -445,7 +441,9 @@
     el('p', 0, T.body, B).id = 'cc-d';
     // GPC changed the defaults offered: said so in every model.
     if (x.gpc.received) el('p', 'cc-g', m == 'opt-out' ? T.gpc_honoured : T.gpc_applied, B);
-    if (preview) el('p', 'cc-g', PV, B);
+    // Choices made in a region preview are applied, never sent: the
+    // decision says so in preview.
+    if (preview) el('p', 'cc-g', x.preview, B);
     a = el('div', 'cc-a', 0, B);
     if (m == 'opt-in') {
       btn(T.accept_all, function () { choose('accept_all', all(1)); }, a);
