@@ -29,9 +29,9 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/slot.c redis/store.c
+            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c cgi/tally.c cgi/stats.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/slot.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c redis/watch.c
-TEST_SUITES := request geo rules config decision receipt choice verify store slot gpp headcache
+TEST_SUITES := request geo rules config decision receipt choice verify store slot gpp stats headcache
 
 RELEASE := build/release
 ASAN := build/asan
@@ -40,7 +40,23 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 .SECONDARY:
 .PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench \
         deb deps-deb test-deb
-all: $(RELEASE)/consentd $(RELEASE)/consentctl gz
+UPLOT := static/admin/vendor/uPlot.iife.min.js static/admin/vendor/uPlot.min.css \
+         static/admin/vendor/uPlot.LICENSE
+all: $(RELEASE)/consentd $(RELEASE)/consentctl gz $(UPLOT)
+
+# The support page's chart library, uPlot, from the npm registry (MIT; the
+# version is pinned in static/src/package.json): installed into build/npm
+# and copied as its authors build it into static/admin/vendor/ (never
+# committed), served from the page's own folder so its CSP holds.
+build/npm/node_modules/.package-lock.json: static/src/package.json static/src/package-lock.json
+	mkdir -p build/npm
+	cp static/src/package.json static/src/package-lock.json build/npm/
+	cd build/npm && npm ci --silent --no-audit --no-fund
+$(UPLOT) &: build/npm/node_modules/.package-lock.json
+	mkdir -p static/admin/vendor
+	cp build/npm/node_modules/uplot/dist/uPlot.iife.min.js \
+	   build/npm/node_modules/uplot/dist/uPlot.min.css static/admin/vendor/
+	cp build/npm/node_modules/uplot/LICENSE static/admin/vendor/uPlot.LICENSE
 
 # Pre-compressed copies for nginx's gzip_static.
 GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz \
@@ -173,7 +189,7 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 # Browser tests: Debian's chromium driven by playwright-core (never a
 # downloaded browser), against the real stack; gpp.test.js holds the __gpp
 # page API to the IAB's reference library (tests/gpp/).
-browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz tests/browser/node_modules/.package-lock.json \
+browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz $(UPLOT) tests/browser/node_modules/.package-lock.json \
          tests/gpp/node_modules/.package-lock.json
 	@echo "== browser (node --test, headless Chromium against the real stack)"
 	@CONSENTD=$(ASAN)/consentd node --test tests/browser/
@@ -219,7 +235,15 @@ build/bench/empty: bench/empty.c
 	@mkdir -p build/bench
 	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS) -lpthread
 
-bench: all build/bench/empty build/fixtures/geoip2-city.mmdb
+# What counting a decision costs (cgi/tally.c), in CPU time.
+build/bench/tally: bench/tally.c cgi/tally.c $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o \
+                   $(RELEASE)/redis/slot.o
+	@mkdir -p build/bench
+	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) bench/tally.c cgi/tally.c \
+	    $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o $(RELEASE)/redis/slot.o \
+	    -o $@ $(PKG_LIBS) -lpthread
+
+bench: all build/bench/empty build/bench/tally build/fixtures/geoip2-city.mmdb
 	@sh scripts/deps.sh bench
 	@sh bench/run.sh
 
@@ -236,6 +260,6 @@ test-deb: deps-deb
 	@node --test tests/deb/
 
 clean:
-	rm -rf build
+	rm -rf build static/admin/vendor
 
 -include $(shell find build -name '*.d' -type f 2>/dev/null)

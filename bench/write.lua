@@ -20,6 +20,7 @@ function request()
   return wrk.format("POST", "/consent/v1/consents", {
     ["Content-Type"] = "application/json",
     ["X-Forwarded-For"] = "46.4.0.1",
+    ["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:130.0) Gecko/20100101 Firefox/130.0",
   }, body)
 end
 

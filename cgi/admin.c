@@ -1,7 +1,7 @@
 /*
  * admin.c - the support API under /consent/v1/admin/: look up a consent ID or
  * a receipt (verified, optionally as Kantara receipts), erase a consent ID,
- * read the audit stream.
+ * read the audit stream, read the analytics counts.
  *
  * Order in every handler: authenticate (401), authorise (403), then validate
  * the path (400), then touch Redis. So a caller without the right token learns
@@ -12,6 +12,7 @@
 #include "app.h"
 #include "history.h"
 #include "jcheck.h"
+#include "stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,6 +327,94 @@ static void do_audit(struct request *req, struct response *res,
     }
     store_audit_free(e, n);
     response_json(res, 200, root);
+}
+
+/*
+ * The analytics report: counts of one site over a range of UTC days,
+ * grouped by one dimension, with rates (stats.h); CSV when asked with
+ * Accept: text/csv. The counts hold nothing personal (tally.h), and
+ * the newest flush_ms of them may still be in the workers' memory.
+ */
+static void do_stats(struct request *req, struct response *res,
+                     const struct config_token *tok, const char *id,
+                     enum admin_format fmt)
+{
+    const struct app *app = req->app;
+    const struct config_site *site;
+    long from, to;
+    char by_s[16], from_s[16], to_s[16];
+    enum stats_by by = STATS_BY_DAY;
+    struct store_stat *rows = NULL;
+    size_t n = 0;
+    cJSON *report, *err;
+    int st, has_from, has_to;
+
+    (void)tok;
+    (void)id;
+    (void)fmt;
+    site = handler_site_param(req, res);
+    if (site == NULL)
+        return;
+    st = request_query_param(req->query, "by", by_s, sizeof(by_s));
+    if (st < 0 || (st == 0 && stats_by_parse(by_s, &by) != 0)) {
+        response_error(res, 400, "invalid_parameter", "\"by\" must be one of day, region, "
+                       "regime, version, variant, category, device, language");
+        return;
+    }
+    /* a value too long for a date is no date: stats_range says so */
+    has_from = request_query_param(req->query, "from", from_s, sizeof(from_s));
+    has_to = request_query_param(req->query, "to", to_s, sizeof(to_s));
+    if (has_from < 0)
+        snprintf(from_s, sizeof(from_s), "-");
+    if (has_to < 0)
+        snprintf(to_s, sizeof(to_s), "-");
+    st = stats_range((long)(app_now_ms() / 86400000), app->cfg.stats_retention_days,
+                     has_from != 1 ? from_s : NULL, has_to != 1 ? to_s : NULL, &from, &to);
+    if (st != STATS_OK) {
+        response_error(res, 400, st == STATS_OVER_RETENTION ? "range_over_retention"
+                                 : st == STATS_BAD_FROM || st == STATS_BAD_TO
+                                 ? "invalid_parameter" : "invalid_range",
+                       stats_strerror(st));
+        if (st == STATS_OVER_RETENTION) {
+            err = cJSON_GetObjectItemCaseSensitive(res->body, "error");
+            cJSON_AddNumberToObject(err, "retention_days", app->cfg.stats_retention_days);
+        }
+        return;
+    }
+    if (store_stats_read(&req->worker->store, site->id, from, to, &rows, &n) != STORE_OK) {
+        handler_store_unavailable(req, res);
+        return;
+    }
+    report = stats_report(site->id, from, to, by,
+                          site->nvariants > 0 ? site->variants[0].id : NULL, rows, n);
+    store_stats_free(rows, n);
+    if (report == NULL) {
+        response_error(res, 503, "out_of_memory", "try again");
+        return;
+    }
+    cJSON_AddNumberToObject(report, "retention_days", app->cfg.stats_retention_days);
+    cJSON_AddNumberToObject(report, "flush_ms", app->cfg.stats_flush_ms);
+    if (req->accept != NULL && strcasestr(req->accept, "text/csv") != NULL) {
+        char *csv = stats_csv(report);
+
+        cJSON_Delete(report);
+        if (csv == NULL) {
+            response_error(res, 503, "out_of_memory", "try again");
+            return;
+        }
+        response_header(res, "Vary", "Accept");
+        response_text(res, 200, "text/csv; charset=utf-8", csv);
+        return;
+    }
+    response_header(res, "Vary", "Accept");
+    response_json(res, 200, report);
+}
+
+void handle_admin_stats(struct request *req, struct response *res,
+                        struct request_log *log)
+{
+    (void)log;
+    run(req, res, ROLE_STATS, "stats", NULL, do_stats);
 }
 
 void handle_admin_consent(struct request *req, struct response *res,

@@ -17,6 +17,7 @@
 #include "receipt.h"
 #include "request.h"
 #include "response.h"
+#include "tally.h"
 #include "../geo/geo.h"
 #include "../geo/rules.h"
 #include "../redis/store.h"
@@ -41,8 +42,8 @@ struct app {
 #define WORKER_SEALS 256
 
 /* A receipt context this worker built for writes, and what it was built
- * from (a hash of site, language, banner model, regime, region and GPP
- * string, under one load). */
+ * from (a hash of site, language, banner model, texts hash, variant,
+ * regime, region and GPP string, under one load). */
 struct worker_made {
     unsigned char key[16];
     uint64_t generation;
@@ -53,6 +54,7 @@ struct worker {
     int id;
     struct store store;
     struct metrics metrics;
+    struct tally tally;             /* analytics counts, drained by the flusher */
     /* Receipt contexts read from Redis (each checked against the hash it is
      * stored under, so a cached one is as good as a fresh one) and the ones
      * this worker has stored: contexts never change, so neither goes stale. */
@@ -108,6 +110,7 @@ handler_fn handle_admin_consent;
 handler_fn handle_admin_erase;
 handler_fn handle_admin_receipt;
 handler_fn handle_admin_audit;
+handler_fn handle_admin_stats;
 handler_fn handle_metrics;
 
 /* Route names ("GET /consent/v1/banner") in table order, for the metrics. */
@@ -161,6 +164,16 @@ void handler_store_unavailable(const struct request *req, struct response *res);
  * when configured out; where the watcher listens, hits, misses and entries. */
 int app_head_cache(char *where, size_t len, unsigned long *hits, unsigned long *misses,
                    size_t *entries);
+
+/*
+ * Counts one analytics event (tally.h) for visitor v on site in language
+ * (a tag), with variant ("" or NULL: none), in the worker's own table: no
+ * Redis round trip. Requests whose user agent names a bot are not counted
+ * (consent_stats_bots_total). Returns 0 when counted, -1 for a bot.
+ */
+int handler_count(struct request *req, const struct visitor *v,
+                  const struct config_site *site, const char *language,
+                  const char *variant, const char *event);
 
 /* Wall-clock time in epoch milliseconds (tests can pin it: see main.c). */
 int64_t app_now_ms(void);

@@ -11,7 +11,7 @@ const char *const choice_action_names[CHOICE_ACTION_COUNT] = {
     "accept_all", "reject_all", "custom", "gpc", "withdraw"};
 
 static const char *const body_keys[] = {
-    "site", "banner_version", "texts_sha256", "action", "choices", NULL};
+    "site", "banner_version", "texts_sha256", "action", "choices", "variant", NULL};
 
 /* value may be the caller's own text (an unknown field's name, up to a
  * whole body long): it is shortened and sanitised by the one helper, so the
@@ -52,7 +52,7 @@ static int parse_tree(const struct config *cfg, const cJSON *root,
                       struct choice *r, struct choice_error *err)
 {
     int *given = r->given;
-    const cJSON *site, *ver, *hash, *action, *choices, *item;
+    const cJSON *site, *ver, *hash, *action, *choices, *variant, *item;
 
     for (item = root->child; item != NULL; item = item->next) {
         const char *const *k;
@@ -70,6 +70,7 @@ static int parse_tree(const struct config *cfg, const cJSON *root,
     hash = cJSON_GetObjectItemCaseSensitive(root, "texts_sha256");
     action = cJSON_GetObjectItemCaseSensitive(root, "action");
     choices = cJSON_GetObjectItemCaseSensitive(root, "choices");
+    variant = cJSON_GetObjectItemCaseSensitive(root, "variant");
     if (!cJSON_IsString(site) || !jcheck_is_token(site->valuestring, CONSENT_MAX_SITE_ID_LEN)) {
         fail(err, 400, "invalid_field", "\"site\" must be a site id", "field", "site");
         return -1;
@@ -83,6 +84,11 @@ static int parse_tree(const struct config *cfg, const cJSON *root,
         strspn(hash->valuestring, "0123456789abcdef") != 64) {
         fail(err, 400, "invalid_field",
                    "\"texts_sha256\" must be 64 lower-case hex digits", "field", "texts_sha256");
+        return -1;
+    }
+    if (variant != NULL && (!cJSON_IsString(variant) ||
+                            !jcheck_is_token(variant->valuestring, CONSENT_MAX_VARIANT_ID_LEN))) {
+        fail(err, 400, "invalid_field", "\"variant\" must be a variant id", "field", "variant");
         return -1;
     }
     if (!cJSON_IsString(action)) {
@@ -143,7 +149,18 @@ static int parse_tree(const struct config *cfg, const cJSON *root,
                    "current_version", r->site->banner_version);
         return -1;
     }
-    r->lang = config_texts_by_hash(r->site, hash->valuestring, &r->texts_model);
+    /* The variant the decision named: its texts are what was shown. A
+     * variant no longer configured is a banner no longer shown. */
+    r->variant = -1;
+    if (variant != NULL) {
+        r->variant = config_variant_index(r->site, variant->valuestring);
+        if (r->variant < 0) {
+            fail(err, 409, "stale_banner", "that banner variant is no longer shown",
+                 "current_version", r->site->banner_version);
+            return -1;
+        }
+    }
+    r->lang = config_texts_by_hash(r->site, r->variant, hash->valuestring, &r->texts_model);
     if (r->lang == NULL) {
         fail(err, 409, "stale_banner", "those are not the site's current texts",
                    "current_version", r->site->banner_version);

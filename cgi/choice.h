@@ -45,6 +45,7 @@ struct choice {
     const struct config_language *lang; /* the texts the visitor saw ... */
     int texts_model;                    /* ... of this banner model */
     const char *texts_sha256;           /* borrowed from the configuration */
+    int variant;                        /* index in site->variants, -1 none */
     int given[CONSENT_MAX_CATEGORIES];  /* from the body: 1, 0, -1 not given */
     int on[CONSENT_MAX_CATEGORIES];     /* after choice_resolve() */
 };

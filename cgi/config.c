@@ -25,8 +25,9 @@
 
 static const char *const top_keys[] = {
     "listen", "workers", "access_log", "geoip", "rules", "redis", "cookie",
-    "signing_key", "retired_keys", "receipts", "head_cache", "admin", "texts", "gpp_cmp_id",
-    "sites", NULL};
+    "signing_key", "retired_keys", "receipts", "head_cache", "admin", "stats", "texts",
+    "gpp_cmp_id", "sites", NULL};
+static const char *const stats_keys[] = {"retention_days", "flush_ms", NULL};
 static const char *const admin_keys[] = {"tokens", "tokens_file",
                                          "audit_retention_days",
                                          "audit_max_entries", NULL};
@@ -45,7 +46,12 @@ static const char *const redis_keys[] = {
 static const char *const site_keys[] = {
     "id", "origins", "policy_url", "banner_version", "consent_revision",
     "preview", "controller", "consent_mode", "categories", "languages",
-    "declaration", "signals", "gpp", NULL};
+    "declaration", "signals", "gpp", "variants", NULL};
+static const char *const variant_keys[] = {"id", "weight", "layout", "languages", NULL};
+/* The script's layouts (data-layout); every one renders "Accept all" and
+ * "Reject all" as the same kind of button, side by side. */
+static const char *const layouts[] = {"bar-bottom", "bar-top", "box-left", "box-right",
+                                      "box-center", NULL};
 /* Vendor consent signals the script sends (site "signals"): each names the
  * category that grants it; Clarity takes one for ads and one for analytics. */
 static const char *const signal_keys[] = {"uet", "clarity", "meta", "tiktok", NULL};
@@ -445,6 +451,165 @@ static int load_signals(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
+/* 1 when s has a character other than white space (ASCII, no-break and
+ * zero-width spaces). */
+static int has_text(const char *s)
+{
+    static const char *const blank[] = {" ", "\t", "\n", "\r", "\xc2\xa0",
+                                        "\xe2\x80\x8b", "\xe2\x80\x83", "\xe3\x80\x80"};
+
+    while (s != NULL && *s != '\0') {
+        size_t k = 0;
+
+        while (k < sizeof(blank) / sizeof(blank[0]) &&
+               strncmp(s, blank[k], strlen(blank[k])) != 0)
+            k++;
+        if (k == sizeof(blank) / sizeof(blank[0]))
+            return 1;
+        s += strlen(blank[k]);
+    }
+    return 0;
+}
+
+/*
+ * One site language of a variant: the site's own texts (lang over the
+ * default file, as load_language merges them) with the variant's (vlang,
+ * or NULL for none) laid over them, checked complete, printed and hashed
+ * per model. A variant may never weaken the opt-in banner: its "Reject
+ * all" must keep a visible text of its own, not that of "Accept all".
+ */
+static int load_variant_language(struct jcheck *c, const cJSON *lang, const cJSON *vlang,
+                                 const char *path, struct config_site *site,
+                                 const struct texts *defaults,
+                                 const struct config_language *base,
+                                 struct config_language *l)
+{
+    const char *from = NULL;
+    const cJSON *def = NULL, *optin;
+    cJSON *merged = NULL, *ours = NULL, *yes = cJSON_CreateTrue();
+    char p[JCHECK_MAX_PATH];
+    int rc = -1;
+
+    snprintf(l->tag, sizeof(l->tag), "%s", base->tag);
+    l->rtl = base->rtl;
+    if (yes == NULL)
+        return jcheck_fail(c, path, "out of memory");
+    if (defaults != NULL)
+        def = texts_find(defaults, l->tag, &from);
+    if (merge_language(c, lang, path, site, def, &merged) != 0 ||
+        merge_language(c, vlang != NULL ? vlang : yes, path, site, merged, &ours) != 0 ||
+        check_language(c, ours, path, site, def != NULL ? from : NULL) != 0)
+        goto cleanup;
+    optin = cJSON_GetObjectItemCaseSensitive(ours, rules_model_name(MODEL_OPT_IN));
+    jcheck_path_key(p, path, rules_model_name(MODEL_OPT_IN));
+    if (!has_text(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(optin, "reject_all"))) ||
+        strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(optin, "reject_all")),
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(optin, "accept_all"))) == 0) {
+        jcheck_fail(c, p, "reject_all: a variant must keep \"Reject all\" as visible as "
+                    "\"Accept all\" in opt-in regions (a text of its own)");
+        goto cleanup;
+    }
+    for (int m = 0; m < MODEL_COUNT; m++)
+        if (build_texts(c, ours, site, m, &l->texts[m], l->texts_sha256[m]) != 0)
+            goto cleanup;
+    rc = 0;
+cleanup:
+    cJSON_Delete(merged);
+    cJSON_Delete(ours);
+    cJSON_Delete(yes);
+    return rc;
+}
+
+/*
+ * The site's optional experiment: "variants": [{"id", "weight", "layout",
+ * "languages": {TAG: texts over the site's own}}], 2-CONSENT_MAX_VARIANTS of
+ * them. After the site's languages (langs, already loaded).
+ */
+static int load_variants(struct jcheck *c, const cJSON *item, const char *path,
+                         const cJSON *langs, struct config_site *site,
+                         const struct texts *defaults)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH], r[JCHECK_MAX_PATH], t[JCHECK_MAX_PATH];
+    const cJSON *arr = NULL, *v, *vlangs, *e;
+    const char *s;
+    int i = 0;
+
+    if (jcheck_member(c, item, path, "variants", 0, cJSON_Array, &arr) < 0)
+        return -1;
+    if (arr == NULL)
+        return 0;
+    jcheck_path_key(p, path, "variants");
+    if (cJSON_GetArraySize(arr) < 2 || cJSON_GetArraySize(arr) > CONSENT_MAX_VARIANTS)
+        return jcheck_fail(c, p, "expected 2-%d variants", CONSENT_MAX_VARIANTS);
+    site->variants = calloc((size_t)cJSON_GetArraySize(arr), sizeof(*site->variants));
+    if (site->variants == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    cJSON_ArrayForEach(v, arr) {
+        struct config_variant *var = &site->variants[site->nvariants];
+        long w = 1;
+
+        jcheck_path_index(q, p, i++);
+        if (jcheck_object(c, v, q, variant_keys) != 0 ||
+            jcheck_string(c, v, q, "id", 1, 1, CONSENT_MAX_VARIANT_ID_LEN, &s) != 0)
+            return -1;
+        if (!jcheck_is_token(s, CONSENT_MAX_VARIANT_ID_LEN))
+            return jcheck_fail(c, q, "id: expected 1-%d characters of a-z, 0-9, - and _",
+                               CONSENT_MAX_VARIANT_ID_LEN);
+        if (strcmp(s, "-") == 0 || config_variant_index(site, s) >= 0)
+            return jcheck_fail(c, q, "variant \"%s\" is used twice or reserved", s);
+        snprintf(var->id, sizeof(var->id), "%s", s);
+        if (jcheck_int(c, v, q, "weight", 0, 1, CONSENT_MAX_VARIANT_WEIGHT, &w) < 0)
+            return -1;
+        var->weight = (int)w;
+        s = NULL;
+        if (jcheck_string(c, v, q, "layout", 0, 1, sizeof(var->layout) - 1, &s) < 0)
+            return -1;
+        if (s != NULL) {
+            const char *const *k = layouts;
+
+            while (*k != NULL && strcmp(*k, s) != 0)
+                k++;
+            if (*k == NULL) {
+                jcheck_path_key(r, q, "layout");
+                return jcheck_fail(c, r, "expected bar-bottom, bar-top, box-left, box-right "
+                                         "or box-center");
+            }
+            snprintf(var->layout, sizeof(var->layout), "%s", s);
+        }
+        vlangs = NULL;
+        if (jcheck_member(c, v, q, "languages", 0, cJSON_Object, &vlangs) < 0)
+            return -1;
+        jcheck_path_key(r, q, "languages");
+        cJSON_ArrayForEach(e, vlangs) {
+            const cJSON *known = NULL;
+
+            cJSON_ArrayForEach(known, langs)
+                if (strcmp(known->string, e->string) == 0)
+                    break;
+            if (known == NULL) {
+                jcheck_path_key(t, r, e->string);
+                return jcheck_fail(c, t, "not a language of this site");
+            }
+        }
+        var->languages = calloc(site->nlanguages, sizeof(*var->languages));
+        if (var->languages == NULL)
+            return jcheck_fail(c, q, "out of memory");
+        site->nvariants++;      /* so config_free frees what was built */
+        for (size_t k = 0; k < site->nlanguages; k++) {
+            const cJSON *lang = cJSON_GetArrayItem(langs, (int)k), *vl = NULL;
+
+            cJSON_ArrayForEach(vl, vlangs)
+                if (strcmp(vl->string, lang->string) == 0)
+                    break;
+            jcheck_path_key(t, r, lang->string);
+            if (load_variant_language(c, lang, vl, vl != NULL ? t : q, site, defaults,
+                                      &site->languages[k], &var->languages[k]) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 /*
  * The site's optional "gpp" (at path): the GPP fields it declares, by their
  * IAB names ({"SaleOptOutNotice": 1, "MspaCoveredTransaction": 2, ...}):
@@ -648,6 +813,8 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
                        site->languages[site->nlanguages - 1].tag) == 0)
                 return jcheck_fail(c, q, "language given twice");
     }
+    if (load_variants(c, item, path, langs, site, defaults) != 0)
+        return -1;
     /* After the languages: every purpose must exist in each of them. */
     if (jcheck_member(c, item, path, "declaration", 0, cJSON_Object, &e) < 0)
         return -1;
@@ -703,8 +870,11 @@ static int load_tokens(struct jcheck *c, const cJSON *tokens, const char *path,
                 tok->roles |= ROLE_ERASE;
             else if (cJSON_IsString(r) && strcmp(r->valuestring, "audit") == 0)
                 tok->roles |= ROLE_AUDIT;
+            else if (cJSON_IsString(r) && strcmp(r->valuestring, "stats") == 0)
+                tok->roles |= ROLE_STATS;
             else
-                return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", \"audit\"");
+                return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", "
+                                   "\"audit\", \"stats\"");
         }
         if (tok->roles == 0)
             return jcheck_fail(c, q, "expected at least one role");
@@ -1256,6 +1426,24 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     if (o != NULL && load_admin(jc, o, dir, cfg) != 0)
         goto fail;
 
+    /* Analytics: how long counts are kept and how often they are flushed. */
+    cfg->stats_retention_days = CONSENT_DEFAULT_STATS_DAYS;
+    cfg->stats_flush_ms = CONSENT_DEFAULT_STATS_FLUSH_MS;
+    o = NULL;
+    if (jcheck_member(jc, root, "$", "stats", 0, cJSON_Object, &o) < 0)
+        goto fail;
+    if (o != NULL) {
+        v = cfg->stats_retention_days;
+        if (jcheck_object(jc, o, "$.stats", stats_keys) != 0 ||
+            jcheck_int(jc, o, "$.stats", "retention_days", 0, 1, 3660, &v) < 0)
+            goto fail;
+        cfg->stats_retention_days = (int)v;
+        v = cfg->stats_flush_ms;
+        if (jcheck_int(jc, o, "$.stats", "flush_ms", 0, 100, 60000, &v) < 0)
+            goto fail;
+        cfg->stats_flush_ms = (int)v;
+    }
+
     if (jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &s_texts) < 0 ||
         (s_texts != NULL && load_defaults(jc, dir, s_texts, &defaults) != 0))
         goto fail;
@@ -1314,6 +1502,13 @@ void config_free(struct config *cfg)
             cJSON_free(s->languages[k].declaration);
         }
         free(s->languages);
+        for (size_t v = 0; v < s->nvariants; v++) {
+            for (size_t k = 0; s->variants[v].languages != NULL && k < s->nlanguages; k++)
+                for (int m = 0; m < MODEL_COUNT; m++)
+                    cJSON_free(s->variants[v].languages[k].texts[m]);
+            free(s->variants[v].languages);
+        }
+        free(s->variants);
     }
     free(cfg->sites);
     free(cfg->listen);
@@ -1364,14 +1559,44 @@ int config_origin_known(const struct config *cfg, const char *origin)
 }
 
 const struct config_language *config_texts_by_hash(const struct config_site *site,
-                                                   const char *sha256,
+                                                   int variant, const char *sha256,
                                                    int *model)
 {
+    const struct config_language *langs;
+
+    if (variant >= (int)site->nvariants)
+        return NULL;
+    langs = variant < 0 ? site->languages : site->variants[variant].languages;
     for (size_t i = 0; i < site->nlanguages; i++)
         for (int m = 0; m < MODEL_COUNT; m++)
-            if (strcmp(site->languages[i].texts_sha256[m], sha256) == 0) {
+            if (strcmp(langs[i].texts_sha256[m], sha256) == 0) {
                 *model = m;
-                return &site->languages[i];
+                return &langs[i];
             }
     return NULL;
+}
+
+int config_variant_index(const struct config_site *site, const char *id)
+{
+    for (size_t i = 0; i < site->nvariants; i++)
+        if (strcmp(site->variants[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+int config_variant_of_bucket(const struct config_site *site, int bucket)
+{
+    long total = 0, point, cum = 0;
+
+    if (site->nvariants == 0)
+        return -1;
+    for (size_t i = 0; i < site->nvariants; i++)
+        total += site->variants[i].weight;
+    point = (long)bucket * total / CONSENT_VARIANT_BUCKETS;
+    for (size_t i = 0; i < site->nvariants; i++) {
+        cum += site->variants[i].weight;
+        if (point < cum)
+            return (int)i;
+    }
+    return (int)site->nvariants - 1;
 }

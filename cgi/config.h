@@ -44,13 +44,20 @@
 #define CONSENT_DEFAULT_AUDIT_ENTRIES 1000000L  /* audit stream length bound */
 #define CONSENT_MAX_AUDIT_ENTRIES 100000000L
 #define CONSENT_CONTROLLER_FIELD 256
+#define CONSENT_DEFAULT_STATS_DAYS 400    /* analytics counts kept, by TTL */
+#define CONSENT_DEFAULT_STATS_FLUSH_MS 2000 /* longest a count waits in memory */
+#define CONSENT_MAX_VARIANTS 8       /* banner variants of one experiment */
+#define CONSENT_MAX_VARIANT_ID_LEN 32
+#define CONSENT_MAX_VARIANT_WEIGHT 1000
+#define CONSENT_VARIANT_BUCKETS 100  /* the script's stable number: 0-99 */
 #define CONSENT_ETAG_LEN 35          /* '"' + 32 hex digits + '"' + NUL */
 
 /* Roles of a support token: a token may hold several. */
 enum config_role {
     ROLE_READ = 1,      /* look up, export */
     ROLE_ERASE = 2,     /* erase a consent ID */
-    ROLE_AUDIT = 4      /* read the audit stream */
+    ROLE_AUDIT = 4,     /* read the audit stream */
+    ROLE_STATS = 8      /* read the analytics counts (nothing personal) */
 };
 
 struct config_token {
@@ -85,6 +92,23 @@ struct config_language {
     char declaration_etag[CONSENT_ETAG_LEN];
 };
 
+/*
+ * A banner variant of the site's experiment: its share (weight), an
+ * optional layout the script uses instead of the page's data-layout, and
+ * its texts: the site's own texts with the variant's laid over them, per
+ * site language (same order as the site's languages; only tag, rtl, texts
+ * and texts_sha256 are set). Checked at load: in the opt-in banner,
+ * "Reject all" keeps a text of its own beside "Accept all" in every
+ * variant and language, and the layout cannot move or hide one button
+ * without the other (the script renders both alike).
+ */
+struct config_variant {
+    char id[CONSENT_MAX_VARIANT_ID_LEN + 1];
+    int weight;
+    char layout[16];                /* "" or bar-bottom, bar-top, box-... */
+    struct config_language *languages;
+};
+
 struct config_site {
     char id[CONSENT_MAX_SITE_ID_LEN + 1];
     char **origins;                 /* exact "scheme://host[:port]" */
@@ -105,6 +129,8 @@ struct config_site {
      * for a prefix) that the banner decision carries for clean-up; NULL
      * when there is nothing to clean. Owned. */
     char *cleanup;
+    struct config_variant *variants;    /* none, or 2-CONSENT_MAX_VARIANTS */
+    size_t nvariants;
     /* "gpp": GPP fields the site declares (gpp/gpp.h; notices, MSPA
      * flags), gpp_set[f] for each one given; see decision_gpp. */
     unsigned char gpp_value[GPP_FIELD_COUNT];
@@ -138,6 +164,8 @@ struct config {
     long audit_max_entries;         /* the audit stream keeps about this many */
     /* gpp_cmp_id: the IAB CMP ID the __gpp page API reports (cmpId) */
     int gpp_cmp_id;
+    int stats_retention_days;       /* analytics counts: days kept after their day */
+    int stats_flush_ms;             /* how often the counts go to Redis */
     struct config_site *sites;
     size_t nsites;
 };
@@ -188,12 +216,23 @@ const struct config_token *config_token_find(const struct config *cfg,
 int config_origin_known(const struct config *cfg, const char *origin);
 
 /*
- * Which language and model of a site produced the texts with this SHA-256.
- * Returns the language (borrowed) and sets *model, or NULL when no current
- * texts of the site have that hash.
+ * Which language and model of a site produced the texts with this SHA-256:
+ * among the site's own texts (variant -1) or those of variant (an index of
+ * site->variants). Returns the language (borrowed) and sets *model, or NULL
+ * when none of those texts have that hash.
  */
 const struct config_language *config_texts_by_hash(const struct config_site *site,
-                                                   const char *sha256,
+                                                   int variant, const char *sha256,
                                                    int *model);
+
+/* Index of a variant id in a site, or -1. */
+int config_variant_index(const struct config_site *site, const char *id);
+
+/*
+ * The variant a browser's bucket (0 to CONSENT_VARIANT_BUCKETS - 1) falls
+ * in, by the weights: the buckets are split in proportion, in the order
+ * the variants are listed. -1 when the site has no variants.
+ */
+int config_variant_of_bucket(const struct config_site *site, int bucket);
 
 #endif

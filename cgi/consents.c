@@ -103,6 +103,9 @@ static int make_context(const struct request *req, const struct choice *r,
     cJSON_AddNumberToObject(o, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(o, "texts_sha256", r->texts_sha256);
     cJSON_AddStringToObject(o, "model", rules_model_name((enum consent_model)r->texts_model));
+    /* The experiment's variant shown, whose texts texts_sha256 covers. */
+    if (r->variant >= 0)
+        cJSON_AddStringToObject(o, "variant", site->variants[r->variant].id);
     cJSON_AddStringToObject(t, "language", r->lang->tag);
     cJSON_AddStringToObject(t, "policy_url", site->policy_url);
     o = cJSON_AddObjectToObject(t, "controller");
@@ -121,8 +124,9 @@ static int make_context(const struct request *req, const struct choice *r,
 /* The context of this write from the worker's recent ones, or made (and
  * kept; borrowed until this worker's next write). Kept under a BLAKE2b
  * hash of everything make_context() reads that changes between writes
- * under one load: site, language, banner model, regime, region and the
- * GPP string of the choice. NULL when out of memory. */
+ * under one load: site, language, banner model, texts hash, experiment
+ * variant, regime, region and the GPP string of the choice. NULL when out
+ * of memory. */
 static const struct receipt_context *context_for(struct request *req, const struct choice *r,
                                                  const struct visitor *v,
                                                  const struct decision *d)
@@ -139,6 +143,9 @@ static const struct receipt_context *context_for(struct request *req, const stru
     crypto_generichash_update(&h, (const unsigned char *)r->site->id, strlen(r->site->id) + 1);
     crypto_generichash_update(&h, (const unsigned char *)r->lang->tag, strlen(r->lang->tag) + 1);
     crypto_generichash_update(&h, (const unsigned char *)&r->texts_model, sizeof(r->texts_model));
+    crypto_generichash_update(&h, (const unsigned char *)r->texts_sha256,
+                              strlen(r->texts_sha256) + 1);
+    crypto_generichash_update(&h, (const unsigned char *)&r->variant, sizeof(r->variant));
     crypto_generichash_update(&h, (const unsigned char *)v->j.regime->id,
                               strlen(v->j.regime->id) + 1);
     crypto_generichash_update(&h, (const unsigned char *)v->region, strlen(v->region) + 1);
@@ -393,6 +400,36 @@ static int write_receipt(struct request *req, const struct choice *r,
     return st;
 }
 
+/* Analytics of a recorded answer: its action; for answers by hand,
+ * whether it opted out of sale/sharing and each optional category's
+ * result. GPC's automatic records count as answers.gpc only. */
+static void count_answer(struct request *req, const struct choice *r,
+                         const struct visitor *v, const struct receipt *rc)
+{
+    const struct config_site *site = r->site;
+    const char *variant = r->variant >= 0 ? site->variants[r->variant].id : NULL;
+    char event[CONSENT_MAX_CATEGORY_ID_LEN + 8];
+
+    snprintf(event, sizeof(event), "%s%s", TALLY_ANSWER_PREFIX,
+             choice_action_names[r->action]);
+    if (handler_count(req, v, site, r->lang->tag, variant, event) != 0)
+        return;
+    if ((size_t)r->action < METRICS_ACTIONS)
+        atomic_fetch_add_explicit(&req->worker->metrics.answers[r->action], 1,
+                                  memory_order_relaxed);
+    if (r->action == CHOICE_GPC)
+        return;
+    if (rc->opted_out)
+        handler_count(req, v, site, r->lang->tag, variant, TALLY_OPTED_OUT);
+    for (size_t i = 0; i < site->ncategories; i++) {
+        if (site->categories[i].necessary)
+            continue;
+        snprintf(event, sizeof(event), "%s:%s", r->on[i] ? "on" : "off",
+                 site->categories[i].id);
+        handler_count(req, v, site, r->lang->tag, variant, event);
+    }
+}
+
 /* Builds, signs and stores one receipt; answers 201 or the error. */
 static void record(struct request *req, struct response *res,
                    struct request_log *log, const struct choice *r,
@@ -446,6 +483,7 @@ static void record(struct request *req, struct response *res,
     }
     atomic_fetch_add_explicit(&req->worker->metrics.receipts_written, 1,
                               memory_order_relaxed);
+    count_answer(req, r, v, &at->rc);
     if (at->rc.gpc_honoured)
         atomic_fetch_add_explicit(&req->worker->metrics.gpc_honoured, 1,
                                   memory_order_relaxed);
@@ -552,6 +590,7 @@ void handle_withdraw(struct request *req, struct response *res,
     }
     memset(&r, 0, sizeof(r));
     r.site = site;
+    r.variant = -1;     /* the settings panel shows the site's own texts */
     r.action = CHOICE_WITHDRAW;
     /* Recorded as shown by the settings panel: the visitor's model's texts. */
     r.lang = handler_language(req, site);

@@ -235,5 +235,13 @@ cJSON *decision_gpp_ping(const char *gpp, int sid, int cmp_id)
     cJSON_AddItemToArray(applicable, cJSON_CreateNumber(g.nsections > 0 ? sid : -1));
     cJSON_AddStringToObject(root, "gppString", gpp);
     gpp_parsed_json(cJSON_AddObjectToObject(root, "parsedSections"), &g);
+    if (g.nsections == 0) {
+        /* No section applies: the page's states are fixed (the CMP is
+         * loaded, shows nothing GPP is about, and its signal is ready), so
+         * the script answers ping with this object as it is. */
+        cJSON_AddStringToObject(root, "cmpStatus", "loaded");
+        cJSON_AddStringToObject(root, "cmpDisplayStatus", "disabled");
+        cJSON_AddStringToObject(root, "signalStatus", "ready");
+    }
     return root;
 }

@@ -154,6 +154,33 @@ void handler_store_unavailable(const struct request *req, struct response *res)
                    "the consent store is unavailable; nothing was recorded, try again");
 }
 
+int handler_count(struct request *req, const struct visitor *v,
+                  const struct config_site *site, const char *language,
+                  const char *variant, const char *event)
+{
+    struct tally_where w;
+    char country[4];
+
+    if (tally_is_bot(req->user_agent)) {
+        atomic_fetch_add_explicit(&req->worker->metrics.bots, 1, memory_order_relaxed);
+        return -1;
+    }
+    /* The region as the rules use it: the subdivision only where a rule
+     * names one (US-CA), else the country; "-" when unknown. */
+    snprintf(country, sizeof(country), "%s", v->loc.country);
+    memset(&w, 0, sizeof(w));
+    w.site = site->id;
+    w.day = (long)(app_now_ms() / 86400000);
+    w.dims[TALLY_REGION] = strchr(v->j.region, '-') != NULL ? v->region : country;
+    w.dims[TALLY_REGIME] = v->j.regime->id;
+    w.dims[TALLY_VERSION] = site->banner_version;
+    w.dims[TALLY_VARIANT] = variant;
+    w.dims[TALLY_DEVICE] = tally_device(req->user_agent);
+    w.dims[TALLY_LANGUAGE] = language;
+    tally_add(&req->worker->tally, &w, event, 1);
+    return 0;
+}
+
 const struct receipt_context *handler_context(struct request *req,
                                               const unsigned char *ref)
 {
@@ -405,8 +432,9 @@ void handle_banner(struct request *req, struct response *res,
     int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
     int applied[CONSENT_MAX_CATEGORIES], honoured;
     int64_t now = app_now_ms();
-    int prompt, settings = 0, store_ok = 1;
+    int prompt, settings = 0, store_ok = 1, variant = -1, st;
     char flag[8];
+    const char *variant_id = NULL;
     cJSON *root, *o, *arr;
 
     site = handler_site_param(req, res);
@@ -417,6 +445,23 @@ void handle_banner(struct request *req, struct response *res,
         return;
     if (request_query_param(req->query, "settings", flag, sizeof(flag)) == 0)
         settings = strcmp(flag, "0") != 0;
+    /* The experiment: the script's stable bucket (0-99, kept in the
+     * browser's storage, shared by a hundredth of all visitors, never
+     * stored here) picks the variant by the weights. Without a bucket, or
+     * on a site without variants, the site's own banner. */
+    if (site->nvariants > 0 && (st = request_query_param(req->query, "bucket", flag,
+                                                         sizeof(flag))) != 1) {
+        char *end = NULL;
+        long b = st == 0 ? strtol(flag, &end, 10) : -1;
+
+        if (st != 0 || flag[0] == '\0' || *end != '\0' || b < 0 ||
+            b >= CONSENT_VARIANT_BUCKETS) {
+            response_error(res, 400, "invalid_parameter", "\"bucket\" must be 0-99");
+            return;
+        }
+        variant = config_variant_of_bucket(site, (int)b);
+        variant_id = site->variants[variant].id;
+    }
 
     decision_make(site, v.j.regime, req->gpc, now / 1000, &d);
     metrics_decision(&req->worker->metrics, v.j.regime->metric_slot, v.j.regime->model);
@@ -432,6 +477,22 @@ void handle_banner(struct request *req, struct response *res,
                              settings);
 
     lang = handler_language(req, site);
+    if (variant >= 0)   /* the same language, in the variant's texts */
+        lang = &site->variants[variant].languages[lang - site->languages];
+
+    /* Analytics: a prompt is a banner the script shows (see the README's
+     * privacy section); previews are never counted. */
+    if (!v.previewing && settings) {
+        if (handler_count(req, &v, site, lang->tag, variant_id, TALLY_SETTINGS) == 0)
+            atomic_fetch_add_explicit(&req->worker->metrics.settings_opened, 1,
+                                      memory_order_relaxed);
+    } else if (!v.previewing && prompt &&
+               handler_count(req, &v, site, lang->tag, variant_id, TALLY_SHOWN) == 0) {
+        atomic_fetch_add_explicit(&req->worker->metrics.banners_shown, 1,
+                                  memory_order_relaxed);
+        if (req->gpc)
+            handler_count(req, &v, site, lang->tag, variant_id, TALLY_SHOWN_GPC);
+    }
 
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "site", site->id);
@@ -451,8 +512,10 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddStringToObject(o, "name", v.j.regime->name);
     cJSON_AddStringToObject(o, "model", rules_model_name(v.j.regime->model));
     cJSON_AddBoolToObject(o, "gpc_binding", rules_gpc_binding(v.j.regime, now / 1000));
+    /* In a preview, what the script says on the banner and after a choice
+     * (the server refuses the write: 403 preview_not_recorded). */
     if (v.previewing)
-        cJSON_AddBoolToObject(root, "preview", 1);
+        cJSON_AddStringToObject(root, "preview", "Preview: choices made here are not recorded.");
 
     /* What applies now: the stored choice while it counts (and the visitor
      * is not being asked again), else the defaults (decision_apply). */
@@ -484,6 +547,11 @@ void handle_banner(struct request *req, struct response *res,
     cJSON_AddStringToObject(root, "texts_sha256",
                             lang->texts_sha256[v.j.regime->model]);
     cJSON_AddStringToObject(root, "banner_version", site->banner_version);
+    if (variant >= 0) {
+        cJSON_AddStringToObject(root, "variant", variant_id);
+        if (site->variants[variant].layout[0] != '\0')
+            cJSON_AddStringToObject(root, "layout", site->variants[variant].layout);
+    }
     add_int(root, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(root, "policy_url", site->policy_url);
     add_int(root, "consent_days", v.j.regime->consent_days);

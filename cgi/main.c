@@ -63,6 +63,28 @@ static int nworkers;
 static struct headcache heads;
 static struct watch *watcher;
 
+/*
+ * The analytics flusher: one thread that, every stats.flush_ms, drains
+ * every worker's counts (tally.h; only a pointer swap under the worker's
+ * own lock) and adds them to Redis over its own connection. Workers never
+ * wait for it, and a decision never waits for Redis because of analytics.
+ * Counts Redis did not take stay pending for the next flush; at shutdown,
+ * after the drain, one last flush sends what is left. A crash loses at most
+ * the counts of one flush interval (plus any Redis refused meanwhile).
+ */
+static pthread_t flusher;
+static int flusher_started;
+static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t flush_cond = PTHREAD_COND_INITIALIZER;
+static int flush_stop;
+static struct store flush_store;
+static struct tally_table *pending;
+static struct metrics flusher_metrics;  /* written by the flusher thread only */
+/* Published by the main thread with every state it loads: the flusher
+ * never reads a struct app, which a reload may free. */
+static atomic_int stats_flush_ms = CONSENT_DEFAULT_STATS_FLUSH_MS;
+static atomic_int stats_retention_days = CONSENT_DEFAULT_STATS_DAYS;
+
 /* CONSENTD_TEST_CLOCK names a file holding epoch seconds that replaces the
  * wall clock, re-read on every call, so tests can move time without sleeping
  * (expiry, re-ask periods). Unset in production. */
@@ -146,7 +168,7 @@ static const char *log_path(const char *path, char *buf, size_t len)
     const char *rest = path + sizeof(ADMIN_PREFIX) - 1;
 
     if (strncasecmp(path, ADMIN_PREFIX, sizeof(ADMIN_PREFIX) - 1) != 0 ||
-        strcmp(rest, "audit") == 0)
+        strcmp(rest, "audit") == 0 || strcmp(rest, "stats") == 0)
         return path;
     for (size_t i = 0; i < sizeof(with_id) / sizeof(with_id[0]); i++)
         if (strncasecmp(rest, with_id[i], strlen(with_id[i])) == 0) {
@@ -185,13 +207,89 @@ static void log_request(const struct app *a, const struct request *req,
 
 char *app_metrics_text(void)
 {
-    const struct metrics *all[CONSENT_MAX_WORKERS];
+    const struct metrics *all[CONSENT_MAX_WORKERS + 1];
     const char *const *names;
     size_t nroutes = router_route_names(&names);
 
     for (int i = 0; i < nworkers; i++)
         all[i] = &workers[i].metrics;
-    return metrics_render(all, (size_t)nworkers, names, nroutes);
+    all[nworkers] = &flusher_metrics;
+    return metrics_render(all, (size_t)nworkers + 1, names, nroutes);
+}
+
+/* One flush: drain every worker, send the pending counts. Flusher thread
+ * (or main, once the flusher has ended). Returns the store's status. */
+static int flush_once(void)
+{
+    unsigned long dropped = 0;
+    int st;
+
+    for (int i = 0; i < nworkers; i++) {
+        tally_drain(&workers[i].tally, pending, &dropped);
+        dropped += atomic_exchange(&workers[i].tally.dropped, 0);
+    }
+    st = tally_flush(pending, &flush_store,
+                     (long)atomic_load(&stats_retention_days) * 86400, &dropped);
+    if (st != STORE_OK)
+        atomic_fetch_add_explicit(&flusher_metrics.stats_flush_failures, 1,
+                                  memory_order_relaxed);
+    if (dropped > 0)
+        atomic_fetch_add_explicit(&flusher_metrics.stats_dropped, dropped,
+                                  memory_order_relaxed);
+    return st;
+}
+
+static void *flusher_main(void *arg)
+{
+    int failing = 0;
+
+    (void)arg;
+    pthread_mutex_lock(&flush_lock);
+    while (!flush_stop) {
+        struct timespec until;
+        int ms = atomic_load(&stats_flush_ms), st;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += ms / 1000;
+        until.tv_nsec += (long)(ms % 1000) * 1000000;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!flush_stop &&
+               pthread_cond_timedwait(&flush_cond, &flush_lock, &until) == 0)
+            ;
+        if (flush_stop)
+            break;
+        pthread_mutex_unlock(&flush_lock);
+        st = flush_once();
+        if (st != STORE_OK && !failing)
+            log_message("warning", "analytics flush failed; counts kept for the next one",
+                        flush_store.last_error[0] ? flush_store.last_error : store_strerror(st));
+        failing = st != STORE_OK;
+        pthread_mutex_lock(&flush_lock);
+    }
+    pthread_mutex_unlock(&flush_lock);
+    return NULL;
+}
+
+/* Ends the flusher and sends what is left (at shutdown, after the drain). */
+static void flusher_finish(void)
+{
+    char detail[96];
+
+    if (!flusher_started)
+        return;
+    pthread_mutex_lock(&flush_lock);
+    flush_stop = 1;
+    pthread_cond_signal(&flush_cond);
+    pthread_mutex_unlock(&flush_lock);
+    pthread_join(flusher, NULL);
+    if (flush_once() != STORE_OK) {
+        snprintf(detail, sizeof(detail), "%zu counts not written",
+                 tally_table_size(pending));
+        log_message("error", "analytics: last flush failed", detail);
+    }
 }
 
 /* The watcher's callbacks, on its thread. */
@@ -455,6 +553,8 @@ static void reload(void)
         fresh->cfg.head_cache_max_age_ms != old->cfg.head_cache_max_age_ms)
         log_message("warning", "reload: listen, workers, redis and head_cache take effect "
                     "on restart", NULL);
+    atomic_store(&stats_flush_ms, fresh->cfg.stats_flush_ms);
+    atomic_store(&stats_retention_days, fresh->cfg.stats_retention_days);
     old = atomic_exchange(&current, fresh);
     /* Grace period: a worker busy now may hold the old pointer until its
      * request ends; one that becomes busy later reads the new one. */
@@ -627,10 +727,21 @@ int main(int argc, char **argv)
         }
         sodium_memzero(&wo, sizeof(wo));
     }
+    atomic_store(&stats_flush_ms, a->cfg.stats_flush_ms);
+    atomic_store(&stats_retention_days, a->cfg.stats_retention_days);
+    pending = tally_table_new();
+    if (pending == NULL || store_open(&flush_store, &a->cfg.redis) < 0) {
+        fprintf(stderr, "consentd: cannot prepare the analytics flusher\n");
+        return 1;
+    }
     for (int i = 0; i < nworkers; i++) {
         workers[i].id = i;
         workers[i].heads = watcher != NULL ? &heads : NULL;
         workers[i].watch = watcher;
+        if (tally_init(&workers[i].tally) != 0) {
+            fprintf(stderr, "consentd: out of memory\n");
+            _exit(1);
+        }
         int st = store_open(&workers[i].store, &a->cfg.redis);
 
         if (st < 0) {
@@ -646,6 +757,11 @@ int main(int argc, char **argv)
             _exit(1);
         }
     }
+    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
+        fprintf(stderr, "consentd: cannot start the analytics flusher\n");
+        _exit(1);
+    }
+    flusher_started = 1;
     {
         char detail[256];
 
@@ -678,6 +794,7 @@ int main(int argc, char **argv)
             usleep(20000);
         }
     }
+    flusher_finish();
     log_message("info", "consentd stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* Workers may still be blocked reading an idle kept-alive connection:
      * leave shared state mapped and exit the whole process. */

@@ -14,6 +14,9 @@ static const int statuses[METRICS_STATUSES - 1] = {
 static const long buckets_us[METRICS_BUCKETS - 1] = {
     50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000};
 
+const char *const metrics_action_names[METRICS_ACTIONS] = {
+    "accept_all", "reject_all", "custom", "gpc", "withdraw"};
+
 static char regime_names[METRICS_MAX_REGIMES][RULES_MAX_ID_LEN + 1];
 static atomic_int regime_count;
 
@@ -205,7 +208,25 @@ char *metrics_render(const struct metrics *const *all, size_t n,
     SIMPLE(state_mismatch, "consent_state_mismatch_total",
            "Decisions that found a stored state not sealed by a known key or "
            "not matching its receipt, and asked again.");
+    SIMPLE(banners_shown, "consent_banners_shown_total",
+           "Banner decisions that prompted (the analytics' shown).");
+    SIMPLE(settings_opened, "consent_settings_opened_total",
+           "Decisions asked for the settings panel (settings=1).");
+    SIMPLE(bots, "consent_stats_bots_total",
+           "Requests left out of the analytics: the user agent names a bot.");
+    SIMPLE(stats_dropped, "consent_stats_dropped_total",
+           "Analytics counts lost: a worker's table was full or memory ran out.");
+    SIMPLE(stats_flush_failures, "consent_stats_flush_failures_total",
+           "Analytics flushes Redis did not take (the counts are kept and sent again).");
 #undef SIMPLE
+    put(&b, "# HELP consent_answers_total Choices recorded, by action.\n"
+            "# TYPE consent_answers_total counter\n");
+    for (int k = 0; k < METRICS_ACTIONS; k++) {
+        sum = 0;
+        for (size_t w = 0; w < n; w++)
+            sum += get(&all[w]->answers[k]);
+        put(&b, "consent_answers_total{action=\"%s\"} %lu\n", metrics_action_names[k], sum);
+    }
     if (b.failed) {
         free(b.s);
         return NULL;

@@ -17,6 +17,8 @@
 #define METRICS_STATUSES 19         /* tracked codes + "other" */
 #define METRICS_BUCKETS 12
 #define METRICS_MAX_REGIMES 256
+#define METRICS_ACTIONS 5           /* as enum choice_action: accept_all, reject_all,
+                                     * custom, gpc, withdraw */
 
 struct metrics {
     atomic_ulong requests[METRICS_MAX_ROUTES + 1][METRICS_STATUSES];
@@ -31,7 +33,17 @@ struct metrics {
     atomic_ulong store_errors;
     atomic_ulong not_durable;       /* writes too few replicas confirmed */
     atomic_ulong state_mismatch;
+    /* analytics totals (the breakdown is in Redis: GET .../admin/stats) */
+    atomic_ulong banners_shown;
+    atomic_ulong settings_opened;
+    atomic_ulong answers[METRICS_ACTIONS];  /* by metrics_action_names */
+    atomic_ulong bots;              /* requests not counted: a bot's user agent */
+    atomic_ulong stats_dropped;     /* counts lost (full table, no memory) */
+    atomic_ulong stats_flush_failures;  /* flushes Redis did not take */
 };
+
+/* The answers counted, in the order of receipt actions. */
+extern const char *const metrics_action_names[METRICS_ACTIONS];
 
 /* Counts one request: route index (-1 when no route matched), status,
  * time taken. */

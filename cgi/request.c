@@ -157,6 +157,11 @@ int request_parse(struct request *req, const char *const *envp)
     req->if_none_match = env_get(envp, "HTTP_IF_NONE_MATCH");
     if (req->if_none_match != NULL && strlen(req->if_none_match) > CONSENT_MAX_HEADER)
         req->if_none_match = NULL;
+    /* Only the support API's stats read Accept (text/csv); one too long
+     * to be ours is ignored like If-None-Match. */
+    req->accept = env_get(envp, "HTTP_ACCEPT");
+    if (req->accept != NULL && strlen(req->accept) > CONSENT_MAX_HEADER)
+        req->accept = NULL;
     req->content_type = env_get(envp, "CONTENT_TYPE");
     if (req->content_type != NULL && req->content_type[0] == '\0')
         req->content_type = NULL;

@@ -55,6 +55,8 @@ struct request {
     const char *authorization;  /* NULL when not sent */
     const char *if_none_match;  /* NULL when not sent or over
                                    CONSENT_MAX_HEADER (then ignored) */
+    const char *accept;         /* NULL when not sent or over
+                                   CONSENT_MAX_HEADER (then ignored) */
     long content_length;        /* -1 when not sent */
     int gpc;                    /* Sec-GPC: 1 received */
     const char *body;           /* body bytes (not NUL-terminated) */

@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {METHOD_DELETE, "/consent/v1/admin/consents/{}", handle_admin_erase},
     {METHOD_GET, "/consent/v1/admin/receipts/{}", handle_admin_receipt},
     {METHOD_GET, "/consent/v1/admin/audit", handle_admin_audit},
+    {METHOD_GET, "/consent/v1/admin/stats", handle_admin_stats},
     {METHOD_GET, "/consent/v1/metrics", handle_metrics},
 };
 
@@ -38,7 +39,7 @@ static const char *const route_names[] = {
     "GET /consent/v1/consents/me", "DELETE /consent/v1/consents/me",
     "OPTIONS /consent/v1/consents/me", "GET /consent/v1/admin/consents/{id}",
     "DELETE /consent/v1/admin/consents/{id}", "GET /consent/v1/admin/receipts/{id}",
-    "GET /consent/v1/admin/audit", "GET /consent/v1/metrics",
+    "GET /consent/v1/admin/audit", "GET /consent/v1/admin/stats", "GET /consent/v1/metrics",
 };
 _Static_assert(sizeof(route_names) / sizeof(route_names[0]) == NROUTES,
                "one metrics name per route");

@@ -15,6 +15,7 @@
 #include "../cgi/history.h"
 #include "../cgi/jws.h"
 #include "../cgi/receipt.h"
+#include "../cgi/stats.h"
 #include "../cgi/verify.h"
 #include "../gpp/gpp.h"
 #include "../redis/store.h"
@@ -43,6 +44,8 @@ struct ctl {
     const char *archive;        /* migrate --archive FILE */
     int dry_run;
     unsigned roles;             /* token new */
+    const char *from, *to, *by; /* stats */
+    int csv;
     struct config cfg;
     struct jws_keyset keys;
     unsigned char cookie_key[32];
@@ -60,7 +63,10 @@ static void usage(FILE *f)
           "  verify FILE|- [--jwks FILE]  verify an export offline (no Redis)\n"
           "  verify --receipt JWS         is this visitor-held receipt still the store's,\n"
           "                               and does a newer one follow it?\n"
-          "  token new NAME --role read|erase|audit [--role ...]\n"
+          "  stats SITE [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|region|regime|\n"
+          "        version|variant|category|device|language] [--csv]\n"
+          "                               analytics counts and rates (a table, CSV or --json)\n"
+          "  token new NAME --role read|erase|audit|stats [--role ...]\n"
           "  gpp decode STRING            the fields of an IAB GPP string (no configuration)\n"
           "  gpp encode JSON|-            the GPP string of fields as gpp decode --json prints them\n"
           "  migrate --archive FILE [--dry-run]\n"
@@ -463,6 +469,129 @@ static int cmd_migrate(struct ctl *c)
     return counts.failed > 0 ? EXIT_VERIFY : 0;
 }
 
+/* One rate as "0.750 [0.409-0.929]", or "-" without trials. */
+static void rate_text(const cJSON *row, const char *name, char *out, size_t len)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(row, name);
+
+    if (!cJSON_IsObject(r)) {
+        snprintf(out, len, "-");
+        return;
+    }
+    snprintf(out, len, "%.3f [%.3f-%.3f]",
+             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "rate")),
+             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "low")),
+             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r, "high")));
+}
+
+static double field(const cJSON *o, const char *name)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static void table_row(const cJSON *row, int category)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(row, "answers");
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key"));
+    char r1[40], r2[40];
+
+    if (category) {
+        rate_text(row, "on_rate", r1, sizeof(r1));
+        printf("%-20s %8.0f %8.0f  %s\n", key, field(row, "on"), field(row, "off"), r1);
+        return;
+    }
+    rate_text(row, "answer_rate", r1, sizeof(r1));
+    rate_text(row, "accept_rate", r2, sizeof(r2));
+    printf("%-20s %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f %7.0f  %-22s %s\n", key,
+           field(row, "shown"), field(row, "answered"), field(row, "ignored"),
+           field(a, "accept_all"), field(a, "reject_all"), field(a, "custom"),
+           field(a, "withdraw"), field(a, "gpc"), field(row, "settings"), r1, r2);
+}
+
+/* The analytics report of a site, as GET /consent/v1/admin/stats gives it
+ * (stats.h): the same range rule, grouping and rates. */
+static int cmd_stats(struct ctl *c, const char *site_id)
+{
+    struct store_stat *rows = NULL;
+    enum stats_by by = STATS_BY_DAY;
+    const cJSON *row;
+    cJSON *report;
+    size_t n = 0;
+    long from, to;
+    int st, category;
+
+    const struct config_site *site = config_site_find(&c->cfg, site_id);
+
+    if (site == NULL) {
+        fprintf(stderr, "consentctl: no site \"%s\" in the configuration\n", site_id);
+        return EXIT_NOT_FOUND;
+    }
+    if (c->by != NULL && stats_by_parse(c->by, &by) != 0) {
+        fprintf(stderr, "consentctl: --by must be one of day, region, regime, version, "
+                "variant, category, device, language\n");
+        return EXIT_USAGE;
+    }
+    st = stats_range((long)(now_ms() / 86400000), c->cfg.stats_retention_days, c->from,
+                     c->to, &from, &to);
+    if (st != STATS_OK) {
+        fprintf(stderr, "consentctl: %s\n", stats_strerror(st));
+        return EXIT_USAGE;
+    }
+    st = store_stats_read(&c->store, site_id, from, to, &rows, &n);
+    audit(c, "stats", site_id, st == STORE_OK ? 200 : 503);
+    if (st != STORE_OK)
+        return store_exit(st);
+    report = stats_report(site_id, from, to, by,
+                          site->nvariants > 0 ? site->variants[0].id : NULL, rows, n);
+    store_stats_free(rows, n);
+    if (report == NULL)
+        return store_exit(STORE_ERROR);
+    category = by == STATS_BY_CATEGORY;
+    if (c->json) {
+        print_json(report);
+    } else if (c->csv) {
+        char *csv = stats_csv(report);
+
+        if (csv != NULL)
+            fputs(csv, stdout);
+        free(csv);
+    } else {
+        printf("%s, %s to %s (UTC), by %s\n",
+               site_id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "from")),
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "to")),
+               stats_by_name(by));
+        if (category)
+            printf("%-20s %8s %8s  %s\n", "category", "on", "off", "on rate [95%]");
+        else
+            printf("%-20s %7s %7s %7s %7s %7s %7s %7s %7s %7s  %-22s %s\n", stats_by_name(by),
+                   "shown", "answer", "ignored", "accept", "reject", "custom", "withdr",
+                   "gpc", "settngs", "answer rate [95%]", "accept rate [95%]");
+        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
+            table_row(row, category);
+        if (!category)
+            table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
+        /* the experiment: each variant against the first one */
+        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(report, "experiment"), "variants")) {
+            const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
+            const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
+
+            printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")),
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(report, "experiment"), "baseline")),
+                   field(ar, "difference"), field(ar, "p"),
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
+                       ? ", significant" : "",
+                   field(cr, "difference"), field(cr, "p"),
+                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
+                       ? ", significant" : "");
+        }
+    }
+    cJSON_Delete(report);
+    return 0;
+}
+
 static int cmd_token(struct ctl *c, const char *name)
 {
     unsigned char raw[32], h[crypto_hash_sha256_BYTES];
@@ -490,6 +619,8 @@ static int cmd_token(struct ctl *c, const char *name)
         cJSON_AddItemToArray(roles, cJSON_CreateString("erase"));
     if (c->roles & ROLE_AUDIT)
         cJSON_AddItemToArray(roles, cJSON_CreateString("audit"));
+    if (c->roles & ROLE_STATS)
+        cJSON_AddItemToArray(roles, cJSON_CreateString("stats"));
     cJSON_AddStringToObject(line, "sha256", hex);
     s = cJSON_PrintUnformatted(line);
     if (c->json) {
@@ -748,6 +879,14 @@ int main(int argc, char **argv)
             c.receipt = argv[++i];
         } else if (strcmp(argv[i], "--archive") == 0 && i + 1 < argc) {
             c.archive = argv[++i];
+        } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
+            c.from = argv[++i];
+        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
+            c.to = argv[++i];
+        } else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
+            c.by = argv[++i];
+        } else if (strcmp(argv[i], "--csv") == 0) {
+            c.csv = 1;
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             c.dry_run = 1;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
@@ -759,6 +898,8 @@ int main(int argc, char **argv)
                 c.roles |= ROLE_ERASE;
             else if (strcmp(r, "audit") == 0)
                 c.roles |= ROLE_AUDIT;
+            else if (strcmp(r, "stats") == 0)
+                c.roles |= ROLE_STATS;
             else {
                 usage(stderr);
                 return EXIT_USAGE;
@@ -802,6 +943,12 @@ int main(int argc, char **argv)
         rc = load(&c, 1);
         if (rc == 0)
             rc = cmd_verify_receipt(&c, c.receipt);
+        goto done;
+    }
+    if (nargs == 2 && strcmp(args[0], "stats") == 0) {
+        rc = load(&c, 1);
+        if (rc == 0)
+            rc = cmd_stats(&c, args[1]);
         goto done;
     }
     if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&

@@ -1836,6 +1836,270 @@ int store_audit_read(struct store *s, long count, struct store_audit_entry **ent
     return STORE_OK;
 }
 
+/* ---- consent analytics: counts only (see store.h) ---- */
+
+/* FNV-1a of a field, for its shard: the same field always lands in the
+ * same key, so a day's counts are spread over STORE_STATS_SHARDS keys
+ * (and Cluster slots) without duplicates. */
+static unsigned stats_shard(const char *field)
+{
+    uint32_t h = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *)field; *p != '\0'; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % STORE_STATS_SHARDS;
+}
+
+/* "a:{SITE:YYYY-MM-DD:SHARD}": the whole name is the hash tag, so each key
+ * is one slot of its own and one pipeline of commands on it never crosses
+ * slots. -1 when the day is out of range. */
+static int stats_key(char *out, size_t len, const char *site, long day, unsigned shard)
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+    int n;
+
+    if (day < 0 || gmtime_r(&t, &tm) == NULL)
+        return -1;
+    n = snprintf(out, len, "a:{%s:%04d-%02d-%02d:%u}", site, tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, shard);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+/* Commands per round trip: cluster_exec reads at most 8 answers (one may
+ * be ASKING's); one server takes larger pipelines. */
+#define STATS_CLUSTER_BATCH 7
+#define STATS_BATCH 64
+
+/*
+ * Sends n commands about key (all in key's slot) in one round trip and
+ * reads every answer into out (caller frees). Under Cluster by
+ * cluster_exec (routing, redirections); else on the one server, where a
+ * connection lost on the way is dropped and STORE_UNAVAILABLE returned
+ * (what was sent may or may not have been applied) and a demoted primary
+ * is forgotten so that the next call asks the sentinels.
+ */
+static int stats_exec(struct store *s, const char *key, size_t n, const struct cmd *cmds,
+                      redisReply **out)
+{
+    int st = STORE_OK;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (s->opt.topology == STORE_CLUSTER)
+        return cluster_exec(s, key, NULL, n, cmds, out);
+    if (ensure(s) != STORE_OK)
+        return STORE_UNAVAILABLE;
+    for (size_t i = 0; i < n; i++)
+        if (redisAppendCommandArgv(s->link->at->ctx, cmds[i].argc, cmds[i].argv,
+                                   cmds[i].lens) != REDIS_OK) {
+            disconnect(s, "out of memory");     /* half a pipeline queued */
+            return STORE_UNAVAILABLE;
+        }
+    if (read_replies(s, n, out) != STORE_OK) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = NULL;                      /* read_replies freed them */
+        return STORE_UNAVAILABLE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (out[i]->type == REDIS_REPLY_ERROR && st == STORE_OK) {
+            snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
+            st = STORE_ERROR;
+            if (demoted(s, out[i]->str)) {
+                forget_demoted(s, out[i]->str);
+                st = STORE_UNAVAILABLE;
+            }
+        }
+    if (st != STORE_OK)
+        free_replies(out, n);   /* as cluster_exec does: nothing to free then */
+    return st;
+}
+
+struct stats_ref {
+    char key[STORE_MAX_STATS_KEY];
+    size_t index;
+};
+
+static int stats_ref_cmp(const void *a, const void *b)
+{
+    const struct stats_ref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+
+    return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s)
+{
+    const size_t batch = s->opt.topology == STORE_CLUSTER ? STATS_CLUSTER_BATCH : STATS_BATCH;
+    struct stats_ref *refs = calloc(n + 1, sizeof(*refs));
+    char (*by)[24] = calloc(n + 1, sizeof(*by));
+    const char *args[STATS_BATCH][4];
+    struct cmd cmds[STATS_BATCH];
+    redisReply *out[STATS_BATCH];
+    char ttl[24];
+    int st = STORE_OK;
+
+    if (refs == NULL || by == NULL) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
+    for (size_t i = 0; i < n; i++) {
+        c[i].written = 0;
+        refs[i].index = i;
+        if (stats_key(refs[i].key, sizeof(refs[i].key), c[i].site, c[i].day,
+                      stats_shard(c[i].field)) != 0) {
+            st = STORE_ERROR;
+            goto cleanup;
+        }
+    }
+    qsort(refs, n, sizeof(*refs), stats_ref_cmp);
+    /* One key at a time, its HINCRBYs in batches of one round trip each,
+     * the last batch ending with the key's EXPIRE. */
+    for (size_t i = 0; i < n && st == STORE_OK;) {
+        size_t end = i;
+
+        while (end < n && strcmp(refs[end].key, refs[i].key) == 0)
+            end++;
+        for (size_t j = i; j < end && st == STORE_OK;) {
+            size_t m = 0, from = j;
+
+            for (; j < end && m < batch - 1; j++, m++) {
+                const struct store_counter *k = &c[refs[j].index];
+
+                snprintf(by[j], sizeof(by[j]), "%lld", k->by);
+                args[m][0] = "HINCRBY";
+                args[m][1] = refs[j].key;
+                args[m][2] = k->field;
+                args[m][3] = by[j];
+                cmds[m] = (struct cmd){4, args[m], NULL};
+            }
+            if (j == end) {
+                args[m][0] = "EXPIRE";
+                args[m][1] = refs[i].key;
+                args[m][2] = ttl;
+                cmds[m] = (struct cmd){3, args[m], NULL};
+                m++;
+            }
+            st = stats_exec(s, refs[i].key, m, cmds, out);
+            if (st != STORE_OK)
+                break;
+            free_replies(out, m);
+            for (size_t k = from; k < j; k++)
+                c[refs[k].index].written = 1;
+        }
+        i = end;
+    }
+cleanup:
+    free(refs);
+    free(by);
+    return st;
+}
+
+void store_stats_free(struct store_stat *rows, size_t n)
+{
+    for (size_t i = 0; rows != NULL && i < n; i++)
+        free(rows[i].field);
+    free(rows);
+}
+
+/* Adds the fields of one HGETALL answer (day's counts) to *rows. */
+static int stats_rows(const redisReply *r, long day, struct store_stat **rows, size_t *n,
+                      size_t *cap)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return STORE_ERROR;
+    for (size_t k = 0; k + 1 < r->elements; k += 2) {
+        const redisReply *f = r->element[k], *v = r->element[k + 1];
+        char *end;
+        long long count;
+
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            continue;
+        count = strtoll(v->str, &end, 10);
+        if (*end != '\0')
+            continue;       /* not a counter: ignored */
+        if (*n == *cap) {
+            struct store_stat *grown = realloc(*rows, 2 * *cap * sizeof(**rows));
+
+            if (grown == NULL)
+                return STORE_ERROR;
+            *rows = grown;
+            *cap *= 2;
+        }
+        (*rows)[*n].field = strdup(f->str);
+        if ((*rows)[*n].field == NULL)
+            return STORE_ERROR;
+        (*rows)[*n].day = day;
+        (*rows)[*n].count = count;
+        (*n)++;
+    }
+    return STORE_OK;
+}
+
+int store_stats_read(struct store *s, const char *site, long from_day, long to_day,
+                     struct store_stat **out, size_t *nout)
+{
+    /* Under Cluster each key is its own slot: one HGETALL per round trip.
+     * One server takes STATS_BATCH of them in one. */
+    const size_t batch = s->opt.topology == STORE_CLUSTER ? 1 : STATS_BATCH;
+    size_t nkeys, cap = 64, n = 0;
+    struct store_stat *rows = malloc(cap * sizeof(*rows));
+    char (*keys)[STORE_MAX_STATS_KEY] = NULL;
+    long *days = NULL;
+    const char *args[STATS_BATCH][2];
+    struct cmd cmds[STATS_BATCH];
+    redisReply *replies[STATS_BATCH];
+    int st = STORE_OK;
+
+    *out = NULL;
+    *nout = 0;
+    if (from_day > to_day || from_day < 0) {
+        free(rows);
+        return STORE_ERROR;
+    }
+    nkeys = (size_t)(to_day - from_day + 1) * STORE_STATS_SHARDS;
+    keys = calloc(nkeys, sizeof(*keys));
+    days = calloc(nkeys, sizeof(*days));
+    if (rows == NULL || keys == NULL || days == NULL) {
+        st = STORE_ERROR;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < nkeys; i++) {
+        days[i] = from_day + (long)(i / STORE_STATS_SHARDS);
+        if (stats_key(keys[i], sizeof(keys[i]), site, days[i],
+                      (unsigned)(i % STORE_STATS_SHARDS)) != 0) {
+            st = STORE_ERROR;
+            goto cleanup;
+        }
+    }
+    for (size_t b = 0; b < nkeys && st == STORE_OK; b += batch) {
+        size_t m = nkeys - b < batch ? nkeys - b : batch;
+
+        for (size_t i = 0; i < m; i++) {
+            args[i][0] = "HGETALL";
+            args[i][1] = keys[b + i];
+            cmds[i] = (struct cmd){2, args[i], NULL};
+        }
+        st = stats_exec(s, keys[b], m, cmds, replies);
+        if (st != STORE_OK)
+            break;          /* the answers are freed already */
+        for (size_t i = 0; i < m && st == STORE_OK; i++)
+            st = stats_rows(replies[i], days[b + i], &rows, &n, &cap);
+        free_replies(replies, m);
+    }
+cleanup:
+    free(keys);
+    free(days);
+    if (st != STORE_OK) {
+        store_stats_free(rows, n);
+        return st;
+    }
+    *out = rows;
+    *nout = n;
+    return STORE_OK;
+}
+
 const char *store_strerror(int status)
 {
     switch (status) {

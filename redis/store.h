@@ -323,6 +323,49 @@ int store_audit_read(struct store *s, long count, struct store_audit_entry **ent
                      size_t *n);
 void store_audit_free(struct store_audit_entry *entries, size_t n);
 
+/* ---- consent analytics: counts only ----
+ * Counts per site and UTC day, in hashes a:{SITE:YYYY-MM-DD:SHARD}
+ * (STORE_STATS_SHARDS per day, the field's hash picks the shard; each key
+ * is its own hash tag, so its commands stay in one Cluster slot). Fields
+ * are what the caller names (cgi/tally.h builds them); values are counts.
+ * Nothing identifying is ever passed here. */
+#define STORE_STATS_SHARDS 8
+#define STORE_MAX_STATS_KEY 64      /* "a:{" + site + ":YYYY-MM-DD:S}" with NUL */
+
+struct store_counter {
+    const char *site;
+    long day;                   /* days since 1970-01-01 (UTC) */
+    const char *field;
+    long long by;
+    int written;                /* out: 1 once Redis confirmed this count */
+};
+
+/*
+ * Adds every counter (HINCRBY) and sets the TTL of each key touched to
+ * ttl_s (EXPIRE after the key's last HINCRBY), one key at a time, its
+ * commands pipelined in batches (64 on one server; 7 under Cluster, each
+ * batch to the primary of the key's slot, following redirections). Sets
+ * written on the counters of each batch Redis confirmed; stops at the first
+ * failure and returns its status (STORE_OK when all were written). A
+ * connection lost after Redis applied a batch but before its answers
+ * arrived leaves written 0 (and under Cluster the batch is sent again):
+ * that batch may be counted twice.
+ */
+int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s);
+
+/* One stored count: its day, field (malloc'd) and value. */
+struct store_stat {
+    long day;
+    char *field;
+    long long count;
+};
+
+/* Every count of site from from_day to to_day (inclusive) into *rows
+ * (caller frees with store_stats_free) and *n. */
+int store_stats_read(struct store *s, const char *site, long from_day, long to_day,
+                     struct store_stat **rows, size_t *n);
+void store_stats_free(struct store_stat *rows, size_t n);
+
 /* Static message for a store_status. */
 const char *store_strerror(int status);
 

@@ -77,11 +77,11 @@ start() {
     # The secret that makes consent cookies unforgeable (same format).
     [ -f "$RUN/cookie.key" ] ||
         "$ROOT/build/release/consentd" --new-key "$RUN/cookie.key"
-    # A development support token (read, erase, audit) for the admin API and
+    # A development support token (read, erase, audit, stats) for the admin API and
     # the support page; the token itself is in run/admin-token.
     if [ ! -f "$RUN/admin-tokens.json" ]; then
         "$ROOT/build/release/consentctl" --json token new dev-support \
-            --role read --role erase --role audit >"$RUN/admin-token.json"
+            --role read --role erase --role audit --role stats >"$RUN/admin-token.json"
         node -e 'const t=require(process.argv[1]); const fs=require("fs");
             fs.writeFileSync(process.argv[2], t.token + "\n", {mode: 0o600});
             delete t.token; fs.writeFileSync(process.argv[3], JSON.stringify([t]) + "\n", {mode: 0o600});' \

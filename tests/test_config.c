@@ -1401,6 +1401,150 @@ Test(config, head_cache_values_out_of_range_are_refused)
     expect_error(with_head_cache("{\"size\": 10}"), "$.head_cache");
 }
 
+Test(config, analytics_keep_400_days_and_flush_every_2_s_by_default)
+{
+    struct config cfg;
+    char err[512];
+    cJSON *root = example();
+
+    cJSON_DeleteItemFromObject(root, "stats");
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.stats_retention_days, 400);
+    cr_assert_eq(cfg.stats_flush_ms, 2000);
+    config_free(&cfg);
+
+    root = example();
+    cJSON_DeleteItemFromObject(root, "stats");
+    cJSON_AddItemToObject(root, "stats",
+                          cJSON_Parse("{\"retention_days\": 30, \"flush_ms\": 500}"));
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.stats_retention_days, 30);
+    cr_assert_eq(cfg.stats_flush_ms, 500);
+    config_free(&cfg);
+}
+
+Test(config, analytics_settings_out_of_range_or_unknown_are_refused)
+{
+    static const char *const bad[][2] = {
+        {"{\"flush_ms\": 50}", "$.stats"},
+        {"{\"flush_ms\": 600000}", "$.stats"},
+        {"{\"retention_days\": 0}", "$.stats"},
+        {"{\"retention_days\": 4000}", "$.stats"},
+        {"{\"keep\": 1}", "$.stats"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cJSON *root = example();
+
+        cJSON_DeleteItemFromObject(root, "stats");
+        cJSON_AddItemToObject(root, "stats", cJSON_Parse(bad[i][0]));
+        expect_error(root, bad[i][1]);
+    }
+}
+
+Test(config, a_token_may_hold_the_stats_role)
+{
+    struct config cfg;
+    char err[512];
+    cJSON *root = example();
+
+    cJSON_ReplaceItemInObject(root, "admin", cJSON_Parse(
+        "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"stats\"], \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.tokens[0].roles, ROLE_STATS);
+    config_free(&cfg);
+    root = example();
+    cJSON_ReplaceItemInObject(root, "admin", cJSON_Parse(
+        "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"statistics\"], \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
+    expect_error(root, "\"stats\"");
+}
+
+/* The example's site with an experiment of two variants (b given as JSON). */
+static cJSON *with_variants(const char *b)
+{
+    cJSON *root = example();
+    char text[1024];
+
+    snprintf(text, sizeof(text), "[{\"id\": \"a-control\", \"weight\": 3}, %s]", b);
+    cJSON_AddItemToObject(site0(root), "variants", cJSON_Parse(text));
+    return root;
+}
+
+Test(config, variants_get_their_own_texts_layout_and_share_of_buckets)
+{
+    struct config cfg;
+    char err[512];
+    const struct config_site *s;
+    const struct config_language *found;
+    int model = -1;
+
+    cr_assert_eq(load_tree(with_variants(
+        "{\"id\": \"b\", \"weight\": 1, \"layout\": \"box-center\", \"languages\": "
+        "{\"en\": {\"opt-in\": {\"title\": \"Cookies?\"}}}}"), err, sizeof(err), &cfg), 0,
+        "%s", err);
+    s = &cfg.sites[0];
+    cr_assert_eq(s->nvariants, 2);
+    cr_assert_str_eq(s->variants[1].layout, "box-center");
+    cr_assert_str_eq(s->variants[0].layout, "");
+    /* a-control says nothing of its own: the site's texts, the same hash */
+    cr_assert_str_eq(s->variants[0].languages[0].texts_sha256[MODEL_OPT_IN],
+                     s->languages[0].texts_sha256[MODEL_OPT_IN]);
+    cr_assert_str_neq(s->variants[1].languages[0].texts_sha256[MODEL_OPT_IN],
+                      s->languages[0].texts_sha256[MODEL_OPT_IN]);
+    cr_assert(strstr(s->variants[1].languages[0].texts[MODEL_OPT_IN], "Cookies?") != NULL);
+    /* only the opt-in banner of English changed */
+    cr_assert_str_eq(s->variants[1].languages[0].texts_sha256[MODEL_OPT_OUT],
+                     s->languages[0].texts_sha256[MODEL_OPT_OUT]);
+    cr_assert_str_eq(s->variants[1].languages[1].texts_sha256[MODEL_OPT_IN],
+                     s->languages[1].texts_sha256[MODEL_OPT_IN]);
+    found = config_texts_by_hash(s, 1, s->variants[1].languages[0].texts_sha256[MODEL_OPT_IN],
+                                 &model);
+    cr_assert_eq(found, &s->variants[1].languages[0]);
+    cr_assert_eq(model, MODEL_OPT_IN);
+    cr_assert_null(config_texts_by_hash(s, -1, s->variants[1].languages[0].texts_sha256[MODEL_OPT_IN],
+                                        &model), "not the site's own texts");
+    cr_assert_null(config_texts_by_hash(s, 2, s->languages[0].texts_sha256[MODEL_OPT_IN], &model));
+    cr_assert_eq(config_variant_index(s, "b"), 1);
+    cr_assert_eq(config_variant_index(s, "c"), -1);
+    /* weights 3:1 -> buckets 0-74 and 75-99 */
+    cr_assert_eq(config_variant_of_bucket(s, 0), 0);
+    cr_assert_eq(config_variant_of_bucket(s, 74), 0);
+    cr_assert_eq(config_variant_of_bucket(s, 75), 1);
+    cr_assert_eq(config_variant_of_bucket(s, 99), 1);
+    config_free(&cfg);
+}
+
+Test(config, a_variant_that_weakens_reject_all_is_refused)
+{
+    expect_error(with_variants("{\"id\": \"b\", \"languages\": {\"en\": {\"opt-in\": "
+                               "{\"reject_all\": \" \\u00a0 \"}}}}"),
+                 "$.sites[0].variants[1].languages.en.opt-in: reject_all: a variant must keep");
+    expect_error(with_variants("{\"id\": \"b\", \"languages\": {\"en\": {\"opt-in\": "
+                               "{\"reject_all\": \"OK\", \"accept_all\": \"OK\"}}}}"),
+                 "reject_all: a variant must keep \"Reject all\" as visible");
+    expect_error(with_variants("{\"id\": \"b\", \"languages\": {\"en\": {\"opt-in\": "
+                               "{\"reject_all\": \"\"}}}}"),
+                 "$.sites[0].variants[1].languages.en.opt-in");
+}
+
+Test(config, malformed_variants_are_refused)
+{
+    cJSON *root = example();
+
+    cJSON_AddItemToObject(site0(root), "variants", cJSON_Parse("[{\"id\": \"a\"}]"));
+    expect_error(root, "$.sites[0].variants: expected 2-8 variants");
+    expect_error(with_variants("{\"id\": \"a-control\"}"), "is used twice");
+    expect_error(with_variants("{\"id\": \"B!\"}"), "id: expected 1-32 characters");
+    expect_error(with_variants("{\"id\": \"b\", \"weight\": 0}"), "$.sites[0].variants[1]");
+    expect_error(with_variants("{\"id\": \"b\", \"layout\": \"popup\"}"),
+                 "$.sites[0].variants[1].layout: expected bar-bottom");
+    expect_error(with_variants("{\"id\": \"b\", \"languages\": {\"xx\": {}}}"),
+                 "$.sites[0].variants[1].languages.xx: not a language of this site");
+    expect_error(with_variants("{\"id\": \"b\", \"colour\": \"red\"}"), "$.sites[0].variants[1]");
+}
+
 Test(config, a_site_declares_gpp_fields_by_their_iab_names)
 {
     cJSON *r = example(), *g = cJSON_CreateObject();

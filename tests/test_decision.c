@@ -386,6 +386,8 @@ Test(decision_gpp, without_a_section_the_ping_says_minus_one_and_the_empty_heade
     cr_assert(strstr(s, "\"supportedAPIs\":[]") != NULL, "%s", s);
     cr_assert(strstr(s, "\"sectionList\":[]") != NULL, "%s", s);
     cr_assert(strstr(s, "\"parsedSections\":{}") != NULL, "%s", s);
+    cr_assert(strstr(s, "\"cmpStatus\":\"loaded\",\"cmpDisplayStatus\":\"disabled\","
+                        "\"signalStatus\":\"ready\"") != NULL, "%s", s);
     cJSON_free(s);
     cJSON_Delete(p);
 }

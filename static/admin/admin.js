@@ -46,7 +46,7 @@
 
     const MESSAGES = {
         unauthorized: 'The token was not accepted. Check it and try again.',
-        forbidden: 'This token does not have the role for that (read, erase or audit).',
+        forbidden: 'This token does not have the role for that (read, erase, audit or stats).',
         forbidden_network: 'The support API is not available from this network.',
         invalid_id: 'That is not a well-formed ID.',
         invalid_parameter: 'The request was not understood.',
@@ -638,7 +638,120 @@
         lookupReceipt(rid);
     }
 
+    /* ---- analytics (GET /consent/v1/admin/stats, role stats) ---- */
+
+    let chart = null;
+
+    function percent(r) {
+        if (!r)
+            return '–';
+        const f = (x) => `${(100 * x).toFixed(1)}%`;
+        return `${f(r.rate)} (${f(r.low)}–${f(r.high)})`;
+    }
+
+    /* A table from a header and rows of cells; the first cell of a row
+     * is its header (scope=row). */
+    function fillTable(id, head, rows) {
+        const t = $(id);
+        const caption = t.querySelector('caption');
+        clear(t);
+        t.appendChild(caption);
+        const thead = el('thead');
+        const tr = el('tr');
+        for (const h of head) {
+            const th = el('th', '', h);
+            th.scope = 'col';
+            tr.appendChild(th);
+        }
+        thead.appendChild(tr);
+        t.appendChild(thead);
+        const tbody = el('tbody');
+        for (const cells of rows) {
+            const r = el('tr');
+            cells.forEach((c, i) => {
+                const cell = el(i === 0 ? 'th' : 'td', '', c);
+                if (i === 0)
+                    cell.scope = 'row';
+                r.appendChild(cell);
+            });
+            tbody.appendChild(r);
+        }
+        t.appendChild(tbody);
+    }
+
+    const counts = (r) => [r.shown, r.answered, r.answers.accept_all, r.answers.reject_all,
+                           r.answers.custom, r.answers.gpc, percent(r.answer_rate), percent(r.accept_rate)];
+    const COUNT_HEAD = ['Shown', 'Answered', 'Accepted all', 'Rejected all', 'Custom',
+                        'GPC (automatic)', 'Answer rate (95%)', 'Accept rate (95%)'];
+
+    function drawChart(days) {
+        const data = [
+            days.rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000),
+            days.rows.map((r) => r.shown),
+            days.rows.map((r) => r.answered),
+            days.rows.map((r) => r.answers.accept_all),
+            days.rows.map((r) => r.answers.reject_all),
+        ];
+        const box = $('chart-days');
+        if (chart)
+            chart.destroy();
+        clear(box);
+        chart = new window.uPlot({
+            width: Math.max(320, box.clientWidth || 800),
+            height: 260,
+            tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+            series: [{}, { label: 'Shown', stroke: '#2563eb' }, { label: 'Answered', stroke: '#7c3aed' },
+                     { label: 'Accepted all', stroke: '#15803d' }, { label: 'Rejected all', stroke: '#b91c1c' }],
+        }, data, box);
+    }
+
+    async function loadAnalytics(ev) {
+        ev.preventDefault();
+        if (needToken() || busy)
+            return;
+        const q = new URLSearchParams({ site: $('stats-site').value.trim() });
+        if ($('stats-from').value)
+            q.set('from', $('stats-from').value);
+        if ($('stats-to').value)
+            q.set('to', $('stats-to').value);
+        setStatus('Reading the analytics…', '');
+        const by = ['day', 'region', 'category', 'variant'];
+        const answers = await Promise.all(by.map((b) => api('GET', `stats?${q}&by=${b}`)));
+        const bad = answers.find((r) => r.status !== 200);
+        if (bad) {
+            $('stats-result').hidden = true;
+            failed(bad, 'No such site.');
+            return;
+        }
+        const [days, regions, cats, variants] = answers.map((r) => r.body);
+        $('stats-result').hidden = false;
+        fillTable('t-day', ['Day (UTC)', ...COUNT_HEAD], days.rows.map((r) => [r.key, ...counts(r)]));
+        fillTable('t-region', ['Region', ...COUNT_HEAD, 'Opted out by hand'],
+                  [...regions.rows, regions.total].map((r) => [r.key, ...counts(r), r.opted_out]));
+        fillTable('t-category', ['Category', 'On', 'Off', 'Opt-in rate (95%)'],
+                  cats.rows.map((r) => [r.key, r.on, r.off, percent(r.on_rate)]));
+        const tests = {};
+        for (const t of (variants.experiment && variants.experiment.variants) || [])
+            tests[t.key] = t;
+        const p = (t) => (t ? `${t.p.toPrecision(3)}${t.significant ? ' (significant)' : ''}` : '–');
+        $('t-variant-wrap').hidden = !variants.experiment;
+        fillTable('t-variant', ['Variant', 'Shown', 'Answered', 'Answer rate (95%)', 'Accept rate (95%)',
+                                'Answer rate p', 'Accept rate p'],
+                  variants.rows.map((r) => [r.key, r.shown, r.answered, percent(r.answer_rate),
+                                            percent(r.accept_rate),
+                                            r.key === (variants.experiment || {}).baseline ? 'baseline'
+                                                : p(tests[r.key] && tests[r.key].answer_rate),
+                                            r.key === (variants.experiment || {}).baseline ? 'baseline'
+                                                : p(tests[r.key] && tests[r.key].accept_rate)]));
+        drawChart(days);
+        setStatus(`Analytics of ${days.site}, ${days.from} to ${days.to} (UTC).`, 'ok');
+    }
+
+    /* For tests and the curious: the chart's data as drawn. */
+    window.consentAnalytics = { data: () => (chart ? chart.data : null) };
+
     function init() {
+        $('stats-form').addEventListener('submit', loadAnalytics);
         $('consent-form').addEventListener('submit', onConsentSubmit);
         $('receipt-form').addEventListener('submit', onReceiptSubmit);
         $('export-native').addEventListener('click', () => exportAs('native'));

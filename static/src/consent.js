@@ -39,7 +39,9 @@
                   // categories, q requests not yet confirmed by the server,
                   // w when the choice was made, b GPC binding in the region,
                   // r the reopen button's label, m and x the site's mappings,
-                  // G the GPP ping of the last decision or receipt
+                  // G the GPP ping of the last decision or receipt,
+                  // k this browser's experiment bucket (0-99: which banner
+                  // variant it sees; shared by a hundredth of all visitors)
     C = null,     // the choices in force
     D,            // the latest banner decision
     ID = null,    // the consent ID, once the server has issued one (first 201)
@@ -49,9 +51,6 @@
     GQ = [],      // __gpp calls waiting for an answerer (gstart())
     GM,           // what answers __gpp calls: consent-gpp.js's, or gnone()
     GN = 0,       // listener IDs gnone() gave
-    // Choices made in a region preview are applied, never sent: the server
-    // refuses them (403 preview_not_recorded).
-    PV = 'Preview: choices made here are not recorded.',
     CM = {
       analytics: ['analytics_storage'],
       advertising: ['ad_storage', 'ad_user_data', 'ad_personalization'],
@@ -208,17 +207,16 @@
     if (GM && GM.u) GM.u(k);
   }
 
-  /* __gpp where no GPP section applies: the server's ping (applicableSections
-   * [-1]), signals ready, no display (IAB CMP API, PingReturn). */
+  /* __gpp where no GPP section applies: the server's ping as it is
+   * (applicableSections [-1], signal ready, display disabled: IAB CMP API,
+   * PingReturn). */
   function gnone(a) {
-    var c = a[0], f = a[1], A = c == 'addEventListener',
-      p = Object.assign({ cmpStatus: 'loaded', cmpDisplayStatus: 'disabled', signalStatus: 'ready' }, st.G),
-      r = c == 'ping' ? p : c == 'hasSection' ? !1
-        : A || c == 'removeEventListener' ? {
-          eventName: A ? 'listenerRegistered' : 'listenerRemoved',
-          listenerId: A ? ++GN : a[2], data: A || a[2] > 0 && a[2] <= GN, pingData: p
-        } : null;
-    if (f) f(r, r !== null);
+    var c = a[0], A = c == 'addEventListener', p = st.G,
+      r = c == 'ping' ? p : /Lis/.test(c) ? {     // add/removeEventListener
+        eventName: 'listener' + (A ? 'Registered' : 'Removed'),
+        listenerId: A ? ++GN : a[2], data: A || a[2] > 0 && a[2] <= GN, pingData: p
+      } : c == 'hasSection' ? !1 : null;
+    if (a[1]) a[1](r, r !== null);
   }
 
   function get() {
@@ -243,7 +241,10 @@
 
   function ask(settings) {
     return fetch(api + 'banner?site=' + encodeURIComponent(site) + (settings ? '&settings=1' : '') +
-                 (preview ? '&preview=' + encodeURIComponent(preview) : ''),
+                 (preview ? '&preview=' + encodeURIComponent(preview) : '') +
+                 // the experiment bucket, drawn once (kept by save() with the rest):
+                 // the clock's milliseconds, as even as a random draw across visitors
+                 '&bucket=' + (st.k = st.k < 100 && st.k >= 0 ? st.k : new Date % 100),
                  { credentials: 'include' }).then(function (r) {
       if (r.status == 403 && preview) { preview = null; return ask(settings); }
       if (!r.ok) throw r;
@@ -299,7 +300,7 @@
     // Withdrawal without a consent ID (nothing recorded yet) is a POST.
     (st.q = st.q || []).push(a == 'withdraw' && ID ? ['DELETE', 'consents/me?site=' + site]
       : ['POST', 'consents',
-         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, action: a, choices: c }]);
+         { site: site, banner_version: D.banner_version, texts_sha256: D.texts_sha256, variant: D.variant, action: a, choices: c }]);
     st.q = st.q.slice(-20);
     save();
     flush();
@@ -332,7 +333,7 @@
     record(a, c);
     hide();
     // In a preview: a note that nothing was recorded.
-    note(preview ? PV : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
+    note(preview ? D.preview : (msg ? msg + ' ' : '') + when(D.texts.panel.saved, now()));
     reopen();
   }
 
@@ -426,7 +427,9 @@
   function show(x) {
     var T = x.texts, m = x.jurisdiction.model, a;
     hide();
-    B = el('div', theme('cc-b cc-' + (attr('data-layout') || 'bar-bottom')));
+    // An experiment's variant may bring its own layout (each renders both
+    // answers of an opt-in banner alike).
+    B = el('div', theme('cc-b cc-' + (x.layout || attr('data-layout') || 'bar-bottom')));
     B.setAttribute('role', 'dialog');
     B.setAttribute('aria-labelledby', 'cc-t');
     B.setAttribute('aria-describedby', 'cc-d');
@@ -438,7 +441,9 @@
     el('p', 0, T.body, B).id = 'cc-d';
     // GPC changed the defaults offered: said so in every model.
     if (x.gpc.received) el('p', 'cc-g', m == 'opt-out' ? T.gpc_honoured : T.gpc_applied, B);
-    if (preview) el('p', 'cc-g', PV, B);
+    // Choices made in a region preview are applied, never sent: the
+    // decision says so in preview.
+    if (preview) el('p', 'cc-g', x.preview, B);
     a = el('div', 'cc-a', 0, B);
     if (m == 'opt-in') {
       btn(T.accept_all, function () { choose('accept_all', all(1)); }, a);

@@ -12,7 +12,9 @@
  *   node tests/browser/minify.js --check   exit 1 when an output is stale
  *
  * Existing static/*.gz copies (nginx's gzip_static, from `make gz`) are
- * rewritten too, so the browser never gets an old script.
+ * rewritten too, so the browser never gets an old script. (The support
+ * page's chart library, uPlot, is not built here: the Makefile installs it
+ * from the npm registry into static/admin/vendor/, never committed.)
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -96,6 +98,7 @@ if (require.main === module) {
                 }
             } else {
                 if (old !== text) {
+                    fs.mkdirSync(path.dirname(file), { recursive: true });
                     fs.writeFileSync(file, text);
                     console.log(`wrote static/${name} (${Buffer.byteLength(text)} bytes)`);
                 }

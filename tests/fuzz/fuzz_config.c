@@ -48,12 +48,32 @@ static void check_loaded(const struct config *cfg)
 
                 FUZZ_CHECK(lang->texts[m] != NULL);
                 FUZZ_CHECK(strlen(lang->texts_sha256[m]) == 64);
-                found = config_texts_by_hash(site, lang->texts_sha256[m], &model);
+                found = config_texts_by_hash(site, -1, lang->texts_sha256[m], &model);
                 FUZZ_CHECK(found != NULL && model >= 0 && model < MODEL_COUNT);
                 /* the same texts may be shared: the hash must match */
                 FUZZ_CHECK(strcmp(found->texts_sha256[model],
                                   lang->texts_sha256[m]) == 0);
             }
+        }
+        /* an experiment: 2-8 variants, each found by id and by its texts'
+         * hashes, every bucket in one of them */
+        FUZZ_CHECK(site->nvariants == 0 ||
+                   (site->nvariants >= 2 && site->nvariants <= CONSENT_MAX_VARIANTS));
+        for (size_t v = 0; v < site->nvariants; v++) {
+            FUZZ_CHECK(config_variant_index(site, site->variants[v].id) == (int)v);
+            for (size_t l = 0; l < site->nlanguages; l++)
+                for (int m = 0; m < MODEL_COUNT; m++) {
+                    int model = -1;
+                    const struct config_language *found = config_texts_by_hash(
+                        site, (int)v, site->variants[v].languages[l].texts_sha256[m], &model);
+
+                    FUZZ_CHECK(found != NULL && model >= 0 && model < MODEL_COUNT);
+                }
+        }
+        for (int b = 0; b < CONSENT_VARIANT_BUCKETS; b++) {
+            int v = config_variant_of_bucket(site, b);
+
+            FUZZ_CHECK(site->nvariants == 0 ? v == -1 : v >= 0 && v < (int)site->nvariants);
         }
     }
     (void)config_token_find(cfg, "fuzz-token");

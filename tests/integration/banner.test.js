@@ -322,7 +322,7 @@ for (const layout of ['geoip2', 'flat']) {
                     for (const addr of ['46.4.0.1', '8.8.8.8', '10.0.0.1']) {
                         const res = await banner(addr, [], '&preview=US-CA');
                         assert.equal(res.status, 200, res.body);
-                        assert.equal(res.json.preview, true);
+                        assert.equal(res.json.preview, 'Preview: choices made here are not recorded.');
                         assert.equal(res.json.jurisdiction.region, 'US-CA');
                         assert.equal(res.json.jurisdiction.matched, 'US-CA');
                         assert.equal(res.json.jurisdiction.regime, 'ccpa');

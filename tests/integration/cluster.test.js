@@ -84,8 +84,9 @@ function clusterStack(cluster, redis = {}) {
             cfg.receipts = { ...cfg.receipts, max_history: 10000 };   // nothing trimmed
             cfg.redis = { cluster: cluster.seeds, connect_timeout_ms: 250,
                           command_timeout_ms: 500, ...redis };
-            cfg.admin = { tokens: [{ name: 'root', roles: ['read', 'erase', 'audit'],
+            cfg.admin = { tokens: [{ name: 'root', roles: ['read', 'erase', 'audit', 'stats'],
                                      sha256: sha256(TOKEN) }] };
+            cfg.stats = { flush_ms: 200 };
         },
     });
 }
@@ -208,6 +209,21 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
                                              headers: [['Cookie', v.cookie], ['User-Agent', UA]] });
             assert.equal(me.status, 200, me.body);
         }
+
+        // Analytics: every count reaches the cluster, its day's shard keys
+        // on their own slots (a:{SITE:DAY:SHARD}), and reads back whole.
+        const counted = await poll(async () => {
+            const r = await admin(stack, 'GET', 'stats?site=demo&by=region');
+            return r.status === 200 && r.json.total.shown === 24 &&
+                   r.json.total.answers.accept_all === 24 ? r.json : false;
+        }, { timeoutMs: 15000, what: 'the analytics counted in the cluster' });
+        assert.deepEqual(counted.total.answers, { accept_all: 24, reject_all: 24, custom: 24,
+                                                  withdraw: 0, gpc: 0 });
+        const day = new Date().toISOString().slice(0, 10);
+        const shardOwners = new Set();
+        for (let k = 0; k < 8; k++)
+            shardOwners.add((await cluster.primaryOf(`a:{demo:${day}:${k}}`)).port);
+        assert.ok(shardOwners.size >= 2, 'a day\'s analytics keys on more than one primary');
 
         // Support lookups: by consent ID (verified) and by receipt ID.
         const v0 = visitors[0];

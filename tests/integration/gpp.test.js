@@ -365,6 +365,7 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
             assert.deepEqual(res.json.gpp_ping, {
                 gppVersion: '1.1', cmpId: 1, supportedAPIs: [], sectionList: [],
                 applicableSections: [-1], gppString: new GppModel().encode(), parsedSections: {},
+                cmpStatus: 'loaded', cmpDisplayStatus: 'disabled', signalStatus: 'ready',
             });
         }
     });

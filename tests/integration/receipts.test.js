@@ -796,7 +796,7 @@ describe('receipts', () => {
         it('a preview decision still answers on a site with preview on', async () => {
             const b = await banner(v, { query: '&preview=US-CA' });
             assert.equal(b.status, 200, b.body);
-            assert.equal(b.json.preview, true);
+            assert.equal(b.json.preview, 'Preview: choices made here are not recorded.');
             assert.equal(b.json.jurisdiction.region, 'US-CA');
             assert.equal(b.json.jurisdiction.regime, 'ccpa');
             assert.equal(setCookie(b), null);

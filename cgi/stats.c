@@ -1,0 +1,564 @@
+/*
+ * stats.c - see stats.h.
+ */
+#include "stats.h"
+#include "tally.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const by_names[] = {
+    [STATS_BY_DAY] = "day", [STATS_BY_REGION] = "region", [STATS_BY_REGIME] = "regime",
+    [STATS_BY_VERSION] = "version", [STATS_BY_VARIANT] = "variant",
+    [STATS_BY_CATEGORY] = "category", [STATS_BY_DEVICE] = "device",
+    [STATS_BY_LANGUAGE] = "language",
+};
+
+/* The answers by action, in the order reports list them. */
+static const char *const actions[] = {"accept_all", "reject_all", "custom", "withdraw", "gpc"};
+#define NACTIONS (sizeof(actions) / sizeof(actions[0]))
+#define MANUAL_ACTIONS 4    /* the first four are answers by hand */
+
+/* Which dimension each grouping reads (-1: the day, or the category). */
+static const int by_dim[] = {
+    [STATS_BY_DAY] = -1, [STATS_BY_REGION] = TALLY_REGION, [STATS_BY_REGIME] = TALLY_REGIME,
+    [STATS_BY_VERSION] = TALLY_VERSION, [STATS_BY_VARIANT] = TALLY_VARIANT,
+    [STATS_BY_CATEGORY] = -1, [STATS_BY_DEVICE] = TALLY_DEVICE,
+    [STATS_BY_LANGUAGE] = TALLY_LANGUAGE,
+};
+
+int stats_by_parse(const char *s, enum stats_by *by)
+{
+    for (size_t i = 0; i < sizeof(by_names) / sizeof(by_names[0]); i++)
+        if (strcmp(s, by_names[i]) == 0) {
+            *by = (enum stats_by)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *stats_by_name(enum stats_by by)
+{
+    return (size_t)by < sizeof(by_names) / sizeof(by_names[0]) ? by_names[by] : "";
+}
+
+int stats_day_parse(const char *s, long *day)
+{
+    struct tm tm = {0};
+    int y, m, d;
+    char tail;
+    time_t t;
+
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = m - 1;
+    tm.tm_mday = d;
+    t = timegm(&tm);
+    /* timegm normalises 2026-02-30 to March: refuse what moved */
+    if (t < 0 || tm.tm_mday != d || tm.tm_mon != m - 1)
+        return -1;
+    *day = (long)(t / 86400);
+    return 0;
+}
+
+void stats_day_format(long day, char *out, size_t len)
+{
+    time_t t = (time_t)day * 86400;
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        snprintf(out, len, "?");
+        return;
+    }
+    snprintf(out, len, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+int stats_range(long today, int retention_days, const char *from, const char *to,
+                long *from_day, long *to_day)
+{
+    long first = today - retention_days + 1;
+
+    *to_day = today;
+    if (to != NULL && stats_day_parse(to, to_day) != 0)
+        return STATS_BAD_TO;
+    *from_day = *to_day - 29 < first ? first : *to_day - 29;
+    if (from != NULL && stats_day_parse(from, from_day) != 0)
+        return STATS_BAD_FROM;
+    if (*from_day > *to_day)
+        return STATS_FROM_AFTER_TO;
+    if (*to_day > today)
+        return STATS_TO_FUTURE;
+    if (*from_day < first)
+        return STATS_OVER_RETENTION;
+    return STATS_OK;
+}
+
+const char *stats_strerror(int status)
+{
+    switch (status) {
+    case STATS_OK:
+        return "success";
+    case STATS_BAD_FROM:
+        return "\"from\" must be a date YYYY-MM-DD";
+    case STATS_BAD_TO:
+        return "\"to\" must be a date YYYY-MM-DD";
+    case STATS_FROM_AFTER_TO:
+        return "\"from\" is after \"to\"";
+    case STATS_TO_FUTURE:
+        return "\"to\" is after today (UTC)";
+    case STATS_OVER_RETENTION:
+        return "\"from\" is older than the counts are kept (stats.retention_days)";
+    default:
+        return "unknown error";
+    }
+}
+
+void stats_wilson(long long x, long long n, double z, struct stats_interval *out)
+{
+    double p, z2n, centre, half;
+
+    memset(out, 0, sizeof(*out));
+    if (n <= 0 || x < 0 || x > n)
+        return;
+    p = (double)x / (double)n;
+    z2n = z * z / (double)n;
+    centre = (p + z2n / 2) / (1 + z2n);
+    half = z / (1 + z2n) * sqrt(p * (1 - p) / (double)n + z2n / (4 * (double)n));
+    out->valid = 1;
+    out->rate = p;
+    out->low = centre - half < 0 ? 0 : centre - half;
+    out->high = centre + half > 1 ? 1 : centre + half;
+}
+
+double stats_two_proportion_p(long long x1, long long n1, long long x2, long long n2)
+{
+    double p1, p2, pool, se, z;
+
+    if (n1 <= 0 || n2 <= 0)
+        return 1;
+    p1 = (double)x1 / (double)n1;
+    p2 = (double)x2 / (double)n2;
+    pool = (double)(x1 + x2) / (double)(n1 + n2);
+    se = sqrt(pool * (1 - pool) * (1.0 / (double)n1 + 1.0 / (double)n2));
+    if (se == 0)
+        return 1;
+    z = fabs(p1 - p2) / se;
+    return erfc(z / sqrt(2.0));
+}
+
+/* ---- grouping ---- */
+
+struct agg {
+    char key[TALLY_MAX_PART];
+    long long shown, shown_gpc, settings, opted_out, on, off;
+    long long answers[NACTIONS];
+};
+
+struct cat {
+    char id[TALLY_MAX_PART];
+    long long on, off;
+};
+
+struct group {
+    struct agg *rows;
+    size_t n, cap;
+    struct agg total;
+    struct cat *cats;
+    size_t ncats, catcap;
+};
+
+static struct agg *row_of(struct group *g, const char *key)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->rows[i].key, key) == 0)
+            return &g->rows[i];
+    if (g->n == STATS_MAX_KEYS)
+        return NULL;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        struct agg *r = realloc(g->rows, cap * sizeof(*r));
+
+        if (r == NULL)
+            return NULL;
+        g->rows = r;
+        g->cap = cap;
+    }
+    memset(&g->rows[g->n], 0, sizeof(g->rows[0]));
+    snprintf(g->rows[g->n].key, sizeof(g->rows[0].key), "%s", key);
+    return &g->rows[g->n++];
+}
+
+static struct cat *cat_of(struct group *g, const char *id)
+{
+    for (size_t i = 0; i < g->ncats; i++)
+        if (strcmp(g->cats[i].id, id) == 0)
+            return &g->cats[i];
+    if (g->ncats == g->catcap) {
+        size_t cap = g->catcap ? 2 * g->catcap : 16;
+        struct cat *c = realloc(g->cats, cap * sizeof(*c));
+
+        if (c == NULL)
+            return NULL;
+        g->cats = c;
+        g->catcap = cap;
+    }
+    memset(&g->cats[g->ncats], 0, sizeof(g->cats[0]));
+    snprintf(g->cats[g->ncats].id, sizeof(g->cats[0].id), "%s", id);
+    return &g->cats[g->ncats++];
+}
+
+/* Adds count of event to a; returns the category it names (on/off), if any. */
+static const char *add_event(struct agg *a, const char *event, long long count)
+{
+    if (strcmp(event, TALLY_SHOWN) == 0)
+        a->shown += count;
+    else if (strcmp(event, TALLY_SHOWN_GPC) == 0)
+        a->shown_gpc += count;
+    else if (strcmp(event, TALLY_SETTINGS) == 0)
+        a->settings += count;
+    else if (strcmp(event, TALLY_OPTED_OUT) == 0)
+        a->opted_out += count;
+    else if (strncmp(event, TALLY_ANSWER_PREFIX, 2) == 0) {
+        for (size_t i = 0; i < NACTIONS; i++)
+            if (strcmp(event + 2, actions[i]) == 0)
+                a->answers[i] += count;
+    } else if (strncmp(event, "on:", 3) == 0) {
+        a->on += count;
+        return event + 3;
+    } else if (strncmp(event, "off:", 4) == 0) {
+        a->off += count;
+        return event + 4;
+    }
+    return NULL;
+}
+
+static long long answered(const struct agg *a)
+{
+    long long n = 0;
+
+    for (size_t i = 0; i < MANUAL_ACTIONS; i++)
+        n += a->answers[i];
+    return n;
+}
+
+static void add_interval(cJSON *o, const char *name, long long x, long long n)
+{
+    struct stats_interval iv;
+    cJSON *r;
+
+    stats_wilson(x, n, STATS_Z95, &iv);
+    if (!iv.valid) {
+        cJSON_AddNullToObject(o, name);
+        return;
+    }
+    r = cJSON_AddObjectToObject(o, name);
+    cJSON_AddNumberToObject(r, "rate", iv.rate);
+    cJSON_AddNumberToObject(r, "low", iv.low);
+    cJSON_AddNumberToObject(r, "high", iv.high);
+}
+
+static cJSON *agg_json(const struct agg *a)
+{
+    cJSON *o = cJSON_CreateObject(), *ans;
+    long long ans_n = answered(a);
+
+    cJSON_AddStringToObject(o, "key", a->key);
+    cJSON_AddNumberToObject(o, "shown", (double)a->shown);
+    cJSON_AddNumberToObject(o, "shown_gpc", (double)a->shown_gpc);
+    cJSON_AddNumberToObject(o, "settings", (double)a->settings);
+    cJSON_AddNumberToObject(o, "answered", (double)ans_n);
+    cJSON_AddNumberToObject(o, "ignored", (double)(a->shown > ans_n ? a->shown - ans_n : 0));
+    ans = cJSON_AddObjectToObject(o, "answers");
+    for (size_t i = 0; i < NACTIONS; i++)
+        cJSON_AddNumberToObject(ans, actions[i], (double)a->answers[i]);
+    cJSON_AddNumberToObject(o, "opted_out", (double)a->opted_out);
+    /* answers from the settings panel without a banner may exceed shown */
+    add_interval(o, "answer_rate", ans_n < a->shown ? ans_n : a->shown, a->shown);
+    add_interval(o, "accept_rate", a->answers[0], ans_n);
+    return o;
+}
+
+static cJSON *cat_json(const char *key, long long on, long long off)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(o, "key", key);
+    cJSON_AddNumberToObject(o, "on", (double)on);
+    cJSON_AddNumberToObject(o, "off", (double)off);
+    add_interval(o, "on_rate", on, on + off);
+    return o;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(((const struct agg *)a)->key, ((const struct agg *)b)->key);
+}
+
+static int cat_by_id(const void *a, const void *b)
+{
+    return strcmp(((const struct cat *)a)->id, ((const struct cat *)b)->id);
+}
+
+/* One comparison of the experiment table: x/n of a variant against the
+ * baseline's bx/bn. */
+static void add_test(cJSON *o, const char *name, long long x, long long n_, long long bx,
+                     long long bn)
+{
+    cJSON *t = cJSON_AddObjectToObject(o, name);
+    double p = stats_two_proportion_p(x, n_, bx, bn);
+
+    cJSON_AddNumberToObject(t, "difference", n_ > 0 && bn > 0
+                            ? (double)x / (double)n_ - (double)bx / (double)bn : 0);
+    cJSON_AddNumberToObject(t, "p", p);
+    cJSON_AddBoolToObject(t, "significant", p < STATS_ALPHA);
+}
+
+static cJSON *experiment_json(const struct group *g, const char *baseline)
+{
+    const struct agg *base = NULL;
+    cJSON *o, *arr;
+
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->rows[i].key, baseline) == 0)
+            base = &g->rows[i];
+    o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "baseline", baseline);
+    cJSON_AddNumberToObject(o, "alpha", STATS_ALPHA);
+    arr = cJSON_AddArrayToObject(o, "variants");
+    for (size_t i = 0; base != NULL && i < g->n; i++) {
+        const struct agg *a = &g->rows[i];
+        long long an = answered(a), bn = answered(base);
+        cJSON *v;
+
+        if (a == base || strcmp(a->key, TALLY_NONE) == 0)
+            continue;
+        v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "key", a->key);
+        add_test(v, "answer_rate", an < a->shown ? an : a->shown, a->shown,
+                 bn < base->shown ? bn : base->shown, base->shown);
+        add_test(v, "accept_rate", a->answers[0], an, base->answers[0], bn);
+        cJSON_AddItemToArray(arr, v);
+    }
+    return o;
+}
+
+cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
+                    const char *baseline, const struct store_stat *rows, size_t n)
+{
+    struct group g = {0};
+    char dims[TALLY_NDIMS][TALLY_MAX_PART], event[TALLY_MAX_PART], day[16];
+    cJSON *root = NULL, *arr, *total, *cats;
+    int ok = 1;
+
+    if (by == STATS_BY_DAY)     /* every day of the range, also the empty ones */
+        for (long d = from; d <= to && ok; d++) {
+            stats_day_format(d, day, sizeof(day));
+            ok = row_of(&g, day) != NULL;
+        }
+    for (size_t i = 0; i < n && ok; i++) {
+        struct agg *a;
+        const char *cat;
+        const char *key;
+
+        if (rows[i].day < from || rows[i].day > to ||
+            tally_field_parse(rows[i].field, dims, event, sizeof(event)) != 0)
+            continue;
+        cat = add_event(&g.total, event, rows[i].count);
+        if (cat != NULL) {
+            struct cat *c = cat_of(&g, cat);
+
+            if (c == NULL) {
+                ok = 0;
+                break;
+            }
+            if (event[1] == 'n')
+                c->on += rows[i].count;
+            else
+                c->off += rows[i].count;
+        }
+        if (by == STATS_BY_CATEGORY)
+            continue;
+        if (by == STATS_BY_DAY) {
+            stats_day_format(rows[i].day, day, sizeof(day));
+            key = day;
+        } else {
+            key = dims[by_dim[by]];
+        }
+        a = row_of(&g, key);
+        if (a == NULL) {
+            ok = 0;
+            break;
+        }
+        add_event(a, event, rows[i].count);
+    }
+    if (!ok)
+        goto cleanup;
+    if (g.n > 0)
+        qsort(g.rows, g.n, sizeof(*g.rows), by_key);
+    if (g.ncats > 0)
+        qsort(g.cats, g.ncats, sizeof(*g.cats), cat_by_id);
+
+    root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "site", site);
+    stats_day_format(from, day, sizeof(day));
+    cJSON_AddStringToObject(root, "from", day);
+    stats_day_format(to, day, sizeof(day));
+    cJSON_AddStringToObject(root, "to", day);
+    cJSON_AddStringToObject(root, "by", stats_by_name(by));
+    arr = cJSON_AddArrayToObject(root, "rows");
+    if (by == STATS_BY_CATEGORY)
+        for (size_t i = 0; i < g.ncats; i++)
+            cJSON_AddItemToArray(arr, cat_json(g.cats[i].id, g.cats[i].on, g.cats[i].off));
+    else
+        for (size_t i = 0; i < g.n; i++)
+            cJSON_AddItemToArray(arr, agg_json(&g.rows[i]));
+    snprintf(g.total.key, sizeof(g.total.key), "total");
+    total = agg_json(&g.total);
+    cats = cJSON_AddObjectToObject(total, "categories");
+    for (size_t i = 0; i < g.ncats; i++) {
+        cJSON *c = cat_json(g.cats[i].id, g.cats[i].on, g.cats[i].off);
+
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "key");
+        cJSON_AddItemToObject(cats, g.cats[i].id, c);
+    }
+    cJSON_AddItemToObject(root, "total", total);
+    if (by == STATS_BY_VARIANT && baseline != NULL)
+        cJSON_AddItemToObject(root, "experiment", experiment_json(&g, baseline));
+cleanup:
+    free(g.rows);
+    free(g.cats);
+    return root;
+}
+
+/* ---- CSV ---- */
+
+struct buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->failed)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = 1;
+            return;
+        }
+        if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        {
+            size_t cap = 2 * b->cap + (size_t)n;
+            char *s = realloc(b->s, cap);
+
+            if (s == NULL) {
+                b->failed = 1;
+                return;
+            }
+            b->s = s;
+            b->cap = cap;
+        }
+    }
+}
+
+/* A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
+static void put_cell(struct buf *b, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        put(b, "%s", s);
+        return;
+    }
+    put(b, "\"");
+    for (; *s != '\0'; s++)
+        if (*s == '"')
+            put(b, "\"\"");
+        else
+            put(b, "%c", *s);
+    put(b, "\"");
+}
+
+static double num(const cJSON *o, const char *name)
+{
+    return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+static void put_rate(struct buf *b, const cJSON *o, const char *name)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, name);
+
+    if (!cJSON_IsObject(r)) {
+        put(b, ",,,");
+        return;
+    }
+    put(b, ",%.6f,%.6f,%.6f", num(r, "rate"), num(r, "low"), num(r, "high"));
+}
+
+static void put_row(struct buf *b, const cJSON *row, int category)
+{
+    const cJSON *ans = cJSON_GetObjectItemCaseSensitive(row, "answers");
+
+    put_cell(b, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")));
+    if (category) {
+        put(b, ",%.0f,%.0f", num(row, "on"), num(row, "off"));
+        put_rate(b, row, "on_rate");
+    } else {
+        put(b, ",%.0f,%.0f,%.0f,%.0f,%.0f", num(row, "shown"), num(row, "shown_gpc"),
+            num(row, "settings"), num(row, "answered"), num(row, "ignored"));
+        for (size_t i = 0; i < NACTIONS; i++)
+            put(b, ",%.0f", num(ans, actions[i]));
+        put(b, ",%.0f", num(row, "opted_out"));
+        put_rate(b, row, "answer_rate");
+        put_rate(b, row, "accept_rate");
+    }
+    put(b, "\r\n");
+}
+
+char *stats_csv(const cJSON *report)
+{
+    struct buf b = {malloc(1024), 0, 1024, 0};
+    const char *by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "by"));
+    int category = by != NULL && strcmp(by, "category") == 0;
+    const cJSON *row;
+
+    if (b.s == NULL)
+        return NULL;
+    b.s[0] = '\0';
+    if (category)
+        put(&b, "%s,on,off,on_rate,on_rate_low,on_rate_high\r\n", by);
+    else
+        put(&b, "%s,shown,shown_gpc,settings,answered,ignored,accept_all,reject_all,"
+            "custom,withdraw,gpc,opted_out,answer_rate,answer_rate_low,answer_rate_high,"
+            "accept_rate,accept_rate_low,accept_rate_high\r\n", by != NULL ? by : "key");
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
+        put_row(&b, row, category);
+    if (!category)
+        put_row(&b, cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
+    if (b.failed) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
