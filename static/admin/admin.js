@@ -695,6 +695,7 @@
             charts[name].destroy();
         delete charts[name];
         clear(box);
+        box.closest('figure').hidden = data[0].length === 0;
         if (data[0].length === 0)
             return;
         charts[name] = new window.uPlot(Object.assign({
@@ -797,7 +798,6 @@
         drawBars('categories', cats.rows.map((r) => r.key), [{ label: 'Opt-in rate', color: '#2563eb' }],
                  [cats.rows.map((r) => rateOf(r.on_rate))], true);
         const states = regions.rows.filter((r) => r.key.startsWith('US-'));
-        $('fig-gpc').hidden = states.length === 0;
         drawBars('gpc', states.map((r) => r.key),
                  [{ label: 'GPC (automatic)', color: '#0e7490' }, { label: 'Opted out by hand', color: '#b45309' }],
                  [states.map((r) => r.answers.gpc), states.map((r) => r.opted_out)], false);

@@ -213,6 +213,25 @@ describe('support page: analytics', () => {
         await page.locator('#analytics').screenshot({ path: path.join(ARTIFACTS, 'analytics.png') });
     });
 
+    it('leaves out the bar charts of a range without counts', async () => {
+        const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+        await page.fill('#stats-from', yesterday);
+        await page.fill('#stats-to', yesterday);
+        await page.click('#stats-go');
+        await page.waitForFunction((d) => document.getElementById('status').textContent.includes(`${d} to ${d}`),
+                                   yesterday);
+        assert.deepEqual(await page.evaluate(() => window.consentAnalytics.data()),
+                         [[Date.parse(`${yesterday}T00:00:00Z`) / 1000], [0], [0], [0], [0]]);
+        assert.deepEqual(await page.evaluate(() => window.consentAnalytics.data('rates')),
+                         [[Date.parse(`${yesterday}T00:00:00Z`) / 1000], [null], [null], [null]]);
+        for (const name of ['regions', 'categories', 'gpc']) {
+            assert.equal(await page.evaluate((nm) => window.consentAnalytics.data(nm), name), null, name);
+            assert.equal(await page.isHidden(`#chart-${name}`), true, `${name} left out`);
+        }
+        assert.deepEqual(await table('t-region'), [['total', '0', '0', '0', '0', '0', '0', '–', '–', '0']]);
+        assert.deepEqual(problems, []);
+    });
+
     it('says so when the token lacks the stats role', async () => {
         await page.fill('#token', 'cst_nottherightone');
         await page.click('#stats-go');
