@@ -640,8 +640,6 @@
 
     /* ---- analytics (GET /consent/v1/admin/stats, role stats) ---- */
 
-    let chart = null;
-
     function percent(r) {
         if (!r)
             return '–';
@@ -684,25 +682,70 @@
     const COUNT_HEAD = ['Shown', 'Answered', 'Accepted all', 'Rejected all', 'Custom',
                         'GPC (automatic)', 'Answer rate (95%)', 'Accept rate (95%)'];
 
-    function drawChart(days) {
-        const data = [
-            days.rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000),
-            days.rows.map((r) => r.shown),
-            days.rows.map((r) => r.answered),
-            days.rows.map((r) => r.answers.accept_all),
-            days.rows.map((r) => r.answers.reject_all),
-        ];
-        const box = $('chart-days');
-        if (chart)
-            chart.destroy();
+    /* The charts (uPlot), each drawn from the same rows as its table. */
+    const charts = {};
+    const rateOf = (r) => (r ? r.rate : null);
+    const share = (n, d) => (d > 0 ? n / d : null);
+    const WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7, 1e8, 1e9];
+    const asPercent = (u, vals) => vals.map((v) => `${Math.round(100 * v)}%`);
+
+    function draw(name, opts, data) {
+        const box = $(`chart-${name}`);
+        if (charts[name])
+            charts[name].destroy();
+        delete charts[name];
         clear(box);
-        chart = new window.uPlot({
+        box.closest('figure').hidden = data[0].length === 0;
+        if (data[0].length === 0)
+            return;
+        charts[name] = new window.uPlot(Object.assign({
             width: Math.max(320, box.clientWidth || 800),
             height: 260,
-            tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+        }, opts), data, box);
+        charts[name].labels = opts.labels || null;
+    }
+
+    function drawDays(days) {
+        const x = days.rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000);
+        const tzDate = (ts) => window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
+        draw('days', {
+            tzDate,
+            axes: [{}, { incrs: WHOLE }],
             series: [{}, { label: 'Shown', stroke: '#2563eb' }, { label: 'Answered', stroke: '#7c3aed' },
                      { label: 'Accepted all', stroke: '#15803d' }, { label: 'Rejected all', stroke: '#b91c1c' }],
-        }, data, box);
+        }, [x, days.rows.map((r) => r.shown), days.rows.map((r) => r.answered),
+            days.rows.map((r) => r.answers.accept_all), days.rows.map((r) => r.answers.reject_all)]);
+        draw('rates', {
+            tzDate,
+            scales: { y: { range: [0, 1] } },
+            axes: [{}, { values: asPercent }],
+            series: [{}, { label: 'Answer rate', stroke: '#7c3aed', value: (u, v) => (v == null ? '–' : `${(100 * v).toFixed(1)}%`) },
+                     { label: 'Accept rate', stroke: '#15803d', value: (u, v) => (v == null ? '–' : `${(100 * v).toFixed(1)}%`) },
+                     { label: 'Reject rate', stroke: '#b91c1c', value: (u, v) => (v == null ? '–' : `${(100 * v).toFixed(1)}%`) }],
+        }, [x, days.rows.map((r) => rateOf(r.answer_rate)), days.rows.map((r) => rateOf(r.accept_rate)),
+            days.rows.map((r) => share(r.answers.reject_all, r.answered))]);
+    }
+
+    /* Bars over named groups (regions, categories, states): x is the
+     * group's index, the axis names it; two series side by side. */
+    function drawBars(name, labels, series, columns, rate) {
+        const n = labels.length;
+        const bar = (i) => window.uPlot.paths.bars({
+            size: [series.length > 1 ? 0.4 : 0.6, 64],
+            align: series.length > 1 ? (i === 0 ? -1 : 1) : 0,
+        });
+        const fmt = rate ? (u, v) => (v == null ? '–' : `${(100 * v).toFixed(1)}%`) : (u, v) => (v == null ? '–' : String(v));
+        draw(name, {
+            labels,
+            scales: { x: { time: false, range: () => [-0.5, n - 0.5] },
+                      y: rate ? { range: [0, 1] } : { range: (u, lo, hi) => [0, Math.max(1, hi)] } },
+            axes: [{ splits: () => labels.map((l, i) => i), values: (u, vals) => vals.map((v) => labels[v] || '') },
+                   rate ? { values: asPercent } : { incrs: WHOLE }],
+            legend: { live: false },
+            series: [{ label: 'Group', value: (u, v) => (v == null ? '–' : labels[v] || '') },
+                     ...series.map((s, i) => ({ label: s.label, stroke: s.color, fill: s.color, width: 0,
+                                                points: { show: false }, value: fmt, paths: bar(i) }))],
+        }, [labels.map((l, i) => i), ...columns]);
     }
 
     async function loadAnalytics(ev) {
@@ -725,7 +768,12 @@
         }
         const [days, regions, cats, variants] = answers.map((r) => r.body);
         $('stats-result').hidden = false;
-        fillTable('t-day', ['Day (UTC)', ...COUNT_HEAD], days.rows.map((r) => [r.key, ...counts(r)]));
+        const rejectRate = (r) => {
+            const x = share(r.answers.reject_all, r.answered);
+            return x === null ? '–' : `${(100 * x).toFixed(1)}%`;
+        };
+        fillTable('t-day', ['Day (UTC)', ...COUNT_HEAD, 'Reject rate'],
+                  days.rows.map((r) => [r.key, ...counts(r), rejectRate(r)]));
         fillTable('t-region', ['Region', ...COUNT_HEAD, 'Opted out by hand'],
                   [...regions.rows, regions.total].map((r) => [r.key, ...counts(r), r.opted_out]));
         fillTable('t-category', ['Category', 'On', 'Off', 'Opt-in rate (95%)'],
@@ -743,12 +791,25 @@
                                                 : p(tests[r.key] && tests[r.key].answer_rate),
                                             r.key === (variants.experiment || {}).baseline ? 'baseline'
                                                 : p(tests[r.key] && tests[r.key].accept_rate)]));
-        drawChart(days);
+        drawDays(days);
+        drawBars('regions', regions.rows.map((r) => r.key),
+                 [{ label: 'Answer rate', color: '#7c3aed' }, { label: 'Accept rate', color: '#15803d' }],
+                 [regions.rows.map((r) => rateOf(r.answer_rate)), regions.rows.map((r) => rateOf(r.accept_rate))], true);
+        drawBars('categories', cats.rows.map((r) => r.key), [{ label: 'Opt-in rate', color: '#2563eb' }],
+                 [cats.rows.map((r) => rateOf(r.on_rate))], true);
+        const states = regions.rows.filter((r) => r.key.startsWith('US-'));
+        drawBars('gpc', states.map((r) => r.key),
+                 [{ label: 'GPC (automatic)', color: '#0e7490' }, { label: 'Opted out by hand', color: '#b45309' }],
+                 [states.map((r) => r.answers.gpc), states.map((r) => r.opted_out)], false);
         setStatus(`Analytics of ${days.site}, ${days.from} to ${days.to} (UTC).`, 'ok');
     }
 
-    /* For tests and the curious: the chart's data as drawn. */
-    window.consentAnalytics = { data: () => (chart ? chart.data : null) };
+    /* For tests and the curious: a chart's data as drawn (days, rates,
+     * regions, categories, gpc) and, for bars, the groups it names. */
+    window.consentAnalytics = {
+        data: (name = 'days') => (charts[name] ? charts[name].data : null),
+        labels: (name) => (charts[name] ? charts[name].labels : null),
+    };
 
     function init() {
         $('stats-form').addEventListener('submit', loadAnalytics);

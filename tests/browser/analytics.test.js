@@ -3,8 +3,10 @@
  * analytics.test.js - the Analytics section of the support page
  * (static/admin/) in headless Chromium against a real stack: visitors
  * answer through the public API, a stats token reads the analytics on the
- * page, and the chart's data (uPlot, served from the page's own folder) and
- * every accessible table equal what GET /consent/v1/admin/stats answers;
+ * page, and every chart's data (uPlot, served from the page's own folder:
+ * counts and rates per day, bars by region, by category and GPC by US
+ * state) and every accessible table equal what GET
+ * /consent/v1/admin/stats answers;
  * the experiment table shows intervals and p-values; the page keeps its
  * strict CSP (no violation, no console error) and axe-core finds nothing
  * serious. Screenshot: tests/artifacts/analytics.png.
@@ -142,10 +144,41 @@ describe('support page: analytics', () => {
         assert.equal(await page.locator('#chart-days canvas').count(), 1, 'drawn');
         assert.equal(data[1].reduce((a, b) => a + b, 0), 5);
 
+        // the other charts: rates per day, bars by region, by category, GPC by US state
+        const chart = (name) => page.evaluate((nm) => ({ data: window.consentAnalytics.data(nm),
+                                                         labels: window.consentAnalytics.labels(nm) }), name);
+        const rate = (r) => (r ? r.rate : null);
+        const index = (rows) => rows.map((r, i) => i);
+        const rates = await chart('rates');
+        assert.deepEqual(rates.data, [
+            data[0],
+            days.rows.map((r) => rate(r.answer_rate)),
+            days.rows.map((r) => rate(r.accept_rate)),
+            days.rows.map((r) => (r.answered > 0 ? r.answers.reject_all / r.answered : null)),
+        ]);
+        assert.ok(rates.data[1].some((x) => x > 0), 'some answers on the days');
+        const byRegion = await chart('regions');
+        assert.deepEqual(byRegion.labels, regions.rows.map((r) => r.key));
+        assert.deepEqual(byRegion.labels, ['DE', 'US-CA']);
+        assert.deepEqual(byRegion.data, [index(regions.rows), regions.rows.map((r) => rate(r.answer_rate)),
+                                         regions.rows.map((r) => rate(r.accept_rate))]);
+        const byCategory = await chart('categories');
+        assert.deepEqual(byCategory.labels, cats.rows.map((r) => r.key));
+        assert.deepEqual(byCategory.data, [index(cats.rows), cats.rows.map((r) => rate(r.on_rate))]);
+        const states = regions.rows.filter((r) => r.key.startsWith('US-'));
+        const gpc = await chart('gpc');
+        assert.deepEqual(gpc.labels, ['US-CA']);
+        assert.deepEqual(gpc.data, [index(states), states.map((r) => r.answers.gpc), states.map((r) => r.opted_out)]);
+        assert.equal(gpc.data[2][0], 1, 'the Californian custom answer opted out by hand');
+        for (const name of ['rates', 'regions', 'categories', 'gpc'])
+            assert.equal(await page.locator(`#chart-${name} canvas`).count(), 1, `${name} drawn`);
+        assert.equal(await page.isHidden('#fig-gpc'), false);
+
         const counts = (r) => [String(r.shown), String(r.answered), String(r.answers.accept_all),
                                String(r.answers.reject_all), String(r.answers.custom), String(r.answers.gpc),
                                percent(r.answer_rate), percent(r.accept_rate)];
-        assert.deepEqual(await table('t-day'), days.rows.map((r) => [r.key, ...counts(r)]));
+        assert.deepEqual(await table('t-day'), days.rows.map((r, i) =>
+            [r.key, ...counts(r), rates.data[3][i] === null ? '–' : pct(rates.data[3][i])]));
         assert.deepEqual(await table('t-region'), [...regions.rows, regions.total]
             .map((r) => [r.key, ...counts(r), String(r.opted_out)]));
         assert.deepEqual((await table('t-region')).map((r) => r[0]), ['DE', 'US-CA', 'total']);
@@ -178,6 +211,25 @@ describe('support page: analytics', () => {
         assert.deepEqual(serious, []);
         fs.mkdirSync(ARTIFACTS, { recursive: true });
         await page.locator('#analytics').screenshot({ path: path.join(ARTIFACTS, 'analytics.png') });
+    });
+
+    it('leaves out the bar charts of a range without counts', async () => {
+        const yesterday = new Date(Date.now() - 86400e3).toISOString().slice(0, 10);
+        await page.fill('#stats-from', yesterday);
+        await page.fill('#stats-to', yesterday);
+        await page.click('#stats-go');
+        await page.waitForFunction((d) => document.getElementById('status').textContent.includes(`${d} to ${d}`),
+                                   yesterday);
+        assert.deepEqual(await page.evaluate(() => window.consentAnalytics.data()),
+                         [[Date.parse(`${yesterday}T00:00:00Z`) / 1000], [0], [0], [0], [0]]);
+        assert.deepEqual(await page.evaluate(() => window.consentAnalytics.data('rates')),
+                         [[Date.parse(`${yesterday}T00:00:00Z`) / 1000], [null], [null], [null]]);
+        for (const name of ['regions', 'categories', 'gpc']) {
+            assert.equal(await page.evaluate((nm) => window.consentAnalytics.data(nm), name), null, name);
+            assert.equal(await page.isHidden(`#chart-${name}`), true, `${name} left out`);
+        }
+        assert.deepEqual(await table('t-region'), [['total', '0', '0', '0', '0', '0', '0', '–', '–', '0']]);
+        assert.deepEqual(problems, []);
     });
 
     it('says so when the token lacks the stats role', async () => {
