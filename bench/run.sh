@@ -152,6 +152,10 @@ fi
 R_STATIC=$(run_wrk static "$B/static/decision.json")
 R_EMPTY=$(run_wrk empty "$B/empty")
 R_FIRST=$(BENCH_COOKIE="" run_wrk first "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")
+# The same decision left out of the analytics (a crawler's user agent): what
+# counting costs the decision, measured in this run.
+R_FIRST_BOT=$(BENCH_COOKIE="" BENCH_UA="Mozilla/5.0 (compatible; Googlebot/2.1)" \
+    run_wrk first-bot "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")
 R_RETURN=$(BENCH_COOKIE="$RETURNING" run_wrk returning "$B/consent/v1/banner?site=demo" "$ROOT/bench/get.lua")
 RSS_ANON=$(awk '/RssAnon/ {print $2}' "/proc/$CONSENTD_PID/status")
 R_WRITE=$(run_wrk write "$B/consent/v1/consents" "$ROOT/bench/write.lua")
@@ -262,6 +266,7 @@ line() {    # line LABEL "name rps p50 p99 non2xx"
 line "1. nginx static file (${DECISION_BYTES} B)" "$R_STATIC"
 line "2. empty FastCGI responder" "$R_EMPTY"
 line "3. decision, first-time visitor" "$R_FIRST"
+line "3b. the same, not counted (a bot)" "$R_FIRST_BOT"
 line "4. decision, returning visitor (+Redis)" "$R_RETURN"
 line "5. receipt write (sign + Lua write)" "$R_WRITE"
 line "6. support lookup, $NIDS1 IDs stored" "$R_LOOKUP1"
@@ -273,6 +278,7 @@ ratio() {   # ratio "name rps ..." "name rps ...": the first's req/s over the se
     awk -v a="$(echo "$1" | awk '{print $2}')" -v b="$(echo "$2" | awk '{print $2}')" \
         'BEGIN {printf "%.2f", a/b}'
 }
+echo "analytics: decision counted / not counted (3 / 3b): $(ratio "$R_FIRST" "$R_FIRST_BOT") (1.00: counting costs nothing measurable)"
 echo "3-primary cluster / single server, same run: returning decision $(ratio "$R_RETURN_C" "$R_RETURN"), receipt write $(ratio "$R_WRITE_C" "$R_WRITE")"
 L1=$(echo "$R_LOOKUP1" | awk '{print $2}'); L2=$(echo "$R_LOOKUP2" | awk '{print $2}')
 echo "support lookup, $NIDS2 IDs / $NIDS1 IDs: $(awk -v a="$L2" -v b="$L1" 'BEGIN {printf "%.2f", a/b}') (req/s; 1.00 is flat)"
