@@ -95,6 +95,7 @@ install: all
 	    -e 's|"\.\./run/cookie.key"|"/run/credentials/consentd.service/cookie.key"|' \
 	    -e 's|"secure": false|"secure": true|' \
 	    -e 's|"preview": true|"preview": false|' \
+	    -e '/"http:\/\/127.0.0.1:\(808[1-9]\|809[0-9]\)",/d' \
 	    -e 's|"http://127.0.0.1:8080"|"https://www.example.com"|' \
 	    -e 's|"http://localhost:8080"|"https://example.com"|' \
 	    -e 's|"/consent/demo/privacy.html"|"https://www.example.com/privacy"|' \
