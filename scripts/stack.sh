@@ -106,8 +106,10 @@ start() {
 
     user_line=""
     [ "$(id -u)" -eq 0 ] && user_line="user root;"
+    sed -e "s|@PORT@|$PORT|g" "$ROOT/nginx/demo-visits.conf.in" >"$RUN/demo-visits.conf"
     sed -e "s|@RUN@|$RUN|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" \
         -e "s|@FASTCGI@|$FASTCGI|g" -e "s|@USER_LINE@|$user_line|g" \
+        -e "s|@DEMO_VISITS@|include $RUN/demo-visits.conf;|" \
         "$ROOT/nginx/local.conf.in" >"$RUN/nginx.conf"
     nginx -p "$RUN" -c "$RUN/nginx.conf" -e "$RUN/nginx-error.log"
 

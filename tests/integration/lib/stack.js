@@ -361,6 +361,7 @@ function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], htt
         .split('@PORT@').join(String(port))
         .split('@FASTCGI@').join(upstreamServers(fastcgiPorts, { serverExtra, backups }))
         .split('@USER_LINE@').join(userLine)
+        .split('@DEMO_VISITS@').join('')       // make run's demo ports only
         .replace(/^(\s*keepalive_requests .*)$/m, (line) => `${line}\n    ${httpExtra}`);
 }
 
