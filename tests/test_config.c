@@ -93,7 +93,9 @@ Test(config, the_example_loads_with_its_sites_and_texts)
     cr_assert(strstr(s->languages[0].texts[MODEL_OPT_IN], "\"accept_all\"") != NULL);
     cr_assert(strstr(s->languages[0].texts[MODEL_OPT_IN], "\"categories\"") != NULL);
     cr_assert(config_origin_allowed(s, "http://127.0.0.1:8080"));
-    cr_assert_not(config_origin_allowed(s, "http://127.0.0.1:8081"));
+    cr_assert(config_origin_allowed(s, "http://127.0.0.1:8081"));   /* make run's DE visitor */
+    cr_assert_not(config_origin_allowed(s, "http://127.0.0.1:8079"));
+    cr_assert_not(config_origin_allowed(s, "http://127.0.0.1:8091"));
     /* relative paths are taken from the config file's folder */
     cr_assert(strstr(cfg.rules_path, "cgi/../geo/rules.json") != NULL, "%s", cfg.rules_path);
     config_free(&cfg);
@@ -509,8 +511,8 @@ Test(config, an_origin_with_a_path_is_refused)
     cJSON *r = example();
     cJSON *o = cJSON_GetObjectItem(site0(r), "origins");
 
-    cJSON_AddItemToArray(o, cJSON_CreateString("https://a.example/path"));
-    expect_error(r, "$.sites[0].origins[2]: expected an origin");
+    cJSON_ReplaceItemInArray(o, 1, cJSON_CreateString("https://a.example/path"));
+    expect_error(r, "$.sites[0].origins[1]: expected an origin");
 }
 
 Test(config, a_category_defined_twice_is_refused)
