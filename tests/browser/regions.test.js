@@ -293,7 +293,8 @@ describe('region preview for operators', () => {
                 await v.page.goto(DEMO);
                 const d = v.page.waitForResponse((r) => r.url().includes('/consent/v1/banner') &&
                                                   r.url().includes('preview=' + region));
-                await v.page.getByRole('link', { name: region, exact: true }).click();
+                await v.page.getByRole('navigation', { name: 'Region preview' })
+                    .getByRole('link', { name: region, exact: true }).click();
                 assert.equal((await (await d).json()).jurisdiction.model, model, region);
                 const b = await banner(v.page);
                 if (model === 'opt-in')
