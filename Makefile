@@ -29,7 +29,7 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 # LIB_SRCS have no global state and are what the unit suites link;
 # MAIN_SRCS are the service itself (routes, handlers, threads).
 LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/metrics.c cgi/tally.c cgi/stats.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/slot.c redis/store.c
+            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/textbuf.c cgi/metrics.c cgi/tally.c cgi/stats.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/slot.c redis/store.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c redis/watch.c
 TEST_SUITES := request geo rules config decision receipt choice verify store slot gpp stats headcache
 

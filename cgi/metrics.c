@@ -2,8 +2,8 @@
  * metrics.c - see metrics.h.
  */
 #include "metrics.h"
+#include "textbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,55 +75,16 @@ int metrics_regime_slot(const char *regime_id)
     return n;
 }
 
-struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            char *grown = realloc(b->s, b->cap * 2 + (size_t)n);
-
-            if (grown == NULL) {
-                b->failed = 1;
-                return;
-            }
-            b->s = grown;
-            b->cap = b->cap * 2 + (size_t)n;
-        }
-    }
-}
-
 char *metrics_render(const struct metrics *const *all, size_t n,
                      const char *const *route_names, size_t nroutes)
 {
-    struct buf b = {malloc(16384), 0, 16384, 0};
+    struct textbuf b;
     int nreg = atomic_load(&regime_count);
     unsigned long sum;
 
-    if (b.s == NULL)
+    if (textbuf_init(&b, 16384) != 0)
         return NULL;
-    b.s[0] = '\0';
-    put(&b, "# HELP consent_requests_total Requests by route and status.\n"
+    textbuf_printf(&b, "# HELP consent_requests_total Requests by route and status.\n"
             "# TYPE consent_requests_total counter\n");
     for (size_t r = 0; r <= nroutes && r <= METRICS_MAX_ROUTES; r++) {
         size_t slot = r < nroutes ? r : METRICS_MAX_ROUTES;
@@ -135,14 +96,14 @@ char *metrics_render(const struct metrics *const *all, size_t n,
             if (sum == 0)
                 continue;
             if (s < METRICS_STATUSES - 1)
-                put(&b, "consent_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
+                textbuf_printf(&b, "consent_requests_total{route=\"%s\",status=\"%d\"} %lu\n",
                     r < nroutes ? route_names[r] : "unmatched", statuses[s], sum);
             else
-                put(&b, "consent_requests_total{route=\"%s\",status=\"other\"} %lu\n",
+                textbuf_printf(&b, "consent_requests_total{route=\"%s\",status=\"other\"} %lu\n",
                     r < nroutes ? route_names[r] : "unmatched", sum);
         }
     }
-    put(&b, "# HELP consent_admin_requests_total Support API answers by status, "
+    textbuf_printf(&b, "# HELP consent_admin_requests_total Support API answers by status, "
             "refusals included.\n# TYPE consent_admin_requests_total counter\n");
     for (int s = 0; s < METRICS_STATUSES; s++) {
         sum = 0;
@@ -151,32 +112,32 @@ char *metrics_render(const struct metrics *const *all, size_t n,
         if (sum == 0)
             continue;
         if (s < METRICS_STATUSES - 1)
-            put(&b, "consent_admin_requests_total{status=\"%d\"} %lu\n", statuses[s], sum);
+            textbuf_printf(&b, "consent_admin_requests_total{status=\"%d\"} %lu\n", statuses[s], sum);
         else
-            put(&b, "consent_admin_requests_total{status=\"other\"} %lu\n", sum);
+            textbuf_printf(&b, "consent_admin_requests_total{status=\"other\"} %lu\n", sum);
     }
-    put(&b, "# HELP consent_request_duration_seconds Time consentd spent on a request.\n"
+    textbuf_printf(&b, "# HELP consent_request_duration_seconds Time consentd spent on a request.\n"
             "# TYPE consent_request_duration_seconds histogram\n");
     for (int k = 0; k < METRICS_BUCKETS; k++) {
         sum = 0;
         for (size_t w = 0; w < n; w++)
             sum += get(&all[w]->latency[k]);
         if (k < METRICS_BUCKETS - 1)
-            put(&b, "consent_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
+            textbuf_printf(&b, "consent_request_duration_seconds_bucket{le=\"%g\"} %lu\n",
                 (double)buckets_us[k] / 1e6, sum);
         else
-            put(&b, "consent_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", sum);
+            textbuf_printf(&b, "consent_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", sum);
     }
     sum = 0;
     for (size_t w = 0; w < n; w++)
         sum += get(&all[w]->latency_sum_us);
-    put(&b, "consent_request_duration_seconds_sum %.6f\n", (double)sum / 1e6);
+    textbuf_printf(&b, "consent_request_duration_seconds_sum %.6f\n", (double)sum / 1e6);
     sum = 0;
     for (size_t w = 0; w < n; w++)
         sum += get(&all[w]->latency_count);
-    put(&b, "consent_request_duration_seconds_count %lu\n", sum);
+    textbuf_printf(&b, "consent_request_duration_seconds_count %lu\n", sum);
 
-    put(&b, "# HELP consent_decisions_total Banner decisions by regime and model.\n"
+    textbuf_printf(&b, "# HELP consent_decisions_total Banner decisions by regime and model.\n"
             "# TYPE consent_decisions_total counter\n");
     for (int g = 0; g < nreg; g++)
         for (int m = 0; m < MODEL_COUNT; m++) {
@@ -184,7 +145,7 @@ char *metrics_render(const struct metrics *const *all, size_t n,
             for (size_t w = 0; w < n; w++)
                 sum += get(&all[w]->decisions[g][m]);
             if (sum > 0)
-                put(&b, "consent_decisions_total{regime=\"%s\",model=\"%s\"} %lu\n",
+                textbuf_printf(&b, "consent_decisions_total{regime=\"%s\",model=\"%s\"} %lu\n",
                     regime_names[g], rules_model_name((enum consent_model)m), sum);
         }
 #define SIMPLE(field, name, help)                                          \
@@ -192,7 +153,7 @@ char *metrics_render(const struct metrics *const *all, size_t n,
         sum = 0;                                                           \
         for (size_t w = 0; w < n; w++)                                     \
             sum += get(&all[w]->field);                                    \
-        put(&b, "# HELP " name " " help "\n# TYPE " name " counter\n"      \
+        textbuf_printf(&b, "# HELP " name " " help "\n# TYPE " name " counter\n"      \
                 name " %lu\n", sum);                                       \
     } while (0)
     SIMPLE(gpc_seen, "consent_gpc_seen_total", "Requests that carried Sec-GPC: 1.");
@@ -219,17 +180,13 @@ char *metrics_render(const struct metrics *const *all, size_t n,
     SIMPLE(stats_flush_failures, "consent_stats_flush_failures_total",
            "Analytics flushes Redis did not take (the counts are kept and sent again).");
 #undef SIMPLE
-    put(&b, "# HELP consent_answers_total Choices recorded, by action.\n"
+    textbuf_printf(&b, "# HELP consent_answers_total Choices recorded, by action.\n"
             "# TYPE consent_answers_total counter\n");
     for (int k = 0; k < METRICS_ACTIONS; k++) {
         sum = 0;
         for (size_t w = 0; w < n; w++)
             sum += get(&all[w]->answers[k]);
-        put(&b, "consent_answers_total{action=\"%s\"} %lu\n", metrics_action_names[k], sum);
+        textbuf_printf(&b, "consent_answers_total{action=\"%s\"} %lu\n", metrics_action_names[k], sum);
     }
-    if (b.failed) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    return textbuf_take(&b);
 }

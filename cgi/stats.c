@@ -3,9 +3,9 @@
  */
 #include "stats.h"
 #include "tally.h"
+#include "textbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -443,61 +443,20 @@ cleanup:
 
 /* ---- CSV ---- */
 
-struct buf {
-    char *s;
-    size_t len, cap;
-    int failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void put(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        {
-            size_t cap = 2 * b->cap + (size_t)n;
-            char *s = realloc(b->s, cap);
-
-            if (s == NULL) {
-                b->failed = 1;
-                return;
-            }
-            b->s = s;
-            b->cap = cap;
-        }
-    }
-}
-
 /* A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
-static void put_cell(struct buf *b, const char *s)
+static void put_cell(struct textbuf *b, const char *s)
 {
     if (strpbrk(s, ",\"\r\n") == NULL) {
-        put(b, "%s", s);
+        textbuf_printf(b, "%s", s);
         return;
     }
-    put(b, "\"");
+    textbuf_printf(b, "\"");
     for (; *s != '\0'; s++)
         if (*s == '"')
-            put(b, "\"\"");
+            textbuf_printf(b, "\"\"");
         else
-            put(b, "%c", *s);
-    put(b, "\"");
+            textbuf_printf(b, "%c", *s);
+    textbuf_printf(b, "\"");
 }
 
 static double num(const cJSON *o, const char *name)
@@ -505,60 +464,55 @@ static double num(const cJSON *o, const char *name)
     return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, name));
 }
 
-static void put_rate(struct buf *b, const cJSON *o, const char *name)
+static void put_rate(struct textbuf *b, const cJSON *o, const char *name)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, name);
 
     if (!cJSON_IsObject(r)) {
-        put(b, ",,,");
+        textbuf_printf(b, ",,,");
         return;
     }
-    put(b, ",%.6f,%.6f,%.6f", num(r, "rate"), num(r, "low"), num(r, "high"));
+    textbuf_printf(b, ",%.6f,%.6f,%.6f", num(r, "rate"), num(r, "low"), num(r, "high"));
 }
 
-static void put_row(struct buf *b, const cJSON *row, int category)
+static void put_row(struct textbuf *b, const cJSON *row, int category)
 {
     const cJSON *ans = cJSON_GetObjectItemCaseSensitive(row, "answers");
 
     put_cell(b, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")));
     if (category) {
-        put(b, ",%.0f,%.0f", num(row, "on"), num(row, "off"));
+        textbuf_printf(b, ",%.0f,%.0f", num(row, "on"), num(row, "off"));
         put_rate(b, row, "on_rate");
     } else {
-        put(b, ",%.0f,%.0f,%.0f,%.0f,%.0f", num(row, "shown"), num(row, "shown_gpc"),
+        textbuf_printf(b, ",%.0f,%.0f,%.0f,%.0f,%.0f", num(row, "shown"), num(row, "shown_gpc"),
             num(row, "settings"), num(row, "answered"), num(row, "ignored"));
         for (size_t i = 0; i < NACTIONS; i++)
-            put(b, ",%.0f", num(ans, actions[i]));
-        put(b, ",%.0f", num(row, "opted_out"));
+            textbuf_printf(b, ",%.0f", num(ans, actions[i]));
+        textbuf_printf(b, ",%.0f", num(row, "opted_out"));
         put_rate(b, row, "answer_rate");
         put_rate(b, row, "accept_rate");
     }
-    put(b, "\r\n");
+    textbuf_printf(b, "\r\n");
 }
 
 char *stats_csv(const cJSON *report)
 {
-    struct buf b = {malloc(1024), 0, 1024, 0};
+    struct textbuf b;
     const char *by = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "by"));
     int category = by != NULL && strcmp(by, "category") == 0;
     const cJSON *row;
 
-    if (b.s == NULL)
+    if (textbuf_init(&b, 1024) != 0)
         return NULL;
-    b.s[0] = '\0';
     if (category)
-        put(&b, "%s,on,off,on_rate,on_rate_low,on_rate_high\r\n", by);
+        textbuf_printf(&b, "%s,on,off,on_rate,on_rate_low,on_rate_high\r\n", by);
     else
-        put(&b, "%s,shown,shown_gpc,settings,answered,ignored,accept_all,reject_all,"
+        textbuf_printf(&b, "%s,shown,shown_gpc,settings,answered,ignored,accept_all,reject_all,"
             "custom,withdraw,gpc,opted_out,answer_rate,answer_rate_low,answer_rate_high,"
             "accept_rate,accept_rate_low,accept_rate_high\r\n", by != NULL ? by : "key");
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
         put_row(&b, row, category);
     if (!category)
         put_row(&b, cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
-    if (b.failed) {
-        free(b.s);
-        return NULL;
-    }
-    return b.s;
+    return textbuf_take(&b);
 }
