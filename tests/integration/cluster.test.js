@@ -29,13 +29,15 @@ const path = require('node:path');
 const { ROOT, poll, runCommand, startStack } = require('./lib/stack');
 const { ask, startCluster } = require('./lib/cluster');
 const V = require('./lib/visitor');
+const load = require('./lib/load');
+
+const { countBy, errorCode, sleep, startLoad } = load;
 
 const UA = 'cluster-test/1.0 (integration; +https://example.invalid)';
 const CONSENTCTL = process.env.CONSENTCTL
     ? path.resolve(process.cwd(), process.env.CONSENTCTL)
     : path.join(ROOT, 'build', 'asan', 'consentctl');
 const HEALTH = '/consent/v1/health';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const TOKEN = crypto.randomBytes(24).toString('base64url');
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
@@ -91,68 +93,11 @@ function clusterStack(cluster, redis = {}) {
     });
 }
 
-async function timed(fn) {
-    const start = Date.now();
-    try {
-        const res = await fn();
-        const end = Date.now();
-        return { status: res.status, start, end, ms: end - start, json: res.json,
-                 body: res.body, headers: res.headers };
-    } catch (e) {
-        const end = Date.now();
-        return { status: 'error', start, end, ms: end - start, error: e.message };
-    }
-}
-
-/* `workers` loops of make(w, n) until stop() or the deadline. */
-function startLoad({ workers, deadlineMs, make, pauseAfterErrorMs = 20 }) {
-    const deadline = Date.now() + deadlineMs;
-    const results = [];
-    let issued = 0;
-    let stopped = false;
-    const loop = async (w) => {
-        while (!stopped && Date.now() < deadline) {
-            const n = issued++;
-            const r = await timed(() => make(w, n));
-            r.worker = w;
-            results.push(r);
-            if (!(r.status >= 200 && r.status < 300))
-                await sleep(pauseAfterErrorMs);
-        }
-    };
-    const done = Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
-    return { results, stop: () => { stopped = true; return done.then(() => results); } };
-}
-
-function countBy(list, f) {
-    const out = {};
-    for (const x of list) {
-        const k = String(f(x));
-        out[k] = (out[k] || 0) + 1;
-    }
-    return out;
-}
-
-const errorCode = (r) => (r.json && r.json.error ? r.json.error.code : r.error || r.body);
-
 /* How many 201 answers the cluster holds exactly (history and index). */
 async function findAcknowledged(cluster, acked) {
     const c = cluster.client();
     try {
-        const stored = new Map();
-        let found = 0;
-        const missing = [];
-        for (const a of acked) {
-            const cid = a.json.consent_id;
-            if (!stored.has(cid))
-                stored.set(cid, await V.storedReceipts(c, cid));
-            const idx = await V.indexedConsentId(c, a.json.receipt.receipt_id);
-            if (idx === cid && V.isStored(stored.get(cid), a.json))
-                found++;
-            else
-                missing.push(a.json.receipt.receipt_id);
-        }
-        return { found, missing };
+        return await load.findAcknowledged(c, acked);
     } finally {
         c.close();
     }

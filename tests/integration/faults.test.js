@@ -27,6 +27,7 @@ const {
 } = require('./lib/stack');
 const { withRedis } = require('./lib/redis');
 const V = require('./lib/visitor');
+const { countBy, startLoad, timed } = require('./lib/load');
 
 const { BANNER, CONSENTS, COOKIE_VALUE, assertError, recordBody } = V;
 const HEALTH = '/consent/v1/health';
@@ -110,60 +111,6 @@ async function chosen(stack, xff = deAddr()) {
 
 const post = (stack, body, { xff = deAddr(), timeoutMs = 10000, ...rest } = {}) =>
     V.post(stack, body, { xff, timeoutMs, ua: UA, ...rest });
-
-/* A request timed: { status, ms, start, end, json, body, error }. */
-async function timed(fn) {
-    const start = Date.now();
-    try {
-        const res = await fn();
-        const end = Date.now();
-        return { status: res.status, start, end, ms: end - start, json: res.json,
-                 body: res.body, headers: res.headers };
-    } catch (e) {
-        const end = Date.now();
-        return { status: 'error', start, end, ms: end - start, error: e.message };
-    }
-}
-
-/*
- * A bounded concurrent load: `workers` loops, each calling make(worker, n)
- * until stop() is called, the deadline passes or maxRequests were issued in
- * all. Resolves (on the promise `done`) to the list of timed results, each
- * with its worker and sequence number.
- */
-function startLoad({ workers, maxRequests, deadlineMs, make, pauseAfterErrorMs = 0 }) {
-    const deadline = Date.now() + deadlineMs;
-    const results = [];
-    let issued = 0;
-    let stopped = false;
-    const loop = async (w) => {
-        while (!stopped && Date.now() < deadline && issued < maxRequests) {
-            const n = issued++;
-            const r = await timed(() => make(w, n));
-            r.worker = w;
-            r.n = n;
-            results.push(r);
-            if (pauseAfterErrorMs > 0 && !(r.status >= 200 && r.status < 300))
-                await sleep(pauseAfterErrorMs);
-        }
-    };
-    const done = Promise.all(Array.from({ length: workers }, (_, w) => loop(w)))
-        .then(() => results);
-    return {
-        results,
-        stop: () => { stopped = true; return done; },
-        done,
-    };
-}
-
-function countBy(list, f) {
-    const out = {};
-    for (const x of list) {
-        const k = String(f(x));
-        out[k] = (out[k] || 0) + 1;
-    }
-    return out;
-}
 
 /* Parsed JSON lines of consentd's log (stderr). */
 function logLines(stack) {
@@ -581,7 +528,7 @@ describe('faults under load', () => {
         const before0 = reloads();
 
         const load = startLoad({
-            workers: 6, maxRequests: 3000, deadlineMs: 20000,
+            workers: 6, maxRequests: 3000, deadlineMs: 20000, pauseAfterErrorMs: 0,
             make: () => stack.request({ path: BANNER, xff: deAddr(), timeoutMs: 5000 }),
         });
         let signalledAt;

@@ -34,6 +34,9 @@ const {
     ask, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup, startServer,
 } = require('./lib/replicas');
 const V = require('./lib/visitor');
+const load = require('./lib/load');
+
+const { countBy, errorCode, startLoad } = load;
 
 const UA = 'sentinel-test/1.0 (integration; +https://example.invalid)';
 const CONSENTCTL = process.env.CONSENTCTL
@@ -69,76 +72,16 @@ async function chosen(stack) {
     return v;
 }
 
-/* A request timed: { status, start, end, ms, json, body, headers } or
- * status 'error'. */
-async function timed(fn) {
-    const start = Date.now();
-    try {
-        const res = await fn();
-        const end = Date.now();
-        return { status: res.status, start, end, ms: end - start, json: res.json,
-                 body: res.body, headers: res.headers };
-    } catch (e) {
-        const end = Date.now();
-        return { status: 'error', start, end, ms: end - start, error: e.message };
-    }
-}
-
-/* `workers` loops of make(w, n) until stop(), the deadline or maxRequests. */
-function startLoad({ workers, maxRequests, deadlineMs, make, pauseAfterErrorMs = 20 }) {
-    const deadline = Date.now() + deadlineMs;
-    const results = [];
-    let issued = 0;
-    let stopped = false;
-    const loop = async (w) => {
-        while (!stopped && Date.now() < deadline && issued < maxRequests) {
-            const n = issued++;
-            const r = await timed(() => make(w, n));
-            r.worker = w;
-            results.push(r);
-            if (!(r.status >= 200 && r.status < 300))
-                await sleep(pauseAfterErrorMs);
-        }
-    };
-    const done = Promise.all(Array.from({ length: workers }, (_, w) => loop(w)));
-    return { results, stop: () => { stopped = true; return done.then(() => results); } };
-}
-
-function countBy(list, f) {
-    const out = {};
-    for (const x of list) {
-        const k = String(f(x));
-        out[k] = (out[k] || 0) + 1;
-    }
-    return out;
-}
-
 /* How many keys a server holds, the analytics counts (a:{...}) left out:
  * consentd's flusher adds those on its own schedule. */
 const dataKeys = async (port) =>
     (await ask(port, 'KEYS', '*')).filter((k) => !String(k).startsWith('a:{')).length;
 
-const errorCode = (r) => (r.json && r.json.error ? r.json.error.code : r.error || r.body);
-
-/* How many of the 201 answers are stored on the server at port, exactly
- * (history and receipt index): { found, missing: [receipt IDs] }. */
+/* How many of the 201 answers are stored on the server at port, exactly. */
 async function findAcknowledged(port, acked) {
     const r = await Redis.connect(port);
     try {
-        const stored = new Map();
-        let found = 0;
-        const missing = [];
-        for (const a of acked) {
-            const cid = a.json.consent_id;
-            if (!stored.has(cid))
-                stored.set(cid, await V.storedReceipts(r, cid));
-            const idx = await V.indexedConsentId(r, a.json.receipt.receipt_id);
-            if (idx === cid && V.isStored(stored.get(cid), a.json))
-                found++;
-            else
-                missing.push(a.json.receipt.receipt_id);
-        }
-        return { found, missing };
+        return await load.findAcknowledged(r, acked);
     } finally {
         r.close();
     }

@@ -23,26 +23,9 @@ const {
     ROOT, freePorts, makeTempDir, poll, redisPing, removeDir, runCommand, spawnLogged, terminate,
 } = require('./stack');
 const { Redis } = require('./redis');
+const { ask } = require('./replicas');
 
 const START_TIMEOUT_MS = 20000;
-
-/* One command on a fresh connection; an error answer comes back as the
- * Error, a server that is down as null. */
-async function ask(port, ...args) {
-    let r;
-    try {
-        r = await Redis.connect(port);
-    } catch (_) {
-        return null;
-    }
-    try {
-        return await r.cmd(...args);
-    } catch (e) {
-        return e;
-    } finally {
-        r.close();
-    }
-}
 
 /* CLUSTER INFO of the node on port as { field: value }, or null. */
 async function clusterInfo(port) {
