@@ -479,6 +479,9 @@ static int store_command(struct store *s, const char *key, redisReply **reply, i
 
 static void sleep_ms(int ms);
 
+/* Commands cluster_exec sends in one round trip (ASKING comes on top). */
+#define CLUSTER_MAX_PIPELINE 7
+
 /* A command of a pipeline. */
 struct cmd {
     int argc;
@@ -707,7 +710,8 @@ static int node_for(struct store_link *l, const char *address)
 }
 
 /*
- * Sends cmds (about key's slot; key NULL: none) in one round trip to the
+ * Sends cmds (1 to CLUSTER_MAX_PIPELINE, about key's slot; key NULL: none)
+ * in one round trip to the
  * primary serving it and reads every answer into out (caller frees),
  * following redirections and retrying lost connections, TRYAGAIN and
  * CLUSTERDOWN up to STORE_CLUSTER_TRIES times, pausing 10, 20, 40 ... 200
@@ -724,8 +728,10 @@ static int cluster_exec(struct store *s, const char *key, const char *script,
     int ask = -1, pause = 0;
     char why[STORE_MAX_ERROR] = "no answer";
 
+    if (n == 0 || n > CLUSTER_MAX_PIPELINE)
+        return STORE_ERROR;
     for (int tries = 0; tries < STORE_CLUSTER_TRIES; tries++) {
-        redisReply *replies[8] = {NULL};
+        redisReply *replies[CLUSTER_MAX_PIPELINE + 1] = {NULL};
         int node, asking = ask, failed = 0, st;
         unsigned moved_slot;
         char to[SLOT_MAX_ADDRESS];
@@ -1868,7 +1874,7 @@ static int stats_key(char *out, size_t len, const char *site, long day, unsigned
 
 /* Commands per round trip: cluster_exec reads at most 8 answers (one may
  * be ASKING's); one server takes larger pipelines. */
-#define STATS_CLUSTER_BATCH 7
+#define STATS_CLUSTER_BATCH CLUSTER_MAX_PIPELINE
 #define STATS_BATCH 64
 
 /*
