@@ -11,7 +11,7 @@
  */
 #include "app.h"
 #include "history.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 #include "stats.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * choice.c - see choice.h.
  */
 #include "choice.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 
 #include <ctype.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include "config.h"
 #include "declaration.h"
 #include "headcache.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 #include "texts.h"
 
 #include <errno.h>

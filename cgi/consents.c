@@ -9,7 +9,7 @@
 #include "app.h"
 #include "choice.h"
 #include "history.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 
 #include <arpa/inet.h>
 

@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 
 #define DECLARATION_MAX_STORAGE 64      /* storage items per category */
 #define DECLARATION_MAX_VENDORS 32      /* third parties per category */

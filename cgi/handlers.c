@@ -4,7 +4,8 @@
  * the error and returns early, and only then does the work.
  */
 #include "app.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
+#include "../common/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,15 +238,6 @@ static void state_refused(struct request *req, const char *why)
             why);
 }
 
-/* Monotonic milliseconds: the head cache's clock (never the test clock). */
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * The sealed head of a consent ID (blob->data NULL when none is stored):
  * from the process's head cache when it holds one verified under this load
@@ -268,7 +260,7 @@ static int head_read(struct request *req, const char *consent_id, struct store_b
     if (w->heads != NULL) {
         unsigned long mark = watch_begin(w->watch);
 
-        if (headcache_get(w->heads, consent_id, req->app->generation, mono_ms(), buf,
+        if (headcache_get(w->heads, consent_id, req->app->generation, clock_mono_ms(), buf,
                           sizeof(buf), &len) == HEADCACHE_OK &&
             watch_settled(w->watch, mark) &&
             (len == 0 || (blob->data = malloc(len + 1)) != NULL)) {
@@ -291,7 +283,7 @@ static void head_remember(struct request *req, const char *consent_id,
 {
     if (req->worker->heads != NULL)
         headcache_put(req->worker->heads, consent_id, ticket, req->app->generation,
-                      mono_ms(), blob->data, blob->len);
+                      clock_mono_ms(), blob->data, blob->len);
 }
 
 /* The decision's "gpp" (the string of the choices that apply now, or null

@@ -20,6 +20,7 @@
  * request, so no request ever sees a half-loaded or freed state.
  */
 #include "app.h"
+#include "../common/clock.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -92,8 +93,6 @@ static const char *test_clock;
 
 int64_t app_now_ms(void)
 {
-    struct timespec ts;
-
     if (test_clock != NULL) {
         FILE *f = fopen(test_clock, "r");
         long long secs = 0;
@@ -106,16 +105,7 @@ int64_t app_now_ms(void)
         if (secs > 0)
             return (int64_t)secs * 1000;
     }
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clock_wall_ms();
 }
 
 /* One JSON line, one write(2), so lines of different threads never mix. */
@@ -350,7 +340,7 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     struct request req;
     struct response res;
     struct request_log rl = {NULL, 0, -1};
-    int64_t t0 = mono_us();
+    int64_t t0 = clock_mono_us();
     const struct app *a;
     int st;
     char *out;
@@ -388,10 +378,10 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     }
     if (req.gpc)
         atomic_fetch_add_explicit(&w->metrics.gpc_seen, 1, memory_order_relaxed);
-    metrics_request(&w->metrics, rl.route, res.status, (long)(mono_us() - t0));
+    metrics_request(&w->metrics, rl.route, res.status, (long)(clock_mono_us() - t0));
     if (admin_path(req.path))
         metrics_admin_request(&w->metrics, res.status);
-    log_request(a, &req, &res, &rl, mono_us() - t0);
+    log_request(a, &req, &res, &rl, clock_mono_us() - t0);
     response_cleanup(&res);
     atomic_fetch_add(&slot->done, 1);
     atomic_store(&slot->busy, 0);
@@ -565,10 +555,10 @@ static void reload(void)
 
         seen[i] = atomic_load(&slots[i].busy) ? d + 1 : 0;
     }
-    deadline = mono_us() + 60 * 1000000LL;
+    deadline = clock_mono_us() + 60 * 1000000LL;
     for (int i = 0; i < nworkers; i++)
         while (seen[i] != 0 && atomic_load(&slots[i].done) < seen[i] &&
-               mono_us() < deadline)
+               clock_mono_us() < deadline)
             usleep(1000);
     unload(old);
     snprintf(detail, sizeof(detail), "%zu sites, rules %s, GeoIP built %llu",
@@ -786,10 +776,10 @@ int main(int argc, char **argv)
     atomic_store(&stopping, 1);
     shutdown(listen_fd, SHUT_RDWR);
     {
-        int64_t deadline = mono_us() + (int64_t)SHUTDOWN_GRACE_MS * 1000;
+        int64_t deadline = clock_mono_us() + (int64_t)SHUTDOWN_GRACE_MS * 1000;
         int quiet = 0;
 
-        while (mono_us() < deadline && quiet < 2) {
+        while (clock_mono_us() < deadline && quiet < 2) {
             quiet = atomic_load(&active) == 0 ? quiet + 1 : 0;
             usleep(20000);
         }

@@ -2,7 +2,7 @@
  * metrics.c - see metrics.h.
  */
 #include "metrics.h"
-#include "textbuf.h"
+#include "../common/textbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

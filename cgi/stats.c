@@ -3,7 +3,7 @@
  */
 #include "stats.h"
 #include "tally.h"
-#include "textbuf.h"
+#include "../common/textbuf.h"
 
 #include <math.h>
 #include <stdio.h>

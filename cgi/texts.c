@@ -9,7 +9,7 @@
  * write, and a missing or extra key names the file it is in.
  */
 #include "texts.h"
-#include "jcheck.h"
+#include "../common/jcheck.h"
 
 #include <dirent.h>
 #include <limits.h>

@@ -20,6 +20,7 @@
 #include "../gpp/gpp.h"
 #include "../redis/store.h"
 #include "migrate.h"
+#include "../common/clock.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -76,14 +77,6 @@ static void usage(FILE *f)
           f);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int load(struct ctl *c, int need_store)
 {
     char err[512];
@@ -134,8 +127,8 @@ static void audit(struct ctl *c, const char *action, const char *id, int code)
     } else {
         snprintf(target, sizeof(target), "%s", id);
     }
-    snprintf(when, sizeof(when), "%lld", (long long)now_ms());
-    store_audit(&c->store, f, 12, now_ms(),
+    snprintf(when, sizeof(when), "%lld", (long long)clock_wall_ms());
+    store_audit(&c->store, f, 12, clock_wall_ms(),
                 (long long)c->cfg.audit_retention_days * 86400000,
                 c->cfg.audit_max_entries);
 }
@@ -230,7 +223,7 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
     }
     if (!verify_passed(&h.result))
         rc = EXIT_VERIFY;
-    out = export_kantara == 1 ? history_kantara(&h, &c->keys) : history_json(&h, now_ms(), 1);
+    out = export_kantara == 1 ? history_kantara(&h, &c->keys) : history_json(&h, clock_wall_ms(), 1);
     if (c->json || export_kantara >= 0) {
         print_json(out);
     } else {
@@ -289,7 +282,7 @@ static int cmd_erase(struct ctl *c, const char *id)
         return EXIT_USAGE;
     }
     snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
-    st = history_erase(&c->store, id, who, now_ms(), &out);
+    st = history_erase(&c->store, id, who, clock_wall_ms(), &out);
     audit(c, "erase", id, st == STORE_OK ? 200 : st == STORE_TIMEOUT ? 202 : 503);
     if (st != STORE_OK && st != STORE_TIMEOUT)
         return store_exit(st);
@@ -531,7 +524,7 @@ static int cmd_stats(struct ctl *c, const char *site_id)
                 "variant, category, device, language\n");
         return EXIT_USAGE;
     }
-    st = stats_range((long)(now_ms() / 86400000), c->cfg.stats_retention_days, c->from,
+    st = stats_range((long)(clock_wall_ms() / 86400000), c->cfg.stats_retention_days, c->from,
                      c->to, &from, &to);
     if (st != STATS_OK) {
         fprintf(stderr, "consentctl: %s\n", stats_strerror(st));

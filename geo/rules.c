@@ -6,7 +6,7 @@
  * decision, so this costs two short searches and no allocation per request.
  */
 #include "rules.h"
-#include "../cgi/jcheck.h"
+#include "../common/jcheck.h"
 #include "../gpp/gpp.h"
 
 #include <stdio.h>

@@ -6,6 +6,7 @@
 #include "slot.h"
 #include "record_lua.h"
 #include "erase_lua.h"
+#include "../common/clock.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -48,14 +49,6 @@ struct store_link {
  * stores share, and it is atomic. */
 static atomic_ulong connects;
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct timeval ms_to_tv(int ms)
 {
     struct timeval tv;
@@ -76,7 +69,7 @@ static void disconnect(struct store *s, const char *why)
     l->ctx = NULL;
     if (why != NULL)
         snprintf(s->last_error, sizeof(s->last_error), "%s", why);
-    l->next_attempt_ms = now_ms() + l->backoff_ms;
+    l->next_attempt_ms = clock_mono_ms() + l->backoff_ms;
     l->seen_up = atomic_load(&connects);
     l->backoff_ms *= 2;
     if (l->backoff_ms > STORE_BACKOFF_MAX_MS)
@@ -228,7 +221,7 @@ static int ensure(struct store *s)
         return STORE_UNAVAILABLE;
     if (l->ctx != NULL)
         return STORE_OK;
-    if (now_ms() < l->next_attempt_ms && atomic_load(&connects) == l->seen_up)
+    if (clock_mono_ms() < l->next_attempt_ms && atomic_load(&connects) == l->seen_up)
         return STORE_UNAVAILABLE;
     if (s->opt.topology == STORE_SENTINEL &&
         ask_sentinels(s, l->host, sizeof(l->host), &l->port) != STORE_OK) {
@@ -1578,7 +1571,7 @@ static int purge_one(struct store *s, int64_t deadline)
             before = done;
             break;
         }
-        if (now_ms() > deadline)
+        if (clock_mono_ms() > deadline)
             return STORE_TIMEOUT;
         sleep_ms(10);
     }
@@ -1595,7 +1588,7 @@ static int purge_one(struct store *s, int64_t deadline)
             return st;
         if (done > before && !running)
             return ok ? STORE_OK : STORE_ERROR;
-        if (now_ms() > deadline)
+        if (clock_mono_ms() > deadline)
             return STORE_TIMEOUT;
         sleep_ms(10);
     }
@@ -1603,7 +1596,7 @@ static int purge_one(struct store *s, int64_t deadline)
 
 int store_purge(struct store *s, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = clock_mono_ms() + timeout_ms;
     struct store_link *l = s->link;
     int st = STORE_OK;
 

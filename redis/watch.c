@@ -12,6 +12,7 @@
  */
 #include "watch.h"
 #include "link.h"
+#include "../common/clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -31,14 +32,6 @@ struct watch {
     pthread_mutex_t lock;           /* guards where */
     char where[STORE_MAX_ADDRESS];
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void set_where(struct watch *w, const char *where)
 {
@@ -114,7 +107,7 @@ static void handle(struct watch *w, const redisReply *r, int *waiting_pong)
 static void serve(struct watch *w, redisContext *c, const char *addr, char *why,
                   size_t whylen)
 {
-    int64_t now = mono_ms(), ping_at = now + WATCH_PING_MS, sent_at = 0;
+    int64_t now = clock_mono_ms(), ping_at = now + WATCH_PING_MS, sent_at = 0;
     int64_t recheck_at = now + WATCH_RECHECK_MS;
     int waiting_pong = 0;
 
@@ -155,7 +148,7 @@ static void serve(struct watch *w, redisContext *c, const char *addr, char *why,
             }
             atomic_fetch_add(&w->seq, 1);   /* even: all applied */
         }
-        now = mono_ms();
+        now = clock_mono_ms();
         if (waiting_pong && now - sent_at >= WATCH_DEAD_MS) {
             snprintf(why, whylen, "%.60s: no answer to PING within %d ms", addr,
                      WATCH_DEAD_MS);
@@ -188,7 +181,7 @@ static void serve(struct watch *w, redisContext *c, const char *addr, char *why,
                 snprintf(why, whylen, "the primary is now %.60s", servers[0]);
                 return;
             }
-            now = mono_ms();
+            now = clock_mono_ms();
             recheck_at = now + WATCH_RECHECK_MS;
         }
     }

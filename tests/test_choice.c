@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../cgi/choice.h"
-#include "../cgi/jcheck.h"
+#include "../common/jcheck.h"
 #include "../cgi/request.h"
 
 #define EXAMPLE "cgi/consentd.example.json"

@@ -20,7 +20,7 @@
  */
 #include "fuzz.h"
 #include "../../cgi/choice.h"
-#include "../../cgi/jcheck.h"
+#include "../../common/jcheck.h"
 
 #include <string.h>
 
