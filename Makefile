@@ -26,11 +26,21 @@ DEFS := -D_GNU_SOURCE -Ibuild/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson -lmaxminddb -lhiredis -lsodium) -lm
 
-# LIB_SRCS have no global state and are what the unit suites link;
-# MAIN_SRCS are the service itself (routes, handlers, threads).
-LIB_SRCS := cgi/jcheck.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
-            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c cgi/history.c cgi/textbuf.c cgi/metrics.c cgi/tally.c cgi/stats.c geo/geo.c geo/rules.c gpp/gpp.c redis/address.c redis/slot.c redis/store.c
-MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c redis/watch.c
+# LIB_SRCS: every module that consentd, consentctl, the unit suites and
+# the fuzzers share, archived into one static library per build
+# (libconsent.a); a program links the archive and gets only the objects it
+# uses. Their only process-wide state: redis/store.c's atomic count of
+# connects and cgi/metrics.c's regime names (written once at load, read-only
+# afterwards). MAIN_SRCS are consentd itself (routes, handlers, threads);
+# CTL_SRCS are consentctl.
+LIB_SRCS := common/clock.c common/jcheck.c common/textbuf.c \
+            cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
+            cgi/decision.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c \
+            cgi/history.c cgi/metrics.c cgi/tally.c cgi/stats.c \
+            geo/geo.c geo/rules.c gpp/gpp.c \
+            redis/address.c redis/slot.c redis/store.c redis/watch.c
+MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
+CTL_SRCS := ctl/consentctl.c ctl/migrate.c
 TEST_SUITES := request geo rules config decision receipt choice verify store slot gpp stats headcache
 
 RELEASE := build/release
@@ -38,7 +48,7 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test unit integration browser banner deps deps-test clean install gz bench \
+.PHONY: all run stop test lint unit integration browser banner deps deps-test clean install gz bench \
         deb deps-deb test-deb
 UPLOT := static/admin/vendor/uPlot.iife.min.js static/admin/vendor/uPlot.min.css \
          static/admin/vendor/uPlot.LICENSE
@@ -117,7 +127,15 @@ $(ASAN)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(DEFS) -O1 -g $(SAN_FLAGS) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(RELEASE)/consentd: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
+$(RELEASE)/libconsent.a: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o))
+	rm -f $@
+	ar rcs $@ $^
+
+$(ASAN)/libconsent.a: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o))
+	rm -f $@
+	ar rcs $@ $^
+
+$(RELEASE)/consentd: $(addprefix $(RELEASE)/,$(MAIN_SRCS:.c=.o)) $(RELEASE)/libconsent.a
 	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
 
 # The Lua scripts are compiled into consentd as C strings.
@@ -128,18 +146,16 @@ build/gen/%_lua.h: redis/%.lua
 	     END { print ";" }' $< >$@
 $(RELEASE)/redis/store.o $(ASAN)/redis/store.o: build/gen/record_lua.h build/gen/erase_lua.h
 
-CTL_SRCS := ctl/consentctl.c ctl/migrate.c
+$(RELEASE)/consentctl: $(addprefix $(RELEASE)/,$(CTL_SRCS:.c=.o)) $(RELEASE)/libconsent.a
+	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
 
-$(RELEASE)/consentctl: $(addprefix $(RELEASE)/,$(LIB_SRCS:.c=.o) $(CTL_SRCS:.c=.o))
-	$(CC) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
-
-$(ASAN)/consentctl: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(CTL_SRCS:.c=.o))
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
-
-$(ASAN)/consentd: $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o) $(MAIN_SRCS:.c=.o))
+$(ASAN)/consentctl: $(addprefix $(ASAN)/,$(CTL_SRCS:.c=.o)) $(ASAN)/libconsent.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
 
-$(ASAN)/tests/test_%: $(ASAN)/tests/test_%.o $(addprefix $(ASAN)/,$(LIB_SRCS:.c=.o))
+$(ASAN)/consentd: $(addprefix $(ASAN)/,$(MAIN_SRCS:.c=.o)) $(ASAN)/libconsent.a
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lpthread
+
+$(ASAN)/tests/test_%: $(ASAN)/tests/test_%.o $(ASAN)/libconsent.a
 	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS) -lcriterion -lpthread
 
 # Test fixtures are generated, never downloaded: GeoIP databases in both
@@ -164,7 +180,20 @@ stop:
 	@sh scripts/stack.sh stop
 
 test: deps-test
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration browser test-deb
+	@$(MAKE) --no-print-directory lint unit fuzz-smoke integration browser test-deb
+
+# make lint: the code's shape (part of make test). No function over 60 lines
+# without a written reason (scripts/fnlen.sh), and the layers stay layers:
+# common/ includes nothing of ours, and geo/, gpp/ and redis/ never include
+# cgi/ or ctl/ headers (README, Layout).
+PROD_SRCS := $(LIB_SRCS) $(MAIN_SRCS) $(CTL_SRCS)
+lint:
+	@echo "== lint (function lengths, include layers)"
+	@sh scripts/fnlen.sh 60 $(PROD_SRCS)
+	@if grep -n '#include "\.\./' common/*.c common/*.h; then \
+	    echo "common/ must not include other folders' headers"; exit 1; fi
+	@if grep -n '#include "\.\./\(cgi\|ctl\)/' geo/* gpp/* redis/*.c redis/*.h; then \
+	    echo "geo/, gpp/ and redis/ must not include cgi/ or ctl/ headers"; exit 1; fi
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
@@ -204,19 +233,22 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS ?= 20000
 FUZZ_TARGETS := request body config rules receipt gpp
-FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -fno-omit-frame-pointer -g -O1
-FUZZ_SRCS_request := cgi/request.c
-FUZZ_SRCS_body := cgi/choice.c cgi/decision.c cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c gpp/gpp.c redis/address.c
-FUZZ_SRCS_config := cgi/config.c cgi/texts.c cgi/declaration.c cgi/jcheck.c geo/rules.c geo/geo.c gpp/gpp.c redis/address.c
-FUZZ_SRCS_rules := geo/rules.c cgi/jcheck.c gpp/gpp.c
-FUZZ_SRCS_receipt := cgi/receipt.c cgi/jws.c cgi/verify.c
-FUZZ_SRCS_gpp := gpp/gpp.c
+FUZZ_SAN := address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1
+FUZZ_FLAGS := -fsanitize=fuzzer,$(FUZZ_SAN)
 FUZZ_BINS := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_SRCS) $(wildcard cgi/*.h geo/*.h gpp/*.h redis/*.h)
-	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_SRCS_$*) $(PKG_LIBS)
+# The harnesses link the same library, built with clang's fuzzer
+# instrumentation (build/fuzz/libconsent.a).
+build/fuzz/lib/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) $(DEFS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+build/fuzz/lib/redis/store.o: build/gen/record_lua.h build/gen/erase_lua.h
+build/fuzz/libconsent.a: $(addprefix build/fuzz/lib/,$(LIB_SRCS:.c=.o))
+	rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libconsent.a
+	$(FUZZ_CC) $(WARN) $(DEFS) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< build/fuzz/libconsent.a $(PKG_LIBS) -lpthread
 
 .PHONY: fuzz fuzz-build fuzz-smoke
 fuzz-build: $(FUZZ_BINS)
@@ -237,12 +269,9 @@ build/bench/empty: bench/empty.c
 	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS) -lpthread
 
 # What counting a decision costs (cgi/tally.c), in CPU time.
-build/bench/tally: bench/tally.c cgi/tally.c $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o \
-                   $(RELEASE)/redis/slot.o
+build/bench/tally: bench/tally.c $(RELEASE)/libconsent.a
 	@mkdir -p build/bench
-	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) bench/tally.c cgi/tally.c \
-	    $(RELEASE)/redis/store.o $(RELEASE)/redis/address.o $(RELEASE)/redis/slot.o \
-	    -o $@ $(PKG_LIBS) -lpthread
+	$(CC) $(WARN) $(DEFS) -O2 $(PKG_CFLAGS) $^ -o $@ $(PKG_LIBS) -lpthread
 
 bench: all build/bench/empty build/bench/tally build/fixtures/geoip2-city.mmdb
 	@sh scripts/deps.sh bench
