@@ -48,25 +48,37 @@ ASAN := build/asan
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all run stop test lint unit integration browser banner deps deps-test clean install gz bench \
+.PHONY: all run stop test lint unit integration browser assets deps deps-test clean install gz bench \
         deb deps-deb test-deb
 UPLOT := static/admin/vendor/uPlot.iife.min.js static/admin/vendor/uPlot.min.css \
          static/admin/vendor/uPlot.LICENSE
 all: $(RELEASE)/consentd $(RELEASE)/consentctl gz $(UPLOT)
 
-# The support page's chart library, uPlot, from the npm registry (MIT; the
-# version is pinned in static/src/package.json): installed into build/npm
-# and copied as its authors build it into static/admin/vendor/ (never
-# committed), served from the page's own folder so its CSP holds.
+# What static/ needs from the npm registry, pinned in static/src/package.json
+# and installed into build/npm: esbuild, which builds the banner's files
+# (make assets), and the support page's chart library, uPlot (MIT). esbuild's
+# binary for this platform comes as one of its optional dependencies, so
+# those are installed too. uPlot is copied as its authors build it into
+# static/admin/vendor/ (never committed), served from the page's own folder
+# so its CSP holds.
 build/npm/node_modules/.package-lock.json: static/src/package.json static/src/package-lock.json
 	mkdir -p build/npm
 	cp static/src/package.json static/src/package-lock.json build/npm/
-	cd build/npm && npm ci --silent --no-audit --no-fund
+	cd build/npm && npm ci --silent --no-audit --no-fund --include=dev --include=optional
 $(UPLOT) &: build/npm/node_modules/.package-lock.json
 	mkdir -p static/admin/vendor
 	cp build/npm/node_modules/uplot/dist/uPlot.iife.min.js \
 	   build/npm/node_modules/uplot/dist/uPlot.min.css static/admin/vendor/
 	cp build/npm/node_modules/uplot/LICENSE static/admin/vendor/uPlot.LICENSE
+
+# The banner's shipped files, static/consent{,-extra}.{js,css} and
+# static/consent-gpp.js (committed), from their readable sources in
+# static/src/ (static/src/build.mjs, esbuild); prints the versioned script
+# URL and refreshes the .gz copies. tests/browser/size.test.js fails when
+# the committed files are not what this builds.
+assets: build/npm/node_modules/.package-lock.json
+	node static/src/build.mjs
+	@$(MAKE) --no-print-directory gz
 
 # Pre-compressed copies for nginx's gzip_static.
 GZ := static/consent.js.gz static/consent.css.gz static/consent-extra.js.gz static/consent-extra.css.gz \
@@ -218,15 +230,12 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 
 # Browser tests: Debian's chromium driven by playwright-core (never a
 # downloaded browser), against the real stack; gpp.test.js holds the __gpp
-# page API to the IAB's reference library (tests/gpp/).
+# page API to the IAB's reference library (tests/gpp/); size.test.js builds
+# the banner's files with esbuild from build/npm.
 browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz $(UPLOT) tests/browser/node_modules/.package-lock.json \
-         tests/gpp/node_modules/.package-lock.json
+         tests/gpp/node_modules/.package-lock.json build/npm/node_modules/.package-lock.json
 	@echo "== browser (node --test, headless Chromium against the real stack)"
 	@CONSENTD=$(ASAN)/consentd node --test tests/browser/
-
-# Rebuild static/consent.{js,css} from static/src/ after editing the sources.
-banner: tests/browser/node_modules/.package-lock.json
-	node tests/browser/minify.js
 
 # libFuzzer harnesses (tests/fuzz/README.md). Needs clang with libFuzzer.
 FUZZ_CC ?= clang

@@ -5,157 +5,164 @@
  *
  *  - panel: the cookie declaration per category in the settings panel,
  *    collapsed (<details>), from GET /consent/v1/declaration.
- *  - table: the full declaration in <div data-consent-declaration> (the
- *    privacy page), an accessible table with caption and headers.
- *  - off: after a save that leaves a category off, deletes the declared
+ *  - declaration: the full declaration in <div data-consent-declaration>
+ *    (the privacy page), an accessible table with caption and headers.
+ *  - cleanUp: after a save that leaves a category off, deletes the declared
  *    first-party cookies and storage keys of every category that is off
  *    (the list comes with the banner decision, "cleanup"), and blocks again
  *    an embed loaded once.
- *  - ph: placeholders for blocked embeds (<iframe data-consent data-src>):
- *    provider, category, "Load this once" and "Allow <category>".
+ *  - placeholders: placeholders for blocked embeds (<iframe data-consent
+ *    data-src>): provider, category, "Load this once" and "Allow <category>".
  *
- * consent.js calls each as f(K, a, b); K gives the core's state: a (API
- * base), s (site), st (what it keeps in localStorage), D() (the latest
- * decision or undefined), c(action, choices) (records a choice as the
- * banner's buttons do), q() (asks for a decision). Readable source;
- * static/consent-extra.js is this file minified (tests/browser/minify.js).
+ * consent.js calls each as entry(core, first, second); core gives the
+ * core's state: api_ (API base), site_, stored_ (what it keeps in
+ * localStorage), decision_() (the latest decision or undefined),
+ * choose_(action, choices) (records a choice as the banner's buttons do),
+ * ask_() (asks for a decision). Properties ending in "_" are shortened by
+ * the build alike in consent.js and here (build.mjs). Readable source;
+ * static/consent-extra.js is this file minified by `make assets`.
  */
-(function (w, d) {
+(function (window, document) {
   'use strict';
-  var decl, cssP, KK, n = 0,
-    here = d.currentScript.src,   // set only while this file first runs
-    COLS = ['col_name', 'col_provider', 'col_duration', 'col_type', 'col_purpose'];
+  const here = document.currentScript.src,   // set only while this file first runs
+    COLUMNS = ['col_name', 'col_provider', 'col_duration', 'col_type', 'col_purpose'];
+  let declaration,     // the declaration request: a promise, once asked for
+    cssLoaded,         // the stylesheets: a promise, once asked for
+    lastCore,          // the core's state, as the last entry was given it
+    placeholderCount = 0;
 
-  function el(tag, cls, text, parent) {
-    var e = d.createElement(tag);
-    if (cls) e.className = cls;
-    if (text) e.textContent = text;
-    if (parent) parent.append(e);
-    return e;
+  function element(tag, className, text, parent) {
+    const created = document.createElement(tag);
+    if (className) created.className = className;
+    if (text) created.textContent = text;
+    if (parent) parent.append(created);
+    return created;
   }
 
-  function btn(text, fn, parent) {
-    var b = el('button', 'cc-btn', text, parent);
-    b.type = 'button';
-    b.onclick = fn;
-    return b;
+  function button(text, onClick, parent) {
+    const created = element('button', 'cc-btn', text, parent);
+    created.type = 'button';
+    created.onclick = onClick;
+    return created;
   }
 
   /* This module's stylesheet, and consent.css where the core has not
    * loaded it (a returning visitor sees no banner). */
-  function css() {
-    return cssP = cssP || Promise.all(['consent.css', 'consent-extra.css'].map(function (f) {
-      var h = new URL(f, here).href, l;
-      if (d.querySelector('link[href="' + h + '"]')) return;
-      return new Promise(function (r) {
-        l = el('link');
-        l.rel = 'stylesheet';
-        l.href = h;
-        l.onload = l.onerror = r;
-        d.head.append(l);
+  function loadCss() {
+    return cssLoaded = cssLoaded || Promise.all(['consent.css', 'consent-extra.css'].map((file) => {
+      const href = new URL(file, here).href;
+      if (document.querySelector('link[href="' + href + '"]')) return;
+      return new Promise((resolve) => {
+        const link = element('link');
+        link.rel = 'stylesheet';
+        link.href = href;
+        link.onload = link.onerror = resolve;
+        document.head.append(link);
       });
     }));
   }
 
   /* The declaration in the visitor's language (one request per page view;
    * the answer is cacheable, with an ETag). */
-  function get(K) {
-    return decl = decl || fetch(K.a + 'declaration?site=' + encodeURIComponent(K.s)).then(function (r) {
-      if (!r.ok) throw r;
-      return r.json();
-    });
+  function fetchDeclaration(core) {
+    return declaration = declaration || fetch(core.api_ + 'declaration?site=' + encodeURIComponent(core.site_))
+      .then((response) => {
+        if (!response.ok) throw response;
+        return response.json();
+      });
   }
 
   /* 0 days: the session; whole years or months as such; else days, in
    * the language's own words. */
-  function duration(days, J) {
-    var u = days % 365 ? days % 30 ? 'day' : 'month' : 'year';
-    if (!days) return J.texts.session;
-    return new Intl.NumberFormat(J.language, { style: 'unit', unit: u, unitDisplay: 'long' })
-      .format(u == 'year' ? days / 365 : u == 'month' ? days / 30 : days);
+  function duration(days, declared) {
+    const unit = days % 365 ? days % 30 ? 'day' : 'month' : 'year';
+    if (!days) return declared.texts.session;
+    return new Intl.NumberFormat(declared.language, { style: 'unit', unit, unitDisplay: 'long' })
+      .format(unit == 'year' ? days / 365 : unit == 'month' ? days / 30 : days);
   }
 
-  function th(text, scope, parent) {
-    var e = el('th', 0, text, parent);
-    e.scope = scope;
-    return e;
+  function headerCell(text, scope, parent) {
+    const cell = element('th', 0, text, parent);
+    cell.scope = scope;
+    return cell;
   }
 
-  /* A table of the storage of cats: one row group per category, headed by
-   * its name when there are several. */
-  function table(J, cats, caption, parent) {
-    var T = J.texts, t = el('table', 'cc-dt'), r;
-    cats = cats.filter(function (c) { return c.storage.length; });
-    if (!cats.length) return;
-    el('caption', 0, caption, t);
-    r = el('tr', 0, 0, el('thead', 0, 0, t));
-    COLS.forEach(function (k) { th(T[k], 'col', r); });
-    cats.forEach(function (c) {
-      var b = el('tbody', 0, 0, t);
-      if (cats.length > 1) th(c.name, 'rowgroup', el('tr', 0, 0, b)).colSpan = 5;
-      c.storage.forEach(function (s) {
-        r = el('tr', 0, 0, b);
-        th(s.name + (s.prefix ? '*' : ''), 'row', r);
-        el('td', 0, s.provider + ' (' + T[s.party + '_party'] + ')', r);
-        el('td', 0, duration(s.days, J), r);
-        el('td', 0, T['type_' + s.type], r);
-        el('td', 0, s.purpose, r);
+  /* A table of the storage of categories: one row group per category,
+   * headed by its name when there are several. */
+  function storageTable(declared, categories, caption, parent) {
+    const texts = declared.texts, table = element('table', 'cc-dt');
+    categories = categories.filter((category) => category.storage.length);
+    if (!categories.length) return;
+    element('caption', 0, caption, table);
+    const head = element('tr', 0, 0, element('thead', 0, 0, table));
+    COLUMNS.forEach((column) => headerCell(texts[column], 'col', head));
+    categories.forEach((category) => {
+      const body = element('tbody', 0, 0, table);
+      if (categories.length > 1) headerCell(category.name, 'rowgroup', element('tr', 0, 0, body)).colSpan = 5;
+      category.storage.forEach((item) => {
+        const row = element('tr', 0, 0, body);
+        headerCell(item.name + (item.prefix ? '*' : ''), 'row', row);
+        element('td', 0, item.provider + ' (' + texts[item.party + '_party'] + ')', row);
+        element('td', 0, duration(item.days, declared), row);
+        element('td', 0, texts['type_' + item.type], row);
+        element('td', 0, item.purpose, row);
       });
     });
-    parent.append(t);
+    parent.append(table);
   }
 
-  /* The third parties of cats, each with a link to its privacy policy. */
-  function vendors(J, cats, parent, named) {
-    var ul;
-    cats.forEach(function (c) {
-      c.vendors.forEach(function (v) {
-        var li = el('li', 0, v.name + ' (' + (named ? c.name + ', ' : '') + J.texts.third_party + '): ',
-                    ul = ul || el('ul', 'cc-v', 0, parent)), a = el('a', 0, J.texts.privacy_policy, li);
-        a.href = v.policy_url;
-        a.rel = 'noopener noreferrer';
+  /* The third parties of categories, each with a link to its privacy
+   * policy; named: each says its category. */
+  function vendorList(declared, categories, parent, named) {
+    let list;
+    categories.forEach((category) => {
+      category.vendors.forEach((vendor) => {
+        const item = element('li', 0, vendor.name + ' (' + (named ? category.name + ', ' : '') +
+                             declared.texts.third_party + '): ', list = list || element('ul', 'cc-v', 0, parent)),
+          link = element('a', 0, declared.texts.privacy_policy, item);
+        link.href = vendor.policy_url;
+        link.rel = 'noopener noreferrer';
       });
     });
   }
 
-  /* In the settings panel P (categories in the order of x.categories, the
-   * purpose of the i-th with id cc-p<i>): a collapsed <details> for each
-   * category that declares anything. */
-  function panel(K, P, x) {
-    Promise.all([get(K), css()]).then(function (a) {
-      var J = a[0];
-      x.categories.forEach(function (k, i) {
-        var c = J.categories.filter(function (y) { return y.id == k.id; })[0],
-          p = d.getElementById('cc-p' + i), det, count;
-        if (!c || !p || !P.contains(p) || P.querySelector('[data-cc-d="' + k.id + '"]')) return;
-        count = c.storage.length + c.vendors.length;
+  /* In the settings panel (categories in the order of answer.categories,
+   * the purpose of the i-th with id cc-p<i>): a collapsed <details> for
+   * each category that declares anything. */
+  function inPanel(core, dialog, answer) {
+    Promise.all([fetchDeclaration(core), loadCss()]).then(([declared]) => {
+      answer.categories.forEach((category, index) => {
+        const declaredCategory = declared.categories.find((candidate) => candidate.id == category.id),
+          purpose = document.getElementById('cc-p' + index);
+        if (!declaredCategory || !purpose || !dialog.contains(purpose) ||
+            dialog.querySelector('[data-cc-d="' + category.id + '"]')) return;
+        const count = declaredCategory.storage.length + declaredCategory.vendors.length;
         if (!count) return;
-        det = el('details', 'cc-d', 0, p.parentNode);
-        det.setAttribute('data-cc-d', k.id);
-        el('summary', 0, J.texts.declaration + ' (' + count + ')', det);
-        table(J, [c], J.texts.declaration + ': ' + c.name, det);
-        vendors(J, [c], det);
+        const details = element('details', 'cc-d', 0, purpose.parentNode);
+        details.setAttribute('data-cc-d', category.id);
+        element('summary', 0, declared.texts.declaration + ' (' + count + ')', details);
+        storageTable(declared, [declaredCategory], declared.texts.declaration + ': ' + declaredCategory.name, details);
+        vendorList(declared, [declaredCategory], details);
       });
     }).catch(Object);
   }
 
   /* Every <div data-consent-declaration> on the page: the whole declaration. */
-  function full(K) {
-    Promise.all([get(K), css()]).then(function (a) {
-      var J = a[0];
-      d.querySelectorAll('[data-consent-declaration]').forEach(function (e) {
-        e.replaceChildren();
-        e.lang = J.language;
-        e.classList.add('cc-dd');
-        table(J, J.categories, J.texts.declaration, e);
-        vendors(J, J.categories, e, 1);
+  function onPage(core) {
+    Promise.all([fetchDeclaration(core), loadCss()]).then(([declared]) => {
+      document.querySelectorAll('[data-consent-declaration]').forEach((box) => {
+        box.replaceChildren();
+        box.lang = declared.language;
+        box.classList.add('cc-dd');
+        storageTable(declared, declared.categories, declared.texts.declaration, box);
+        vendorList(declared, declared.categories, box, 1);
       });
     }).catch(Object);
   }
 
   /* "name" or "prefix*" against a key. */
-  function match(p, key) {
-    return p.slice(-1) == '*' ? key.indexOf(p.slice(0, -1)) == 0 : key == p;
+  function matches(pattern, key) {
+    return pattern.slice(-1) == '*' ? key.indexOf(pattern.slice(0, -1)) == 0 : key == pattern;
   }
 
   /*
@@ -165,76 +172,81 @@
    * with and without the trailing "/". Cookies of other paths and of other
    * parents cannot be told apart from here: they are tried by name.
    */
-  function uncookie(name) {
-    var h = location.hostname, doms = [''], paths = ['/'], p = '', parts, i;
-    if (!/^[\d.]+$|:/.test(h))
-      for (parts = h.split('.'), i = 0; i + 2 <= parts.length; i++) doms.push('; Domain=' + parts.slice(i).join('.'));
-    location.pathname.split('/').slice(1).forEach(function (s) {
-      p += '/' + s;
-      paths.push(p, p + '/');
+  function deleteCookie(name) {
+    const host = location.hostname, domains = [''], paths = ['/'];
+    let path = '';
+    if (!/^[\d.]+$|:/.test(host))
+      for (let labels = host.split('.'), i = 0; i + 2 <= labels.length; i++)
+        domains.push('; Domain=' + labels.slice(i).join('.'));
+    location.pathname.split('/').slice(1).forEach((segment) => {
+      path += '/' + segment;
+      paths.push(path, path + '/');
     });
-    doms.forEach(function (m) {
-      paths.forEach(function (q) {
-        d.cookie = name + '=; Max-Age=0; Path=' + q + m + (location.protocol == 'https:' ? '; Secure' : '');
+    domains.forEach((domain) => {
+      paths.forEach((onPath) => {
+        document.cookie = name + '=; Max-Age=0; Path=' + onPath + domain +
+          (location.protocol == 'https:' ? '; Secure' : '');
       });
     });
   }
 
-  function off(K, c) {
-    var L = (K.D() || {}).cleanup || {}, k;
-    for (k in L) if (!c[k]) {
-      L[k].cookies.forEach(function (p) {
+  function cleanUp(core, next) {
+    const cleanup = core.decision_()?.cleanup || {};
+    for (const category in cleanup) if (!next[category]) {
+      cleanup[category].cookies.forEach((pattern) => {
         // Exact names are deleted whether this path sees them or not;
         // a prefix can only match the names this page sees.
-        var names = d.cookie.split(/; */).map(function (s) { return s.split('=')[0]; })
-          .filter(function (x) { return match(p, x); });
-        if (p.slice(-1) != '*') names.push(p);
-        names.forEach(uncookie);
+        const names = document.cookie.split(/; */).map((cookie) => cookie.split('=')[0])
+          .filter((name) => matches(pattern, name));
+        if (pattern.slice(-1) != '*') names.push(pattern);
+        names.forEach(deleteCookie);
       });
-      [w.localStorage, w.sessionStorage].forEach(function (S) {
+      [window.localStorage, window.sessionStorage].forEach((storage) => {
         try {
-          for (var i = S.length; i--;) {
-            var key = S.key(i);
-            if (L[k].storage.some(function (p) { return match(p, key); })) S.removeItem(key);
+          for (let i = storage.length; i--;) {
+            const key = storage.key(i);
+            if (cleanup[category].storage.some((pattern) => matches(pattern, key))) storage.removeItem(key);
           }
         } catch (e) { /* storage blocked */ }
       });
     }
     // An embed loaded once is blocked again by a refusal.
-    frames().forEach(function (e) {
-      if (!cats(e).every(function (k) { return c[k]; }) && e.getAttribute('src') == e.getAttribute('data-src'))
-        e.src = 'about:blank';
+    gatedFrames().forEach((frame) => {
+      if (!categoriesOf(frame).every((category) => next[category]) &&
+          frame.getAttribute('src') == frame.getAttribute('data-src'))
+        frame.src = 'about:blank';
     });
-    ph(K);
+    placeholders(core);
   }
 
-  function frames() {
-    return [].slice.call(d.querySelectorAll('iframe[data-consent][data-src]'));
+  function gatedFrames() {
+    return [...document.querySelectorAll('iframe[data-consent][data-src]')];
   }
 
-  function cats(e) {
-    return e.getAttribute('data-consent').split(/\s+/);
+  function categoriesOf(frame) {
+    return frame.getAttribute('data-consent').split(/\s+/);
   }
 
   /* Texts for placeholders: [language, placeholder texts, category texts],
    * from the decision, else as kept from the last one. */
-  function texts(K) {
-    var D = K.D();
-    return D ? [D.language, D.texts.placeholder, D.texts.categories] : K.st.p;
+  function placeholderTexts(core) {
+    const decision = core.decision_();
+    return decision ? [decision.language, decision.texts.placeholder, decision.texts.categories] : core.stored_.p;
   }
 
   /* Shows a placeholder before each blocked embed, removes the one of an
-   * embed that loaded. */
-  function ph(K) {
-    var C = w.consent.get(), P = texts(K);
-    frames().forEach(function (e) {
-      var loaded = e.getAttribute('src') == e.getAttribute('data-src');
-      if (loaded && e.ccP) {
-        e.ccP.remove();
-        e.ccP = 0;
-        e.hidden = false;
-      } else if (!loaded && !e.ccP && P) {
-        place(K, e, cats(e).filter(function (k) { return !C || !C[k]; }), P);
+   * embed that loaded (kept on the iframe as ccPlaceholder: a name no
+   * browser gives an element). */
+  function placeholders(core) {
+    const choices = window.consent.get(), texts = placeholderTexts(core);
+    gatedFrames().forEach((frame) => {
+      const loaded = frame.getAttribute('src') == frame.getAttribute('data-src');
+      if (loaded && frame.ccPlaceholder) {
+        frame.ccPlaceholder.remove();
+        frame.ccPlaceholder = 0;
+        frame.hidden = false;
+      } else if (!loaded && !frame.ccPlaceholder && texts) {
+        placeholder(core, frame, categoriesOf(frame).filter((category) => !choices || !choices[category]), texts);
       }
     });
   }
@@ -246,51 +258,55 @@
    * scales like an image) holds the box open, the text lies on top of it,
    * so the page does not jump and no inline style is needed.
    */
-  function place(K, e, off, P) {
-    var u = e.getAttribute('data-src'), t = P[1], id = 'cc-e' + n++,
-      prov = e.getAttribute('data-consent-provider') || new URL(u, location.href).hostname,
-      names = off.map(function (k) { return (P[2][k] || {}).name || k; }).join(', '),
-      f = function (s) { return s.replace(/\{provider\}/g, prov).replace(/\{category\}/g, names); },
-      box = el('div', 'cc cc-e'), cv = el('canvas', 0, 0, box), inner = el('div', 0, 0, box), a;
+  function placeholder(core, frame, blocked, texts) {
+    const source = frame.getAttribute('data-src'), words = texts[1], id = 'cc-e' + placeholderCount++,
+      provider = frame.getAttribute('data-consent-provider') || new URL(source, location.href).hostname,
+      names = blocked.map((category) => (texts[2][category] || {}).name || category).join(', '),
+      fill = (text) => text.replace(/\{provider\}/g, provider).replace(/\{category\}/g, names),
+      box = element('div', 'cc cc-e'), canvas = element('canvas', 0, 0, box), inner = element('div', 0, 0, box);
     // The embed's border box, less the placeholder's 1px border.
-    cv.width = (e.offsetWidth || +e.getAttribute('width') || 300) - 2;
-    cv.height = (e.offsetHeight || +e.getAttribute('height') || 150) - 2;
+    canvas.width = (frame.offsetWidth || +frame.getAttribute('width') || 300) - 2;
+    canvas.height = (frame.offsetHeight || +frame.getAttribute('height') || 150) - 2;
     box.setAttribute('role', 'region');
     box.setAttribute('aria-labelledby', id);
-    box.lang = P[0];
-    el('p', 'cc-et', f(t.title), inner).id = id;
-    el('p', 0, f(t.body), inner);
-    a = el('div', 'cc-a', 0, inner);
-    btn(t.load_once, function () {
-      e.src = u;
-      ph(K);
-    }, a);
-    btn(f(t.allow), function () {
-      (K.D() ? Promise.resolve(K.D()) : K.q()).then(function (D) {
-        var c = {}, C = w.consent.get() || D.choices;
-        D.categories.forEach(function (k) {
-          c[k.id] = k.locked ? k.locked == 'necessary' : !!C[k.id] || off.indexOf(k.id) >= 0;
+    box.lang = texts[0];
+    element('p', 'cc-et', fill(words.title), inner).id = id;
+    element('p', 0, fill(words.body), inner);
+    const actions = element('div', 'cc-a', 0, inner);
+    button(words.load_once, () => {
+      frame.src = source;
+      placeholders(core);
+    }, actions);
+    button(fill(words.allow), () => {
+      (core.decision_() ? Promise.resolve(core.decision_()) : core.ask_()).then((decision) => {
+        const next = {}, current = window.consent.get() || decision.choices;
+        decision.categories.forEach((category) => {
+          next[category.id] = category.locked ? category.locked == 'necessary'
+            : !!current[category.id] || blocked.indexOf(category.id) >= 0;
         });
-        K.c('custom', c);
+        core.choose_('custom', next);
       }).catch(Object);
-    }, a);
-    e.ccP = box;
-    css().then(function () {
-      if (e.ccP != box) return;
-      e.before(box);
-      e.hidden = true;
+    }, actions);
+    frame.ccPlaceholder = box;
+    loadCss().then(() => {
+      if (frame.ccPlaceholder != box) return;
+      frame.before(box);
+      frame.hidden = true;
     });
   }
 
-  /* Each entry keeps the core's K for the placeholders' own updates. */
-  function keep(f) {
-    return function (K, a, b) {
-      KK = K;
-      f(K, a, b);
+  /* Each entry keeps the core's state for the placeholders' own updates. */
+  function keepingCore(entry) {
+    return (core, first, second) => {
+      lastCore = core;
+      entry(core, first, second);
     };
   }
 
-  w.consent.x = { panel: keep(panel), table: keep(full), off: keep(off), ph: keep(ph) };
+  window.consent.extra_ = {
+    panel: keepingCore(inPanel), declaration: keepingCore(onPage),
+    cleanUp: keepingCore(cleanUp), placeholders: keepingCore(placeholders)
+  };
   // After every change (gating has run by then): placeholders follow.
-  d.addEventListener('consent:change', function () { if (KK) ph(KK); });
+  document.addEventListener('consent:change', () => { if (lastCore) placeholders(lastCore); });
 })(window, document);

@@ -3,13 +3,13 @@
  * Tech Lab, "CMP API Specification", version 1.1), where a GPP section
  * applies. consent.js defines __gpp from its first line (calls wait, in
  * order) and loads this module only when the decision carries a section
- * (gstart()); it then answers the calls that waited and every later one.
- * Where no section applies consent.js answers alone (gnone()).
+ * (startGpp()); it then answers the calls that waited and every later one.
+ * Where no section applies consent.js answers alone (answerWithoutGpp()).
  *
  * What it answers comes from the server: the decision's and each receipt
  * answer's gpp_ping (the GPP string, the section IDs, the CMP ID, and the
  * sections decoded by gpp/ as the IAB's reference library @iabgpp/cmpapi
- * decodes them), kept by consent.js in st.G. This module decodes nothing;
+ * decodes them), kept by consent.js in stored.G. This module decodes nothing;
  * it adds what only the page knows: cmpDisplayStatus (the banner or the
  * settings panel on screen), signalStatus ("not ready" from a choice until
  * the server's answer with the new string), and the listeners.
@@ -27,84 +27,88 @@
  * Frames call it with postMessage through the __gppLocator frame, once
  * this module has loaded.
  *
- * This is the readable source; static/consent-gpp.js is this file minified
- * (node tests/browser/minify.js).
+ * consent.js calls the factory window.consent.gpp_(stored) once and the
+ * answerer's update_(event) after; names ending in "_" are shortened by the
+ * build alike in both files (build.mjs). This is the readable source;
+ * static/consent-gpp.js is this file minified by `make assets`.
  */
-(function (w, d) {
+(function (window, document) {
   'use strict';
-  w.consent.g = function (st) {
-    var L = {},     // listeners by ID
-      n = 0,        // the last listener ID given
-      busy = !!(st.q && st.q.length),   // a choice not yet answered by the server
-      S = busy ? 'not ready' : 'ready',
-      V = shown(),
-      last = st.G.gppString,
-      own = function (o, k) { return Object.prototype.hasOwnProperty.call(o, k); },
-      copy = function (x) { return JSON.parse(JSON.stringify(x)); };
+  window.consent.gpp_ = function (stored) {
+    const listeners = {},     // by listener ID
+      has = (object, key) => Object.prototype.hasOwnProperty.call(object, key),
+      copy = (value) => JSON.parse(JSON.stringify(value));
+    let lastListenerId = 0,
+      waiting = !!stored.q?.length,   // a choice not yet answered by the server
+      signalStatus = waiting ? 'not ready' : 'ready',
+      displayStatus = displayed(),
+      lastString = stored.G.gppString;
 
-    function shown() {
-      return d.querySelector('.cc-b:not([hidden]),dialog.cc-p[open]') ? 'visible' : 'hidden';
+    function displayed() {
+      return document.querySelector('.cc-b:not([hidden]),dialog.cc-p[open]') ? 'visible' : 'hidden';
     }
 
     /* PingReturn: the server's part (a copy: callers cannot change ours)
      * and the page's. */
     function ping() {
-      return Object.assign({ cmpStatus: 'loaded', cmpDisplayStatus: V, signalStatus: S }, copy(st.G));
+      return { cmpStatus: 'loaded', cmpDisplayStatus: displayStatus, signalStatus, ...copy(stored.G) };
     }
 
-    /* Calls every listener (or only listener id) with an EventListener object. */
-    function fire(e, data, id) {
-      for (var k in L)
-        if (!id || id == k) L[k]({ eventName: e, listenerId: +k, data: data, pingData: ping() }, true);
+    /* Calls every listener (or only listener onlyId) with an EventListener object. */
+    function fire(eventName, data, onlyId) {
+      for (const id in listeners)
+        if (!onlyId || onlyId == id) listeners[id]({ eventName, listenerId: +id, data, pingData: ping() }, true);
     }
 
-    function signal(s) {
-      if (S != s) fire('signalStatus', S = s);
+    function setSignal(status) {
+      if (signalStatus != status) fire('signalStatus', signalStatus = status);
     }
 
-    /* __gpp(command, callback, parameter, version): a = its arguments. The
-     * callback gets (data, success); success is false for an unknown
+    /* __gpp(command, callback, parameter, version): call = its arguments.
+     * The callback gets (data, success); success is false for an unknown
      * command and for a section or field this page does not have (data
      * null), as in the reference library. */
-    function api(a) {
-      var c = a[0], f = a[1], p = a[2], G = st.G.parsedSections, r = null, k;
-      if (typeof f != 'function') return;
-      if (c == 'ping') r = ping();
-      else if (c == 'addEventListener') {
-        L[++n] = f;
-        r = { eventName: 'listenerRegistered', listenerId: n, data: true, pingData: ping() };
-      } else if (c == 'removeEventListener') {
-        r = { eventName: 'listenerRemoved', listenerId: p, data: own(L, p), pingData: ping() };
-        delete L[p];
-      } else if (c == 'hasSection') r = own(G, p);
-      else if (c == 'getSection') r = own(G, p) ? copy(G[p]) : null;
-      else if (c == 'getField') {
-        k = String(p).split('.');
-        r = k.length == 2 && own(G, k[0]) && own(G[k[0]], k[1]) ? copy(G[k[0]][k[1]]) : null;
+    function answer(call) {
+      const command = call[0], callback = call[1], parameter = call[2], sections = stored.G.parsedSections;
+      let result = null;
+      if (typeof callback != 'function') return;
+      if (command == 'ping') result = ping();
+      else if (command == 'addEventListener') {
+        listeners[++lastListenerId] = callback;
+        result = { eventName: 'listenerRegistered', listenerId: lastListenerId, data: true, pingData: ping() };
+      } else if (command == 'removeEventListener') {
+        result = { eventName: 'listenerRemoved', listenerId: parameter, data: has(listeners, parameter), pingData: ping() };
+        delete listeners[parameter];
+      } else if (command == 'hasSection') result = has(sections, parameter);
+      else if (command == 'getSection') result = has(sections, parameter) ? copy(sections[parameter]) : null;
+      else if (command == 'getField') {
+        const path = String(parameter).split('.');
+        result = path.length == 2 && has(sections, path[0]) && has(sections[path[0]], path[1])
+          ? copy(sections[path[0]][path[1]]) : null;
       }
-      f(r, r !== null);
-      if (c == 'addEventListener' && S == 'ready') fire('signalStatus', S, n);
+      callback(result, result !== null);
+      if (command == 'addEventListener' && signalStatus == 'ready') fire('signalStatus', signalStatus, lastListenerId);
     }
 
     /* From consent.js: 'v' the banner or the panel was shown or hidden,
      * 'n' a choice is being recorded, 's' the server's answer to a choice
-     * (st.G holds the string in force after it: sectionChange, even when
-     * the choice changed no field), 'd' a decision or a refused choice
+     * (stored.G holds the string in force after it: sectionChange, even
+     * when the choice changed no field), 'd' a decision or a refused choice
      * (sectionChange only if the string changed). Signals are ready again
      * once no choice waits for the server. */
-    api.u = function (k) {
-      var v;
-      if (k == 'v' && (v = shown()) != V) fire('cmpDisplayStatus', V = v);
-      if (k == 'n') {
-        busy = 1;
-        signal('not ready');
+    answer.update_ = (event) => {
+      let now;
+      if (event == 'v' && (now = displayed()) != displayStatus) fire('cmpDisplayStatus', displayStatus = now);
+      if (event == 'n') {
+        waiting = 1;
+        setSignal('not ready');
       }
-      if (k == 's' || k == 'd') {
-        if (k == 's' || st.G.gppString != last)
-          Object.keys(st.G.parsedSections).forEach(function (s) { fire('sectionChange', s); });
-        last = st.G.gppString;
-        busy = !!(st.q && st.q.length);
-        if (!busy) signal('ready');
+      if (event == 's' || event == 'd') {
+        if (event == 's' || stored.G.gppString != lastString)
+          Object.keys(stored.G.parsedSections).forEach((section) => fire('sectionChange', section));
+        lastString = stored.G.gppString;
+        waiting = !!stored.q?.length;
+        if (!waiting) setSignal('ready');
       }
     };
 
@@ -114,22 +118,23 @@
      * string) is answered to its sender, in kind, with {__gppReturn:
      * {returnValue, success, callId}}, once per callback call (listeners:
      * every event). */
-    w.addEventListener('message', function (e) {
-      var m = e.data, j = typeof m == 'string', c;
-      try { m = j ? JSON.parse(m) : m; } catch (_) { return; }
-      c = m && m.__gppCall;
-      if (!c || typeof c != 'object' || !e.source) return;
-      api([c.command, function (r, ok) {
-        var o = { __gppReturn: { returnValue: r, success: ok, callId: c.callId } };
-        e.source.postMessage(j ? JSON.stringify(o) : o, '*');
-      }, c.parameter, c.version]);
+    window.addEventListener('message', (event) => {
+      const asString = typeof event.data == 'string';
+      let message;
+      try { message = asString ? JSON.parse(event.data) : event.data; } catch (e) { return; }
+      const call = message?.__gppCall;
+      if (!call || typeof call != 'object' || !event.source) return;
+      answer([call.command, (returnValue, success) => {
+        const reply = { __gppReturn: { returnValue, success, callId: call.callId } };
+        event.source.postMessage(asString ? JSON.stringify(reply) : reply, '*');
+      }, call.parameter, call.version]);
     });
-    if (!w.frames.__gppLocator) {
-      var f = d.createElement('iframe');
-      f.name = '__gppLocator';
-      f.hidden = true;
-      (d.body || d.documentElement).append(f);
+    if (!window.frames.__gppLocator) {
+      const locator = document.createElement('iframe');
+      locator.name = '__gppLocator';
+      locator.hidden = true;
+      (document.body || document.documentElement).append(locator);
     }
-    return api;
+    return answer;
   };
 })(window, document);
