@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(SRC, '..', '..');
-export const STATIC = join(ROOT, 'static');
+const STATIC = join(ROOT, 'static');
 
 /* The script every page loads first: the core's mangle cache is the one the
  * modules must follow. */
@@ -52,7 +52,7 @@ const banner = (name) => `/*! ${name} - readable source: src/${name} */`;
  * added): as a whole program, the file gets its declarations merged and
  * const written as let, which a file-by-file transform does not do.
  */
-export async function build() {
+async function build() {
     const esbuild = loadEsbuild();
     const files = {};
     let mangleCache = {};
@@ -78,12 +78,12 @@ export async function build() {
 /* The version for the long-cached URL /consent/v/VERSION/consent.js: the
  * first 12 hex digits of the SHA-256 of the shipped script and stylesheet,
  * so it changes exactly when what browsers load changes. */
-export function version(files) {
+function version(files) {
     return createHash('sha256').update(files['consent.js']).update(files['consent.css']).digest('hex').slice(0, 12);
 }
 
 /* Writes files into dir, each only when it changed. */
-export function write(files, dir) {
+function write(files, dir) {
     mkdirSync(dir, { recursive: true });
     for (const [name, text] of Object.entries(files)) {
         const file = join(dir, name);
