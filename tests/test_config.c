@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../cgi/config.h"
+#include "../cgi/declaration.h"
 #include "../cgi/headcache.h"
 #include "../cgi/texts.h"
 
@@ -31,12 +32,13 @@ static cJSON *example(void)
 
 /* Writes root to a temp file in cgi/ (so relative paths resolve the same),
  * loads it, and returns the status; err gets the message. */
-static int load_tree(cJSON *root, char *err, size_t errlen, struct config *out)
+static enum config_status load_tree(cJSON *root, char *err, size_t errlen,
+                                    struct config *out)
 {
     char path[] = "build/consent-config-XXXXXX";
     char *text = cJSON_Print(root);
     int fd = mkstemp(path);
-    int st;
+    enum config_status st;
 
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
@@ -53,7 +55,7 @@ static void expect_error(cJSON *root, const char *needle)
     struct config cfg;
     char err[512];
 
-    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), -1);
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), CONFIG_INVALID);
     cr_assert(strstr(err, needle) != NULL, "want \"%s\" in \"%s\"", needle, err);
     cr_assert(strstr(err, "build/consent-config-") != NULL, "names the file: %s", err);
 }
@@ -141,7 +143,7 @@ Test(config, a_missing_file_is_refused)
     struct config cfg;
     char err[512];
 
-    cr_assert_eq(config_load(&cfg, "/nonexistent.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&cfg, "/nonexistent.json", err, sizeof(err)), CONFIG_INVALID);
     cr_assert(strstr(err, "/nonexistent.json: $: cannot open") != NULL, "%s", err);
 }
 
@@ -620,7 +622,7 @@ Test(config, invalid_json_is_refused_with_its_line)
 
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), CONFIG_INVALID);
     unlink(path);
     cr_assert(strstr(err, "not valid JSON (line 3") != NULL, "%s", err);
 }
@@ -1461,6 +1463,39 @@ Test(config, a_token_may_hold_the_stats_role)
         "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"statistics\"], \"sha256\": "
         "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
     expect_error(root, "\"stats\"");
+}
+
+Test(config, each_role_has_one_name_that_parses_back_to_it)
+{
+    static const enum config_role roles[] = {ROLE_READ, ROLE_ERASE, ROLE_AUDIT, ROLE_STATS};
+    static const char *const names[] = {"read", "erase", "audit", "stats"};
+    enum config_role back;
+
+    cr_assert_eq(sizeof(roles) / sizeof(roles[0]), CONFIG_ROLE_COUNT);
+    for (int i = 0; i < CONFIG_ROLE_COUNT; i++) {
+        cr_assert_str_eq(config_role_name(roles[i]), names[i]);
+        cr_assert_eq(config_role_parse(names[i], &back), CONFIG_OK);
+        cr_assert_eq(back, roles[i]);
+    }
+    cr_assert_null(config_role_name((enum config_role)(ROLE_READ | ROLE_ERASE)));
+    cr_assert_null(config_role_name((enum config_role)0));
+    cr_assert_eq(config_role_parse("statistics", &back), CONFIG_BAD_ROLE);
+    cr_assert_eq(config_role_parse("Read", &back), CONFIG_BAD_ROLE);
+    cr_assert_eq(config_role_parse("", &back), CONFIG_BAD_ROLE);
+}
+
+Test(config, strerror_names_every_status)
+{
+    cr_assert_str_eq(config_strerror(CONFIG_OK), "ok");
+    cr_assert_str_eq(config_strerror(CONFIG_INVALID), "configuration unreadable or invalid");
+    cr_assert_str_eq(config_strerror(CONFIG_BAD_ROLE), "not a role (read, erase, audit, stats)");
+    cr_assert_str_eq(config_strerror(12345), "unknown error");
+    cr_assert_str_eq(texts_strerror(TEXTS_NO_FOLDER), "cannot open the folder of default texts");
+    cr_assert_str_eq(texts_strerror(TEXTS_INVALID), "default texts invalid");
+    cr_assert_str_eq(texts_strerror(12345), "unknown error");
+    cr_assert_str_eq(declaration_strerror(DECLARATION_INVALID), "declaration invalid");
+    cr_assert_str_eq(declaration_strerror(DECLARATION_NO_MEMORY), "out of memory");
+    cr_assert_str_eq(declaration_strerror(12345), "unknown error");
 }
 
 /* The example's site with an experiment of two variants (b given as JSON). */
