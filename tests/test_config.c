@@ -415,6 +415,8 @@ Test(config, an_unknown_redis_key_is_refused)
 {
     expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"cluster\": [\"a:1\"]}"),
                  "$.redis");
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"pasword\": \"x\"}"),
+                 "$.redis.pasword: unknown key");
 }
 
 Test(config, a_bad_geoip_layout_is_refused)
@@ -973,6 +975,46 @@ Test(config, a_default_file_not_named_by_a_language_tag_is_refused)
     remove_dir(dir);
 }
 
+Test(config, a_default_file_with_an_empty_text_is_refused)
+{
+    char dir[PATH_MAX];
+    cJSON *ar;
+
+    copy_i18n(dir);
+    ar = read_json(dir, "ar.json");
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ar, "notice"), "ok", cJSON_CreateString(""));
+    write_json(dir, "ar.json", ar);
+    expect_error(example_with_texts(dir), "/ar.json: $.notice.ok: expected a string of 1-");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_that_is_not_utf8_is_refused)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    FILE *f;
+
+    copy_i18n(dir);
+    snprintf(path, sizeof(path), "%s/pl.json", dir);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs("{\"opt-in\": \"\xc3\x28\"}", f);
+    fclose(f);
+    expect_error(example_with_texts(dir), "/pl.json: $: not valid UTF-8");
+    remove_dir(dir);
+}
+
+Test(config, a_folder_of_default_texts_without_en_json_is_refused)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+
+    copy_i18n(dir);
+    snprintf(path, sizeof(path), "%s/en.json", dir);
+    cr_assert_eq(unlink(path), 0);
+    expect_error(example_with_texts(dir), "$.texts: ");
+    expect_error(example_with_texts(dir), ": $: no en.json (the master every language follows)");
+    remove_dir(dir);
+}
+
 Test(config, a_missing_folder_of_default_texts_is_refused)
 {
     expect_error(example_with_texts("/nonexistent/i18n"),
@@ -1326,29 +1368,58 @@ Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
     char path[] = "build/consent-tokens-XXXXXX";
     const char *text = "[]";
     int fd = mkstemp(path);
-    cJSON *r = example(), *admin;
+    cJSON *r, *admin;
     char abs[PATH_MAX];
 
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     cr_assert_not_null(realpath(path, abs));
-    cr_assert_eq(chmod(path, 0644), 0);
-    admin = cJSON_GetObjectItem(r, "admin");
-    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
-    expect_error(r, "readable by group or others");
-    r = example();
-    admin = cJSON_GetObjectItem(r, "admin");
-    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
-    cr_assert_eq(chmod(path, 0600), 0);
-    {
+    /* 0644, and group-readable only: refused, naming the key and the file */
+    for (int i = 0; i < 2; i++) {
+        char needle[PATH_MAX + 96];
+
+        cr_assert_eq(chmod(path, i == 0 ? 0644 : 0640), 0);
+        r = example();
+        admin = cJSON_GetObjectItem(r, "admin");
+        cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
+        snprintf(needle, sizeof(needle), "$.admin.tokens_file: %s: readable by group or others",
+                 abs);
+        expect_error(r, needle);
+    }
+    /* 0600, and 0400 as systemd hands credentials over: loaded */
+    for (int i = 0; i < 2; i++) {
         struct config cfg;
         char err[512];
 
+        cr_assert_eq(chmod(path, i == 0 ? 0600 : 0400), 0);
+        r = example();
+        admin = cJSON_GetObjectItem(r, "admin");
+        cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
         cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
         config_free(&cfg);
     }
     unlink(path);
+}
+
+Test(config, audit_max_entries_out_of_range_or_not_an_integer_is_refused)
+{
+    static const char *const bad[] = {"0", "-1", "100000001", "1.5", "\"10\"", "true"};
+    char text[96], err[512];
+    struct config cfg;
+    cJSON *r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = example();
+        snprintf(text, sizeof(text), "{\"audit_max_entries\": %s}", bad[i]);
+        cJSON_ReplaceItemInObject(r, "admin", cJSON_Parse(text));
+        expect_error(r, "$.admin.audit_max_entries: expected an integer from 1 to 100000000");
+    }
+    r = example();
+    cJSON_ReplaceItemInObject(r, "admin", cJSON_Parse("{\"audit_max_entries\": 100000000}"));
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.audit_max_entries, 100000000L);
+    config_free(&cfg);
 }
 
 /* ---- head_cache ---- */

@@ -269,6 +269,9 @@ Test(rules_file, gpp_sections_name_listed_regions_and_known_sections)
                  "],\"gpp_sections\":{\"DE\":\"tcfeuv2\"}}",
                  "$.gpp_sections.DE: \"tcfeuv2\" is not a GPP section");
     expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"DE\":\"uspv1\"}}",
+                 "$.gpp_sections.DE: \"uspv1\" is not a GPP section this consentd encodes");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
                  "],\"gpp_sections\":{\"US-WA\":\"usnat\"}}",
                  "$.gpp_sections.US-WA: \"US-WA\" is not a region of any regime");
     expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
