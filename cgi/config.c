@@ -16,6 +16,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -556,17 +557,6 @@ static int load_variant_head(struct jcheck *c, const cJSON *v, const char *path,
                              "or box-center");
 }
 
-/* The member of obj whose key is key, or NULL. */
-static const cJSON *member_named(const cJSON *obj, const char *key)
-{
-    const cJSON *e;
-
-    cJSON_ArrayForEach(e, obj)
-        if (strcmp(e->string, key) == 0)
-            return e;
-    return NULL;
-}
-
 /*
  * A variant's "languages" (optional: {TAG: texts over the site's own}),
  * each a language of the site (langs), then the variant's texts built for
@@ -583,7 +573,7 @@ static int load_variant_languages(struct jcheck *c, const cJSON *v, const char *
         return -1;
     jcheck_path_key(p, path, "languages");
     cJSON_ArrayForEach(e, vlangs)
-        if (member_named(langs, e->string) == NULL) {
+        if (cJSON_GetObjectItemCaseSensitive(langs, e->string) == NULL) {
             jcheck_path_key(q, p, e->string);
             return jcheck_fail(c, q, "not a language of this site");
         }
@@ -593,7 +583,7 @@ static int load_variant_languages(struct jcheck *c, const cJSON *v, const char *
     site->nvariants++;      /* so config_free frees what was built */
     for (size_t k = 0; k < site->nlanguages; k++) {
         const cJSON *lang = cJSON_GetArrayItem(langs, (int)k);
-        const cJSON *vl = member_named(vlangs, lang->string);
+        const cJSON *vl = cJSON_GetObjectItemCaseSensitive(vlangs, lang->string);
 
         jcheck_path_key(q, p, lang->string);
         if (load_variant_language(c, lang, vl, vl != NULL ? q : path, site, defaults,
@@ -1531,50 +1521,62 @@ static int load_keys(struct jcheck *jc, const cJSON *root, const char *dir,
     return 0;
 }
 
-/* One integer member of an optional section: its range, and where the
- * default is on entry and the value read (when given) on return. */
-struct int_member {
-    const char *key;
-    long min, max;
-    long *value;
+/*
+ * An optional object of integers ($.name, its keys all of keys): each
+ * member's range, its default, and the int field of struct config it sets.
+ */
+struct int_section {
+    const char *name;
+    const char *const *keys;
+    struct {
+        const char *key;
+        long min, max, def;
+        size_t field;   /* offsetof(struct config, an int) */
+    } members[3];       /* ended by a NULL key */
 };
 
-/*
- * The optional object $.name whose members (keys) are all integers, read
- * in order into m (ended by a NULL key); a member not given keeps its
- * default.
- */
-static int load_int_section(struct jcheck *jc, const cJSON *root, const char *name,
-                            const char *const *keys, const struct int_member *m)
+/* $.receipts: how long a consent's receipts are kept, how many of them. */
+static const struct int_section receipts_section = {"receipts", receipts_keys, {
+    {"retention_days", 1, 36500, CONSENT_DEFAULT_RETENTION_DAYS,
+     offsetof(struct config, retention_days)},
+    {"max_history", 1, 10000, CONSENT_DEFAULT_MAX_HISTORY,
+     offsetof(struct config, max_history)},
+    {NULL, 0, 0, 0, 0}}};
+
+/* $.stats: how long analytics counts are kept and how often they are
+ * flushed. */
+static const struct int_section stats_section = {"stats", stats_keys, {
+    {"retention_days", 1, 3660, CONSENT_DEFAULT_STATS_DAYS,
+     offsetof(struct config, stats_retention_days)},
+    {"flush_ms", 100, 60000, CONSENT_DEFAULT_STATS_FLUSH_MS,
+     offsetof(struct config, stats_flush_ms)},
+    {NULL, 0, 0, 0, 0}}};
+
+/* Reads sec into cfg: every field its default, then, in order, each
+ * member given. */
+static int load_int_section(struct jcheck *jc, const cJSON *root,
+                            const struct int_section *sec, struct config *cfg)
 {
     char p[JCHECK_MAX_PATH];
     const cJSON *o = NULL;
 
-    if (jcheck_member(jc, root, "$", name, 0, cJSON_Object, &o) < 0)
+    for (int i = 0; sec->members[i].key != NULL; i++)
+        *(int *)((char *)cfg + sec->members[i].field) = (int)sec->members[i].def;
+    if (jcheck_member(jc, root, "$", sec->name, 0, cJSON_Object, &o) < 0)
         return -1;
     if (o == NULL)
         return 0;
-    jcheck_path_key(p, "$", name);
-    if (jcheck_object(jc, o, p, keys) != 0)
+    jcheck_path_key(p, "$", sec->name);
+    if (jcheck_object(jc, o, p, sec->keys) != 0)
         return -1;
-    for (; m->key != NULL; m++)
-        if (jcheck_int(jc, o, p, m->key, 0, m->min, m->max, m->value) < 0)
+    for (int i = 0; sec->members[i].key != NULL; i++) {
+        long v = sec->members[i].def;
+
+        if (jcheck_int(jc, o, p, sec->members[i].key, 0, sec->members[i].min,
+                       sec->members[i].max, &v) < 0)
             return -1;
-    return 0;
-}
-
-/* $.receipts: how long a consent's receipts are kept, how many of them. */
-static int load_receipts(struct jcheck *jc, const cJSON *root, struct config *cfg)
-{
-    long days = CONSENT_DEFAULT_RETENTION_DAYS, history = CONSENT_DEFAULT_MAX_HISTORY;
-    const struct int_member m[] = {{"retention_days", 1, 36500, &days},
-                                   {"max_history", 1, 10000, &history},
-                                   {NULL, 0, 0, NULL}};
-
-    if (load_int_section(jc, root, "receipts", receipts_keys, m) != 0)
-        return -1;
-    cfg->retention_days = (int)days;
-    cfg->max_history = (int)history;
+        *(int *)((char *)cfg + sec->members[i].field) = (int)v;
+    }
     return 0;
 }
 
@@ -1584,33 +1586,21 @@ static int load_receipts(struct jcheck *jc, const cJSON *root, struct config *cf
  * keeps "within one second" (README, "Head cache"). After $.redis. */
 static int load_head_cache(struct jcheck *jc, const cJSON *root, struct config *cfg)
 {
+    const cJSON *o = NULL;
     long entries = HEADCACHE_DEFAULT_ENTRIES;
     long age = cfg->redis.topology == STORE_CLUSTER ? HEADCACHE_CLUSTER_MAX_AGE_MS
                                                     : HEADCACHE_DEFAULT_MAX_AGE_MS;
-    const struct int_member m[] = {{"entries", 0, HEADCACHE_MAX_ENTRIES, &entries},
-                                   {"max_age_ms", 1, HEADCACHE_MAX_AGE_MS, &age},
-                                   {NULL, 0, 0, NULL}};
 
-    if (load_int_section(jc, root, "head_cache", head_cache_keys, m) != 0)
+    if (jcheck_member(jc, root, "$", "head_cache", 0, cJSON_Object, &o) < 0 ||
+        (o != NULL &&
+         (jcheck_object(jc, o, "$.head_cache", head_cache_keys) != 0 ||
+          jcheck_int(jc, o, "$.head_cache", "entries", 0, 0, HEADCACHE_MAX_ENTRIES,
+                     &entries) < 0 ||
+          jcheck_int(jc, o, "$.head_cache", "max_age_ms", 0, 1, HEADCACHE_MAX_AGE_MS,
+                     &age) < 0)))
         return -1;
     cfg->head_cache_entries = (size_t)entries;
     cfg->head_cache_max_age_ms = (int)age;
-    return 0;
-}
-
-/* $.stats: how long analytics counts are kept and how often they are
- * flushed. */
-static int load_stats(struct jcheck *jc, const cJSON *root, struct config *cfg)
-{
-    long days = CONSENT_DEFAULT_STATS_DAYS, flush = CONSENT_DEFAULT_STATS_FLUSH_MS;
-    const struct int_member m[] = {{"retention_days", 1, 3660, &days},
-                                   {"flush_ms", 100, 60000, &flush},
-                                   {NULL, 0, 0, NULL}};
-
-    if (load_int_section(jc, root, "stats", stats_keys, m) != 0)
-        return -1;
-    cfg->stats_retention_days = (int)days;
-    cfg->stats_flush_ms = (int)flush;
     return 0;
 }
 
@@ -1673,10 +1663,10 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
     if (load_redis(jc, root, dir, &cfg->redis) != 0 ||
         load_cookie(jc, root, dir, cfg) != 0 ||
         load_keys(jc, root, dir, cfg) != 0 ||
-        load_receipts(jc, root, cfg) != 0 ||
+        load_int_section(jc, root, &receipts_section, cfg) != 0 ||
         load_head_cache(jc, root, cfg) != 0 ||
         load_admin_section(jc, root, dir, cfg) != 0 ||
-        load_stats(jc, root, cfg) != 0 ||
+        load_int_section(jc, root, &stats_section, cfg) != 0 ||
         jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &texts_dir) < 0 ||
         (texts_dir != NULL && load_defaults(jc, dir, texts_dir, &defaults) != 0) ||
         load_sites(jc, root, cfg, texts_dir != NULL ? &defaults : NULL) != 0)
