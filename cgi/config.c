@@ -1658,9 +1658,8 @@ static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
 
     if (jcheck_object(jc, root, "$", top_keys) != 0 ||
         load_server(jc, root, cfg) != 0 ||
-        load_geoip_and_rules(jc, root, dir, cfg) != 0)
-        goto cleanup;
-    if (load_redis(jc, root, dir, &cfg->redis) != 0 ||
+        load_geoip_and_rules(jc, root, dir, cfg) != 0 ||
+        load_redis(jc, root, dir, &cfg->redis) != 0 ||
         load_cookie(jc, root, dir, cfg) != 0 ||
         load_keys(jc, root, dir, cfg) != 0 ||
         load_int_section(jc, root, &receipts_section, cfg) != 0 ||
