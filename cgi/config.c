@@ -16,6 +16,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,6 +521,78 @@ cleanup:
     return rc;
 }
 
+/* A variant's id (a token, not "-", not used before in the site), weight
+ * and optional layout (one the script knows). */
+static int load_variant_head(struct jcheck *c, const cJSON *v, const char *path,
+                             const struct config_site *site, struct config_variant *var)
+{
+    char p[JCHECK_MAX_PATH];
+    const char *s;
+    long w = 1;
+
+    if (jcheck_object(c, v, path, variant_keys) != 0 ||
+        jcheck_string(c, v, path, "id", 1, 1, CONSENT_MAX_VARIANT_ID_LEN, &s) != 0)
+        return -1;
+    if (!jcheck_is_token(s, CONSENT_MAX_VARIANT_ID_LEN))
+        return jcheck_fail(c, path, "id: expected 1-%d characters of a-z, 0-9, - and _",
+                           CONSENT_MAX_VARIANT_ID_LEN);
+    if (strcmp(s, "-") == 0 || config_variant_index(site, s) >= 0)
+        return jcheck_fail(c, path, "variant \"%s\" is used twice or reserved", s);
+    snprintf(var->id, sizeof(var->id), "%s", s);
+    if (jcheck_int(c, v, path, "weight", 0, 1, CONSENT_MAX_VARIANT_WEIGHT, &w) < 0)
+        return -1;
+    var->weight = (int)w;
+    s = NULL;
+    if (jcheck_string(c, v, path, "layout", 0, 1, sizeof(var->layout) - 1, &s) < 0)
+        return -1;
+    if (s == NULL)
+        return 0;
+    for (const char *const *k = layouts; *k != NULL; k++)
+        if (strcmp(*k, s) == 0) {
+            snprintf(var->layout, sizeof(var->layout), "%s", s);
+            return 0;
+        }
+    jcheck_path_key(p, path, "layout");
+    return jcheck_fail(c, p, "expected bar-bottom, bar-top, box-left, box-right "
+                             "or box-center");
+}
+
+/*
+ * A variant's "languages" (optional: {TAG: texts over the site's own}),
+ * each a language of the site (langs), then the variant's texts built for
+ * every site language.
+ */
+static int load_variant_languages(struct jcheck *c, const cJSON *v, const char *path,
+                                  const cJSON *langs, struct config_site *site,
+                                  const struct texts *defaults, struct config_variant *var)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *vlangs = NULL, *e;
+
+    if (jcheck_member(c, v, path, "languages", 0, cJSON_Object, &vlangs) < 0)
+        return -1;
+    jcheck_path_key(p, path, "languages");
+    cJSON_ArrayForEach(e, vlangs)
+        if (cJSON_GetObjectItemCaseSensitive(langs, e->string) == NULL) {
+            jcheck_path_key(q, p, e->string);
+            return jcheck_fail(c, q, "not a language of this site");
+        }
+    var->languages = calloc(site->nlanguages, sizeof(*var->languages));
+    if (var->languages == NULL)
+        return jcheck_fail(c, path, "out of memory");
+    site->nvariants++;      /* so config_free frees what was built */
+    for (size_t k = 0; k < site->nlanguages; k++) {
+        const cJSON *lang = cJSON_GetArrayItem(langs, (int)k);
+        const cJSON *vl = cJSON_GetObjectItemCaseSensitive(vlangs, lang->string);
+
+        jcheck_path_key(q, p, lang->string);
+        if (load_variant_language(c, lang, vl, vl != NULL ? q : path, site, defaults,
+                                  &site->languages[k], &var->languages[k]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /*
  * The site's optional experiment: "variants": [{"id", "weight", "layout",
  * "languages": {TAG: texts over the site's own}}], 2-CONSENT_MAX_VARIANTS of
@@ -529,9 +602,8 @@ static int load_variants(struct jcheck *c, const cJSON *item, const char *path,
                          const cJSON *langs, struct config_site *site,
                          const struct texts *defaults)
 {
-    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH], r[JCHECK_MAX_PATH], t[JCHECK_MAX_PATH];
-    const cJSON *arr = NULL, *v, *vlangs, *e;
-    const char *s;
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *arr = NULL, *v;
     int i = 0;
 
     if (jcheck_member(c, item, path, "variants", 0, cJSON_Array, &arr) < 0)
@@ -546,66 +618,11 @@ static int load_variants(struct jcheck *c, const cJSON *item, const char *path,
         return jcheck_fail(c, p, "out of memory");
     cJSON_ArrayForEach(v, arr) {
         struct config_variant *var = &site->variants[site->nvariants];
-        long w = 1;
 
         jcheck_path_index(q, p, i++);
-        if (jcheck_object(c, v, q, variant_keys) != 0 ||
-            jcheck_string(c, v, q, "id", 1, 1, CONSENT_MAX_VARIANT_ID_LEN, &s) != 0)
+        if (load_variant_head(c, v, q, site, var) != 0 ||
+            load_variant_languages(c, v, q, langs, site, defaults, var) != 0)
             return -1;
-        if (!jcheck_is_token(s, CONSENT_MAX_VARIANT_ID_LEN))
-            return jcheck_fail(c, q, "id: expected 1-%d characters of a-z, 0-9, - and _",
-                               CONSENT_MAX_VARIANT_ID_LEN);
-        if (strcmp(s, "-") == 0 || config_variant_index(site, s) >= 0)
-            return jcheck_fail(c, q, "variant \"%s\" is used twice or reserved", s);
-        snprintf(var->id, sizeof(var->id), "%s", s);
-        if (jcheck_int(c, v, q, "weight", 0, 1, CONSENT_MAX_VARIANT_WEIGHT, &w) < 0)
-            return -1;
-        var->weight = (int)w;
-        s = NULL;
-        if (jcheck_string(c, v, q, "layout", 0, 1, sizeof(var->layout) - 1, &s) < 0)
-            return -1;
-        if (s != NULL) {
-            const char *const *k = layouts;
-
-            while (*k != NULL && strcmp(*k, s) != 0)
-                k++;
-            if (*k == NULL) {
-                jcheck_path_key(r, q, "layout");
-                return jcheck_fail(c, r, "expected bar-bottom, bar-top, box-left, box-right "
-                                         "or box-center");
-            }
-            snprintf(var->layout, sizeof(var->layout), "%s", s);
-        }
-        vlangs = NULL;
-        if (jcheck_member(c, v, q, "languages", 0, cJSON_Object, &vlangs) < 0)
-            return -1;
-        jcheck_path_key(r, q, "languages");
-        cJSON_ArrayForEach(e, vlangs) {
-            const cJSON *known = NULL;
-
-            cJSON_ArrayForEach(known, langs)
-                if (strcmp(known->string, e->string) == 0)
-                    break;
-            if (known == NULL) {
-                jcheck_path_key(t, r, e->string);
-                return jcheck_fail(c, t, "not a language of this site");
-            }
-        }
-        var->languages = calloc(site->nlanguages, sizeof(*var->languages));
-        if (var->languages == NULL)
-            return jcheck_fail(c, q, "out of memory");
-        site->nvariants++;      /* so config_free frees what was built */
-        for (size_t k = 0; k < site->nlanguages; k++) {
-            const cJSON *lang = cJSON_GetArrayItem(langs, (int)k), *vl = NULL;
-
-            cJSON_ArrayForEach(vl, vlangs)
-                if (strcmp(vl->string, lang->string) == 0)
-                    break;
-            jcheck_path_key(t, r, lang->string);
-            if (load_variant_language(c, lang, vl, vl != NULL ? t : q, site, defaults,
-                                      &site->languages[k], &var->languages[k]) != 0)
-                return -1;
-        }
     }
     return 0;
 }
@@ -645,22 +662,30 @@ static int load_gpp(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
-static int load_site(struct jcheck *c, const cJSON *item, const char *path,
-                     struct config_site *site, const struct texts *defaults)
+/* The site's id: a token, unique among the sites (checked by the caller). */
+static int load_site_id(struct jcheck *c, const cJSON *item, const char *path,
+                        struct config_site *site)
 {
+    char p[JCHECK_MAX_PATH];
     const char *s;
-    const cJSON *arr, *e, *langs;
-    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
-    int i, necessary = 0;
 
-    if (jcheck_object(c, item, path, site_keys) != 0 ||
-        jcheck_string(c, item, path, "id", 1, 1, CONSENT_MAX_SITE_ID_LEN, &s) != 0)
+    if (jcheck_string(c, item, path, "id", 1, 1, CONSENT_MAX_SITE_ID_LEN, &s) != 0)
         return -1;
     jcheck_path_key(p, path, "id");
     if (!jcheck_is_token(s, CONSENT_MAX_SITE_ID_LEN))
         return jcheck_fail(c, p, "expected 1-%d characters of a-z, 0-9, - and _",
                            CONSENT_MAX_SITE_ID_LEN);
     strcpy(site->id, s);
+    return 0;
+}
+
+/* "origins": the exact "scheme://host[:port]" the site's pages come from. */
+static int load_origins(struct jcheck *c, const cJSON *item, const char *path,
+                        struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *arr, *e;
+    int i = 0;
 
     if (jcheck_member(c, item, path, "origins", 1, cJSON_Array, &arr) != 0)
         return -1;
@@ -670,7 +695,6 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
     site->origins = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(char *));
     if (site->origins == NULL)
         return jcheck_fail(c, p, "out of memory");
-    i = 0;
     cJSON_ArrayForEach(e, arr) {
         jcheck_path_index(q, p, i++);
         if (!cJSON_IsString(e) ||
@@ -683,6 +707,16 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
         if (site->origins[site->norigins++] == NULL)
             return jcheck_fail(c, q, "out of memory");
     }
+    return 0;
+}
+
+/* policy_url, banner_version, preview and consent_revision. */
+static int load_site_policy(struct jcheck *c, const cJSON *item, const char *path,
+                            struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH];
+    const char *s;
+    long rev = 1;
 
     if (jcheck_string(c, item, path, "policy_url", 1, 1, 500, &s) != 0)
         return -1;
@@ -697,36 +731,72 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
     if (site->policy_url == NULL || site->banner_version == NULL)
         return jcheck_fail(c, path, "out of memory");
     site->preview = 0;
-    if (jcheck_bool(c, item, path, "preview", 0, &site->preview) < 0)
+    if (jcheck_bool(c, item, path, "preview", 0, &site->preview) < 0 ||
+        jcheck_int(c, item, path, "consent_revision", 0, 1, 1000000, &rev) < 0)
         return -1;
-    {
-        long rev = 1;
+    site->consent_revision = (int)rev;
+    return 0;
+}
 
-        if (jcheck_int(c, item, path, "consent_revision", 0, 1, 1000000, &rev) < 0)
-            return -1;
-        site->consent_revision = (int)rev;
-    }
-    {
-        const cJSON *ctl = NULL;
-        char *const fields[] = {site->controller.name, site->controller.contact,
-                                site->controller.address, site->controller.email,
-                                site->controller.phone};
+/* The optional "controller": who is responsible for the data. */
+static int load_controller(struct jcheck *c, const cJSON *item, const char *path,
+                           struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH];
+    const cJSON *ctl = NULL;
+    char *const fields[] = {site->controller.name, site->controller.contact,
+                            site->controller.address, site->controller.email,
+                            site->controller.phone};
 
-        if (jcheck_member(c, item, path, "controller", 0, cJSON_Object, &ctl) < 0)
+    if (jcheck_member(c, item, path, "controller", 0, cJSON_Object, &ctl) < 0)
+        return -1;
+    if (ctl == NULL)
+        return 0;
+    jcheck_path_key(p, path, "controller");
+    if (jcheck_object(c, ctl, p, controller_keys) != 0)
+        return -1;
+    for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+        const char *s = "";
+
+        if (jcheck_string(c, ctl, p, controller_keys[k], 0, 0,
+                          CONSENT_CONTROLLER_FIELD - 1, &s) < 0)
             return -1;
-        jcheck_path_key(p, path, "controller");
-        if (ctl != NULL) {
-            if (jcheck_object(c, ctl, p, controller_keys) != 0)
-                return -1;
-            for (int k = 0; k < 5; k++) {
-                s = "";
-                if (jcheck_string(c, ctl, p, controller_keys[k], 0, 0,
-                                  CONSENT_CONTROLLER_FIELD - 1, &s) < 0)
-                    return -1;
-                strcpy(fields[k], s);
-            }
-        }
+        strcpy(fields[k], s);
     }
+    return 0;
+}
+
+/* One category (at path): a token id not used before in the site, and its
+ * flags. */
+static int load_category(struct jcheck *c, const cJSON *e, const char *path,
+                         const struct config_site *site, struct config_category *cat)
+{
+    const char *s;
+
+    if (jcheck_object(c, e, path, category_keys) != 0 ||
+        jcheck_string(c, e, path, "id", 1, 1, CONSENT_MAX_CATEGORY_ID_LEN, &s) != 0)
+        return -1;
+    if (!jcheck_is_token(s, CONSENT_MAX_CATEGORY_ID_LEN))
+        return jcheck_fail(c, path, "id: expected 1-%d characters of a-z, 0-9, - and _",
+                           CONSENT_MAX_CATEGORY_ID_LEN);
+    if (config_category_index(site, s) >= 0)
+        return jcheck_fail(c, path, "category \"%s\" is defined twice", s);
+    strcpy(cat->id, s);
+    if (jcheck_bool(c, e, path, "necessary", 0, &cat->necessary) < 0 ||
+        jcheck_bool(c, e, path, "sale_sharing", 0, &cat->sale_sharing) < 0)
+        return -1;
+    if (cat->necessary && cat->sale_sharing)
+        return jcheck_fail(c, path, "a necessary category cannot be sale_sharing");
+    return 0;
+}
+
+/* "categories": 1-CONSENT_MAX_CATEGORIES of them. */
+static int load_categories(struct jcheck *c, const cJSON *item, const char *path,
+                           struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *arr, *e;
+    int i = 0;
 
     if (jcheck_member(c, item, path, "categories", 1, cJSON_Array, &arr) != 0)
         return -1;
@@ -736,91 +806,106 @@ static int load_site(struct jcheck *c, const cJSON *item, const char *path,
     site->categories = calloc((size_t)cJSON_GetArraySize(arr), sizeof(*site->categories));
     if (site->categories == NULL)
         return jcheck_fail(c, p, "out of memory");
-    i = 0;
     cJSON_ArrayForEach(e, arr) {
-        struct config_category *cat = &site->categories[site->ncategories];
-
         jcheck_path_index(q, p, i++);
-        if (jcheck_object(c, e, q, category_keys) != 0 ||
-            jcheck_string(c, e, q, "id", 1, 1, CONSENT_MAX_CATEGORY_ID_LEN, &s) != 0)
+        if (load_category(c, e, q, site, &site->categories[site->ncategories]) != 0)
             return -1;
-        if (!jcheck_is_token(s, CONSENT_MAX_CATEGORY_ID_LEN))
-            return jcheck_fail(c, q, "id: expected 1-%d characters of a-z, 0-9, - and _",
-                               CONSENT_MAX_CATEGORY_ID_LEN);
-        if (config_category_index(site, s) >= 0)
-            return jcheck_fail(c, q, "category \"%s\" is defined twice", s);
-        strcpy(cat->id, s);
-        if (jcheck_bool(c, e, q, "necessary", 0, &cat->necessary) < 0 ||
-            jcheck_bool(c, e, q, "sale_sharing", 0, &cat->sale_sharing) < 0)
-            return -1;
-        if (cat->necessary && cat->sale_sharing)
-            return jcheck_fail(c, q, "a necessary category cannot be sale_sharing");
-        necessary += cat->necessary;
         site->ncategories++;
     }
-    (void)necessary;
+    return 0;
+}
 
-    {
-        const cJSON *cm = NULL, *k, *t;
+/* The optional "consent_mode": {category: [Google Consent Mode types]},
+ * kept printed for the decision. */
+static int load_consent_mode(struct jcheck *c, const cJSON *item, const char *path,
+                             struct config_site *site)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *cm = NULL, *k, *t;
 
-        if (jcheck_member(c, item, path, "consent_mode", 0, cJSON_Object, &cm) < 0)
-            return -1;
-        jcheck_path_key(p, path, "consent_mode");
-        cJSON_ArrayForEach(k, cm) {
-            jcheck_path_key(q, p, k->string);
-            if (config_category_index(site, k->string) < 0)
-                return jcheck_fail(c, q, "not a category of this site");
-            if (!cJSON_IsArray(k))
-                return jcheck_fail(c, q, "expected an array of Consent Mode types");
-            cJSON_ArrayForEach(t, k) {
-                const char *const *ok = consent_mode_types;
+    if (jcheck_member(c, item, path, "consent_mode", 0, cJSON_Object, &cm) < 0)
+        return -1;
+    if (cm == NULL)
+        return 0;
+    jcheck_path_key(p, path, "consent_mode");
+    cJSON_ArrayForEach(k, cm) {
+        jcheck_path_key(q, p, k->string);
+        if (config_category_index(site, k->string) < 0)
+            return jcheck_fail(c, q, "not a category of this site");
+        if (!cJSON_IsArray(k))
+            return jcheck_fail(c, q, "expected an array of Consent Mode types");
+        cJSON_ArrayForEach(t, k) {
+            const char *const *ok = consent_mode_types;
 
-                while (*ok != NULL && !(cJSON_IsString(t) && strcmp(*ok, t->valuestring) == 0))
-                    ok++;
-                if (*ok == NULL)
-                    return jcheck_fail(c, q, "expected Consent Mode types such as "
-                                             "\"analytics_storage\" or \"ad_storage\"");
-            }
-        }
-        if (cm != NULL) {
-            site->consent_mode = cJSON_PrintUnformatted(cm);
-            if (site->consent_mode == NULL)
-                return jcheck_fail(c, p, "out of memory");
+            while (*ok != NULL && !(cJSON_IsString(t) && strcmp(*ok, t->valuestring) == 0))
+                ok++;
+            if (*ok == NULL)
+                return jcheck_fail(c, q, "expected Consent Mode types such as "
+                                         "\"analytics_storage\" or \"ad_storage\"");
         }
     }
+    site->consent_mode = cJSON_PrintUnformatted(cm);
+    if (site->consent_mode == NULL)
+        return jcheck_fail(c, p, "out of memory");
+    return 0;
+}
 
-    if (load_signals(c, item, path, site) != 0 || load_gpp(c, item, path, site) != 0)
-        return -1;
+/* "languages": 1-CONSENT_MAX_LANGUAGES of them, each tag once; *langs is
+ * set to the member (borrowed from item). */
+static int load_languages(struct jcheck *c, const cJSON *item, const char *path,
+                          struct config_site *site, const struct texts *defaults,
+                          const cJSON **langs)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *e;
 
-    if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, &langs) != 0)
+    if (jcheck_member(c, item, path, "languages", 1, cJSON_Object, langs) != 0)
         return -1;
     jcheck_path_key(p, path, "languages");
-    if (cJSON_GetArraySize(langs) < 1 || cJSON_GetArraySize(langs) > CONSENT_MAX_LANGUAGES)
+    if (cJSON_GetArraySize(*langs) < 1 || cJSON_GetArraySize(*langs) > CONSENT_MAX_LANGUAGES)
         return jcheck_fail(c, p, "expected 1-%d languages", CONSENT_MAX_LANGUAGES);
-    site->languages = calloc((size_t)cJSON_GetArraySize(langs), sizeof(*site->languages));
+    site->languages = calloc((size_t)cJSON_GetArraySize(*langs), sizeof(*site->languages));
     if (site->languages == NULL)
         return jcheck_fail(c, p, "out of memory");
-    cJSON_ArrayForEach(e, langs) {
+    cJSON_ArrayForEach(e, *langs) {
+        struct config_language *l = &site->languages[site->nlanguages++];
+
+        /* counted first, so config_free frees its texts on failure too */
         jcheck_path_key(q, p, e->string);
-        if (load_language(c, e, q, site, defaults,
-                          &site->languages[site->nlanguages]) != 0) {
-            site->nlanguages++;     /* so config_free frees its texts */
+        if (load_language(c, e, q, site, defaults, l) != 0)
             return -1;
-        }
-        site->nlanguages++;
         for (size_t k = 0; k + 1 < site->nlanguages; k++)
-            if (strcmp(site->languages[k].tag,
-                       site->languages[site->nlanguages - 1].tag) == 0)
+            if (strcmp(site->languages[k].tag, l->tag) == 0)
                 return jcheck_fail(c, q, "language given twice");
     }
-    if (load_variants(c, item, path, langs, site, defaults) != 0)
+    return 0;
+}
+
+/* One site of "sites" (at path), in the order its members are checked:
+ * the languages need the categories, the variants and the declaration
+ * need the languages. */
+static int load_site(struct jcheck *c, const cJSON *item, const char *path,
+                     struct config_site *site, const struct texts *defaults)
+{
+    char p[JCHECK_MAX_PATH];
+    const cJSON *langs = NULL, *decl = NULL;
+
+    if (jcheck_object(c, item, path, site_keys) != 0 ||
+        load_site_id(c, item, path, site) != 0 ||
+        load_origins(c, item, path, site) != 0 ||
+        load_site_policy(c, item, path, site) != 0 ||
+        load_controller(c, item, path, site) != 0 ||
+        load_categories(c, item, path, site) != 0 ||
+        load_consent_mode(c, item, path, site) != 0 ||
+        load_signals(c, item, path, site) != 0 ||
+        load_gpp(c, item, path, site) != 0 ||
+        load_languages(c, item, path, site, defaults, &langs) != 0 ||
+        load_variants(c, item, path, langs, site, defaults) != 0 ||
+        jcheck_member(c, item, path, "declaration", 0, cJSON_Object, &decl) < 0)
         return -1;
     /* After the languages: every purpose must exist in each of them. */
-    if (jcheck_member(c, item, path, "declaration", 0, cJSON_Object, &e) < 0)
-        return -1;
     jcheck_path_key(p, path, "declaration");
-    return declaration_load(c, cJSON_GetObjectItemCaseSensitive(item, "declaration"),
-                            p, langs, site);
+    return declaration_load(c, decl, p, langs, site) == DECLARATION_OK ? 0 : -1;
 }
 
 /* Appends the tokens of a JSON array (at path, for messages) to cfg. */
@@ -864,17 +949,12 @@ static int load_tokens(struct jcheck *c, const cJSON *tokens, const char *path,
             return -1;
         jcheck_path_key(q, p, "roles");
         cJSON_ArrayForEach(r, roles) {
-            if (cJSON_IsString(r) && strcmp(r->valuestring, "read") == 0)
-                tok->roles |= ROLE_READ;
-            else if (cJSON_IsString(r) && strcmp(r->valuestring, "erase") == 0)
-                tok->roles |= ROLE_ERASE;
-            else if (cJSON_IsString(r) && strcmp(r->valuestring, "audit") == 0)
-                tok->roles |= ROLE_AUDIT;
-            else if (cJSON_IsString(r) && strcmp(r->valuestring, "stats") == 0)
-                tok->roles |= ROLE_STATS;
-            else
+            enum config_role role;
+
+            if (!cJSON_IsString(r) || config_role_parse(r->valuestring, &role) != CONFIG_OK)
                 return jcheck_fail(c, q, "expected roles out of \"read\", \"erase\", "
                                    "\"audit\", \"stats\"");
+            tok->roles |= (unsigned)role;
         }
         if (tok->roles == 0)
             return jcheck_fail(c, q, "expected at least one role");
@@ -975,6 +1055,28 @@ static int load_admin(struct jcheck *c, const cJSON *o, const char *dir,
     return 0;
 }
 
+/* Indexed by the role's bit number: ROLE_READ is 1 << 0. */
+static const char *const role_names[CONFIG_ROLE_COUNT] = {"read", "erase", "audit",
+                                                          "stats"};
+
+const char *config_role_name(enum config_role role)
+{
+    for (int k = 0; k < CONFIG_ROLE_COUNT; k++)
+        if ((unsigned)role == 1u << k)
+            return role_names[k];
+    return NULL;
+}
+
+enum config_status config_role_parse(const char *name, enum config_role *role)
+{
+    for (int k = 0; k < CONFIG_ROLE_COUNT; k++)
+        if (strcmp(name, role_names[k]) == 0) {
+            *role = (enum config_role)(1u << k);
+            return CONFIG_OK;
+        }
+    return CONFIG_BAD_ROLE;
+}
+
 const struct config_token *config_token_find(const struct config *cfg,
                                              const char *token)
 {
@@ -1036,7 +1138,7 @@ static int load_defaults(struct jcheck *c, const char *dir, const char *name,
 
     if (path == NULL)
         return jcheck_fail(c, "$.texts", "out of memory");
-    if (texts_load(defaults, path, CONSENT_MAX_TEXT_LEN, err2, sizeof(err2)) != 0) {
+    if (texts_load(defaults, path, CONSENT_MAX_TEXT_LEN, err2, sizeof(err2)) != TEXTS_OK) {
         rc = jcheck_fail(c, "$.texts", "%s", err2);
     } else {
         snprintf(master, sizeof(master), "%s/%s", path, defaults->files[0].file);
@@ -1135,22 +1237,19 @@ static int load_addresses(struct jcheck *jc, const cJSON *list, const char *path
 }
 
 /*
- * $.redis: one server ("address"), a primary found through Redis Sentinel
- * ("sentinels" and "master_name") or a Redis Cluster ("cluster": seed
- * nodes), the timeouts, and how many replicas must confirm a write before
- * it is acknowledged. Addresses are checked by the store's own rule
+ * Which Redis: one server ("address"), a primary found through Redis
+ * Sentinel ("sentinels" and "master_name") or a Redis Cluster ("cluster":
+ * seed nodes). Addresses are checked by the store's own rule
  * (store_address_parse).
  */
-static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
-                      struct store_options *r)
+static int load_redis_topology(struct jcheck *jc, const cJSON *o,
+                               struct store_options *r)
 {
     const cJSON *list = NULL, *seeds = NULL;
     const char *s = NULL;
     char host[STORE_MAX_ADDRESS];
     int port;
-    long v;
 
-    memset(r, 0, sizeof(*r));
     if (jcheck_string(jc, o, "$.redis", "address", 0, 3, STORE_MAX_ADDRESS - 1, &s) < 0 ||
         jcheck_member(jc, o, "$.redis", "sentinels", 0, cJSON_Array, &list) < 0 ||
         jcheck_member(jc, o, "$.redis", "cluster", 0, cJSON_Array, &seeds) < 0)
@@ -1167,49 +1266,62 @@ static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
                                "expected \"host:port\" or \"unix:/path\"");
         r->topology = STORE_SINGLE;
         snprintf(r->address, sizeof(r->address), "%s", s);
-    } else if (seeds != NULL) {
-        r->topology = STORE_CLUSTER;
-        if (load_addresses(jc, seeds, "$.redis.cluster", STORE_MAX_SEEDS, 1,
-                           r->seeds, &r->nseeds) != 0)
-            return -1;
-    } else {
-        r->topology = STORE_SENTINEL;
-        if (load_addresses(jc, list, "$.redis.sentinels", STORE_MAX_SENTINELS, 0,
-                           r->sentinels, &r->nsentinels) != 0)
-            return -1;
-        s = NULL;
-        if (jcheck_string(jc, o, "$.redis", "master_name", 1, 1,
-                          STORE_MAX_MASTER_NAME - 1, &s) != 0)
-            return -1;
-        if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                      "0123456789._-") != strlen(s))
-            return jcheck_fail(jc, "$.redis.master_name",
-                               "expected letters, digits, '.', '-' and '_'");
-        snprintf(r->master_name, sizeof(r->master_name), "%s", s);
+        return 0;
     }
-    v = 250;
-    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &v) < 0)
+    if (seeds != NULL) {
+        r->topology = STORE_CLUSTER;
+        return load_addresses(jc, seeds, "$.redis.cluster", STORE_MAX_SEEDS, 1,
+                              r->seeds, &r->nseeds);
+    }
+    r->topology = STORE_SENTINEL;
+    if (load_addresses(jc, list, "$.redis.sentinels", STORE_MAX_SENTINELS, 0,
+                       r->sentinels, &r->nsentinels) != 0 ||
+        jcheck_string(jc, o, "$.redis", "master_name", 1, 1,
+                      STORE_MAX_MASTER_NAME - 1, &s) != 0)
         return -1;
-    r->connect_timeout_ms = (int)v;
-    v = 500;
-    if (jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &v) < 0)
+    if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789._-") != strlen(s))
+        return jcheck_fail(jc, "$.redis.master_name",
+                           "expected letters, digits, '.', '-' and '_'");
+    snprintf(r->master_name, sizeof(r->master_name), "%s", s);
+    return 0;
+}
+
+/* The timeouts, and how many replicas must confirm a write (WAIT) before
+ * it is acknowledged. */
+static int load_redis_timeouts(struct jcheck *jc, const cJSON *o,
+                               struct store_options *r)
+{
+    long connect = 250, command = 500, acked = 0, ack_timeout;
+
+    if (jcheck_int(jc, o, "$.redis", "connect_timeout_ms", 0, 1, 60000, &connect) < 0 ||
+        jcheck_int(jc, o, "$.redis", "command_timeout_ms", 0, 1, 60000, &command) < 0 ||
+        jcheck_int(jc, o, "$.redis", "min_replicas_acked", 0, 0,
+                   STORE_MAX_REPLICAS_ACKED, &acked) < 0)
         return -1;
-    r->command_timeout_ms = (int)v;
-    v = 0;
-    if (jcheck_int(jc, o, "$.redis", "min_replicas_acked", 0, 0,
-                   STORE_MAX_REPLICAS_ACKED, &v) < 0)
+    ack_timeout = command / 2 > 0 ? command / 2 : 1;
+    if (jcheck_int(jc, o, "$.redis", "ack_timeout_ms", 0, 1, 60000, &ack_timeout) < 0)
         return -1;
-    r->min_replicas_acked = (int)v;
-    v = r->command_timeout_ms / 2 > 0 ? r->command_timeout_ms / 2 : 1;
-    if (jcheck_int(jc, o, "$.redis", "ack_timeout_ms", 0, 1, 60000, &v) < 0)
-        return -1;
-    r->ack_timeout_ms = (int)v;
+    r->connect_timeout_ms = (int)connect;
+    r->command_timeout_ms = (int)command;
+    r->min_replicas_acked = (int)acked;
+    r->ack_timeout_ms = (int)ack_timeout;
     /* WAIT's answer must come before the command timeout gives up on it. */
     if (r->min_replicas_acked > 0 && r->ack_timeout_ms >= r->command_timeout_ms)
         return jcheck_fail(jc, "$.redis.ack_timeout_ms",
                            "must be less than command_timeout_ms (%d)",
                            r->command_timeout_ms);
-    s = NULL;
+    return 0;
+}
+
+/* ACL user name and password file (read now, kept in r). */
+static int load_redis_auth(struct jcheck *jc, const cJSON *o, const char *dir,
+                           struct store_options *r)
+{
+    const char *s = NULL;
+    char *path;
+    int rc;
+
     if (jcheck_string(jc, o, "$.redis", "username", 0, 1, STORE_MAX_USERNAME - 1, &s) < 0)
         return -1;
     if (s != NULL) {
@@ -1222,24 +1334,37 @@ static int load_redis(struct jcheck *jc, const cJSON *o, const char *dir,
     s = NULL;
     if (jcheck_string(jc, o, "$.redis", "password_file", 0, 1, PATH_MAX - 1, &s) < 0)
         return -1;
-    if (s != NULL) {
-        char *path = resolve(dir, s);
-        int rc;
+    if (s == NULL)
+        return 0;
+    path = resolve(dir, s);
+    if (path == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
+    rc = read_password(jc, path, r->password, sizeof(r->password));
+    free(path);
+    return rc;
+}
 
-        if (path == NULL)
-            return jcheck_fail(jc, "$", "out of memory");
-        rc = read_password(jc, path, r->password, sizeof(r->password));
-        free(path);
-        if (rc != 0)
-            return -1;
-    }
-    return 0;
+/* $.redis: which servers, the timeouts and replica acknowledgement, and
+ * the credentials. */
+static int load_redis(struct jcheck *jc, const cJSON *root, const char *dir,
+                      struct store_options *r)
+{
+    const cJSON *o;
+
+    memset(r, 0, sizeof(*r));
+    if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
+        jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
+        load_redis_topology(jc, o, r) != 0 ||
+        load_redis_timeouts(jc, o, r) != 0)
+        return -1;
+    return load_redis_auth(jc, o, dir, r);
 }
 
 static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
                      const char *dir);
 
-int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+enum config_status config_load(struct config *cfg, const char *path, char *err,
+                               size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
@@ -1250,20 +1375,21 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen)
     jcheck_init(&c, path, err, errlen);
     root = jcheck_parse_file(&c, path, CONSENT_MAX_CONFIG);
     if (root == NULL)
-        return -1;
+        return CONFIG_INVALID;
     pathcopy = strdup(path);
     if (pathcopy == NULL) {
         cJSON_Delete(root);
         jcheck_fail(&c, "$", "out of memory");
-        return -1;
+        return CONFIG_INVALID;
     }
     rc = load_root(cfg, root, &c, dirname(pathcopy));
     free(pathcopy);
-    return rc;
+    return rc == 0 ? CONFIG_OK : CONFIG_INVALID;
 }
 
-int config_parse(struct config *cfg, const char *text, size_t len,
-                 const char *name, const char *dir, char *err, size_t errlen)
+enum config_status config_parse(struct config *cfg, const char *text, size_t len,
+                                const char *name, const char *dir, char *err,
+                                size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
@@ -1272,214 +1398,285 @@ int config_parse(struct config *cfg, const char *text, size_t len,
     jcheck_init(&c, name, err, errlen);
     if (len > CONSENT_MAX_CONFIG) {
         jcheck_fail(&c, "$", "larger than %d bytes", CONSENT_MAX_CONFIG);
-        return -1;
+        return CONFIG_INVALID;
     }
     root = jcheck_parse_text(&c, text, len);
     if (root == NULL)
-        return -1;
-    return load_root(cfg, root, &c, dir);
+        return CONFIG_INVALID;
+    return load_root(cfg, root, &c, dir) == 0 ? CONFIG_OK : CONFIG_INVALID;
 }
 
-/* Takes ownership of root (deleted on every path). */
-static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
-                     const char *dir)
+const char *config_strerror(int status)
 {
-    const cJSON *o, *sites, *e;
-    const char *s, *s_texts = NULL;
-    struct texts defaults = {0};
-    long v;
-    char p[JCHECK_MAX_PATH];
-    int i;
-
-    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
-        jcheck_string(jc, root, "$", "listen", 1, 3, 120, &s) != 0)
-        goto fail;
-    if (parse_listen(s) != 0) {
-        jcheck_fail(jc, "$.listen", "expected \"host:port\" or \"unix:/path\"");
-        goto fail;
+    switch (status) {
+    case CONFIG_OK:
+        return "ok";
+    case CONFIG_INVALID:
+        return "configuration unreadable or invalid";
+    case CONFIG_BAD_ROLE:
+        return "not a role (read, erase, audit, stats)";
+    default:
+        return "unknown error";
     }
+}
+
+/* listen, workers, access_log and gpp_cmp_id: the top-level scalars. */
+static int load_server(struct jcheck *jc, const cJSON *root, struct config *cfg)
+{
+    const char *s;
+    long v;
+
+    if (jcheck_string(jc, root, "$", "listen", 1, 3, 120, &s) != 0)
+        return -1;
+    if (parse_listen(s) != 0)
+        return jcheck_fail(jc, "$.listen", "expected \"host:port\" or \"unix:/path\"");
     cfg->listen = strdup(s);
+    if (cfg->listen == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
     v = CONSENT_DEFAULT_WORKERS;
     if (jcheck_int(jc, root, "$", "workers", 0, 1, CONSENT_MAX_WORKERS, &v) < 0)
-        goto fail;
+        return -1;
     cfg->workers = (int)v;
     cfg->access_log = 0;
     if (jcheck_bool(jc, root, "$", "access_log", 0, &cfg->access_log) < 0)
-        goto fail;
+        return -1;
     v = CONFIG_GPP_CMP_ID_UNREGISTERED;
     if (jcheck_int(jc, root, "$", "gpp_cmp_id", 0, 1, CONFIG_GPP_CMP_ID_MAX, &v) < 0)
-        goto fail;
+        return -1;
     cfg->gpp_cmp_id = (int)v;
+    return 0;
+}
+
+/* $.geoip (its files and their layout), then $.rules, the rules file. */
+static int load_geoip_and_rules(struct jcheck *jc, const cJSON *root, const char *dir,
+                                struct config *cfg)
+{
+    const cJSON *o;
+    const char *s;
 
     if (jcheck_member(jc, root, "$", "geoip", 1, cJSON_Object, &o) != 0 ||
         jcheck_object(jc, o, "$.geoip", geoip_keys) != 0 ||
-        load_geoip_database(jc, o, dir, cfg) != 0)
-        goto fail;
-    if (jcheck_string(jc, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
-        goto fail;
-    if (geo_layout_parse(s, &cfg->geoip_layout) != GEO_OK) {
-        jcheck_fail(jc, "$.geoip.layout", "expected \"geoip2\" or \"flat\"");
-        goto fail;
-    }
+        load_geoip_database(jc, o, dir, cfg) != 0 ||
+        jcheck_string(jc, o, "$.geoip", "layout", 1, 1, 16, &s) != 0)
+        return -1;
+    if (geo_layout_parse(s, &cfg->geoip_layout) != GEO_OK)
+        return jcheck_fail(jc, "$.geoip.layout", "expected \"geoip2\" or \"flat\"");
     if (jcheck_string(jc, root, "$", "rules", 1, 1, PATH_MAX - 1, &s) != 0)
-        goto fail;
+        return -1;
     cfg->rules_path = resolve(dir, s);
+    if (cfg->rules_path == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
+    return 0;
+}
 
-    if (jcheck_member(jc, root, "$", "redis", 1, cJSON_Object, &o) != 0 ||
-        jcheck_object(jc, o, "$.redis", redis_keys) != 0 ||
-        load_redis(jc, o, dir, &cfg->redis) != 0)
-        goto fail;
+/* The consent cookie: a first-party, HttpOnly cookie holding a secret
+ * MAC'd with cookie.secret. "secure": false only for plain-http local
+ * setups such as `make run` (and then no __Host- prefix). */
+static int load_cookie(struct jcheck *jc, const cJSON *root, const char *dir,
+                       struct config *cfg)
+{
+    const cJSON *o = NULL;
+    const char *s = NULL;
 
-    /* The consent cookie: a first-party, HttpOnly cookie holding a secret
-     * MAC'd with cookie.secret. "secure": false only for plain-http local
-     * setups such as `make run` (and then no __Host- prefix). */
     strcpy(cfg->cookie_name, "consent");
     cfg->cookie_secure = 1;
-    o = NULL;
-    if (jcheck_member(jc, root, "$", "cookie", 1, cJSON_Object, &o) != 0)
-        goto fail;
-    if (o != NULL) {
-        s = NULL;
-        if (jcheck_string(jc, o, "$.cookie", "secret", 1, 1, PATH_MAX - 1, &s) != 0)
-            goto fail;
-        cfg->cookie_secret_path = resolve_secret(dir, s);
-        if (cfg->cookie_secret_path == NULL) {
-            jcheck_fail(jc, "$", "out of memory");
-            goto fail;
-        }
-        s = NULL;
-        if (jcheck_object(jc, o, "$.cookie", cookie_keys) != 0 ||
-            jcheck_string(jc, o, "$.cookie", "name", 0, 1,
-                          CONSENT_MAX_COOKIE_NAME, &s) < 0 ||
-            jcheck_bool(jc, o, "$.cookie", "secure", 0, &cfg->cookie_secure) < 0)
-            goto fail;
-        if (s != NULL) {
-            if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                          "0123456789_-") != strlen(s)) {
-                jcheck_fail(jc, "$.cookie.name", "expected letters, digits, - and _");
-                goto fail;
-            }
-            strcpy(cfg->cookie_name, s);
-        }
-    }
+    if (jcheck_member(jc, root, "$", "cookie", 1, cJSON_Object, &o) != 0 ||
+        jcheck_string(jc, o, "$.cookie", "secret", 1, 1, PATH_MAX - 1, &s) != 0)
+        return -1;
+    cfg->cookie_secret_path = resolve_secret(dir, s);
+    if (cfg->cookie_secret_path == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
+    s = NULL;
+    if (jcheck_object(jc, o, "$.cookie", cookie_keys) != 0 ||
+        jcheck_string(jc, o, "$.cookie", "name", 0, 1, CONSENT_MAX_COOKIE_NAME, &s) < 0 ||
+        jcheck_bool(jc, o, "$.cookie", "secure", 0, &cfg->cookie_secure) < 0)
+        return -1;
+    if (s == NULL)
+        return 0;
+    if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-") != strlen(s))
+        return jcheck_fail(jc, "$.cookie.name", "expected letters, digits, - and _");
+    strcpy(cfg->cookie_name, s);
+    return 0;
+}
+
+/* signing_key, and retired_keys: public keys of retired signing keys (a
+ * JWKS file), so receipts they signed stay verifiable and /keys
+ * publishes them. */
+static int load_keys(struct jcheck *jc, const cJSON *root, const char *dir,
+                     struct config *cfg)
+{
+    const char *s = NULL;
+
     if (jcheck_string(jc, root, "$", "signing_key", 1, 1, PATH_MAX - 1, &s) != 0)
-        goto fail;
+        return -1;
     cfg->signing_key_path = resolve_secret(dir, s);
-    if (cfg->signing_key_path == NULL) {
-        jcheck_fail(jc, "$", "out of memory");
-        goto fail;
-    }
-    /* Public keys of retired signing keys (a JWKS file): receipts they
-     * signed stay verifiable, and /keys publishes them. */
+    if (cfg->signing_key_path == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
     s = NULL;
     if (jcheck_string(jc, root, "$", "retired_keys", 0, 1, PATH_MAX - 1, &s) < 0)
-        goto fail;
-    if (s != NULL && (cfg->retired_keys_path = resolve(dir, s)) == NULL) {
-        jcheck_fail(jc, "$", "out of memory");
-        goto fail;
-    }
-    cfg->retention_days = CONSENT_DEFAULT_RETENTION_DAYS;
-    cfg->max_history = CONSENT_DEFAULT_MAX_HISTORY;
-    o = NULL;
-    if (jcheck_member(jc, root, "$", "receipts", 0, cJSON_Object, &o) < 0)
-        goto fail;
-    if (o != NULL) {
-        v = cfg->retention_days;
-        if (jcheck_object(jc, o, "$.receipts", receipts_keys) != 0 ||
-            jcheck_int(jc, o, "$.receipts", "retention_days", 0, 1, 36500, &v) < 0)
-            goto fail;
-        cfg->retention_days = (int)v;
-        v = cfg->max_history;
-        if (jcheck_int(jc, o, "$.receipts", "max_history", 0, 1, 10000, &v) < 0)
-            goto fail;
-        cfg->max_history = (int)v;
-    }
+        return -1;
+    if (s != NULL && (cfg->retired_keys_path = resolve(dir, s)) == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
+    return 0;
+}
 
-    /* The banner decision's cache of verified heads (headcache.h). */
-    cfg->head_cache_entries = HEADCACHE_DEFAULT_ENTRIES;
-    /* Under Cluster a change published on one node reaches a watcher on
-     * another over the cluster bus, with no bound of its own: the age
-     * bound keeps "within one second" (README, "Head cache"). */
-    cfg->head_cache_max_age_ms = cfg->redis.topology == STORE_CLUSTER
-                                     ? HEADCACHE_CLUSTER_MAX_AGE_MS : HEADCACHE_DEFAULT_MAX_AGE_MS;
-    o = NULL;
-    if (jcheck_member(jc, root, "$", "head_cache", 0, cJSON_Object, &o) < 0)
-        goto fail;
-    if (o != NULL) {
-        v = (long)cfg->head_cache_entries;
-        if (jcheck_object(jc, o, "$.head_cache", head_cache_keys) != 0 ||
-            jcheck_int(jc, o, "$.head_cache", "entries", 0, 0, HEADCACHE_MAX_ENTRIES, &v) < 0)
-            goto fail;
-        cfg->head_cache_entries = (size_t)v;
-        v = cfg->head_cache_max_age_ms;
-        if (jcheck_int(jc, o, "$.head_cache", "max_age_ms", 0, 1, HEADCACHE_MAX_AGE_MS, &v) < 0)
-            goto fail;
-        cfg->head_cache_max_age_ms = (int)v;
-    }
+/*
+ * An optional object of integers ($.name, its keys all of keys): each
+ * member's range, its default, and the int field of struct config it sets.
+ */
+struct int_section {
+    const char *name;
+    const char *const *keys;
+    struct {
+        const char *key;
+        long min, max, def;
+        size_t field;   /* offsetof(struct config, an int) */
+    } members[3];       /* ended by a NULL key */
+};
 
-    /* Support tokens: only their SHA-256 is configured. */
+/* $.receipts: how long a consent's receipts are kept, how many of them. */
+static const struct int_section receipts_section = {"receipts", receipts_keys, {
+    {"retention_days", 1, 36500, CONSENT_DEFAULT_RETENTION_DAYS,
+     offsetof(struct config, retention_days)},
+    {"max_history", 1, 10000, CONSENT_DEFAULT_MAX_HISTORY,
+     offsetof(struct config, max_history)},
+    {NULL, 0, 0, 0, 0}}};
+
+/* $.stats: how long analytics counts are kept and how often they are
+ * flushed. */
+static const struct int_section stats_section = {"stats", stats_keys, {
+    {"retention_days", 1, 3660, CONSENT_DEFAULT_STATS_DAYS,
+     offsetof(struct config, stats_retention_days)},
+    {"flush_ms", 100, 60000, CONSENT_DEFAULT_STATS_FLUSH_MS,
+     offsetof(struct config, stats_flush_ms)},
+    {NULL, 0, 0, 0, 0}}};
+
+/* Reads sec into cfg: every field its default, then, in order, each
+ * member given. */
+static int load_int_section(struct jcheck *jc, const cJSON *root,
+                            const struct int_section *sec, struct config *cfg)
+{
+    char p[JCHECK_MAX_PATH];
+    const cJSON *o = NULL;
+
+    for (int i = 0; sec->members[i].key != NULL; i++)
+        *(int *)((char *)cfg + sec->members[i].field) = (int)sec->members[i].def;
+    if (jcheck_member(jc, root, "$", sec->name, 0, cJSON_Object, &o) < 0)
+        return -1;
+    if (o == NULL)
+        return 0;
+    jcheck_path_key(p, "$", sec->name);
+    if (jcheck_object(jc, o, p, sec->keys) != 0)
+        return -1;
+    for (int i = 0; sec->members[i].key != NULL; i++) {
+        long v = sec->members[i].def;
+
+        if (jcheck_int(jc, o, p, sec->members[i].key, 0, sec->members[i].min,
+                       sec->members[i].max, &v) < 0)
+            return -1;
+        *(int *)((char *)cfg + sec->members[i].field) = (int)v;
+    }
+    return 0;
+}
+
+/* $.head_cache: the banner decision's cache of verified heads (headcache.h).
+ * Under Cluster a change published on one node reaches a watcher on
+ * another over the cluster bus, with no bound of its own: the age bound
+ * keeps "within one second" (README, "Head cache"). After $.redis. */
+static int load_head_cache(struct jcheck *jc, const cJSON *root, struct config *cfg)
+{
+    const cJSON *o = NULL;
+    long entries = HEADCACHE_DEFAULT_ENTRIES;
+    long age = cfg->redis.topology == STORE_CLUSTER ? HEADCACHE_CLUSTER_MAX_AGE_MS
+                                                    : HEADCACHE_DEFAULT_MAX_AGE_MS;
+
+    if (jcheck_member(jc, root, "$", "head_cache", 0, cJSON_Object, &o) < 0 ||
+        (o != NULL &&
+         (jcheck_object(jc, o, "$.head_cache", head_cache_keys) != 0 ||
+          jcheck_int(jc, o, "$.head_cache", "entries", 0, 0, HEADCACHE_MAX_ENTRIES,
+                     &entries) < 0 ||
+          jcheck_int(jc, o, "$.head_cache", "max_age_ms", 0, 1, HEADCACHE_MAX_AGE_MS,
+                     &age) < 0)))
+        return -1;
+    cfg->head_cache_entries = (size_t)entries;
+    cfg->head_cache_max_age_ms = (int)age;
+    return 0;
+}
+
+/* $.admin: support tokens (only their SHA-256 is configured) and the
+ * audit stream's bounds. */
+static int load_admin_section(struct jcheck *jc, const cJSON *root, const char *dir,
+                              struct config *cfg)
+{
+    const cJSON *o = NULL;
+
     cfg->audit_retention_days = CONSENT_DEFAULT_AUDIT_DAYS;
     cfg->audit_max_entries = CONSENT_DEFAULT_AUDIT_ENTRIES;
-    o = NULL;
     if (jcheck_member(jc, root, "$", "admin", 0, cJSON_Object, &o) < 0)
-        goto fail;
-    if (o != NULL && load_admin(jc, o, dir, cfg) != 0)
-        goto fail;
+        return -1;
+    return o != NULL ? load_admin(jc, o, dir, cfg) : 0;
+}
 
-    /* Analytics: how long counts are kept and how often they are flushed. */
-    cfg->stats_retention_days = CONSENT_DEFAULT_STATS_DAYS;
-    cfg->stats_flush_ms = CONSENT_DEFAULT_STATS_FLUSH_MS;
-    o = NULL;
-    if (jcheck_member(jc, root, "$", "stats", 0, cJSON_Object, &o) < 0)
-        goto fail;
-    if (o != NULL) {
-        v = cfg->stats_retention_days;
-        if (jcheck_object(jc, o, "$.stats", stats_keys) != 0 ||
-            jcheck_int(jc, o, "$.stats", "retention_days", 0, 1, 3660, &v) < 0)
-            goto fail;
-        cfg->stats_retention_days = (int)v;
-        v = cfg->stats_flush_ms;
-        if (jcheck_int(jc, o, "$.stats", "flush_ms", 0, 100, 60000, &v) < 0)
-            goto fail;
-        cfg->stats_flush_ms = (int)v;
-    }
-
-    if (jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &s_texts) < 0 ||
-        (s_texts != NULL && load_defaults(jc, dir, s_texts, &defaults) != 0))
-        goto fail;
+/* $.sites: 1-CONSENT_MAX_SITES sites, each id once (defaults: the default
+ * texts, or NULL without "texts"). */
+static int load_sites(struct jcheck *jc, const cJSON *root, struct config *cfg,
+                      const struct texts *defaults)
+{
+    const cJSON *sites, *e;
+    char p[JCHECK_MAX_PATH];
+    int i = 0;
 
     if (jcheck_member(jc, root, "$", "sites", 1, cJSON_Array, &sites) != 0)
-        goto fail;
-    if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES) {
-        jcheck_fail(jc, "$.sites", "expected 1-%d sites", CONSENT_MAX_SITES);
-        goto fail;
-    }
+        return -1;
+    if (cJSON_GetArraySize(sites) < 1 || cJSON_GetArraySize(sites) > CONSENT_MAX_SITES)
+        return jcheck_fail(jc, "$.sites", "expected 1-%d sites", CONSENT_MAX_SITES);
     cfg->sites = calloc((size_t)cJSON_GetArraySize(sites), sizeof(*cfg->sites));
-    if (cfg->listen == NULL || cfg->rules_path == NULL || cfg->sites == NULL) {
-        jcheck_fail(jc, "$", "out of memory");
-        goto fail;
-    }
-    i = 0;
+    if (cfg->sites == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
     cJSON_ArrayForEach(e, sites) {
+        struct config_site *site = &cfg->sites[cfg->nsites++];
+
         jcheck_path_index(p, "$.sites", i++);
-        cfg->nsites++;
-        if (load_site(jc, e, p, &cfg->sites[cfg->nsites - 1],
-                      s_texts != NULL ? &defaults : NULL) != 0)
-            goto fail;
+        if (load_site(jc, e, p, site, defaults) != 0)
+            return -1;
         for (size_t k = 0; k + 1 < cfg->nsites; k++)
-            if (strcmp(cfg->sites[k].id, cfg->sites[cfg->nsites - 1].id) == 0) {
-                jcheck_fail(jc, p, "site id \"%s\" is used twice", cfg->sites[k].id);
-                goto fail;
-            }
+            if (strcmp(cfg->sites[k].id, site->id) == 0)
+                return jcheck_fail(jc, p, "site id \"%s\" is used twice", site->id);
     }
-    texts_free(&defaults);
-    cJSON_Delete(root);
     return 0;
-fail:
+}
+
+/* Takes ownership of root (deleted on every path). The sections in the
+ * order they are checked, so the first error is always the same one. */
+static int load_root(struct config *cfg, cJSON *root, struct jcheck *jc,
+                     const char *dir)
+{
+    const char *texts_dir = NULL;
+    struct texts defaults = {0};
+    int rc = -1;
+
+    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
+        load_server(jc, root, cfg) != 0 ||
+        load_geoip_and_rules(jc, root, dir, cfg) != 0 ||
+        load_redis(jc, root, dir, &cfg->redis) != 0 ||
+        load_cookie(jc, root, dir, cfg) != 0 ||
+        load_keys(jc, root, dir, cfg) != 0 ||
+        load_int_section(jc, root, &receipts_section, cfg) != 0 ||
+        load_head_cache(jc, root, cfg) != 0 ||
+        load_admin_section(jc, root, dir, cfg) != 0 ||
+        load_int_section(jc, root, &stats_section, cfg) != 0 ||
+        jcheck_string(jc, root, "$", "texts", 0, 1, PATH_MAX - 1, &texts_dir) < 0 ||
+        (texts_dir != NULL && load_defaults(jc, dir, texts_dir, &defaults) != 0) ||
+        load_sites(jc, root, cfg, texts_dir != NULL ? &defaults : NULL) != 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
     texts_free(&defaults);
     cJSON_Delete(root);
-    config_free(cfg);
-    return -1;
+    if (rc != 0)
+        config_free(cfg);
+    return rc;
 }
 
 void config_free(struct config *cfg)

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "../common/attrs.h"
 #include "../geo/geo.h"
 #include "../geo/rules.h"
 #include "../gpp/gpp.h"
@@ -52,6 +53,12 @@
 #define CONSENT_VARIANT_BUCKETS 100  /* the script's stable number: 0-99 */
 #define CONSENT_ETAG_LEN 35          /* '"' + 32 hex digits + '"' + NUL */
 
+enum config_status {
+    CONFIG_OK = 0,
+    CONFIG_INVALID,     /* unreadable, not JSON or not the schema: see err */
+    CONFIG_BAD_ROLE     /* config_role_parse: not the name of a role */
+};
+
 /* Roles of a support token: a token may hold several. */
 enum config_role {
     ROLE_READ = 1,      /* look up, export */
@@ -59,6 +66,7 @@ enum config_role {
     ROLE_AUDIT = 4,     /* read the audit stream */
     ROLE_STATS = 8      /* read the analytics counts (nothing personal) */
 };
+#define CONFIG_ROLE_COUNT 4     /* role bits: 1 << 0 .. 1 << (COUNT - 1) */
 
 struct config_token {
     char name[CONSENT_MAX_TOKEN_NAME + 1];
@@ -172,8 +180,8 @@ struct config {
 
 /*
  * Loads and validates the file at path. Relative paths inside it are taken
- * relative to the file's own folder. Returns 0, or -1 with
- * "FILE: JSON-PATH: what was expected" in err. On success free with
+ * relative to the file's own folder. Returns CONFIG_OK, or CONFIG_INVALID
+ * with "FILE: JSON-PATH: what was expected" in err. On success free with
  * config_free(); on failure nothing needs freeing.
  *
  * signing_key, cookie.secret and admin.tokens_file named
@@ -183,14 +191,32 @@ struct config {
  * outside the service). admin.tokens_file must not be readable by group or
  * others, like the keys.
  */
-int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum config_status config_load(struct config *cfg, const char *path, char *err,
+                               size_t errlen);
 
 /*
  * The same from len bytes of text: name is used in messages, relative paths
  * are taken from dir.
  */
-int config_parse(struct config *cfg, const char *text, size_t len,
-                 const char *name, const char *dir, char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum config_status config_parse(struct config *cfg, const char *text, size_t len,
+                                const char *name, const char *dir, char *err,
+                                size_t errlen);
+
+/* Static message for a config_status; "unknown error" for anything else. */
+const char *config_strerror(int status);
+
+/*
+ * How a role is spelt in the configuration ("roles" of a token) and by
+ * `consentctl token new --role`: "read", "erase", "audit" or "stats".
+ * Static string; NULL for anything but one role bit.
+ */
+const char *config_role_name(enum config_role role);
+
+/* The role spelt name into *role: CONFIG_OK, or CONFIG_BAD_ROLE. */
+CONSENT_MUST_CHECK
+enum config_status config_role_parse(const char *name, enum config_role *role);
 
 /* Frees everything config_load() allocated. Safe on a zeroed struct. */
 void config_free(struct config *cfg);

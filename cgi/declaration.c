@@ -300,8 +300,9 @@ static void etag(const char *text, char out[CONSENT_ETAG_LEN])
     snprintf(out, CONSENT_ETAG_LEN, "\"%s\"", hex);
 }
 
-int declaration_load(struct jcheck *c, const cJSON *decl, const char *path,
-                     const cJSON *langs, struct config_site *site)
+enum declaration_status declaration_load(struct jcheck *c, const cJSON *decl,
+                                         const char *path, const cJSON *langs,
+                                         struct config_site *site)
 {
     const cJSON *lang;
     cJSON *tree;
@@ -309,22 +310,39 @@ int declaration_load(struct jcheck *c, const cJSON *decl, const char *path,
     int empty;
 
     if (decl != NULL && check(c, decl, path, site) != 0)
-        return -1;
+        return DECLARATION_INVALID;
     cJSON_ArrayForEach(lang, langs) {
         struct config_language *l = &site->languages[i++];
 
         tree = answer(decl, lang, site, l->tag);
         l->declaration = cJSON_PrintUnformatted(tree);
         cJSON_Delete(tree);
-        if (l->declaration == NULL)
-            return jcheck_fail(c, path, "out of memory");
+        if (l->declaration == NULL) {
+            jcheck_fail(c, path, "out of memory");
+            return DECLARATION_NO_MEMORY;
+        }
         etag(l->declaration, l->declaration_etag);
     }
     tree = cleanup(decl, site, &empty);
     if (!empty && (site->cleanup = cJSON_PrintUnformatted(tree)) == NULL) {
         cJSON_Delete(tree);
-        return jcheck_fail(c, path, "out of memory");
+        jcheck_fail(c, path, "out of memory");
+        return DECLARATION_NO_MEMORY;
     }
     cJSON_Delete(tree);
-    return 0;
+    return DECLARATION_OK;
+}
+
+const char *declaration_strerror(int status)
+{
+    switch (status) {
+    case DECLARATION_OK:
+        return "ok";
+    case DECLARATION_INVALID:
+        return "declaration invalid";
+    case DECLARATION_NO_MEMORY:
+        return "out of memory";
+    default:
+        return "unknown error";
+    }
 }

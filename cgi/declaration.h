@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "../common/attrs.h"
 #include "../common/jcheck.h"
 
 #define DECLARATION_MAX_STORAGE 64      /* storage items per category */
@@ -23,16 +24,28 @@
 #define DECLARATION_MAX_DAYS 36500      /* 0 is a session cookie */
 #define DECLARATION_MAX_URL 500
 
+enum declaration_status {
+    DECLARATION_OK = 0,
+    DECLARATION_INVALID,    /* not the schema: the path and why are in c */
+    DECLARATION_NO_MEMORY   /* printing an answer failed (also recorded in c) */
+};
+
 /*
  * Checks decl (the site's "declaration" member at path, or NULL when the
  * site has none) against the site's categories and languages (langs: the
  * site's "languages" object, in the order of site->languages), and sets
  * each language's declaration answer and ETag and the site's clean-up
- * list (NULL when nothing first-party can be cleaned). Returns 0, or -1
- * with the JSON path and what was expected recorded in c. What it set is
- * freed by config_free() either way.
+ * list (NULL when nothing first-party can be cleaned). Returns
+ * DECLARATION_OK, or a status with the JSON path and what was expected
+ * recorded in c. What it set is freed by config_free() either way.
  */
-int declaration_load(struct jcheck *c, const cJSON *decl, const char *path,
-                     const cJSON *langs, struct config_site *site);
+CONSENT_MUST_CHECK
+enum declaration_status declaration_load(struct jcheck *c, const cJSON *decl,
+                                         const char *path, const cJSON *langs,
+                                         struct config_site *site);
+
+/* Static message for a declaration_status; "unknown error" for anything
+ * else. */
+const char *declaration_strerror(int status);
 
 #endif

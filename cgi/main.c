@@ -463,7 +463,7 @@ static struct app *load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     a->generation = ++loads;        /* main thread only: start and SIGHUP */
-    if (config_load(&a->cfg, path, why, sizeof(why)) != 0) {
+    if (config_load(&a->cfg, path, why, sizeof(why)) != CONFIG_OK) {
         snprintf(err, errlen, "%s", why);
         goto fail;
     }

@@ -197,69 +197,90 @@ static int load_file(struct texts_file *f, const char *path, size_t maxlen,
     return compare(&c, f->tree, master != NULL ? master : f->tree, "$", maxlen);
 }
 
-int texts_load(struct texts *t, const char *dir, size_t maxlen,
-               char *err, size_t errlen)
+/* Notes the name and tag of every TAG.json in d (other names ignored),
+ * each tag once, at most TEXTS_MAX_FILES of them. */
+static int list_files(struct texts *t, DIR *d, struct jcheck *c)
 {
-    DIR *d;
     struct dirent *e;
-    struct jcheck c;
-    char path[PATH_MAX];
-    int rc = -1;
 
-    memset(t, 0, sizeof(*t));
-    jcheck_init(&c, dir, err, errlen);
-    d = opendir(dir);
-    if (d == NULL)
-        return jcheck_fail(&c, "$", "cannot open the folder of default texts");
-    t->files = calloc(TEXTS_MAX_FILES, sizeof(*t->files));
-    if (t->files == NULL) {
-        jcheck_fail(&c, "$", "out of memory");
-        goto cleanup;
-    }
     while ((e = readdir(d)) != NULL) {
         char tag[TEXTS_TAG_LEN];
         int ok = file_tag(e->d_name, tag);
 
         if (ok == 0)
             continue;
-        if (ok < 0) {
-            jcheck_fail(&c, "$", "%s: expected a language tag such as pt-BR.json",
-                        e->d_name);
-            goto cleanup;
-        }
+        if (ok < 0)
+            return jcheck_fail(c, "$", "%s: expected a language tag such as pt-BR.json",
+                               e->d_name);
         for (size_t i = 0; i < t->nfiles; i++)
-            if (strcmp(t->files[i].tag, tag) == 0) {
-                jcheck_fail(&c, "$", "%s: a second file for language %s",
-                            e->d_name, tag);
-                goto cleanup;
-            }
-        if (t->nfiles == TEXTS_MAX_FILES) {
-            jcheck_fail(&c, "$", "more than %d files", TEXTS_MAX_FILES);
-            goto cleanup;
-        }
+            if (strcmp(t->files[i].tag, tag) == 0)
+                return jcheck_fail(c, "$", "%s: a second file for language %s",
+                                   e->d_name, tag);
+        if (t->nfiles == TEXTS_MAX_FILES)
+            return jcheck_fail(c, "$", "more than %d files", TEXTS_MAX_FILES);
         strcpy(t->files[t->nfiles].tag, tag);
         strcpy(t->files[t->nfiles++].file, e->d_name);
     }
+    return 0;
+}
+
+/* Reads the listed files of dir, the master first, each checked against
+ * it; a file's own problem goes to err under its own name. */
+static int read_files(struct texts *t, const char *dir, size_t maxlen,
+                      struct jcheck *c, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+
     qsort(t->files, t->nfiles, sizeof(*t->files), by_tag);
-    if (t->nfiles == 0 || strcmp(t->files[0].tag, TEXTS_MASTER) != 0) {
-        jcheck_fail(&c, "$", "no %s.json (the master every language follows)",
-                    TEXTS_MASTER);
-        goto cleanup;
-    }
+    if (t->nfiles == 0 || strcmp(t->files[0].tag, TEXTS_MASTER) != 0)
+        return jcheck_fail(c, "$", "no %s.json (the master every language follows)",
+                           TEXTS_MASTER);
     for (size_t i = 0; i < t->nfiles; i++) {
         if (snprintf(path, sizeof(path), "%s/%s", dir, t->files[i].file) >=
-            (int)sizeof(path)) {
-            jcheck_fail(&c, "$", "path too long");
-            goto cleanup;
-        }
+            (int)sizeof(path))
+            return jcheck_fail(c, "$", "path too long");
         if (load_file(&t->files[i], path, maxlen,
                       i == 0 ? NULL : t->files[0].tree, err, errlen) != 0)
-            goto cleanup;
+            return -1;
     }
-    rc = 0;
-cleanup:
+    return 0;
+}
+
+enum texts_status texts_load(struct texts *t, const char *dir, size_t maxlen,
+                             char *err, size_t errlen)
+{
+    DIR *d;
+    struct jcheck c;
+    int rc = -1;
+
+    memset(t, 0, sizeof(*t));
+    jcheck_init(&c, dir, err, errlen);
+    d = opendir(dir);
+    if (d == NULL) {
+        jcheck_fail(&c, "$", "cannot open the folder of default texts");
+        return TEXTS_NO_FOLDER;
+    }
+    t->files = calloc(TEXTS_MAX_FILES, sizeof(*t->files));
+    if (t->files == NULL)
+        jcheck_fail(&c, "$", "out of memory");
+    else
+        rc = list_files(t, d, &c) == 0 ? read_files(t, dir, maxlen, &c, err, errlen) : -1;
     closedir(d);
-    return rc;
+    return rc == 0 ? TEXTS_OK : TEXTS_INVALID;
+}
+
+const char *texts_strerror(int status)
+{
+    switch (status) {
+    case TEXTS_OK:
+        return "ok";
+    case TEXTS_NO_FOLDER:
+        return "cannot open the folder of default texts";
+    case TEXTS_INVALID:
+        return "default texts invalid";
+    default:
+        return "unknown error";
+    }
 }
 
 void texts_free(struct texts *t)

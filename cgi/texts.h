@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <cjson/cJSON.h>
 
+#include "../common/attrs.h"
+
 #define TEXTS_MAX_FILES 64
 #define TEXTS_MAX_FILE (64 * 1024)
 #define TEXTS_TAG_LEN 16            /* "zh-hant" style tag plus NUL */
@@ -32,15 +34,25 @@ struct texts {
     size_t nfiles;
 };
 
+enum texts_status {
+    TEXTS_OK = 0,
+    TEXTS_NO_FOLDER,    /* dir cannot be opened */
+    TEXTS_INVALID       /* a file name, a file or the set of files: see err */
+};
+
 /*
  * Reads every "TAG.json" of dir (other names are ignored) and checks each
  * against en.json: the same keys at every level, strings of 1..maxlen bytes
- * of valid UTF-8, the same {placeholders} in each string. Returns 0, or -1
- * with "PATH: JSON-PATH: what is wrong" in err (PATH the offending file, or
- * dir). Free with texts_free() either way.
+ * of valid UTF-8, the same {placeholders} in each string. Returns TEXTS_OK,
+ * or a status with "PATH: JSON-PATH: what is wrong" in err (PATH the
+ * offending file, or dir). Free with texts_free() either way.
  */
-int texts_load(struct texts *t, const char *dir, size_t maxlen,
-               char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum texts_status texts_load(struct texts *t, const char *dir, size_t maxlen,
+                             char *err, size_t errlen);
+
+/* Static message for a texts_status; "unknown error" for anything else. */
+const char *texts_strerror(int status);
 
 /* Frees what texts_load() read. Safe on a zeroed struct. */
 void texts_free(struct texts *t);

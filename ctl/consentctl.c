@@ -82,7 +82,7 @@ static int load(struct ctl *c, int need_store)
     char err[512];
     int st;
 
-    if (config_load(&c->cfg, c->config_path, err, sizeof(err)) != 0) {
+    if (config_load(&c->cfg, c->config_path, err, sizeof(err)) != CONFIG_OK) {
         fprintf(stderr, "consentctl: %s\n", err);
         return EXIT_USAGE;
     }
@@ -606,14 +606,10 @@ static int cmd_token(struct ctl *c, const char *name)
     line = cJSON_CreateObject();
     cJSON_AddStringToObject(line, "name", name);
     roles = cJSON_AddArrayToObject(line, "roles");
-    if (c->roles & ROLE_READ)
-        cJSON_AddItemToArray(roles, cJSON_CreateString("read"));
-    if (c->roles & ROLE_ERASE)
-        cJSON_AddItemToArray(roles, cJSON_CreateString("erase"));
-    if (c->roles & ROLE_AUDIT)
-        cJSON_AddItemToArray(roles, cJSON_CreateString("audit"));
-    if (c->roles & ROLE_STATS)
-        cJSON_AddItemToArray(roles, cJSON_CreateString("stats"));
+    for (int k = 0; k < CONFIG_ROLE_COUNT; k++)
+        if (c->roles & (1u << k))
+            cJSON_AddItemToArray(roles, cJSON_CreateString(
+                config_role_name((enum config_role)(1u << k))));
     cJSON_AddStringToObject(line, "sha256", hex);
     s = cJSON_PrintUnformatted(line);
     if (c->json) {
@@ -883,20 +879,13 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--dry-run") == 0) {
             c.dry_run = 1;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
-            const char *r = argv[++i];
+            enum config_role role;
 
-            if (strcmp(r, "read") == 0)
-                c.roles |= ROLE_READ;
-            else if (strcmp(r, "erase") == 0)
-                c.roles |= ROLE_ERASE;
-            else if (strcmp(r, "audit") == 0)
-                c.roles |= ROLE_AUDIT;
-            else if (strcmp(r, "stats") == 0)
-                c.roles |= ROLE_STATS;
-            else {
+            if (config_role_parse(argv[++i], &role) != CONFIG_OK) {
                 usage(stderr);
                 return EXIT_USAGE;
             }
+            c.roles |= (unsigned)role;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;

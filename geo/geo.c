@@ -60,7 +60,7 @@ static const struct subdivision_name subdivision_names[] = {
     {"CA", "Saskatchewan", "SK"}, {"CA", "Yukon", "YT"},
 };
 
-int geo_layout_parse(const char *name, enum geo_layout *layout)
+enum geo_status geo_layout_parse(const char *name, enum geo_layout *layout)
 {
     if (strcmp(name, "geoip2") == 0) {
         *layout = GEO_LAYOUT_GEOIP2;
@@ -124,8 +124,8 @@ static const char *family_name(int family)
 }
 
 /* Gives each family its one file (GEO_COVER_BOTH). */
-static int assign_families(struct geo *g, const char *const *paths,
-                           char *err, size_t errlen)
+static enum geo_status assign_families(struct geo *g, const char *const *paths,
+                                       char *err, size_t errlen)
 {
     static const int families[] = {GEO_FAMILY_IPV4, GEO_FAMILY_IPV6};
 
@@ -154,9 +154,9 @@ static int assign_families(struct geo *g, const char *const *paths,
     return GEO_OK;
 }
 
-int geo_open(struct geo *g, const char *const *paths, size_t npaths,
-             enum geo_layout layout, enum geo_coverage coverage,
-             char *err, size_t errlen)
+enum geo_status geo_open(struct geo *g, const char *const *paths, size_t npaths,
+                         enum geo_layout layout, enum geo_coverage coverage,
+                         char *err, size_t errlen)
 {
     memset(g, 0, sizeof(*g));
     g->layout = layout;
@@ -232,7 +232,7 @@ static void copy_code(const MMDB_entry_data_s *d, char *out, size_t max)
     out[d->data_size] = '\0';
 }
 
-static int read_geoip2(MMDB_entry_s *entry, struct geo_location *loc)
+static enum geo_status read_geoip2(MMDB_entry_s *entry, struct geo_location *loc)
 {
     MMDB_entry_data_s d;
     int st;
@@ -252,7 +252,7 @@ static int read_geoip2(MMDB_entry_s *entry, struct geo_location *loc)
     return GEO_OK;
 }
 
-static int read_flat(MMDB_entry_s *entry, struct geo_location *loc)
+static enum geo_status read_flat(MMDB_entry_s *entry, struct geo_location *loc)
 {
     MMDB_entry_data_s d;
     char name[64];
@@ -284,42 +284,57 @@ static int read_flat(MMDB_entry_s *entry, struct geo_location *loc)
     return GEO_OK;
 }
 
-int geo_lookup(const struct geo *g, const char *address,
-               struct geo_location *loc)
+/*
+ * The numeric address as a socket address (in sin or sin6) and the file
+ * that covers its family (-1: none). Only canonical numeric forms:
+ * getaddrinfo would also take shorthands such as "1.2.3" or "0x7f.1". An
+ * IPv4-mapped IPv6 address is the IPv4 address it carries, so the IPv4
+ * file answers it.
+ */
+static enum geo_status parse_address(const struct geo *g, const char *address,
+                                     struct sockaddr_in *sin, struct sockaddr_in6 *sin6,
+                                     const struct sockaddr **sa, int *file)
 {
-    MMDB_lookup_result_s res;
-    struct sockaddr_in sin;
-    struct sockaddr_in6 sin6;
-    const struct sockaddr *sa;
-    int mmdb_error = MMDB_SUCCESS;
-    int file, st;
-
-    loc->country[0] = '\0';
-    loc->subdivision[0] = '\0';
-    memset(&sin, 0, sizeof(sin));
-    memset(&sin6, 0, sizeof(sin6));
-    sin.sin_family = AF_INET;
-    sin6.sin6_family = AF_INET6;
-    /* Only canonical numeric forms: getaddrinfo would also take shorthands
-     * such as "1.2.3" or "0x7f.1". An IPv4-mapped IPv6 address is the IPv4
-     * address it carries, so the IPv4 file answers it. */
+    memset(sin, 0, sizeof(*sin));
+    memset(sin6, 0, sizeof(*sin6));
+    sin->sin_family = AF_INET;
+    sin6->sin6_family = AF_INET6;
     if (address == NULL || strlen(address) >= GEO_MAX_ADDRESS_LEN)
         return GEO_BAD_ADDRESS;
-    if (inet_pton(AF_INET, address, &sin.sin_addr) == 1) {
-        sa = (const struct sockaddr *)&sin;
-        file = g->ipv4_file;
-    } else if (inet_pton(AF_INET6, address, &sin6.sin6_addr) == 1) {
-        if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr)) {
-            memcpy(&sin.sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
-            sa = (const struct sockaddr *)&sin;
-            file = g->ipv4_file;
+    if (inet_pton(AF_INET, address, &sin->sin_addr) == 1) {
+        *sa = (const struct sockaddr *)sin;
+        *file = g->ipv4_file;
+    } else if (inet_pton(AF_INET6, address, &sin6->sin6_addr) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+            memcpy(&sin->sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+            *sa = (const struct sockaddr *)sin;
+            *file = g->ipv4_file;
         } else {
-            sa = (const struct sockaddr *)&sin6;
-            file = g->ipv6_file;
+            *sa = (const struct sockaddr *)sin6;
+            *file = g->ipv6_file;
         }
     } else {
         return GEO_BAD_ADDRESS;
     }
+    return GEO_OK;
+}
+
+enum geo_status geo_lookup(const struct geo *g, const char *address,
+                           struct geo_location *loc)
+{
+    MMDB_lookup_result_s res;
+    struct sockaddr_in sin;
+    struct sockaddr_in6 sin6;
+    const struct sockaddr *sa = NULL;
+    int mmdb_error = MMDB_SUCCESS;
+    enum geo_status st;
+    int file = -1;
+
+    loc->country[0] = '\0';
+    loc->subdivision[0] = '\0';
+    st = parse_address(g, address, &sin, &sin6, &sa, &file);
+    if (st != GEO_OK)
+        return st;
     if (file < 0 || (size_t)file >= g->nfiles)
         return GEO_NOT_FOUND;
 

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <maxminddb.h>
 
+#include "../common/attrs.h"
+
 /* ISO 3166-1 alpha-2 plus NUL; ISO 3166-2 subdivision part (1-3) plus NUL. */
 #define GEO_COUNTRY_LEN 3
 #define GEO_SUBDIVISION_LEN 4
@@ -98,9 +100,10 @@ struct geo_location {
  * (errlen bytes; GEO_MAX_ERROR is enough). Close with geo_close(), even
  * after a failure. paths are not kept.
  */
-int geo_open(struct geo *g, const char *const *paths, size_t npaths,
-             enum geo_layout layout, enum geo_coverage coverage,
-             char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum geo_status geo_open(struct geo *g, const char *const *paths, size_t npaths,
+                         enum geo_layout layout, enum geo_coverage coverage,
+                         char *err, size_t errlen);
 
 /* Releases the mappings. Safe on a zeroed or failed struct geo. */
 void geo_close(struct geo *g);
@@ -112,11 +115,12 @@ void geo_close(struct geo *g);
  * database has one, the subdivision. Any other status leaves loc empty (both
  * strings ""). Thread-safe on a shared struct geo.
  */
-int geo_lookup(const struct geo *g, const char *address,
-               struct geo_location *loc);
+enum geo_status geo_lookup(const struct geo *g, const char *address,
+                           struct geo_location *loc);
 
 /* Parses "geoip2" or "flat". Returns GEO_OK or GEO_BAD_LAYOUT. */
-int geo_layout_parse(const char *name, enum geo_layout *layout);
+CONSENT_MUST_CHECK
+enum geo_status geo_layout_parse(const char *name, enum geo_layout *layout);
 
 /*
  * ISO 3166-2 subdivision code for an English subdivision name of a country

@@ -32,14 +32,28 @@ const char *rules_model_name(enum consent_model m)
     return "notice";
 }
 
-int rules_model_parse(const char *name, enum consent_model *m)
+enum rules_status rules_model_parse(const char *name, enum consent_model *m)
 {
     for (int i = 0; i < MODEL_COUNT; i++)
         if (strcmp(name, rules_model_name((enum consent_model)i)) == 0) {
             *m = (enum consent_model)i;
-            return 0;
+            return RULES_OK;
         }
-    return -1;
+    return RULES_BAD_MODEL;
+}
+
+const char *rules_strerror(int status)
+{
+    switch (status) {
+    case RULES_OK:
+        return "ok";
+    case RULES_INVALID:
+        return "rules unreadable or invalid";
+    case RULES_BAD_MODEL:
+        return "not a consent model (opt-in, opt-out, notice)";
+    default:
+        return "unknown error";
+    }
 }
 
 /* "YYYY-MM-DD" -> epoch seconds at 00:00 UTC; -1 when malformed. */
@@ -138,7 +152,7 @@ static int load_regime(struct jcheck *c, const cJSON *item, const char *path,
         return jcheck_fail(c, path, "out of memory");
     if (jcheck_string(c, item, path, "model", 1, 1, 16, &s) != 0)
         return -1;
-    if (rules_model_parse(s, &g->model) != 0) {
+    if (rules_model_parse(s, &g->model) != RULES_OK) {
         char p[JCHECK_MAX_PATH];
         jcheck_path_key(p, path, "model");
         return jcheck_fail(c, p, "expected \"opt-in\", \"opt-out\" or \"notice\"");
@@ -172,9 +186,10 @@ static int load_regime(struct jcheck *c, const cJSON *item, const char *path,
     return 0;
 }
 
-static int load_root(struct rules *r, cJSON *root, struct jcheck *jc);
+static enum rules_status load_root(struct rules *r, cJSON *root, struct jcheck *jc);
 
-int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
+enum rules_status rules_load(struct rules *r, const char *path, char *err,
+                             size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
@@ -187,8 +202,8 @@ int rules_load(struct rules *r, const char *path, char *err, size_t errlen)
     return load_root(r, root, &c);
 }
 
-int rules_parse(struct rules *r, const char *text, size_t len, const char *name,
-                char *err, size_t errlen)
+enum rules_status rules_parse(struct rules *r, const char *text, size_t len,
+                              const char *name, char *err, size_t errlen)
 {
     struct jcheck c;
     cJSON *root;
@@ -205,91 +220,104 @@ int rules_parse(struct rules *r, const char *text, size_t len, const char *name,
     return load_root(r, root, &c);
 }
 
-/* Takes ownership of root (deleted on every path). */
-static int load_root(struct rules *r, cJSON *root, struct jcheck *jc)
+/*
+ * The regimes (the array regimes, 1-RULES_MAX_REGIMES of them, each id
+ * once) and which of them is the default (def); *total counts their
+ * regions, read afterwards by load_regions.
+ */
+static int load_regimes(struct rules *r, const cJSON *regimes, const char *def,
+                        struct jcheck *jc, size_t *total)
 {
-    const cJSON *regimes, *item;
-    const char *s, *def;
-    size_t total = 0, n;
     char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
-    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
-        jcheck_string(jc, root, "$", "version", 1, 1, 64, &s) != 0 ||
-        jcheck_string(jc, root, "$", "default", 1, 1, RULES_MAX_ID_LEN, &def) != 0 ||
-        jcheck_member(jc, root, "$", "regimes", 1, cJSON_Array, &regimes) != 0)
-        goto fail;
-    r->version = strdup(s);
-    n = (size_t)cJSON_GetArraySize(regimes);
-    if (n == 0 || n > RULES_MAX_REGIMES) {
-        jcheck_fail(jc, "$.regimes", "expected 1-%d regimes", RULES_MAX_REGIMES);
-        goto fail;
-    }
+    const cJSON *item;
+    size_t n = (size_t)cJSON_GetArraySize(regimes);
+
+    if (n == 0 || n > RULES_MAX_REGIMES)
+        return jcheck_fail(jc, "$.regimes", "expected 1-%d regimes", RULES_MAX_REGIMES);
     r->regimes = calloc(n, sizeof(*r->regimes));
-    if (r->version == NULL || r->regimes == NULL) {
-        jcheck_fail(jc, "$", "out of memory");
-        goto fail;
-    }
+    if (r->version == NULL || r->regimes == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
     r->default_regime = -1;
     n = 0;
     cJSON_ArrayForEach(item, regimes) {
         jcheck_path_index(p, "$.regimes", (int)n);
         r->nregimes = n + 1;    /* so rules_free() sees a half-loaded one */
-        if (load_regime(jc, item, p, &r->regimes[n], &total) != 0)
-            goto fail;
+        if (load_regime(jc, item, p, &r->regimes[n], total) != 0)
+            return -1;
         for (size_t i = 0; i < n; i++)
             if (strcmp(r->regimes[i].id, r->regimes[n].id) == 0) {
                 jcheck_path_key(q, p, "id");
-                jcheck_fail(jc, q, "\"%s\" is used by another regime", r->regimes[n].id);
-                goto fail;
+                return jcheck_fail(jc, q, "\"%s\" is used by another regime",
+                                   r->regimes[n].id);
             }
         if (strcmp(r->regimes[n].id, def) == 0)
             r->default_regime = (int)n;
         n++;
     }
-    if (r->default_regime < 0) {
-        jcheck_fail(jc, "$.default", "\"%s\" is not the id of a regime", def);
-        goto fail;
-    }
+    if (r->default_regime < 0)
+        return jcheck_fail(jc, "$.default", "\"%s\" is not the id of a regime", def);
+    return 0;
+}
+
+/* Every regime's regions (total of them) into one array sorted by code,
+ * each region in one regime only. */
+static int load_regions(struct rules *r, const cJSON *regimes, struct jcheck *jc,
+                        size_t total)
+{
+    char p[JCHECK_MAX_PATH], q[JCHECK_MAX_PATH];
+    const cJSON *item;
+    int n = 0;
 
     r->regions = calloc(total > 0 ? total : 1, sizeof(*r->regions));
-    if (r->regions == NULL) {
-        jcheck_fail(jc, "$", "out of memory");
-        goto fail;
-    }
-    n = 0;
+    if (r->regions == NULL)
+        return jcheck_fail(jc, "$", "out of memory");
     cJSON_ArrayForEach(item, regimes) {
-        const cJSON *regions = cJSON_GetObjectItemCaseSensitive(item, "regions");
         const cJSON *reg;
         int idx = 0;
 
-        jcheck_path_index(q, "$.regimes", (int)n);
+        jcheck_path_index(q, "$.regimes", n);
         jcheck_path_key(p, q, "regions");
-        cJSON_ArrayForEach(reg, regions) {
+        cJSON_ArrayForEach(reg, cJSON_GetObjectItemCaseSensitive(item, "regions")) {
             jcheck_path_index(q, p, idx++);
-            if (!cJSON_IsString(reg) || !valid_region(reg->valuestring)) {
-                jcheck_fail(jc, q, "expected an ISO 3166 code like \"DE\" or \"US-CA\"");
-                goto fail;
-            }
+            if (!cJSON_IsString(reg) || !valid_region(reg->valuestring))
+                return jcheck_fail(jc, q, "expected an ISO 3166 code like \"DE\" or \"US-CA\"");
             strcpy(r->regions[r->nregions].code, reg->valuestring);
-            r->regions[r->nregions].regime = (int)n;
-            r->nregions++;
+            r->regions[r->nregions++].regime = n;
         }
         n++;
     }
     qsort(r->regions, r->nregions, sizeof(*r->regions), region_cmp);
     for (size_t i = 1; i < r->nregions; i++)
-        if (strcmp(r->regions[i - 1].code, r->regions[i].code) == 0) {
-            jcheck_fail(jc, "$.regimes", "region \"%s\" is listed twice",
-                        r->regions[i].code);
-            goto fail;
-        }
-    if (load_gpp_sections(r, root, jc) != 0)
-        goto fail;
+        if (strcmp(r->regions[i - 1].code, r->regions[i].code) == 0)
+            return jcheck_fail(jc, "$.regimes", "region \"%s\" is listed twice",
+                               r->regions[i].code);
+    return 0;
+}
+
+/* Takes ownership of root (deleted on every path). */
+static enum rules_status load_root(struct rules *r, cJSON *root, struct jcheck *jc)
+{
+    const cJSON *regimes;
+    const char *s, *def;
+    size_t total = 0;
+    int rc = -1;
+
+    if (jcheck_object(jc, root, "$", top_keys) != 0 ||
+        jcheck_string(jc, root, "$", "version", 1, 1, 64, &s) != 0 ||
+        jcheck_string(jc, root, "$", "default", 1, 1, RULES_MAX_ID_LEN, &def) != 0 ||
+        jcheck_member(jc, root, "$", "regimes", 1, cJSON_Array, &regimes) != 0)
+        goto cleanup;
+    r->version = strdup(s);
+    if (load_regimes(r, regimes, def, jc, &total) != 0 ||
+        load_regions(r, regimes, jc, total) != 0 ||
+        load_gpp_sections(r, root, jc) != 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
     cJSON_Delete(root);
-    return RULES_OK;
-fail:
-    cJSON_Delete(root);
-    rules_free(r);
-    return RULES_INVALID;
+    if (rc != 0)
+        rules_free(r);
+    return rc == 0 ? RULES_OK : RULES_INVALID;
 }
 
 void rules_free(struct rules *r)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/attrs.h"
+
 #define RULES_MAX_FILE (256 * 1024)
 #define RULES_MAX_REGIMES 128
 #define RULES_MAX_ID_LEN 32
@@ -21,7 +23,8 @@
 
 enum rules_status {
     RULES_OK = 0,
-    RULES_INVALID   /* file missing, not JSON, or not the schema: see err */
+    RULES_INVALID,  /* file missing, not JSON, or not the schema: see err */
+    RULES_BAD_MODEL /* rules_model_parse: not the name of a model */
 };
 
 enum consent_model {
@@ -69,11 +72,17 @@ struct jurisdiction {
  * "FILE: JSON-PATH: what was expected" in err. On success free with
  * rules_free(); on failure nothing needs freeing.
  */
-int rules_load(struct rules *r, const char *path, char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum rules_status rules_load(struct rules *r, const char *path, char *err,
+                             size_t errlen);
 
 /* The same from len bytes of text; name is used in messages. */
-int rules_parse(struct rules *r, const char *text, size_t len, const char *name,
-                char *err, size_t errlen);
+CONSENT_MUST_CHECK
+enum rules_status rules_parse(struct rules *r, const char *text, size_t len,
+                              const char *name, char *err, size_t errlen);
+
+/* Static message for a rules_status; "unknown error" for anything else. */
+const char *rules_strerror(int status);
 
 /* Frees what rules_load() allocated. Safe on a zeroed struct. */
 void rules_free(struct rules *r);
@@ -91,7 +100,8 @@ int rules_gpc_binding(const struct regime *g, int64_t now);
 /* "opt-in", "opt-out" or "notice". */
 const char *rules_model_name(enum consent_model m);
 
-/* Parses a model name; returns 0 or -1. */
-int rules_model_parse(const char *name, enum consent_model *m);
+/* Parses a model name into *m: RULES_OK, or RULES_BAD_MODEL. */
+CONSENT_MUST_CHECK
+enum rules_status rules_model_parse(const char *name, enum consent_model *m);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../cgi/config.h"
+#include "../cgi/declaration.h"
 #include "../cgi/headcache.h"
 #include "../cgi/texts.h"
 
@@ -31,12 +32,13 @@ static cJSON *example(void)
 
 /* Writes root to a temp file in cgi/ (so relative paths resolve the same),
  * loads it, and returns the status; err gets the message. */
-static int load_tree(cJSON *root, char *err, size_t errlen, struct config *out)
+static enum config_status load_tree(cJSON *root, char *err, size_t errlen,
+                                    struct config *out)
 {
     char path[] = "build/consent-config-XXXXXX";
     char *text = cJSON_Print(root);
     int fd = mkstemp(path);
-    int st;
+    enum config_status st;
 
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
@@ -53,7 +55,7 @@ static void expect_error(cJSON *root, const char *needle)
     struct config cfg;
     char err[512];
 
-    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), -1);
+    cr_assert_eq(load_tree(root, err, sizeof(err), &cfg), CONFIG_INVALID);
     cr_assert(strstr(err, needle) != NULL, "want \"%s\" in \"%s\"", needle, err);
     cr_assert(strstr(err, "build/consent-config-") != NULL, "names the file: %s", err);
 }
@@ -141,7 +143,7 @@ Test(config, a_missing_file_is_refused)
     struct config cfg;
     char err[512];
 
-    cr_assert_eq(config_load(&cfg, "/nonexistent.json", err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&cfg, "/nonexistent.json", err, sizeof(err)), CONFIG_INVALID);
     cr_assert(strstr(err, "/nonexistent.json: $: cannot open") != NULL, "%s", err);
 }
 
@@ -413,6 +415,8 @@ Test(config, an_unknown_redis_key_is_refused)
 {
     expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"cluster\": [\"a:1\"]}"),
                  "$.redis");
+    expect_error(with_redis("{\"address\": \"127.0.0.1:6379\", \"pasword\": \"x\"}"),
+                 "$.redis.pasword: unknown key");
 }
 
 Test(config, a_bad_geoip_layout_is_refused)
@@ -620,7 +624,7 @@ Test(config, invalid_json_is_refused_with_its_line)
 
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
-    cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), -1);
+    cr_assert_eq(config_load(&cfg, path, err, sizeof(err)), CONFIG_INVALID);
     unlink(path);
     cr_assert(strstr(err, "not valid JSON (line 3") != NULL, "%s", err);
 }
@@ -968,6 +972,46 @@ Test(config, a_default_file_not_named_by_a_language_tag_is_refused)
     snprintf(cmd, sizeof(cmd), "cp '%s/de.json' '%s/de_DE.json'", dir, dir);
     cr_assert_eq(system(cmd), 0);
     expect_error(example_with_texts(dir), "de_DE.json: expected a language tag");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_with_an_empty_text_is_refused)
+{
+    char dir[PATH_MAX];
+    cJSON *ar;
+
+    copy_i18n(dir);
+    ar = read_json(dir, "ar.json");
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(ar, "notice"), "ok", cJSON_CreateString(""));
+    write_json(dir, "ar.json", ar);
+    expect_error(example_with_texts(dir), "/ar.json: $.notice.ok: expected a string of 1-");
+    remove_dir(dir);
+}
+
+Test(config, a_default_file_that_is_not_utf8_is_refused)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+    FILE *f;
+
+    copy_i18n(dir);
+    snprintf(path, sizeof(path), "%s/pl.json", dir);
+    f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fputs("{\"opt-in\": \"\xc3\x28\"}", f);
+    fclose(f);
+    expect_error(example_with_texts(dir), "/pl.json: $: not valid UTF-8");
+    remove_dir(dir);
+}
+
+Test(config, a_folder_of_default_texts_without_en_json_is_refused)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 16];
+
+    copy_i18n(dir);
+    snprintf(path, sizeof(path), "%s/en.json", dir);
+    cr_assert_eq(unlink(path), 0);
+    expect_error(example_with_texts(dir), "$.texts: ");
+    expect_error(example_with_texts(dir), ": $: no en.json (the master every language follows)");
     remove_dir(dir);
 }
 
@@ -1324,29 +1368,58 @@ Test(config, a_tokens_file_others_can_read_is_refused_naming_it)
     char path[] = "build/consent-tokens-XXXXXX";
     const char *text = "[]";
     int fd = mkstemp(path);
-    cJSON *r = example(), *admin;
+    cJSON *r, *admin;
     char abs[PATH_MAX];
 
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     cr_assert_not_null(realpath(path, abs));
-    cr_assert_eq(chmod(path, 0644), 0);
-    admin = cJSON_GetObjectItem(r, "admin");
-    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
-    expect_error(r, "readable by group or others");
-    r = example();
-    admin = cJSON_GetObjectItem(r, "admin");
-    cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
-    cr_assert_eq(chmod(path, 0600), 0);
-    {
+    /* 0644, and group-readable only: refused, naming the key and the file */
+    for (int i = 0; i < 2; i++) {
+        char needle[PATH_MAX + 96];
+
+        cr_assert_eq(chmod(path, i == 0 ? 0644 : 0640), 0);
+        r = example();
+        admin = cJSON_GetObjectItem(r, "admin");
+        cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
+        snprintf(needle, sizeof(needle), "$.admin.tokens_file: %s: readable by group or others",
+                 abs);
+        expect_error(r, needle);
+    }
+    /* 0600, and 0400 as systemd hands credentials over: loaded */
+    for (int i = 0; i < 2; i++) {
         struct config cfg;
         char err[512];
 
+        cr_assert_eq(chmod(path, i == 0 ? 0600 : 0400), 0);
+        r = example();
+        admin = cJSON_GetObjectItem(r, "admin");
+        cJSON_ReplaceItemInObject(admin, "tokens_file", cJSON_CreateString(abs));
         cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
         config_free(&cfg);
     }
     unlink(path);
+}
+
+Test(config, audit_max_entries_out_of_range_or_not_an_integer_is_refused)
+{
+    static const char *const bad[] = {"0", "-1", "100000001", "1.5", "\"10\"", "true"};
+    char text[96], err[512];
+    struct config cfg;
+    cJSON *r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = example();
+        snprintf(text, sizeof(text), "{\"audit_max_entries\": %s}", bad[i]);
+        cJSON_ReplaceItemInObject(r, "admin", cJSON_Parse(text));
+        expect_error(r, "$.admin.audit_max_entries: expected an integer from 1 to 100000000");
+    }
+    r = example();
+    cJSON_ReplaceItemInObject(r, "admin", cJSON_Parse("{\"audit_max_entries\": 100000000}"));
+    cr_assert_eq(load_tree(r, err, sizeof(err), &cfg), 0, "%s", err);
+    cr_assert_eq(cfg.audit_max_entries, 100000000L);
+    config_free(&cfg);
 }
 
 /* ---- head_cache ---- */
@@ -1461,6 +1534,39 @@ Test(config, a_token_may_hold_the_stats_role)
         "{\"tokens\": [{\"name\": \"analyst\", \"roles\": [\"statistics\"], \"sha256\": "
         "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}"));
     expect_error(root, "\"stats\"");
+}
+
+Test(config, each_role_has_one_name_that_parses_back_to_it)
+{
+    static const enum config_role roles[] = {ROLE_READ, ROLE_ERASE, ROLE_AUDIT, ROLE_STATS};
+    static const char *const names[] = {"read", "erase", "audit", "stats"};
+    enum config_role back;
+
+    cr_assert_eq(sizeof(roles) / sizeof(roles[0]), CONFIG_ROLE_COUNT);
+    for (int i = 0; i < CONFIG_ROLE_COUNT; i++) {
+        cr_assert_str_eq(config_role_name(roles[i]), names[i]);
+        cr_assert_eq(config_role_parse(names[i], &back), CONFIG_OK);
+        cr_assert_eq(back, roles[i]);
+    }
+    cr_assert_null(config_role_name((enum config_role)(ROLE_READ | ROLE_ERASE)));
+    cr_assert_null(config_role_name((enum config_role)0));
+    cr_assert_eq(config_role_parse("statistics", &back), CONFIG_BAD_ROLE);
+    cr_assert_eq(config_role_parse("Read", &back), CONFIG_BAD_ROLE);
+    cr_assert_eq(config_role_parse("", &back), CONFIG_BAD_ROLE);
+}
+
+Test(config, strerror_names_every_status)
+{
+    cr_assert_str_eq(config_strerror(CONFIG_OK), "ok");
+    cr_assert_str_eq(config_strerror(CONFIG_INVALID), "configuration unreadable or invalid");
+    cr_assert_str_eq(config_strerror(CONFIG_BAD_ROLE), "not a role (read, erase, audit, stats)");
+    cr_assert_str_eq(config_strerror(12345), "unknown error");
+    cr_assert_str_eq(texts_strerror(TEXTS_NO_FOLDER), "cannot open the folder of default texts");
+    cr_assert_str_eq(texts_strerror(TEXTS_INVALID), "default texts invalid");
+    cr_assert_str_eq(texts_strerror(12345), "unknown error");
+    cr_assert_str_eq(declaration_strerror(DECLARATION_INVALID), "declaration invalid");
+    cr_assert_str_eq(declaration_strerror(DECLARATION_NO_MEMORY), "out of memory");
+    cr_assert_str_eq(declaration_strerror(12345), "unknown error");
 }
 
 /* The example's site with an experiment of two variants (b given as JSON). */

@@ -146,6 +146,31 @@ Test(geo, open_fails_on_a_corrupt_database)
     geo_close(&g);
 }
 
+Test(geo, a_missing_or_corrupt_file_is_named_with_the_mmdb_reason)
+{
+    static const struct {
+        const char *path;
+        int mmdb_status;
+    } bad[] = {{FIX "no-such.mmdb", MMDB_FILE_OPEN_ERROR},
+               {"build/fixtures/corrupt-named.mmdb", MMDB_INVALID_METADATA_ERROR}};
+    char err[GEO_MAX_ERROR], want[GEO_MAX_ERROR];
+    FILE *f = fopen(bad[1].path, "wb");
+    struct geo g;
+
+    cr_assert_not_null(f);
+    for (int i = 0; i < 4096; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(geo_open(&g, &bad[i].path, 1, GEO_LAYOUT_GEOIP2, GEO_COVER_ANY, err,
+                              sizeof(err)), GEO_OPEN_FAILED);
+        snprintf(want, sizeof(want), "%s: cannot open the GeoIP database: %s", bad[i].path,
+                 MMDB_strerror(bad[i].mmdb_status));
+        cr_assert_str_eq(err, want);
+        geo_close(&g);
+    }
+}
+
 /* ---- a database as a pair of files, one per address family ---- */
 
 Test(geo, a_pair_of_files_answers_each_family_from_its_own_file)

@@ -269,6 +269,9 @@ Test(rules_file, gpp_sections_name_listed_regions_and_known_sections)
                  "],\"gpp_sections\":{\"DE\":\"tcfeuv2\"}}",
                  "$.gpp_sections.DE: \"tcfeuv2\" is not a GPP section");
     expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
+                 "],\"gpp_sections\":{\"DE\":\"uspv1\"}}",
+                 "$.gpp_sections.DE: \"uspv1\" is not a GPP section this consentd encodes");
+    expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
                  "],\"gpp_sections\":{\"US-WA\":\"usnat\"}}",
                  "$.gpp_sections.US-WA: \"US-WA\" is not a region of any regime");
     expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
@@ -277,4 +280,25 @@ Test(rules_file, gpp_sections_name_listed_regions_and_known_sections)
     expect_error("{\"version\":\"1\",\"default\":\"a\",\"regimes\":[" REGIME("")
                  "],\"gpp_sections\":[]}",
                  "$.gpp_sections: expected an object");
+}
+
+Test(rules, model_names_parse_back_and_anything_else_is_refused)
+{
+    enum consent_model m;
+
+    for (int i = 0; i < MODEL_COUNT; i++) {
+        cr_assert_eq(rules_model_parse(rules_model_name((enum consent_model)i), &m), RULES_OK);
+        cr_assert_eq(m, (enum consent_model)i);
+    }
+    cr_assert_eq(rules_model_parse("opt_in", &m), RULES_BAD_MODEL);
+    cr_assert_eq(rules_model_parse("", &m), RULES_BAD_MODEL);
+}
+
+Test(rules, strerror_names_every_status)
+{
+    cr_assert_str_eq(rules_strerror(RULES_OK), "ok");
+    cr_assert_str_eq(rules_strerror(RULES_INVALID), "rules unreadable or invalid");
+    cr_assert_str_eq(rules_strerror(RULES_BAD_MODEL),
+                     "not a consent model (opt-in, opt-out, notice)");
+    cr_assert_str_eq(rules_strerror(12345), "unknown error");
 }

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         config_free(&cfg);
         return 0;
     }
-    FUZZ_CHECK(rc == -1);
+    FUZZ_CHECK(rc == CONFIG_INVALID);
     FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL);
     FUZZ_CHECK(err[0] != '\0');
     /* "nothing needs freeing" on failure: LeakSanitizer checks that */

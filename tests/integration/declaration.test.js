@@ -3,8 +3,9 @@
  * declaration.test.js - issue 11: the cookie declaration through the real
  * nginx -> consentd -> redis-server stack. GET /consent/v1/declaration
  * (shape, language, caching: Cache-Control, ETag, 304 on If-None-Match,
- * errors), the clean-up list the banner decision carries, and consentd
- * refusing to start on a bad declaration, naming its JSON path.
+ * errors) and the clean-up list the banner decision carries. A bad
+ * declaration, refused with its JSON path, is a unit case
+ * (tests/test_config.c).
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/declaration.test.js
  */
@@ -13,10 +14,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const {
-    ROOT, buildConfig, checkConfig, freePorts, leakReport, makeTempDir, removeDir,
-    sanitizerReports, startConsentdOnly, startStack, writeConfig,
-} = require('./lib/stack');
+const { ROOT, startStack } = require('./lib/stack');
 
 const EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
 const DEMO = EXAMPLE.sites.find((s) => s.id === 'demo');
@@ -183,53 +181,4 @@ describe('GET /consent/v1/declaration', () => {
         assert.match(res.body, /consent_requests_total\{route="GET \/consent\/v1\/declaration",status="304"\} [1-9]/);
         assert.match(res.body, /consent_requests_total\{route="GET \/consent\/v1\/declaration",status="200"\} [1-9]/);
     });
-});
-
-describe('consentd refuses a bad declaration at start, naming its JSON path', () => {
-    let dir;
-    let listenPort;
-    const good = () => buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
-    const storage0 = (cfg, cat = 'analytics') => cfg.sites[0].declaration[cat].storage[0];
-
-    before(async () => {
-        dir = makeTempDir();
-        [listenPort] = await freePorts(1);
-    });
-    after(() => {
-        if (dir)
-            removeDir(dir);
-    });
-
-    async function expectFailure(name, cfg, message) {
-        const file = writeConfig(dir, cfg, `${name}.json`);
-        for (const run of [() => checkConfig(file), () => startConsentdOnly(file, {}, 10000)]) {
-            const r = await run();
-            assert.equal(r.timedOut, false, `consentd started with ${file}:\n${r.stderr}`);
-            assert.notEqual(r.code, 0, r.stderr);
-            assert.ok(r.stderr.includes(file + ': ' + message), `want ${message}:\n${r.stderr}`);
-            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-            assert.equal(leakReport(r.stderr), null, r.stderr);
-        }
-    }
-
-    const cases = [
-        ['unknown-category', (c) => { c.sites[0].declaration.social = {}; },
-         '$.sites[0].declaration.social: not a category of this site'],
-        ['unknown-key', (c) => { storage0(c).secure = true; },
-         '$.sites[0].declaration.analytics.storage[0].secure: unknown key'],
-        ['wrong-type', (c) => { storage0(c).days = '13 months'; },
-         '$.sites[0].declaration.analytics.storage[0].days: expected an integer from 0 to 36500'],
-        ['bad-type', (c) => { storage0(c).type = 'indexeddb'; },
-         '$.sites[0].declaration.analytics.storage[0].type: expected "cookie", "local_storage" or "pixel"'],
-        ['missing-purpose', (c) => { delete storage0(c, 'advertising').purpose.de; },
-         '$.sites[0].declaration.advertising.storage[0].purpose.de: missing'],
-        ['bad-url', (c) => { c.sites[0].declaration.advertising.vendors[0].policy_url = 'ads.example/privacy'; },
-         '$.sites[0].declaration.advertising.vendors[0].policy_url: expected an http(s) URL'],
-    ];
-    for (const [name, change, message] of cases)
-        it(`${name}: ${message}`, async () => {
-            const cfg = good();
-            change(cfg);
-            await expectFailure(name, cfg, message);
-        });
 });

@@ -3,8 +3,9 @@
  * geoip.test.js - geoip.database as a list of files, one per address family
  * (the IPv4 and the IPv6 file of DB-IP's city database as make run uses
  * them), through the real nginx -> consentd -> redis-server stack: each
- * address resolves from its family's file, start-up refuses a bad second
- * file or a list that leaves a family uncovered or covers one twice, and
+ * address resolves from its family's file, start-up refuses a list that
+ * leaves a family uncovered, naming the configuration (the other bad lists
+ * and files are unit cases: tests/test_geo.c, tests/test_config.c), and
  * SIGHUP reloads the list (a bad file keeps the running databases).
  *
  * The fixtures (tests/fixtures/make-mmdb.pl): flat-city-ipv4.mmdb holds the
@@ -191,50 +192,12 @@ describe('geoip.database as a list: start-up', () => {
         }
     });
 
-    it('a missing second file stops start-up naming it', async () => {
-        const cfg = good();
-        cfg.geoip.database[1] = path.join(dir, 'missing-ipv6.mmdb');
-        await expectFailure('missing-second', cfg, `${cfg.geoip.database[1]}: cannot open the GeoIP database`,
-                            'Error opening the specified MaxMind DB file');
-    });
-
-    it('a corrupt second file stops start-up naming it', async () => {
-        const cfg = good();
-        cfg.geoip.database[1] = path.join(dir, 'corrupt-ipv6.mmdb');
-        fs.writeFileSync(cfg.geoip.database[1], pseudoRandom('consent corrupt ipv6 mmdb', 256));
-        await expectFailure('corrupt-second', cfg, cfg.geoip.database[1],
-                            'The MaxMind DB file contains invalid metadata');
-    });
-
     it('a list that leaves IPv6 uncovered is refused', async () => {
         const cfg = good();
         cfg.geoip.database = [fixture('flat-city-ipv4.mmdb')];
         await expectFailure('no-ipv6', cfg,
                             'CONFIG: $.geoip.database: no file of the list holds IPv6 addresses',
                             `${fixture('flat-city-ipv4.mmdb')} holds IPv4 only`);
-    });
-
-    it('a list that leaves IPv4 uncovered is refused', async () => {
-        const cfg = good();
-        cfg.geoip.database = [fixture('flat-city-ipv6.mmdb')];
-        await expectFailure('no-ipv4', cfg,
-                            'CONFIG: $.geoip.database: no file of the list holds IPv4 addresses');
-    });
-
-    it('two files for one family are refused, naming both', async () => {
-        const cfg = good();
-        cfg.geoip.database = [fixture('flat-city-ipv4.mmdb'), fixture('geoip2-city-ipv4.mmdb')];
-        await expectFailure('ipv4-twice', cfg,
-                            `CONFIG: $.geoip.database: ${fixture('geoip2-city-ipv4.mmdb')}: holds IPv4 addresses, ` +
-                            `and so does ${fixture('flat-city-ipv4.mmdb')}`);
-    });
-
-    it('more than two files, or none, is a configuration error', async () => {
-        const cfg = good();
-        cfg.geoip.database.push(fixture('flat-city.mmdb'));
-        await expectFailure('three', cfg, 'CONFIG: $.geoip.database: expected a path or a list of 1-2 paths');
-        cfg.geoip.database = [];
-        await expectFailure('none', cfg, 'CONFIG: $.geoip.database: expected a path or a list of 1-2 paths');
     });
 });
 

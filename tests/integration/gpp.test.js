@@ -408,9 +408,12 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
     });
 });
 
-/* ---- bad GPP configuration: consentd refuses to start ---- */
+/* ---- bad GPP configuration: consentd refuses to start ----
+ * Each bad mapping and each bad site "gpp" is a unit case (tests/test_rules.c,
+ * tests/test_config.c); this one proves that consentd refuses a bad rules
+ * file at start, naming it. */
 
-describe('consentd refuses a bad GPP mapping or declaration at start, naming file and path', () => {
+describe('consentd refuses a bad GPP mapping at start, naming the rules file and path', () => {
     const {
         buildConfig, checkConfig, freePorts, leakReport, makeTempDir, removeDir, sanitizerReports,
         startConsentdOnly, writeConfig,
@@ -440,10 +443,6 @@ describe('consentd refuses a bad GPP mapping or declaration at start, naming fil
     }
 
     const rulesCases = [
-        ['unknown-section', (r) => { r.gpp_sections['US-CA'] = 'usxx'; },
-         '$.gpp_sections.US-CA: "usxx" is not a GPP section this consentd encodes'],
-        ['legacy-section', (r) => { r.gpp_sections.US = 'uspv1'; },
-         '$.gpp_sections.US: "uspv1" is not a GPP section this consentd encodes'],
         ['unlisted-region', (r) => { r.gpp_sections['US-WA'] = 'usnat'; },
          '$.gpp_sections.US-WA: "US-WA" is not a region of any regime'],
     ];
@@ -456,18 +455,5 @@ describe('consentd refuses a bad GPP mapping or declaration at start, naming fil
             const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
             cfg.rules = rulesFile;
             await expectFailure(`rules-${name}`, cfg, rulesFile, message);
-        });
-
-    const siteCases = [
-        ['out-of-range', { SaleOptOutNotice: 3 }, '$.sites[0].gpp.SaleOptOutNotice: expected an integer from 0 to 2'],
-        ['mspa-zero', { MspaCoveredTransaction: 0 }, '$.sites[0].gpp.MspaCoveredTransaction: expected an integer from 1 to 2'],
-        ['opt-out', { SaleOptOut: 1 }, '$.sites[0].gpp.SaleOptOut: not a GPP field a site declares'],
-        ['unknown-field', { Colour: 1 }, '$.sites[0].gpp.Colour: not a GPP field a site declares'],
-    ];
-    for (const [name, gpp, message] of siteCases)
-        it(`site ${name}: ${message}`, async () => {
-            const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
-            cfg.sites[0].gpp = gpp;
-            await expectFailure(`site-${name}`, cfg, null, message);
         });
 });

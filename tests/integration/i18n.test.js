@@ -2,11 +2,11 @@
 /*
  * i18n.test.js - the default texts (i18n/, one file per language, en.json
  * the master): every file complete (missing and extra keys, empty texts and
- * changed {placeholders} listed per language), consentd refusing a broken
- * file at start with its name and key, and visitors reading their language
- * through the real stack (nginx -> consentd -> redis-server): a Brazilian
+ * changed {placeholders} listed per language) and visitors reading their
+ * language through the real stack (nginx -> consentd -> redis-server): a Brazilian
  * and a Japanese visitor get Portuguese and Japanese texts, an Arabic one
- * gets dir "rtl".
+ * gets dir "rtl". A broken default file, refused at load with its name and
+ * key, is a unit case (tests/test_config.c).
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/i18n.test.js
  */
@@ -16,10 +16,7 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const {
-    ROOT, buildConfig, checkConfig, leakReport, makeTempDir, removeDir, sanitizerReports,
-    startStack, writeConfig,
-} = require('./lib/stack');
+const { ROOT, startStack } = require('./lib/stack');
 
 const I18N = path.join(ROOT, 'i18n');
 const BANNER = '/consent/v1/banner?site=demo';
@@ -112,79 +109,6 @@ describe('default texts: every language file complete', () => {
         const demo = read(path.join(ROOT, 'cgi', 'consentd.example.json')).sites[0];
         for (const tag of ['en', 'de', 'fr', 'es', 'pt-BR', 'ja', 'ar'])
             assert.ok(tag in demo.languages, tag);
-    });
-});
-
-describe('consentd refuses a broken default file at start, naming file and key', () => {
-    let dir;
-    before(() => {
-        dir = makeTempDir();
-    });
-    after(() => removeDir(dir));
-
-    /* A copy of i18n/ with change(files) applied, and a config using it. */
-    function configWith(name, change) {
-        const texts = path.join(dir, name);
-        fs.mkdirSync(texts);
-        for (const f of files())
-            fs.copyFileSync(path.join(I18N, f), path.join(texts, f));
-        change(texts);
-        const cfg = buildConfig({ dir });
-        cfg.texts = texts;
-        return writeConfig(dir, cfg, name + '.json');
-    }
-
-    async function refused(file, ...expected) {
-        const r = await checkConfig(file);
-        assert.notEqual(r.code, 0, r.stderr);
-        for (const e of expected)
-            assert.ok(r.stderr.includes(e), `stderr should contain ${JSON.stringify(e)}:\n${r.stderr}`);
-        assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-        assert.equal(leakReport(r.stderr), null, r.stderr);
-    }
-
-    const edit = (texts, f, fn) => {
-        const t = read(path.join(texts, f));
-        fn(t);
-        fs.writeFileSync(path.join(texts, f), JSON.stringify(t, null, 2));
-    };
-
-    it('the copy as it is passes', async () => {
-        const r = await checkConfig(configWith('good', () => {}));
-        assert.equal(r.code, 0, r.stderr);
-    });
-
-    it('a missing key', () => refused(configWith('missing', (t) =>
-        edit(t, 'de.json', (d) => delete d.panel.saved)),
-    'de.json: $.panel.saved: missing (en.json has it)', '$.texts'));
-
-    it('a key en.json does not have', () => refused(configWith('extra', (t) =>
-        edit(t, 'ja.json', (d) => { d['opt-in'].colour = 'x'; })),
-    'ja.json: $.opt-in.colour: unknown key (not in en.json)'));
-
-    it('a placeholder lost in translation', () => refused(configWith('placeholder', (t) =>
-        edit(t, 'fr.json', (d) => { d.panel.saved = 'Enregistré.'; })),
-    'fr.json: $.panel.saved: placeholder {date}'));
-
-    it('an empty text', () => refused(configWith('empty', (t) =>
-        edit(t, 'ar.json', (d) => { d.notice.ok = ''; })),
-    'ar.json: $.notice.ok: expected a string of 1-'));
-
-    it('a file that is not valid UTF-8', () => refused(configWith('utf8', (t) =>
-        fs.writeFileSync(path.join(t, 'pl.json'),
-                         Buffer.concat([Buffer.from('{"opt-in": "'), Buffer.from([0xc3, 0x28]),
-                                        Buffer.from('"}')]))),
-    'pl.json: $: not valid UTF-8'));
-
-    it('no en.json', () => refused(configWith('nomaster', (t) =>
-        fs.unlinkSync(path.join(t, 'en.json'))),
-    'no en.json'));
-
-    it('a folder that does not exist', async () => {
-        const cfg = buildConfig({ dir });
-        cfg.texts = path.join(dir, 'nowhere');
-        await refused(writeConfig(dir, cfg, 'nowhere.json'), path.join(dir, 'nowhere'),
-                      'cannot open the folder of default texts');
     });
 });
 
