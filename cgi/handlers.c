@@ -563,8 +563,7 @@ void handle_keys(struct request *req, struct response *res,
 {
     (void)log;
     /* Public and stable: anyone may fetch it to verify receipts offline. */
-    response_header(res, "Cache-Control", "public, max-age=3600");
-    response_header(res, "Access-Control-Allow-Origin", "*");
+    reply_public(res);
     response_json(res, 200, jws_keyset_jwks(&req->app->keys));
 }
 
@@ -589,10 +588,9 @@ void handle_declaration(struct request *req, struct response *res,
         return;
     }
     lang = visitor_language(req, site);
-    response_header(res, "Cache-Control", "public, max-age=3600");
+    reply_public(res);
     response_header(res, "Vary", "Accept-Language");
     response_header(res, "ETag", lang->declaration_etag);
-    response_header(res, "Access-Control-Allow-Origin", "*");
     if (request_etag_match(req->if_none_match, lang->declaration_etag)) {
         res->status = 304;
         return;

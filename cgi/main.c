@@ -848,11 +848,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "consentd: %s\n", err);
         return 1;
     }
-    if (check_only || open_listener(a) != 0) {
-        if (check_only)
-            print_check(a);
+    if (check_only) {
+        print_check(a);
         unload(a);
-        return check_only ? 0 : 1;
+        return 0;
+    }
+    if (open_listener(a) != 0) {
+        unload(a);
+        return 1;
     }
     atomic_store(&current, a);
 

@@ -13,6 +13,12 @@ void reply_cors(const struct request *req, struct response *res, int allowed)
     }
 }
 
+void reply_public(struct response *res)
+{
+    response_header(res, "Cache-Control", "public, max-age=3600");
+    response_header(res, "Access-Control-Allow-Origin", "*");
+}
+
 void reply_store_unavailable(const struct request *req, struct response *res)
 {
     atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
