@@ -502,29 +502,17 @@ cleanup:
     free(at->jws);
 }
 
-/* Writes are never recorded under a previewed region: the jurisdiction of a
- * receipt is always the server's. */
-static int refuse_preview(const struct visitor *v, struct response *res)
-{
-    if (!v->previewing)
-        return 0;
-    response_error(res, 403, "preview_not_recorded",
-                   "choices made while previewing a region are not recorded");
-    return -1;
-}
-
-/* The visitor of a write: decided as for the banner, refused while
- * previewing a region. -1 when answered. */
-static int write_visitor(const struct request *req, struct response *res,
-                         const struct config_site *site, struct visitor *v)
+/* The visitor of a write, decided as for the banner. Writes are never
+ * recorded under a previewed region: the jurisdiction of a receipt is
+ * always the server's. */
+static enum visitor_status write_visitor(const struct request *req,
+                                         const struct config_site *site, struct visitor *v)
 {
     enum visitor_status st = visitor_make(req, site, v);
 
-    if (st != VISITOR_OK) {
-        visitor_answer(res, st);
-        return -1;
-    }
-    return refuse_preview(v, res);
+    if (st != VISITOR_OK)
+        return st;
+    return v->previewing ? VISITOR_PREVIEW_NOT_RECORDED : VISITOR_OK;
 }
 
 void handle_record(struct request *req, struct response *res,
@@ -534,6 +522,7 @@ void handle_record(struct request *req, struct response *res,
     struct choice_error err;
     struct visitor v;
     struct decision d;
+    enum visitor_status st;
 
     /* So that a browser on a site's own origin can read every error. */
     if (req->origin != NULL && config_origin_known(&req->app->cfg, req->origin))
@@ -551,8 +540,10 @@ void handle_record(struct request *req, struct response *res,
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (write_visitor(req, res, r.site, &v) != 0)
+    if ((st = write_visitor(req, r.site, &v)) != VISITOR_OK) {
+        visitor_answer(res, st);
         return;
+    }
     /* The texts must be the banner this visitor's region gets: a dismissed
      * notice recorded from an opt-in region would pass for consent. */
     if ((enum consent_model)r.texts_model != v.j.regime->model) {
@@ -605,8 +596,10 @@ void handle_withdraw(struct request *req, struct response *res,
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (write_visitor(req, res, site, &v) != 0)
+    if ((vst = write_visitor(req, site, &v)) != VISITOR_OK) {
+        visitor_answer(res, vst);
         return;
+    }
     if (!v.id_from_cookie) {
         response_error(res, 404, "no_consent", "this browser has no consent ID");
         return;

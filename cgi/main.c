@@ -312,41 +312,46 @@ int app_head_cache(char *where, size_t len, unsigned long *hits, unsigned long *
     return atomic_load(&heads.live) ? 1 : 0;
 }
 
-/* Reads the body into buf, or answers the error itself (returns -1). */
-static int read_body(FCGX_Request *fr, struct request *req,
-                     struct response *res, char *buf)
+/* Reads the body into buf (CONSENT_MAX_BODY bytes): REQUEST_OK, or
+ * REQUEST_BODY_TOO_LARGE / REQUEST_INCOMPLETE_BODY. */
+static enum request_status read_body(FCGX_Request *fr, struct request *req, char *buf)
 {
     int n;
 
     if (req->content_length <= 0)
-        return 0;
-    if (req->content_length > CONSENT_MAX_BODY) {
-        response_error(res, 413, "body_too_large",
-                       "the request body is larger than 8192 bytes");
-        return -1;
-    }
+        return REQUEST_OK;
+    if (req->content_length > CONSENT_MAX_BODY)
+        return REQUEST_BODY_TOO_LARGE;
     n = FCGX_GetStr(buf, (int)req->content_length, fr->in);
-    if (n != req->content_length) {
-        response_error(res, 400, "incomplete_body",
-                       "the request body is shorter than its Content-Length");
-        return -1;
-    }
+    if (n != req->content_length)
+        return REQUEST_INCOMPLETE_BODY;
     req->body = buf;
     req->body_len = (size_t)n;
-    return 0;
+    return REQUEST_OK;
 }
 
-/* The JSON error of a request over one of request.h's limits. */
+/* The JSON error of a request that request_parse or read_body refused. */
 static void answer_bad_request(struct response *res, enum request_status st)
 {
-    if (st == REQUEST_HEADER_TOO_LARGE)
-        response_error(res, 431, "header_too_large", request_strerror(st));
-    else if (st == REQUEST_PATH_TOO_LONG)
-        response_error(res, 400, "path_too_long", request_strerror(st));
-    else if (st == REQUEST_QUERY_TOO_LONG)
-        response_error(res, 400, "query_too_long", request_strerror(st));
-    else
-        response_error(res, 400, "bad_content_length", request_strerror(st));
+    static const struct {
+        enum request_status st;
+        int http;
+        const char *code;
+    } answers[] = {
+        {REQUEST_HEADER_TOO_LARGE, 431, "header_too_large"},
+        {REQUEST_PATH_TOO_LONG, 400, "path_too_long"},
+        {REQUEST_QUERY_TOO_LONG, 400, "query_too_long"},
+        {REQUEST_BAD_LENGTH, 400, "bad_content_length"},
+        {REQUEST_BODY_TOO_LARGE, 413, "body_too_large"},
+        {REQUEST_INCOMPLETE_BODY, 400, "incomplete_body"},
+    };
+
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+        if (answers[i].st == st) {
+            response_error(res, answers[i].http, answers[i].code, request_strerror(st));
+            return;
+        }
+    response_error(res, 500, "internal", request_strerror(st));
 }
 
 static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
@@ -369,9 +374,11 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     st = request_parse(&req, (const char *const *)fr->envp, a->cookie_name);
     req.app = a;
     req.worker = w;
+    if (st == REQUEST_OK)
+        st = read_body(fr, &req, body);
     if (st != REQUEST_OK)
         answer_bad_request(&res, st);
-    else if (read_body(fr, &req, &res, body) == 0)
+    else
         router_dispatch(&req, &res, &rl);
     if ((rst = response_finish(&res)) != RESPONSE_OK)
         log_message("error", "response could not be built", response_strerror(rst));

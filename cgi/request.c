@@ -601,6 +601,10 @@ const char *request_strerror(int status)
         return "a request header is larger than its limit";
     case REQUEST_BAD_LENGTH:
         return "Content-Length is not a number";
+    case REQUEST_BODY_TOO_LARGE:
+        return "the request body is larger than " "8192" " bytes";
+    case REQUEST_INCOMPLETE_BODY:
+        return "the request body is shorter than its Content-Length";
     default:
         return "unknown error";
     }

@@ -38,7 +38,10 @@ enum request_status {
     REQUEST_PATH_TOO_LONG,      /* 400 */
     REQUEST_QUERY_TOO_LONG,     /* 400 */
     REQUEST_HEADER_TOO_LARGE,   /* 431 */
-    REQUEST_BAD_LENGTH          /* 400: CONTENT_LENGTH not a number */
+    REQUEST_BAD_LENGTH,         /* 400: CONTENT_LENGTH not a number */
+    /* The body, read by the worker after request_parse: */
+    REQUEST_BODY_TOO_LARGE,     /* 413: CONTENT_LENGTH over CONSENT_MAX_BODY */
+    REQUEST_INCOMPLETE_BODY     /* 400: fewer bytes than CONTENT_LENGTH came */
 };
 
 /* One query parameter or cookie as parsed: 0 is found. */

@@ -23,6 +23,8 @@ static const struct {
                                   "this site does not allow region previews"},
     [VISITOR_BAD_PREVIEW] = {400, "invalid_parameter",
                              "\"preview\" must be a region like \"DE\" or \"US-CA\""},
+    [VISITOR_PREVIEW_NOT_RECORDED] = {403, "preview_not_recorded",
+                                      "choices made while previewing a region are not recorded"},
 };
 
 const char *visitor_strerror(int status)

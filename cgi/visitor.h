@@ -32,7 +32,9 @@ enum visitor_status {
     VISITOR_BAD_SITE,           /* 400 invalid_parameter */
     VISITOR_UNKNOWN_SITE,       /* 404 unknown_site */
     VISITOR_PREVIEW_DISABLED,   /* 403 preview_disabled */
-    VISITOR_BAD_PREVIEW         /* 400 invalid_parameter */
+    VISITOR_BAD_PREVIEW,        /* 400 invalid_parameter */
+    VISITOR_PREVIEW_NOT_RECORDED    /* 403 preview_not_recorded: a write while
+                                       previewing (the writes decide it) */
 };
 
 /* The site ?site= names: VISITOR_OK with *site set, or why not. */

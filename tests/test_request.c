@@ -560,3 +560,12 @@ Test(request, an_over_long_if_none_match_is_ignored_not_refused)
     cr_assert_eq(request_parse(&req, env, NULL), REQUEST_OK);
     cr_assert_str_eq(req.if_none_match, "\"abc\"");
 }
+
+Test(request, every_status_has_a_message)
+{
+    for (int s = REQUEST_OK; s <= REQUEST_INCOMPLETE_BODY; s++)
+        cr_assert_str_neq(request_strerror(s), "unknown error", "status %d", s);
+    cr_assert_str_eq(request_strerror(-1), "unknown error");
+    for (int s = REQUEST_PARAM_OK; s <= REQUEST_PARAM_MALFORMED; s++)
+        cr_assert_str_neq(request_param_strerror(s), "unknown error", "state %d", s);
+}
