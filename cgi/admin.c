@@ -11,8 +11,11 @@
  */
 #include "app.h"
 #include "history.h"
-#include "../common/jcheck.h"
+#include "reply.h"
+#include "router.h"
 #include "stats.h"
+#include "visitor.h"
+#include "../common/jcheck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,9 +137,9 @@ static void run(struct request *req, struct response *res, unsigned role,
                 const char *action, int (*valid)(const char *), admin_fn *fn)
 {
     const struct config_token *tok = bearer(req);
-    char id[64] = "", fmt[16];
+    const struct request_param *fmt = &req->q.format;
+    char id[64] = "";
     enum admin_format format = FORMAT_NATIVE;
-    int st;
 
     response_header(res, "Cache-Control", "no-store");
     if (tok == NULL) {
@@ -160,10 +163,10 @@ static void run(struct request *req, struct response *res, unsigned role,
             goto done;
         }
     }
-    st = request_query_param(req->query, "format", fmt, sizeof(fmt));
-    if (st == 0 && strcmp(fmt, "kantara") == 0) {
+    if (fmt->state == REQUEST_PARAM_OK && strcmp(fmt->value, "kantara") == 0) {
         format = FORMAT_KANTARA;
-    } else if (st != 1 && !(st == 0 && strcmp(fmt, "native") == 0)) {
+    } else if (fmt->state != REQUEST_PARAM_ABSENT &&
+               !(fmt->state == REQUEST_PARAM_OK && strcmp(fmt->value, "native") == 0)) {
         response_error(res, 400, "invalid_parameter",
                        "\"format\" must be \"native\" or \"kantara\"");
         goto done;
@@ -196,7 +199,7 @@ static void do_consent(struct request *req, struct response *res,
 
     (void)tok;
     if (history_load(&req->worker->store, &req->app->keys, id, NULL, &h) != STORE_OK) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     if (h.result.nitems == 0 && h.stored.head.data == NULL) {
@@ -236,7 +239,7 @@ static void do_receipt(struct request *req, struct response *res,
         return;
     }
     if (st != STORE_OK) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     if (fmt == FORMAT_KANTARA) {
@@ -282,7 +285,7 @@ static void do_erase(struct request *req, struct response *res,
         return;
     }
     if (st != STORE_OK && st != STORE_TIMEOUT) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     /* 202: erased, but Redis had not finished rewriting its files yet. */
@@ -293,7 +296,7 @@ static void do_audit(struct request *req, struct response *res,
                      const struct config_token *tok, const char *id,
                      enum admin_format fmt)
 {
-    char cnt[16];
+    const struct request_param *cnt = &req->q.count;
     long count = 100;
     struct store_audit_entry *e = NULL;
     size_t n = 0;
@@ -302,17 +305,15 @@ static void do_audit(struct request *req, struct response *res,
     (void)tok;
     (void)id;
     (void)fmt;
-    if (request_query_param(req->query, "count", cnt, sizeof(cnt)) == 0) {
-        char *end;
-
-        count = strtol(cnt, &end, 10);
-        if (*end != '\0' || count < 1 || count > ADMIN_MAX_AUDIT) {
+    if (cnt->state != REQUEST_PARAM_ABSENT) {
+        count = cnt->number;
+        if (!cnt->is_number || count < 1 || count > ADMIN_MAX_AUDIT) {
             response_error(res, 400, "invalid_parameter", "\"count\" must be 1-1000");
             return;
         }
     }
     if (store_audit_read(&req->worker->store, count, &e, &n) != STORE_OK) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     root = cJSON_CreateObject();
@@ -330,6 +331,53 @@ static void do_audit(struct request *req, struct response *res,
 }
 
 /*
+ * The range of days ?from= and ?to= ask for (stats_range: defaults, and
+ * the retention bound). STATS_OK with *from, *to set, or the error
+ * answered.
+ */
+static int stats_days(const struct request *req, struct response *res, long *from, long *to)
+{
+    const struct request_query *q = &req->q;
+    const struct app *app = req->app;
+    /* a value too long for a date is no date: stats_range says so */
+    const char *from_s = q->from.state == REQUEST_PARAM_ABSENT ? NULL
+                         : q->from.state == REQUEST_PARAM_OK ? q->from.value : "-";
+    const char *to_s = q->to.state == REQUEST_PARAM_ABSENT ? NULL
+                       : q->to.state == REQUEST_PARAM_OK ? q->to.value : "-";
+    int st = stats_range((long)(app_now_ms() / 86400000), app->cfg.stats_retention_days,
+                         from_s, to_s, from, to);
+
+    if (st == STATS_OK)
+        return STATS_OK;
+    response_error(res, 400, st == STATS_OVER_RETENTION ? "range_over_retention"
+                             : st == STATS_BAD_FROM || st == STATS_BAD_TO
+                             ? "invalid_parameter" : "invalid_range",
+                   stats_strerror(st));
+    if (st == STATS_OVER_RETENTION)
+        cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(res->body, "error"),
+                                "retention_days", app->cfg.stats_retention_days);
+    return st;
+}
+
+/* The report as JSON, or as CSV when asked with Accept: text/csv. */
+static void answer_report(const struct request *req, struct response *res, cJSON *report)
+{
+    response_header(res, "Vary", "Accept");
+    if (req->accept != NULL && strcasestr(req->accept, "text/csv") != NULL) {
+        char *csv = stats_csv(report);
+
+        cJSON_Delete(report);
+        if (csv == NULL) {
+            response_error(res, 503, "out_of_memory", "try again");
+            return;
+        }
+        response_text(res, 200, "text/csv; charset=utf-8", csv);
+        return;
+    }
+    response_json(res, 200, report);
+}
+
+/*
  * The analytics report: counts of one site over a range of UTC days,
  * grouped by one dimension, with rates (stats.h); CSV when asked with
  * Accept: text/csv. The counts hold nothing personal (tally.h), and
@@ -340,49 +388,32 @@ static void do_stats(struct request *req, struct response *res,
                      enum admin_format fmt)
 {
     const struct app *app = req->app;
+    const struct request_param *by_p = &req->q.by;
     const struct config_site *site;
     long from, to;
-    char by_s[16], from_s[16], to_s[16];
     enum stats_by by = STATS_BY_DAY;
     struct store_stat *rows = NULL;
     size_t n = 0;
-    cJSON *report, *err;
-    int st, has_from, has_to;
+    cJSON *report;
+    enum visitor_status vst;
 
     (void)tok;
     (void)id;
     (void)fmt;
-    site = handler_site_param(req, res);
-    if (site == NULL)
+    if ((vst = visitor_site(req, &site)) != VISITOR_OK) {
+        visitor_answer(res, vst);
         return;
-    st = request_query_param(req->query, "by", by_s, sizeof(by_s));
-    if (st < 0 || (st == 0 && stats_by_parse(by_s, &by) != 0)) {
+    }
+    if (by_p->state == REQUEST_PARAM_MALFORMED ||
+        (by_p->state == REQUEST_PARAM_OK && stats_by_parse(by_p->value, &by) != 0)) {
         response_error(res, 400, "invalid_parameter", "\"by\" must be one of day, region, "
                        "regime, version, variant, category, device, language");
         return;
     }
-    /* a value too long for a date is no date: stats_range says so */
-    has_from = request_query_param(req->query, "from", from_s, sizeof(from_s));
-    has_to = request_query_param(req->query, "to", to_s, sizeof(to_s));
-    if (has_from < 0)
-        snprintf(from_s, sizeof(from_s), "-");
-    if (has_to < 0)
-        snprintf(to_s, sizeof(to_s), "-");
-    st = stats_range((long)(app_now_ms() / 86400000), app->cfg.stats_retention_days,
-                     has_from != 1 ? from_s : NULL, has_to != 1 ? to_s : NULL, &from, &to);
-    if (st != STATS_OK) {
-        response_error(res, 400, st == STATS_OVER_RETENTION ? "range_over_retention"
-                                 : st == STATS_BAD_FROM || st == STATS_BAD_TO
-                                 ? "invalid_parameter" : "invalid_range",
-                       stats_strerror(st));
-        if (st == STATS_OVER_RETENTION) {
-            err = cJSON_GetObjectItemCaseSensitive(res->body, "error");
-            cJSON_AddNumberToObject(err, "retention_days", app->cfg.stats_retention_days);
-        }
+    if (stats_days(req, res, &from, &to) != STATS_OK)
         return;
-    }
     if (store_stats_read(&req->worker->store, site->id, from, to, &rows, &n) != STORE_OK) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     report = stats_report(site->id, from, to, by,
@@ -394,20 +425,7 @@ static void do_stats(struct request *req, struct response *res,
     }
     cJSON_AddNumberToObject(report, "retention_days", app->cfg.stats_retention_days);
     cJSON_AddNumberToObject(report, "flush_ms", app->cfg.stats_flush_ms);
-    if (req->accept != NULL && strcasestr(req->accept, "text/csv") != NULL) {
-        char *csv = stats_csv(report);
-
-        cJSON_Delete(report);
-        if (csv == NULL) {
-            response_error(res, 503, "out_of_memory", "try again");
-            return;
-        }
-        response_header(res, "Vary", "Accept");
-        response_text(res, 200, "text/csv; charset=utf-8", csv);
-        return;
-    }
-    response_header(res, "Vary", "Accept");
-    response_json(res, 200, report);
+    answer_report(req, res, report);
 }
 
 void handle_admin_stats(struct request *req, struct response *res,

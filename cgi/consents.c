@@ -8,8 +8,12 @@
  */
 #include "app.h"
 #include "choice.h"
+#include "context.h"
+#include "decision.h"
 #include "history.h"
-#include "../common/jcheck.h"
+#include "reply.h"
+#include "router.h"
+#include "visitor.h"
 
 #include <arpa/inet.h>
 
@@ -61,64 +65,23 @@ static int opted_out(const struct choice *r)
            r->action == CHOICE_WITHDRAW;
 }
 
-/* The context of this write: everything about it that many receipts share
- * (site, region, regime, the texts shown, the categories with their names
- * in the language shown, controller, key, and the GPP string in force after
- * the choice: one per region, opt-out state and GPC, so few). */
+/* The context of this write (context.h): everything about it that many
+ * receipts share, so few: one per region, opt-out state and GPC. */
 static int make_context(const struct request *req, const struct choice *r,
-                        const struct visitor *v, const struct decision *d,
+                        const struct visitor *v, const char *gpp,
                         struct receipt_context *ctx)
 {
-    const struct config_site *site = r->site;
-    const struct config_controller *c = &site->controller;
-    cJSON *t = cJSON_CreateObject(), *o, *cats, *purposes, *texts, *names;
-    char gpp[GPP_MAX_STRING + 1];
+    struct context_facts f = {
+        .site = r->site, .region = v->region, .regime = v->j.regime, .lang = r->lang,
+        .texts_model = (enum consent_model)r->texts_model, .texts_sha256 = r->texts_sha256,
+        .variant = r->variant >= 0 ? r->site->variants[r->variant].id : NULL,
+        .gpp = gpp[0] != '\0' ? gpp : NULL, .kid = req->app->keys.current.kid,
+    };
+    cJSON *tree;
 
-    texts = cJSON_Parse(r->lang->texts[r->texts_model]);
-    names = cJSON_GetObjectItemCaseSensitive(texts, "categories");
-    cJSON_AddStringToObject(t, "site", site->id);
-    o = cJSON_AddObjectToObject(t, "jurisdiction");
-    if (v->region[0] != '\0')
-        cJSON_AddStringToObject(o, "region", v->region);
-    else
-        cJSON_AddNullToObject(o, "region");
-    cJSON_AddStringToObject(o, "regime", v->j.regime->id);
-    cJSON_AddStringToObject(o, "model", rules_model_name(v->j.regime->model));
-    cats = cJSON_AddArrayToObject(t, "categories");
-    purposes = cJSON_AddObjectToObject(t, "purposes");
-    for (size_t i = 0; i < site->ncategories; i++) {
-        const struct config_category *cat = &site->categories[i];
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(names, cat->id), "name");
-
-        cJSON_AddItemToArray(cats, cJSON_CreateString(cat->id));
-        o = cJSON_AddObjectToObject(purposes, cat->id);
-        cJSON_AddStringToObject(o, "name", cJSON_IsString(name) ? name->valuestring : cat->id);
-        cJSON_AddBoolToObject(o, "necessary", cat->necessary);
-        cJSON_AddBoolToObject(o, "sale_sharing", cat->sale_sharing);
-    }
-    cJSON_Delete(texts);
-    o = cJSON_AddObjectToObject(t, "banner");
-    cJSON_AddStringToObject(o, "version", site->banner_version);
-    cJSON_AddNumberToObject(o, "consent_revision", site->consent_revision);
-    cJSON_AddStringToObject(o, "texts_sha256", r->texts_sha256);
-    cJSON_AddStringToObject(o, "model", rules_model_name((enum consent_model)r->texts_model));
-    /* The experiment's variant shown, whose texts texts_sha256 covers. */
-    if (r->variant >= 0)
-        cJSON_AddStringToObject(o, "variant", site->variants[r->variant].id);
-    cJSON_AddStringToObject(t, "language", r->lang->tag);
-    cJSON_AddStringToObject(t, "policy_url", site->policy_url);
-    o = cJSON_AddObjectToObject(t, "controller");
-    cJSON_AddStringToObject(o, "name", c->name);
-    cJSON_AddStringToObject(o, "contact", c->contact);
-    cJSON_AddStringToObject(o, "address", c->address);
-    cJSON_AddStringToObject(o, "email", c->email);
-    cJSON_AddStringToObject(o, "phone", c->phone);
-    cJSON_AddNumberToObject(t, "consent_days", v->j.regime->consent_days);
-    if (decision_gpp(site, v->j.gpp_sid, d->gpc_received, r->on, gpp, sizeof(gpp)) == 0)
-        cJSON_AddStringToObject(t, "gpp", gpp);
-    cJSON_AddStringToObject(t, "kid", req->app->keys.current.kid);
-    return receipt_context_make(ctx, t);
+    if (context_build(&f, &tree) != CONTEXT_OK)
+        return RECEIPT_NO_MEMORY;
+    return receipt_context_make(ctx, tree);
 }
 
 /* The context of this write from the worker's recent ones, or made (and
@@ -127,9 +90,9 @@ static int make_context(const struct request *req, const struct choice *r,
  * under one load: site, language, banner model, texts hash, experiment
  * variant, regime, region and the GPP string of the choice. NULL when out
  * of memory. */
-static const struct receipt_context *context_for(struct request *req, const struct choice *r,
-                                                 const struct visitor *v,
-                                                 const struct decision *d)
+static const struct receipt_context *write_context(struct request *req, const struct choice *r,
+                                                   const struct visitor *v,
+                                                   const struct decision *d)
 {
     struct worker *w = req->worker;
     struct worker_made *m;
@@ -158,7 +121,7 @@ static const struct receipt_context *context_for(struct request *req, const stru
     m = &w->made[w->next_made++ % WORKER_MADE];
     receipt_context_free(&m->ctx);
     m->generation = 0;
-    if (make_context(req, r, v, d, &m->ctx) != RECEIPT_OK)
+    if (make_context(req, r, v, gpp, &m->ctx) != RECEIPT_OK)
         return NULL;
     memcpy(m->key, key, sizeof(key));
     m->generation = req->app->generation;
@@ -300,12 +263,66 @@ static int make_attempt(struct request *req, const struct choice *r,
     return STORE_OK;
 }
 
-static int context_written(const struct worker *w, const char *ref)
+static int worker_wrote_context(const struct worker *w, const char *ref)
 {
     for (size_t i = 0; i < WORKER_CONTEXTS; i++)
         if (strcmp(w->written[i], ref) == 0)
             return 1;
     return 0;
+}
+
+/* The head a write expects into cur (*have: there is one). STORE_ERROR
+ * for a head that is not ours to read. */
+static int read_expected(const struct store_blob *expected, struct receipt_head *cur,
+                         int *have)
+{
+    *have = expected->data != NULL;
+    if (*have && receipt_head_decode((const unsigned char *)expected->data,
+                                     expected->len, cur) != RECEIPT_OK)
+        return STORE_ERROR;
+    return STORE_OK;
+}
+
+/* Stores one attempt, expecting the head *expected (the head found
+ * instead into *current on STORE_CONFLICT). The context goes along the
+ * first time this worker writes it. */
+static int store_attempt(struct request *req, const char *consent_id,
+                         const struct receipt_context *ctx, const struct attempt *at,
+                         const struct store_blob *expected, struct store_blob *current)
+{
+    struct worker *w = req->worker;
+    int fresh = !worker_wrote_context(w, ctx->ref), st;
+    unsigned char raw[16];
+    struct store_write sw;
+
+    if (receipt_consent_id_bytes(consent_id, raw) != 0)
+        return STORE_ERROR;
+    memset(&sw, 0, sizeof(sw));
+    sw.consent_id = consent_id;
+    sw.consent_id_bytes = raw;
+    sw.receipt_id = at->id;
+    sw.expected_head = *expected;
+    sw.new_head.data = (char *)at->head_blob;
+    sw.new_head.len = at->head_len;
+    sw.seq = at->rc.seq;
+    sw.receipt.data = (char *)at->stored;
+    sw.receipt.len = at->stored_len;
+    sw.trim = at->trim;
+    sw.trim_ids = (const unsigned char (*)[16])at->trim_ids;
+    sw.ntrim = at->ntrim;
+    sw.context_ref = fresh ? ctx->ref : NULL;
+    sw.context.data = ctx->json;
+    sw.context.len = ctx->len;
+    sw.ttl_seconds = (long)req->app->cfg.retention_days * 86400;
+    st = store_record(&w->store, &sw, current);
+    /* This process's decisions see the change at once, whatever the
+     * watcher has heard yet (record.lua publishes it for the others). */
+    if (w->heads != NULL)
+        headcache_drop(w->heads, consent_id);
+    if (st == STORE_OK && fresh)
+        snprintf(w->written[w->next_written++ % WORKER_CONTEXTS], RECEIPT_CTX_HEX,
+                 "%s", ctx->ref);
+    return st;
 }
 
 /*
@@ -325,56 +342,26 @@ static int write_receipt(struct request *req, const struct choice *r,
     struct worker *w = req->worker;
     struct receipt_head cur;
     struct store_blob current = {0}, expected = {0};
-    unsigned char raw[16];
     int st = STORE_OK, have = 0;
 
     if (v->id_from_cookie) {
         st = store_head(&w->store, v->consent_id, &expected);
         if (st != STORE_OK)
             return st;
-        have = expected.data != NULL;
-        if (have && receipt_head_decode((const unsigned char *)expected.data,
-                                        expected.len, &cur) != RECEIPT_OK) {
+        st = read_expected(&expected, &cur, &have);
+        if (st != STORE_OK) {
             store_blob_free(&expected);
-            return STORE_ERROR;     /* a head that is not ours to read is not overwritten */
+            return st;      /* a head that is not ours to read is not overwritten */
         }
     }
     for (int tries = 0; tries < RECORD_MAX_TRIES; tries++) {
-        struct store_write sw;
-        int fresh = !context_written(w, ctx->ref);
-
         st = make_attempt(req, r, v, ctx, have ? &cur : NULL, at);
-        if (st != STORE_OK || receipt_consent_id_bytes(v->consent_id, raw) != 0)
-            break;
-        memset(&sw, 0, sizeof(sw));
-        sw.consent_id = v->consent_id;
-        sw.consent_id_bytes = raw;
-        sw.receipt_id = at->id;
-        sw.expected_head = expected;
-        sw.new_head.data = (char *)at->head_blob;
-        sw.new_head.len = at->head_len;
-        sw.seq = at->rc.seq;
-        sw.receipt.data = (char *)at->stored;
-        sw.receipt.len = at->stored_len;
-        sw.trim = at->trim;
-        sw.trim_ids = (const unsigned char (*)[16])at->trim_ids;
-        sw.ntrim = at->ntrim;
-        sw.context_ref = fresh ? ctx->ref : NULL;
-        sw.context.data = ctx->json;
-        sw.context.len = ctx->len;
-        sw.ttl_seconds = (long)req->app->cfg.retention_days * 86400;
-        st = store_record(&w->store, &sw, &current);
-        /* This process's decisions see the change at once, whatever the
-         * watcher has heard yet (record.lua publishes it for the others). */
-        if (w->heads != NULL)
-            headcache_drop(w->heads, v->consent_id);
-        if (st == STORE_OK && fresh)
-            snprintf(w->written[w->next_written++ % WORKER_CONTEXTS], RECEIPT_CTX_HEX,
-                     "%s", ctx->ref);
+        if (st == STORE_OK)
+            st = store_attempt(req, v->consent_id, ctx, at, &expected, &current);
         if (st == STORE_ERASED) {
             /* nothing may name the erased ID again, not even the index */
             store_unindex(&w->store, (const unsigned char (*)[16])at->id, 1);
-            handler_issue_id(req, v);       /* start afresh under a new ID */
+            visitor_issue_id(req, v);       /* start afresh under a new ID */
             have = 0;
             store_blob_free(&expected);
             continue;
@@ -386,12 +373,8 @@ static int write_receipt(struct request *req, const struct choice *r,
         store_blob_free(&expected);
         expected = current;
         memset(&current, 0, sizeof(current));
-        have = expected.data != NULL;
-        if (have && receipt_head_decode((const unsigned char *)expected.data,
-                                        expected.len, &cur) != RECEIPT_OK) {
-            st = STORE_ERROR;
+        if ((st = read_expected(&expected, &cur, &have)) != STORE_OK)
             break;
-        }
     }
     if (st == STORE_CONFLICT)
         st = STORE_BUSY_LOCAL;
@@ -412,7 +395,7 @@ static void count_answer(struct request *req, const struct choice *r,
 
     snprintf(event, sizeof(event), "%s%s", TALLY_ANSWER_PREFIX,
              choice_action_names[r->action]);
-    if (handler_count(req, v, site, r->lang->tag, variant, event) != 0)
+    if (visitor_count(req, v, site, r->lang->tag, variant, event) != 0)
         return;
     if ((size_t)r->action < METRICS_ACTIONS)
         atomic_fetch_add_explicit(&req->worker->metrics.answers[r->action], 1,
@@ -420,14 +403,60 @@ static void count_answer(struct request *req, const struct choice *r,
     if (r->action == CHOICE_GPC)
         return;
     if (rc->opted_out)
-        handler_count(req, v, site, r->lang->tag, variant, TALLY_OPTED_OUT);
+        visitor_count(req, v, site, r->lang->tag, variant, TALLY_OPTED_OUT);
     for (size_t i = 0; i < site->ncategories; i++) {
         if (site->categories[i].necessary)
             continue;
         snprintf(event, sizeof(event), "%s:%s", r->on[i] ? "on" : "off",
                  site->categories[i].id);
-        handler_count(req, v, site, r->lang->tag, variant, event);
+        visitor_count(req, v, site, r->lang->tag, variant, event);
     }
+}
+
+/* Answers a write that did not land (write_receipt's status). */
+static void answer_failed_write(struct request *req, struct response *res,
+                                const struct visitor *v, int st)
+{
+    if (st == STORE_BUSY_LOCAL) {
+        response_header(res, "Retry-After", "1");
+        response_error(res, 503, "busy", "too many simultaneous writes for this consent ID");
+    } else if (st == STORE_NOT_DURABLE) {
+        /* The primary has it, its replicas may not: not acknowledged.
+         * The cookie is set all the same, so the retry continues this
+         * consent ID instead of starting another one. */
+        atomic_fetch_add_explicit(&req->worker->metrics.not_durable, 1,
+                                  memory_order_relaxed);
+        if (v->cookie[0] != '\0')
+            visitor_set_cookie(req, res, v, v->j.regime->consent_days);
+        response_header(res, "Retry-After", "1");
+        response_error(res, 503, "not_durable",
+                       "the choice reached the primary but not enough replicas "
+                       "confirmed it in time; send it again");
+    } else {
+        reply_store_unavailable(req, res);
+    }
+}
+
+/* The 201 answer of a receipt written (README, POST /consent/v1/consents). */
+static cJSON *receipt_answer(const struct request *req, const struct visitor *v,
+                             const struct receipt_context *ctx, const struct attempt *at)
+{
+    cJSON *root = cJSON_CreateObject(), *ping;
+    const cJSON *gpp;
+
+    cJSON_AddStringToObject(root, "consent_id", v->consent_id);
+    /* the signed payload itself, byte for byte (canonical JSON) */
+    cJSON_AddItemToObject(root, "receipt", cJSON_CreateRaw(at->payload));
+    cJSON_AddStringToObject(root, "sha256", at->sha256);
+    cJSON_AddStringToObject(root, "jws", at->jws);
+    /* What the __gpp page API answers after this choice (the receipt's GPP
+     * string, which is the context's): README, GPP strings. */
+    gpp = cJSON_GetObjectItemCaseSensitive(ctx->tree, "gpp");
+    if (cJSON_IsString(gpp) &&
+        (ping = decision_gpp_ping(gpp->valuestring, v->j.gpp_sid,
+                                  req->app->cfg.gpp_cmp_id)) != NULL)
+        cJSON_AddItemToObject(root, "gpp_ping", ping);
+    return root;
 }
 
 /* Builds, signs and stores one receipt; answers 201 or the error. */
@@ -439,46 +468,21 @@ static void record(struct request *req, struct response *res,
     /* on the stack (about 5 KB): a large malloc per write made glibc
      * consolidate its fast bins every time */
     struct attempt at_s, *at = &at_s;
-    int64_t now = app_now_ms();
-    const struct app *app = req->app;
-    cJSON *root, *ping;
-    const cJSON *gpp;
     int st;
 
     memset(at, 0, sizeof(*at));
     log->regime = v->j.regime->id;
     log->gpc = req->gpc;
-    if ((ctx = context_for(req, r, v, d)) == NULL) {
+    if ((ctx = write_context(req, r, v, d)) == NULL) {
         response_error(res, 503, "out_of_memory", "try again");
         return;
     }
     if (!v->id_from_cookie)
-        handler_issue_id(req, v);
-    {
-        struct decision dd = *d;
-
-        make_receipt(req, r, &dd, ctx, now, &at->rc);
-    }
+        visitor_issue_id(req, v);
+    make_receipt(req, r, d, ctx, app_now_ms(), &at->rc);
     st = write_receipt(req, r, v, ctx, at);
     if (st != STORE_OK) {
-        if (st == STORE_BUSY_LOCAL) {
-            response_header(res, "Retry-After", "1");
-            response_error(res, 503, "busy", "too many simultaneous writes for this consent ID");
-        } else if (st == STORE_NOT_DURABLE) {
-            /* The primary has it, its replicas may not: not acknowledged.
-             * The cookie is set all the same, so the retry continues this
-             * consent ID instead of starting another one. */
-            atomic_fetch_add_explicit(&req->worker->metrics.not_durable, 1,
-                                      memory_order_relaxed);
-            if (v->cookie[0] != '\0')
-                handler_set_cookie(req, res, v->cookie, v->j.regime->consent_days);
-            response_header(res, "Retry-After", "1");
-            response_error(res, 503, "not_durable",
-                           "the choice reached the primary but not enough replicas "
-                           "confirmed it in time; send it again");
-        } else {
-            handler_store_unavailable(req, res);
-        }
+        answer_failed_write(req, res, v, st);
         goto cleanup;
     }
     atomic_fetch_add_explicit(&req->worker->metrics.receipts_written, 1,
@@ -487,38 +491,28 @@ static void record(struct request *req, struct response *res,
     if (at->rc.gpc_honoured)
         atomic_fetch_add_explicit(&req->worker->metrics.gpc_honoured, 1,
                                   memory_order_relaxed);
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "consent_id", v->consent_id);
-    /* the signed payload itself, byte for byte (canonical JSON) */
-    cJSON_AddItemToObject(root, "receipt", cJSON_CreateRaw(at->payload));
-    cJSON_AddStringToObject(root, "sha256", at->sha256);
-    cJSON_AddStringToObject(root, "jws", at->jws);
-    /* What the __gpp page API answers after this choice (the receipt's GPP
-     * string, which is the context's): README, GPP strings. */
-    gpp = cJSON_GetObjectItemCaseSensitive(ctx->tree, "gpp");
-    if (cJSON_IsString(gpp) &&
-        (ping = decision_gpp_ping(gpp->valuestring, v->j.gpp_sid, app->cfg.gpp_cmp_id)) != NULL)
-        cJSON_AddItemToObject(root, "gpp_ping", ping);
     /* The cookie is (re)set on every write: a new ID, or a new lifetime
      * for the current one. */
     if (v->cookie[0] != '\0')
-        handler_set_cookie(req, res, v->cookie, v->j.regime->consent_days);
+        visitor_set_cookie(req, res, v, v->j.regime->consent_days);
     response_header(res, "Cache-Control", "no-store");
-    response_json(res, 201, root);
+    response_json(res, 201, receipt_answer(req, v, ctx, at));
 cleanup:
     cJSON_free(at->payload);
     free(at->jws);
 }
 
-/* Writes are never recorded under a previewed region: the jurisdiction of a
- * receipt is always the server's. */
-static int refuse_preview(const struct visitor *v, struct response *res)
+/* The visitor of a write, decided as for the banner. Writes are never
+ * recorded under a previewed region: the jurisdiction of a receipt is
+ * always the server's. */
+static enum visitor_status write_visitor(const struct request *req,
+                                         const struct config_site *site, struct visitor *v)
 {
-    if (!v->previewing)
-        return 0;
-    response_error(res, 403, "preview_not_recorded",
-                   "choices made while previewing a region are not recorded");
-    return -1;
+    enum visitor_status st = visitor_make(req, site, v);
+
+    if (st != VISITOR_OK)
+        return st;
+    return v->previewing ? VISITOR_PREVIEW_NOT_RECORDED : VISITOR_OK;
 }
 
 void handle_record(struct request *req, struct response *res,
@@ -528,13 +522,11 @@ void handle_record(struct request *req, struct response *res,
     struct choice_error err;
     struct visitor v;
     struct decision d;
+    enum visitor_status st;
 
     /* So that a browser on a site's own origin can read every error. */
-    if (req->origin != NULL && config_origin_known(&req->app->cfg, req->origin)) {
-        response_header(res, "Vary", "Origin");
-        response_header(res, "Access-Control-Allow-Origin", req->origin);
-        response_header(res, "Access-Control-Allow-Credentials", "true");
-    }
+    if (req->origin != NULL && config_origin_known(&req->app->cfg, req->origin))
+        reply_cors(req, res, 1);
     if (!is_json_type(req->content_type)) {
         response_error(res, 415, "unsupported_media_type",
                        "send the body as Content-Type: application/json");
@@ -548,8 +540,10 @@ void handle_record(struct request *req, struct response *res,
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (handler_visitor(req, res, r.site, &v) != 0 || refuse_preview(&v, res) != 0)
+    if ((st = write_visitor(req, r.site, &v)) != VISITOR_OK) {
+        visitor_answer(res, st);
         return;
+    }
     /* The texts must be the banner this visitor's region gets: a dismissed
      * notice recorded from an opt-in region would pass for consent. */
     if ((enum consent_model)r.texts_model != v.j.regime->model) {
@@ -566,38 +560,51 @@ void handle_record(struct request *req, struct response *res,
     record(req, res, log, &r, &v, &d);
 }
 
+/* A withdrawal as the settings panel records it: every optional category
+ * off, the visitor's model's texts in their language, the site's own
+ * texts (no variant). */
+static void withdrawal(const struct request *req, const struct config_site *site,
+                       const struct visitor *v, struct choice *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->site = site;
+    r->variant = -1;
+    r->action = CHOICE_WITHDRAW;
+    r->lang = visitor_language(req, site);
+    r->texts_model = v->j.regime->model;
+    r->texts_sha256 = r->lang->texts_sha256[r->texts_model];
+    for (size_t i = 0; i < site->ncategories; i++)
+        r->given[i] = -1;
+}
+
 void handle_withdraw(struct request *req, struct response *res,
                      struct request_log *log)
 {
-    const struct config_site *site = handler_site_param(req, res);
+    const struct config_site *site;
+    enum visitor_status vst = visitor_site(req, &site);
     struct choice r;
     struct choice_error err;
     struct visitor v;
     struct decision d;
 
-    if (site == NULL)
+    if (vst != VISITOR_OK) {
+        visitor_answer(res, vst);
         return;
-    handler_cors(req, res, site);
+    }
+    reply_cors(req, res, req->origin != NULL && config_origin_allowed(site, req->origin));
     if (req->origin != NULL && !config_origin_allowed(site, req->origin)) {
         response_error(res, 403, "origin_not_allowed", "this origin is not one of the site's");
         return;
     }
-    if (handler_visitor(req, res, site, &v) != 0 || refuse_preview(&v, res) != 0)
+    if ((vst = write_visitor(req, site, &v)) != VISITOR_OK) {
+        visitor_answer(res, vst);
         return;
+    }
     if (!v.id_from_cookie) {
         response_error(res, 404, "no_consent", "this browser has no consent ID");
         return;
     }
-    memset(&r, 0, sizeof(r));
-    r.site = site;
-    r.variant = -1;     /* the settings panel shows the site's own texts */
-    r.action = CHOICE_WITHDRAW;
-    /* Recorded as shown by the settings panel: the visitor's model's texts. */
-    r.lang = handler_language(req, site);
-    r.texts_model = v.j.regime->model;
-    r.texts_sha256 = r.lang->texts_sha256[r.texts_model];
-    for (size_t i = 0; i < site->ncategories; i++)
-        r.given[i] = -1;
+    withdrawal(req, site, &v, &r);
     decision_make(site, v.j.regime, req->gpc, app_now_ms() / 1000, &d);
     if (choice_resolve(&r, &d, &err) != 0) {   /* withdraw always resolves */
         choice_error_response(res, &err);
@@ -611,33 +618,33 @@ void handle_me(struct request *req, struct response *res,
 {
     struct visitor v;
     struct history h;
-    char site_id[CONSENT_MAX_SITE_ID_LEN + 2];
-    const struct config_site *site = &req->app->cfg.sites[0];
+    const struct config_site *site = &req->app->cfg.sites[0], *named = NULL;
+    enum visitor_status st;
 
     (void)log;
     response_header(res, "Cache-Control", "no-store");
-    if (request_query_param(req->query, "site", site_id, sizeof(site_id)) == 0 &&
-        config_site_find(&req->app->cfg, site_id) != NULL)
-        site = config_site_find(&req->app->cfg, site_id);
+    /* Any site decides who is asking; ?site= picks one, else the first. */
+    if (req->q.site.state == REQUEST_PARAM_OK &&
+        (named = config_site_find(&req->app->cfg, req->q.site.value)) != NULL)
+        site = named;
     if (req->origin != NULL && !config_origin_known(&req->app->cfg, req->origin)) {
         response_error(res, 403, "origin_not_allowed", "this origin is not configured");
         return;
     }
-    if (req->origin != NULL) {
-        response_header(res, "Vary", "Origin");
-        response_header(res, "Access-Control-Allow-Origin", req->origin);
-        response_header(res, "Access-Control-Allow-Credentials", "true");
-    }
+    if (req->origin != NULL)
+        reply_cors(req, res, 1);
     /* Only a cookie this server issued reads a history: a planted or made-up
      * one is no consent ID at all. */
-    if (handler_visitor(req, res, site, &v) != 0)
+    if ((st = visitor_make(req, site, &v)) != VISITOR_OK) {
+        visitor_answer(res, st);
         return;
+    }
     if (!v.id_from_cookie) {
         response_error(res, 404, "no_consent", "this browser has no consent ID");
         return;
     }
     if (history_load(&req->worker->store, &req->app->keys, v.consent_id, NULL, &h) != STORE_OK) {
-        handler_store_unavailable(req, res);
+        reply_store_unavailable(req, res);
         return;
     }
     if (h.result.nitems == 0) {

@@ -1,10 +1,15 @@
 /*
- * handlers.c - the banner decision, health, keys and CORS preflight, and the
- * helpers every handler shares. Each handler checks its input first, answers
- * the error and returns early, and only then does the work.
+ * handlers.c - the banner decision, health, keys, the cookie declaration,
+ * the CORS preflight and the metrics. Each handler checks what
+ * request_parse parsed first, answers the error and returns early, and
+ * only then decides, reads the store and answers.
  */
 #include "app.h"
-#include "../common/jcheck.h"
+#include "context.h"
+#include "decision.h"
+#include "reply.h"
+#include "router.h"
+#include "visitor.h"
 #include "../common/clock.h"
 
 #include <stdio.h>
@@ -12,178 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-void handler_cors(const struct request *req, struct response *res,
-                  const struct config_site *site)
-{
-    response_header(res, "Vary", "Origin");
-    if (req->origin != NULL && site != NULL &&
-        config_origin_allowed(site, req->origin)) {
-        response_header(res, "Access-Control-Allow-Origin", req->origin);
-        response_header(res, "Access-Control-Allow-Credentials", "true");
-    }
-}
-
-const struct config_site *handler_site_param(const struct request *req,
-                                             struct response *res)
-{
-    char id[CONSENT_MAX_SITE_ID_LEN + 2];
-    const struct config_site *site;
-    int st = request_query_param(req->query, "site", id, sizeof(id));
-
-    if (st == 1) {
-        response_error(res, 400, "missing_parameter",
-                       "the query parameter \"site\" is required");
-        return NULL;
-    }
-    if (st != 0 || !jcheck_is_token(id, CONSENT_MAX_SITE_ID_LEN)) {
-        response_error(res, 400, "invalid_parameter",
-                       "\"site\" must be 1-32 characters of a-z, 0-9, - and _");
-        return NULL;
-    }
-    site = config_site_find(&req->app->cfg, id);
-    if (site == NULL)
-        response_error(res, 404, "unknown_site", "no site with that id");
-    return site;
-}
-
-/* "US-CA" or "DE" -> country, subdivision. -1 when not of that form. */
-static int split_region(const char *s, char *country, char *subdivision)
-{
-    size_t n = strlen(s);
-
-    if (n < 2 || n > 6 || !(s[0] >= 'A' && s[0] <= 'Z') ||
-        !(s[1] >= 'A' && s[1] <= 'Z'))
-        return -1;
-    if (n > 2 && (n < 4 || s[2] != '-' ||
-                  strspn(s + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != n - 3))
-        return -1;
-    memcpy(country, s, 2);
-    country[2] = '\0';
-    strcpy(subdivision, n > 2 ? s + 3 : "");
-    return 0;
-}
-
-/* The cookie's name: "__Host-" + name where cookies are Secure, so that
- * no sibling subdomain can plant one (browsers refuse a __Host- cookie with
- * a Domain, a Path other than / or without Secure). */
-static void cookie_name(const struct app *app, char *out, size_t len)
-{
-    snprintf(out, len, "%s%s", app->cfg.cookie_secure ? "__Host-" : "",
-             app->cfg.cookie_name);
-}
-
-int handler_visitor(const struct request *req, struct response *res,
-                    const struct config_site *site, struct visitor *v)
-{
-    const struct app *app = req->app;
-    char preview[16], cookie[CONSENT_COOKIE_LEN + 2], name[CONSENT_MAX_COOKIE_NAME + 8];
-    int st;
-
-    memset(v, 0, sizeof(*v));
-    st = request_query_param(req->query, "preview", preview, sizeof(preview));
-    if (st == 0 && !site->preview) {
-        response_error(res, 403, "preview_disabled",
-                       "this site does not allow region previews");
-        return -1;
-    }
-    if (st < 0 || (st == 0 && split_region(preview, v->loc.country,
-                                           v->loc.subdivision) != 0)) {
-        response_error(res, 400, "invalid_parameter",
-                       "\"preview\" must be a region like \"DE\" or \"US-CA\"");
-        return -1;
-    }
-    if (st == 0)
-        v->previewing = 1;
-    else
-        geo_lookup(&app->geo, req->remote_addr, &v->loc);
-    rules_match(&app->rules, v->loc.country, v->loc.subdivision, &v->j);
-    if (v->loc.country[0] == '\0')
-        v->region[0] = '\0';
-    else if (v->loc.subdivision[0] == '\0')
-        snprintf(v->region, sizeof(v->region), "%s", v->loc.country);
-    else
-        snprintf(v->region, sizeof(v->region), "%s-%s", v->loc.country,
-                 v->loc.subdivision);
-
-    /* Only a cookie this server issued (its MAC checks) names a consent ID;
-     * anything else is ignored, never used as a key. */
-    cookie_name(app, name, sizeof(name));
-    if (request_cookie(req->cookie, name, cookie, sizeof(cookie)) == 0 &&
-        receipt_cookie_id(app->cookie_key, cookie, v->consent_id) == 0) {
-        v->id_from_cookie = 1;
-        memcpy(v->cookie, cookie, sizeof(v->cookie));   /* renewed on a write */
-    }
-    return 0;
-}
-
-void handler_issue_id(const struct request *req, struct visitor *v)
-{
-    receipt_cookie_new(req->app->cookie_key, v->cookie);
-    receipt_cookie_id(req->app->cookie_key, v->cookie, v->consent_id);
-    v->id_from_cookie = 0;
-}
-
-const struct config_language *handler_language(const struct request *req,
-                                              const struct config_site *site)
-{
-    const char *tags[CONSENT_MAX_LANGUAGES];
-
-    for (size_t i = 0; i < site->nlanguages; i++)
-        tags[i] = site->languages[i].tag;
-    return &site->languages[request_negotiate_language(req->accept_language,
-                                                       tags, site->nlanguages)];
-}
-
-void handler_set_cookie(const struct request *req, struct response *res,
-                        const char *cookie, int lifetime_days)
-{
-    char value[256], name[CONSENT_MAX_COOKIE_NAME + 8];
-
-    cookie_name(req->app, name, sizeof(name));
-    snprintf(value, sizeof(value), "%s=%s; Max-Age=%ld; Path=/; HttpOnly; "
-             "SameSite=Lax%s", name, cookie, (long)lifetime_days * 86400,
-             req->app->cfg.cookie_secure ? "; Secure" : "");
-    response_header(res, "Set-Cookie", value);
-}
-
-void handler_store_unavailable(const struct request *req, struct response *res)
-{
-    atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
-                              memory_order_relaxed);
-    response_header(res, "Retry-After", "5");
-    response_error(res, 503, "store_unavailable",
-                   "the consent store is unavailable; nothing was recorded, try again");
-}
-
-int handler_count(struct request *req, const struct visitor *v,
-                  const struct config_site *site, const char *language,
-                  const char *variant, const char *event)
-{
-    struct tally_where w;
-    char country[4];
-
-    if (tally_is_bot(req->user_agent)) {
-        atomic_fetch_add_explicit(&req->worker->metrics.bots, 1, memory_order_relaxed);
-        return -1;
-    }
-    /* The region as the rules use it: the subdivision only where a rule
-     * names one (US-CA), else the country; "-" when unknown. */
-    snprintf(country, sizeof(country), "%s", v->loc.country);
-    memset(&w, 0, sizeof(w));
-    w.site = site->id;
-    w.day = (long)(app_now_ms() / 86400000);
-    w.dims[TALLY_REGION] = strchr(v->j.region, '-') != NULL ? v->region : country;
-    w.dims[TALLY_REGIME] = v->j.regime->id;
-    w.dims[TALLY_VERSION] = site->banner_version;
-    w.dims[TALLY_VARIANT] = variant;
-    w.dims[TALLY_DEVICE] = tally_device(req->user_agent);
-    w.dims[TALLY_LANGUAGE] = language;
-    tally_add(&req->worker->tally, &w, event, 1);
-    return 0;
-}
-
-const struct receipt_context *handler_context(struct request *req,
-                                              const unsigned char *ref)
+/* A receipt context by reference, from the worker's cache or Redis (NULL
+ * when missing or altered: each is checked against its reference). */
+static const struct receipt_context *cached_context(struct request *req,
+                                                    const unsigned char *ref)
 {
     struct worker *w = req->worker;
     struct receipt_context *slot;
@@ -310,68 +147,78 @@ static void add_gpp(cJSON *root, const struct config *cfg, const struct config_s
     cJSON_AddItemToObject(root, "gpp_ping", ping != NULL ? ping : cJSON_CreateNull());
 }
 
+/* The stored choice and what the decision needs of it (read_stored_choice). */
+struct stored_choice {
+    struct decision_stored stored;          /* stored.present: there is one */
+    int choices[CONSENT_MAX_CATEGORIES];    /* by the site's categories now */
+    int known[CONSENT_MAX_CATEGORIES];      /* 0: added since the choice */
+    struct receipt_state state;             /* the head's state of the site */
+};
+
 /*
- * The visitor's state for site from the sealed head: used only when the
- * seal verifies with a key of the set, the site's state names a context
- * that hashes to its reference and belongs to this site. Then every
- * category is mapped by id (a category the site added since is unknown).
- * Returns 0 (stored->present says whether there is a state) or -1 when
- * Redis could not be asked.
+ * The site's state s of a verified head into c, read through its context
+ * (context.h): used only when the context hashes to its reference and is
+ * this site's. Every category is mapped by id (a category the site added
+ * since is unknown).
  */
-static int visitor_state(struct request *req, const struct config_site *site,
-                         const struct visitor *v, struct decision_stored *stored,
-                         int *choices, int *known, struct receipt_state *state)
+static void state_of_site(struct request *req, const struct config_site *site,
+                       const struct receipt_state *s, struct stored_choice *c)
+{
+    const struct receipt_context *ctx = cached_context(req, s->ctx);
+    struct context_state cs;
+
+    if (ctx == NULL || context_read(ctx->tree, site->id, &cs) != CONTEXT_OK) {
+        state_refused(req, "state context missing or altered");
+        return;
+    }
+    c->stored.present = 1;
+    c->stored.model = cs.model;
+    c->stored.revision = cs.consent_revision;
+    c->stored.time_ms = s->time_ms;
+    c->stored.expires_ms = s->time_ms + (int64_t)ctx->consent_days * 86400000;
+    c->stored.opted_out = s->opted_out;
+    for (size_t i = 0; i < site->ncategories; i++) {
+        int k = receipt_context_category(ctx, site->categories[i].id);
+
+        c->known[i] = k >= 0;
+        c->choices[i] = k >= 0 && ((s->choices >> k) & 1);
+    }
+    c->state = *s;
+}
+
+/*
+ * The visitor's stored choice for site from the sealed head: used only
+ * when the seal verifies with a key of the set (state_of_site checks the
+ * rest). Returns 0 (c->stored.present says whether there is one) or -1
+ * when Redis could not be asked.
+ */
+static int read_stored_choice(struct request *req, const struct config_site *site,
+                         const struct visitor *v, struct stored_choice *c)
 {
     const struct receipt_state *s;
-    const struct receipt_context *ctx;
     /* on the stack: a 1.3 KB malloc per view made glibc consolidate its
      * fast bins every time */
-    struct receipt_head head_s, *head = &head_s;
+    struct receipt_head head;
     struct store_blob blob;
-    const char *model;
     uint64_t ticket;
     int st, cached;
 
-    memset(stored, 0, sizeof(*stored));
+    memset(c, 0, sizeof(*c));
     st = head_read(req, v->consent_id, &blob, &cached, &ticket);
     if (st != STORE_OK || blob.data == NULL) {
         if (st == STORE_OK && !cached)
             head_remember(req, v->consent_id, &blob, ticket);
         return st == STORE_OK ? 0 : -1;
     }
-    if (receipt_head_decode((const unsigned char *)blob.data, blob.len, head) != RECEIPT_OK)
+    if (receipt_head_decode((const unsigned char *)blob.data, blob.len, &head) != RECEIPT_OK) {
         state_refused(req, "malformed head");
-    else if (!cached && !seal_verified(req, v->consent_id, &blob, head))
+    } else if (!cached && !seal_verified(req, v->consent_id, &blob, &head)) {
         state_refused(req, "head seal does not verify");
-    else {
+    } else {
         if (!cached)
             head_remember(req, v->consent_id, &blob, ticket);
-        if ((s = receipt_head_site(head, site->id)) != NULL) {
-            ctx = handler_context(req, s->ctx);
-            model = ctx != NULL ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                        cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "model")) : NULL;
-            if (ctx == NULL || model == NULL ||
-                strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
-                       ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ctx->tree, "site"))
-                       : "", site->id) != 0 ||
-                rules_model_parse(model, &stored->model) != 0) {
-                state_refused(req, "state context missing or altered");
-            } else {
-                stored->present = 1;
-                stored->time_ms = s->time_ms;
-                stored->expires_ms = s->time_ms + (int64_t)ctx->consent_days * 86400000;
-                stored->revision = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
-                    cJSON_GetObjectItemCaseSensitive(ctx->tree, "banner"), "consent_revision"));
-                stored->opted_out = s->opted_out;
-                for (size_t i = 0; i < site->ncategories; i++) {
-                    int k = receipt_context_category(ctx, site->categories[i].id);
-
-                    known[i] = k >= 0;
-                    choices[i] = k >= 0 && ((s->choices >> k) & 1);
-                }
-                *state = *s;
-            }
-        }
+        if ((s = receipt_head_site(&head, site->id)) != NULL)
+            state_of_site(req, site, s, c);
     }
     store_blob_free(&blob);
     return 0;
@@ -411,142 +258,150 @@ static void add_stored(cJSON *root, const struct decision_stored *stored,
     add_int(o, "expires_ms", (long long)stored->expires_ms);
 }
 
-void handle_banner(struct request *req, struct response *res,
-                   struct request_log *log)
-{
-    const struct app *app = req->app;
+/* Everything the banner answer is built from, decided before it is built. */
+struct banner {
     const struct config_site *site;
     struct visitor v;
     struct decision d;
-    struct decision_stored stored = {0};
-    struct receipt_state state = {0};
-    const struct config_language *lang;
-    int choices[CONSENT_MAX_CATEGORIES], known[CONSENT_MAX_CATEGORIES] = {0};
-    int applied[CONSENT_MAX_CATEGORIES], honoured;
-    int64_t now = app_now_ms();
-    int prompt, settings = 0, store_ok = 1, variant = -1, st;
-    char flag[8];
-    const char *variant_id = NULL;
-    cJSON *root, *o, *arr;
+    struct stored_choice c;
+    const struct config_language *lang;     /* in the variant's texts, if any */
+    int applied[CONSENT_MAX_CATEGORIES];    /* what applies now */
+    int honoured;                           /* GPC honoured by what applies */
+    int prompt, settings, store_ok;
+    int variant;                            /* -1: the site's own banner */
+    const char *variant_id;
+    int64_t now;
+};
 
-    site = handler_site_param(req, res);
-    if (site == NULL)
-        return;
-    handler_cors(req, res, site);
-    if (handler_visitor(req, res, site, &v) != 0)
-        return;
-    if (request_query_param(req->query, "settings", flag, sizeof(flag)) == 0)
-        settings = strcmp(flag, "0") != 0;
-    /* The experiment: the script's stable bucket (0-99, kept in the
-     * browser's storage, shared by a hundredth of all visitors, never
-     * stored here) picks the variant by the weights. Without a bucket, or
-     * on a site without variants, the site's own banner. */
-    if (site->nvariants > 0 && (st = request_query_param(req->query, "bucket", flag,
-                                                         sizeof(flag))) != 1) {
-        char *end = NULL;
-        long b = st == 0 ? strtol(flag, &end, 10) : -1;
+/*
+ * The experiment: the script's stable bucket (0-99, kept in the browser's
+ * storage, shared by a hundredth of all visitors, never stored here) picks
+ * the variant by the weights. Without a bucket, or on a site without
+ * variants, the site's own banner. -1 for a bad bucket.
+ */
+static int pick_variant(const struct request *req, struct banner *b)
+{
+    const struct request_param *bucket = &req->q.bucket;
 
-        if (st != 0 || flag[0] == '\0' || *end != '\0' || b < 0 ||
-            b >= CONSENT_VARIANT_BUCKETS) {
-            response_error(res, 400, "invalid_parameter", "\"bucket\" must be 0-99");
-            return;
-        }
-        variant = config_variant_of_bucket(site, (int)b);
-        variant_id = site->variants[variant].id;
-    }
+    b->variant = -1;
+    b->variant_id = NULL;
+    if (b->site->nvariants == 0 || bucket->state == REQUEST_PARAM_ABSENT)
+        return 0;
+    if (!bucket->is_number || bucket->number < 0 || bucket->number >= CONSENT_VARIANT_BUCKETS)
+        return -1;
+    b->variant = config_variant_of_bucket(b->site, (int)bucket->number);
+    b->variant_id = b->site->variants[b->variant].id;
+    return 0;
+}
 
-    decision_make(site, v.j.regime, req->gpc, now / 1000, &d);
-    metrics_decision(&req->worker->metrics, v.j.regime->metric_slot, v.j.regime->model);
-    log->regime = v.j.regime->id;
+/* The decision: the regime's defaults, the stored choice (read from the
+ * store), whether to ask, the language and what applies now. */
+static void decide_banner(struct request *req, struct request_log *log, struct banner *b)
+{
+    const struct regime *g = b->v.j.regime;
+
+    decision_make(b->site, g, req->gpc, b->now / 1000, &b->d);
+    metrics_decision(&req->worker->metrics, g->metric_slot, g->model);
+    log->regime = g->id;
     log->gpc = req->gpc;
-    if (v.id_from_cookie &&
-        visitor_state(req, site, &v, &stored, choices, known, &state) != 0) {
-        store_ok = 0;
+    b->store_ok = 1;
+    memset(&b->c, 0, sizeof(b->c));
+    if (b->v.id_from_cookie && read_stored_choice(req, b->site, &b->v, &b->c) != 0) {
+        b->store_ok = 0;
         atomic_fetch_add_explicit(&req->worker->metrics.store_errors, 1,
                                   memory_order_relaxed);
     }
-    prompt = decision_prompt(&stored, v.j.regime, site->consent_revision, now,
-                             settings);
-
-    lang = handler_language(req, site);
-    if (variant >= 0)   /* the same language, in the variant's texts */
-        lang = &site->variants[variant].languages[lang - site->languages];
-
-    /* Analytics: a prompt is a banner the script shows (see the README's
-     * privacy section); previews are never counted. */
-    if (!v.previewing && settings) {
-        if (handler_count(req, &v, site, lang->tag, variant_id, TALLY_SETTINGS) == 0)
-            atomic_fetch_add_explicit(&req->worker->metrics.settings_opened, 1,
-                                      memory_order_relaxed);
-    } else if (!v.previewing && prompt &&
-               handler_count(req, &v, site, lang->tag, variant_id, TALLY_SHOWN) == 0) {
-        atomic_fetch_add_explicit(&req->worker->metrics.banners_shown, 1,
-                                  memory_order_relaxed);
-        if (req->gpc)
-            handler_count(req, &v, site, lang->tag, variant_id, TALLY_SHOWN_GPC);
-    }
-
-    root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "site", site->id);
-    if (v.id_from_cookie)
-        cJSON_AddStringToObject(root, "consent_id", v.consent_id);
-    else
-        cJSON_AddNullToObject(root, "consent_id");
-    cJSON_AddBoolToObject(root, "prompt", prompt);
-    cJSON_AddStringToObject(root, "store", store_ok ? "ok" : "unavailable");
-    o = cJSON_AddObjectToObject(root, "jurisdiction");
-    if (v.region[0] != '\0')
-        cJSON_AddStringToObject(o, "region", v.region);
-    else
-        cJSON_AddNullToObject(o, "region");
-    cJSON_AddStringToObject(o, "matched", v.j.region[0] ? v.j.region : "default");
-    cJSON_AddStringToObject(o, "regime", v.j.regime->id);
-    cJSON_AddStringToObject(o, "name", v.j.regime->name);
-    cJSON_AddStringToObject(o, "model", rules_model_name(v.j.regime->model));
-    cJSON_AddBoolToObject(o, "gpc_binding", rules_gpc_binding(v.j.regime, now / 1000));
-    /* In a preview, what the script says on the banner and after a choice
-     * (the server refuses the write: 403 preview_not_recorded). */
-    if (v.previewing)
-        cJSON_AddStringToObject(root, "preview", "Preview: choices made here are not recorded.");
-
+    b->prompt = decision_prompt(&b->c.stored, g, b->site->consent_revision, b->now,
+                                b->settings);
+    b->lang = visitor_language(req, b->site);
+    if (b->variant >= 0)   /* the same language, in the variant's texts */
+        b->lang = &b->site->variants[b->variant].languages[b->lang - b->site->languages];
     /* What applies now: the stored choice while it counts (and the visitor
      * is not being asked again), else the defaults (decision_apply). */
-    honoured = decision_apply(site, &d, choices, known,
-                              stored.present && (!prompt || settings), applied);
-    o = cJSON_AddObjectToObject(root, "gpc");
-    cJSON_AddBoolToObject(o, "received", d.gpc_received);
-    cJSON_AddBoolToObject(o, "honoured", honoured);
-    cJSON_AddBoolToObject(o, "binding", d.gpc_binding);
+    b->honoured = decision_apply(b->site, &b->d, b->c.choices, b->c.known,
+                                 b->c.stored.present && (!b->prompt || b->settings),
+                                 b->applied);
+}
+
+/* Analytics: a prompt is a banner the script shows (see the README's
+ * privacy section); previews are never counted. */
+static void count_banner(struct request *req, const struct banner *b)
+{
+    struct metrics *m = &req->worker->metrics;
+    const char *tag = b->lang->tag;
+
+    if (b->v.previewing)
+        return;
+    if (b->settings) {
+        if (visitor_count(req, &b->v, b->site, tag, b->variant_id, TALLY_SETTINGS) == 0)
+            atomic_fetch_add_explicit(&m->settings_opened, 1, memory_order_relaxed);
+    } else if (b->prompt &&
+               visitor_count(req, &b->v, b->site, tag, b->variant_id, TALLY_SHOWN) == 0) {
+        atomic_fetch_add_explicit(&m->banners_shown, 1, memory_order_relaxed);
+        if (req->gpc)
+            visitor_count(req, &b->v, b->site, tag, b->variant_id, TALLY_SHOWN_GPC);
+    }
+}
+
+/* "jurisdiction": where the visitor is and the regime that applies. */
+static void add_jurisdiction(cJSON *root, const struct banner *b)
+{
+    const struct visitor *v = &b->v;
+    cJSON *o = cJSON_AddObjectToObject(root, "jurisdiction");
+
+    if (v->region[0] != '\0')
+        cJSON_AddStringToObject(o, "region", v->region);
+    else
+        cJSON_AddNullToObject(o, "region");
+    cJSON_AddStringToObject(o, "matched", v->j.region[0] ? v->j.region : "default");
+    cJSON_AddStringToObject(o, "regime", v->j.regime->id);
+    cJSON_AddStringToObject(o, "name", v->j.regime->name);
+    cJSON_AddStringToObject(o, "model", rules_model_name(v->j.regime->model));
+    cJSON_AddBoolToObject(o, "gpc_binding", rules_gpc_binding(v->j.regime, b->now / 1000));
+}
+
+/* "gpc", "categories" and "choices": the signal, the categories as the
+ * decision presents them (printed at load), and what applies now. */
+static void add_choices(cJSON *root, const struct app *app, const struct banner *b)
+{
+    const struct config_site *site = b->site;
+    cJSON *o = cJSON_AddObjectToObject(root, "gpc"), *arr;
+
+    cJSON_AddBoolToObject(o, "received", b->d.gpc_received);
+    cJSON_AddBoolToObject(o, "honoured", b->honoured);
+    cJSON_AddBoolToObject(o, "binding", b->d.gpc_binding);
     arr = cJSON_AddArrayToObject(o, "changed");
     for (size_t i = 0; i < site->ncategories; i++)
-        if (d.categories[i].gpc_changed)
+        if (b->d.categories[i].gpc_changed)
             cJSON_AddItemToArray(arr, cJSON_CreateString(site->categories[i].id));
-
     cJSON_AddItemToObject(root, "categories", cJSON_CreateRaw(
-        app->categories[site - app->cfg.sites][v.j.regime->model]
-                       [d.gpc_received][d.gpc_binding]));
-
+        app->categories[site - app->cfg.sites][b->v.j.regime->model]
+                       [b->d.gpc_received][b->d.gpc_binding]));
     o = cJSON_AddObjectToObject(root, "choices");
     for (size_t i = 0; i < site->ncategories; i++)
-        cJSON_AddBoolToObject(o, site->categories[i].id, applied[i]);
-    add_gpp(root, &app->cfg, site, v.j.gpp_sid, d.gpc_received, applied);
-    add_stored(root, &stored, &state, site, v.consent_id);
+        cJSON_AddBoolToObject(o, site->categories[i].id, b->applied[i]);
+}
 
-    cJSON_AddStringToObject(root, "language", lang->tag);
-    cJSON_AddStringToObject(root, "dir", lang->rtl ? "rtl" : "ltr");
-    cJSON_AddItemToObject(root, "texts",
-                          cJSON_CreateRaw(lang->texts[v.j.regime->model]));
-    cJSON_AddStringToObject(root, "texts_sha256",
-                            lang->texts_sha256[v.j.regime->model]);
+/* The banner itself: language, texts, version, variant, the site's policy,
+ * and what the script does with the choice (consent mode, clean-up, signals). */
+static void add_texts(cJSON *root, const struct banner *b)
+{
+    const struct config_site *site = b->site;
+    enum consent_model model = b->v.j.regime->model;
+
+    cJSON_AddStringToObject(root, "language", b->lang->tag);
+    cJSON_AddStringToObject(root, "dir", b->lang->rtl ? "rtl" : "ltr");
+    cJSON_AddItemToObject(root, "texts", cJSON_CreateRaw(b->lang->texts[model]));
+    cJSON_AddStringToObject(root, "texts_sha256", b->lang->texts_sha256[model]);
     cJSON_AddStringToObject(root, "banner_version", site->banner_version);
-    if (variant >= 0) {
-        cJSON_AddStringToObject(root, "variant", variant_id);
-        if (site->variants[variant].layout[0] != '\0')
-            cJSON_AddStringToObject(root, "layout", site->variants[variant].layout);
+    if (b->variant >= 0) {
+        cJSON_AddStringToObject(root, "variant", b->variant_id);
+        if (site->variants[b->variant].layout[0] != '\0')
+            cJSON_AddStringToObject(root, "layout", site->variants[b->variant].layout);
     }
     add_int(root, "consent_revision", site->consent_revision);
     cJSON_AddStringToObject(root, "policy_url", site->policy_url);
-    add_int(root, "consent_days", v.j.regime->consent_days);
+    add_int(root, "consent_days", b->v.j.regime->consent_days);
     if (site->consent_mode != NULL)
         cJSON_AddItemToObject(root, "consent_mode", cJSON_CreateRaw(site->consent_mode));
     /* What the script deletes when a category is refused (declaration.h). */
@@ -554,11 +409,63 @@ void handle_banner(struct request *req, struct response *res,
         cJSON_AddItemToObject(root, "cleanup", cJSON_CreateRaw(site->cleanup));
     if (site->signals != NULL)
         cJSON_AddItemToObject(root, "signals", cJSON_CreateRaw(site->signals));
+}
 
+/* The banner answer (README, GET /consent/v1/banner), in its key order. */
+static cJSON *banner_json(const struct app *app, const struct banner *b)
+{
+    cJSON *root = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(root, "site", b->site->id);
+    if (b->v.id_from_cookie)
+        cJSON_AddStringToObject(root, "consent_id", b->v.consent_id);
+    else
+        cJSON_AddNullToObject(root, "consent_id");
+    cJSON_AddBoolToObject(root, "prompt", b->prompt);
+    cJSON_AddStringToObject(root, "store", b->store_ok ? "ok" : "unavailable");
+    add_jurisdiction(root, b);
+    /* In a preview, what the script says on the banner and after a choice
+     * (the server refuses the write: 403 preview_not_recorded). */
+    if (b->v.previewing)
+        cJSON_AddStringToObject(root, "preview", "Preview: choices made here are not recorded.");
+    add_choices(root, app, b);
+    add_gpp(root, &app->cfg, b->site, b->v.j.gpp_sid, b->d.gpc_received, b->applied);
+    add_stored(root, &b->c.stored, &b->c.state, b->site, b->v.consent_id);
+    add_texts(root, b);
+    return root;
+}
+
+void handle_banner(struct request *req, struct response *res,
+                   struct request_log *log)
+{
+    /* about 2 KB: the banner answer is built from it */
+    struct banner b;
+    enum visitor_status st;
+
+    memset(&b, 0, sizeof(b));
+    st = visitor_site(req, &b.site);
+    if (st != VISITOR_OK) {
+        visitor_answer(res, st);
+        return;
+    }
+    reply_cors(req, res, req->origin != NULL && config_origin_allowed(b.site, req->origin));
+    st = visitor_make(req, b.site, &b.v);
+    if (st != VISITOR_OK) {
+        visitor_answer(res, st);
+        return;
+    }
+    b.settings = req->q.settings_open;
+    if (pick_variant(req, &b) != 0) {
+        response_error(res, 400, "invalid_parameter", "\"bucket\" must be 0-99");
+        return;
+    }
+    b.now = app_now_ms();
+    decide_banner(req, log, &b);
+    count_banner(req, &b);
     /* No cookie here: nothing identifying is set before the visitor
      * chooses; the first receipt write issues the consent ID. */
     response_header(res, "Cache-Control", "no-store");
-    response_json(res, 200, root);
+    response_json(res, 200, banner_json(req->app, &b));
 }
 
 /* geoip.files: each file's type, build time and the address families it
@@ -656,8 +563,7 @@ void handle_keys(struct request *req, struct response *res,
 {
     (void)log;
     /* Public and stable: anyone may fetch it to verify receipts offline. */
-    response_header(res, "Cache-Control", "public, max-age=3600");
-    response_header(res, "Access-Control-Allow-Origin", "*");
+    reply_public(res);
     response_json(res, 200, jws_keyset_jwks(&req->app->keys));
 }
 
@@ -672,17 +578,19 @@ void handle_declaration(struct request *req, struct response *res,
 {
     const struct config_site *site;
     const struct config_language *lang;
+    enum visitor_status st;
     char *text;
 
     (void)log;
-    site = handler_site_param(req, res);
-    if (site == NULL)
+    st = visitor_site(req, &site);
+    if (st != VISITOR_OK) {
+        visitor_answer(res, st);
         return;
-    lang = handler_language(req, site);
-    response_header(res, "Cache-Control", "public, max-age=3600");
+    }
+    lang = visitor_language(req, site);
+    reply_public(res);
     response_header(res, "Vary", "Accept-Language");
     response_header(res, "ETag", lang->declaration_etag);
-    response_header(res, "Access-Control-Allow-Origin", "*");
     if (request_etag_match(req->if_none_match, lang->declaration_etag)) {
         res->status = 304;
         return;
@@ -698,15 +606,15 @@ void handle_declaration(struct request *req, struct response *res,
 void handle_preflight(struct request *req, struct response *res,
                       struct request_log *log)
 {
+    int known = req->origin != NULL && config_origin_known(&req->app->cfg, req->origin);
+
     (void)log;
-    response_header(res, "Vary", "Origin");
-    if (req->origin == NULL || !config_origin_known(&req->app->cfg, req->origin)) {
+    reply_cors(req, res, known);
+    if (!known) {
         response_error(res, 403, "origin_not_allowed",
                        "this origin is not configured for any site");
         return;
     }
-    response_header(res, "Access-Control-Allow-Origin", req->origin);
-    response_header(res, "Access-Control-Allow-Credentials", "true");
     response_header(res, "Access-Control-Allow-Methods", "GET, POST, DELETE");
     response_header(res, "Access-Control-Allow-Headers", "Content-Type");
     response_header(res, "Access-Control-Max-Age", "600");

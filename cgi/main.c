@@ -20,6 +20,8 @@
  * request, so no request ever sees a half-loaded or freed state.
  */
 #include "app.h"
+#include "decision.h"
+#include "router.h"
 #include "../common/clock.h"
 
 #include <errno.h>
@@ -310,39 +312,58 @@ int app_head_cache(char *where, size_t len, unsigned long *hits, unsigned long *
     return atomic_load(&heads.live) ? 1 : 0;
 }
 
-/* Reads the body into buf, or answers the error itself (returns -1). */
-static int read_body(FCGX_Request *fr, struct request *req,
-                     struct response *res, char *buf)
+/* Reads the body into buf (CONSENT_MAX_BODY bytes): REQUEST_OK, or
+ * REQUEST_BODY_TOO_LARGE / REQUEST_INCOMPLETE_BODY. */
+static enum request_status read_body(FCGX_Request *fr, struct request *req, char *buf)
 {
     int n;
 
     if (req->content_length <= 0)
-        return 0;
-    if (req->content_length > CONSENT_MAX_BODY) {
-        response_error(res, 413, "body_too_large",
-                       "the request body is larger than 8192 bytes");
-        return -1;
-    }
+        return REQUEST_OK;
+    if (req->content_length > CONSENT_MAX_BODY)
+        return REQUEST_BODY_TOO_LARGE;
     n = FCGX_GetStr(buf, (int)req->content_length, fr->in);
-    if (n != req->content_length) {
-        response_error(res, 400, "incomplete_body",
-                       "the request body is shorter than its Content-Length");
-        return -1;
-    }
+    if (n != req->content_length)
+        return REQUEST_INCOMPLETE_BODY;
     req->body = buf;
     req->body_len = (size_t)n;
-    return 0;
+    return REQUEST_OK;
+}
+
+/* The JSON error of a request that request_parse or read_body refused. */
+static void answer_bad_request(struct response *res, enum request_status st)
+{
+    static const struct {
+        enum request_status st;
+        int http;
+        const char *code;
+    } answers[] = {
+        {REQUEST_HEADER_TOO_LARGE, 431, "header_too_large"},
+        {REQUEST_PATH_TOO_LONG, 400, "path_too_long"},
+        {REQUEST_QUERY_TOO_LONG, 400, "query_too_long"},
+        {REQUEST_BAD_LENGTH, 400, "bad_content_length"},
+        {REQUEST_BODY_TOO_LARGE, 413, "body_too_large"},
+        {REQUEST_INCOMPLETE_BODY, 400, "incomplete_body"},
+    };
+
+    for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++)
+        if (answers[i].st == st) {
+            response_error(res, answers[i].http, answers[i].code, request_strerror(st));
+            return;
+        }
+    response_error(res, 500, "internal", request_strerror(st));
 }
 
 static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
 {
     struct worker_slot *slot = &slots[w->id];
-    struct request req;
+    struct request req;        /* about 12 KB: the parsed request */
     struct response res;
     struct request_log rl = {NULL, 0, -1};
     int64_t t0 = clock_mono_us();
     const struct app *a;
-    int st;
+    enum request_status st;
+    enum response_status rst;
     char *out;
     size_t len;
 
@@ -350,19 +371,17 @@ static void serve(FCGX_Request *fr, struct worker *w, char *body, char *outbuf)
     atomic_store(&slot->busy, 1);
     a = atomic_load(&current);
     response_init(&res);
-    st = request_parse(&req, (const char *const *)fr->envp);
+    st = request_parse(&req, (const char *const *)fr->envp, a->cookie_name);
     req.app = a;
     req.worker = w;
-    if (st == REQUEST_HEADER_TOO_LARGE)
-        response_error(&res, 431, "header_too_large", request_strerror(st));
-    else if (st == REQUEST_PATH_TOO_LONG)
-        response_error(&res, 400, "path_too_long", request_strerror(st));
-    else if (st == REQUEST_QUERY_TOO_LONG)
-        response_error(&res, 400, "query_too_long", request_strerror(st));
-    else if (st == REQUEST_BAD_LENGTH)
-        response_error(&res, 400, "bad_content_length", request_strerror(st));
-    else if (read_body(fr, &req, &res, body) == 0)
+    if (st == REQUEST_OK)
+        st = read_body(fr, &req, body);
+    if (st != REQUEST_OK)
+        answer_bad_request(&res, st);
+    else
         router_dispatch(&req, &res, &rl);
+    if ((rst = response_finish(&res)) != RESPONSE_OK)
+        log_message("error", "response could not be built", response_strerror(rst));
 
     out = response_render(&res, req.method == METHOD_HEAD, outbuf, RESPONSE_BUFFER, &len);
     if (out != NULL) {
@@ -449,12 +468,75 @@ static void geo_types(const struct geo *g, char *out, size_t outlen)
     }
 }
 
+/* The signing key, the retired public keys and the cookie secret. -1 with
+ * the file and the reason in err. */
+static int load_keys(struct app *a, char *err, size_t errlen)
+{
+    int st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, NULL);
+
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.signing_key_path, jws_strerror(st));
+        return -1;
+    }
+    st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, a->cfg.retired_keys_path);
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.retired_keys_path, jws_strerror(st));
+        return -1;
+    }
+    st = jws_secret_load(a->cfg.cookie_secret_path, a->cookie_key);
+    if (st != JWS_OK) {
+        snprintf(err, errlen, "%s: %s", a->cfg.cookie_secret_path, jws_strerror(st));
+        return -1;
+    }
+    return 0;
+}
+
+/* The GeoIP files of the configuration. -1 with the reason in err. */
+static int load_geo(struct app *a, const char *path, char *err, size_t errlen)
+{
+    char geo_err[GEO_MAX_ERROR];
+    int st = geo_open(&a->geo, (const char *const *)a->cfg.geoip_paths,
+                      a->cfg.ngeoip_paths, a->cfg.geoip_layout, a->cfg.geoip_coverage,
+                      geo_err, sizeof(geo_err));
+
+    if (st == GEO_OPEN_FAILED) {
+        snprintf(err, errlen, "%s", geo_err);
+        return -1;
+    }
+    if (st != GEO_OK) {
+        /* the files open but do not split the families: the list is wrong */
+        snprintf(err, errlen, "%s: $.geoip.database: %s", path, geo_err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Each site's decision categories for every model, GPC and binding,
+ * printed once (struct app). -1 when out of memory. */
+static int print_categories(struct app *a)
+{
+    for (size_t i = 0; i < a->cfg.nsites; i++)
+        for (int m = 0; m < MODEL_COUNT; m++)
+            for (int gpc = 0; gpc < 2; gpc++)
+                for (int binding = 0; binding <= gpc; binding++) {
+                    struct regime g = {.model = (enum consent_model)m,
+                                       .gpc_binding = binding};
+                    struct decision d;
+
+                    decision_make(&a->cfg.sites[i], &g, gpc, 0, &d);
+                    a->categories[i][m][gpc][binding] =
+                        decision_categories_json(&a->cfg.sites[i], &d);
+                    if (a->categories[i][m][gpc][binding] == NULL)
+                        return -1;
+                }
+    return 0;
+}
+
 /* Loads everything into a new state. NULL with the reason in err. */
 static struct app *load(const char *path, char *err, size_t errlen)
 {
     struct app *a = calloc(1, sizeof(*a));
-    char why[512], geo_err[GEO_MAX_ERROR];
-    int st;
+    char why[512];
 
     static uint64_t loads;
 
@@ -471,51 +553,16 @@ static struct app *load(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s", why);
         goto fail;
     }
-    st = geo_open(&a->geo, (const char *const *)a->cfg.geoip_paths,
-                  a->cfg.ngeoip_paths, a->cfg.geoip_layout, a->cfg.geoip_coverage,
-                  geo_err, sizeof(geo_err));
-    if (st == GEO_OPEN_FAILED) {
-        snprintf(err, errlen, "%s", geo_err);
+    if (load_geo(a, path, err, errlen) != 0 || load_keys(a, err, errlen) != 0)
         goto fail;
-    }
-    if (st != GEO_OK) {
-        /* the files open but do not split the families: the list is wrong */
-        snprintf(err, errlen, "%s: $.geoip.database: %s", path, geo_err);
-        goto fail;
-    }
-    st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, NULL);
-    if (st != JWS_OK) {
-        snprintf(err, errlen, "%s: %s", a->cfg.signing_key_path, jws_strerror(st));
-        goto fail;
-    }
-    st = jws_keyset_load(&a->keys, a->cfg.signing_key_path, a->cfg.retired_keys_path);
-    if (st != JWS_OK) {
-        snprintf(err, errlen, "%s: %s", a->cfg.retired_keys_path, jws_strerror(st));
-        goto fail;
-    }
-    st = jws_secret_load(a->cfg.cookie_secret_path, a->cookie_key);
-    if (st != JWS_OK) {
-        snprintf(err, errlen, "%s: %s", a->cfg.cookie_secret_path, jws_strerror(st));
-        goto fail;
-    }
+    snprintf(a->cookie_name, sizeof(a->cookie_name), "%s%s",
+             a->cfg.cookie_secure ? "__Host-" : "", a->cfg.cookie_name);
     for (size_t i = 0; i < a->rules.nregimes; i++)
         a->rules.regimes[i].metric_slot = metrics_regime_slot(a->rules.regimes[i].id);
-    for (size_t i = 0; i < a->cfg.nsites; i++)
-        for (int m = 0; m < MODEL_COUNT; m++)
-            for (int gpc = 0; gpc < 2; gpc++)
-                for (int binding = 0; binding <= gpc; binding++) {
-                    struct regime g = {.model = (enum consent_model)m,
-                                       .gpc_binding = binding};
-                    struct decision d;
-
-                    decision_make(&a->cfg.sites[i], &g, gpc, 0, &d);
-                    a->categories[i][m][gpc][binding] =
-                        decision_categories_json(&a->cfg.sites[i], &d);
-                    if (a->categories[i][m][gpc][binding] == NULL) {
-                        snprintf(err, errlen, "out of memory");
-                        goto fail;
-                    }
-                }
+    if (print_categories(a) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     return a;
 fail:
     unload(a);
@@ -602,19 +649,15 @@ static void usage(FILE *f)
                "       consentd --version\n");
 }
 
-int main(int argc, char **argv)
+/* The command line. -1 when consentd is to load config_path and run (or
+ * only check it: *check_only); else the exit code of a command that is
+ * done (--new-key, --public-key, --version, --help, or bad usage). */
+static int parse_args(int argc, char **argv, int *check_only)
 {
-    const char *listen_at, *env;
-    int check_only = 0;
-    struct app *a;
-    char err[600];
-    sigset_t set;
-    int sig;
-
     for (int i = 1; i < argc; i++) {
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--check") == 0) &&
             i + 1 < argc) {
-            check_only = argv[i][1] == '-';
+            *check_only = argv[i][1] == '-';
             config_path = argv[++i];
         } else if (strcmp(argv[i], "--credentials") == 0 && i + 1 < argc) {
             /* config_load() reads it, on reload too. */
@@ -645,6 +688,161 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
+
+/* --check: what was loaded, on one line. */
+static void print_check(const struct app *a)
+{
+    char types[256];
+
+    geo_types(&a->geo, types, sizeof(types));
+    printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
+           "GeoIP %s, signing key %s)\n", config_path, a->cfg.nsites,
+           a->rules.nregimes, types, a->keys.current.kid);
+}
+
+/* FastCGI and the listening socket. -1 when either fails (said on stderr). */
+static int open_listener(const struct app *a)
+{
+    const char *listen_at = a->cfg.listen;
+
+    if (FCGX_Init() != 0) {
+        fprintf(stderr, "consentd: FCGX_Init failed\n");
+        return -1;
+    }
+    if (strncmp(listen_at, "unix:", 5) == 0)
+        listen_at += 5;
+    listen_fd = FCGX_OpenSocket(listen_at, LISTEN_BACKLOG);
+    if (listen_fd < 0) {
+        fprintf(stderr, "consentd: cannot listen on %s: %s\n", a->cfg.listen,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* The head cache and its watcher, when configured. -1 when they cannot start. */
+static int start_head_cache(const struct app *a)
+{
+    struct watch_options wo;
+    int ok;
+
+    if (a->cfg.head_cache_entries == 0)
+        return 0;
+    memset(&wo, 0, sizeof(wo));
+    wo.store = a->cfg.redis;
+    wo.on_changed = heads_changed;
+    wo.on_state = heads_state;
+    wo.arg = &heads;
+    ok = headcache_init(&heads, a->cfg.head_cache_entries,
+                        a->cfg.head_cache_max_age_ms) == HEADCACHE_OK &&
+         watch_start(&watcher, &wo) == 0;
+    sodium_memzero(&wo, sizeof(wo));
+    return ok ? 0 : -1;
+}
+
+/* One worker's state and thread; exits the process when it cannot start. */
+static void start_worker(const struct app *a, int i)
+{
+    int st;
+
+    workers[i].id = i;
+    workers[i].heads = watcher != NULL ? &heads : NULL;
+    workers[i].watch = watcher;
+    if (tally_init(&workers[i].tally) != 0) {
+        fprintf(stderr, "consentd: out of memory\n");
+        _exit(1);
+    }
+    st = store_open(&workers[i].store, &a->cfg.redis);
+    if (st < 0) {
+        fprintf(stderr, "consentd: cannot prepare the Redis store\n");
+        _exit(1);
+    }
+    /* Not fatal: every worker keeps trying (THREAD SAFETY); said once,
+     * before the thread that owns the store starts. */
+    if (i == 0 && st != STORE_OK)
+        log_message("warning", "redis unavailable at start", workers[0].store.last_error);
+    if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
+        fprintf(stderr, "consentd: cannot start worker %d\n", i);
+        _exit(1);
+    }
+}
+
+/* The head cache, the analytics flusher and the workers. -1 when the
+ * process cannot start them (said on stderr). */
+static int start_threads(const struct app *a)
+{
+    nworkers = a->cfg.workers;
+    workers = calloc((size_t)nworkers, sizeof(*workers));
+    slots = calloc((size_t)nworkers, sizeof(*slots));
+    threads = calloc((size_t)nworkers, sizeof(*threads));
+    if (workers == NULL || slots == NULL || threads == NULL) {
+        fprintf(stderr, "consentd: out of memory\n");
+        return -1;
+    }
+    if (start_head_cache(a) != 0) {
+        fprintf(stderr, "consentd: cannot start the head cache\n");
+        return -1;
+    }
+    atomic_store(&stats_flush_ms, a->cfg.stats_flush_ms);
+    atomic_store(&stats_retention_days, a->cfg.stats_retention_days);
+    pending = tally_table_new();
+    if (pending == NULL || store_open(&flush_store, &a->cfg.redis) < 0) {
+        fprintf(stderr, "consentd: cannot prepare the analytics flusher\n");
+        return -1;
+    }
+    for (int i = 0; i < nworkers; i++)
+        start_worker(a, i);
+    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
+        fprintf(stderr, "consentd: cannot start the analytics flusher\n");
+        _exit(1);
+    }
+    flusher_started = 1;
+    return 0;
+}
+
+/* Serves until SIGTERM or SIGINT (returned); SIGHUP reloads. */
+static int serve_until_stopped(const sigset_t *set)
+{
+    int sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        reload();
+    }
+}
+
+/* Drain: stop accepting, let requests in flight finish, then flush the
+ * analytics. Threads idle on a kept-alive connection hold no request; they
+ * end with the process. */
+static void drain(void)
+{
+    int64_t deadline = clock_mono_us() + (int64_t)SHUTDOWN_GRACE_MS * 1000;
+    int quiet = 0;
+
+    atomic_store(&stopping, 1);
+    shutdown(listen_fd, SHUT_RDWR);
+    while (clock_mono_us() < deadline && quiet < 2) {
+        quiet = atomic_load(&active) == 0 ? quiet + 1 : 0;
+        usleep(20000);
+    }
+    flusher_finish();
+}
+
+int main(int argc, char **argv)
+{
+    const char *env;
+    int check_only = 0, sig, rc;
+    struct app *a;
+    char err[600], detail[256];
+    sigset_t set;
+
+    if ((rc = parse_args(argc, argv, &check_only)) >= 0)
+        return rc;
     if (sodium_init() < 0) {
         fprintf(stderr, "consentd: libsodium cannot start\n");
         return 1;
@@ -658,32 +856,15 @@ int main(int argc, char **argv)
         return 1;
     }
     if (check_only) {
-        char types[256];
-
-        geo_types(&a->geo, types, sizeof(types));
-        printf("consentd: %s: configuration ok (%zu sites, %zu regimes, "
-               "GeoIP %s, signing key %s)\n", config_path, a->cfg.nsites,
-               a->rules.nregimes, types, a->keys.current.kid);
+        print_check(a);
         unload(a);
         return 0;
     }
+    if (open_listener(a) != 0) {
+        unload(a);
+        return 1;
+    }
     atomic_store(&current, a);
-
-    if (FCGX_Init() != 0) {
-        fprintf(stderr, "consentd: FCGX_Init failed\n");
-        unload(a);
-        return 1;
-    }
-    listen_at = a->cfg.listen;
-    if (strncmp(listen_at, "unix:", 5) == 0)
-        listen_at += 5;
-    listen_fd = FCGX_OpenSocket(listen_at, LISTEN_BACKLOG);
-    if (listen_fd < 0) {
-        fprintf(stderr, "consentd: cannot listen on %s: %s\n", a->cfg.listen,
-                strerror(errno));
-        unload(a);
-        return 1;
-    }
 
     /* Block the signals in every thread; the main thread sigwait()s. */
     signal(SIGPIPE, SIG_IGN);
@@ -692,99 +873,14 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-    nworkers = a->cfg.workers;
-    workers = calloc((size_t)nworkers, sizeof(*workers));
-    slots = calloc((size_t)nworkers, sizeof(*slots));
-    threads = calloc((size_t)nworkers, sizeof(*threads));
-    if (workers == NULL || slots == NULL || threads == NULL) {
-        fprintf(stderr, "consentd: out of memory\n");
+    if (start_threads(a) != 0)
         return 1;
-    }
-    if (a->cfg.head_cache_entries > 0) {
-        struct watch_options wo;
+    snprintf(detail, sizeof(detail), "listen %s, %d workers, %zu sites",
+             a->cfg.listen, nworkers, a->cfg.nsites);
+    log_message("info", "consentd started", detail);
 
-        memset(&wo, 0, sizeof(wo));
-        wo.store = a->cfg.redis;
-        wo.on_changed = heads_changed;
-        wo.on_state = heads_state;
-        wo.arg = &heads;
-        if (headcache_init(&heads, a->cfg.head_cache_entries,
-                           a->cfg.head_cache_max_age_ms) != HEADCACHE_OK ||
-            watch_start(&watcher, &wo) != 0) {
-            fprintf(stderr, "consentd: cannot start the head cache\n");
-            return 1;
-        }
-        sodium_memzero(&wo, sizeof(wo));
-    }
-    atomic_store(&stats_flush_ms, a->cfg.stats_flush_ms);
-    atomic_store(&stats_retention_days, a->cfg.stats_retention_days);
-    pending = tally_table_new();
-    if (pending == NULL || store_open(&flush_store, &a->cfg.redis) < 0) {
-        fprintf(stderr, "consentd: cannot prepare the analytics flusher\n");
-        return 1;
-    }
-    for (int i = 0; i < nworkers; i++) {
-        workers[i].id = i;
-        workers[i].heads = watcher != NULL ? &heads : NULL;
-        workers[i].watch = watcher;
-        if (tally_init(&workers[i].tally) != 0) {
-            fprintf(stderr, "consentd: out of memory\n");
-            _exit(1);
-        }
-        int st = store_open(&workers[i].store, &a->cfg.redis);
-
-        if (st < 0) {
-            fprintf(stderr, "consentd: cannot prepare the Redis store\n");
-            _exit(1);
-        }
-        /* Not fatal: every worker keeps trying (THREAD SAFETY); said once,
-         * before the thread that owns the store starts. */
-        if (i == 0 && st != STORE_OK)
-            log_message("warning", "redis unavailable at start", workers[0].store.last_error);
-        if (pthread_create(&threads[i], NULL, worker_main, &workers[i]) != 0) {
-            fprintf(stderr, "consentd: cannot start worker %d\n", i);
-            _exit(1);
-        }
-    }
-    if (pthread_create(&flusher, NULL, flusher_main, NULL) != 0) {
-        fprintf(stderr, "consentd: cannot start the analytics flusher\n");
-        _exit(1);
-    }
-    flusher_started = 1;
-    {
-        char detail[256];
-
-        snprintf(detail, sizeof(detail), "listen %s, %d workers, %zu sites",
-                 a->cfg.listen, nworkers, a->cfg.nsites);
-        log_message("info", "consentd started", detail);
-    }
-
-    for (;;) {
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == SIGHUP) {
-            reload();
-            continue;
-        }
-        break;
-    }
-
-    /* Drain: stop accepting, let requests in flight finish, then exit.
-     * Threads idle on a kept-alive connection hold no request; they end
-     * with the process. */
-    atomic_store(&stopping, 1);
-    shutdown(listen_fd, SHUT_RDWR);
-    {
-        int64_t deadline = clock_mono_us() + (int64_t)SHUTDOWN_GRACE_MS * 1000;
-        int quiet = 0;
-
-        while (clock_mono_us() < deadline && quiet < 2) {
-            quiet = atomic_load(&active) == 0 ? quiet + 1 : 0;
-            usleep(20000);
-        }
-    }
-    flusher_finish();
+    sig = serve_until_stopped(&set);
+    drain();
     log_message("info", "consentd stopped", sig == SIGINT ? "SIGINT" : "SIGTERM");
     /* Workers may still be blocked reading an idle kept-alive connection:
      * leave shared state mapped and exit the whole process. */

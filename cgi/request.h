@@ -2,9 +2,13 @@
  * request.h - one HTTP request as consentd sees it through FastCGI.
  *
  * A struct request is filled once per request from the FastCGI parameters
- * (request_parse) and then read by the router and handlers. Its strings are
- * borrowed from the FCGX_Request's environment and live until the next
- * FCGX_Finish_r/FCGX_Accept_r; copy what must outlive the request.
+ * (request_parse) and then only read by the router and handlers: every
+ * query parameter a handler takes, the consent cookie, the Accept-Language
+ * candidates and GPC are parsed here, up front, so a handler decides,
+ * stores and answers without going back to the raw request. Its raw
+ * strings are borrowed from the FCGX_Request's environment and live until
+ * the next FCGX_Finish_r/FCGX_Accept_r; copy what must outlive the request.
+ * Pure: no I/O, no global state.
  */
 #ifndef CONSENT_REQUEST_H
 #define CONSENT_REQUEST_H
@@ -19,13 +23,62 @@
                                            joined with "; " */
 #define CONSENT_MAX_HEADER 512          /* Accept-Language, Origin, UA: 431 */
 #define CONSENT_MAX_PARAM 128           /* one decoded query/cookie value */
+/* Shorter values the handlers read: longer ones are malformed. */
+#define REQUEST_MAX_SHORT_PARAM 15      /* preview, format, count, by, from, to */
+#define REQUEST_MAX_FLAG 7              /* settings, bucket */
+/* Accept-Language: every candidate a header within its limit can hold
+ * ("a," per candidate), each tag cut to REQUEST_MAX_LANGUAGE_TAG bytes. */
+#define REQUEST_MAX_LANGUAGES (CONSENT_MAX_HEADER / 2)
+#define REQUEST_MAX_LANGUAGE_TAG 31
+#define REQUEST_COUNTRY_LEN 3           /* "DE" + NUL */
+#define REQUEST_SUBDIVISION_LEN 4       /* "CA" (up to 3) + NUL */
 
 enum request_status {
     REQUEST_OK = 0,
     REQUEST_PATH_TOO_LONG,      /* 400 */
     REQUEST_QUERY_TOO_LONG,     /* 400 */
     REQUEST_HEADER_TOO_LARGE,   /* 431 */
-    REQUEST_BAD_LENGTH          /* 400: CONTENT_LENGTH not a number */
+    REQUEST_BAD_LENGTH,         /* 400: CONTENT_LENGTH not a number */
+    /* The body, read by the worker after request_parse: */
+    REQUEST_BODY_TOO_LARGE,     /* 413: CONTENT_LENGTH over CONSENT_MAX_BODY */
+    REQUEST_INCOMPLETE_BODY     /* 400: fewer bytes than CONTENT_LENGTH came */
+};
+
+/* One query parameter or cookie as parsed: 0 is found. */
+enum request_param_state {
+    REQUEST_PARAM_OK = 0,
+    REQUEST_PARAM_ABSENT,
+    REQUEST_PARAM_MALFORMED     /* bad %-escape, NUL, or over its limit */
+};
+
+struct request_param {
+    enum request_param_state state;
+    char value[CONSENT_MAX_PARAM + 1];  /* decoded; "" unless OK */
+    int is_number;                      /* value is a whole number (strtol, base 10) */
+    long number;                        /* its value when is_number */
+};
+
+/* The query parameters any handler reads, each the first of its name. */
+struct request_query {
+    struct request_param site;      /* banner, declaration, withdraw, me, stats */
+    struct request_param preview;   /* a region to preview: see preview_* */
+    struct request_param settings;  /* banner: the settings panel was opened */
+    struct request_param bucket;    /* banner: the script's experiment bucket */
+    struct request_param format;    /* admin: native or kantara */
+    struct request_param count;     /* admin audit */
+    struct request_param by, from, to;  /* admin stats */
+    /* preview as a region: set when preview is OK and reads "DE" or "US-CA" */
+    int preview_is_region;
+    char preview_country[REQUEST_COUNTRY_LEN];
+    char preview_subdivision[REQUEST_SUBDIVISION_LEN];
+    int settings_open;              /* settings present and not "0" */
+};
+
+/* One Accept-Language candidate: a lower-case tag and its q (thousandths,
+ * 1..1000; candidates with q=0 or no tag are left out). */
+struct request_language {
+    char tag[REQUEST_MAX_LANGUAGE_TAG + 1];
+    int q;
 };
 
 enum request_method {
@@ -59,6 +112,11 @@ struct request {
                                    CONSENT_MAX_HEADER (then ignored) */
     long content_length;        /* -1 when not sent */
     int gpc;                    /* Sec-GPC: 1 received */
+    struct request_query q;     /* parsed query parameters */
+    struct request_param consent_cookie;    /* the consent cookie's value,
+                                               not yet checked (its MAC) */
+    struct request_language languages[REQUEST_MAX_LANGUAGES];
+    size_t nlanguages;          /* in header order */
     const char *body;           /* body bytes (not NUL-terminated) */
     const char *path_param;     /* the {} segment of the matched route */
     size_t path_param_len;
@@ -74,11 +132,15 @@ struct request {
 /*
  * Fills req from a FastCGI environment (NULL-terminated "NAME=value" array).
  * Returns REQUEST_OK or the first limit exceeded; req is usable for logging
- * either way. envp must outlive req. Several HTTP_COOKIE parameters are
- * joined into one cookie string (empty ones left out), and the Cookie limit
- * applies to that whole string: REQUEST_HEADER_TOO_LARGE, cookie "".
+ * either way, and on REQUEST_OK its parsed fields (q, consent_cookie,
+ * languages) are filled too (else they are absent/empty). envp must outlive
+ * req. Several HTTP_COOKIE parameters are joined into one cookie string
+ * (empty ones left out), and the Cookie limit applies to that whole string:
+ * REQUEST_HEADER_TOO_LARGE, cookie "". cookie_name is the consent cookie's
+ * full name (NULL: none is read).
  */
-int request_parse(struct request *req, const char *const *envp);
+enum request_status request_parse(struct request *req, const char *const *envp,
+                                  const char *cookie_name);
 
 /*
  * GPC rules of the W3C spec over every Sec-GPC header (FastCGI may pass
@@ -89,22 +151,23 @@ int request_gpc(const char *const *envp);
 
 /*
  * Decoded value of query parameter name into out (outlen bytes).
- * Returns 0 when found, 1 when absent, -1 when malformed (bad %-escape,
- * NUL, or longer than outlen - 1).
+ * REQUEST_PARAM_OK, _ABSENT, or _MALFORMED (bad %-escape, NUL, or longer
+ * than outlen - 1).
  */
-int request_query_param(const char *query, const char *name, char *out,
-                        size_t outlen);
+enum request_param_state request_query_param(const char *query, const char *name,
+                                             char *out, size_t outlen);
 
 /* Value of cookie name into out. Same returns as request_query_param. */
-int request_cookie(const char *cookie, const char *name, char *out,
-                   size_t outlen);
+enum request_param_state request_cookie(const char *cookie, const char *name,
+                                        char *out, size_t outlen);
 
 /*
  * Index of the best of n language tags (lower case, e.g. "en", "pt-br") for
- * an Accept-Language header: highest q first, an exact tag before a primary
- * subtag match ("de-AT" takes "de"); 0 (the site default) when none fits.
+ * the request's Accept-Language candidates: highest q first, an exact tag
+ * before a primary subtag match ("de-AT" takes "de"); 0 (the site default)
+ * when none fits.
  */
-size_t request_negotiate_language(const char *accept_language,
+size_t request_negotiate_language(const struct request *req,
                                   const char *const *tags, size_t n);
 
 /*
@@ -138,5 +201,8 @@ int request_etag_match(const char *if_none_match, const char *etag);
 
 /* Static message for a request_status. */
 const char *request_strerror(int status);
+
+/* Static message for a request_param_state. */
+const char *request_param_strerror(int state);
 
 #endif

@@ -16,6 +16,7 @@ void response_init(struct response *res)
     res->text = NULL;
     res->text_type = NULL;
     res->error_code = NULL;
+    res->failed = RESPONSE_OK;
 }
 
 void response_text(struct response *res, int status, const char *content_type,
@@ -37,20 +38,56 @@ void response_cleanup(struct response *res)
     res->text = NULL;
 }
 
-int response_header(struct response *res, const char *name, const char *value)
+static void fail(struct response *res, enum response_status st)
+{
+    if (res->failed == RESPONSE_OK)
+        res->failed = st;
+}
+
+void response_header(struct response *res, const char *name, const char *value)
 {
     size_t room = sizeof(res->headers) - res->hlen;
     int n;
 
-    if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL)
-        return -1;
+    if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+        fail(res, RESPONSE_BAD_HEADER);
+        return;
+    }
     n = snprintf(res->headers + res->hlen, room, "%s: %s\r\n", name, value);
     if (n < 0 || (size_t)n >= room) {
         res->headers[res->hlen] = '\0';
-        return -1;
+        fail(res, RESPONSE_HEADERS_FULL);
+        return;
     }
     res->hlen += (size_t)n;
-    return 0;
+}
+
+enum response_status response_finish(struct response *res)
+{
+    enum response_status st = res->failed;
+
+    if (st == RESPONSE_OK)
+        return RESPONSE_OK;
+    response_cleanup(res);
+    res->hlen = 0;
+    res->headers[0] = '\0';
+    res->failed = RESPONSE_OK;     /* the replacement is whole */
+    response_error(res, 500, "response_failed", "the response could not be built");
+    return st;
+}
+
+const char *response_strerror(int status)
+{
+    switch (status) {
+    case RESPONSE_OK:
+        return "success";
+    case RESPONSE_BAD_HEADER:
+        return "a header name or value held CR or LF";
+    case RESPONSE_HEADERS_FULL:
+        return "the response headers are larger than " "2048" " bytes";
+    default:
+        return "unknown error";
+    }
 }
 
 void response_json(struct response *res, int status, cJSON *body)
@@ -109,8 +146,11 @@ char *response_render(const struct response *res, int head, char *buf,
 {
     char *body = NULL, *out;
     size_t blen = 0, cap;
-    int n = header_block(res, buf, buflen);
+    int n;
 
+    if (res->failed != RESPONSE_OK)
+        return NULL;    /* a failed response response_finish did not replace */
+    n = header_block(res, buf, buflen);
     if (n < 0)
         return NULL;
     /* Fast path: headers and body straight into the worker's buffer

@@ -1,7 +1,7 @@
 /*
  * router.c - the one table that maps method + path to a handler.
  */
-#include "app.h"
+#include "router.h"
 
 #include <stdio.h>
 #include <string.h>
