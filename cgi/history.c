@@ -239,7 +239,7 @@ cJSON *history_json(const struct history *h, int64_t now_ms, int with_private)
     if (r->visitor >= 0) {
         cJSON *v = cJSON_AddObjectToObject(root, "visitor_receipt");
 
-        cJSON_AddBoolToObject(v, "signature_valid", r->visitor == JWS_OK);
+        cJSON_AddBoolToObject(v, "signature_valid", r->visitor == VERIFY_OK);
         cJSON_AddNumberToObject(v, "seq", (double)r->visitor_seq);
         cJSON_AddBoolToObject(v, "newer_follow", (r->findings & VERIFY_F_NEWER_FOLLOWS) != 0);
         cJSON_AddBoolToObject(v, "rolled_back", (r->findings & VERIFY_F_ROLLED_BACK) != 0);

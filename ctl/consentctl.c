@@ -21,6 +21,7 @@
 #include "../redis/store.h"
 #include "migrate.h"
 #include "../common/clock.h"
+#include "../common/jcheck.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -142,12 +143,7 @@ static void print_json(const cJSON *o)
     cJSON_free(s);
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "-";
-}
+static const char *jstr(const cJSON *o, const char *k) { return jcheck_get_string(o, k, "-"); }
 
 /* One line per receipt: what support staff read to answer a visitor. */
 static void print_table(const cJSON *history)
@@ -348,18 +344,20 @@ static void print_items(const struct verify_result *r)
     }
 }
 
-/* A bare JWS: one receipt, its signature and header. */
+/* A bare JWS: one receipt, held to the rule of every signed receipt
+ * (verify_receipt_jws), as an export's items are. */
 static int verify_bare(struct ctl *c, char *text)
 {
-    char *nl = strpbrk(text, "\r\n"), *payload = NULL;
-    int st;
+    struct verify_item it;
+    char *nl = strpbrk(text, "\r\n");
+    int verdict;
 
     if (nl != NULL)
         *nl = '\0';
-    st = jws_verify(&c->keys, text, &payload, NULL, NULL);
-    printf("%s\n", st == JWS_OK ? "signature valid" : jws_strerror(st));
-    free(payload);
-    return st == JWS_OK ? 0 : EXIT_VERIFY;
+    verdict = verify_receipt_jws(text, &c->keys, &it);
+    verify_item_free(&it);
+    printf("%s\n", verdict == VERIFY_OK ? "signature valid" : verify_verdict_name(verdict));
+    return verdict == VERIFY_OK ? 0 : EXIT_VERIFY;
 }
 
 static int cmd_verify(struct ctl *c, const char *path)
@@ -398,22 +396,17 @@ static int cmd_verify(struct ctl *c, const char *path)
 static int cmd_verify_receipt(struct ctl *c, const char *jws)
 {
     struct history h;
-    char *payload = NULL, id[CONSENT_ID_LEN + 1] = "";
-    cJSON *p;
+    struct verify_item it;
+    char id[CONSENT_ID_LEN + 1] = "";
     int st, rc;
 
-    st = jws_verify(&c->keys, jws, &payload, NULL, NULL);
-    if (st != JWS_OK) {
-        printf("the receipt itself does not verify: %s\n", jws_strerror(st));
-        free(payload);
+    st = verify_receipt_jws(jws, &c->keys, &it);
+    snprintf(id, sizeof(id), "%s", jcheck_get_string(it.parsed, "consent_id", ""));
+    verify_item_free(&it);
+    if (st != VERIFY_OK) {
+        printf("the receipt itself does not verify: %s\n", verify_verdict_name(st));
         return EXIT_VERIFY;
     }
-    p = cJSON_Parse(payload);
-    free(payload);
-    snprintf(id, sizeof(id), "%s", cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(p, "consent_id")) != NULL
-        ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "consent_id")) : "");
-    cJSON_Delete(p);
     if (!receipt_valid_consent_id(id)) {
         printf("the receipt names no consent ID\n");
         return EXIT_VERIFY;

@@ -3,6 +3,7 @@
  */
 #include "migrate.h"
 #include "../cgi/receipt.h"
+#include "../common/jcheck.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -18,19 +19,9 @@ struct v1_item {
     char sha256[RECEIPT_HASH_HEX];
 };
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
+/* A payload's string member ("" when absent), number member (-1). */
+static const char *jstr(const cJSON *o, const char *k) { return jcheck_get_string(o, k, ""); }
+static double jnum(const cJSON *o, const char *k) { return jcheck_get_number(o, k, -1); }
 
 static void free_items(struct v1_item *items, size_t n)
 {
