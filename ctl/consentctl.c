@@ -11,7 +11,9 @@
  * Exit codes: 0 ok, 1 not found, 2 usage or configuration, 3 verification
  * failed, 4 store unavailable.
  */
+#include "../cgi/audit.h"
 #include "../cgi/config.h"
+#include "../cgi/decision.h"
 #include "../cgi/history.h"
 #include "../cgi/jws.h"
 #include "../cgi/receipt.h"
@@ -110,28 +112,28 @@ static int load(struct ctl *c, int need_store)
     return 0;
 }
 
-static void audit(struct ctl *c, const char *action, const char *id, int code)
+/* The caller as the audit stream and tombstones name them: "cli:<user>". */
+static void cli_who(char *who, size_t len)
 {
     struct passwd *pw = getpwuid(getuid());
-    char who[96], status[8], when[24], target[64];
-    const char *f[] = {"time_ms", when, "who", who, "action", action,
-                       "target", target, "status", status, "via", "cli"};
 
-    snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
-    snprintf(status, sizeof(status), "%d", code);
-    /* consent IDs only as their keyed hash, as the API does */
-    if (receipt_valid_consent_id(id)) {
-        char h[17];
+    snprintf(who, len, "cli:%s", pw != NULL ? pw->pw_name : "?");
+}
 
-        receipt_id_hash(c->cookie_key, id, h);
-        snprintf(target, sizeof(target), "id:%s", h);
-    } else {
-        snprintf(target, sizeof(target), "%s", id);
-    }
-    snprintf(when, sizeof(when), "%lld", (long long)clock_wall_ms());
-    store_audit(&c->store, f, 12, clock_wall_ms(),
-                (long long)c->cfg.audit_retention_days * 86400000,
-                c->cfg.audit_max_entries);
+/* Appends the action to the API's audit stream, via=cli. A command whose
+ * action cannot be audited says so (it has run: there is no undoing it). */
+static void audit(struct ctl *c, const char *action, const char *target, int code)
+{
+    char who[96];
+    struct audit_action a = {clock_wall_ms(), who, action, target, code, NULL, "cli"};
+    struct audit_limits l = {c->cookie_key, c->cfg.audit_retention_days,
+                             c->cfg.audit_max_entries};
+    int st;
+
+    cli_who(who, sizeof(who));
+    st = audit_append(&c->store, &a, &l);
+    if (st != STORE_OK && code < 500)
+        fprintf(stderr, "consentctl: audit write failed: %s\n", store_strerror(st));
 }
 
 static void print_json(const cJSON *o)
@@ -268,7 +270,6 @@ static int cmd_receipt(struct ctl *c, const char *rid)
 
 static int cmd_erase(struct ctl *c, const char *id)
 {
-    struct passwd *pw = getpwuid(getuid());
     char who[96];
     cJSON *out = NULL;
     int st;
@@ -277,7 +278,7 @@ static int cmd_erase(struct ctl *c, const char *id)
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
         return EXIT_USAGE;
     }
-    snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
+    cli_who(who, sizeof(who));
     st = history_erase(&c->store, id, who, clock_wall_ms(), &out);
     audit(c, "erase", id, st == STORE_OK ? 200 : st == STORE_TIMEOUT ? 202 : 503);
     if (st != STORE_OK && st != STORE_TIMEOUT)
@@ -494,17 +495,57 @@ static void table_row(const cJSON *row, int category)
            field(a, "withdraw"), field(a, "gpc"), field(row, "settings"), r1, r2);
 }
 
+/* The experiment's lines: each variant against the first one. */
+static void print_experiment(const cJSON *report)
+{
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(report, "experiment"), *row;
+
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(exp, "variants")) {
+        const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
+        const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
+
+        printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
+               jstr(row, "key"), jstr(exp, "baseline"),
+               field(ar, "difference"), field(ar, "p"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
+                   ? ", significant" : "",
+               field(cr, "difference"), field(cr, "p"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
+                   ? ", significant" : "");
+    }
+}
+
+/* The report as a table: a row per key, the total, the experiment. */
+static void print_stats_table(const cJSON *report, const char *site_id, enum stats_by by)
+{
+    int category = by == STATS_BY_CATEGORY;
+    const cJSON *row;
+
+    printf("%s, %s to %s (UTC), by %s\n", site_id, jstr(report, "from"), jstr(report, "to"),
+           stats_by_name(by));
+    if (category)
+        printf("%-20s %8s %8s  %s\n", "category", "on", "off", "on rate [95%]");
+    else
+        printf("%-20s %7s %7s %7s %7s %7s %7s %7s %7s %7s  %-22s %s\n", stats_by_name(by),
+               "shown", "answer", "ignored", "accept", "reject", "custom", "withdr",
+               "gpc", "settngs", "answer rate [95%]", "accept rate [95%]");
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
+        table_row(row, category);
+    if (!category)
+        table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
+    print_experiment(report);
+}
+
 /* The analytics report of a site, as GET /consent/v1/admin/stats gives it
  * (stats.h): the same range rule, grouping and rates. */
 static int cmd_stats(struct ctl *c, const char *site_id)
 {
     struct store_stat *rows = NULL;
     enum stats_by by = STATS_BY_DAY;
-    const cJSON *row;
     cJSON *report;
     size_t n = 0;
     long from, to;
-    int st, category;
+    int st;
 
     const struct config_site *site = config_site_find(&c->cfg, site_id);
 
@@ -532,7 +573,6 @@ static int cmd_stats(struct ctl *c, const char *site_id)
     store_stats_free(rows, n);
     if (report == NULL)
         return store_exit(STORE_ERROR);
-    category = by == STATS_BY_CATEGORY;
     if (c->json) {
         print_json(report);
     } else if (c->csv) {
@@ -542,37 +582,7 @@ static int cmd_stats(struct ctl *c, const char *site_id)
             fputs(csv, stdout);
         free(csv);
     } else {
-        printf("%s, %s to %s (UTC), by %s\n",
-               site_id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "from")),
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "to")),
-               stats_by_name(by));
-        if (category)
-            printf("%-20s %8s %8s  %s\n", "category", "on", "off", "on rate [95%]");
-        else
-            printf("%-20s %7s %7s %7s %7s %7s %7s %7s %7s %7s  %-22s %s\n", stats_by_name(by),
-                   "shown", "answer", "ignored", "accept", "reject", "custom", "withdr",
-                   "gpc", "settngs", "answer rate [95%]", "accept rate [95%]");
-        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
-            table_row(row, category);
-        if (!category)
-            table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
-        /* the experiment: each variant against the first one */
-        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(
-                               cJSON_GetObjectItemCaseSensitive(report, "experiment"), "variants")) {
-            const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
-            const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
-
-            printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")),
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                       cJSON_GetObjectItemCaseSensitive(report, "experiment"), "baseline")),
-                   field(ar, "difference"), field(ar, "p"),
-                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
-                       ? ", significant" : "",
-                   field(cr, "difference"), field(cr, "p"),
-                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
-                       ? ", significant" : "");
-        }
+        print_stats_table(report, site_id, by);
     }
     cJSON_Delete(report);
     return 0;
@@ -665,23 +675,10 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
                GPP_HEADER_VERSION, g.nsections, g.nsections == 1 ? "" : "s");
     for (size_t i = 0; i < g.nsections; i++) {
         const struct gpp_section *s = &g.sections[i];
-        size_t nf;
-        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
         cJSON *o = cJSON_AddObjectToObject(secs, gpp_section_name(s->id));
 
         cJSON_AddItemToArray(ids, cJSON_CreateNumber(s->id));
-        for (size_t r = 0; r < nf; r++) {
-            if (f[r].sub && !s->sub)
-                continue;
-            if (f[r].list) {
-                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
-
-                for (unsigned k = 0; k < f[r].count; k++)
-                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
-            } else {
-                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
-            }
-        }
+        decision_gpp_fields_json(o, s, 0);
         gpp_sub_json(o, s);
         if (c->json)
             continue;
@@ -761,6 +758,20 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
     return 0;
 }
 
+/* sectionIds, when given, name g's sections in order. */
+static int gpp_ids_match(const cJSON *ids, const struct gpp_string *g)
+{
+    size_t k = 0;
+    int ok;
+
+    if (ids == NULL)
+        return 1;
+    ok = cJSON_IsArray(ids) && (size_t)cJSON_GetArraySize(ids) == g->nsections;
+    for (const cJSON *e = ok ? ids->child : NULL; e; e = e->next, k++)
+        ok = ok && cJSON_IsNumber(e) && e->valuedouble == (double)g->sections[k].id;
+    return ok;
+}
+
 /*
  * consentctl gpp encode JSON|-: the GPP string of {"sections": {"usca":
  * {...}, ...}} as `gpp decode --json` prints it (sectionIds, if given, must
@@ -774,7 +785,7 @@ static int cmd_gpp_encode(const char *arg)
     char *text = NULL;
     size_t len;
     cJSON *root = NULL;
-    const cJSON *secs, *ids;
+    const cJSON *secs;
     int rc = EXIT_USAGE;
 
     memset(&g, 0, sizeof(g));
@@ -806,17 +817,9 @@ static int cmd_gpp_encode(const char *arg)
             fprintf(stderr, "consentctl: gpp encode: unknown section \"%s\"\n", it->string);
             goto cleanup;
         }
-    ids = cJSON_GetObjectItemCaseSensitive(root, "sectionIds");
-    if (ids) {
-        size_t k = 0;
-        int ok = cJSON_IsArray(ids) && (size_t)cJSON_GetArraySize(ids) == g.nsections;
-
-        for (const cJSON *e = ok ? ids->child : NULL; e; e = e->next, k++)
-            ok = ok && cJSON_IsNumber(e) && e->valuedouble == (double)g.sections[k].id;
-        if (!ok) {
-            fprintf(stderr, "consentctl: gpp encode: sectionIds do not name the sections\n");
-            goto cleanup;
-        }
+    if (!gpp_ids_match(cJSON_GetObjectItemCaseSensitive(root, "sectionIds"), &g)) {
+        fprintf(stderr, "consentctl: gpp encode: sectionIds do not name the sections\n");
+        goto cleanup;
     }
     if (gpp_check(&g, err, sizeof(err)) != GPP_OK || gpp_encode(&g, out, sizeof(out)) != GPP_OK) {
         fprintf(stderr, "consentctl: gpp encode: %s\n", err);
@@ -830,16 +833,95 @@ cleanup:
     return rc;
 }
 
+/* Where an option with a value (-c FILE, --from DAY, ...) puts it, or NULL
+ * when opt is no such option. */
+static const char **value_option(struct ctl *c, const char *opt)
+{
+    const struct {
+        const char *name;
+        const char **to;
+    } t[] = {{"-c", &c->config_path}, {"--format", &c->format}, {"--jwks", &c->jwks},
+             {"--receipt", &c->receipt}, {"--archive", &c->archive}, {"--from", &c->from},
+             {"--to", &c->to}, {"--by", &c->by}};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (strcmp(opt, t[i].name) == 0)
+            return t[i].to;
+    return NULL;
+}
+
+/* Where a flag (--json, --csv, --dry-run) is set, or NULL. */
+static int *flag_option(struct ctl *c, const char *opt)
+{
+    return strcmp(opt, "--json") == 0 ? &c->json : strcmp(opt, "--csv") == 0 ? &c->csv
+         : strcmp(opt, "--dry-run") == 0 ? &c->dry_run : NULL;
+}
+
+/* The commands that need the configuration and Redis, after load(). */
+static int run_with_store(struct ctl *c, const char *const *args, int nargs)
+{
+    int rc = load(c, 1);
+
+    if (rc != 0)
+        return rc;
+    if (nargs == 1 && strcmp(args[0], "migrate") == 0)
+        return cmd_migrate(c);
+    if (nargs == 1 && strcmp(args[0], "verify") == 0)
+        return cmd_verify_receipt(c, c->receipt);
+    if (strcmp(args[0], "stats") == 0)
+        return cmd_stats(c, args[1]);
+    if (strcmp(args[0], "lookup") == 0)
+        return cmd_lookup(c, args[1], -1);
+    if (strcmp(args[0], "export") == 0)
+        return cmd_lookup(c, args[1], c->format != NULL && strcmp(c->format, "kantara") == 0);
+    if (strcmp(args[0], "receipt") == 0)
+        return cmd_receipt(c, args[1]);
+    return cmd_erase(c, args[1]);
+}
+
+/* Closes what load() opened and wipes the keys. Safe on a zeroed ctl. */
+static void ctl_close(struct ctl *c)
+{
+    store_close(&c->store);
+    jws_keyset_wipe(&c->keys);
+    sodium_memzero(c->cookie_key, sizeof(c->cookie_key));
+    if (c->loaded)
+        config_free(&c->cfg);
+}
+
+/* Runs the command args names (after the options), or answers usage. */
+static int dispatch(struct ctl *c, const char *const *args, int nargs)
+{
+    if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
+        return cmd_token(c, args[2]);
+    if (nargs == 3 && strcmp(args[0], "gpp") == 0 && strcmp(args[1], "decode") == 0)
+        return cmd_gpp_decode(c, args[2]);
+    if (nargs == 3 && strcmp(args[0], "gpp") == 0 && strcmp(args[1], "encode") == 0)
+        return cmd_gpp_encode(args[2]);
+    if (nargs == 2 && strcmp(args[0], "verify") == 0 && c->receipt == NULL)
+        return cmd_verify(c, args[1]);
+    if ((nargs == 1 && strcmp(args[0], "migrate") == 0 && c->archive != NULL) ||
+        (nargs == 1 && strcmp(args[0], "verify") == 0 && c->receipt != NULL) ||
+        (nargs == 2 && strcmp(args[0], "stats") == 0))
+        return run_with_store(c, args, nargs);
+    if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&
+                       strcmp(args[0], "export") != 0 && strcmp(args[0], "erase") != 0) ||
+        (strcmp(args[0], "export") == 0 && c->format != NULL &&
+         strcmp(c->format, "kantara") != 0 && strcmp(c->format, "native") != 0)) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return run_with_store(c, args, nargs);
+}
+
 int main(int argc, char **argv)
 {
     struct ctl c;
-    const char *args[4];
-    int nargs = 0, rc;
+    const char *args[4], **value;
+    int nargs = 0, rc, *flag;
 
     memset(&c, 0, sizeof(c));
-    c.config_path = getenv("CONSENTD_CONFIG");
-    if (c.config_path == NULL)
-        c.config_path = DEFAULT_CONFIG;
+    c.config_path = getenv("CONSENTD_CONFIG") != NULL ? getenv("CONSENTD_CONFIG") : DEFAULT_CONFIG;
     for (int i = 1; i < argc; i++) {
         /* Consent IDs are base64url and may start with '-': after the
          * command word, anything that is not one of our options is an
@@ -853,28 +935,10 @@ int main(int argc, char **argv)
             }
             break;
         }
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            c.config_path = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
-            c.json = 1;
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            c.format = argv[++i];
-        } else if (strcmp(argv[i], "--jwks") == 0 && i + 1 < argc) {
-            c.jwks = argv[++i];
-        } else if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc) {
-            c.receipt = argv[++i];
-        } else if (strcmp(argv[i], "--archive") == 0 && i + 1 < argc) {
-            c.archive = argv[++i];
-        } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-            c.from = argv[++i];
-        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-            c.to = argv[++i];
-        } else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
-            c.by = argv[++i];
-        } else if (strcmp(argv[i], "--csv") == 0) {
-            c.csv = 1;
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
-            c.dry_run = 1;
+        if ((value = value_option(&c, argv[i])) != NULL && i + 1 < argc) {
+            *value = argv[++i];
+        } else if ((flag = flag_option(&c, argv[i])) != NULL) {
+            *flag = 1;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
             const char *r = argv[++i];
 
@@ -905,64 +969,7 @@ int main(int argc, char **argv)
     }
     if (sodium_init() < 0)
         return EXIT_USAGE;
-    if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
-        return cmd_token(&c, args[2]);
-    if (nargs >= 1 && strcmp(args[0], "gpp") == 0) {
-        if (nargs == 3 && strcmp(args[1], "decode") == 0)
-            return cmd_gpp_decode(&c, args[2]);
-        if (nargs == 3 && strcmp(args[1], "encode") == 0)
-            return cmd_gpp_encode(args[2]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
-        rc = cmd_verify(&c, args[1]);
-        goto done;
-    }
-    if (nargs == 1 && strcmp(args[0], "migrate") == 0 && c.archive != NULL) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_migrate(&c);
-        goto done;
-    }
-    if (nargs == 1 && strcmp(args[0], "verify") == 0 && c.receipt != NULL) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_verify_receipt(&c, c.receipt);
-        goto done;
-    }
-    if (nargs == 2 && strcmp(args[0], "stats") == 0) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_stats(&c, args[1]);
-        goto done;
-    }
-    if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&
-                       strcmp(args[0], "export") != 0 && strcmp(args[0], "erase") != 0)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (strcmp(args[0], "export") == 0 && c.format != NULL &&
-        strcmp(c.format, "kantara") != 0 && strcmp(c.format, "native") != 0) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    rc = load(&c, 1);
-    if (rc != 0)
-        goto done;
-    if (strcmp(args[0], "lookup") == 0)
-        rc = cmd_lookup(&c, args[1], -1);
-    else if (strcmp(args[0], "export") == 0)
-        rc = cmd_lookup(&c, args[1], c.format != NULL && strcmp(c.format, "kantara") == 0);
-    else if (strcmp(args[0], "receipt") == 0)
-        rc = cmd_receipt(&c, args[1]);
-    else
-        rc = cmd_erase(&c, args[1]);
-done:
-    store_close(&c.store);
-    jws_keyset_wipe(&c.keys);
-    sodium_memzero(c.cookie_key, sizeof(c.cookie_key));
-    if (c.loaded)
-        config_free(&c.cfg);
+    rc = dispatch(&c, args, nargs);
+    ctl_close(&c);
     return rc;
 }

@@ -222,14 +222,11 @@ static int write_v2(struct store *s, const struct config *cfg, const struct jws_
         w.consent_id_bytes = raw;
         w.receipt_id = rid;
         w.expected_head = expected;
-        w.new_head.data = (char *)hblob;
-        w.new_head.len = hlen;
+        w.new_head = (struct store_blob){(char *)hblob, hlen};
         w.seq = r.seq;
-        w.receipt.data = (char *)stored;
-        w.receipt.len = receipt_encode(&r, stored);
+        w.receipt = (struct store_blob){(char *)stored, receipt_encode(&r, stored)};
         w.context_ref = ctx.ref;
-        w.context.data = ctx.json;
-        w.context.len = ctx.len;
+        w.context = (struct store_blob){ctx.json, ctx.len};
         w.ttl_seconds = (long)cfg->retention_days * 86400;
         st = store_record(s, &w, &current);
         store_blob_free(&current);
