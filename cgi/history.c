@@ -84,11 +84,20 @@ cleanup:
     return st;
 }
 
+void history_judge(struct history *h, const char *consent_id, const struct jws_keyset *keys,
+                   const char *visitor_jws)
+{
+    struct verify_contexts ctxs = {h->contexts, h->ncontexts};
+
+    verify_result_free(&h->result);
+    /* The status is in h->result (verify_passed): nothing else to report. */
+    (void)verify_stored(&h->stored, consent_id, &ctxs, keys, visitor_jws, &h->result);
+}
+
 int history_load(struct store *s, const struct jws_keyset *keys,
                  const char *consent_id, const char *visitor_jws,
                  struct history *h)
 {
-    struct verify_contexts ctxs;
     int st;
 
     memset(h, 0, sizeof(*h));
@@ -101,9 +110,7 @@ int history_load(struct store *s, const struct jws_keyset *keys,
         history_free(h);
         return st;
     }
-    ctxs.items = h->contexts;
-    ctxs.n = h->ncontexts;
-    verify_stored(&h->stored, consent_id, &ctxs, keys, visitor_jws, &h->result);
+    history_judge(h, consent_id, keys, visitor_jws);
     return STORE_OK;
 }
 

@@ -32,10 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_NOT_FOUND 1
-#define EXIT_USAGE 2
-#define EXIT_VERIFY 3
-#define EXIT_STORE 4
+/* What every command returns: its exit status (usage() lists them). */
+enum ctl_status {
+    CTL_OK = 0,
+    CTL_NOT_FOUND = 1,
+    CTL_USAGE = 2,              /* usage or configuration */
+    CTL_VERIFY = 3,             /* verification failed */
+    CTL_STORE = 4               /* store unavailable */
+};
 #define CTL_MAX_INPUT (16 * 1024 * 1024)
 #define DEFAULT_CONFIG "/etc/consentd/consentd.json"
 
@@ -87,7 +91,7 @@ static int load(struct ctl *c, int need_store)
 
     if (config_load(&c->cfg, c->config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "consentctl: %s\n", err);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     c->loaded = 1;
     st = jws_keyset_load(&c->keys, c->cfg.signing_key_path, c->cfg.retired_keys_path);
@@ -95,10 +99,10 @@ static int load(struct ctl *c, int need_store)
         st = jws_secret_load(c->cfg.cookie_secret_path, c->cookie_key);
     if (st != JWS_OK) {
         fprintf(stderr, "consentctl: %s\n", jws_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     if (!need_store)
-        return 0;
+        return CTL_OK;
     st = store_open(&c->store, &c->cfg.redis);
     if (st != STORE_OK) {
         fprintf(stderr, "consentctl: Redis (%s %s): %s\n",
@@ -107,9 +111,9 @@ static int load(struct ctl *c, int need_store)
                 : c->cfg.redis.topology == STORE_CLUSTER ? c->cfg.redis.seeds[0]
                 : c->cfg.redis.address,
                 c->store.last_error[0] ? c->store.last_error : "unavailable");
-        return EXIT_STORE;
+        return CTL_STORE;
     }
-    return 0;
+    return CTL_OK;
 }
 
 /* The caller as the audit stream and tombstones name them: "cli:<user>". */
@@ -184,9 +188,9 @@ static void print_table(const cJSON *history)
 static int store_exit(int st)
 {
     if (st == STORE_NOT_FOUND)
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     fprintf(stderr, "consentctl: %s\n", store_strerror(st));
-    return EXIT_STORE;
+    return CTL_STORE;
 }
 
 static void print_findings(const struct verify_result *r)
@@ -204,7 +208,7 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
 
     if (!receipt_valid_consent_id(id)) {
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = history_load(&c->store, &c->keys, id, NULL, &h);
     if (st != STORE_OK)
@@ -217,16 +221,16 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
         else
             fprintf(stderr, "consentctl: nothing is stored for %s\n", id);
         history_free(&h);
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     }
     if (!verify_passed(&h.result))
-        rc = EXIT_VERIFY;
+        rc = CTL_VERIFY;
     out = export_kantara == 1 ? history_kantara(&h, &c->keys) : history_json(&h, clock_wall_ms(), 1);
     if (c->json || export_kantara >= 0) {
         print_json(out);
     } else {
         printf("consent ID %s: %zu receipt(s), %s\n", id, h.result.nitems,
-               rc == 0 ? "all verified" : "VERIFICATION FAILED");
+               rc == CTL_OK ? "all verified" : "VERIFICATION FAILED");
         print_findings(&h.result);
         print_table(out);
     }
@@ -243,7 +247,7 @@ static int cmd_receipt(struct ctl *c, const char *rid)
 
     if (!receipt_valid_uuid(rid)) {
         fprintf(stderr, "consentctl: %s is not a receipt ID (UUID v4)\n", rid);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = history_receipt(&c->store, &c->keys, rid, &h, &r);
     audit(c, "receipt", rid, st == STORE_OK ? 200 : st == STORE_NOT_FOUND ? 404 : 503);
@@ -253,7 +257,7 @@ static int cmd_receipt(struct ctl *c, const char *rid)
         return store_exit(st);
     }
     rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "signature_valid")) &&
-         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "chain_valid")) ? 0 : EXIT_VERIFY;
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "chain_valid")) ? 0 : CTL_VERIFY;
     if (c->json) {
         print_json(r);
     } else {
@@ -276,7 +280,7 @@ static int cmd_erase(struct ctl *c, const char *id)
 
     if (!receipt_valid_consent_id(id)) {
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     cli_who(who, sizeof(who));
     st = history_erase(&c->store, id, who, clock_wall_ms(), &out);
@@ -291,7 +295,7 @@ static int cmd_erase(struct ctl *c, const char *id)
                st == STORE_OK ? "no copy left in Redis's data files"
                               : "Redis had not finished rewriting its data files yet");
     cJSON_Delete(out);
-    return 0;
+    return CTL_OK;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -320,16 +324,16 @@ static int verify_keys(struct ctl *c)
     int st;
 
     if (c->jwks == NULL)
-        return load(c, 0) == 0 ? 0 : -1;
+        return load(c, 0);
     memset(&c->keys, 0, sizeof(c->keys));
     text = read_all(c->jwks, &len);
     st = text != NULL ? jws_keyset_add_jwks(&c->keys, text, len) : JWS_KEYS_INVALID;
     free(text);
     if (st != JWS_OK || c->keys.nkeys == 0) {
         fprintf(stderr, "consentctl: %s: not a JWKS with Ed25519 keys\n", c->jwks);
-        return -1;
+        return CTL_USAGE;
     }
-    return 0;
+    return CTL_OK;
 }
 
 static void print_items(const struct verify_result *r)
@@ -358,7 +362,7 @@ static int verify_bare(struct ctl *c, char *text)
     verdict = verify_receipt_jws(text, &c->keys, &it);
     verify_item_free(&it);
     printf("%s\n", verdict == VERIFY_OK ? "signature valid" : verify_verdict_name(verdict));
-    return verdict == VERIFY_OK ? 0 : EXIT_VERIFY;
+    return verdict == VERIFY_OK ? 0 : CTL_VERIFY;
 }
 
 static int cmd_verify(struct ctl *c, const char *path)
@@ -369,12 +373,12 @@ static int cmd_verify(struct ctl *c, const char *path)
     cJSON *root;
     int rc;
 
-    if (verify_keys(c) != 0)
-        return EXIT_USAGE;
+    if (verify_keys(c) != CTL_OK)
+        return CTL_USAGE;
     text = read_all(path, &len);
     if (text == NULL) {
         fprintf(stderr, "consentctl: cannot read %s\n", path);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     root = cJSON_ParseWithLength(text, len);
     if (root == NULL) {
@@ -387,9 +391,10 @@ static int cmd_verify(struct ctl *c, const char *path)
     cJSON_Delete(root);
     print_items(&r);
     print_findings(&r);
-    printf("%zu receipt(s): %s\n", r.nitems, rc == 0 ? "all verified" : "VERIFICATION FAILED");
+    printf("%zu receipt(s): %s\n", r.nitems,
+           rc == VERIFY_PASSED ? "all verified" : "VERIFICATION FAILED");
     verify_result_free(&r);
-    return rc == 0 ? 0 : EXIT_VERIFY;
+    return rc == VERIFY_PASSED ? CTL_OK : CTL_VERIFY;
 }
 
 /* A visitor-held receipt against the store: still there, unchanged, and
@@ -406,11 +411,11 @@ static int cmd_verify_receipt(struct ctl *c, const char *jws)
     verify_item_free(&it);
     if (st != VERIFY_OK) {
         printf("the receipt itself does not verify: %s\n", verify_verdict_name(st));
-        return EXIT_VERIFY;
+        return CTL_VERIFY;
     }
     if (!receipt_valid_consent_id(id)) {
         printf("the receipt names no consent ID\n");
-        return EXIT_VERIFY;
+        return CTL_VERIFY;
     }
     st = history_load(&c->store, &c->keys, id, jws, &h);
     if (st != STORE_OK)
@@ -427,7 +432,7 @@ static int cmd_verify_receipt(struct ctl *c, const char *jws)
         printf("the store still has this receipt; newer receipts follow it\n");
     else
         printf("the store still has this receipt; it is the newest\n");
-    rc = verify_passed(&h.result) ? 0 : EXIT_VERIFY;
+    rc = verify_passed(&h.result) ? 0 : CTL_VERIFY;
     history_free(&h);
     return rc;
 }
@@ -442,7 +447,7 @@ static int cmd_migrate(struct ctl *c)
 
     if (archive == NULL) {
         fprintf(stderr, "consentctl: cannot open %s for appending\n", c->archive);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = migrate_run(&c->store, &c->cfg, &c->keys, archive, stdout, c->dry_run, &counts);
     if (fclose(archive) != 0 && st == STORE_OK)
@@ -453,7 +458,7 @@ static int cmd_migrate(struct ctl *c)
            c->dry_run ? "verified" : "migrated", counts.failed);
     if (st != STORE_OK)
         return store_exit(st);
-    return counts.failed > 0 ? EXIT_VERIFY : 0;
+    return counts.failed > 0 ? CTL_VERIFY : 0;
 }
 
 /* One rate as "0.750 [0.409-0.929]", or "-" without trials. */
@@ -551,18 +556,18 @@ static int cmd_stats(struct ctl *c, const char *site_id)
 
     if (site == NULL) {
         fprintf(stderr, "consentctl: no site \"%s\" in the configuration\n", site_id);
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     }
     if (c->by != NULL && stats_by_parse(c->by, &by) != 0) {
         fprintf(stderr, "consentctl: --by must be one of day, region, regime, version, "
                 "variant, category, device, language\n");
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = stats_range((long)(clock_wall_ms() / 86400000), c->cfg.stats_retention_days, c->from,
                      c->to, &from, &to);
     if (st != STATS_OK) {
         fprintf(stderr, "consentctl: %s\n", stats_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = store_stats_read(&c->store, site_id, from, to, &rows, &n);
     audit(c, "stats", site_id, st == STORE_OK ? 200 : 503);
@@ -585,7 +590,7 @@ static int cmd_stats(struct ctl *c, const char *site_id)
         print_stats_table(report, site_id, by);
     }
     cJSON_Delete(report);
-    return 0;
+    return CTL_OK;
 }
 
 static int cmd_token(struct ctl *c, const char *name)
@@ -598,7 +603,7 @@ static int cmd_token(struct ctl *c, const char *name)
 
     if (c->roles == 0 || strlen(name) == 0 || strlen(name) > CONSENT_MAX_TOKEN_NAME) {
         usage(stderr);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     randombytes_buf(raw, sizeof(raw));
     memcpy(token, "cst_", 4);
@@ -630,7 +635,7 @@ static int cmd_token(struct ctl *c, const char *name)
     cJSON_Delete(line);
     sodium_memzero(raw, sizeof(raw));
     sodium_memzero(token, sizeof(token));
-    return 0;
+    return CTL_OK;
 }
 
 /* The sub-section's presence and GPC under the reference library's names. */
@@ -665,7 +670,7 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
     st = gpp_decode(str, strlen(str), &g, err, sizeof(err));
     if (st != GPP_OK) {
         fprintf(stderr, "consentctl: not a valid GPP string: %s (%s)\n", err, gpp_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     root = cJSON_CreateObject();
     ids = cJSON_AddArrayToObject(root, "sectionIds");
@@ -698,11 +703,12 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
     if (c->json)
         print_json(root);
     cJSON_Delete(root);
-    return 0;
+    return CTL_OK;
 }
 
 /* One section of `gpp encode`'s input into s: IAB field names as `gpp
- * decode --json` prints them; fields left out keep the defaults. */
+ * decode --json` prints them; fields left out keep the defaults. CTL_OK,
+ * or CTL_USAGE with the reason in err. */
 static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, char *err,
                                  size_t errlen)
 {
@@ -710,7 +716,7 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
 
     gpp_section_init(s, id);
     if (!cJSON_IsObject(o))
-        return snprintf(err, errlen, "%s: expected an object", name), -1;
+        return snprintf(err, errlen, "%s: expected an object", name), CTL_USAGE;
     for (const cJSON *it = o->child; it; it = it->next) {
         size_t nf;
         const struct gpp_field_desc *f = gpp_section_fields(id, &nf), *fd = NULL;
@@ -722,7 +728,7 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
             (sub == GPP_SUB_GPC && strcmp(it->string, "Gpc") == 0)) {
             if (!cJSON_IsBool(it))
                 return snprintf(err, errlen, "%s.%s: expected true or false", name,
-                                it->string), -1;
+                                it->string), CTL_USAGE;
             if (strcmp(it->string, "Gpc") == 0)
                 s->gpc = cJSON_IsTrue(it);
             else
@@ -734,28 +740,28 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
                 fd = &f[r];
         if (!fd)
             return snprintf(err, errlen, "%s: no field %s in this section", name,
-                            it->string), -1;
+                            it->string), CTL_USAGE;
         if (fd->list) {
             int n = cJSON_GetArraySize(it), k = 0;
 
             if (!cJSON_IsArray(it) || n != fd->count)
                 return snprintf(err, errlen, "%s.%s: expected an array of %u values", name,
-                                fd->name, fd->count), -1;
+                                fd->name, fd->count), CTL_USAGE;
             for (const cJSON *e = it->child; e; e = e->next, k++) {
                 if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int)e->valuedouble ||
                     e->valueint < 0 || e->valueint > 255)
                     return snprintf(err, errlen, "%s.%s[%d]: expected an integer", name,
-                                    fd->name, k), -1;
+                                    fd->name, k), CTL_USAGE;
                 s->v[fd->field][k] = (unsigned char)e->valueint;
             }
         } else {
             if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
                 it->valueint < 0 || it->valueint > 255)
-                return snprintf(err, errlen, "%s.%s: expected an integer", name, fd->name), -1;
+                return snprintf(err, errlen, "%s.%s: expected an integer", name, fd->name), CTL_USAGE;
             s->v[fd->field][0] = (unsigned char)it->valueint;
         }
     }
-    return 0;
+    return CTL_OK;
 }
 
 /* sectionIds, when given, name g's sections in order. */
@@ -786,14 +792,14 @@ static int cmd_gpp_encode(const char *arg)
     size_t len;
     cJSON *root = NULL;
     const cJSON *secs;
-    int rc = EXIT_USAGE;
+    int rc = CTL_USAGE;
 
     memset(&g, 0, sizeof(g));
     if (strcmp(arg, "-") == 0) {
         text = read_all("-", &len);
         if (text == NULL) {
             fprintf(stderr, "consentctl: cannot read standard input\n");
-            return EXIT_USAGE;
+            return CTL_USAGE;
         }
         arg = text;
     }
@@ -807,7 +813,8 @@ static int cmd_gpp_encode(const char *arg)
     for (int id = GPP_SID_MIN; id <= GPP_SID_MAX; id++) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(secs, gpp_section_name(id));
 
-        if (o && gpp_section_from_json(o, id, &g.sections[g.nsections++], err, sizeof(err))) {
+        if (o && gpp_section_from_json(o, id, &g.sections[g.nsections++], err,
+                                       sizeof(err)) != CTL_OK) {
             fprintf(stderr, "consentctl: gpp encode: %s\n", err);
             goto cleanup;
         }
@@ -862,7 +869,7 @@ static int run_with_store(struct ctl *c, const char *const *args, int nargs)
 {
     int rc = load(c, 1);
 
-    if (rc != 0)
+    if (rc != CTL_OK)
         return rc;
     if (nargs == 1 && strcmp(args[0], "migrate") == 0)
         return cmd_migrate(c);
@@ -909,7 +916,7 @@ static int dispatch(struct ctl *c, const char *const *args, int nargs)
         (strcmp(args[0], "export") == 0 && c->format != NULL &&
          strcmp(c->format, "kantara") != 0 && strcmp(c->format, "native") != 0)) {
         usage(stderr);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     return run_with_store(c, args, nargs);
 }
@@ -931,7 +938,7 @@ int main(int argc, char **argv)
                 args[nargs++] = argv[i];
             if (i < argc) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return CTL_USAGE;
             }
             break;
         }
@@ -952,23 +959,23 @@ int main(int argc, char **argv)
                 c.roles |= ROLE_STATS;
             else {
                 usage(stderr);
-                return EXIT_USAGE;
+                return CTL_USAGE;
             }
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
-            return 0;
+            return CTL_OK;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0' && nargs == 0) {
             usage(stderr);
-            return EXIT_USAGE;
+            return CTL_USAGE;
         } else if (nargs < 4) {
             args[nargs++] = argv[i];
         } else {
             usage(stderr);
-            return EXIT_USAGE;
+            return CTL_USAGE;
         }
     }
     if (sodium_init() < 0)
-        return EXIT_USAGE;
+        return CTL_USAGE;
     rc = dispatch(&c, args, nargs);
     ctl_close(&c);
     return rc;
