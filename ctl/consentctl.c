@@ -558,7 +558,7 @@ static int cmd_stats(struct ctl *c, const char *site_id)
         fprintf(stderr, "consentctl: no site \"%s\" in the configuration\n", site_id);
         return CTL_NOT_FOUND;
     }
-    if (c->by != NULL && stats_by_parse(c->by, &by) != 0) {
+    if (c->by != NULL && stats_by_parse(c->by, &by) != STATS_OK) {
         fprintf(stderr, "consentctl: --by must be one of day, region, regime, version, "
                 "variant, category, device, language\n");
         return CTL_USAGE;
