@@ -350,7 +350,7 @@ Test(choice, invalid_utf8_in_a_string_value_is_refused_as_invalid_json)
         char extra[64];
 
         snprintf(extra, sizeof(extra), ",\"choices\":{\"analytics%s\":true}", bad_utf8[i].bytes);
-        cr_assert_eq(parse_with("accept_all", extra, &c, &err), -1, "%s", bad_utf8[i].name);
+        cr_assert_eq(parse_with("accept_all", extra, &c, &err), CHOICE_REFUSED, "%s", bad_utf8[i].name);
         assert_error(&err, 400, "invalid_json", NULL, NULL);
         cr_assert_str_eq(err.message, "the body is not valid UTF-8", "%s", bad_utf8[i].name);
     }
@@ -364,7 +364,7 @@ Test(choice, invalid_utf8_in_a_key_is_refused_as_invalid_json)
         char body[64];
         int n = snprintf(body, sizeof(body), "{\"site%s\":\"demo\"}", bad_utf8[i].bytes);
 
-        cr_assert_eq(parse_raw(body, (size_t)n, &err), -1, "%s", bad_utf8[i].name);
+        cr_assert_eq(parse_raw(body, (size_t)n, &err), CHOICE_REFUSED, "%s", bad_utf8[i].name);
         assert_error(&err, 400, "invalid_json", NULL, NULL);
         cr_assert_str_eq(err.message, "the body is not valid UTF-8", "%s", bad_utf8[i].name);
     }
