@@ -41,7 +41,7 @@ LIB_SRCS := common/clock.c common/jcheck.c common/textbuf.c \
             redis/address.c redis/slot.c redis/store.c redis/watch.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/main.c
 CTL_SRCS := ctl/consentctl.c ctl/migrate.c
-TEST_SUITES := request geo rules config decision receipt choice verify store slot gpp stats headcache
+TEST_SUITES := request geo rules config decision receipt choice verify history store slot gpp stats headcache
 
 RELEASE := build/release
 ASAN := build/asan
