@@ -185,22 +185,35 @@ struct group {
     size_t ncats, catcap;
 };
 
+/* arr (n elements of size bytes used of *cap) with room for one more:
+ * arr itself, or a copy of twice the room (from 16), *cap updated. NULL
+ * when out of memory (arr still valid). */
+static void *room_for_one(void *arr, size_t *cap, size_t n, size_t size)
+{
+    size_t want = *cap ? 2 * *cap : 16;
+    void *p;
+
+    if (n < *cap)
+        return arr;
+    p = realloc(arr, want * size);
+    if (p != NULL)
+        *cap = want;
+    return p;
+}
+
 static struct agg *row_of(struct group *g, const char *key)
 {
+    struct agg *rows;
+
     for (size_t i = 0; i < g->n; i++)
         if (strcmp(g->rows[i].key, key) == 0)
             return &g->rows[i];
     if (g->n == STATS_MAX_KEYS)
         return NULL;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 16;
-        struct agg *r = realloc(g->rows, cap * sizeof(*r));
-
-        if (r == NULL)
-            return NULL;
-        g->rows = r;
-        g->cap = cap;
-    }
+    rows = room_for_one(g->rows, &g->cap, g->n, sizeof(*rows));
+    if (rows == NULL)
+        return NULL;
+    g->rows = rows;
     memset(&g->rows[g->n], 0, sizeof(g->rows[0]));
     snprintf(g->rows[g->n].key, sizeof(g->rows[0].key), "%s", key);
     return &g->rows[g->n++];
@@ -208,18 +221,15 @@ static struct agg *row_of(struct group *g, const char *key)
 
 static struct cat *cat_of(struct group *g, const char *id)
 {
+    struct cat *cats;
+
     for (size_t i = 0; i < g->ncats; i++)
         if (strcmp(g->cats[i].id, id) == 0)
             return &g->cats[i];
-    if (g->ncats == g->catcap) {
-        size_t cap = g->catcap ? 2 * g->catcap : 16;
-        struct cat *c = realloc(g->cats, cap * sizeof(*c));
-
-        if (c == NULL)
-            return NULL;
-        g->cats = c;
-        g->catcap = cap;
-    }
+    cats = room_for_one(g->cats, &g->catcap, g->ncats, sizeof(*cats));
+    if (cats == NULL)
+        return NULL;
+    g->cats = cats;
     memset(&g->cats[g->ncats], 0, sizeof(g->cats[0]));
     snprintf(g->cats[g->ncats].id, sizeof(g->cats[0].id), "%s", id);
     return &g->cats[g->ncats++];
