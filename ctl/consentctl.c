@@ -319,17 +319,9 @@ static char *read_all(const char *path, size_t *len)
  * configured signing key and retired keys. */
 static int verify_keys(struct ctl *c)
 {
-    size_t len = 0;
-    char *text;
-    int st;
-
     if (c->jwks == NULL)
         return load(c, 0);
-    memset(&c->keys, 0, sizeof(c->keys));
-    text = read_all(c->jwks, &len);
-    st = text != NULL ? jws_keyset_add_jwks(&c->keys, text, len) : JWS_KEYS_INVALID;
-    free(text);
-    if (st != JWS_OK || c->keys.nkeys == 0) {
+    if (jws_keyset_load(&c->keys, NULL, c->jwks) != JWS_OK || c->keys.nkeys == 0) {
         fprintf(stderr, "consentctl: %s: not a JWKS with Ed25519 keys\n", c->jwks);
         return CTL_USAGE;
     }
