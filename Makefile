@@ -36,12 +36,12 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lfcgi -lcjson 
 LIB_SRCS := common/clock.c common/jcheck.c common/textbuf.c \
             cgi/config.c cgi/texts.c cgi/declaration.c cgi/request.c cgi/response.c \
             cgi/decision.c cgi/context.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c \
-            cgi/history.c cgi/metrics.c cgi/tally.c cgi/stats.c \
+            cgi/history.c cgi/audit.c cgi/metrics.c cgi/tally.c cgi/stats.c \
             geo/geo.c geo/rules.c gpp/gpp.c \
             redis/address.c redis/slot.c redis/store.c redis/watch.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/visitor.c cgi/reply.c cgi/main.c
 CTL_SRCS := ctl/consentctl.c ctl/migrate.c
-TEST_SUITES := request response context geo rules config decision receipt choice verify store slot gpp stats headcache
+TEST_SUITES := request response context geo rules config decision receipt choice verify history store slot gpp stats headcache
 
 RELEASE := build/release
 ASAN := build/asan

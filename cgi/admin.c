@@ -10,6 +10,7 @@
  * stream; calls without a valid token are only counted (metrics).
  */
 #include "app.h"
+#include "audit.h"
 #include "history.h"
 #include "reply.h"
 #include "router.h"
@@ -97,33 +98,16 @@ static void audit(struct request *req, const struct response *res,
                   const struct config_token *tok, const char *action)
 {
     const struct app *app = req->app;
-    char status[8], when[24], client[64], target[ADMIN_MAX_TARGET + 1];
-    const char *fields[14];
-    size_t n = 0;
+    char client[64], target[ADMIN_MAX_TARGET + 1];
+    struct audit_action a = {app_now_ms(), tok != NULL ? tok->name : "-", action, target,
+                             res->status, client, "api"};
+    struct audit_limits l = {app->cookie_key, app->cfg.audit_retention_days,
+                             app->cfg.audit_max_entries};
 
-    snprintf(status, sizeof(status), "%d", res->status);
-    snprintf(when, sizeof(when), "%lld", (long long)app_now_ms());
     audit_target(req->path_param != NULL ? req->path_param : "",
                  req->path_param != NULL ? req->path_param_len : 0, target);
-    /* Consent IDs are kept only as a keyed hash: an erased ID must not
-     * live on in the audit trail (support finds entries by hashing). */
-    if (receipt_valid_consent_id(target)) {
-        char h[17];
-
-        receipt_id_hash(app->cookie_key, target, h);
-        snprintf(target, sizeof(target), "id:%s", h);
-    }
     request_truncate_address(req->remote_addr, client, sizeof(client));
-    fields[n++] = "time_ms"; fields[n++] = when;
-    fields[n++] = "who"; fields[n++] = tok != NULL ? tok->name : "-";
-    fields[n++] = "action"; fields[n++] = action;
-    fields[n++] = "target"; fields[n++] = target;
-    fields[n++] = "status"; fields[n++] = status;
-    fields[n++] = "client"; fields[n++] = client;
-    fields[n++] = "via"; fields[n++] = "api";
-    if (store_audit(&req->worker->store, fields, n, app_now_ms(),
-                    (long long)app->cfg.audit_retention_days * 86400000,
-                    app->cfg.audit_max_entries) != STORE_OK &&
+    if (audit_append(&req->worker->store, &a, &l) != STORE_OK &&
         res->status < 500) {
         /* An admin action that cannot be audited is not done quietly. */
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"audit write failed\",\"action\":\"%s\"}\n",

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "decision.h"
+#include "../common/attrs.h"
 
 #define CHOICE_MAX_VERSION_LEN 64
 
@@ -26,6 +27,17 @@ enum choice_action {
 };
 
 extern const char *const choice_action_names[CHOICE_ACTION_COUNT];
+
+/* What choice_parse and choice_resolve return. A refusal's details (the
+ * HTTP status, error code and message the client gets) are in the
+ * struct choice_error the caller passed. */
+enum choice_status {
+    CHOICE_OK = 0,
+    CHOICE_REFUSED
+};
+
+/* "ok", "refused ..."; "unknown error" for anything else. */
+const char *choice_strerror(int status);
 
 /* A refusal: HTTP status, error code, message, and one optional detail
  * (key, value) such as the field or category at fault. Strings are static
@@ -55,19 +67,23 @@ struct choice {
  * without \u0000 escapes, one JSON object with no key repeated at any level,
  * with site, banner_version, texts_sha256, action and optional choices;
  * a known site; known categories; necessary ones not off; the site's current
- * banner version and texts. Returns 0, or -1 with err filled (400 invalid_json
+ * banner version and texts. Returns CHOICE_OK, or CHOICE_REFUSED with err
+ * filled (400 invalid_json
  * / duplicate_key / unknown_field / invalid_field, 404 unknown_site,
  * 409 stale_banner, 422 unknown_category / necessary_category). Nothing of
  * body is kept.
  */
+CONSENT_MUST_CHECK
 int choice_parse(const struct config *cfg, const char *body, size_t len,
                  struct choice *out, struct choice_error *err);
 
 /*
  * Works out every category's final state for the action under the
- * decision's locks into c->on. Returns 0, or -1 with err (422
+ * decision's locks into c->on. Returns CHOICE_OK, or CHOICE_REFUSED with
+ * err (422
  * missing_category, choices_mismatch, category_locked).
  */
+CONSENT_MUST_CHECK
 int choice_resolve(struct choice *c, const struct decision *d,
                    struct choice_error *err);
 

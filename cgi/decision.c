@@ -173,6 +173,25 @@ int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on
     return gpp_encode(&g, out, outlen) == GPP_OK ? 0 : -1;
 }
 
+void decision_gpp_fields_json(cJSON *o, const struct gpp_section *s, int with_absent_sub)
+{
+    size_t nf;
+    const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
+
+    for (size_t r = 0; r < nf; r++) {
+        if (f[r].sub && !s->sub && !with_absent_sub)
+            continue;
+        if (f[r].list) {
+            cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
+
+            for (unsigned k = 0; k < f[r].count; k++)
+                cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
+        } else {
+            cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
+        }
+    }
+}
+
 /* The fields of each section of g as the reference's toObject() lists them:
  * every field, also those of an absent second sub-section (0), and for
  * sections with a GPC sub-section GpcSegmentType and Gpc. */
@@ -180,20 +199,9 @@ static void gpp_parsed_json(cJSON *root, const struct gpp_string *g)
 {
     for (size_t i = 0; i < g->nsections; i++) {
         const struct gpp_section *s = &g->sections[i];
-        size_t nf;
-        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
         cJSON *o = cJSON_AddObjectToObject(root, gpp_section_name(s->id));
 
-        for (size_t r = 0; r < nf; r++) {
-            if (f[r].list) {
-                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
-
-                for (unsigned k = 0; k < f[r].count; k++)
-                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
-            } else {
-                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
-            }
-        }
+        decision_gpp_fields_json(o, s, 1);
         if (gpp_section_sub(s->id) == GPP_SUB_GPC) {
             cJSON_AddNumberToObject(o, "GpcSegmentType", 1);
             cJSON_AddBoolToObject(o, "Gpc", s->sub && s->gpc);

@@ -137,6 +137,15 @@ int decision_gpp(const struct config_site *site, int sid, int gpc, const int *on
  */
 cJSON *decision_gpp_ping(const char *gpp, int sid, int cmp_id);
 
+/*
+ * Adds the fields of GPP section s to o under the IAB's field names, in
+ * wire order (N-Bitfields as arrays of numbers). with_absent_sub 1 adds
+ * the fields of an absent second sub-section too (as 0s, as the reference
+ * library's toObject() does); 0 leaves them out (consentctl gpp decode).
+ * The sub-section's own markers (Gpc, ...) are the caller's.
+ */
+void decision_gpp_fields_json(cJSON *o, const struct gpp_section *s, int with_absent_sub);
+
 /* "necessary", "gpc" or NULL. */
 const char *decision_lock_name(enum decision_lock lock);
 

@@ -18,12 +18,26 @@ void history_free(struct history *h)
     memset(h, 0, sizeof(*h));
 }
 
-static int has_ref(const struct history *h, const char *ref)
+/* The loaded context whose reference is ref (hex), or NULL. */
+static const struct receipt_context *find_ref(const struct history *h, const char *ref)
 {
     for (size_t i = 0; i < h->ncontexts; i++)
         if (strcmp(h->contexts[i].ref, ref) == 0)
-            return 1;
-    return 0;
+            return &h->contexts[i];
+    return NULL;
+}
+
+/* Adds the context reference ctx (as hex) to refs[0..*n) unless there. */
+static void add_ref(char (*refs)[RECEIPT_CTX_HEX], size_t *n,
+                    const unsigned char ctx[RECEIPT_CTX_BYTES])
+{
+    char ref[RECEIPT_CTX_HEX];
+
+    sodium_bin2hex(ref, sizeof(ref), ctx, RECEIPT_CTX_BYTES);
+    for (size_t k = 0; k < *n; k++)
+        if (strcmp(refs[k], ref) == 0)
+            return;
+    memcpy(refs[(*n)++], ref, sizeof(ref));
 }
 
 /* Fetches the contexts the stored receipts and states name (one MGET). A
@@ -42,36 +56,20 @@ static int load_contexts(struct store *s, struct history *h)
         goto cleanup;
     for (size_t i = 0; i < h->stored.nitems; i++) {
         const struct store_blob *b = &h->stored.items[i].blob;
-        char ref[RECEIPT_CTX_HEX];
-        int dup = 0;
 
-        if (b->len < RECEIPT_AT_CTX + RECEIPT_CTX_BYTES)
-            continue;
-        sodium_bin2hex(ref, sizeof(ref), (const unsigned char *)b->data + RECEIPT_AT_CTX,
-                       RECEIPT_CTX_BYTES);
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = strcmp(refs[k], ref) == 0;
-        if (!dup)
-            memcpy(refs[n++], ref, sizeof(ref));
+        if (b->len >= RECEIPT_AT_CTX + RECEIPT_CTX_BYTES)
+            add_ref(refs, &n, (const unsigned char *)b->data + RECEIPT_AT_CTX);
     }
     if (h->stored.head.data != NULL &&
         receipt_head_decode((const unsigned char *)h->stored.head.data,
                             h->stored.head.len, &head) == RECEIPT_OK)
-        for (size_t i = 0; i < head.nsites && n < max; i++) {
-            char ref[RECEIPT_CTX_HEX];
-            int dup = 0;
-
-            sodium_bin2hex(ref, sizeof(ref), head.sites[i].ctx, RECEIPT_CTX_BYTES);
-            for (size_t k = 0; k < n && !dup; k++)
-                dup = strcmp(refs[k], ref) == 0;
-            if (!dup)
-                memcpy(refs[n++], ref, sizeof(ref));
-        }
+        for (size_t i = 0; i < head.nsites && n < max; i++)
+            add_ref(refs, &n, head.sites[i].ctx);
     for (size_t i = 0; i < n; i++)
         argv[i] = refs[i];
     st = n > 0 ? store_contexts(s, argv, n, blobs) : STORE_OK;
     for (size_t i = 0; st == STORE_OK && i < n; i++) {
-        if (blobs[i].data != NULL && !has_ref(h, refs[i]) &&
+        if (blobs[i].data != NULL && find_ref(h, refs[i]) == NULL &&
             receipt_context_parse(&h->contexts[h->ncontexts], refs[i], blobs[i].data,
                                   blobs[i].len) == RECEIPT_OK)
             h->ncontexts++;
@@ -84,11 +82,20 @@ cleanup:
     return st;
 }
 
+void history_judge(struct history *h, const char *consent_id, const struct jws_keyset *keys,
+                   const char *visitor_jws)
+{
+    struct verify_contexts ctxs = {h->contexts, h->ncontexts};
+
+    verify_result_free(&h->result);
+    /* The status is in h->result (verify_passed): nothing else to report. */
+    (void)verify_stored(&h->stored, consent_id, &ctxs, keys, visitor_jws, &h->result);
+}
+
 int history_load(struct store *s, const struct jws_keyset *keys,
                  const char *consent_id, const char *visitor_jws,
                  struct history *h)
 {
-    struct verify_contexts ctxs;
     int st;
 
     memset(h, 0, sizeof(*h));
@@ -101,9 +108,7 @@ int history_load(struct store *s, const struct jws_keyset *keys,
         history_free(h);
         return st;
     }
-    ctxs.items = h->contexts;
-    ctxs.n = h->ncontexts;
-    verify_stored(&h->stored, consent_id, &ctxs, keys, visitor_jws, &h->result);
+    history_judge(h, consent_id, keys, visitor_jws);
     return STORE_OK;
 }
 
@@ -136,10 +141,7 @@ static const struct receipt_context *context_of(const struct history *h,
     char hex[RECEIPT_CTX_HEX];
 
     sodium_bin2hex(hex, sizeof(hex), ref, RECEIPT_CTX_BYTES);
-    for (size_t i = 0; i < h->ncontexts; i++)
-        if (strcmp(h->contexts[i].ref, hex) == 0)
-            return &h->contexts[i];
-    return NULL;
+    return find_ref(h, hex);
 }
 
 /* The sites' states as the head states them, readable. */
@@ -239,7 +241,7 @@ cJSON *history_json(const struct history *h, int64_t now_ms, int with_private)
     if (r->visitor >= 0) {
         cJSON *v = cJSON_AddObjectToObject(root, "visitor_receipt");
 
-        cJSON_AddBoolToObject(v, "signature_valid", r->visitor == JWS_OK);
+        cJSON_AddBoolToObject(v, "signature_valid", r->visitor == VERIFY_OK);
         cJSON_AddNumberToObject(v, "seq", (double)r->visitor_seq);
         cJSON_AddBoolToObject(v, "newer_follow", (r->findings & VERIFY_F_NEWER_FOLLOWS) != 0);
         cJSON_AddBoolToObject(v, "rolled_back", (r->findings & VERIFY_F_ROLLED_BACK) != 0);

@@ -16,6 +16,7 @@
 #include "jws.h"
 #include "receipt.h"
 #include "verify.h"
+#include "../common/attrs.h"
 #include "../redis/store.h"
 
 #define HISTORY_TOMBSTONE_DAYS 3650     /* proof of erasure, kept 10 years */
@@ -31,14 +32,30 @@ struct history {
 };
 
 /*
+ * The module's status is the store's (enum store_status, store_strerror):
+ * every failure here is the store's; a history that does not verify is a
+ * loaded history whose result says so, not an error.
+ */
+
+/*
  * Loads and judges a consent ID (with visitor_jws, a receipt the visitor
  * holds, or NULL). Returns STORE_OK with h filled, or the store's status.
  */
+CONSENT_MUST_CHECK
 int history_load(struct store *s, const struct jws_keyset *keys,
                  const char *consent_id, const char *visitor_jws,
                  struct history *h);
 
 void history_free(struct history *h);
+
+/*
+ * The pure half of history_load: judges h->stored with h->contexts by the
+ * one verifier (verify_stored) into h->result (replacing an earlier
+ * result). No I/O: what history_load fetched, or a history built in
+ * memory, is judged the same way.
+ */
+void history_judge(struct history *h, const char *consent_id, const struct jws_keyset *keys,
+                   const char *visitor_jws);
 
 /*
  * The API's JSON for a loaded history: {consent_id, receipts_written,
@@ -58,6 +75,7 @@ cJSON *history_kantara(const struct history *h, const struct jws_keyset *keys);
  * plus consent_id and the history's verdict. STORE_NOT_FOUND when the index
  * or the history no longer has it (a stale index entry is removed).
  */
+CONSENT_MUST_CHECK
 int history_receipt(struct store *s, const struct jws_keyset *keys,
                     const char *receipt_id, struct history *h, cJSON **out);
 
@@ -70,6 +88,7 @@ int history_receipt(struct store *s, const struct jws_keyset *keys,
  * STORE_NOT_DURABLE (with *out set) erased on the primary but not confirmed
  * by redis.min_replicas_acked replicas in time.
  */
+CONSENT_MUST_CHECK
 int history_erase(struct store *s, const char *consent_id, const char *who,
                   int64_t now_ms, cJSON **out);
 

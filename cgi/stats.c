@@ -36,9 +36,9 @@ int stats_by_parse(const char *s, enum stats_by *by)
     for (size_t i = 0; i < sizeof(by_names) / sizeof(by_names[0]); i++)
         if (strcmp(s, by_names[i]) == 0) {
             *by = (enum stats_by)i;
-            return 0;
+            return STATS_OK;
         }
-    return -1;
+    return STATS_BAD_BY;
 }
 
 const char *stats_by_name(enum stats_by by)
@@ -55,21 +55,21 @@ int stats_day_parse(const char *s, long *day)
 
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' ||
         sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
-        return -1;
+        return STATS_BAD_DAY;
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
+            return STATS_BAD_DAY;
     if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
-        return -1;
+        return STATS_BAD_DAY;
     tm.tm_year = y - 1900;
     tm.tm_mon = m - 1;
     tm.tm_mday = d;
     t = timegm(&tm);
     /* timegm normalises 2026-02-30 to March: refuse what moved */
     if (t < 0 || tm.tm_mday != d || tm.tm_mon != m - 1)
-        return -1;
+        return STATS_BAD_DAY;
     *day = (long)(t / 86400);
-    return 0;
+    return STATS_OK;
 }
 
 void stats_day_format(long day, char *out, size_t len)
@@ -90,10 +90,10 @@ int stats_range(long today, int retention_days, const char *from, const char *to
     long first = today - retention_days + 1;
 
     *to_day = today;
-    if (to != NULL && stats_day_parse(to, to_day) != 0)
+    if (to != NULL && stats_day_parse(to, to_day) != STATS_OK)
         return STATS_BAD_TO;
     *from_day = *to_day - 29 < first ? first : *to_day - 29;
-    if (from != NULL && stats_day_parse(from, from_day) != 0)
+    if (from != NULL && stats_day_parse(from, from_day) != STATS_OK)
         return STATS_BAD_FROM;
     if (*from_day > *to_day)
         return STATS_FROM_AFTER_TO;
@@ -119,6 +119,13 @@ const char *stats_strerror(int status)
         return "\"to\" is after today (UTC)";
     case STATS_OVER_RETENTION:
         return "\"from\" is older than the counts are kept (stats.retention_days)";
+    case STATS_BAD_DAY:
+        return "not a date YYYY-MM-DD";
+    case STATS_BAD_BY:
+        return "\"by\" must be one of day, region, regime, version, variant, category, "
+               "device, language";
+    case STATS_NO_MEMORY:
+        return "out of memory";
     default:
         return "unknown error";
     }
@@ -178,22 +185,35 @@ struct group {
     size_t ncats, catcap;
 };
 
+/* arr (n elements of size bytes used of *cap) with room for one more:
+ * arr itself, or a copy of twice the room (from 16), *cap updated. NULL
+ * when out of memory (arr still valid). */
+static void *room_for_one(void *arr, size_t *cap, size_t n, size_t size)
+{
+    size_t want = *cap ? 2 * *cap : 16;
+    void *p;
+
+    if (n < *cap)
+        return arr;
+    p = realloc(arr, want * size);
+    if (p != NULL)
+        *cap = want;
+    return p;
+}
+
 static struct agg *row_of(struct group *g, const char *key)
 {
+    struct agg *rows;
+
     for (size_t i = 0; i < g->n; i++)
         if (strcmp(g->rows[i].key, key) == 0)
             return &g->rows[i];
     if (g->n == STATS_MAX_KEYS)
         return NULL;
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? 2 * g->cap : 16;
-        struct agg *r = realloc(g->rows, cap * sizeof(*r));
-
-        if (r == NULL)
-            return NULL;
-        g->rows = r;
-        g->cap = cap;
-    }
+    rows = room_for_one(g->rows, &g->cap, g->n, sizeof(*rows));
+    if (rows == NULL)
+        return NULL;
+    g->rows = rows;
     memset(&g->rows[g->n], 0, sizeof(g->rows[0]));
     snprintf(g->rows[g->n].key, sizeof(g->rows[0].key), "%s", key);
     return &g->rows[g->n++];
@@ -201,18 +221,15 @@ static struct agg *row_of(struct group *g, const char *key)
 
 static struct cat *cat_of(struct group *g, const char *id)
 {
+    struct cat *cats;
+
     for (size_t i = 0; i < g->ncats; i++)
         if (strcmp(g->cats[i].id, id) == 0)
             return &g->cats[i];
-    if (g->ncats == g->catcap) {
-        size_t cap = g->catcap ? 2 * g->catcap : 16;
-        struct cat *c = realloc(g->cats, cap * sizeof(*c));
-
-        if (c == NULL)
-            return NULL;
-        g->cats = c;
-        g->catcap = cap;
-    }
+    cats = room_for_one(g->cats, &g->catcap, g->ncats, sizeof(*cats));
+    if (cats == NULL)
+        return NULL;
+    g->cats = cats;
     memset(&g->cats[g->ncats], 0, sizeof(g->cats[0]));
     snprintf(g->cats[g->ncats].id, sizeof(g->cats[0].id), "%s", id);
     return &g->cats[g->ncats++];
@@ -353,62 +370,92 @@ static cJSON *experiment_json(const struct group *g, const char *baseline)
     return o;
 }
 
+/* Adds one stored count to the totals, its category and the row its key
+ * names. Returns STATS_OK, or STATS_NO_MEMORY. */
+static int group_add(struct group *g, enum stats_by by, const struct store_stat *row,
+                     char dims[TALLY_NDIMS][TALLY_MAX_PART], const char *event)
+{
+    const char *cat = add_event(&g->total, event, row->count), *key;
+    char day[16];
+    struct agg *a;
+
+    if (cat != NULL) {
+        struct cat *c = cat_of(g, cat);
+
+        if (c == NULL)
+            return STATS_NO_MEMORY;
+        if (event[1] == 'n')
+            c->on += row->count;
+        else
+            c->off += row->count;
+    }
+    if (by == STATS_BY_CATEGORY)
+        return STATS_OK;
+    if (by == STATS_BY_DAY) {
+        stats_day_format(row->day, day, sizeof(day));
+        key = day;
+    } else {
+        key = dims[by_dim[by]];
+    }
+    a = row_of(g, key);
+    if (a == NULL)
+        return STATS_NO_MEMORY;
+    add_event(a, event, row->count);
+    return STATS_OK;
+}
+
+/* The stored counts of from..to grouped by by (every day of the range a
+ * row when by day), sorted by key. STATS_OK or STATS_NO_MEMORY. */
+static int group_rows(struct group *g, long from, long to, enum stats_by by,
+                      const struct store_stat *rows, size_t n)
+{
+    char dims[TALLY_NDIMS][TALLY_MAX_PART], event[TALLY_MAX_PART], day[16];
+    int st = STATS_OK;
+
+    if (by == STATS_BY_DAY)     /* every day of the range, also the empty ones */
+        for (long d = from; d <= to && st == STATS_OK; d++) {
+            stats_day_format(d, day, sizeof(day));
+            st = row_of(g, day) != NULL ? STATS_OK : STATS_NO_MEMORY;
+        }
+    for (size_t i = 0; i < n && st == STATS_OK; i++)
+        if (rows[i].day >= from && rows[i].day <= to &&
+            tally_field_parse(rows[i].field, dims, event, sizeof(event)) == 0)
+            st = group_add(g, by, &rows[i], dims, event);
+    if (st != STATS_OK)
+        return st;
+    if (g->n > 0)
+        qsort(g->rows, g->n, sizeof(*g->rows), by_key);
+    if (g->ncats > 0)
+        qsort(g->cats, g->ncats, sizeof(*g->cats), cat_by_id);
+    return STATS_OK;
+}
+
+/* The report's "total": every count, and each category's on/off. */
+static cJSON *total_json(struct group *g)
+{
+    cJSON *total, *cats;
+
+    snprintf(g->total.key, sizeof(g->total.key), "total");
+    total = agg_json(&g->total);
+    cats = cJSON_AddObjectToObject(total, "categories");
+    for (size_t i = 0; i < g->ncats; i++) {
+        cJSON *c = cat_json(g->cats[i].id, g->cats[i].on, g->cats[i].off);
+
+        cJSON_DeleteItemFromObjectCaseSensitive(c, "key");
+        cJSON_AddItemToObject(cats, g->cats[i].id, c);
+    }
+    return total;
+}
+
 cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
                     const char *baseline, const struct store_stat *rows, size_t n)
 {
     struct group g = {0};
-    char dims[TALLY_NDIMS][TALLY_MAX_PART], event[TALLY_MAX_PART], day[16];
-    cJSON *root = NULL, *arr, *total, *cats;
-    int ok = 1;
+    char day[16];
+    cJSON *root = NULL, *arr;
 
-    if (by == STATS_BY_DAY)     /* every day of the range, also the empty ones */
-        for (long d = from; d <= to && ok; d++) {
-            stats_day_format(d, day, sizeof(day));
-            ok = row_of(&g, day) != NULL;
-        }
-    for (size_t i = 0; i < n && ok; i++) {
-        struct agg *a;
-        const char *cat;
-        const char *key;
-
-        if (rows[i].day < from || rows[i].day > to ||
-            tally_field_parse(rows[i].field, dims, event, sizeof(event)) != 0)
-            continue;
-        cat = add_event(&g.total, event, rows[i].count);
-        if (cat != NULL) {
-            struct cat *c = cat_of(&g, cat);
-
-            if (c == NULL) {
-                ok = 0;
-                break;
-            }
-            if (event[1] == 'n')
-                c->on += rows[i].count;
-            else
-                c->off += rows[i].count;
-        }
-        if (by == STATS_BY_CATEGORY)
-            continue;
-        if (by == STATS_BY_DAY) {
-            stats_day_format(rows[i].day, day, sizeof(day));
-            key = day;
-        } else {
-            key = dims[by_dim[by]];
-        }
-        a = row_of(&g, key);
-        if (a == NULL) {
-            ok = 0;
-            break;
-        }
-        add_event(a, event, rows[i].count);
-    }
-    if (!ok)
+    if (group_rows(&g, from, to, by, rows, n) != STATS_OK)
         goto cleanup;
-    if (g.n > 0)
-        qsort(g.rows, g.n, sizeof(*g.rows), by_key);
-    if (g.ncats > 0)
-        qsort(g.cats, g.ncats, sizeof(*g.cats), cat_by_id);
-
     root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "site", site);
     stats_day_format(from, day, sizeof(day));
@@ -423,16 +470,7 @@ cJSON *stats_report(const char *site, long from, long to, enum stats_by by,
     else
         for (size_t i = 0; i < g.n; i++)
             cJSON_AddItemToArray(arr, agg_json(&g.rows[i]));
-    snprintf(g.total.key, sizeof(g.total.key), "total");
-    total = agg_json(&g.total);
-    cats = cJSON_AddObjectToObject(total, "categories");
-    for (size_t i = 0; i < g.ncats; i++) {
-        cJSON *c = cat_json(g.cats[i].id, g.cats[i].on, g.cats[i].off);
-
-        cJSON_DeleteItemFromObjectCaseSensitive(c, "key");
-        cJSON_AddItemToObject(cats, g.cats[i].id, c);
-    }
-    cJSON_AddItemToObject(root, "total", total);
+    cJSON_AddItemToObject(root, "total", total_json(&g));
     if (by == STATS_BY_VARIANT && baseline != NULL)
         cJSON_AddItemToObject(root, "experiment", experiment_json(&g, baseline));
 cleanup:

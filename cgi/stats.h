@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
+#include "../common/attrs.h"
 #include "../redis/store.h"
 
 #define STATS_Z95 1.959963984540054   /* the normal quantile of 97.5% */
@@ -33,31 +34,36 @@ enum stats_by {
     STATS_BY_LANGUAGE
 };
 
-/* A rate and its 95% interval; n == 0 gives no rate (valid 0). */
-struct stats_interval {
-    int valid;
-    double rate, low, high;
-};
-
-/* "day", "region", ... -> *by. -1 for anything else. */
-int stats_by_parse(const char *s, enum stats_by *by);
-const char *stats_by_name(enum stats_by by);
-
-/* "YYYY-MM-DD" (a real date, 1970 or later) -> days since 1970-01-01. -1
- * when malformed. */
-int stats_day_parse(const char *s, long *day);
-
-/* days since 1970-01-01 -> "YYYY-MM-DD" (out: 11 bytes or more). */
-void stats_day_format(long day, char *out, size_t len);
-
 enum stats_status {
     STATS_OK = 0,
     STATS_BAD_FROM,         /* "from" is not a date YYYY-MM-DD */
     STATS_BAD_TO,           /* "to" is not a date YYYY-MM-DD */
     STATS_FROM_AFTER_TO,
     STATS_TO_FUTURE,        /* "to" is after today (UTC) */
-    STATS_OVER_RETENTION    /* "from" is older than the counts are kept */
+    STATS_OVER_RETENTION,   /* "from" is older than the counts are kept */
+    STATS_BAD_DAY,          /* not a date YYYY-MM-DD (1970 or later) */
+    STATS_BAD_BY,           /* not a grouping stats_by_parse knows */
+    STATS_NO_MEMORY
 };
+
+/* A rate and its 95% interval; n == 0 gives no rate (valid 0). */
+struct stats_interval {
+    int valid;
+    double rate, low, high;
+};
+
+/* "day", "region", ... -> *by: STATS_OK, or STATS_BAD_BY for anything else. */
+CONSENT_MUST_CHECK
+int stats_by_parse(const char *s, enum stats_by *by);
+const char *stats_by_name(enum stats_by by);
+
+/* "YYYY-MM-DD" (a real date, 1970 or later) -> days since 1970-01-01:
+ * STATS_OK, or STATS_BAD_DAY when malformed. */
+CONSENT_MUST_CHECK
+int stats_day_parse(const char *s, long *day);
+
+/* days since 1970-01-01 -> "YYYY-MM-DD" (out: 11 bytes or more). */
+void stats_day_format(long day, char *out, size_t len);
 
 /*
  * The range of days a report covers, from the parameters as given (NULL:
@@ -65,6 +71,7 @@ enum stats_status {
  * day kept). Returns STATS_OK with *from_day and *to_day, or what is wrong.
  * consentd and consentctl take the same range by this one rule.
  */
+CONSENT_MUST_CHECK
 int stats_range(long today, int retention_days, const char *from, const char *to,
                 long *from_day, long *to_day);
 

@@ -2,6 +2,7 @@
  * verify.c - see verify.h.
  */
 #include "verify.h"
+#include "../common/jcheck.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,20 @@ cJSON *verify_findings_json(unsigned findings)
     return a;
 }
 
+const char *verify_strerror(int status)
+{
+    switch (status) {
+    case VERIFY_PASSED:
+        return "passed";
+    case VERIFY_FAILED:
+        return "failed";
+    case VERIFY_NO_MEMORY:
+        return "out of memory";
+    default:
+        return "unknown error";
+    }
+}
+
 int verify_passed(const struct verify_result *r)
 {
     return (r->findings & VERIFY_FAILURES) == 0;
@@ -50,29 +65,16 @@ int verify_passed(const struct verify_result *r)
 
 void verify_result_free(struct verify_result *r)
 {
-    for (size_t i = 0; i < r->nitems; i++) {
-        free(r->items[i].payload);
-        free(r->items[i].jws);
-        cJSON_Delete(r->items[i].parsed);
-    }
+    for (size_t i = 0; i < r->nitems; i++)
+        verify_item_free(&r->items[i]);
     free(r->items);
     free(r->head_jws);
     memset(r, 0, sizeof(*r));
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
-}
+/* A payload's string member ("" when absent), number member (-1). */
+static const char *jstr(const cJSON *o, const char *k) { return jcheck_get_string(o, k, ""); }
+static double jnum(const cJSON *o, const char *k) { return jcheck_get_number(o, k, -1); }
 
 static void parse_item(struct verify_item *it)
 {
@@ -193,38 +195,27 @@ static void check_states(struct verify_result *r, const struct receipt *decoded)
     }
 }
 
-/* A visitor-held receipt against the history (rollback evidence). */
+/* A visitor-held receipt against the history (rollback evidence); the
+ * receipt itself is held to the rule of every signed receipt. */
 static void check_visitor(struct verify_result *r, const struct jws_keyset *keys,
                           const char *jws)
 {
-    char *payload = NULL, h[RECEIPT_HASH_HEX];
-    size_t len = 0;
-    cJSON *p;
-    double seq;
+    struct verify_item v;
 
-    r->visitor = jws_verify(keys, jws, &payload, &len, NULL);
-    if (r->visitor != JWS_OK) {
-        free(payload);
-        r->findings |= VERIFY_F_VISITOR_MISMATCH;
-        return;
-    }
-    p = cJSON_ParseWithLength(payload, len);
-    seq = jnum(p, "seq");
-    receipt_sha256_hex(payload, len, h);
-    r->visitor_seq = seq > 0 ? (uint32_t)seq : 0;
-    if (strcmp(jstr(p, "consent_id"), r->consent_id) != 0 || seq < 1) {
+    r->visitor = verify_receipt_jws(jws, keys, &v);
+    r->visitor_seq = v.seq;
+    if (r->visitor != VERIFY_OK || strcmp(jstr(v.parsed, "consent_id"), r->consent_id) != 0) {
         r->findings |= VERIFY_F_VISITOR_MISMATCH;
     } else if (!r->has_head || r->visitor_seq > r->head.count) {
         r->findings |= VERIFY_F_ROLLED_BACK;
     } else {
         for (size_t i = 0; i < r->nitems; i++)
-            if (r->items[i].seq == r->visitor_seq && strcmp(r->items[i].sha256, h) != 0)
+            if (r->items[i].seq == r->visitor_seq && strcmp(r->items[i].sha256, v.sha256) != 0)
                 r->findings |= VERIFY_F_VISITOR_MISMATCH;
         if (r->visitor_seq < r->head.count)
             r->findings |= VERIFY_F_NEWER_FOLLOWS;
     }
-    cJSON_Delete(p);
-    free(payload);
+    verify_item_free(&v);
 }
 
 static const struct receipt_context *find_context(const struct verify_contexts *ctxs,
@@ -287,7 +278,7 @@ int verify_stored(const struct store_history *h, const char *consent_id,
     if (out->items == NULL || decoded == NULL) {
         free(decoded);
         out->findings |= VERIFY_F_RECEIPT;
-        return 1;
+        return VERIFY_NO_MEMORY;
     }
     if (h->head.data != NULL) {
         out->has_head = receipt_head_decode((const unsigned char *)h->head.data,
@@ -323,7 +314,7 @@ int verify_stored(const struct store_history *h, const char *consent_id,
     if (visitor_jws != NULL)
         check_visitor(out, keys, visitor_jws);
     free(decoded);
-    return verify_passed(out) ? 0 : 1;
+    return verify_passed(out) ? VERIFY_PASSED : VERIFY_FAILED;
 }
 
 /* ---- exports ---- */
@@ -408,26 +399,20 @@ static int by_item_seq(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-static void export_item(struct verify_result *r, const cJSON *item,
-                        const struct jws_keyset *keys)
+int verify_receipt_jws(const char *jws, const struct jws_keyset *keys,
+                       struct verify_item *it)
 {
-    const cJSON *jws = cJSON_GetObjectItemCaseSensitive(item, "jws");
-    struct verify_item *it = &r->items[r->nitems++];
     int st;
     double seq;
 
-    if (!cJSON_IsString(jws))
-        jws = cJSON_GetObjectItemCaseSensitive(item, "x-jws");
-    if (!cJSON_IsString(jws)) {
-        it->verdict = VERIFY_UNSIGNED;
-        return;
-    }
-    it->jws = strdup(jws->valuestring);
-    st = jws_verify(keys, jws->valuestring, &it->payload, &it->len, it->kid);
+    memset(it, 0, sizeof(*it));
+    it->site = "";
+    it->jws = strdup(jws);
+    st = jws_verify(keys, jws, &it->payload, &it->len, it->kid);
     if (it->payload == NULL) {
         it->verdict = st == JWS_UNKNOWN_KID ? VERIFY_UNKNOWN_KID
                     : st == JWS_BAD_HEADER ? VERIFY_BAD_HEADER : VERIFY_MALFORMED;
-        return;
+        return it->verdict;
     }
     parse_item(it);
     seq = jnum(it->parsed, "seq");
@@ -436,10 +421,34 @@ static void export_item(struct verify_result *r, const cJSON *item,
         it->verdict = VERIFY_MALFORMED;
     else if (st != JWS_OK)
         it->verdict = VERIFY_BAD_SIGNATURE;
-    else if (!copy_matches(item, it, keys))
-        it->verdict = VERIFY_COPY_DIFFERS;
     else if (strcmp(jstr(it->parsed, "kid"), it->kid) != 0)
         it->verdict = VERIFY_BAD_HEADER;
+    return it->verdict;
+}
+
+void verify_item_free(struct verify_item *it)
+{
+    free(it->payload);
+    free(it->jws);
+    cJSON_Delete(it->parsed);
+    memset(it, 0, sizeof(*it));
+}
+
+static void export_item(struct verify_result *r, const cJSON *item,
+                        const struct jws_keyset *keys)
+{
+    const cJSON *jws = cJSON_GetObjectItemCaseSensitive(item, "jws");
+    struct verify_item *it = &r->items[r->nitems++];
+
+    if (!cJSON_IsString(jws))
+        jws = cJSON_GetObjectItemCaseSensitive(item, "x-jws");
+    if (!cJSON_IsString(jws)) {
+        it->verdict = VERIFY_UNSIGNED;
+        return;
+    }
+    if (verify_receipt_jws(jws->valuestring, keys, it) == VERIFY_OK &&
+        !copy_matches(item, it, keys))
+        it->verdict = VERIFY_COPY_DIFFERS;
 }
 
 int verify_export(const cJSON *root, const struct jws_keyset *keys,
@@ -455,7 +464,7 @@ int verify_export(const cJSON *root, const struct jws_keyset *keys,
     out->items = calloc(n + 1, sizeof(*out->items));
     if (out->items == NULL) {
         out->findings |= VERIFY_F_RECEIPT;
-        return 1;
+        return VERIFY_NO_MEMORY;
     }
     if (cJSON_IsArray(list)) {
         cJSON_ArrayForEach(item, list)
@@ -485,11 +494,11 @@ int verify_export(const cJSON *root, const struct jws_keyset *keys,
         /* One receipt on its own: its signature and copy are all there is. */
         if (out->items[0].verdict != VERIFY_OK)
             out->findings |= VERIFY_F_RECEIPT;
-        return verify_passed(out) ? 0 : 1;
+        return verify_passed(out) ? VERIFY_PASSED : VERIFY_FAILED;
     }
     check_sequence(out);
     check_states(out, NULL);
-    return verify_passed(out) ? 0 : 1;
+    return verify_passed(out) ? VERIFY_PASSED : VERIFY_FAILED;
 }
 
 /* ---- Kantara ---- */

@@ -20,7 +20,19 @@
 
 #include "jws.h"
 #include "receipt.h"
+#include "../common/attrs.h"
 #include "../redis/store.h"
+
+/* What verify_stored and verify_export return: whether the history as a
+ * whole passed (the details are in the result either way). */
+enum verify_status {
+    VERIFY_PASSED = 0,
+    VERIFY_FAILED,              /* a verdict or finding failed it */
+    VERIFY_NO_MEMORY            /* could not judge (finding receipt_failed) */
+};
+
+/* "passed", "failed", ...; "unknown error" for anything else. */
+const char *verify_strerror(int status);
 
 /* Per receipt. */
 enum verify_verdict {
@@ -81,7 +93,8 @@ struct verify_result {
     struct receipt_head head;           /* valid when has_head */
     int seal;                           /* jws_status of the seal; -1 none */
     char *head_jws;                     /* the head statement as a JWS (owned) */
-    int visitor;                        /* -1 none given, else a jws_status */
+    int visitor;                        /* -1 none given, else the verdict of
+                                           the visitor's receipt (VERIFY_OK) */
     uint32_t visitor_seq;
     char consent_id[CONSENT_ID_LEN + 1];
 };
@@ -97,8 +110,9 @@ struct verify_contexts {
  * stored form and context, checks signatures with keys (each with the key
  * its kid names), the chain, the sealed head and each site's state, and
  * visitor_jws when given (may be NULL). out is filled (free with
- * verify_result_free) even when the history fails; returns 0 when every
- * check passed, 1 when something failed.
+ * verify_result_free) even when the history fails; returns VERIFY_PASSED
+ * when every check passed, VERIFY_FAILED when something failed (a caller
+ * that reads out->findings may ignore the status).
  */
 int verify_stored(const struct store_history *h, const char *consent_id,
                   const struct verify_contexts *ctxs, const struct jws_keyset *keys,
@@ -109,10 +123,28 @@ int verify_stored(const struct store_history *h, const char *consent_id,
  * or a single receipt object holding "jws"/"x-jws"): every item must be
  * signed, its readable copy or Kantara fields must say exactly what the
  * signed payload says, and with a "head" the sequence must be complete.
- * Returns 0 when every check passed, 1 otherwise.
+ * Returns VERIFY_PASSED when every check passed, else VERIFY_FAILED (or
+ * VERIFY_NO_MEMORY); out is filled either way.
  */
+CONSENT_MUST_CHECK
 int verify_export(const cJSON *root, const struct jws_keyset *keys,
                   struct verify_result *out);
+
+/*
+ * One receipt as a compact JWS, on its own: the rule every signed receipt
+ * is held to wherever it turns up (an export's items, a bare JWS handed to
+ * consentctl verify): the header names a known kid with alg EdDSA, the
+ * signature verifies, the payload is a receipt (JSON with seq >= 1) and
+ * names the kid that signed it. A signed JWS that is no receipt (a head
+ * statement, say) is VERIFY_MALFORMED. Fills it (free with
+ * verify_item_free) on every path and returns its verdict.
+ */
+CONSENT_MUST_CHECK
+int verify_receipt_jws(const char *jws, const struct jws_keyset *keys,
+                       struct verify_item *it);
+
+/* Frees what one item owns. Safe on a zeroed struct. */
+void verify_item_free(struct verify_item *it);
 
 /* Frees what a result owns. Safe on a zeroed struct. */
 void verify_result_free(struct verify_result *r);

@@ -449,3 +449,17 @@ const cJSON *jcheck_duplicate_key(const cJSON *tree, char *path)
         return NULL;
     return duplicate_below(tree, "$", path);
 }
+
+const char *jcheck_get_string(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+double jcheck_get_number(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}

@@ -124,4 +124,10 @@ const cJSON *jcheck_duplicate_key(const cJSON *tree, char *path);
 /* 1 when s is 1..maxlen characters of [a-z0-9_-], else 0. */
 int jcheck_is_token(const char *s, size_t maxlen);
 
+/* Lenient reads of an already judged tree (a signed payload, a report):
+ * the string member key of o, or dflt when o has none (borrowed from o);
+ * the number member key, or dflt. o may be NULL. */
+const char *jcheck_get_string(const cJSON *o, const char *key, const char *dflt);
+double jcheck_get_number(const cJSON *o, const char *key, double dflt);
+
 #endif

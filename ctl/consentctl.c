@@ -11,7 +11,9 @@
  * Exit codes: 0 ok, 1 not found, 2 usage or configuration, 3 verification
  * failed, 4 store unavailable.
  */
+#include "../cgi/audit.h"
 #include "../cgi/config.h"
+#include "../cgi/decision.h"
 #include "../cgi/history.h"
 #include "../cgi/jws.h"
 #include "../cgi/receipt.h"
@@ -21,6 +23,7 @@
 #include "../redis/store.h"
 #include "migrate.h"
 #include "../common/clock.h"
+#include "../common/jcheck.h"
 
 #include <pwd.h>
 #include <stdio.h>
@@ -29,10 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_NOT_FOUND 1
-#define EXIT_USAGE 2
-#define EXIT_VERIFY 3
-#define EXIT_STORE 4
+/* What every command returns: its exit status (usage() lists them). */
+enum ctl_status {
+    CTL_OK = 0,
+    CTL_NOT_FOUND = 1,
+    CTL_USAGE = 2,              /* usage or configuration */
+    CTL_VERIFY = 3,             /* verification failed */
+    CTL_STORE = 4               /* store unavailable */
+};
 #define CTL_MAX_INPUT (16 * 1024 * 1024)
 #define DEFAULT_CONFIG "/etc/consentd/consentd.json"
 
@@ -84,7 +91,7 @@ static int load(struct ctl *c, int need_store)
 
     if (config_load(&c->cfg, c->config_path, err, sizeof(err)) != CONFIG_OK) {
         fprintf(stderr, "consentctl: %s\n", err);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     c->loaded = 1;
     st = jws_keyset_load(&c->keys, c->cfg.signing_key_path, c->cfg.retired_keys_path);
@@ -92,10 +99,10 @@ static int load(struct ctl *c, int need_store)
         st = jws_secret_load(c->cfg.cookie_secret_path, c->cookie_key);
     if (st != JWS_OK) {
         fprintf(stderr, "consentctl: %s\n", jws_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     if (!need_store)
-        return 0;
+        return CTL_OK;
     st = store_open(&c->store, &c->cfg.redis);
     if (st != STORE_OK) {
         fprintf(stderr, "consentctl: Redis (%s %s): %s\n",
@@ -104,33 +111,33 @@ static int load(struct ctl *c, int need_store)
                 : c->cfg.redis.topology == STORE_CLUSTER ? c->cfg.redis.seeds[0]
                 : c->cfg.redis.address,
                 c->store.last_error[0] ? c->store.last_error : "unavailable");
-        return EXIT_STORE;
+        return CTL_STORE;
     }
-    return 0;
+    return CTL_OK;
 }
 
-static void audit(struct ctl *c, const char *action, const char *id, int code)
+/* The caller as the audit stream and tombstones name them: "cli:<user>". */
+static void cli_who(char *who, size_t len)
 {
     struct passwd *pw = getpwuid(getuid());
-    char who[96], status[8], when[24], target[64];
-    const char *f[] = {"time_ms", when, "who", who, "action", action,
-                       "target", target, "status", status, "via", "cli"};
 
-    snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
-    snprintf(status, sizeof(status), "%d", code);
-    /* consent IDs only as their keyed hash, as the API does */
-    if (receipt_valid_consent_id(id)) {
-        char h[17];
+    snprintf(who, len, "cli:%s", pw != NULL ? pw->pw_name : "?");
+}
 
-        receipt_id_hash(c->cookie_key, id, h);
-        snprintf(target, sizeof(target), "id:%s", h);
-    } else {
-        snprintf(target, sizeof(target), "%s", id);
-    }
-    snprintf(when, sizeof(when), "%lld", (long long)clock_wall_ms());
-    store_audit(&c->store, f, 12, clock_wall_ms(),
-                (long long)c->cfg.audit_retention_days * 86400000,
-                c->cfg.audit_max_entries);
+/* Appends the action to the API's audit stream, via=cli. A command whose
+ * action cannot be audited says so (it has run: there is no undoing it). */
+static void audit(struct ctl *c, const char *action, const char *target, int code)
+{
+    char who[96];
+    struct audit_action a = {clock_wall_ms(), who, action, target, code, NULL, "cli"};
+    struct audit_limits l = {c->cookie_key, c->cfg.audit_retention_days,
+                             c->cfg.audit_max_entries};
+    int st;
+
+    cli_who(who, sizeof(who));
+    st = audit_append(&c->store, &a, &l);
+    if (st != STORE_OK && code < 500)
+        fprintf(stderr, "consentctl: audit write failed: %s\n", store_strerror(st));
 }
 
 static void print_json(const cJSON *o)
@@ -142,12 +149,7 @@ static void print_json(const cJSON *o)
     cJSON_free(s);
 }
 
-static const char *jstr(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "-";
-}
+static const char *jstr(const cJSON *o, const char *k) { return jcheck_get_string(o, k, "-"); }
 
 /* One line per receipt: what support staff read to answer a visitor. */
 static void print_table(const cJSON *history)
@@ -186,9 +188,9 @@ static void print_table(const cJSON *history)
 static int store_exit(int st)
 {
     if (st == STORE_NOT_FOUND)
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     fprintf(stderr, "consentctl: %s\n", store_strerror(st));
-    return EXIT_STORE;
+    return CTL_STORE;
 }
 
 static void print_findings(const struct verify_result *r)
@@ -206,7 +208,7 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
 
     if (!receipt_valid_consent_id(id)) {
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = history_load(&c->store, &c->keys, id, NULL, &h);
     if (st != STORE_OK)
@@ -219,16 +221,16 @@ static int cmd_lookup(struct ctl *c, const char *id, int export_kantara)
         else
             fprintf(stderr, "consentctl: nothing is stored for %s\n", id);
         history_free(&h);
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     }
     if (!verify_passed(&h.result))
-        rc = EXIT_VERIFY;
+        rc = CTL_VERIFY;
     out = export_kantara == 1 ? history_kantara(&h, &c->keys) : history_json(&h, clock_wall_ms(), 1);
     if (c->json || export_kantara >= 0) {
         print_json(out);
     } else {
         printf("consent ID %s: %zu receipt(s), %s\n", id, h.result.nitems,
-               rc == 0 ? "all verified" : "VERIFICATION FAILED");
+               rc == CTL_OK ? "all verified" : "VERIFICATION FAILED");
         print_findings(&h.result);
         print_table(out);
     }
@@ -245,7 +247,7 @@ static int cmd_receipt(struct ctl *c, const char *rid)
 
     if (!receipt_valid_uuid(rid)) {
         fprintf(stderr, "consentctl: %s is not a receipt ID (UUID v4)\n", rid);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = history_receipt(&c->store, &c->keys, rid, &h, &r);
     audit(c, "receipt", rid, st == STORE_OK ? 200 : st == STORE_NOT_FOUND ? 404 : 503);
@@ -255,7 +257,7 @@ static int cmd_receipt(struct ctl *c, const char *rid)
         return store_exit(st);
     }
     rc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "signature_valid")) &&
-         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "chain_valid")) ? 0 : EXIT_VERIFY;
+         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "chain_valid")) ? 0 : CTL_VERIFY;
     if (c->json) {
         print_json(r);
     } else {
@@ -272,16 +274,15 @@ static int cmd_receipt(struct ctl *c, const char *rid)
 
 static int cmd_erase(struct ctl *c, const char *id)
 {
-    struct passwd *pw = getpwuid(getuid());
     char who[96];
     cJSON *out = NULL;
     int st;
 
     if (!receipt_valid_consent_id(id)) {
         fprintf(stderr, "consentctl: %s is not a well-formed consent ID\n", id);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
-    snprintf(who, sizeof(who), "cli:%s", pw != NULL ? pw->pw_name : "?");
+    cli_who(who, sizeof(who));
     st = history_erase(&c->store, id, who, clock_wall_ms(), &out);
     audit(c, "erase", id, st == STORE_OK ? 200 : st == STORE_TIMEOUT ? 202 : 503);
     if (st != STORE_OK && st != STORE_TIMEOUT)
@@ -294,7 +295,7 @@ static int cmd_erase(struct ctl *c, const char *id)
                st == STORE_OK ? "no copy left in Redis's data files"
                               : "Redis had not finished rewriting its data files yet");
     cJSON_Delete(out);
-    return 0;
+    return CTL_OK;
 }
 
 static char *read_all(const char *path, size_t *len)
@@ -318,21 +319,13 @@ static char *read_all(const char *path, size_t *len)
  * configured signing key and retired keys. */
 static int verify_keys(struct ctl *c)
 {
-    size_t len = 0;
-    char *text;
-    int st;
-
     if (c->jwks == NULL)
-        return load(c, 0) == 0 ? 0 : -1;
-    memset(&c->keys, 0, sizeof(c->keys));
-    text = read_all(c->jwks, &len);
-    st = text != NULL ? jws_keyset_add_jwks(&c->keys, text, len) : JWS_KEYS_INVALID;
-    free(text);
-    if (st != JWS_OK || c->keys.nkeys == 0) {
+        return load(c, 0);
+    if (jws_keyset_load(&c->keys, NULL, c->jwks) != JWS_OK || c->keys.nkeys == 0) {
         fprintf(stderr, "consentctl: %s: not a JWKS with Ed25519 keys\n", c->jwks);
-        return -1;
+        return CTL_USAGE;
     }
-    return 0;
+    return CTL_OK;
 }
 
 static void print_items(const struct verify_result *r)
@@ -348,18 +341,20 @@ static void print_items(const struct verify_result *r)
     }
 }
 
-/* A bare JWS: one receipt, its signature and header. */
+/* A bare JWS: one receipt, held to the rule of every signed receipt
+ * (verify_receipt_jws), as an export's items are. */
 static int verify_bare(struct ctl *c, char *text)
 {
-    char *nl = strpbrk(text, "\r\n"), *payload = NULL;
-    int st;
+    struct verify_item it;
+    char *nl = strpbrk(text, "\r\n");
+    int verdict;
 
     if (nl != NULL)
         *nl = '\0';
-    st = jws_verify(&c->keys, text, &payload, NULL, NULL);
-    printf("%s\n", st == JWS_OK ? "signature valid" : jws_strerror(st));
-    free(payload);
-    return st == JWS_OK ? 0 : EXIT_VERIFY;
+    verdict = verify_receipt_jws(text, &c->keys, &it);
+    verify_item_free(&it);
+    printf("%s\n", verdict == VERIFY_OK ? "signature valid" : verify_verdict_name(verdict));
+    return verdict == VERIFY_OK ? 0 : CTL_VERIFY;
 }
 
 static int cmd_verify(struct ctl *c, const char *path)
@@ -370,12 +365,12 @@ static int cmd_verify(struct ctl *c, const char *path)
     cJSON *root;
     int rc;
 
-    if (verify_keys(c) != 0)
-        return EXIT_USAGE;
+    if (verify_keys(c) != CTL_OK)
+        return CTL_USAGE;
     text = read_all(path, &len);
     if (text == NULL) {
         fprintf(stderr, "consentctl: cannot read %s\n", path);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     root = cJSON_ParseWithLength(text, len);
     if (root == NULL) {
@@ -388,9 +383,10 @@ static int cmd_verify(struct ctl *c, const char *path)
     cJSON_Delete(root);
     print_items(&r);
     print_findings(&r);
-    printf("%zu receipt(s): %s\n", r.nitems, rc == 0 ? "all verified" : "VERIFICATION FAILED");
+    printf("%zu receipt(s): %s\n", r.nitems,
+           rc == VERIFY_PASSED ? "all verified" : "VERIFICATION FAILED");
     verify_result_free(&r);
-    return rc == 0 ? 0 : EXIT_VERIFY;
+    return rc == VERIFY_PASSED ? CTL_OK : CTL_VERIFY;
 }
 
 /* A visitor-held receipt against the store: still there, unchanged, and
@@ -398,25 +394,20 @@ static int cmd_verify(struct ctl *c, const char *path)
 static int cmd_verify_receipt(struct ctl *c, const char *jws)
 {
     struct history h;
-    char *payload = NULL, id[CONSENT_ID_LEN + 1] = "";
-    cJSON *p;
+    struct verify_item it;
+    char id[CONSENT_ID_LEN + 1] = "";
     int st, rc;
 
-    st = jws_verify(&c->keys, jws, &payload, NULL, NULL);
-    if (st != JWS_OK) {
-        printf("the receipt itself does not verify: %s\n", jws_strerror(st));
-        free(payload);
-        return EXIT_VERIFY;
+    st = verify_receipt_jws(jws, &c->keys, &it);
+    snprintf(id, sizeof(id), "%s", jcheck_get_string(it.parsed, "consent_id", ""));
+    verify_item_free(&it);
+    if (st != VERIFY_OK) {
+        printf("the receipt itself does not verify: %s\n", verify_verdict_name(st));
+        return CTL_VERIFY;
     }
-    p = cJSON_Parse(payload);
-    free(payload);
-    snprintf(id, sizeof(id), "%s", cJSON_GetStringValue(
-        cJSON_GetObjectItemCaseSensitive(p, "consent_id")) != NULL
-        ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "consent_id")) : "");
-    cJSON_Delete(p);
     if (!receipt_valid_consent_id(id)) {
         printf("the receipt names no consent ID\n");
-        return EXIT_VERIFY;
+        return CTL_VERIFY;
     }
     st = history_load(&c->store, &c->keys, id, jws, &h);
     if (st != STORE_OK)
@@ -433,7 +424,7 @@ static int cmd_verify_receipt(struct ctl *c, const char *jws)
         printf("the store still has this receipt; newer receipts follow it\n");
     else
         printf("the store still has this receipt; it is the newest\n");
-    rc = verify_passed(&h.result) ? 0 : EXIT_VERIFY;
+    rc = verify_passed(&h.result) ? 0 : CTL_VERIFY;
     history_free(&h);
     return rc;
 }
@@ -448,7 +439,7 @@ static int cmd_migrate(struct ctl *c)
 
     if (archive == NULL) {
         fprintf(stderr, "consentctl: cannot open %s for appending\n", c->archive);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = migrate_run(&c->store, &c->cfg, &c->keys, archive, stdout, c->dry_run, &counts);
     if (fclose(archive) != 0 && st == STORE_OK)
@@ -459,7 +450,7 @@ static int cmd_migrate(struct ctl *c)
            c->dry_run ? "verified" : "migrated", counts.failed);
     if (st != STORE_OK)
         return store_exit(st);
-    return counts.failed > 0 ? EXIT_VERIFY : 0;
+    return counts.failed > 0 ? CTL_VERIFY : 0;
 }
 
 /* One rate as "0.750 [0.409-0.929]", or "-" without trials. */
@@ -501,34 +492,74 @@ static void table_row(const cJSON *row, int category)
            field(a, "withdraw"), field(a, "gpc"), field(row, "settings"), r1, r2);
 }
 
+/* The experiment's lines: each variant against the first one. */
+static void print_experiment(const cJSON *report)
+{
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(report, "experiment"), *row;
+
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(exp, "variants")) {
+        const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
+        const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
+
+        printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
+               jstr(row, "key"), jstr(exp, "baseline"),
+               field(ar, "difference"), field(ar, "p"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
+                   ? ", significant" : "",
+               field(cr, "difference"), field(cr, "p"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
+                   ? ", significant" : "");
+    }
+}
+
+/* The report as a table: a row per key, the total, the experiment. */
+static void print_stats_table(const cJSON *report, const char *site_id, enum stats_by by)
+{
+    int category = by == STATS_BY_CATEGORY;
+    const cJSON *row;
+
+    printf("%s, %s to %s (UTC), by %s\n", site_id, jstr(report, "from"), jstr(report, "to"),
+           stats_by_name(by));
+    if (category)
+        printf("%-20s %8s %8s  %s\n", "category", "on", "off", "on rate [95%]");
+    else
+        printf("%-20s %7s %7s %7s %7s %7s %7s %7s %7s %7s  %-22s %s\n", stats_by_name(by),
+               "shown", "answer", "ignored", "accept", "reject", "custom", "withdr",
+               "gpc", "settngs", "answer rate [95%]", "accept rate [95%]");
+    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
+        table_row(row, category);
+    if (!category)
+        table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
+    print_experiment(report);
+}
+
 /* The analytics report of a site, as GET /consent/v1/admin/stats gives it
  * (stats.h): the same range rule, grouping and rates. */
 static int cmd_stats(struct ctl *c, const char *site_id)
 {
     struct store_stat *rows = NULL;
     enum stats_by by = STATS_BY_DAY;
-    const cJSON *row;
     cJSON *report;
     size_t n = 0;
     long from, to;
-    int st, category;
+    int st;
 
     const struct config_site *site = config_site_find(&c->cfg, site_id);
 
     if (site == NULL) {
         fprintf(stderr, "consentctl: no site \"%s\" in the configuration\n", site_id);
-        return EXIT_NOT_FOUND;
+        return CTL_NOT_FOUND;
     }
-    if (c->by != NULL && stats_by_parse(c->by, &by) != 0) {
+    if (c->by != NULL && stats_by_parse(c->by, &by) != STATS_OK) {
         fprintf(stderr, "consentctl: --by must be one of day, region, regime, version, "
                 "variant, category, device, language\n");
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = stats_range((long)(clock_wall_ms() / 86400000), c->cfg.stats_retention_days, c->from,
                      c->to, &from, &to);
     if (st != STATS_OK) {
         fprintf(stderr, "consentctl: %s\n", stats_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     st = store_stats_read(&c->store, site_id, from, to, &rows, &n);
     audit(c, "stats", site_id, st == STORE_OK ? 200 : 503);
@@ -539,7 +570,6 @@ static int cmd_stats(struct ctl *c, const char *site_id)
     store_stats_free(rows, n);
     if (report == NULL)
         return store_exit(STORE_ERROR);
-    category = by == STATS_BY_CATEGORY;
     if (c->json) {
         print_json(report);
     } else if (c->csv) {
@@ -549,40 +579,10 @@ static int cmd_stats(struct ctl *c, const char *site_id)
             fputs(csv, stdout);
         free(csv);
     } else {
-        printf("%s, %s to %s (UTC), by %s\n",
-               site_id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "from")),
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(report, "to")),
-               stats_by_name(by));
-        if (category)
-            printf("%-20s %8s %8s  %s\n", "category", "on", "off", "on rate [95%]");
-        else
-            printf("%-20s %7s %7s %7s %7s %7s %7s %7s %7s %7s  %-22s %s\n", stats_by_name(by),
-                   "shown", "answer", "ignored", "accept", "reject", "custom", "withdr",
-                   "gpc", "settngs", "answer rate [95%]", "accept rate [95%]");
-        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(report, "rows"))
-            table_row(row, category);
-        if (!category)
-            table_row(cJSON_GetObjectItemCaseSensitive(report, "total"), 0);
-        /* the experiment: each variant against the first one */
-        cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(
-                               cJSON_GetObjectItemCaseSensitive(report, "experiment"), "variants")) {
-            const cJSON *ar = cJSON_GetObjectItemCaseSensitive(row, "answer_rate");
-            const cJSON *cr = cJSON_GetObjectItemCaseSensitive(row, "accept_rate");
-
-            printf("%s vs %s: answer rate %+.3f (p=%.4f%s), accept rate %+.3f (p=%.4f%s)\n",
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "key")),
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                       cJSON_GetObjectItemCaseSensitive(report, "experiment"), "baseline")),
-                   field(ar, "difference"), field(ar, "p"),
-                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ar, "significant"))
-                       ? ", significant" : "",
-                   field(cr, "difference"), field(cr, "p"),
-                   cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cr, "significant"))
-                       ? ", significant" : "");
-        }
+        print_stats_table(report, site_id, by);
     }
     cJSON_Delete(report);
-    return 0;
+    return CTL_OK;
 }
 
 static int cmd_token(struct ctl *c, const char *name)
@@ -595,7 +595,7 @@ static int cmd_token(struct ctl *c, const char *name)
 
     if (c->roles == 0 || strlen(name) == 0 || strlen(name) > CONSENT_MAX_TOKEN_NAME) {
         usage(stderr);
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     randombytes_buf(raw, sizeof(raw));
     memcpy(token, "cst_", 4);
@@ -623,7 +623,7 @@ static int cmd_token(struct ctl *c, const char *name)
     cJSON_Delete(line);
     sodium_memzero(raw, sizeof(raw));
     sodium_memzero(token, sizeof(token));
-    return 0;
+    return CTL_OK;
 }
 
 /* The sub-section's presence and GPC under the reference library's names. */
@@ -658,7 +658,7 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
     st = gpp_decode(str, strlen(str), &g, err, sizeof(err));
     if (st != GPP_OK) {
         fprintf(stderr, "consentctl: not a valid GPP string: %s (%s)\n", err, gpp_strerror(st));
-        return EXIT_USAGE;
+        return CTL_USAGE;
     }
     root = cJSON_CreateObject();
     ids = cJSON_AddArrayToObject(root, "sectionIds");
@@ -668,23 +668,10 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
                GPP_HEADER_VERSION, g.nsections, g.nsections == 1 ? "" : "s");
     for (size_t i = 0; i < g.nsections; i++) {
         const struct gpp_section *s = &g.sections[i];
-        size_t nf;
-        const struct gpp_field_desc *f = gpp_section_fields(s->id, &nf);
         cJSON *o = cJSON_AddObjectToObject(secs, gpp_section_name(s->id));
 
         cJSON_AddItemToArray(ids, cJSON_CreateNumber(s->id));
-        for (size_t r = 0; r < nf; r++) {
-            if (f[r].sub && !s->sub)
-                continue;
-            if (f[r].list) {
-                cJSON *a = cJSON_AddArrayToObject(o, f[r].name);
-
-                for (unsigned k = 0; k < f[r].count; k++)
-                    cJSON_AddItemToArray(a, cJSON_CreateNumber(s->v[f[r].field][k]));
-            } else {
-                cJSON_AddNumberToObject(o, f[r].name, s->v[f[r].field][0]);
-            }
-        }
+        decision_gpp_fields_json(o, s, 0);
         gpp_sub_json(o, s);
         if (c->json)
             continue;
@@ -704,11 +691,12 @@ static int cmd_gpp_decode(const struct ctl *c, const char *str)
     if (c->json)
         print_json(root);
     cJSON_Delete(root);
-    return 0;
+    return CTL_OK;
 }
 
 /* One section of `gpp encode`'s input into s: IAB field names as `gpp
- * decode --json` prints them; fields left out keep the defaults. */
+ * decode --json` prints them; fields left out keep the defaults. CTL_OK,
+ * or CTL_USAGE with the reason in err. */
 static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, char *err,
                                  size_t errlen)
 {
@@ -716,7 +704,7 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
 
     gpp_section_init(s, id);
     if (!cJSON_IsObject(o))
-        return snprintf(err, errlen, "%s: expected an object", name), -1;
+        return snprintf(err, errlen, "%s: expected an object", name), CTL_USAGE;
     for (const cJSON *it = o->child; it; it = it->next) {
         size_t nf;
         const struct gpp_field_desc *f = gpp_section_fields(id, &nf), *fd = NULL;
@@ -728,7 +716,7 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
             (sub == GPP_SUB_GPC && strcmp(it->string, "Gpc") == 0)) {
             if (!cJSON_IsBool(it))
                 return snprintf(err, errlen, "%s.%s: expected true or false", name,
-                                it->string), -1;
+                                it->string), CTL_USAGE;
             if (strcmp(it->string, "Gpc") == 0)
                 s->gpc = cJSON_IsTrue(it);
             else
@@ -740,28 +728,42 @@ static int gpp_section_from_json(const cJSON *o, int id, struct gpp_section *s, 
                 fd = &f[r];
         if (!fd)
             return snprintf(err, errlen, "%s: no field %s in this section", name,
-                            it->string), -1;
+                            it->string), CTL_USAGE;
         if (fd->list) {
             int n = cJSON_GetArraySize(it), k = 0;
 
             if (!cJSON_IsArray(it) || n != fd->count)
                 return snprintf(err, errlen, "%s.%s: expected an array of %u values", name,
-                                fd->name, fd->count), -1;
+                                fd->name, fd->count), CTL_USAGE;
             for (const cJSON *e = it->child; e; e = e->next, k++) {
                 if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int)e->valuedouble ||
                     e->valueint < 0 || e->valueint > 255)
                     return snprintf(err, errlen, "%s.%s[%d]: expected an integer", name,
-                                    fd->name, k), -1;
+                                    fd->name, k), CTL_USAGE;
                 s->v[fd->field][k] = (unsigned char)e->valueint;
             }
         } else {
             if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
                 it->valueint < 0 || it->valueint > 255)
-                return snprintf(err, errlen, "%s.%s: expected an integer", name, fd->name), -1;
+                return snprintf(err, errlen, "%s.%s: expected an integer", name, fd->name), CTL_USAGE;
             s->v[fd->field][0] = (unsigned char)it->valueint;
         }
     }
-    return 0;
+    return CTL_OK;
+}
+
+/* sectionIds, when given, name g's sections in order. */
+static int gpp_ids_match(const cJSON *ids, const struct gpp_string *g)
+{
+    size_t k = 0;
+    int ok;
+
+    if (ids == NULL)
+        return 1;
+    ok = cJSON_IsArray(ids) && (size_t)cJSON_GetArraySize(ids) == g->nsections;
+    for (const cJSON *e = ok ? ids->child : NULL; e; e = e->next, k++)
+        ok = ok && cJSON_IsNumber(e) && e->valuedouble == (double)g->sections[k].id;
+    return ok;
 }
 
 /*
@@ -777,15 +779,15 @@ static int cmd_gpp_encode(const char *arg)
     char *text = NULL;
     size_t len;
     cJSON *root = NULL;
-    const cJSON *secs, *ids;
-    int rc = EXIT_USAGE;
+    const cJSON *secs;
+    int rc = CTL_USAGE;
 
     memset(&g, 0, sizeof(g));
     if (strcmp(arg, "-") == 0) {
         text = read_all("-", &len);
         if (text == NULL) {
             fprintf(stderr, "consentctl: cannot read standard input\n");
-            return EXIT_USAGE;
+            return CTL_USAGE;
         }
         arg = text;
     }
@@ -799,7 +801,8 @@ static int cmd_gpp_encode(const char *arg)
     for (int id = GPP_SID_MIN; id <= GPP_SID_MAX; id++) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(secs, gpp_section_name(id));
 
-        if (o && gpp_section_from_json(o, id, &g.sections[g.nsections++], err, sizeof(err))) {
+        if (o && gpp_section_from_json(o, id, &g.sections[g.nsections++], err,
+                                       sizeof(err)) != CTL_OK) {
             fprintf(stderr, "consentctl: gpp encode: %s\n", err);
             goto cleanup;
         }
@@ -809,17 +812,9 @@ static int cmd_gpp_encode(const char *arg)
             fprintf(stderr, "consentctl: gpp encode: unknown section \"%s\"\n", it->string);
             goto cleanup;
         }
-    ids = cJSON_GetObjectItemCaseSensitive(root, "sectionIds");
-    if (ids) {
-        size_t k = 0;
-        int ok = cJSON_IsArray(ids) && (size_t)cJSON_GetArraySize(ids) == g.nsections;
-
-        for (const cJSON *e = ok ? ids->child : NULL; e; e = e->next, k++)
-            ok = ok && cJSON_IsNumber(e) && e->valuedouble == (double)g.sections[k].id;
-        if (!ok) {
-            fprintf(stderr, "consentctl: gpp encode: sectionIds do not name the sections\n");
-            goto cleanup;
-        }
+    if (!gpp_ids_match(cJSON_GetObjectItemCaseSensitive(root, "sectionIds"), &g)) {
+        fprintf(stderr, "consentctl: gpp encode: sectionIds do not name the sections\n");
+        goto cleanup;
     }
     if (gpp_check(&g, err, sizeof(err)) != GPP_OK || gpp_encode(&g, out, sizeof(out)) != GPP_OK) {
         fprintf(stderr, "consentctl: gpp encode: %s\n", err);
@@ -833,16 +828,95 @@ cleanup:
     return rc;
 }
 
+/* Where an option with a value (-c FILE, --from DAY, ...) puts it, or NULL
+ * when opt is no such option. */
+static const char **value_option(struct ctl *c, const char *opt)
+{
+    const struct {
+        const char *name;
+        const char **to;
+    } t[] = {{"-c", &c->config_path}, {"--format", &c->format}, {"--jwks", &c->jwks},
+             {"--receipt", &c->receipt}, {"--archive", &c->archive}, {"--from", &c->from},
+             {"--to", &c->to}, {"--by", &c->by}};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if (strcmp(opt, t[i].name) == 0)
+            return t[i].to;
+    return NULL;
+}
+
+/* Where a flag (--json, --csv, --dry-run) is set, or NULL. */
+static int *flag_option(struct ctl *c, const char *opt)
+{
+    return strcmp(opt, "--json") == 0 ? &c->json : strcmp(opt, "--csv") == 0 ? &c->csv
+         : strcmp(opt, "--dry-run") == 0 ? &c->dry_run : NULL;
+}
+
+/* The commands that need the configuration and Redis, after load(). */
+static int run_with_store(struct ctl *c, const char *const *args, int nargs)
+{
+    int rc = load(c, 1);
+
+    if (rc != CTL_OK)
+        return rc;
+    if (nargs == 1 && strcmp(args[0], "migrate") == 0)
+        return cmd_migrate(c);
+    if (nargs == 1 && strcmp(args[0], "verify") == 0)
+        return cmd_verify_receipt(c, c->receipt);
+    if (strcmp(args[0], "stats") == 0)
+        return cmd_stats(c, args[1]);
+    if (strcmp(args[0], "lookup") == 0)
+        return cmd_lookup(c, args[1], -1);
+    if (strcmp(args[0], "export") == 0)
+        return cmd_lookup(c, args[1], c->format != NULL && strcmp(c->format, "kantara") == 0);
+    if (strcmp(args[0], "receipt") == 0)
+        return cmd_receipt(c, args[1]);
+    return cmd_erase(c, args[1]);
+}
+
+/* Closes what load() opened and wipes the keys. Safe on a zeroed ctl. */
+static void ctl_close(struct ctl *c)
+{
+    store_close(&c->store);
+    jws_keyset_wipe(&c->keys);
+    sodium_memzero(c->cookie_key, sizeof(c->cookie_key));
+    if (c->loaded)
+        config_free(&c->cfg);
+}
+
+/* Runs the command args names (after the options), or answers usage. */
+static int dispatch(struct ctl *c, const char *const *args, int nargs)
+{
+    if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
+        return cmd_token(c, args[2]);
+    if (nargs == 3 && strcmp(args[0], "gpp") == 0 && strcmp(args[1], "decode") == 0)
+        return cmd_gpp_decode(c, args[2]);
+    if (nargs == 3 && strcmp(args[0], "gpp") == 0 && strcmp(args[1], "encode") == 0)
+        return cmd_gpp_encode(args[2]);
+    if (nargs == 2 && strcmp(args[0], "verify") == 0 && c->receipt == NULL)
+        return cmd_verify(c, args[1]);
+    if ((nargs == 1 && strcmp(args[0], "migrate") == 0 && c->archive != NULL) ||
+        (nargs == 1 && strcmp(args[0], "verify") == 0 && c->receipt != NULL) ||
+        (nargs == 2 && strcmp(args[0], "stats") == 0))
+        return run_with_store(c, args, nargs);
+    if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&
+                       strcmp(args[0], "export") != 0 && strcmp(args[0], "erase") != 0) ||
+        (strcmp(args[0], "export") == 0 && c->format != NULL &&
+         strcmp(c->format, "kantara") != 0 && strcmp(c->format, "native") != 0)) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    return run_with_store(c, args, nargs);
+}
+
 int main(int argc, char **argv)
 {
     struct ctl c;
-    const char *args[4];
-    int nargs = 0, rc;
+    const char *args[4], **value;
+    int nargs = 0, rc, *flag;
 
     memset(&c, 0, sizeof(c));
-    c.config_path = getenv("CONSENTD_CONFIG");
-    if (c.config_path == NULL)
-        c.config_path = DEFAULT_CONFIG;
+    c.config_path = getenv("CONSENTD_CONFIG") != NULL ? getenv("CONSENTD_CONFIG") : DEFAULT_CONFIG;
     for (int i = 1; i < argc; i++) {
         /* Consent IDs are base64url and may start with '-': after the
          * command word, anything that is not one of our options is an
@@ -852,113 +926,38 @@ int main(int argc, char **argv)
                 args[nargs++] = argv[i];
             if (i < argc) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return CTL_USAGE;
             }
             break;
         }
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            c.config_path = argv[++i];
-        } else if (strcmp(argv[i], "--json") == 0) {
-            c.json = 1;
-        } else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            c.format = argv[++i];
-        } else if (strcmp(argv[i], "--jwks") == 0 && i + 1 < argc) {
-            c.jwks = argv[++i];
-        } else if (strcmp(argv[i], "--receipt") == 0 && i + 1 < argc) {
-            c.receipt = argv[++i];
-        } else if (strcmp(argv[i], "--archive") == 0 && i + 1 < argc) {
-            c.archive = argv[++i];
-        } else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc) {
-            c.from = argv[++i];
-        } else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc) {
-            c.to = argv[++i];
-        } else if (strcmp(argv[i], "--by") == 0 && i + 1 < argc) {
-            c.by = argv[++i];
-        } else if (strcmp(argv[i], "--csv") == 0) {
-            c.csv = 1;
-        } else if (strcmp(argv[i], "--dry-run") == 0) {
-            c.dry_run = 1;
+        if ((value = value_option(&c, argv[i])) != NULL && i + 1 < argc) {
+            *value = argv[++i];
+        } else if ((flag = flag_option(&c, argv[i])) != NULL) {
+            *flag = 1;
         } else if (strcmp(argv[i], "--role") == 0 && i + 1 < argc) {
             enum config_role role;
 
             if (config_role_parse(argv[++i], &role) != CONFIG_OK) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return CTL_USAGE;
             }
             c.roles |= (unsigned)role;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
-            return 0;
+            return CTL_OK;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0' && nargs == 0) {
             usage(stderr);
-            return EXIT_USAGE;
+            return CTL_USAGE;
         } else if (nargs < 4) {
             args[nargs++] = argv[i];
         } else {
             usage(stderr);
-            return EXIT_USAGE;
+            return CTL_USAGE;
         }
     }
     if (sodium_init() < 0)
-        return EXIT_USAGE;
-    if (nargs == 3 && strcmp(args[0], "token") == 0 && strcmp(args[1], "new") == 0)
-        return cmd_token(&c, args[2]);
-    if (nargs >= 1 && strcmp(args[0], "gpp") == 0) {
-        if (nargs == 3 && strcmp(args[1], "decode") == 0)
-            return cmd_gpp_decode(&c, args[2]);
-        if (nargs == 3 && strcmp(args[1], "encode") == 0)
-            return cmd_gpp_encode(args[2]);
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (nargs == 2 && strcmp(args[0], "verify") == 0 && c.receipt == NULL) {
-        rc = cmd_verify(&c, args[1]);
-        goto done;
-    }
-    if (nargs == 1 && strcmp(args[0], "migrate") == 0 && c.archive != NULL) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_migrate(&c);
-        goto done;
-    }
-    if (nargs == 1 && strcmp(args[0], "verify") == 0 && c.receipt != NULL) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_verify_receipt(&c, c.receipt);
-        goto done;
-    }
-    if (nargs == 2 && strcmp(args[0], "stats") == 0) {
-        rc = load(&c, 1);
-        if (rc == 0)
-            rc = cmd_stats(&c, args[1]);
-        goto done;
-    }
-    if (nargs != 2 || (strcmp(args[0], "lookup") != 0 && strcmp(args[0], "receipt") != 0 &&
-                       strcmp(args[0], "export") != 0 && strcmp(args[0], "erase") != 0)) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    if (strcmp(args[0], "export") == 0 && c.format != NULL &&
-        strcmp(c.format, "kantara") != 0 && strcmp(c.format, "native") != 0) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
-    rc = load(&c, 1);
-    if (rc != 0)
-        goto done;
-    if (strcmp(args[0], "lookup") == 0)
-        rc = cmd_lookup(&c, args[1], -1);
-    else if (strcmp(args[0], "export") == 0)
-        rc = cmd_lookup(&c, args[1], c.format != NULL && strcmp(c.format, "kantara") == 0);
-    else if (strcmp(args[0], "receipt") == 0)
-        rc = cmd_receipt(&c, args[1]);
-    else
-        rc = cmd_erase(&c, args[1]);
-done:
-    store_close(&c.store);
-    jws_keyset_wipe(&c.keys);
-    sodium_memzero(c.cookie_key, sizeof(c.cookie_key));
-    if (c.loaded)
-        config_free(&c.cfg);
+        return CTL_USAGE;
+    rc = dispatch(&c, args, nargs);
+    ctl_close(&c);
     return rc;
 }

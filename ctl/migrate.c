@@ -3,6 +3,7 @@
  */
 #include "migrate.h"
 #include "../cgi/receipt.h"
+#include "../common/jcheck.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -18,18 +19,32 @@ struct v1_item {
     char sha256[RECEIPT_HASH_HEX];
 };
 
-static const char *jstr(const cJSON *o, const char *k)
+/* A payload's string member ("" when absent), number member (-1). */
+static const char *jstr(const cJSON *o, const char *k) { return jcheck_get_string(o, k, ""); }
+static double jnum(const cJSON *o, const char *k) { return jcheck_get_number(o, k, -1); }
+
+const char *migrate_strerror(int status)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+    switch (status) {
+    case MIGRATE_OK:
+        return "ok";
+    case MIGRATE_V1_COUNT:
+        return "the receipts kept are not the count written minus the count trimmed";
+    case MIGRATE_V1_SHORT:
+        return "a stored receipt is too short";
+    case MIGRATE_V1_NOT_V1:
+        return "a stored receipt is not a consent-receipt/1";
+    case MIGRATE_V1_SIGNATURE:
+        return "a signature does not verify with the key its kid names";
+    case MIGRATE_V1_CHAIN:
+        return "the chain is broken (a receipt is missing or changed)";
+    case MIGRATE_V1_OLDEST:
+        return "the oldest receipt is missing";
+    case MIGRATE_V1_FIELDS:
+        return "a receipt's action or time is unreadable";
+    default:
+        return "unknown error";
+    }
 }
 
 static void free_items(struct v1_item *items, size_t n)
@@ -46,17 +61,17 @@ static void free_items(struct v1_item *items, size_t n)
  * its payload's kid names; each payload's hash is what the newer one (or
  * the head, for the newest) names; the oldest names zeros unless the
  * history bound trimmed older ones, and exactly count - trimmed are kept.
- * Fills items oldest first. Returns 0 when the history holds up.
+ * Fills items oldest first. Returns MIGRATE_OK when the history holds up,
+ * else the rule it breaks.
  */
 static int v1_verify(const struct store_v1 *h, const struct jws_keyset *keys,
-                     struct v1_item *items, const char **why)
+                     struct v1_item *items)
 {
     char expect[RECEIPT_HASH_HEX];
 
     snprintf(expect, sizeof(expect), "%s", h->head);
     if (h->nreceipts == 0 || (long)h->nreceipts != h->count - h->trimmed) {
-        *why = "the receipts kept are not the count written minus the count trimmed";
-        return -1;
+        return MIGRATE_V1_COUNT;
     }
     for (size_t i = 0; i < h->nreceipts; i++) {
         const struct store_blob *b = &h->receipts[i];
@@ -66,35 +81,30 @@ static int v1_verify(const struct store_v1 *h, const struct jws_keyset *keys,
         cJSON *p;
 
         if (b->len <= JWS_SIG_LEN) {
-            *why = "a stored receipt is too short";
-            return -1;
+            return MIGRATE_V1_SHORT;
         }
         payload = b->data + JWS_SIG_LEN;
         len = b->len - JWS_SIG_LEN;
         p = cJSON_ParseWithLength(payload, len);
         it->payload = p;
         if (p == NULL || strcmp(jstr(p, "receipt_version"), "consent-receipt/1") != 0) {
-            *why = "a stored receipt is not a consent-receipt/1";
-            return -1;
+            return MIGRATE_V1_NOT_V1;
         }
         if (jws_check(keys, jstr(p, "kid"), payload, len,
                       (const unsigned char *)b->data) != JWS_OK) {
-            *why = "a signature does not verify with the key its kid names";
-            return -1;
+            return MIGRATE_V1_SIGNATURE;
         }
         it->jws = jws_compact(jstr(p, "kid"), payload, len, (const unsigned char *)b->data);
         receipt_sha256_hex(payload, len, it->sha256);
         if (strcmp(it->sha256, expect) != 0) {
-            *why = "the chain is broken (a receipt is missing or changed)";
-            return -1;
+            return MIGRATE_V1_CHAIN;
         }
         snprintf(expect, sizeof(expect), "%s", jstr(p, "prev_sha256"));
     }
     if ((strcmp(expect, RECEIPT_ZERO_HASH) == 0) != (h->trimmed == 0)) {
-        *why = "the oldest receipt is missing";
-        return -1;
+        return MIGRATE_V1_OLDEST;
     }
-    return 0;
+    return MIGRATE_OK;
 }
 
 /* The v2 context of a v1 receipt: its own facts, and what v1 did not
@@ -158,7 +168,7 @@ static int v1_receipt(const cJSON *p, const struct receipt_context *ctx, uint32_
     r->time_ms = (int64_t)jnum(p, "time_ms");
     r->action = receipt_action_parse(jstr(p, "action"));
     if (r->action < 0 || r->time_ms < 0)
-        return -1;
+        return MIGRATE_V1_FIELDS;
     r->gpc_sent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gpc, "sent"));
     r->gpc_honoured = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gpc, "honoured"));
     r->gpc_binding = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gpc, "binding"));
@@ -188,7 +198,7 @@ static int v1_receipt(const cJSON *p, const struct receipt_context *ctx, uint32_
     }
     if (strlen(ua) >= 16)
         sodium_hex2bin(r->ua, sizeof(r->ua), ua, 16, NULL, &bin, NULL);
-    return 0;
+    return MIGRATE_OK;
 }
 
 /* Writes the v1 receipts (oldest first) as a v2 history, one receipt at a
@@ -214,7 +224,7 @@ static int write_v2(struct store *s, const struct config *cfg, const struct jws_
 
         if (v1_context(items[i].payload, cfg, keys, &ctx) != RECEIPT_OK)
             return STORE_ERROR;
-        if (v1_receipt(items[i].payload, &ctx, (uint32_t)i + 1, prev, &r) != 0 ||
+        if (v1_receipt(items[i].payload, &ctx, (uint32_t)i + 1, prev, &r) != MIGRATE_OK ||
             (payload = receipt_payload(&r, &ctx, id, &len)) == NULL) {
             receipt_context_free(&ctx);
             return STORE_ERROR;
@@ -231,14 +241,11 @@ static int write_v2(struct store *s, const struct config *cfg, const struct jws_
         w.consent_id_bytes = raw;
         w.receipt_id = rid;
         w.expected_head = expected;
-        w.new_head.data = (char *)hblob;
-        w.new_head.len = hlen;
+        w.new_head = (struct store_blob){(char *)hblob, hlen};
         w.seq = r.seq;
-        w.receipt.data = (char *)stored;
-        w.receipt.len = receipt_encode(&r, stored);
+        w.receipt = (struct store_blob){(char *)stored, receipt_encode(&r, stored)};
         w.context_ref = ctx.ref;
-        w.context.data = ctx.json;
-        w.context.len = ctx.len;
+        w.context = (struct store_blob){ctx.json, ctx.len};
         w.ttl_seconds = (long)cfg->retention_days * 86400;
         st = store_record(s, &w, &current);
         store_blob_free(&current);
@@ -289,8 +296,7 @@ static int migrate_one(struct store *s, const struct config *cfg, const struct j
     struct store_v1 h;
     struct v1_item *items;
     const char **rids = NULL;
-    const char *why = NULL;
-    int st = store_v1_history(s, id, &h);
+    int st = store_v1_history(s, id, &h), v1;
 
     if (st != STORE_OK)
         return st;
@@ -300,8 +306,10 @@ static int migrate_one(struct store *s, const struct config *cfg, const struct j
         free(items);
         return STORE_ERROR;
     }
-    if (v1_verify(&h, keys, items, &why) != 0) {
-        fprintf(report, "%s: FAILED v1 verification (%s): left as it is\n", id, why);
+    v1 = v1_verify(&h, keys, items);
+    if (v1 != MIGRATE_OK) {
+        fprintf(report, "%s: FAILED v1 verification (%s): left as it is\n", id,
+                migrate_strerror(v1));
         counts->failed++;
         goto done;
     }

@@ -17,8 +17,24 @@
 #include <stdio.h>
 
 #include "../cgi/config.h"
+#include "../common/attrs.h"
 #include "../cgi/jws.h"
 #include "../redis/store.h"
+
+/* Why a v1 history does not hold up by the v1 rules (migrate_strerror
+ * says it in words, as the report line does). */
+enum migrate_status {
+    MIGRATE_OK = 0,
+    MIGRATE_V1_COUNT,           /* kept != written - trimmed */
+    MIGRATE_V1_SHORT,           /* a stored receipt too short to hold a signature */
+    MIGRATE_V1_NOT_V1,          /* a payload that is no consent-receipt/1 */
+    MIGRATE_V1_SIGNATURE,       /* a signature that does not verify */
+    MIGRATE_V1_CHAIN,           /* a hash that is not what the newer one names */
+    MIGRATE_V1_OLDEST,          /* the oldest receipt missing (untrimmed history) */
+    MIGRATE_V1_FIELDS           /* a receipt's action or time unreadable */
+};
+
+const char *migrate_strerror(int status);
 
 struct migrate_counts {
     long migrated;      /* histories written as v2 */
@@ -29,8 +45,10 @@ struct migrate_counts {
 /*
  * Migrates every v1 history in the store. Archive lines go to archive;
  * one line per history to report. dry_run verifies and archives but writes
- * and deletes nothing. Returns STORE_OK or the store's status.
+ * and deletes nothing. Returns STORE_OK or the store's status (histories
+ * that fail verification are counted, not an error).
  */
+CONSENT_MUST_CHECK
 int migrate_run(struct store *s, const struct config *cfg, const struct jws_keyset *keys,
                 FILE *archive, FILE *report, int dry_run, struct migrate_counts *counts);
 

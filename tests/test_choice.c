@@ -323,7 +323,7 @@ Test(choice, non_ascii_strings_that_are_valid_utf8_are_accepted_as_text)
     struct choice_error err;
 
     /* Valid UTF-8 reaches the field checks: an unknown category is named. */
-    cr_assert_eq(parse_with("accept_all", ",\"choices\":{\"caf\xC3\xA9\":true}", &c, &err), -1);
+    cr_assert_eq(parse_with("accept_all", ",\"choices\":{\"caf\xC3\xA9\":true}", &c, &err), CHOICE_REFUSED);
     assert_error(&err, 422, "unknown_category", "category", "caf\xC3\xA9");
 }
 
@@ -350,7 +350,7 @@ Test(choice, invalid_utf8_in_a_string_value_is_refused_as_invalid_json)
         char extra[64];
 
         snprintf(extra, sizeof(extra), ",\"choices\":{\"analytics%s\":true}", bad_utf8[i].bytes);
-        cr_assert_eq(parse_with("accept_all", extra, &c, &err), -1, "%s", bad_utf8[i].name);
+        cr_assert_eq(parse_with("accept_all", extra, &c, &err), CHOICE_REFUSED, "%s", bad_utf8[i].name);
         assert_error(&err, 400, "invalid_json", NULL, NULL);
         cr_assert_str_eq(err.message, "the body is not valid UTF-8", "%s", bad_utf8[i].name);
     }
@@ -364,7 +364,7 @@ Test(choice, invalid_utf8_in_a_key_is_refused_as_invalid_json)
         char body[64];
         int n = snprintf(body, sizeof(body), "{\"site%s\":\"demo\"}", bad_utf8[i].bytes);
 
-        cr_assert_eq(parse_raw(body, (size_t)n, &err), -1, "%s", bad_utf8[i].name);
+        cr_assert_eq(parse_raw(body, (size_t)n, &err), CHOICE_REFUSED, "%s", bad_utf8[i].name);
         assert_error(&err, 400, "invalid_json", NULL, NULL);
         cr_assert_str_eq(err.message, "the body is not valid UTF-8", "%s", bad_utf8[i].name);
     }
@@ -375,7 +375,7 @@ Test(choice, invalid_utf8_is_refused_before_the_site_is_looked_at)
     struct choice_error err;
     static const char body[] = "{\"site\":\"nosuch\",\"x\xC0\xAF\":1}";
 
-    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), -1);
+    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "invalid_json", NULL, NULL);
 }
 
@@ -384,7 +384,7 @@ Test(choice, a_nul_escape_in_a_string_is_refused)
     struct choice_error err;
     static const char body[] = "{\"site\":\"demo\\u0000evil\"}";
 
-    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), -1);
+    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "invalid_json", NULL, NULL);
     cr_assert(strstr(err.message, "\\u0000") != NULL, "%s", err.message);
 }
@@ -395,7 +395,7 @@ Test(choice, an_escaped_backslash_before_u0000_text_is_not_a_nul_escape)
     /* "\\u0000" is a backslash and the letters u0000: an unknown field. */
     static const char body[] = "{\"x\\\\u0000\":1}";
 
-    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), -1);
+    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "unknown_field", "field", "x\\u0000");
 }
 
@@ -406,7 +406,7 @@ Test(choice, escaped_non_ascii_characters_are_accepted)
 
     /* \u00e9 and a surrogate pair decode to valid UTF-8. */
     cr_assert_eq(parse_with("accept_all", ",\"choices\":{\"caf\\u00e9\\ud834\\udd1e\":true}",
-                            &c, &err), -1);
+                            &c, &err), CHOICE_REFUSED);
     assert_error(&err, 422, "unknown_category", "category", "caf\xC3\xA9\xF0\x9D\x84\x9E");
 }
 
@@ -416,7 +416,7 @@ Test(choice, a_duplicate_top_level_key_is_refused_and_named)
     struct choice_error err;
 
     /* Before: the first "action" won. */
-    cr_assert_eq(parse_with("reject_all", ",\"action\":\"accept_all\"", &c, &err), -1);
+    cr_assert_eq(parse_with("reject_all", ",\"action\":\"accept_all\"", &c, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "duplicate_key", "field", "action");
 }
 
@@ -427,7 +427,7 @@ Test(choice, a_duplicate_key_inside_choices_is_refused_and_named)
 
     /* Before: the last "analytics" won, so this was accepted. */
     cr_assert_eq(parse_with("reject_all", ",\"choices\":{\"analytics\":true,\"analytics\":false}",
-                            &c, &err), -1);
+                            &c, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "duplicate_key", "field", "choices.analytics");
 }
 
@@ -436,7 +436,7 @@ Test(choice, a_duplicate_key_is_refused_even_in_an_otherwise_refused_member)
     struct choice c;
     struct choice_error err;
 
-    cr_assert_eq(parse_with("accept_all", ",\"choices\":{\"x\":{\"y\":1,\"y\":2}}", &c, &err), -1);
+    cr_assert_eq(parse_with("accept_all", ",\"choices\":{\"x\":{\"y\":1,\"y\":2}}", &c, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "duplicate_key", "field", "choices.x.y");
 }
 
@@ -445,7 +445,7 @@ Test(choice, a_duplicate_unknown_field_is_refused_as_a_duplicate)
     struct choice_error err;
     static const char body[] = "{\"colour\":1,\"colour\":2}";
 
-    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), -1);
+    cr_assert_eq(parse_raw(body, sizeof(body) - 1, &err), CHOICE_REFUSED);
     assert_error(&err, 400, "duplicate_key", "field", "colour");
 }
 
@@ -463,7 +463,7 @@ Test(choice, a_long_unknown_field_name_is_echoed_shortened_after_a_whole_charact
         n += 2;
     }
     n += (size_t)snprintf(body + n, sizeof(body) - n, "\":1}");
-    cr_assert_eq(parse_raw(body, n, &err), -1);
+    cr_assert_eq(parse_raw(body, n, &err), CHOICE_REFUSED);
     cr_assert_str_eq(err.code, "unknown_field");
     cr_assert_str_eq(err.key, "field");
     cr_assert_lt(strlen(err.value), sizeof(err.value));
@@ -486,7 +486,7 @@ Test(choice, a_long_unknown_category_is_echoed_as_valid_utf8)
         n += 3;
     }
     snprintf(extra + n, sizeof(extra) - n, "\":true}");
-    cr_assert_eq(parse_with("accept_all", extra, &c, &err), -1);
+    cr_assert_eq(parse_with("accept_all", extra, &c, &err), CHOICE_REFUSED);
     cr_assert_str_eq(err.code, "unknown_category");
     cr_assert_eq((strlen(err.value) - 2) % 3, 0, "whole characters only: %zu",
                  strlen(err.value));
@@ -550,6 +550,6 @@ Test(choice, accept_all_under_binding_gpc_leaves_advertising_off_and_custom_on_i
 
     cr_assert_eq(parse_with("custom", ",\"choices\":{\"functional\":true,"
                             "\"analytics\":true,\"advertising\":true}", &c, &err), 0, "%s", err.code);
-    cr_assert_eq(choice_resolve(&c, &d, &err), -1);
+    cr_assert_eq(choice_resolve(&c, &d, &err), CHOICE_REFUSED);
     assert_error(&err, 422, "category_locked", "category", "advertising");
 }

@@ -76,26 +76,26 @@ Test(stats, day_parse_takes_real_dates_only)
     long d;
     char s[16];
 
-    cr_assert_eq(stats_day_parse("1970-01-01", &d), 0);
+    cr_assert_eq(stats_day_parse("1970-01-01", &d), STATS_OK);
     cr_assert_eq(d, 0);
-    cr_assert_eq(stats_day_parse("2024-02-29", &d), 0);
+    cr_assert_eq(stats_day_parse("2024-02-29", &d), STATS_OK);
     stats_day_format(d, s, sizeof(s));
     cr_assert_str_eq(s, "2024-02-29");
-    cr_assert_eq(stats_day_parse("2026-02-29", &d), -1);
-    cr_assert_eq(stats_day_parse("2026-02-30", &d), -1);
-    cr_assert_eq(stats_day_parse("2026-13-01", &d), -1);
-    cr_assert_eq(stats_day_parse("2026-1-01", &d), -1);
-    cr_assert_eq(stats_day_parse("2026-01-01x", &d), -1);
-    cr_assert_eq(stats_day_parse("+026-01-01", &d), -1);
-    cr_assert_eq(stats_day_parse("1969-12-31", &d), -1);
-    cr_assert_eq(stats_day_parse("", &d), -1);
+    cr_assert_eq(stats_day_parse("2026-02-29", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("2026-02-30", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("2026-13-01", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("2026-1-01", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("2026-01-01x", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("+026-01-01", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("1969-12-31", &d), STATS_BAD_DAY);
+    cr_assert_eq(stats_day_parse("", &d), STATS_BAD_DAY);
 }
 
 Test(stats, range_defaults_to_thirty_days_and_refuses_what_is_wrong)
 {
     long today, from, to, old;
 
-    stats_day_parse("2026-12-04", &today);
+    cr_assert_eq(stats_day_parse("2026-12-04", &today), STATS_OK);
     cr_assert_eq(stats_range(today, 400, NULL, NULL, &from, &to), STATS_OK);
     cr_assert_eq(to, today);
     cr_assert_eq(from, today - 29);
@@ -108,7 +108,7 @@ Test(stats, range_defaults_to_thirty_days_and_refuses_what_is_wrong)
     cr_assert_eq(stats_range(today, 400, "2026-12-03", "2026-12-02", &from, &to),
                  STATS_FROM_AFTER_TO);
     cr_assert_eq(stats_range(today, 400, NULL, "2026-12-05", &from, &to), STATS_TO_FUTURE);
-    stats_day_parse("2025-10-31", &old);
+    cr_assert_eq(stats_day_parse("2025-10-31", &old), STATS_OK);
     cr_assert_eq(today - old, 399);
     cr_assert_eq(stats_range(today, 400, "2025-10-31", NULL, &from, &to), STATS_OK);
     cr_assert_eq(stats_range(today, 400, "2025-10-30", NULL, &from, &to), STATS_OVER_RETENTION);
@@ -118,11 +118,11 @@ Test(stats, by_names_parse_and_unknown_ones_are_refused)
 {
     enum stats_by by;
 
-    cr_assert_eq(stats_by_parse("category", &by), 0);
+    cr_assert_eq(stats_by_parse("category", &by), STATS_OK);
     cr_assert_eq(by, STATS_BY_CATEGORY);
     cr_assert_str_eq(stats_by_name(STATS_BY_LANGUAGE), "language");
-    cr_assert_eq(stats_by_parse("week", &by), -1);
-    cr_assert_eq(stats_by_parse("Day", &by), -1);
+    cr_assert_eq(stats_by_parse("week", &by), STATS_BAD_BY);
+    cr_assert_eq(stats_by_parse("Day", &by), STATS_BAD_BY);
 }
 
 /* ---- fields ---- */

@@ -1,141 +1,14 @@
 /* Unit tests for cgi/verify.c, the one verifier: histories built in memory
  * the way consentd writes them (signed receipts, a sealed head), then
  * altered the way a database-level adversary or a forger would. */
-#include <criterion/criterion.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "built_history.h"
 
-#include "../cgi/jws.h"
-#include "../cgi/receipt.h"
-#include "../cgi/verify.h"
-
-#define ID "AAAAAAAAAAAAAAAAAAAAAQ"
-#define MAXN 8
-
-static struct jws_keyset keys;
-static struct receipt_context ctx;
-static struct verify_contexts ctxs;
-
-/* A history of n receipts as the store hands it back, and the payloads. */
-struct built {
-    struct store_history h;
-    struct store_item items[MAXN];
-    unsigned char stored[MAXN][RECEIPT_MAX_STORED];
-    unsigned char head[RECEIPT_MAX_HEAD];
-    char *payload[MAXN];
-    size_t len[MAXN];
-    struct receipt_head hd;
-};
-
-static void setup(void)
-{
-    unsigned char seed[crypto_sign_SEEDBYTES] = {42};
-
-    cr_assert_geq(sodium_init(), 0);
-    memset(&keys, 0, sizeof(keys));
-    crypto_sign_seed_keypair(keys.current.pk, keys.current.sk, seed);
-    jws_kid(keys.current.pk, keys.current.kid);
-    keys.has_current = 1;
-    memcpy(keys.keys[0].pk, keys.current.pk, sizeof(keys.current.pk));
-    memcpy(keys.keys[0].kid, keys.current.kid, sizeof(keys.current.kid));
-    keys.nkeys = 1;
-    {
-        char text[1024];
-
-        snprintf(text, sizeof(text),
-                 "{\"site\":\"demo\",\"jurisdiction\":{\"region\":\"DE\",\"regime\":\"gdpr\","
-                 "\"model\":\"opt-in\"},\"categories\":[\"necessary\",\"analytics\",\"ads\"],"
-                 "\"purposes\":{\"necessary\":{\"name\":\"Necessary\",\"necessary\":true,"
-                 "\"sale_sharing\":false},\"analytics\":{\"name\":\"Analytics\",\"necessary\":false,"
-                 "\"sale_sharing\":false},\"ads\":{\"name\":\"Ads\",\"necessary\":false,"
-                 "\"sale_sharing\":true}},\"banner\":{\"version\":\"v1\",\"consent_revision\":1,"
-                 "\"texts_sha256\":\"00\",\"model\":\"opt-in\"},\"language\":\"en\","
-                 "\"policy_url\":\"/p\",\"controller\":{\"name\":\"Demo Ltd.\"},"
-                 "\"consent_days\":365,\"kid\":\"%s\"}", keys.current.kid);
-        cr_assert_eq(receipt_context_make(&ctx, cJSON_Parse(text)), RECEIPT_OK);
-    }
-    ctxs.items = &ctx;
-    ctxs.n = 1;
-}
-
-static void teardown(void)
-{
-    receipt_context_free(&ctx);
-    jws_keyset_wipe(&keys);
-}
-
-TestSuite(verify, .init = setup, .fini = teardown);
-
-/* Seals b->hd again with the real key (what only consentd can do) and
- * stores it. */
-static void reseal(struct built *b, const char *id)
-{
-    cr_assert_eq(receipt_head_seal(&b->hd, id, &keys.current), JWS_OK);
-    b->h.head.len = receipt_head_encode(&b->hd, b->head);
-    b->h.head.data = (char *)b->head;
-}
-
-/* Writes n receipts the way consents.c does: seq, prev, signature, head. */
-static void build(struct built *b, int n, const char *id)
-{
-    char prev[RECEIPT_HASH_HEX] = RECEIPT_ZERO_HASH, hash[RECEIPT_HASH_HEX];
-    size_t bin = 0;
-
-    memset(b, 0, sizeof(*b));
-    b->hd.first = 1;
-    for (int i = 0; i < n; i++) {
-        struct receipt r;
-
-        memset(&r, 0, sizeof(r));
-        r.seq = (uint32_t)i + 1;
-        sodium_hex2bin(r.prev, 32, prev, 64, NULL, &bin, NULL);
-        sodium_hex2bin(r.ctx, RECEIPT_CTX_BYTES, ctx.ref, 16, NULL, &bin, NULL);
-        r.time_ms = 1795380669000LL + i;
-        r.action = i % 2 == 0 ? RECEIPT_ACCEPT_ALL : RECEIPT_REJECT_ALL;
-        r.choices = i % 2 == 0 ? 7 : 1;
-        r.opted_out = i % 2;
-        r.net_family = 4;
-        b->payload[i] = receipt_payload(&r, &ctx, id, &b->len[i]);
-        cr_assert_eq(jws_sign(&keys.current, b->payload[i], b->len[i], r.sig), JWS_OK);
-        b->items[i].seq = r.seq;
-        b->items[i].blob.len = receipt_encode(&r, b->stored[i]);
-        b->items[i].blob.data = (char *)b->stored[i];
-        receipt_sha256_hex(b->payload[i], b->len[i], hash);
-        memcpy(prev, hash, sizeof(prev));
-        b->hd.count = r.seq;
-        sodium_hex2bin(b->hd.head, 32, hash, 64, NULL, &bin, NULL);
-        b->hd.nsites = 1;
-        strcpy(b->hd.sites[0].site, "demo");
-        b->hd.sites[0].seq = r.seq;
-        b->hd.sites[0].time_ms = r.time_ms;
-        memcpy(b->hd.sites[0].ctx, r.ctx, RECEIPT_CTX_BYTES);
-        b->hd.sites[0].action = r.action;
-        b->hd.sites[0].opted_out = r.opted_out;
-        b->hd.sites[0].choices = r.choices;
-    }
-    reseal(b, id);
-    b->h.items = b->items;
-    b->h.nitems = (size_t)n;
-    b->h.pttl_ms = -2;
-}
-
-static void release(struct built *b)
-{
-    for (int i = 0; i < MAXN; i++)
-        cJSON_free(b->payload[i]);
-}
+TestSuite(verify, .init = built_setup, .fini = built_teardown);
 
 static unsigned judge(struct built *b, const char *visitor, struct verify_result *r)
 {
     verify_stored(&b->h, ID, &ctxs, &keys, visitor, r);
     return r->findings;
-}
-
-static void drop(struct built *b, size_t at)
-{
-    memmove(&b->items[at], &b->items[at + 1], (b->h.nitems - at - 1) * sizeof(b->items[0]));
-    b->h.nitems--;
 }
 
 Test(verify, an_intact_history_passes_with_every_receipt_ok)
@@ -325,15 +198,15 @@ Test(verify, a_genuine_export_passes_and_each_forgery_fails)
     build(&b, 3, ID);
     e = export_of(&b, 0);
     k = export_of(&b, 1);
-    cr_assert_eq(verify_export(e, &keys, &r), 0);
+    cr_assert_eq(verify_export(e, &keys, &r), VERIFY_PASSED);
     verify_result_free(&r);
-    cr_assert_eq(verify_export(k, &keys, &r), 0);
+    cr_assert_eq(verify_export(k, &keys, &r), VERIFY_PASSED);
     verify_result_free(&r);
     {
         cJSON *x = cJSON_Duplicate(e, 1);       /* unsigned item */
 
         cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(x, "receipts"), 1), "jws");
-        cr_assert_eq(verify_export(x, &keys, &r), 1);
+        cr_assert_eq(verify_export(x, &keys, &r), VERIFY_FAILED);
         cr_assert_eq(r.items[0].verdict, VERIFY_UNSIGNED, "an unsigned item has no seq: first");
         verify_result_free(&r);
         cJSON_Delete(x);
@@ -342,7 +215,7 @@ Test(verify, a_genuine_export_passes_and_each_forgery_fails)
         cJSON *x = cJSON_Duplicate(e, 1);       /* newest removed */
 
         cJSON_DeleteItemFromArray(cJSON_GetObjectItem(x, "receipts"), 0);
-        cr_assert_eq(verify_export(x, &keys, &r), 1);
+        cr_assert_eq(verify_export(x, &keys, &r), VERIFY_FAILED);
         cr_assert(r.findings & VERIFY_F_MISSING_NEWEST);
         verify_result_free(&r);
         cJSON_Delete(x);
@@ -351,7 +224,7 @@ Test(verify, a_genuine_export_passes_and_each_forgery_fails)
         cJSON *x = cJSON_Duplicate(e, 1);       /* no head */
 
         cJSON_DeleteItemFromObject(x, "head");
-        cr_assert_eq(verify_export(x, &keys, &r), 1);
+        cr_assert_eq(verify_export(x, &keys, &r), VERIFY_FAILED);
         cr_assert(r.findings & VERIFY_F_NO_HEAD);
         verify_result_free(&r);
         cJSON_Delete(x);
@@ -362,7 +235,7 @@ Test(verify, a_genuine_export_passes_and_each_forgery_fails)
             cJSON_GetArrayItem(cJSON_GetObjectItem(x, "receipts"), 0), "piiControllers"), 0);
 
         cJSON_ReplaceItemInObject(ctl, "piiController", cJSON_CreateString("Other"));
-        cr_assert_eq(verify_export(x, &keys, &r), 1);
+        cr_assert_eq(verify_export(x, &keys, &r), VERIFY_FAILED);
         cr_assert_eq(r.items[2].verdict, VERIFY_COPY_DIFFERS);
         verify_result_free(&r);
         cJSON_Delete(x);
@@ -403,4 +276,127 @@ Test(verify, names_exist_for_every_verdict_and_finding)
     cr_assert_str_eq(verify_verdict_name(99), "unknown");
     for (unsigned f = 1; f <= VERIFY_F_NEWER_FOLLOWS; f <<= 1)
         cr_assert_str_neq(verify_finding_name(f), "unknown", "%x", f);
+}
+
+/* ---- one receipt on its own: the rule every path shares ---- */
+
+/* A JWS's verdict on the two paths consentctl verify takes (a bare JWS, and
+ * the same JWS as a one-receipt export with its readable copy): they must
+ * agree. Returns the bare verdict. */
+static int both_paths(const char *jws)
+{
+    struct verify_item it;
+    struct verify_result r;
+    cJSON *one = cJSON_CreateObject();
+    int bare = verify_receipt_jws(jws, &keys, &it), as_export;
+
+    if (it.parsed != NULL)
+        cJSON_AddItemToObject(one, "receipt", cJSON_Duplicate(it.parsed, 1));
+    cJSON_AddStringToObject(one, "jws", jws);
+    as_export = verify_export(one, &keys, &r);
+    cr_assert_eq(bare == VERIFY_OK, as_export == VERIFY_PASSED,
+                 "bare %s, export %s", verify_verdict_name(bare), verify_strerror(as_export));
+    cr_assert_eq(r.items[0].verdict, bare, "the export item's verdict is the bare one");
+    verify_result_free(&r);
+    verify_item_free(&it);
+    cJSON_Delete(one);
+    return bare;
+}
+
+/* What a signature check alone (the old bare path) says of jws. */
+static int signature_alone(const char *jws)
+{
+    char *payload = NULL;
+    int st = jws_verify(&keys, jws, &payload, NULL, NULL);
+
+    free(payload);
+    return st;
+}
+
+/* The receipt at index i of b as the JWS the 201 answer gave. */
+static char *jws_of(struct built *b, size_t i)
+{
+    struct receipt rc = {.seq = b->items[i].seq};
+
+    cr_assert_eq(receipt_decode(b->stored[i], b->items[i].blob.len, &rc), RECEIPT_OK);
+    return jws_compact(keys.current.kid, b->payload[i], b->len[i], rc.sig);
+}
+
+Test(verify, a_genuine_receipt_passes_bare_and_as_an_export_alike)
+{
+    struct built b;
+    char *jws;
+
+    build(&b, 2, ID);
+    jws = jws_of(&b, 1);
+    cr_assert_eq(both_paths(jws), VERIFY_OK);
+    free(jws);
+    release(&b);
+}
+
+Test(verify, a_signed_head_statement_is_no_receipt_bare_as_an_export_or_held)
+{
+    struct built b;
+    struct verify_result r;
+    char *head;
+
+    build(&b, 2, ID);
+    judge(&b, NULL, &r);
+    head = strdup(r.head_jws);
+    verify_result_free(&r);
+    /* signed with the real key: a signature check alone passes it */
+    cr_assert_eq(signature_alone(head), JWS_OK);
+    cr_assert_eq(both_paths(head), VERIFY_MALFORMED);
+    cr_assert(judge(&b, head, &r) & VERIFY_F_VISITOR_MISMATCH);
+    cr_assert_neq(r.visitor, VERIFY_OK);
+    verify_result_free(&r);
+    free(head);
+    release(&b);
+}
+
+Test(verify, a_receipt_signed_by_another_key_than_its_payload_names_is_a_bad_header)
+{
+    struct built b;
+    struct jws_key other;
+    unsigned char seed[crypto_sign_SEEDBYTES] = {7}, sig[JWS_SIG_LEN];
+    char *jws;
+
+    crypto_sign_seed_keypair(other.pk, other.sk, seed);
+    jws_kid(other.pk, other.kid);
+    memcpy(keys.keys[1].pk, other.pk, sizeof(other.pk));
+    memcpy(keys.keys[1].kid, other.kid, sizeof(other.kid));
+    keys.nkeys = 2;                 /* a retired key, still accepted */
+    build(&b, 1, ID);
+    cr_assert_eq(jws_sign(&other, b.payload[0], b.len[0], sig), JWS_OK);
+    jws = jws_compact(other.kid, b.payload[0], b.len[0], sig);
+    cr_assert_eq(signature_alone(jws), JWS_OK);
+    cr_assert_eq(both_paths(jws), VERIFY_BAD_HEADER);
+    free(jws);
+    sodium_memzero(&other, sizeof(other));
+    release(&b);
+}
+
+Test(verify, an_edited_or_truncated_jws_fails_bare_and_as_an_export_alike)
+{
+    struct built b;
+    char *jws, *dot;
+
+    build(&b, 1, ID);
+    jws = jws_of(&b, 0);
+    dot = strrchr(jws, '.');
+    dot[3] = dot[3] == 'A' ? 'B' : 'A';         /* a signature byte */
+    cr_assert_eq(both_paths(jws), VERIFY_BAD_SIGNATURE);
+    *dot = '\0';                                /* no signature part */
+    cr_assert_eq(both_paths(jws), VERIFY_MALFORMED);
+    cr_assert_eq(both_paths("not a jws"), VERIFY_MALFORMED);
+    free(jws);
+    release(&b);
+}
+
+Test(verify, statuses_have_messages)
+{
+    cr_assert_str_eq(verify_strerror(VERIFY_PASSED), "passed");
+    cr_assert_str_eq(verify_strerror(VERIFY_FAILED), "failed");
+    cr_assert_str_eq(verify_strerror(VERIFY_NO_MEMORY), "out of memory");
+    cr_assert_str_eq(verify_strerror(42), "unknown error");
 }

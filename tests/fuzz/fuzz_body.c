@@ -107,7 +107,7 @@ static void resolve(const struct choice *parsed, const struct regime *g, int gpc
     pristine = err;
     rc = choice_resolve(&c, &d, &err);
     if (rc != 0) {
-        FUZZ_CHECK(rc == -1);
+        FUZZ_CHECK(rc == CHOICE_REFUSED);
         check_error(&err);
         FUZZ_CHECK(err.status == 422);
         return;
@@ -164,7 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = choice_parse(&cfg, body, size, &c, &err);
     free(body);
     if (rc != 0) {
-        FUZZ_CHECK(rc == -1);
+        FUZZ_CHECK(rc == CHOICE_REFUSED);
         check_error(&err);
         return 0;
     }
