@@ -717,7 +717,6 @@ if (require.main === module) {
 
 module.exports = {
     ROOT,
-    START_TIMEOUT_MS,
     consentdBinary,
     consentdConfig,
     demoVisitsConfig,
