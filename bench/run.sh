@@ -4,9 +4,12 @@
 # free loopback ports and stopped by PID; wrk against each; one table with
 # ratios measured in this one run.
 #
-# nginx runs nginx/consent.conf and nginx/consent-http.conf as shipped; the
-# only change is the rate limits' zones: bench/limits.conf instead of
-# nginx/consent-limits.conf (see bench/nginx.conf.in).
+# The stack is started by the one launcher (scripts/launch.js, as make run
+# and the tests): nginx/local.conf.in around nginx/consent.conf and
+# nginx/consent-http.conf as shipped; the only change is the rate limits'
+# zones, bench/limits.conf instead of nginx/consent-limits.conf. Beside the
+# snippet, the two reference points (bench/reference.conf) and a larger
+# upstream keepalive (32: wrk keeps 64 connections busy).
 #
 # Last, the decision and the write against a 3-primary Redis Cluster on
 # loopback (no replicas; cluster-enabled redis-servers on the shipped
@@ -29,72 +32,57 @@ if [ "$IDS" -le "$IDS_FIRST" ]; then
     echo "BENCH_IDS ($IDS) must be more than BENCH_IDS_FIRST ($IDS_FIRST)" >&2
     exit 2
 fi
+LAUNCH="node $ROOT/scripts/launch.js"
 # Seven free loopback ports (bound to port 0 by the kernel, then released).
-set -- $(node -e '
-const net = require("net");
-const servers = [1, 2, 3, 4, 5, 6, 7].map(() => net.createServer());
-Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
-    console.log(servers.map((s) => s.address().port).join(" "));
-    servers.forEach((s) => s.close());
-});')
+# shellcheck disable=SC2046
+set -- $($LAUNCH ports 7)
 PORT=$1; CONSENTD_PORT=$2; EMPTY_PORT=$3; REDIS_PORT=$4
 CLUSTER_PORTS="$5 $6 $7"
-PIDS=""
+EMPTY_PID=""
 
+# Every server the launcher started (its PID files in DIR), then the empty
+# responder, by PID.
 cleanup() {
-    for p in $PIDS; do kill -TERM "$p" 2>/dev/null || true; done
-    [ -f "$DIR/nginx.pid" ] && kill -TERM "$(cat "$DIR/nginx.pid")" 2>/dev/null || true
-    sleep 0.5
-    for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+    $LAUNCH stop --dir "$DIR" >/dev/null || true
+    if [ -n "$EMPTY_PID" ]; then
+        kill -TERM "$EMPTY_PID" 2>/dev/null || true
+        sleep 0.5
+        kill -KILL "$EMPTY_PID" 2>/dev/null || true
+    fi
     [ -n "${BENCH_KEEP:-}" ] || rm -rf "$DIR"
 }
 trap cleanup EXIT INT TERM
 
-mkdir -p "$DIR/tmp" "$DIR/redis"
-"$ROOT/build/release/consentd" --new-key "$DIR/signing.key"
-"$ROOT/build/release/consentd" --new-key "$DIR/cookie.key"
 # The support token the lookups use (role read), only its hash in the
-# configuration.
+# configuration; the example configuration on this run's ports, with the
+# GeoIP2 fixture and fresh keys in DIR (the launcher's consentdConfig, as
+# the tests').
 node -e 'console.log(require("crypto").randomBytes(32).toString("base64url"))' >"$DIR/token"
 node -e '
 const fs = require("fs");
 const crypto = require("crypto");
-const [root, dir, cport, rport] = process.argv.slice(1);
-const c = JSON.parse(fs.readFileSync(root + "/cgi/consentd.example.json"));
-c.listen = "127.0.0.1:" + cport;
+const [launch, dir, cport, rport] = process.argv.slice(1);
+const { ROOT, consentdConfig } = require(launch);
+const c = consentdConfig({
+    fastcgiPort: cport, redisPort: rport, dir,
+    geoip: {database: ROOT + "/build/fixtures/geoip2-city.mmdb", layout: "geoip2"},
+});
 c.workers = 96;
 c.access_log = false;
-c.geoip = {database: root + "/build/fixtures/geoip2-city.mmdb", layout: "geoip2"};
-c.rules = root + "/geo/rules.json";
-c.texts = root + "/i18n";
-c.redis.address = "127.0.0.1:" + rport;
-c.signing_key = dir + "/signing.key";
-c.cookie.secret = dir + "/cookie.key";
 const token = fs.readFileSync(dir + "/token", "utf8").trim();
 c.admin = {tokens: [{name: "bench", roles: ["read"],
                      sha256: crypto.createHash("sha256").update(token).digest("hex")}]};
 fs.writeFileSync(dir + "/consentd.json", JSON.stringify(c));
-' "$ROOT" "$DIR" "$CONSENTD_PORT" "$REDIS_PORT"
+' "$ROOT/scripts/launch.js" "$DIR" "$CONSENTD_PORT" "$REDIS_PORT"
 
-redis-server "$ROOT/redis/redis.conf" --port "$REDIS_PORT" --dir "$DIR/redis" \
-    --daemonize no --logfile "$DIR/redis.log" &
-PIDS="$PIDS $!"
-"$ROOT/build/release/consentd" -c "$DIR/consentd.json" 2>"$DIR/consentd.log" &
-CONSENTD_PID=$!
-PIDS="$PIDS $CONSENTD_PID"
 "$ROOT/build/bench/empty" "127.0.0.1:$EMPTY_PORT" 96 &
-PIDS="$PIDS $!"
-user_line=""
-[ "$(id -u)" -eq 0 ] && user_line="user root;"
-sed -e "s|@DIR@|$DIR|g" -e "s|@ROOT@|$ROOT|g" -e "s|@PORT@|$PORT|g" -e "s|@CONSENTD_PORT@|$CONSENTD_PORT|g" \
-    -e "s|@EMPTY_PORT@|$EMPTY_PORT|g" -e "s|@USER_LINE@|$user_line|g" \
-    "$ROOT/bench/nginx.conf.in" >"$DIR/nginx.conf"
-nginx -p "$DIR" -c "$DIR/nginx.conf" -e "$DIR/nginx-error.log"
+EMPTY_PID=$!
+$LAUNCH start --dir "$DIR" --config "$DIR/consentd.json" --consentd "$ROOT/build/release/consentd" \
+    --port "$PORT" --limits "$ROOT/bench/limits.conf" --keepalive 32 \
+    --http-extra "upstream empty { server 127.0.0.1:$EMPTY_PORT; keepalive 32; }" \
+    --server-extra "include $ROOT/bench/reference.conf;" >/dev/null
+CONSENTD_PID=$(cat "$DIR/consentd.pid")
 B=http://127.0.0.1:$PORT
-for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "$B/consent/v1/health" 2>/dev/null && break
-    sleep 0.1
-done
 
 # The reference static file: exactly the size of a first-time decision.
 curl -fsS -H 'X-Forwarded-For: 46.4.0.1' "$B/consent/v1/banner?site=demo" >"$DIR/decision.json"
@@ -205,22 +193,12 @@ GZ=$(cat "$ROOT/static/consent.js" "$ROOT/static/consent.css" | gzip -9 -n | wc 
 # The same consentd on a 3-primary cluster: stop it, start the cluster, start
 # it again with redis.cluster (same port: nginx's upstream is unchanged).
 echo "starting a 3-primary Redis Cluster..." >&2
-kill -TERM "$CONSENTD_PID"
-wait "$CONSENTD_PID" 2>/dev/null || true
+$LAUNCH stop --dir "$DIR" consentd >/dev/null
 SEEDS=""
 for p in $CLUSTER_PORTS; do
-    mkdir -p "$DIR/cluster-$p"
-    redis-server "$ROOT/redis/redis.conf" --port "$p" --dir "$DIR/cluster-$p" \
-        --daemonize no --logfile "$DIR/cluster-$p.log" --cluster-enabled yes \
-        --cluster-config-file nodes.conf &
-    PIDS="$PIDS $!"
+    $LAUNCH redis --dir "$DIR" --port "$p" --name "redis-cluster-$p" -- \
+        --cluster-enabled yes --cluster-config-file nodes.conf
     SEEDS="$SEEDS 127.0.0.1:$p"
-done
-for p in $CLUSTER_PORTS; do
-    for _ in $(seq 1 100); do
-        redis-cli -p "$p" PING >/dev/null 2>&1 && break
-        sleep 0.1
-    done
 done
 # shellcheck disable=SC2086
 redis-cli --cluster create $SEEDS --cluster-replicas 0 --cluster-yes >"$DIR/cluster-create.log"
@@ -237,9 +215,10 @@ const c = JSON.parse(fs.readFileSync(dir + "/consentd.json"));
 c.redis = {cluster: seeds.trim().split(" ")};
 fs.writeFileSync(dir + "/consentd-cluster.json", JSON.stringify(c));
 ' "$DIR" "$SEEDS"
-"$ROOT/build/release/consentd" -c "$DIR/consentd-cluster.json" 2>"$DIR/consentd-cluster.log" &
-CONSENTD_PID=$!
-PIDS="$PIDS $CONSENTD_PID"
+$LAUNCH consentd --dir "$DIR" --config "$DIR/consentd-cluster.json" --name consentd-cluster \
+    --consentd "$ROOT/build/release/consentd"
+CONSENTD_PID=$(cat "$DIR/consentd-cluster.pid")
+# nginx may have left consentd out for fail_timeout while it was restarted.
 for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "$B/consent/v1/health" 2>/dev/null && break
     sleep 0.1

@@ -1,9 +1,13 @@
 'use strict';
 /*
- * stack.js - the integration test harness: starts a REAL redis-server,
- * consentd and nginx on free loopback ports in a fresh temporary directory,
- * talks HTTP to nginx, and stops exactly the processes it started (by the
- * PIDs of its own child processes, never by name).
+ * stack.js - the integration test harness: a REAL redis-server, consentd
+ * and nginx on free loopback ports in a fresh temporary directory, started
+ * by the repository's one launcher (scripts/launch.js, which make run and
+ * make bench use too), and what only tests need around it: a consentd
+ * configuration with the fixtures, a fake clock, several consentd behind
+ * one nginx, restarts, a sanitizer and log check at stop(), an HTTP client.
+ * It stops exactly the processes it started (by the PIDs of its own child
+ * processes, never by name).
  *
  *   const { startStack } = require('./lib/stack');
  *   const stack = await startStack({ layout: 'flat', now: 1795305600 });
@@ -21,17 +25,18 @@
  *
  * Works on Node 18 and 20; no dependencies outside Node itself.
  */
-const { spawn } = require('node:child_process');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const http = require('node:http');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const STOP_TIMEOUT_MS = 10000;
-const START_TIMEOUT_MS = 15000;
+const {
+    ROOT, consentdBinary, consentdConfig, exampleConfig, freePorts, nginxConfig, poll,
+    readText, redisPing, runCommand, running, spawnLogged, startConsentd, startNginx,
+    startRedis: launchRedis, tail, terminate,
+} = require('../../../scripts/launch');
+
 /* What makes stop() throw: AddressSanitizer and UBSan reports. */
 const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:'];
 /* LeakSanitizer runs at exit and makes the exit code non-zero (1 in this
@@ -39,53 +44,7 @@ const SANITIZER_PATTERNS = ['ERROR: AddressSanitizer', 'runtime error:'];
  * leakReport), and a test asserting exit code 0 shows it. */
 const LEAK_PATTERN = 'ERROR: LeakSanitizer';
 
-/* ---- safety net: every child still running when this process ends ----
- *
- * Servers are spawned as leaders of their own process group (detached), so
- * that killing the group also ends what they forked themselves (nginx's
- * worker, a redis-server AOF rewrite) and nothing else. */
-
-const liveChildren = new Set();
-const groupLeaders = new WeakSet();     // children spawned detached
-
-/* SIGKILL child's process group when it leads one, else child alone. */
-function killGroup(child) {
-    try {
-        if (!groupLeaders.has(child) || !(child.pid > 0))
-            throw new Error('not a group leader');
-        process.kill(-child.pid, 'SIGKILL');
-    } catch (_) {
-        try {
-            child.kill('SIGKILL');
-        } catch (_e) {
-            /* already gone */
-        }
-    }
-}
-
-function killAllChildren() {
-    for (const child of liveChildren)
-        killGroup(child);
-    liveChildren.clear();
-}
-
-process.on('exit', killAllChildren);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.once(sig, () => {
-        killAllChildren();
-        process.kill(process.pid, sig);     // default action, now unhandled
-    });
-}
-
 /* ---- small helpers ---- */
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function consentdBinary() {
-    return process.env.CONSENTD
-        ? path.resolve(process.cwd(), process.env.CONSENTD)
-        : path.join(ROOT, 'build', 'asan', 'consentd');
-}
 
 function makeTempDir() {
     return fs.mkdtempSync(path.join(os.tmpdir(), 'consent-it-'));
@@ -98,18 +57,6 @@ function keepDirs() {
 function removeDir(dir) {
     if (!keepDirs())
         fs.rmSync(dir, { recursive: true, force: true });
-}
-
-function readText(file) {
-    try {
-        return fs.readFileSync(file, 'utf8');
-    } catch (_) {
-        return '';
-    }
-}
-
-function tail(text, lines = 30) {
-    return text.split('\n').slice(-lines).join('\n');
 }
 
 /* The LeakSanitizer report in text (up to its SUMMARY line), or null. */
@@ -128,131 +75,8 @@ function sanitizerReports(text) {
         SANITIZER_PATTERNS.some((p) => line.includes(p)));
 }
 
-const usedPorts = new Set();
 
-/* n distinct free TCP ports on 127.0.0.1 (bound to port 0, read, closed),
- * never one this process handed out before. */
-async function freePorts(n) {
-    const ports = [];
-    const servers = [];
-    try {
-        while (ports.length < n) {
-            const srv = net.createServer();
-            await new Promise((resolve, reject) => {
-                srv.once('error', reject);
-                srv.listen(0, '127.0.0.1', resolve);
-            });
-            servers.push(srv);
-            const { port } = srv.address();
-            if (!usedPorts.has(port)) {
-                usedPorts.add(port);
-                ports.push(port);
-            }
-        }
-    } finally {
-        await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-    }
-    return ports;
-}
-
-/* ---- child processes ---- */
-
-/* Spawns cmd with stdout/stderr appended to files; returns a handle whose
- * `exited` promise resolves to { code, signal }. */
-function spawnLogged(name, cmd, args, { stdout, stderr, env, cwd } = {}) {
-    const out = fs.openSync(stdout, 'a');
-    const err = stderr === stdout ? out : fs.openSync(stderr, 'a');
-    let child;
-    try {
-        child = spawn(cmd, args, {
-            cwd: cwd || ROOT,
-            env: env || process.env,
-            stdio: ['ignore', out, err],
-            detached: true,             // own process group: see killGroup
-        });
-    } finally {
-        fs.closeSync(out);
-        if (err !== out)
-            fs.closeSync(err);
-    }
-    const proc = { name, child, pid: child.pid, result: null };
-    groupLeaders.add(child);
-    liveChildren.add(child);
-    proc.exited = new Promise((resolve) => {
-        const done = (code, signal) => {
-            liveChildren.delete(child);
-            if (proc.result === null)
-                proc.result = { code, signal };
-            resolve(proc.result);
-        };
-        child.once('exit', done);
-        child.once('error', (e) => {
-            proc.result = { code: null, signal: null, error: e };
-            done(null, null);
-        });
-    });
-    return proc;
-}
-
-function running(proc) {
-    return proc !== null && proc.result === null;
-}
-
-/* SIGTERM, wait up to timeoutMs, then SIGKILL its process group. Resolves
- * to { code, signal, killed } (killed: the SIGKILL was needed). */
-async function terminate(proc, timeoutMs = STOP_TIMEOUT_MS) {
-    if (proc === null)
-        return null;
-    if (!running(proc))
-        return { ...proc.result, killed: false };
-    proc.child.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(null), timeoutMs);
-    });
-    let r = await Promise.race([proc.exited, timeout]);
-    clearTimeout(timer);
-    if (r !== null)
-        return { ...r, killed: false };
-    killGroup(proc.child);
-    r = await proc.exited;
-    return { ...r, killed: true };
-}
-
-/* Runs a command to completion (for consentd --check and start-up failures).
- * Resolves to { code, signal, stdout, stderr, timedOut }. */
-function runCommand(cmd, args, { env, timeoutMs = 10000, cwd } = {}) {
-    return new Promise((resolve) => {
-        const child = spawn(cmd, args, {
-            cwd: cwd || ROOT,
-            env: env || process.env,
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        liveChildren.add(child);
-        let stdout = '';
-        let stderr = '';
-        let timedOut = false;
-        child.stdout.setEncoding('utf8');
-        child.stderr.setEncoding('utf8');
-        child.stdout.on('data', (d) => { stdout += d; });
-        child.stderr.on('data', (d) => { stderr += d; });
-        const timer = setTimeout(() => {
-            timedOut = true;
-            child.kill('SIGTERM');
-            setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-        }, timeoutMs);
-        child.once('error', (e) => {
-            clearTimeout(timer);
-            liveChildren.delete(child);
-            resolve({ code: null, signal: null, stdout, stderr: stderr + String(e), timedOut });
-        });
-        child.once('close', (code, signal) => {
-            clearTimeout(timer);
-            liveChildren.delete(child);
-            resolve({ code, signal, stdout, stderr, timedOut });
-        });
-    });
-}
+/* ---- consentd on its own ---- */
 
 /* consentd ARGS with the test binary. env is added to process.env. */
 function runConsentd(args, { env, timeoutMs } = {}) {
@@ -275,53 +99,26 @@ function startConsentdOnly(configPath, env, timeoutMs = 10000) {
 
 /* ---- configuration ---- */
 
-function exampleConfig() {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
-}
-
-/* Writes an Ed25519 signing key (the 32-byte seed as 64 hex digits, mode
- * 0600) to file unless it exists; returns the hex seed. */
-function writeSigningKey(file, hex = crypto.randomBytes(32).toString('hex')) {
-    if (fs.existsSync(file))
-        return fs.readFileSync(file, 'utf8').trim();
-    fs.writeFileSync(file, hex + '\n', { mode: 0o600, flag: 'wx' });
-    return hex;
-}
-
 /*
- * The consentd configuration the tests run with: the example configuration
- * with absolute paths, the given ports and a second site "shop" (preview
- * off). Ports that are not given get placeholders (for --check). When the
- * example names a signing_key and dir is given, a fresh key is written to
- * DIR/signing.key (or signingKey, 64 hex digits, is used).
+ * The consentd configuration the tests run with: the launcher's example
+ * configuration with absolute paths and the given ports (consentdConfig:
+ * ports not given are placeholders, for --check; with dir, fresh keys in
+ * DIR, signingKey the signing key's 64 hex digits), the fixture database of
+ * layout, and a second site "shop" (preview off).
  */
 function buildConfig({ fastcgiPort = 1, redisPort = 1, layout = 'geoip2', dir,
                        signingKey } = {}) {
     if (layout !== 'geoip2' && layout !== 'flat')
         throw new Error(`layout must be "geoip2" or "flat", not ${layout}`);
-    const cfg = exampleConfig();
-    cfg.listen = `127.0.0.1:${fastcgiPort}`;
+    const cfg = consentdConfig({
+        fastcgiPort, redisPort, dir, signingKey,
+        geoip: {
+            database: path.join(ROOT, 'build', 'fixtures',
+                                layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb'),
+            layout,
+        },
+    });
     cfg.workers = 32;  // > nginx keepalive 16 + the concurrency of any one test
-    cfg.geoip = {
-        database: path.join(ROOT, 'build', 'fixtures',
-                            layout === 'flat' ? 'flat-city.mmdb' : 'geoip2-city.mmdb'),
-        layout,
-    };
-    cfg.rules = path.join(ROOT, 'geo', 'rules.json');
-    if (typeof cfg.texts === 'string')
-        cfg.texts = path.resolve(ROOT, 'cgi', cfg.texts);
-    cfg.redis = { ...cfg.redis, address: `127.0.0.1:${redisPort}` };
-    if (typeof cfg.signing_key === 'string') {
-        if (dir !== undefined) {
-            cfg.signing_key = path.join(dir, 'signing.key');
-            writeSigningKey(cfg.signing_key, signingKey);
-            cfg.cookie.secret = path.join(dir, 'cookie.key');
-            writeSigningKey(cfg.cookie.secret);
-        } else {
-            cfg.signing_key = path.resolve(ROOT, 'cgi', cfg.signing_key);
-            cfg.cookie.secret = path.resolve(ROOT, 'cgi', cfg.cookie.secret);
-        }
-    }
     const demo = cfg.sites.find((s) => s.id === 'demo');
     cfg.sites.push({
         ...structuredClone(demo),       // categories, languages, versions...
@@ -338,91 +135,7 @@ function writeConfig(dir, cfg, name = 'consentd.json') {
     return file;
 }
 
-/* The `server` lines of `upstream consentd` for these FastCGI ports, as
- * nginx/consent-http.conf recommends: one per consentd and, when there are
- * several, each again as a `backup` with max_fails=0, which nginx tries when
- * it has marked every server above failed (instead of answering 502).
- * serverExtra: parameters for the first lines; backups: false leaves the
- * backup lines out. The template's `server ` is the first line's start. */
-function upstreamServers(ports, { serverExtra = '', backups = true } = {}) {
-    const lines = ports.map((p) => `127.0.0.1:${p}${serverExtra}`);
-    if (ports.length > 1 && backups)
-        lines.push(...ports.map((p) => `127.0.0.1:${p} backup max_fails=0`));
-    return lines.join(';\n        server ');
-}
-
-function nginxConfig({ dir, port, fastcgiPort, fastcgiPorts = [fastcgiPort], httpExtra = '',
-                      serverExtra = '', backups = true }) {
-    const userLine = typeof process.getuid === 'function' && process.getuid() === 0
-        ? 'user root;' : '';
-    return fs.readFileSync(path.join(ROOT, 'nginx', 'local.conf.in'), 'utf8')
-        .split('@RUN@').join(dir)
-        .split('@ROOT@').join(ROOT)
-        .split('@PORT@').join(String(port))
-        .split('@FASTCGI@').join(upstreamServers(fastcgiPorts, { serverExtra, backups }))
-        .split('@USER_LINE@').join(userLine)
-        .split('@DEMO_VISITS@').join('')       // make run's demo ports only
-        .replace(/^(\s*keepalive_requests .*)$/m, (line) => `${line}\n    ${httpExtra}`);
-}
-
-/* ---- network probes ---- */
-
-/* Resolves true when something accepts a TCP connection on 127.0.0.1:port. */
-function tcpOpen(port, timeoutMs = 1000) {
-    return new Promise((resolve) => {
-        const sock = net.connect({ host: '127.0.0.1', port });
-        const finish = (ok) => {
-            sock.destroy();
-            resolve(ok);
-        };
-        sock.setTimeout(timeoutMs, () => finish(false));
-        sock.once('error', () => finish(false));
-        sock.once('connect', () => finish(true));
-    });
-}
-
-/* Resolves true when redis answers PING with +PONG. */
-function redisPing(port, timeoutMs = 1000) {
-    return new Promise((resolve) => {
-        const sock = net.connect({ host: '127.0.0.1', port });
-        let buf = '';
-        const finish = (ok) => {
-            sock.destroy();
-            resolve(ok);
-        };
-        sock.setTimeout(timeoutMs, () => finish(false));
-        sock.once('error', () => finish(false));
-        sock.once('connect', () => sock.write('PING\r\n'));
-        sock.on('data', (d) => {
-            buf += d.toString('latin1');
-            if (buf.includes('\r\n'))
-                finish(buf.startsWith('+PONG'));
-        });
-        sock.once('end', () => finish(false));
-    });
-}
-
-/* Polls fn() until it returns a truthy value, or throws after timeoutMs.
- * check() runs first on each round and may throw to give up early. */
-async function poll(fn, { timeoutMs = 5000, intervalMs = 50, what = 'condition', check } = {}) {
-    const deadline = Date.now() + timeoutMs;
-    let last;
-    for (;;) {
-        if (check)
-            check();
-        try {
-            last = await fn();
-            if (last)
-                return last;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() >= deadline)
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}` +
-                            (last instanceof Error ? `: ${last.message}` : ''));
-        await sleep(intervalMs);
-    }
-}
+/* ---- HTTP ---- */
 
 /*
  * One HTTP request. headers: an object, or an array of [name, value] pairs
@@ -619,8 +332,6 @@ async function startStack(options = {}) {
         consentAccess: path.join(dir, 'consent-access.log'),
         consentError: path.join(dir, 'consent-error.log'),
     };
-    fs.mkdirSync(path.join(dir, 'redis'));
-    fs.mkdirSync(path.join(dir, 'nginx-tmp'));
 
     const procs = { redis: null, consentd: null, nginx: null };
     const extra = [];       // consentd 2..N: { port, config, log, proc }
@@ -635,30 +346,10 @@ async function startStack(options = {}) {
     const startRedis = async () => {
         if (running(procs.redis))
             throw new Error('redis-server is already running');
-        procs.redis = spawnLogged('redis-server', 'redis-server', [
-            path.join(ROOT, 'redis', 'redis.conf'),
-            '--port', String(redisPort),
-            '--dir', path.join(dir, 'redis'),
-            '--pidfile', path.join(dir, 'redis.pid'),
-            '--daemonize', 'no',
-            '--logfile', '',
-        ], { stdout: logs.redis, stderr: logs.redis });
-        const proc = procs.redis;
-        await poll(() => redisPing(redisPort), {
-            timeoutMs: START_TIMEOUT_MS,
-            what: `redis-server on port ${redisPort}`,
-            check: () => {
-                if (!running(proc))
-                    throw new Error(`redis-server exited (${JSON.stringify(proc.result)}):\n` +
-                                    tail(readText(logs.redis)));
-            },
-        });
+        procs.redis = await launchRedis({ dir, port: redisPort, log: logs.redis });
     };
 
-    const stopRedis = async () => {
-        const r = await terminate(procs.redis);
-        return r;
-    };
+    const stopRedis = () => terminate(procs.redis);
 
     const cfg = buildConfig({ fastcgiPort, redisPort, layout, dir,
                               signingKey: options.signingKey });
@@ -673,8 +364,8 @@ async function startStack(options = {}) {
         writeConfig(dir, { ...cfg, listen: `127.0.0.1:${e.port}` }, path.basename(e.config));
     const nginxConfPath = path.join(dir, 'nginx.conf');
     fs.writeFileSync(nginxConfPath, nginxConfig({
-        dir, port: nginxPort, fastcgiPort, fastcgiPorts: [fastcgiPort, ...extraPorts],
-        serverExtra: options.upstreamServer ? ` ${options.upstreamServer}` : '',
+        dir, port: nginxPort, fastcgiPorts: [fastcgiPort, ...extraPorts],
+        serverParams: options.upstreamServer ? ` ${options.upstreamServer}` : '',
         backups: options.upstreamBackups !== false,
         httpExtra: options.nginxHttp || '',
     }));
@@ -730,20 +421,24 @@ async function startStack(options = {}) {
         return stopped;
     };
 
-    const spawnConsentd = (config, log) =>
-        spawnLogged('consentd', consentdBinary(), ['-c', config], {
-            stdout: logs.consentdStdout,
-            stderr: log,
-            env: { ...process.env, CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
+    /* consentd i (0: the first) with its configuration and log, on the
+     * test clock; resolves once it accepts connections. */
+    const consentdSlot = (i) => (i === 0
+        ? { config: configPath, log: logs.consentd, port: fastcgiPort }
+        : extra[i - 1]);
+    const launchConsentd = async (i) => {
+        const slot = consentdSlot(i);
+        const proc = await startConsentd({
+            config: slot.config, port: slot.port, log: slot.log, stdout: logs.consentdStdout,
+            env: { CONSENTD_TEST_CLOCK: clockPath, ...(options.env || {}) },
         });
-    const waitConsentd = (proc, port) => poll(() => tcpOpen(port), {
-        timeoutMs: START_TIMEOUT_MS,
-        what: `consentd on FastCGI port ${port}`,
-        check: () => {
-            if (!running(proc))
-                throw new Error(`consentd exited during start-up (${JSON.stringify(proc.result)})`);
-        },
-    });
+        if (i === 0)
+            procs.consentd = proc;
+        else
+            extra[i - 1].proc = proc;
+        return proc;
+    };
+    const consentdProc = (i) => (i === 0 ? procs.consentd : extra[i - 1].proc);
 
     const describeFailure = (e) => {
         const parts = [e.message];
@@ -759,31 +454,17 @@ async function startStack(options = {}) {
         if (options.redis !== false)
             await startRedis();
 
-        procs.consentd = spawnConsentd(configPath, logs.consentd);
-        for (const e of extra)
-            e.proc = spawnConsentd(e.config, e.log);
-        await waitConsentd(procs.consentd, fastcgiPort);
-        for (const e of extra)
-            await waitConsentd(e.proc, e.port);
+        // All at once; nginx only once every one listens (see above).
+        const started = await Promise.allSettled(
+            [0, ...extra.map((_, j) => j + 1)].map(launchConsentd));
+        const failed = started.find((r) => r.status === 'rejected');
+        if (failed)
+            throw failed.reason;
 
-        procs.nginx = spawnLogged('nginx', 'nginx', [
-            '-p', dir, '-c', nginxConfPath, '-e', logs.nginxError, '-g', 'daemon off;',
-        ], { stdout: path.join(dir, 'nginx.stdout.log'), stderr: logs.nginxError });
-
-        // Up when a health answer comes from consentd itself (JSON), not
-        // nginx's 502 page while consentd is still starting.
-        await poll(async () => {
-            const r = await request({ path: '/consent/v1/health', timeoutMs: 2000 });
-            return r.json !== undefined && (r.status === 200 || r.status === 503);
-        }, {
-            timeoutMs: START_TIMEOUT_MS,
-            what: `consentd health through nginx on port ${nginxPort}`,
-            check: () => {
-                for (const p of [...Object.values(procs), ...extra.map((e) => e.proc)])
-                    if (p !== null && !running(p))
-                        throw new Error(`${p.name} exited during start-up ` +
-                                        `(${JSON.stringify(p.result)})`);
-            },
+        procs.nginx = await startNginx({
+            dir, conf: nginxConfPath, port: nginxPort,
+            others: [procs.redis, procs.consentd, ...extra.map((e) => e.proc)]
+                .filter((p) => p !== null),
         });
     } catch (e) {
         await terminate(procs.nginx);
@@ -814,26 +495,17 @@ async function startStack(options = {}) {
             return procs.redis === null ? null : procs.redis.pid;
         },
         /* Is consentd i (a process started by this stack) still running? */
-        consentdRunning: (i = 0) => running(i === 0 ? procs.consentd : extra[i - 1].proc),
+        consentdRunning: (i = 0) => running(consentdProc(i)),
         /* Starts consentd i again (after it was killed or stopped), with
          * its configuration and log; resolves once it accepts connections. */
         startConsentd: async (i = 0) => {
-            const p = i === 0 ? procs.consentd : extra[i - 1].proc;
-            if (running(p))
+            if (running(consentdProc(i)))
                 throw new Error('consentd is still running');
-            const [config, log, port] = i === 0 ? [configPath, logs.consentd, fastcgiPort]
-                : [extra[i - 1].config, extra[i - 1].log, extra[i - 1].port];
-            const proc = spawnConsentd(config, log);
-            if (i === 0)
-                procs.consentd = proc;
-            else
-                extra[i - 1].proc = proc;
-            await waitConsentd(proc, port);
-            return proc.pid;
+            return (await launchConsentd(i)).pid;
         },
         /* Sends sig to consentd i this stack started (if still running). */
         signalConsentd: (sig, i = 0) => {
-            const p = i === 0 ? procs.consentd : extra[i - 1].proc;
+            const p = consentdProc(i);
             if (!running(p))
                 throw new Error('consentd is not running');
             p.child.kill(sig);
@@ -869,5 +541,4 @@ module.exports = {
     startStack,
     terminate,
     writeConfig,
-    writeSigningKey,
 };
