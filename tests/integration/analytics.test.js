@@ -515,8 +515,10 @@ describe('experiments', () => {
         const report = await poll(async () => {
             const res = await stats(stack, 'site=demo&by=variant');
             const rows = Object.fromEntries(res.json.rows.map((r) => [r.key, r]));
-            return rows['a-control'] && rows['a-control'].shown === 5 && rows['b-short'] &&
-                   rows['b-short'].answers.accept_all === 3 ? res.json : false;
+            // each worker flushes its own counts: wait for every count asserted below
+            return rows['a-control'] && rows['a-control'].shown === 5 &&
+                   rows['a-control'].answers.reject_all === 2 && rows['b-short'] &&
+                   rows['b-short'].shown === 5 && rows['b-short'].answers.accept_all === 3 ? res.json : false;
         }, { timeoutMs: 15000, what: 'the experiment counted' });
         const rows = Object.fromEntries(report.rows.map((r) => [r.key, r]));
         // first banners without a bucket show the site's own texts: variant "-"
