@@ -31,13 +31,9 @@
     lastCore,          // the core's state, as the last entry was given it
     placeholderCount = 0;
 
-  function element(tag, className, text, parent) {
-    const created = document.createElement(tag);
-    if (className) created.className = className;
-    if (text) created.textContent = text;
-    if (parent) parent.append(created);
-    return created;
-  }
+  /* The core's element(tag, className, text, parent): every entry runs
+   * after keepingCore has kept the core. */
+  const element = (...args) => lastCore.element_(...args);
 
   function button(text, onClick, parent) {
     const created = element('button', 'cc-btn', text, parent);

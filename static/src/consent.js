@@ -201,7 +201,8 @@
       loadScript('consent-extra.js', () => resolve(window.consent.extra_)).onerror = () => { extraModule = 0; };
     })).then((module) => {
       module[entry]({
-        api_: api, site_: site, stored_: stored, decision_: () => decision, choose_: choose, ask_: ask
+        api_: api, site_: site, stored_: stored, decision_: () => decision, choose_: choose, ask_: ask,
+        element_: element
       }, first, second);
     });
   }
