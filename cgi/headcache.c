@@ -214,20 +214,30 @@ uint64_t headcache_ticket(struct headcache *c, const char *key)
     return t;
 }
 
+/* The shard of key and its bucket in *b, for get and put: HEADCACHE_OFF
+ * while the cache is off, HEADCACHE_INVALID for a key too long or empty. */
+static int live_shard(struct headcache *c, const char *key, struct headcache_shard **s,
+                      size_t *b)
+{
+    if (!atomic_load(&c->live))
+        return HEADCACHE_OFF;
+    *s = shard_of(c, key, b);
+    return *s != NULL ? HEADCACHE_OK : HEADCACHE_INVALID;
+}
+
 int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t now_ms,
                   void *out, size_t cap, size_t *len)
 {
     size_t b;
     struct headcache_shard *s;
     int32_t i, *link = NULL;
-    int st = HEADCACHE_MISS;
+    int st;
 
     *len = 0;
-    if (!atomic_load(&c->live))
-        return HEADCACHE_OFF;
-    s = shard_of(c, key, &b);
-    if (s == NULL)
-        return HEADCACHE_INVALID;
+    st = live_shard(c, key, &s, &b);
+    if (st != HEADCACHE_OK)
+        return st;
+    st = HEADCACHE_MISS;
     pthread_rwlock_rdlock(&s->lock);
     i = find(s, b, key, &link);
     if (i >= 0) {
@@ -254,6 +264,30 @@ int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t no
     return st;
 }
 
+/* A slot for key in bucket b of s (under the write lock), found by the
+ * clock hand: a free one, or the one placed longest ago (evicted). */
+static int32_t place(struct headcache *c, struct headcache_shard *s, size_t b,
+                     const char *key)
+{
+    size_t tries = 0;
+    struct slot *e;
+    int32_t i;
+
+    while (s->slots[s->hand].used && s->used < s->nslots && tries++ < s->nslots)
+        s->hand = (s->hand + 1) % s->nslots;
+    i = (int32_t)s->hand;
+    s->hand = (s->hand + 1) % s->nslots;
+    if (s->slots[i].used)
+        evict(c, s, i);
+    e = &s->slots[i];
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    e->used = 1;
+    e->next = s->buckets[b];
+    s->buckets[b] = i;
+    s->used++;
+    return i;
+}
+
 int headcache_put(struct headcache *c, const char *key, uint64_t ticket, uint64_t tag,
                   int64_t now_ms, const void *value, size_t len)
 {
@@ -261,38 +295,21 @@ int headcache_put(struct headcache *c, const char *key, uint64_t ticket, uint64_
     struct headcache_shard *s;
     struct slot *e;
     int32_t i, *link = NULL;
-    int st = HEADCACHE_OK;
+    int st;
 
     if (len > HEADCACHE_MAX_VALUE)
         return HEADCACHE_INVALID;
-    if (!atomic_load(&c->live))
-        return HEADCACHE_OFF;
-    s = shard_of(c, key, &b);
-    if (s == NULL)
-        return HEADCACHE_INVALID;
+    st = live_shard(c, key, &s, &b);
+    if (st != HEADCACHE_OK)
+        return st;
     pthread_rwlock_wrlock(&s->lock);
     if (s->epoch != ticket || !atomic_load(&c->live)) {
         st = s->epoch != ticket ? HEADCACHE_STALE : HEADCACHE_OFF;
         goto done;
     }
     i = find(s, b, key, &link);
-    if (i < 0) {
-        /* the clock hand: a free slot, or the one placed longest ago */
-        size_t tries = 0;
-
-        while (s->slots[s->hand].used && s->used < s->nslots && tries++ < s->nslots)
-            s->hand = (s->hand + 1) % s->nslots;
-        i = (int32_t)s->hand;
-        s->hand = (s->hand + 1) % s->nslots;
-        if (s->slots[i].used)
-            evict(c, s, i);
-        e = &s->slots[i];
-        snprintf(e->key, sizeof(e->key), "%s", key);
-        e->used = 1;
-        e->next = s->buckets[b];
-        s->buckets[b] = i;
-        s->used++;
-    }
+    if (i < 0)
+        i = place(c, s, b, key);
     e = &s->slots[i];
     if (len > e->cap) {
         unsigned char *v = realloc(e->value, len);
@@ -344,4 +361,24 @@ size_t headcache_count(struct headcache *c)
         pthread_rwlock_unlock(&c->shards[i].lock);
     }
     return n;
+}
+
+const char *headcache_strerror(int status)
+{
+    switch (status) {
+    case HEADCACHE_OK:
+        return "success";
+    case HEADCACHE_MISS:
+        return "not cached";
+    case HEADCACHE_OFF:
+        return "the head cache is off";
+    case HEADCACHE_STALE:
+        return "the consent ID changed since the ticket";
+    case HEADCACHE_INVALID:
+        return "key or value too long, or buffer too small";
+    case HEADCACHE_NO_MEMORY:
+        return "out of memory";
+    default:
+        return "unknown error";
+    }
 }

@@ -36,6 +36,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/attrs.h"
+
 #define HEADCACHE_MAX_KEY 32            /* bytes of a key (consent IDs: 22) */
 #define HEADCACHE_MAX_VALUE 2048        /* bytes of a value (RECEIPT_MAX_HEAD) */
 #define HEADCACHE_MAX_ENTRIES 1000000
@@ -72,6 +74,7 @@ struct headcache {
  * is served or stored before headcache_live(c, 1). Returns HEADCACHE_OK,
  * HEADCACHE_INVALID for values out of range, HEADCACHE_NO_MEMORY.
  */
+CONSENT_MUST_CHECK
 int headcache_init(struct headcache *c, size_t entries, int64_t max_age_ms);
 
 /* Frees everything. Safe on a zeroed struct; no other call may run. */
@@ -102,6 +105,7 @@ int headcache_get(struct headcache *c, const char *key, uint64_t tag, int64_t no
  * tag, at now_ms, replacing what was there and evicting the oldest-placed
  * entry of its shard when full. HEADCACHE_STALE when key was dropped or the
  * cache emptied since ticket (nothing stored), HEADCACHE_OFF when off.
+ * Its result may be ignored: a put refused only means a later miss.
  */
 int headcache_put(struct headcache *c, const char *key, uint64_t ticket, uint64_t tag,
                   int64_t now_ms, const void *value, size_t len);
@@ -111,5 +115,8 @@ void headcache_drop(struct headcache *c, const char *key);
 
 /* Entries held now (for tests and health). */
 size_t headcache_count(struct headcache *c);
+
+/* Static message for a headcache_status ("unknown error" for anything else). */
+const char *headcache_strerror(int status);
 
 #endif

@@ -322,3 +322,10 @@ Test(headcache, racing_threads_never_see_a_value_a_completed_drop_replaced)
     cr_assert_eq(atomic_load(&failures), 0);
     cr_assert_gt(atomic_load(&c.hits), 0, "the cache was used at all");
 }
+
+Test(headcache, every_status_has_a_message)
+{
+    for (int st = HEADCACHE_OK; st <= HEADCACHE_NO_MEMORY; st++)
+        cr_assert_str_neq(headcache_strerror(st), "unknown error", "status %d", st);
+    cr_assert_str_eq(headcache_strerror(-1), "unknown error");
+}
