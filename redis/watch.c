@@ -102,88 +102,135 @@ static void handle(struct watch *w, const redisReply *r, int *waiting_pong)
     }
 }
 
+/* Reads what waits in the socket and applies every reply (odd sequence
+ * number meanwhile). WATCH_LOST with the reason in why when the connection
+ * failed. */
+static int read_messages(struct watch *w, redisContext *c, const char *addr,
+                         int *waiting_pong, char *why, size_t whylen)
+{
+    void *reply = NULL;
+
+    atomic_fetch_add(&w->seq, 1);   /* odd: applying what is read */
+    if (redisBufferRead(c) != REDIS_OK) {
+        snprintf(why, whylen, "%.60s: %.80s", addr,
+                 c->err == REDIS_ERR_EOF ? "connection closed" : c->errstr);
+        return WATCH_LOST;
+    }
+    while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply != NULL) {
+        handle(w, reply, waiting_pong);
+        freeReplyObject(reply);
+        reply = NULL;
+    }
+    if (c->err) {
+        snprintf(why, whylen, "%.60s: %.80s", addr, c->errstr);
+        return WATCH_LOST;
+    }
+    atomic_fetch_add(&w->seq, 1);   /* even: all applied */
+    return WATCH_OK;
+}
+
+/* Sends PING on the subscribed connection (written out at once). */
+static int send_ping(redisContext *c, const char *addr, char *why, size_t whylen)
+{
+    int done = 0;
+
+    if (redisAppendCommand(c, "PING") != REDIS_OK) {
+        snprintf(why, whylen, "out of memory");
+        return WATCH_LOST;
+    }
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            snprintf(why, whylen, "%.60s: %.80s", addr, c->errstr);
+            return WATCH_LOST;
+        }
+    return WATCH_OK;
+}
+
+/* Under Sentinel: WATCH_LOST (why says where) when the sentinels name
+ * another primary than addr. While they are asked, messages wait in the
+ * socket, which readers see: no need to be unsettled here. */
+static int primary_moved(struct watch *w, const char *addr, char *why, size_t whylen)
+{
+    char servers[1][STORE_MAX_ADDRESS], err[STORE_MAX_ERROR];
+    size_t n;
+
+    if (store_servers(&w->o.store, servers, 1, &n, err, sizeof(err)) == STORE_OK &&
+        strcmp(servers[0], addr) != 0) {
+        snprintf(why, whylen, "the primary is now %.60s", servers[0]);
+        return WATCH_LOST;
+    }
+    return WATCH_OK;
+}
+
+/* The timers of one subscribed connection (monotonic ms). */
+struct beat {
+    int64_t now, ping_at, sent_at, recheck_at;
+    int waiting_pong;
+};
+
+/* How long poll may wait: until the next PING, the PING's deadline or
+ * (Sentinel) the next look at the sentinels. */
+static int poll_timeout(const struct watch *w, const struct beat *b)
+{
+    int64_t next = b->waiting_pong ? b->sent_at + WATCH_DEAD_MS : b->ping_at;
+
+    if (w->o.store.topology == STORE_SENTINEL && b->recheck_at < next)
+        next = b->recheck_at;
+    return next > b->now ? (int)(next - b->now) : 0;
+}
+
+/* After a wait: gives up on a PING unanswered for WATCH_DEAD_MS, sends the
+ * next PING when due, looks at the sentinels when due. WATCH_LOST with why. */
+static int keep_alive(struct watch *w, redisContext *c, const char *addr,
+                      struct beat *b, char *why, size_t whylen)
+{
+    b->now = clock_mono_ms();
+    if (b->waiting_pong && b->now - b->sent_at >= WATCH_DEAD_MS) {
+        snprintf(why, whylen, "%.60s: no answer to PING within %d ms", addr,
+                 WATCH_DEAD_MS);
+        return WATCH_LOST;
+    }
+    if (!b->waiting_pong && b->now >= b->ping_at) {
+        if (send_ping(c, addr, why, whylen) != WATCH_OK)
+            return WATCH_LOST;
+        b->waiting_pong = 1;
+        b->sent_at = b->now;
+        b->ping_at = b->now + WATCH_PING_MS;
+    }
+    if (w->o.store.topology == STORE_SENTINEL && b->now >= b->recheck_at) {
+        if (primary_moved(w, addr, why, whylen) != WATCH_OK)
+            return WATCH_LOST;
+        b->now = clock_mono_ms();
+        b->recheck_at = b->now + WATCH_RECHECK_MS;
+    }
+    return WATCH_OK;
+}
+
 /* Serves one subscribed connection until it is lost or the watcher stops;
  * the reason in why. */
 static void serve(struct watch *w, redisContext *c, const char *addr, char *why,
                   size_t whylen)
 {
-    int64_t now = clock_mono_ms(), ping_at = now + WATCH_PING_MS, sent_at = 0;
-    int64_t recheck_at = now + WATCH_RECHECK_MS;
-    int waiting_pong = 0;
+    struct beat b = {.now = clock_mono_ms()};
 
+    b.ping_at = b.now + WATCH_PING_MS;
+    b.recheck_at = b.now + WATCH_RECHECK_MS;
     atomic_store(&w->fd, c->fd);
     set_where(w, addr);
     w->o.on_state(w->o.arg, 1, NULL);
     atomic_fetch_add(&w->seq, 1);           /* even: settled */
     while (!atomic_load(&w->stopping)) {
         struct pollfd p = {.fd = c->fd, .events = POLLIN};
-        int64_t next = waiting_pong ? sent_at + WATCH_DEAD_MS : ping_at;
-        int timeout, rc;
+        int rc = poll(&p, 1, poll_timeout(w, &b));
 
-        if (w->o.store.topology == STORE_SENTINEL && recheck_at < next)
-            next = recheck_at;
-        timeout = next > now ? (int)(next - now) : 0;
-        rc = poll(&p, 1, timeout);
         if (rc < 0 && errno != EINTR) {
             snprintf(why, whylen, "poll: %s", strerror(errno));
             return;
         }
-        if (rc > 0) {
-            void *reply = NULL;
-
-            atomic_fetch_add(&w->seq, 1);   /* odd: applying what is read */
-            if (redisBufferRead(c) != REDIS_OK) {
-                snprintf(why, whylen, "%.60s: %.80s", addr,
-                         c->err == REDIS_ERR_EOF ? "connection closed" : c->errstr);
-                return;
-            }
-            while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply != NULL) {
-                handle(w, reply, &waiting_pong);
-                freeReplyObject(reply);
-                reply = NULL;
-            }
-            if (c->err) {
-                snprintf(why, whylen, "%.60s: %.80s", addr, c->errstr);
-                return;
-            }
-            atomic_fetch_add(&w->seq, 1);   /* even: all applied */
-        }
-        now = clock_mono_ms();
-        if (waiting_pong && now - sent_at >= WATCH_DEAD_MS) {
-            snprintf(why, whylen, "%.60s: no answer to PING within %d ms", addr,
-                     WATCH_DEAD_MS);
+        if (rc > 0 && read_messages(w, c, addr, &b.waiting_pong, why, whylen) != WATCH_OK)
             return;
-        }
-        if (!waiting_pong && now >= ping_at) {
-            int done = 0;
-
-            if (redisAppendCommand(c, "PING") != REDIS_OK) {
-                snprintf(why, whylen, "out of memory");
-                return;
-            }
-            while (!done)
-                if (redisBufferWrite(c, &done) != REDIS_OK) {
-                    snprintf(why, whylen, "%.60s: %.80s", addr, c->errstr);
-                    return;
-                }
-            waiting_pong = 1;
-            sent_at = now;
-            ping_at = now + WATCH_PING_MS;
-        }
-        if (w->o.store.topology == STORE_SENTINEL && now >= recheck_at) {
-            char servers[1][STORE_MAX_ADDRESS], err[STORE_MAX_ERROR];
-            size_t n;
-
-            /* While the sentinels are asked, messages wait in the socket,
-             * which readers see: no need to be unsettled here. */
-            if (store_servers(&w->o.store, servers, 1, &n, err, sizeof(err)) == STORE_OK &&
-                strcmp(servers[0], addr) != 0) {
-                snprintf(why, whylen, "the primary is now %.60s", servers[0]);
-                return;
-            }
-            now = clock_mono_ms();
-            recheck_at = now + WATCH_RECHECK_MS;
-        }
+        if (keep_alive(w, c, addr, &b, why, whylen) != WATCH_OK)
+            return;
     }
     snprintf(why, whylen, "stopping");
 }
@@ -236,23 +283,23 @@ int watch_start(struct watch **out, const struct watch_options *o)
 
     *out = NULL;
     if (w == NULL)
-        return -1;
+        return WATCH_NO_MEMORY;
     w->o = *o;
     atomic_init(&w->seq, 1);
     atomic_init(&w->fd, -1);
     if (pthread_mutex_init(&w->lock, NULL) != 0) {
         free(w);
-        return -1;
+        return WATCH_NO_MEMORY;
     }
     o->on_state(o->arg, 0, NULL);
     if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
         pthread_mutex_destroy(&w->lock);
         explicit_bzero(w, sizeof(*w));
         free(w);
-        return -1;
+        return WATCH_NO_THREAD;
     }
     *out = w;
-    return 0;
+    return WATCH_OK;
 }
 
 void watch_stop(struct watch *w)
@@ -294,4 +341,20 @@ int watch_where(struct watch *w, char *buf, size_t len)
     up = w->where[0] != '\0';
     pthread_mutex_unlock(&w->lock);
     return up;
+}
+
+const char *watch_strerror(int status)
+{
+    switch (status) {
+    case WATCH_OK:
+        return "success";
+    case WATCH_NO_MEMORY:
+        return "out of memory";
+    case WATCH_NO_THREAD:
+        return "cannot start the watcher thread";
+    case WATCH_LOST:
+        return "the subscribed connection was lost";
+    default:
+        return "unknown error";
+    }
 }

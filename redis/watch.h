@@ -31,6 +31,7 @@
 #ifndef CONSENT_WATCH_H
 #define CONSENT_WATCH_H
 
+#include "../common/attrs.h"
 #include "store.h"
 
 #define WATCH_CHANNEL "consent:heads"   /* record.lua and erase.lua publish on it */
@@ -40,6 +41,13 @@
 #define WATCH_BACKOFF_MIN_MS 50
 #define WATCH_BACKOFF_MAX_MS 1000
 #define WATCH_MAX_MESSAGE 64            /* longer payloads are ignored */
+
+enum watch_status {
+    WATCH_OK = 0,
+    WATCH_NO_MEMORY,
+    WATCH_NO_THREAD,        /* pthread_create failed */
+    WATCH_LOST              /* internal: the subscribed connection was lost */
+};
 
 /* A message: the consent ID id changed (NUL-terminated, borrowed for the call). */
 typedef void watch_changed_fn(void *arg, const char *id);
@@ -59,10 +67,11 @@ struct watch;
 
 /*
  * Starts the watcher thread (it connects in the background and keeps
- * trying; on_state(arg, 0) is called before this returns). Returns 0 with
- * *w set, or -1 (out of memory, no thread). Stop with watch_stop().
- * Signals the caller has blocked stay blocked in the thread.
+ * trying; on_state(arg, 0) is called before this returns). Returns
+ * WATCH_OK with *w set, WATCH_NO_MEMORY or WATCH_NO_THREAD. Stop with
+ * watch_stop(). Signals the caller has blocked stay blocked in the thread.
  */
+CONSENT_MUST_CHECK
 int watch_start(struct watch **w, const struct watch_options *o);
 
 /* Stops and joins the thread (within about WATCH_PING_MS plus a command
@@ -83,5 +92,8 @@ int watch_settled(struct watch *w, unsigned long mark);
 /* Whether the watcher is subscribed now, and where ("host:port" into buf,
  * "" when not), for health. */
 int watch_where(struct watch *w, char *buf, size_t len);
+
+/* Static message for a watch_status ("unknown error" for anything else). */
+const char *watch_strerror(int status);
 
 #endif
