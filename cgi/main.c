@@ -755,7 +755,7 @@ static void start_worker(const struct app *a, int i)
         _exit(1);
     }
     st = store_open(&workers[i].store, &a->cfg.redis);
-    if (st < 0) {
+    if (!store_usable(st)) {
         fprintf(stderr, "consentd: cannot prepare the Redis store\n");
         _exit(1);
     }
@@ -788,7 +788,7 @@ static int start_threads(const struct app *a)
     atomic_store(&stats_flush_ms, a->cfg.stats_flush_ms);
     atomic_store(&stats_retention_days, a->cfg.stats_retention_days);
     pending = tally_table_new();
-    if (pending == NULL || store_open(&flush_store, &a->cfg.redis) < 0) {
+    if (pending == NULL || !store_usable(store_open(&flush_store, &a->cfg.redis))) {
         fprintf(stderr, "consentd: cannot prepare the analytics flusher\n");
         return -1;
     }

@@ -27,9 +27,12 @@ int store_servers(const struct store_options *o, char (*out)[STORE_MAX_ADDRESS],
 /*
  * A connection to address with o's connect and command timeouts, AUTH
  * done when o has a password, and (under Sentinel) ROLE checked to be the
- * primary. NULL with the reason in why. Free with redisFree.
+ * primary: STORE_OK with *out (free with redisFree), else *out NULL and
+ * STORE_INVALID (a malformed address) or STORE_UNAVAILABLE, the reason in
+ * why.
  */
-redisContext *store_link_open(const struct store_options *o, const char *address,
-                              char *why, size_t whylen);
+CONSENT_MUST_CHECK
+int store_link_open(const struct store_options *o, const char *address,
+                    redisContext **out, char *why, size_t whylen);
 
 #endif

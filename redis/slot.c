@@ -48,17 +48,22 @@ int slot_map_find(const struct slot_map *m, const char *address)
     return -1;
 }
 
-int slot_map_add(struct slot_map *m, const char *address)
+int slot_map_add(struct slot_map *m, const char *address, int *node)
 {
     size_t len = strlen(address);
     int i = slot_map_find(m, address);
 
-    if (i >= 0)
-        return i;
-    if (len == 0 || len >= SLOT_MAX_ADDRESS || m->nnodes == SLOT_MAX_NODES)
-        return -1;
-    memcpy(m->nodes[m->nnodes], address, len + 1);
-    return (int)m->nnodes++;
+    if (i < 0) {
+        if (len == 0 || len >= SLOT_MAX_ADDRESS)
+            return SLOT_BAD_ADDRESS;
+        if (m->nnodes == SLOT_MAX_NODES)
+            return SLOT_TOO_MANY;
+        memcpy(m->nodes[m->nnodes], address, len + 1);
+        i = (int)m->nnodes++;
+    }
+    if (node != NULL)
+        *node = i;
+    return SLOT_OK;
 }
 
 /* Checks ranges before anything is changed, so that a bad answer leaves
@@ -102,24 +107,28 @@ int slot_map_set(struct slot_map *m, const struct slot_range *ranges, size_t n)
         return st;
     slot_map_init(m);
     for (size_t r = 0; r < n; r++) {
-        int node = slot_map_add(m, ranges[r].address);
+        int node = 0;
 
+        (void)slot_map_add(m, ranges[r].address, &node);    /* check() vouched for it */
         for (unsigned s = ranges[r].first; s <= ranges[r].last; s++)
             m->owner[s] = (int16_t)node;
     }
     return SLOT_OK;
 }
 
-int slot_map_moved(struct slot_map *m, unsigned slot, const char *address)
+int slot_map_moved(struct slot_map *m, unsigned slot, const char *address, int *node)
 {
-    int node;
+    int i, st;
 
     if (slot >= SLOT_COUNT)
-        return -1;
-    node = slot_map_add(m, address);
-    if (node >= 0)
-        m->owner[slot] = (int16_t)node;
-    return node;
+        return SLOT_INVALID;
+    st = slot_map_add(m, address, &i);
+    if (st != SLOT_OK)
+        return st;
+    m->owner[slot] = (int16_t)i;
+    if (node != NULL)
+        *node = i;
+    return SLOT_OK;
 }
 
 size_t slot_map_covered(const struct slot_map *m)

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/attrs.h"
+
 #define SLOT_COUNT 16384            /* hash slots in a Redis Cluster */
 #define SLOT_MAX_NODES 64           /* primaries one map may name */
 #define SLOT_MAX_ADDRESS 128        /* "host:port", with NUL */
@@ -56,26 +58,28 @@ void slot_map_init(struct slot_map *m);
  * Replaces the map with ranges (a CLUSTER SLOTS answer): nodes are listed
  * in the order they first appear. On any error the map is left unchanged.
  */
+CONSENT_MUST_CHECK
 int slot_map_set(struct slot_map *m, const struct slot_range *ranges, size_t n);
 
 /*
  * Records a MOVED answer: slot is now served by address, added as a node
- * when new. Returns the node's index, or -1 (map unchanged) when the slot
- * or address is invalid or the map is full.
+ * when new; its index into *node (when not NULL). SLOT_INVALID for a slot
+ * out of range, SLOT_BAD_ADDRESS, SLOT_TOO_MANY: the map is unchanged.
  */
-int slot_map_moved(struct slot_map *m, unsigned slot, const char *address);
+int slot_map_moved(struct slot_map *m, unsigned slot, const char *address, int *node);
 
-/* The index of address among the nodes, or -1. */
+/* A lookup, not a status: the index of address among the nodes, or -1. */
 int slot_map_find(const struct slot_map *m, const char *address);
 
-/* Adds address as a node if new (an ASK target need not own slots yet).
- * Returns its index, or -1 when the address is invalid or the map is full. */
-int slot_map_add(struct slot_map *m, const char *address);
+/* Adds address as a node if new (an ASK target need not own slots yet);
+ * its index into *node (when not NULL). SLOT_BAD_ADDRESS (empty or too
+ * long), SLOT_TOO_MANY (the map is full): nothing added. */
+int slot_map_add(struct slot_map *m, const char *address, int *node);
 
 /* How many slots have an owner (SLOT_COUNT when the cluster is covered). */
 size_t slot_map_covered(const struct slot_map *m);
 
-/* Static message for a slot_status. */
+/* Static message for a slot_status ("unknown error" for anything else). */
 const char *slot_strerror(int status);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "store.h"
 #include "link.h"
+#include "rules.h"
 #include "slot.h"
 #include "record_lua.h"
 #include "erase_lua.h"
@@ -43,6 +44,13 @@ struct store_link {
     struct store_node nodes[SLOT_MAX_NODES];
     int map_stale;              /* ask the cluster for its slots before the next call */
     int pin;                    /* keyless commands go to nodes[pin]; -1: any */
+};
+
+/* A command of a pipeline. */
+struct cmd {
+    int argc;
+    const char **argv;
+    const size_t *lens;         /* NULL: strlen of each */
 };
 
 /* Bumped by every successful connect in the process: the only state the
@@ -125,7 +133,7 @@ static int ask_sentinels(struct store *s, char *host, size_t hostlen, int *port)
         redisReply *r;
         int sport;
 
-        if (store_address_parse(o->sentinels[k], shost, sizeof(shost), &sport) != 0)
+        if (store_address_parse(o->sentinels[k], shost, sizeof(shost), &sport) != STORE_OK)
             continue;
         c = connect_to(o, shost, sport, reason, sizeof(reason));
         if (c == NULL) {
@@ -162,9 +170,10 @@ static int ask_sentinels(struct store *s, char *host, size_t hostlen, int *port)
     return STORE_UNAVAILABLE;
 }
 
-/* AUTH [username] password on a new connection to a Redis server. 0 when
- * accepted (or no password is configured), else -1 with why (Redis's own
- * answer, which never repeats the password). */
+/* AUTH [username] password on a new connection to a Redis server.
+ * STORE_OK when accepted (or no password is configured), else
+ * STORE_UNAVAILABLE with why (Redis's own answer, which never repeats the
+ * password). */
 static int authenticate(redisContext *c, const struct store_options *o,
                         char *why, size_t whylen)
 {
@@ -173,7 +182,7 @@ static int authenticate(redisContext *c, const struct store_options *o,
     int argc = 1, ok;
 
     if (o->password[0] == '\0')
-        return 0;
+        return STORE_OK;
     if (o->username[0] != '\0')
         argv[argc++] = o->username;
     argv[argc++] = o->password;
@@ -185,11 +194,12 @@ static int authenticate(redisContext *c, const struct store_options *o,
                  r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ? r->str : "?");
     if (r != NULL)
         freeReplyObject(r);
-    return ok ? 0 : -1;
+    return ok ? STORE_OK : STORE_UNAVAILABLE;
 }
 
 /* Whether c is a primary (ROLE), so that a sentinel's stale answer never
- * sends writes to a replica. 0 when it is, else -1 with why. */
+ * sends writes to a replica. STORE_OK when it is, else STORE_UNAVAILABLE
+ * with why. */
 static int check_primary(redisContext *c, const char *host, int port,
                          char *why, size_t whylen)
 {
@@ -206,7 +216,7 @@ static int check_primary(redisContext *c, const char *host, int port,
                  : r->type == REDIS_REPLY_ERROR ? r->str : "?");
     if (r != NULL)
         freeReplyObject(r);
-    return ok ? 0 : -1;
+    return ok ? STORE_OK : STORE_UNAVAILABLE;
 }
 
 /* Connects unless connected or still backing off. Under Sentinel every
@@ -233,13 +243,13 @@ static int ensure(struct store *s)
         disconnect(s, why);
         return STORE_UNAVAILABLE;
     }
-    if (authenticate(c, &s->opt, why, sizeof(why)) != 0) {
+    if (authenticate(c, &s->opt, why, sizeof(why)) != STORE_OK) {
         redisFree(c);
         disconnect(s, why);
         return STORE_UNAVAILABLE;
     }
     if (s->opt.topology == STORE_SENTINEL &&
-        check_primary(c, l->host, l->port, why, sizeof(why)) != 0) {
+        check_primary(c, l->host, l->port, why, sizeof(why)) != STORE_OK) {
         redisFree(c);
         disconnect(s, why);
         return STORE_UNAVAILABLE;
@@ -263,20 +273,20 @@ static int options_valid(const struct store_options *o)
 
     switch (o->topology) {
     case STORE_SINGLE:
-        return store_address_parse(o->address, host, sizeof(host), &port) == 0;
+        return store_address_parse(o->address, host, sizeof(host), &port) == STORE_OK;
     case STORE_SENTINEL:
         if (o->nsentinels == 0 || o->nsentinels > STORE_MAX_SENTINELS ||
             o->master_name[0] == '\0')
             return 0;
         for (size_t i = 0; i < o->nsentinels; i++)
-            if (store_address_parse(o->sentinels[i], host, sizeof(host), &port) != 0)
+            if (store_address_parse(o->sentinels[i], host, sizeof(host), &port) != STORE_OK)
                 return 0;
         return 1;
     case STORE_CLUSTER:
         if (o->nseeds == 0 || o->nseeds > STORE_MAX_SEEDS)
             return 0;
         for (size_t i = 0; i < o->nseeds; i++)   /* nodes are never unix sockets */
-            if (store_address_parse(o->seeds[i], host, sizeof(host), &port) != 0 ||
+            if (store_address_parse(o->seeds[i], host, sizeof(host), &port) != STORE_OK ||
                 port == 0)
                 return 0;
         return 1;
@@ -292,10 +302,10 @@ int store_open(struct store *s, const struct store_options *opt)
     memset(s, 0, sizeof(*s));
     s->opt = *opt;
     if (!options_valid(opt))
-        return -1;
+        return STORE_INVALID;
     l = s->link = calloc(1, sizeof(*s->link));
     if (l == NULL)
-        return -1;
+        return STORE_NO_MEMORY;
     l->at = &l->one;
     l->one.backoff_ms = STORE_BACKOFF_MIN_MS;
     l->pin = -1;
@@ -303,9 +313,16 @@ int store_open(struct store *s, const struct store_options *opt)
         slot_map_init(&l->map);
         return refresh_map(s);
     }
-    if (opt->topology == STORE_SINGLE)
-        store_address_parse(opt->address, l->one.host, sizeof(l->one.host), &l->one.port);
+    if (opt->topology == STORE_SINGLE &&
+        store_address_parse(opt->address, l->one.host, sizeof(l->one.host),
+                            &l->one.port) != STORE_OK)
+        return STORE_INVALID;       /* options_valid checked it */
     return ensure(s);
+}
+
+int store_usable(int st)
+{
+    return st == STORE_OK || st == STORE_UNAVAILABLE;
 }
 
 void store_close(struct store *s)
@@ -475,35 +492,16 @@ static void sleep_ms(int ms);
 /* Commands cluster_exec sends in one round trip (ASKING comes on top). */
 #define CLUSTER_MAX_PIPELINE 7
 
-/* A command of a pipeline. */
-struct cmd {
-    int argc;
-    const char **argv;
-    const size_t *lens;         /* NULL: strlen of each */
-};
-
-/* "host:port" as the slot map names a node (IPv6 hosts bracketed). */
-static void address_of(char *out, size_t len, const char *host, long long port)
-{
-    int n;
-
-    if (strchr(host, ':') != NULL)
-        n = snprintf(out, len, "[%.100s]:%lld", host, port);
-    else
-        n = snprintf(out, len, "%.100s:%lld", host, port);
-    if (n < 0 || (size_t)n >= len)
-        out[0] = '\0';     /* refused by slot_map_set */
-}
-
-/* A node not yet connected, at address; -1 when it is not "host:port". */
+/* A node not yet connected, at address; STORE_INVALID when it is not
+ * "host:port". */
 static int node_init(struct store_node *n, const char *address)
 {
     memset(n, 0, sizeof(*n));
     n->backoff_ms = STORE_BACKOFF_MIN_MS;
-    if (store_address_parse(address, n->host, sizeof(n->host), &n->port) != 0 ||
+    if (store_address_parse(address, n->host, sizeof(n->host), &n->port) != STORE_OK ||
         n->port == 0)
-        return -1;
-    return 0;
+        return STORE_INVALID;
+    return STORE_OK;
 }
 
 /* The ranges of a CLUSTER SLOTS answer (malloc'd; caller frees). An
@@ -517,10 +515,10 @@ static int slots_from(const redisReply *r, const char *asked, struct slot_range 
     *out = NULL;
     *n = 0;
     if (r->type != REDIS_REPLY_ARRAY)
-        return -1;
+        return STORE_ERROR;
     g = calloc(r->elements + 1, sizeof(*g));
     if (g == NULL)
-        return -1;
+        return STORE_ERROR;
     for (size_t i = 0; i < r->elements; i++) {
         const redisReply *e = r->element[i], *p;
         const char *host;
@@ -533,7 +531,7 @@ static int slots_from(const redisReply *r, const char *asked, struct slot_range 
             e->element[2]->element[1]->type != REDIS_REPLY_INTEGER ||
             e->element[0]->integer < 0 || e->element[1]->integer >= SLOT_COUNT) {
             free(g);
-            return -1;
+            return STORE_ERROR;
         }
         p = e->element[2];
         host = p->element[0]->str[0] == '\0' ? asked : p->element[0]->str;
@@ -541,31 +539,33 @@ static int slots_from(const redisReply *r, const char *asked, struct slot_range 
             continue;
         g[*n].first = (unsigned)e->element[0]->integer;
         g[*n].last = (unsigned)e->element[1]->integer;
-        address_of(g[*n].address, sizeof(g[*n].address), host, p->element[1]->integer);
+        store_node_address(g[*n].address, sizeof(g[*n].address), host,
+                           p->element[1]->integer);
         (*n)++;
     }
     *out = g;
-    return 0;
+    return STORE_OK;
 }
 
 /* Takes l->scratch as the slot map: connections to nodes still in it are
- * kept (moved to their new index), the others closed. */
+ * kept (moved to their new index), the others closed. STORE_OK, else
+ * nothing changed. */
 static int adopt(struct store_link *l)
 {
     struct store_node *next = calloc(SLOT_MAX_NODES, sizeof(*next));
     int kept[SLOT_MAX_NODES] = {0};
 
     if (next == NULL)
-        return -1;
+        return STORE_NO_MEMORY;
     for (size_t i = 0; i < l->scratch.nnodes; i++) {
         int old = slot_map_find(&l->map, l->scratch.nodes[i]);
 
         if (old >= 0) {
             next[i] = l->nodes[old];
             kept[old] = 1;
-        } else if (node_init(&next[i], l->scratch.nodes[i]) != 0) {
+        } else if (node_init(&next[i], l->scratch.nodes[i]) != STORE_OK) {
             free(next);
-            return -1;
+            return STORE_INVALID;
         }
     }
     for (size_t i = 0; i < l->map.nnodes; i++)
@@ -575,7 +575,7 @@ static int adopt(struct store_link *l)
     memcpy(&l->map, &l->scratch, sizeof(l->map));
     l->at = &l->one;
     free(next);
-    return 0;
+    return STORE_OK;
 }
 
 /* Asks the known nodes, then the seeds, for the slot map (CLUSTER SLOTS)
@@ -597,13 +597,13 @@ static int refresh_map(struct store *s)
         if (i < known) {
             l->at = &l->nodes[i];
         } else {
-            if (node_init(&seed, s->opt.seeds[i - known]) != 0)
+            if (node_init(&seed, s->opt.seeds[i - known]) != STORE_OK)
                 continue;
             l->at = &seed;
         }
         st = at_command(s, &r, 2, argv, NULL);
         if (st == STORE_OK) {
-            ok = slots_from(r, l->at->host, &ranges, &n) == 0 &&
+            ok = slots_from(r, l->at->host, &ranges, &n) == STORE_OK &&
                  slot_map_set(&l->scratch, ranges, n) == SLOT_OK &&
                  slot_map_covered(&l->scratch) > 0;
             if (!ok)
@@ -615,7 +615,7 @@ static int refresh_map(struct store *s)
         if (l->at == &seed && seed.ctx != NULL)
             redisFree(seed.ctx);
         l->at = &l->one;
-        if (ok && adopt(l) == 0) {
+        if (ok && adopt(l) == STORE_OK) {
             l->map_stale = 0;
             s->last_error[0] = '\0';
             return STORE_OK;
@@ -663,28 +663,64 @@ static void free_replies(redisReply **out, size_t n)
             freeReplyObject(out[i]);
 }
 
-/* What to do about an error answer of a cluster node. */
-enum redirect { ANSWER, MOVED, ASK, WAIT_AND_RETRY, REFRESH, LOAD_SCRIPT };
-
-static enum redirect redirect_of(const redisReply *r, unsigned *slot, char *to, size_t tolen)
+/* Queues cmds (after ASKING when asking) on the connection of
+ * s->link->at, for one round trip. STORE_UNAVAILABLE (the connection
+ * dropped) when hiredis ran out of memory with half a pipeline queued. */
+static int send_pipeline(struct store *s, int asking, size_t n, const struct cmd *cmds)
 {
-    char addr[SLOT_MAX_ADDRESS];
+    redisContext *c = s->link->at->ctx;
+    int failed = asking && redisAppendCommand(c, "ASKING") != REDIS_OK;
 
-    if (r->type != REDIS_REPLY_ERROR)
-        return ANSWER;
-    if ((strncmp(r->str, "MOVED ", 6) == 0 || strncmp(r->str, "ASK ", 4) == 0) &&
-        sscanf(strchr(r->str, ' ') + 1, "%u %127s", slot, addr) == 2) {
-        snprintf(to, tolen, "%s", addr);
-        return r->str[0] == 'M' ? MOVED : ASK;
+    for (size_t i = 0; i < n && !failed; i++)
+        failed = redisAppendCommandArgv(c, cmds[i].argc, cmds[i].argv,
+                                        cmds[i].lens) != REDIS_OK;
+    if (failed) {
+        disconnect(s, "out of memory");     /* half a pipeline queued */
+        return STORE_UNAVAILABLE;
     }
-    if (strncmp(r->str, "TRYAGAIN", 8) == 0 || strncmp(r->str, "LOADING", 7) == 0)
-        return WAIT_AND_RETRY;
-    if (strncmp(r->str, "CLUSTERDOWN", 11) == 0 || strncmp(r->str, "READONLY", 8) == 0 ||
-        strncmp(r->str, "MASTERDOWN", 10) == 0)
-        return REFRESH;
-    if (strncmp(r->str, "NOSCRIPT", 8) == 0)
-        return LOAD_SCRIPT;
-    return ANSWER;
+    return STORE_OK;
+}
+
+/* STORE_ERROR with the first error answer among n in last_error, else
+ * STORE_OK. */
+static int answers_status(struct store *s, redisReply *const *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[i]->type == REDIS_REPLY_ERROR) {
+            snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
+            return STORE_ERROR;
+        }
+    return STORE_OK;
+}
+
+/*
+ * Sends cmds in one round trip to the node s->link->at (connecting first)
+ * and reads every answer into out (caller frees). STORE_OK when none is an
+ * error; otherwise out holds nothing to free: STORE_ERROR with the first
+ * error answer in last_error, STORE_RETRY when the server had closed the
+ * connection (worth one more try on a fresh one), STORE_UNAVAILABLE.
+ */
+static int at_pipeline(struct store *s, size_t n, const struct cmd *cmds, redisReply **out)
+{
+    int st;
+
+    for (size_t i = 0; i < n; i++)
+        out[i] = NULL;
+    if (ensure(s) != STORE_OK)
+        return STORE_UNAVAILABLE;
+    st = send_pipeline(s, 0, n, cmds);
+    if (st == STORE_OK)
+        st = read_replies(s, n, out);
+    else
+        return st;
+    if (st == STORE_OK)
+        st = answers_status(s, out, n);
+    if (st == STORE_ERROR)
+        free_replies(out, n);
+    if (st != STORE_OK)
+        for (size_t i = 0; i < n; i++)
+            out[i] = NULL;                  /* freed here or by read_replies */
+    return st;
 }
 
 /* The node index for address, added to the map (not owning slots) when new. */
@@ -694,130 +730,206 @@ static int node_for(struct store_link *l, const char *address)
 
     if (i >= 0)
         return i;
-    i = slot_map_add(&l->map, address);
-    if (i >= 0 && node_init(&l->nodes[i], address) != 0) {
+    if (slot_map_add(&l->map, address, &i) != SLOT_OK)
+        return -1;
+    if (node_init(&l->nodes[i], address) != STORE_OK) {
         l->map.nnodes--;
         return -1;
     }
     return i;
 }
 
+/* Whether r is a string of exactly len bytes; copied into out when it is. */
+static int exactly(const redisReply *r, size_t len, void *out)
+{
+    if (r->type != REDIS_REPLY_STRING || r->len != len)
+        return 0;
+    memcpy(out, r->str, len);
+    return 1;
+}
+
+/* SCRIPT LOAD of script which: its SHA1 into sha (41 bytes). key NULL: on
+ * the node s->link->at; else (Cluster) on the primary of key's slot. */
+static int script_load(struct store *s, const char *key, int which, char *sha)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", scripts[which]};
+    redisReply *r;
+    int st = key != NULL ? cluster_command(s, key, &r, 3, argv, NULL)
+                         : at_command(s, &r, 3, argv, NULL);
+
+    if (st != STORE_OK)
+        return st;
+    st = exactly(r, 40, sha) ? STORE_OK : STORE_ERROR;
+    if (st == STORE_OK)
+        sha[40] = '\0';
+    freeReplyObject(r);
+    return st;
+}
+
+/* SCRIPT LOAD a script once per connection to the node s->link->at. */
+static int load_script(struct store *s, int which)
+{
+    if (s->link == NULL)
+        return STORE_UNAVAILABLE;       /* a zeroed store */
+    if (s->link->at->script_sha[which][0] != '\0' && s->link->at->ctx != NULL)
+        return STORE_OK;
+    return script_load(s, NULL, which, s->link->at->script_sha[which]);
+}
+
 /*
- * Sends cmds (1 to CLUSTER_MAX_PIPELINE, about key's slot; key NULL: none)
- * in one round trip to the
- * primary serving it and reads every answer into out (caller frees),
- * following redirections and retrying lost connections, TRYAGAIN and
- * CLUSTERDOWN up to STORE_CLUSTER_TRIES times, pausing 10, 20, 40 ... 200
- * ms between retries that are not redirections (about a second in all).
- * With script, a NOSCRIPT answer loads it on that node and sends again.
- * STORE_OK when no answer is an error; STORE_ERROR (with last_error) when
- * one is; STORE_UNAVAILABLE when the tries ran out.
+ * The one NOSCRIPT rule, for one server, Sentinel and Cluster alike: a node
+ * that answers NOSCRIPT lost its scripts (SCRIPT FLUSH, a restart, a
+ * replica promoted that never loaded them). What is known of that node
+ * (s->link->at) is forgotten and the script loaded there again, so that the
+ * caller sends the same EVALSHA once more (a script's SHA1 is the same on
+ * every node). STORE_OK when it loaded.
  */
-static int cluster_exec(struct store *s, const char *key, const char *script,
-                        size_t n, const struct cmd *cmds, redisReply **out)
+static int reload_script(struct store *s, int which)
+{
+    s->link->at->script_sha[which][0] = '\0';
+    return load_script(s, which);
+}
+
+/* Where the tries of one cluster_exec call stand. */
+struct cluster_try {
+    unsigned slot;              /* of the key (0 without one) */
+    int ask;                    /* the node an ASK named, for the next try; -1 */
+    int pause;                  /* wait before the next try */
+    char why[STORE_MAX_ERROR];  /* what went wrong last */
+};
+
+/* The pause before try number tries: 10, 20, 40 ... 200 ms. */
+static void retry_pause(int tries)
+{
+    int ms = 10 << (tries < 5 ? tries : 5);
+
+    sleep_ms(ms > 200 ? 200 : ms);
+}
+
+/*
+ * Points s->link->at at the node of this try (asking >= 0: the node an ASK
+ * named; else the primary of the key's slot, or for no key the keyless
+ * node), asking the cluster for its slots first when the map is stale, and
+ * connects it. STORE_OK, else STORE_UNAVAILABLE with the reason in t->why.
+ */
+static int cluster_at(struct store *s, const char *key, int asking, struct cluster_try *t)
 {
     struct store_link *l = s->link;
-    unsigned slot = key != NULL ? slot_of(key, strlen(key)) : 0;
-    int ask = -1, pause = 0;
-    char why[STORE_MAX_ERROR] = "no answer";
+    int node;
+
+    if ((l->map_stale || l->map.nnodes == 0) && refresh_map(s) != STORE_OK) {
+        snprintf(t->why, sizeof(t->why), "%s", s->last_error);
+        return STORE_UNAVAILABLE;
+    }
+    node = asking >= 0 ? asking : key != NULL ? l->map.owner[t->slot] : keyless_node(l);
+    if (node < 0) {
+        l->map_stale = 1;
+        snprintf(t->why, sizeof(t->why), "no primary serves slot %u", t->slot);
+        return STORE_UNAVAILABLE;
+    }
+    l->at = &l->nodes[node];
+    if (ensure(s) != STORE_OK) {
+        l->map_stale = 1;   /* down: a replica may take over */
+        snprintf(t->why, sizeof(t->why), "%s", s->last_error);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_OK;
+}
+
+/*
+ * Whether the first of n answers asks for another try: MOVED (the map is
+ * asked again, the slot noted at once), ASK (the next try goes to that node
+ * with ASKING), TRYAGAIN or LOADING (after a pause), CLUSTERDOWN, READONLY
+ * or MASTERDOWN (after a pause, with a fresh map), NOSCRIPT when script >= 0
+ * (loaded again on that node). Then the answers are freed, t says how to
+ * try again and 1 is returned; 0 when the answers stand.
+ */
+static int redirected(struct store *s, int script, redisReply **out, size_t n,
+                      struct cluster_try *t)
+{
+    struct store_link *l = s->link;
+    unsigned slot = 0;
+    char to[SLOT_MAX_ADDRESS];
+    enum store_redirect r = out[0]->type != REDIS_REPLY_ERROR ? STORE_ANSWER
+                            : store_redirect_of(out[0]->str, &slot, to, sizeof(to));
+
+    if (r == STORE_ANSWER || (r == STORE_LOAD_SCRIPT && script < 0))
+        return 0;
+    snprintf(t->why, sizeof(t->why), "%.150s",
+             r == STORE_LOAD_SCRIPT ? "NOSCRIPT" : out[0]->str);
+    free_replies(out, n);
+    switch (r) {
+    case STORE_MOVED:
+        l->map_stale = 1;
+        t->pause = 0;
+        if (slot < SLOT_COUNT && node_for(l, to) >= 0)
+            slot_map_moved(&l->map, slot, to, NULL);
+        break;
+    case STORE_ASK:
+        t->ask = node_for(l, to);
+        t->pause = t->ask < 0;
+        break;
+    case STORE_REFRESH:
+        l->map_stale = 1;
+        break;
+    case STORE_LOAD_SCRIPT:
+        reload_script(s, script);   /* a failure shows on the next try */
+        t->pause = 0;
+        break;
+    default:                        /* STORE_WAIT_AND_RETRY */
+        break;
+    }
+    return 1;
+}
+
+/*
+ * Sends cmds (1 to CLUSTER_MAX_PIPELINE, about key's slot; key NULL: none)
+ * in one round trip to the primary serving it and reads every answer into
+ * out (caller frees), following redirections and retrying lost
+ * connections, TRYAGAIN and CLUSTERDOWN up to STORE_CLUSTER_TRIES times,
+ * pausing 10, 20, 40 ... 200 ms between retries that are not redirections
+ * (about a second in all). With script (SCRIPT_RECORD, SCRIPT_ERASE; -1:
+ * none), a NOSCRIPT answer loads it on that node and sends again. STORE_OK
+ * when no answer is an error; STORE_ERROR (with last_error) when one is;
+ * STORE_UNAVAILABLE when the tries ran out.
+ */
+static int cluster_exec(struct store *s, const char *key, int script,
+                        size_t n, const struct cmd *cmds, redisReply **out)
+{
+    struct cluster_try t = {key != NULL ? slot_of(key, strlen(key)) : 0, -1, 0, "no answer"};
 
     if (n == 0 || n > CLUSTER_MAX_PIPELINE)
         return STORE_ERROR;
     for (int tries = 0; tries < STORE_CLUSTER_TRIES; tries++) {
         redisReply *replies[CLUSTER_MAX_PIPELINE + 1] = {NULL};
-        int node, asking = ask, failed = 0, st;
-        unsigned moved_slot;
-        char to[SLOT_MAX_ADDRESS];
+        int asking = t.ask, st;
 
-        if (pause) {
-            int ms = 10 << (tries < 5 ? tries : 5);
-
-            sleep_ms(ms > 200 ? 200 : ms);
-        }
-        pause = 1;
-        ask = -1;
-        if ((l->map_stale || l->map.nnodes == 0) && refresh_map(s) != STORE_OK) {
-            snprintf(why, sizeof(why), "%s", s->last_error);
+        if (t.pause)
+            retry_pause(tries);
+        t.pause = 1;
+        t.ask = -1;
+        if (cluster_at(s, key, asking, &t) != STORE_OK)
             continue;
-        }
-        node = asking >= 0 ? asking : key != NULL ? l->map.owner[slot] : keyless_node(l);
-        if (node < 0) {
-            l->map_stale = 1;
-            snprintf(why, sizeof(why), "no primary serves slot %u", slot);
-            continue;
-        }
-        l->at = &l->nodes[node];
-        if (ensure(s) != STORE_OK) {
-            l->map_stale = 1;   /* down: a replica may take over */
-            snprintf(why, sizeof(why), "%s", s->last_error);
-            continue;
-        }
-        if (asking >= 0)
-            failed = redisAppendCommand(l->at->ctx, "ASKING") != REDIS_OK;
-        for (size_t i = 0; i < n && !failed; i++)
-            failed = redisAppendCommandArgv(l->at->ctx, cmds[i].argc, cmds[i].argv,
-                                            cmds[i].lens) != REDIS_OK;
-        if (failed) {
-            disconnect(s, "out of memory");     /* half a pipeline queued */
+        if (send_pipeline(s, asking >= 0, n, cmds) != STORE_OK)
             return STORE_UNAVAILABLE;
-        }
         st = read_replies(s, n + (asking >= 0), replies);
         if (st != STORE_OK) {
-            l->map_stale = 1;
-            pause = st != STORE_RETRY;
-            snprintf(why, sizeof(why), "%s", s->last_error);
+            s->link->map_stale = 1;
+            t.pause = st != STORE_RETRY;
+            snprintf(t.why, sizeof(t.why), "%s", s->last_error);
             continue;
         }
         if (asking >= 0)
             freeReplyObject(replies[0]);
         memcpy(out, replies + (asking >= 0), n * sizeof(*out));
-        switch (redirect_of(out[0], &moved_slot, to, sizeof(to))) {
-        case MOVED:
-            l->map_stale = 1;
-            pause = 0;
-            if (moved_slot < SLOT_COUNT && node_for(l, to) >= 0)
-                slot_map_moved(&l->map, moved_slot, to);
-            snprintf(why, sizeof(why), "%.150s", out[0]->str);
-            free_replies(out, n);
+        if (redirected(s, script, out, n, &t))
             continue;
-        case ASK:
-            ask = node_for(l, to);
-            pause = ask < 0;
-            snprintf(why, sizeof(why), "%.150s", out[0]->str);
+        st = answers_status(s, out, n);
+        if (st != STORE_OK)
             free_replies(out, n);
-            continue;
-        case WAIT_AND_RETRY:
-        case REFRESH:
-            if (redirect_of(out[0], &moved_slot, to, sizeof(to)) == REFRESH)
-                l->map_stale = 1;
-            snprintf(why, sizeof(why), "%.150s", out[0]->str);
-            free_replies(out, n);
-            continue;
-        case LOAD_SCRIPT:
-            if (script != NULL) {
-                const char *lv[] = {"SCRIPT", "LOAD", script};
-                redisReply *lr;
-
-                free_replies(out, n);
-                if (at_command(s, &lr, 3, lv, NULL) == STORE_OK)
-                    freeReplyObject(lr);
-                pause = 0;
-                snprintf(why, sizeof(why), "NOSCRIPT");
-                continue;
-            }
-            break;
-        case ANSWER:
-            break;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (out[i]->type == REDIS_REPLY_ERROR) {
-                snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
-                free_replies(out, n);
-                return STORE_ERROR;
-            }
-        return STORE_OK;
+        return st;
     }
-    snprintf(s->last_error, sizeof(s->last_error), "cluster, slot %u: %.120s", slot, why);
+    snprintf(s->last_error, sizeof(s->last_error), "cluster, slot %u: %.120s", t.slot, t.why);
     return STORE_UNAVAILABLE;
 }
 
@@ -827,82 +939,7 @@ static int cluster_command(struct store *s, const char *key, redisReply **reply,
     struct cmd c = {argc, argv, argvlen};
 
     *reply = NULL;
-    return cluster_exec(s, key, NULL, 1, &c, reply);
-}
-
-/* WAIT's answer: STORE_OK when at least min_replicas_acked replicas
- * confirmed, else STORE_NOT_DURABLE with last_error saying how many. */
-static int acked(struct store *s, const redisReply *r)
-{
-    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
-
-    if (n >= s->opt.min_replicas_acked)
-        return STORE_OK;
-    snprintf(s->last_error, sizeof(s->last_error),
-             "WAIT: %lld of %d replicas confirmed within %d ms", n,
-             s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
-    return STORE_NOT_DURABLE;
-}
-
-/*
- * run_script under Cluster: the extra commands (index entry, context,
- * index deletions) live in other slots, so each goes to its own primary,
- * before the script, so that a receipt is never acknowledged before what
- * it refers to; with min_replicas_acked each is followed by WAIT on its
- * node. Then the script (its keys share one slot) with WAIT after it.
- */
-static int cluster_script(struct store *s, int which, int argc, const char **argv,
-                          size_t *lens, size_t nextra, const char **const *extra,
-                          const int *extra_argc, const size_t *const *extra_lens,
-                          redisReply **r)
-{
-    struct store_link *l = s->link;
-    int wait = s->opt.min_replicas_acked > 0, durable = STORE_OK, st;
-    char nrep[16], wms[16];
-    const char *wv[] = {"WAIT", nrep, wms};
-    redisReply *out[2] = {NULL, NULL};
-    struct cmd c[2] = {{0, NULL, NULL}, {3, wv, NULL}};
-
-    snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
-    snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
-    *r = NULL;
-    for (size_t i = 0; i < nextra; i++) {
-        c[0] = (struct cmd){extra_argc[i], (const char **)extra[i], extra_lens[i]};
-        st = cluster_exec(s, extra[i][1], NULL, 1 + (size_t)wait, c, out);
-        if (st != STORE_OK)
-            return st;
-        if (wait && acked(s, out[1]) != STORE_OK)
-            durable = STORE_NOT_DURABLE;
-        free_replies(out, 1 + (size_t)wait);
-    }
-    if (l->one.script_sha[which][0] == '\0') {
-        const char *lv[] = {"SCRIPT", "LOAD", scripts[which]};
-        redisReply *lr;
-
-        st = cluster_command(s, argv[3], &lr, 3, lv, NULL);
-        if (st != STORE_OK)
-            return st;
-        if (lr->type == REDIS_REPLY_STRING && lr->len == 40)
-            memcpy(l->one.script_sha[which], lr->str, 41);
-        freeReplyObject(lr);
-        if (l->one.script_sha[which][0] == '\0')
-            return STORE_ERROR;
-    }
-    argv[0] = "EVALSHA";
-    argv[1] = l->one.script_sha[which];
-    lens[0] = 7;
-    lens[1] = 40;
-    c[0] = (struct cmd){argc, argv, lens};
-    st = cluster_exec(s, argv[3], scripts[which], 1 + (size_t)wait, c, out);
-    if (st != STORE_OK)
-        return st;
-    *r = out[0];
-    if (wait) {
-        if (acked(s, out[1]) != STORE_OK)
-            durable = STORE_NOT_DURABLE;
-        freeReplyObject(out[1]);
-    }
-    return durable;       /* last_error says which WAIT fell short */
+    return cluster_exec(s, key, -1, 1, &c, reply);
 }
 
 int store_ping(struct store *s)
@@ -917,11 +954,6 @@ int store_ping(struct store *s)
              ? STORE_OK : STORE_ERROR;
     freeReplyObject(r);
     return st;
-}
-
-static void key_of(char *out, size_t outlen, const char *id, const char *suffix)
-{
-    snprintf(out, outlen, "c:{%s}%s", id, suffix);
 }
 
 void store_blob_free(struct store_blob *b)
@@ -942,40 +974,31 @@ static int blob_copy(struct store_blob *b, const char *data, size_t len)
     return STORE_OK;
 }
 
-int store_head(struct store *s, const char *consent_id, struct store_blob *b)
+/* One command about a key of a consent ID (store_key_of: c:{ID} and
+ * suffix): "name key" or, with arg, "name key arg". */
+static int id_command(struct store *s, const char *consent_id, const char *suffix,
+                      const char *name, const char *arg, redisReply **r)
 {
     char key[64];
-    const char *argv[] = {"HGET", key, "m"};
+    const char *argv[] = {name, key, arg};
+
+    store_key_of(key, sizeof(key), consent_id, suffix);
+    return store_command(s, key, r, arg != NULL ? 3 : 2, argv, NULL);
+}
+
+int store_head(struct store *s, const char *consent_id, struct store_blob *b)
+{
     redisReply *r;
     int st;
 
     memset(b, 0, sizeof(*b));
-    key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, key, &r, 3, argv, NULL);
+    st = id_command(s, consent_id, "", "HGET", "m", &r);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_STRING)
         st = blob_copy(b, r->str, r->len);
     freeReplyObject(r);
     return st;
-}
-
-/* A field name that is a sequence number: 1-10 digits, no leading zero. */
-static int seq_of(const char *s, size_t len, uint32_t *seq)
-{
-    unsigned long long v = 0;
-
-    if (len == 0 || len > 10 || s[0] == '0')
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        v = v * 10 + (unsigned long long)(s[i] - '0');
-    }
-    if (v > UINT32_MAX)
-        return -1;
-    *seq = (uint32_t)v;
-    return 0;
 }
 
 static int by_seq(const void *a, const void *b)
@@ -1009,7 +1032,7 @@ static int history_from(struct store_history *h, const redisReply *r)
         } else if (k->len == 1 && k->str[0] == 'm') {
             if (blob_copy(&h->head, v->str, v->len) != STORE_OK)
                 return STORE_ERROR;
-        } else if (seq_of(k->str, k->len, &seq) == 0) {
+        } else if (store_seq_of(k->str, k->len, &seq) == STORE_OK) {
             h->items[h->nitems].seq = seq;
             if (blob_copy(&h->items[h->nitems].blob, v->str, v->len) != STORE_OK)
                 return STORE_ERROR;
@@ -1024,22 +1047,18 @@ static int history_from(struct store_history *h, const redisReply *r)
 
 int store_history(struct store *s, const char *consent_id, struct store_history *h)
 {
-    char key[64];
-    const char *a1[] = {"HGETALL", key};
-    const char *a2[] = {"PTTL", key};
     redisReply *r;
     int st;
 
     memset(h, 0, sizeof(*h));
     h->pttl_ms = -2;
-    key_of(key, sizeof(key), consent_id, "");
-    st = store_command(s, key, &r, 2, a2, NULL);
+    st = id_command(s, consent_id, "", "PTTL", NULL, &r);
     if (st != STORE_OK)
         return st;
     if (r->type == REDIS_REPLY_INTEGER)
         h->pttl_ms = r->integer;
     freeReplyObject(r);
-    st = store_command(s, key, &r, 2, a1, NULL);
+    st = id_command(s, consent_id, "", "HGETALL", NULL, &r);
     if (st != STORE_OK)
         return st;
     st = r->type == REDIS_REPLY_ARRAY ? history_from(h, r) : STORE_ERROR;
@@ -1049,18 +1068,42 @@ int store_history(struct store *s, const char *consent_id, struct store_history 
     return st;
 }
 
+/*
+ * One command that answers with n values (HMGET, MGET; argv about key):
+ * each string answered copied into out[i], data NULL where there is none.
+ * On failure nothing is kept.
+ */
+static int multi_get(struct store *s, const char *key, int argc, const char **argv,
+                     size_t n, struct store_blob *out)
+{
+    redisReply *r;
+    int st = store_command(s, key, &r, argc, argv, NULL);
+
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n)
+        st = STORE_ERROR;
+    for (size_t i = 0; i < n && st == STORE_OK; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            st = blob_copy(&out[i], r->element[i]->str, r->element[i]->len);
+    freeReplyObject(r);
+    for (size_t i = 0; i < n && st != STORE_OK; i++)
+        store_blob_free(&out[i]);
+    return st;
+}
+
 int store_receipts(struct store *s, const char *consent_id, const uint32_t *seqs,
                    size_t n, struct store_item *out)
 {
     char key[64], (*f)[12] = calloc(n + 1, sizeof(*f));
     const char **argv = calloc(n + 2, sizeof(*argv));
-    redisReply *r = NULL;
+    struct store_blob *blobs = calloc(n + 1, sizeof(*blobs));
     int st = STORE_ERROR;
 
     memset(out, 0, n * sizeof(*out));
-    if (f == NULL || argv == NULL)
+    if (f == NULL || argv == NULL || blobs == NULL)
         goto cleanup;
-    key_of(key, sizeof(key), consent_id, "");
+    store_key_of(key, sizeof(key), consent_id, "");
     argv[0] = "HMGET";
     argv[1] = key;
     for (size_t i = 0; i < n; i++) {
@@ -1068,21 +1111,36 @@ int store_receipts(struct store *s, const char *consent_id, const uint32_t *seqs
         argv[i + 2] = f[i];
         out[i].seq = seqs[i];
     }
-    st = store_command(s, key, &r, (int)n + 2, argv, NULL);
-    if (st != STORE_OK)
-        goto cleanup;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-        st = STORE_ERROR;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n && st == STORE_OK; i++)
-        if (r->element[i]->type == REDIS_REPLY_STRING)
-            st = blob_copy(&out[i].blob, r->element[i]->str, r->element[i]->len);
+    st = multi_get(s, key, (int)n + 2, argv, n, blobs);
+    for (size_t i = 0; i < n; i++)
+        out[i].blob = blobs[i];
 cleanup:
-    if (r != NULL)
-        freeReplyObject(r);
     free(f);
     free(argv);
+    free(blobs);
+    return st;
+}
+
+/* Contexts under Cluster: they live in many slots, so one GET each (a
+ * history names few). On failure nothing is kept. */
+static int contexts_one_by_one(struct store *s, char (*keys)[24], size_t n,
+                               struct store_blob *out)
+{
+    int st = STORE_OK;
+
+    for (size_t i = 0; i < n && st == STORE_OK; i++) {
+        const char *g[] = {"GET", keys[i]};
+        redisReply *r;
+
+        st = store_command(s, keys[i], &r, 2, g, NULL);
+        if (st != STORE_OK)
+            break;
+        if (r->type == REDIS_REPLY_STRING)
+            st = blob_copy(&out[i], r->str, r->len);
+        freeReplyObject(r);
+    }
+    for (size_t i = 0; i < n && st != STORE_OK; i++)
+        store_blob_free(&out[i]);
     return st;
 }
 
@@ -1091,7 +1149,6 @@ int store_contexts(struct store *s, const char *const *refs, size_t n,
 {
     char (*keys)[24] = calloc(n + 1, sizeof(*keys));
     const char **argv = calloc(n + 1, sizeof(*argv));
-    redisReply *r = NULL;
     int st = STORE_ERROR;
 
     memset(out, 0, n * sizeof(*out));
@@ -1102,127 +1159,119 @@ int store_contexts(struct store *s, const char *const *refs, size_t n,
         snprintf(keys[i], sizeof(keys[i]), "x:%s", refs[i]);
         argv[i + 1] = keys[i];
     }
-    if (s->opt.topology == STORE_CLUSTER) {
-        /* Contexts live in many slots: one GET each (a history names few). */
-        st = STORE_OK;
-        for (size_t i = 0; i < n && st == STORE_OK; i++) {
-            const char *g[] = {"GET", keys[i]};
-
-            st = store_command(s, keys[i], &r, 2, g, NULL);
-            if (st == STORE_OK && r->type == REDIS_REPLY_STRING)
-                st = blob_copy(&out[i], r->str, r->len);
-            if (r != NULL)
-                freeReplyObject(r);
-            r = NULL;
-        }
-        if (st != STORE_OK)
-            for (size_t i = 0; i < n; i++)
-                store_blob_free(&out[i]);
-        goto cleanup;
-    }
-    st = store_command(s, NULL, &r, (int)n + 1, argv, NULL);
-    if (st != STORE_OK)
-        goto cleanup;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
-        st = STORE_ERROR;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n && st == STORE_OK; i++)
-        if (r->element[i]->type == REDIS_REPLY_STRING)
-            st = blob_copy(&out[i], r->element[i]->str, r->element[i]->len);
+    if (s->opt.topology == STORE_CLUSTER)
+        st = contexts_one_by_one(s, keys, n, out);
+    else
+        st = multi_get(s, NULL, (int)n + 1, argv, n, out);
 cleanup:
-    if (r != NULL)
-        freeReplyObject(r);
     free(keys);
     free(argv);
     return st;
 }
 
-/* Reads n pipelined replies; hands back the first (caller frees), checks
- * the others are not errors, and puts the last one's integer in *last
- * (when last is not NULL and it is one; else -1). A lost connection drops
- * the context. */
-static int store_pipeline_read(struct store *s, int n, redisReply **first,
-                               long long *last)
+/* WAIT's answer: STORE_OK when at least min_replicas_acked replicas
+ * confirmed, else STORE_NOT_DURABLE with last_error saying how many. */
+static int acked(struct store *s, const redisReply *r)
 {
-    int st = STORE_OK;
+    long long n = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 
-    *first = NULL;
-    if (last != NULL)
-        *last = -1;
-    for (int i = 0; i < n; i++) {
-        void *v = NULL;
-        redisReply *r;
-
-        if (redisGetReply(s->link->at->ctx, &v) != REDIS_OK || v == NULL) {
-            int retry;
-
-            if (*first != NULL)
-                freeReplyObject(*first);
-            *first = NULL;
-            drop(s, errno, &retry);
-            return retry ? STORE_RETRY : STORE_UNAVAILABLE;
-        }
-        r = v;
-        if (r->type == REDIS_REPLY_ERROR && st == STORE_OK) {
-            snprintf(s->last_error, sizeof(s->last_error), "%s", r->str);
-            st = STORE_ERROR;
-        }
-        if (i == n - 1 && last != NULL && r->type == REDIS_REPLY_INTEGER)
-            *last = r->integer;
-        if (i == 0 && r->type != REDIS_REPLY_ERROR)
-            *first = r;
-        else
-            freeReplyObject(r);
-    }
-    if (st != STORE_OK && *first != NULL) {
-        freeReplyObject(*first);
-        *first = NULL;
-    }
-    return st;
-}
-
-/* SCRIPT LOAD a script once per connection. */
-static int load_script(struct store *s, int which)
-{
-    const char *argv[] = {"SCRIPT", "LOAD", scripts[which]};
-    redisReply *r;
-    int st;
-
-    if (s->link != NULL && s->link->at->script_sha[which][0] != '\0' &&
-        s->link->at->ctx != NULL)
+    if (n >= s->opt.min_replicas_acked)
         return STORE_OK;
-    st = at_command(s, &r, 3, argv, NULL);
-    if (st != STORE_OK)
-        return st;
-    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
-        freeReplyObject(r);
-        return STORE_ERROR;
-    }
-    memcpy(s->link->at->script_sha[which], r->str, 41);
-    freeReplyObject(r);
-    return STORE_OK;
+    snprintf(s->last_error, sizeof(s->last_error),
+             "WAIT: %lld of %d replicas confirmed within %d ms", n,
+             s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
+    return STORE_NOT_DURABLE;
 }
 
-/* The receipt index bucket of a receipt ID: 4096 hashes, so that no one key
- * takes every write, and few enough that each holds many entries in one
- * compact listpack (about 36 bytes a receipt; redis.conf lets a listpack
- * grow to 512 entries: 2 million receipts before buckets turn into larger
- * hashtables). */
-static void bucket_of(const unsigned char id[16], char key[16])
+/* The index entry, a context and up to RECORD_MAX_TRIM index deletions go
+ * with a record script. */
+#define RECORD_MAX_TRIM 16
+#define MAX_EXTRA (2 + RECORD_MAX_TRIM)
+
+/* A script call: its arguments (argv[0] and argv[1], EVALSHA and the SHA1,
+ * are run_script's to fill), the commands that go with it, and WAIT. */
+struct script_call {
+    int which;                  /* SCRIPT_RECORD, SCRIPT_ERASE */
+    int argc;
+    const char **argv;
+    size_t *lens;
+    const struct cmd *extra;    /* each about one key, argv[1] */
+    size_t nextra;              /* at most MAX_EXTRA */
+    char nrep[16], wms[16];     /* WAIT's arguments */
+    const char *wait[3];
+};
+
+/* WAIT min_replicas_acked ack_timeout_ms, as the last command of call. */
+static struct cmd wait_cmd(const struct store *s, struct script_call *call)
 {
-    snprintf(key, 16, "r:%02x%x", id[0], id[1] >> 4);
+    snprintf(call->nrep, sizeof(call->nrep), "%d", s->opt.min_replicas_acked);
+    snprintf(call->wms, sizeof(call->wms), "%d", s->opt.ack_timeout_ms);
+    call->wait[0] = "WAIT";
+    call->wait[1] = call->nrep;
+    call->wait[2] = call->wms;
+    return (struct cmd){3, call->wait, NULL};
+}
+
+/* The script command itself, EVALSHA sha. */
+static struct cmd evalsha(struct script_call *call, const char *sha)
+{
+    call->argv[0] = "EVALSHA";
+    call->argv[1] = sha;
+    call->lens[0] = 7;
+    call->lens[1] = 40;
+    return (struct cmd){call->argc, call->argv, call->lens};
 }
 
 /*
- * Queues a script call and extra commands, reads every reply (the script's
- * first), loading the script again when Redis lost it (SCRIPT FLUSH,
- * restart), retrying once on a connection the server had closed, and once
- * on the new primary when the server turned out to be a replica (READONLY
- * under Sentinel: a replica writes nothing, so the retry cannot double a
- * write). This is the one place scripts run, so the NOSCRIPT, reconnect and
- * failover rules live here. extra[i] is an argv of extra_argc[i] strings
- * (lengths in extra_lens[i] or NULL).
+ * run_script under Cluster: the extra commands (index entry, context,
+ * index deletions) live in other slots, so each goes to its own primary,
+ * before the script, so that a receipt is never acknowledged before what
+ * it refers to; with min_replicas_acked each is followed by WAIT on its
+ * node. Then the script (its keys share one slot) with WAIT after it.
+ */
+static int cluster_script(struct store *s, struct script_call *call, redisReply **r)
+{
+    char *sha = s->link->one.script_sha[call->which];
+    const char *key = call->argv[3];
+    size_t wait = s->opt.min_replicas_acked > 0;
+    int durable = STORE_OK, st;
+    redisReply *out[2] = {NULL, NULL};
+    struct cmd c[2] = {{0, NULL, NULL}, wait_cmd(s, call)};
+
+    *r = NULL;
+    for (size_t i = 0; i < call->nextra; i++) {
+        c[0] = call->extra[i];
+        st = cluster_exec(s, call->extra[i].argv[1], -1, 1 + wait, c, out);
+        if (st != STORE_OK)
+            return st;
+        if (wait && acked(s, out[1]) != STORE_OK)
+            durable = STORE_NOT_DURABLE;
+        free_replies(out, 1 + wait);
+    }
+    if (sha[0] == '\0' && (st = script_load(s, key, call->which, sha)) != STORE_OK)
+        return st;
+    c[0] = evalsha(call, sha);
+    st = cluster_exec(s, key, call->which, 1 + wait, c, out);
+    if (st != STORE_OK)
+        return st;
+    *r = out[0];
+    if (wait) {
+        if (acked(s, out[1]) != STORE_OK)
+            durable = STORE_NOT_DURABLE;
+        freeReplyObject(out[1]);
+    }
+    return durable;       /* last_error says which WAIT fell short */
+}
+
+/*
+ * Runs a script with the commands that go with it, in one round trip (the
+ * script's answer first, handed back in *r), loading the script again when
+ * Redis lost it (reload_script), retrying once on a connection the server
+ * had closed, and once on the new primary when the server turned out to be
+ * a replica (READONLY under Sentinel: a replica writes nothing, so the
+ * retry cannot double a write). This is the one place scripts run, so the
+ * NOSCRIPT, reconnect and failover rules live here (under Cluster, in
+ * cluster_script and cluster_exec).
  *
  * With min_replicas_acked, WAIT goes last in the same round trip: it
  * answers once that many replicas have everything this connection wrote,
@@ -1230,178 +1279,189 @@ static void bucket_of(const unsigned char id[16], char key[16])
  * (the script's reply is still handed back: the write happened on the
  * primary).
  */
-static int run_script(struct store *s, int which, int argc, const char **argv,
-                      size_t *lens, size_t nextra, const char **const *extra,
-                      const int *extra_argc, const size_t *const *extra_lens,
-                      redisReply **r)
+static int run_script(struct store *s, struct script_call *call, redisReply **r)
 {
+    size_t wait = s->opt.min_replicas_acked > 0, n = 0;
+    struct cmd cmds[MAX_EXTRA + 2];
+    redisReply *out[MAX_EXTRA + 2];
     int st = STORE_ERROR, failovers = 0;
-    int wait = s->opt.min_replicas_acked > 0;
-    char nrep[16], wms[16];
-    const char *wv[] = {"WAIT", nrep, wms};
-    long long acked = -1;
 
-    if (s->opt.topology == STORE_CLUSTER)
-        return cluster_script(s, which, argc, argv, lens, nextra, extra, extra_argc,
-                              extra_lens, r);
-    snprintf(nrep, sizeof(nrep), "%d", s->opt.min_replicas_acked);
-    snprintf(wms, sizeof(wms), "%d", s->opt.ack_timeout_ms);
     *r = NULL;
+    if (s->opt.topology == STORE_CLUSTER)
+        return cluster_script(s, call, r);
+    n = 1 + call->nextra + wait;
+    for (size_t i = 0; i < call->nextra; i++)
+        cmds[1 + i] = call->extra[i];
+    if (wait)
+        cmds[n - 1] = wait_cmd(s, call);
     for (int tries = 0; tries < 4; tries++) {
-        int failed = 0;
-
-        st = load_script(s, which);
+        st = load_script(s, call->which);
         if (st != STORE_OK)
             return st;
-        argv[0] = "EVALSHA";
-        argv[1] = s->link->at->script_sha[which];
-        lens[0] = 7;
-        lens[1] = 40;
-        failed = redisAppendCommandArgv(s->link->at->ctx, argc, argv, lens) != REDIS_OK;
-        for (size_t i = 0; i < nextra && !failed; i++)
-            failed = redisAppendCommandArgv(s->link->at->ctx, extra_argc[i], extra[i],
-                                            extra_lens[i]) != REDIS_OK;
-        if (wait && !failed)
-            failed = redisAppendCommandArgv(s->link->at->ctx, 3, wv, NULL) != REDIS_OK;
-        if (failed) {
-            disconnect(s, "out of memory");     /* half a pipeline queued */
-            return STORE_UNAVAILABLE;
-        }
-        st = store_pipeline_read(s, 1 + (int)nextra + wait, r, wait ? &acked : NULL);
-        if (st == STORE_ERROR && strncmp(s->last_error, "NOSCRIPT", 8) == 0) {
-            s->link->at->script_sha[which][0] = '\0';   /* flushed: load again */
+        cmds[0] = evalsha(call, s->link->at->script_sha[call->which]);
+        st = at_pipeline(s, n, cmds, out);
+        if (st == STORE_ERROR && store_is_noscript(s->last_error)) {
+            int loaded = reload_script(s, call->which);
+
+            if (loaded != STORE_OK)
+                return loaded;
             continue;
         }
         if (st == STORE_ERROR && demoted(s, s->last_error) && failovers++ == 0) {
-            char err[STORE_MAX_ERROR];
-
-            snprintf(err, sizeof(err), "%s", s->last_error);
-            forget_demoted(s, err);
+            forget_demoted(s, s->last_error);
             continue;
         }
-        if (st == STORE_RETRY)      /* a dead connection: reconnect, once more */
-            continue;
-        break;
+        if (st != STORE_RETRY)      /* a dead connection: reconnect, once more */
+            break;
     }
-    if (st == STORE_OK && wait && acked < s->opt.min_replicas_acked) {
-        snprintf(s->last_error, sizeof(s->last_error),
-                 "WAIT: %lld of %d replicas confirmed within %d ms", acked < 0 ? 0 : acked,
-                 s->opt.min_replicas_acked, s->opt.ack_timeout_ms);
-        st = STORE_NOT_DURABLE;
-    }
-    return st == STORE_RETRY ? STORE_UNAVAILABLE : st;
+    if (st != STORE_OK)
+        return st == STORE_RETRY ? STORE_UNAVAILABLE : st;
+    *r = out[0];
+    if (wait)
+        st = acked(s, out[n - 1]);
+    free_replies(out + 1, n - 1);
+    return st;
 }
 
-#define MAX_EXTRA (2 + 2 * 16)
+/* What one record call sends: record.lua's arguments and the commands
+ * that go with it, with room for the strings they name. */
+struct record_call {
+    char key[64], tomb[64], seq[12], ttl[24], ctxkey[24];
+    char trim[RECORD_MAX_TRIM][12];
+    char bucket[1 + RECORD_MAX_TRIM][16];   /* the new entry's, the trimmed ones' */
+    const char *argv[10 + RECORD_MAX_TRIM];
+    size_t lens[10 + RECORD_MAX_TRIM];
+    int argc;
+    const char *xv[MAX_EXTRA][4];
+    size_t xlen[MAX_EXTRA][4];
+    struct cmd extra[MAX_EXTRA];
+    size_t nextra;
+};
+
+static void push_arg(struct record_call *c, const char *v, size_t len)
+{
+    c->argv[c->argc] = v;
+    c->lens[c->argc++] = len;
+}
+
+/* record.lua's KEYS (c:{ID}, c:{ID}:t) and ARGV (expected head, new head,
+ * seq, receipt, TTL, the sequence numbers to trim); argv[0] and argv[1]
+ * are run_script's. */
+static void record_args(struct record_call *c, const struct store_write *w)
+{
+    store_key_of(c->key, sizeof(c->key), w->consent_id, "");
+    store_key_of(c->tomb, sizeof(c->tomb), w->consent_id, ":t");
+    snprintf(c->seq, sizeof(c->seq), "%u", w->seq);
+    snprintf(c->ttl, sizeof(c->ttl), "%ld", w->ttl_seconds);
+    c->argc = 2;
+    push_arg(c, "2", 1);
+    push_arg(c, c->key, strlen(c->key));
+    push_arg(c, c->tomb, strlen(c->tomb));
+    push_arg(c, w->expected_head.data != NULL ? w->expected_head.data : "",
+             w->expected_head.len);
+    push_arg(c, w->new_head.data, w->new_head.len);
+    push_arg(c, c->seq, strlen(c->seq));
+    push_arg(c, w->receipt.data, w->receipt.len);
+    push_arg(c, c->ttl, strlen(c->ttl));
+    for (size_t i = 0; i < w->ntrim; i++) {
+        snprintf(c->trim[i], sizeof(c->trim[i]), "%u", w->trim[i]);
+        push_arg(c, c->trim[i], strlen(c->trim[i]));
+    }
+}
+
+/* Adds a command of argc (at most 4) arguments to go with the script. */
+static void push_extra(struct record_call *c, int argc, const char *const *v,
+                       const size_t *len)
+{
+    memcpy(c->xv[c->nextra], v, (size_t)argc * sizeof(*v));
+    memcpy(c->xlen[c->nextra], len, (size_t)argc * sizeof(*len));
+    c->extra[c->nextra] = (struct cmd){argc, c->xv[c->nextra], c->xlen[c->nextra]};
+    c->nextra++;
+}
+
+/*
+ * The index and the context live in other cluster slots, so they cannot
+ * be in the script; they go in the same round trip (pipelined). The index
+ * maps the receipt ID, the same across re-chaining retries, to the consent
+ * ID; if the write never succeeds it points at a history without that
+ * receipt, which a lookup answers with 404. Trimmed receipts leave the
+ * index too.
+ */
+static void record_extras(struct record_call *c, const struct store_write *w)
+{
+    const char *iv[] = {"HSET", c->bucket[0], (const char *)w->receipt_id,
+                        (const char *)w->consent_id_bytes};
+    const char *cv[] = {"SET", c->ctxkey, w->context.data, "NX"};
+    size_t ilen[] = {4, 0, 16, 16}, clen[] = {3, 0, w->context.len, 2};
+
+    c->nextra = 0;
+    store_bucket_of(w->receipt_id, c->bucket[0]);
+    ilen[1] = strlen(c->bucket[0]);
+    push_extra(c, 4, iv, ilen);
+    if (w->context_ref != NULL) {
+        snprintf(c->ctxkey, sizeof(c->ctxkey), "x:%s", w->context_ref);
+        clen[1] = strlen(c->ctxkey);
+        push_extra(c, 4, cv, clen);
+    }
+    for (size_t i = 0; i < w->ntrim; i++) {
+        const char *dv[] = {"HDEL", c->bucket[1 + i], (const char *)w->trim_ids[i]};
+        size_t dlen[] = {4, 0, 16};
+
+        store_bucket_of(w->trim_ids[i], c->bucket[1 + i]);
+        dlen[1] = strlen(c->bucket[1 + i]);
+        push_extra(c, 3, dv, dlen);
+    }
+}
+
+/* What record.lua answered ({1}: written; {0, head}: the head moved, the
+ * current head copied into *current; {2}: the consent ID was erased), given
+ * st, the status of the call (STORE_OK or STORE_NOT_DURABLE). */
+static int record_outcome(const redisReply *r, int st, struct store_blob *current)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        return STORE_ERROR;
+    if (r->element[0]->integer == 2)
+        return STORE_ERASED;
+    if (r->element[0]->integer != 0)
+        return st;
+    if (r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING &&
+        r->element[1]->len > 0 &&
+        blob_copy(current, r->element[1]->str, r->element[1]->len) != STORE_OK)
+        return STORE_ERROR;
+    return STORE_CONFLICT;
+}
 
 int store_record(struct store *s, const struct store_write *w,
                  struct store_blob *current)
 {
-    char key[64], tomb[64], seq[12], ttl[24], bucket[16], ctxkey[24];
-    char (*trim)[12] = calloc(w->ntrim + 1, sizeof(*trim));
-    char (*tb)[16] = calloc(w->ntrim + 1, sizeof(*tb));
-    const char **argv = calloc(10 + w->ntrim, sizeof(*argv));
-    size_t *lens = calloc(10 + w->ntrim, sizeof(*lens));
-    const char *iv[4], *cv[5], *dv[MAX_EXTRA][3];
-    size_t ilen[4], clen[5], dlen[MAX_EXTRA][3];
-    const char **const *extra = NULL;
-    const char **ex[MAX_EXTRA + 2];
-    const size_t *exl[MAX_EXTRA + 2];
-    int exc[MAX_EXTRA + 2];
-    size_t nex = 0, argc = 0;
-    redisReply *r = NULL;
-    int st = STORE_ERROR;
-
-    memset(current, 0, sizeof(*current));
-    (void)extra;
-    if (trim == NULL || tb == NULL || argv == NULL || lens == NULL ||
-        w->ntrim > 16)
-        goto cleanup;
-    key_of(key, sizeof(key), w->consent_id, "");
-    key_of(tomb, sizeof(tomb), w->consent_id, ":t");
-    snprintf(seq, sizeof(seq), "%u", w->seq);
-    snprintf(ttl, sizeof(ttl), "%ld", w->ttl_seconds);
-    argc = 2;
-    argv[argc] = "2"; lens[argc++] = 1;
-    argv[argc] = key; lens[argc++] = strlen(key);
-    argv[argc] = tomb; lens[argc++] = strlen(tomb);
-    argv[argc] = w->expected_head.data != NULL ? w->expected_head.data : "";
-    lens[argc++] = w->expected_head.len;
-    argv[argc] = w->new_head.data; lens[argc++] = w->new_head.len;
-    argv[argc] = seq; lens[argc++] = strlen(seq);
-    argv[argc] = w->receipt.data; lens[argc++] = w->receipt.len;
-    argv[argc] = ttl; lens[argc++] = strlen(ttl);
-    for (size_t i = 0; i < w->ntrim; i++) {
-        snprintf(trim[i], sizeof(trim[i]), "%u", w->trim[i]);
-        argv[argc] = trim[i]; lens[argc++] = strlen(trim[i]);
-    }
-    /* The index and the context live in other cluster slots, so they cannot
-     * be in the script; they go in the same round trip (pipelined). The
-     * index maps the receipt ID, the same across re-chaining retries, to the
-     * consent ID; if the write never succeeds it points at a history
-     * without that receipt, which a lookup answers with 404. */
-    bucket_of(w->receipt_id, bucket);
-    iv[0] = "HSET"; ilen[0] = 4;
-    iv[1] = bucket; ilen[1] = strlen(bucket);
-    iv[2] = (const char *)w->receipt_id; ilen[2] = 16;
-    iv[3] = (const char *)w->consent_id_bytes; ilen[3] = 16;
-    ex[nex] = iv; exl[nex] = ilen; exc[nex++] = 4;
-    if (w->context_ref != NULL) {
-        snprintf(ctxkey, sizeof(ctxkey), "x:%s", w->context_ref);
-        cv[0] = "SET"; clen[0] = 3;
-        cv[1] = ctxkey; clen[1] = strlen(ctxkey);
-        cv[2] = w->context.data; clen[2] = w->context.len;
-        cv[3] = "NX"; clen[3] = 2;
-        ex[nex] = cv; exl[nex] = clen; exc[nex++] = 4;
-    }
-    for (size_t i = 0; i < w->ntrim; i++) {
-        bucket_of(w->trim_ids[i], tb[i]);
-        dv[i][0] = "HDEL"; dlen[i][0] = 4;
-        dv[i][1] = tb[i]; dlen[i][1] = strlen(tb[i]);
-        dv[i][2] = (const char *)w->trim_ids[i]; dlen[i][2] = 16;
-        ex[nex] = dv[i]; exl[nex] = dlen[i]; exc[nex++] = 3;
-    }
-    st = run_script(s, SCRIPT_RECORD, (int)argc, argv, lens, nex,
-                    (const char **const *)ex, exc, (const size_t *const *)exl, &r);
-    /* NOT_DURABLE holds only when this script wrote: a conflict or an
-     * erased ID wrote nothing for WAIT to confirm. */
-    if (st != STORE_OK && st != STORE_NOT_DURABLE)
-        goto cleanup;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
-        st = STORE_ERROR;
-    } else if (r->element[0]->integer == 2) {
-        st = STORE_ERASED;
-    } else if (r->element[0]->integer == 0) {
-        st = STORE_CONFLICT;
-        if (r->elements > 1 && r->element[1]->type == REDIS_REPLY_STRING &&
-            r->element[1]->len > 0 &&
-            blob_copy(current, r->element[1]->str, r->element[1]->len) != STORE_OK)
-            st = STORE_ERROR;
-    }
-cleanup:
-    if (r != NULL)
-        freeReplyObject(r);
-    free(trim);
-    free(tb);
-    free(argv);
-    free(lens);
-    return st;
-}
-
-int store_tombstone(struct store *s, const char *consent_id,
-                    struct store_tombstone *t)
-{
-    char key[64];
-    const char *argv[] = {"HGETALL", key};
+    struct record_call c;
+    struct script_call call = {SCRIPT_RECORD, 0, c.argv, c.lens, c.extra, 0, "", "", {NULL}};
     redisReply *r;
     int st;
 
-    memset(t, 0, sizeof(*t));
-    key_of(key, sizeof(key), consent_id, ":t");
-    st = store_command(s, key, &r, 2, argv, NULL);
-    if (st != STORE_OK)
+    memset(current, 0, sizeof(*current));
+    if (w->ntrim > RECORD_MAX_TRIM)
+        return STORE_ERROR;
+    record_args(&c, w);
+    record_extras(&c, w);
+    call.argc = c.argc;
+    call.nextra = c.nextra;
+    st = run_script(s, &call, &r);
+    /* NOT_DURABLE holds only when this script wrote: a conflict or an
+     * erased ID wrote nothing for WAIT to confirm. */
+    if (st != STORE_OK && st != STORE_NOT_DURABLE)
         return st;
+    st = record_outcome(r, st, current);
+    freeReplyObject(r);
+    return st;
+}
+
+/* Fills t from the HGETALL answer of a tombstone: "n" the count, "e<k>"
+ * the erasures ("<ms> <receipts> <written> <by>"), the newest
+ * STORE_MAX_ERASURES of them. */
+static void tombstone_from(struct store_tombstone *t, const redisReply *r)
+{
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
         const redisReply *k = r->element[i], *v = r->element[i + 1];
         struct store_erasure *e;
@@ -1422,6 +1482,19 @@ int store_tombstone(struct store *s, const char *consent_id,
             t->nerasures++;
         }
     }
+}
+
+int store_tombstone(struct store *s, const char *consent_id,
+                    struct store_tombstone *t)
+{
+    redisReply *r;
+    int st;
+
+    memset(t, 0, sizeof(*t));
+    st = id_command(s, consent_id, ":t", "HGETALL", NULL, &r);
+    if (st != STORE_OK)
+        return st;
+    tombstone_from(t, r);
     freeReplyObject(r);
     return STORE_OK;
 }
@@ -1436,14 +1509,12 @@ int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
     int st;
 
     memset(consent_id, 0, 16);
-    bucket_of(receipt_id, bucket);
+    store_bucket_of(receipt_id, bucket);
     lens[1] = strlen(bucket);
     st = store_command(s, bucket, &r, 3, argv, lens);
     if (st != STORE_OK)
         return st;
-    if (r->type == REDIS_REPLY_STRING && r->len == 16)
-        memcpy(consent_id, r->str, 16);
-    else
+    if (!exactly(r, 16, consent_id))
         st = STORE_NOT_FOUND;
     freeReplyObject(r);
     return st;
@@ -1458,7 +1529,7 @@ int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n)
         redisReply *r;
         int st;
 
-        bucket_of(ids[i], bucket);
+        store_bucket_of(ids[i], bucket);
         l[1] = strlen(bucket);
         st = store_command(s, bucket, &r, 3, a, l);
         if (st != STORE_OK)
@@ -1476,20 +1547,21 @@ int store_erase(struct store *s, const char *consent_id,
     char k1[64], k2[64], now[24], ttl[24];
     const char *argv[8];
     size_t lens[8];
+    struct script_call call = {SCRIPT_ERASE, 8, argv, lens, NULL, 0, "", "", {NULL}};
     redisReply *r;
     int st;
 
     *erased = 0;
     *number = 0;
-    key_of(k1, sizeof(k1), consent_id, "");
-    key_of(k2, sizeof(k2), consent_id, ":t");
+    store_key_of(k1, sizeof(k1), consent_id, "");
+    store_key_of(k2, sizeof(k2), consent_id, ":t");
     snprintf(now, sizeof(now), "%lld", now_ms);
     snprintf(ttl, sizeof(ttl), "%ld", tombstone_ttl_s);
     argv[2] = "2"; argv[3] = k1; argv[4] = k2;
     argv[5] = now; argv[6] = who; argv[7] = ttl;
     for (int i = 2; i < 8; i++)
         lens[i] = strlen(argv[i]);
-    st = run_script(s, SCRIPT_ERASE, 8, argv, lens, 0, NULL, NULL, NULL, &r);
+    st = run_script(s, &call, &r);
     if (st != STORE_OK && st != STORE_NOT_DURABLE)
         return st;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -1506,21 +1578,6 @@ int store_erase(struct store *s, const char *consent_id,
     }
 }
 
-/* One field of INFO persistence as a number; -1 when absent. */
-static long long info_field(const char *info, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (const char *p = info; p != NULL && *p != '\0'; ) {
-        if (strncmp(p, name, n) == 0 && p[n] == ':')
-            return strtoll(p + n + 1, NULL, 10);
-        p = strchr(p, '\n');
-        if (p != NULL)
-            p++;
-    }
-    return -1;
-}
-
 static int persistence(struct store *s, long long *enabled, long long *running,
                        long long *done, long long *ok)
 {
@@ -1534,10 +1591,10 @@ static int persistence(struct store *s, long long *enabled, long long *running,
         freeReplyObject(r);
         return STORE_ERROR;
     }
-    *enabled = info_field(r->str, "aof_enabled");
-    *running = info_field(r->str, "aof_rewrite_in_progress") > 0 ||
-               info_field(r->str, "aof_rewrite_scheduled") > 0;
-    *done = info_field(r->str, "aof_rewrites");
+    *enabled = store_info_field(r->str, "aof_enabled");
+    *running = store_info_field(r->str, "aof_rewrite_in_progress") > 0 ||
+               store_info_field(r->str, "aof_rewrite_scheduled") > 0;
+    *done = store_info_field(r->str, "aof_rewrites");
     *ok = strstr(r->str, "aof_last_bgrewrite_status:ok") != NULL;
     freeReplyObject(r);
     return STORE_OK;
@@ -1837,34 +1894,6 @@ int store_audit_read(struct store *s, long count, struct store_audit_entry **ent
 
 /* ---- consent analytics: counts only (see store.h) ---- */
 
-/* FNV-1a of a field, for its shard: the same field always lands in the
- * same key, so a day's counts are spread over STORE_STATS_SHARDS keys
- * (and Cluster slots) without duplicates. */
-static unsigned stats_shard(const char *field)
-{
-    uint32_t h = 2166136261u;
-
-    for (const unsigned char *p = (const unsigned char *)field; *p != '\0'; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % STORE_STATS_SHARDS;
-}
-
-/* "a:{SITE:YYYY-MM-DD:SHARD}": the whole name is the hash tag, so each key
- * is one slot of its own and one pipeline of commands on it never crosses
- * slots. -1 when the day is out of range. */
-static int stats_key(char *out, size_t len, const char *site, long day, unsigned shard)
-{
-    time_t t = (time_t)day * 86400;
-    struct tm tm;
-    int n;
-
-    if (day < 0 || gmtime_r(&t, &tm) == NULL)
-        return -1;
-    n = snprintf(out, len, "a:{%s:%04d-%02d-%02d:%u}", site, tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, shard);
-    return n > 0 && (size_t)n < len ? 0 : -1;
-}
-
 /* Commands per round trip: cluster_exec reads at most 8 answers (one may
  * be ASKING's); one server takes larger pipelines. */
 #define STATS_CLUSTER_BATCH CLUSTER_MAX_PIPELINE
@@ -1881,37 +1910,48 @@ static int stats_key(char *out, size_t len, const char *site, long day, unsigned
 static int stats_exec(struct store *s, const char *key, size_t n, const struct cmd *cmds,
                       redisReply **out)
 {
-    int st = STORE_OK;
+    int st;
 
     for (size_t i = 0; i < n; i++)
         out[i] = NULL;
     if (s->opt.topology == STORE_CLUSTER)
-        return cluster_exec(s, key, NULL, n, cmds, out);
-    if (ensure(s) != STORE_OK)
-        return STORE_UNAVAILABLE;
-    for (size_t i = 0; i < n; i++)
-        if (redisAppendCommandArgv(s->link->at->ctx, cmds[i].argc, cmds[i].argv,
-                                   cmds[i].lens) != REDIS_OK) {
-            disconnect(s, "out of memory");     /* half a pipeline queued */
-            return STORE_UNAVAILABLE;
-        }
-    if (read_replies(s, n, out) != STORE_OK) {
-        for (size_t i = 0; i < n; i++)
-            out[i] = NULL;                      /* read_replies freed them */
-        return STORE_UNAVAILABLE;
+        return cluster_exec(s, key, -1, n, cmds, out);
+    st = at_pipeline(s, n, cmds, out);
+    if (st == STORE_ERROR && demoted(s, s->last_error)) {
+        forget_demoted(s, s->last_error);
+        st = STORE_UNAVAILABLE;
     }
-    for (size_t i = 0; i < n; i++)
-        if (out[i]->type == REDIS_REPLY_ERROR && st == STORE_OK) {
-            snprintf(s->last_error, sizeof(s->last_error), "%s", out[i]->str);
-            st = STORE_ERROR;
-            if (demoted(s, out[i]->str)) {
-                forget_demoted(s, out[i]->str);
-                st = STORE_UNAVAILABLE;
-            }
-        }
-    if (st != STORE_OK)
-        free_replies(out, n);   /* as cluster_exec does: nothing to free then */
-    return st;
+    return st == STORE_RETRY ? STORE_UNAVAILABLE : st;
+}
+
+/* The commands of one analytics round trip (all about one key), with room
+ * for their arguments, and their answers. */
+struct stats_batch {
+    const char *args[STATS_BATCH][4];
+    struct cmd cmds[STATS_BATCH];
+    redisReply *out[STATS_BATCH];
+    size_t n;
+};
+
+/* Adds a command of 2 to 4 arguments (a2, a3 NULL when absent). */
+static void batch_add(struct stats_batch *b, const char *a0, const char *a1,
+                      const char *a2, const char *a3)
+{
+    const char **a = b->args[b->n];
+
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
+    b->cmds[b->n] = (struct cmd){a2 == NULL ? 2 : a3 == NULL ? 3 : 4, a, NULL};
+    b->n++;
+}
+
+/* Sends the batch (about key) in one round trip: STORE_OK with the answers
+ * in b->out (free with free_replies), else nothing to free. */
+static int batch_exec(struct store *s, const char *key, struct stats_batch *b)
+{
+    return stats_exec(s, key, b->n, b->cmds, b->out);
 }
 
 struct stats_ref {
@@ -1927,66 +1967,73 @@ static int stats_ref_cmp(const void *a, const void *b)
     return c != 0 ? c : (x->index > y->index) - (x->index < y->index);
 }
 
+/* The key of every counter into refs, sorted by key (counters of one key
+ * together, in their order). STORE_ERROR when a day is out of range. */
+static int stats_sorted(struct store_counter *c, size_t n, struct stats_ref *refs)
+{
+    for (size_t i = 0; i < n; i++) {
+        c[i].written = 0;
+        refs[i].index = i;
+        if (store_stats_key(refs[i].key, sizeof(refs[i].key), c[i].site, c[i].day,
+                            store_stats_shard(c[i].field)) != STORE_OK)
+            return STORE_ERROR;
+    }
+    qsort(refs, n, sizeof(*refs), stats_ref_cmp);
+    return STORE_OK;
+}
+
+/* The counters refs[from..end) of one key: their HINCRBYs in batches of
+ * one round trip each, the last batch ending with the key's EXPIRE;
+ * written set on the counters of each batch Redis confirmed. by: room for
+ * each count as text. */
+static int stats_add_key(struct store *s, struct store_counter *c,
+                         const struct stats_ref *refs, size_t from, size_t end,
+                         size_t batch, const char *ttl, char (*by)[24])
+{
+    const char *key = refs[from].key;
+    int st = STORE_OK;
+
+    for (size_t j = from; j < end && st == STORE_OK;) {
+        struct stats_batch b = {.n = 0};
+        size_t first = j;
+
+        for (; j < end && b.n < batch - 1; j++) {
+            const struct store_counter *k = &c[refs[j].index];
+
+            snprintf(by[j], sizeof(by[j]), "%lld", k->by);
+            batch_add(&b, "HINCRBY", key, k->field, by[j]);
+        }
+        if (j == end)
+            batch_add(&b, "EXPIRE", key, ttl, NULL);
+        st = batch_exec(s, key, &b);
+        if (st != STORE_OK)
+            break;
+        free_replies(b.out, b.n);
+        for (size_t k = first; k < j; k++)
+            c[refs[k].index].written = 1;
+    }
+    return st;
+}
+
 int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s)
 {
     const size_t batch = s->opt.topology == STORE_CLUSTER ? STATS_CLUSTER_BATCH : STATS_BATCH;
     struct stats_ref *refs = calloc(n + 1, sizeof(*refs));
     char (*by)[24] = calloc(n + 1, sizeof(*by));
-    const char *args[STATS_BATCH][4];
-    struct cmd cmds[STATS_BATCH];
-    redisReply *out[STATS_BATCH];
     char ttl[24];
-    int st = STORE_OK;
+    int st = STORE_ERROR;
 
-    if (refs == NULL || by == NULL) {
-        st = STORE_ERROR;
+    if (refs == NULL || by == NULL)
         goto cleanup;
-    }
     snprintf(ttl, sizeof(ttl), "%ld", ttl_s);
-    for (size_t i = 0; i < n; i++) {
-        c[i].written = 0;
-        refs[i].index = i;
-        if (stats_key(refs[i].key, sizeof(refs[i].key), c[i].site, c[i].day,
-                      stats_shard(c[i].field)) != 0) {
-            st = STORE_ERROR;
-            goto cleanup;
-        }
-    }
-    qsort(refs, n, sizeof(*refs), stats_ref_cmp);
-    /* One key at a time, its HINCRBYs in batches of one round trip each,
-     * the last batch ending with the key's EXPIRE. */
+    st = stats_sorted(c, n, refs);
+    /* One key at a time. */
     for (size_t i = 0; i < n && st == STORE_OK;) {
         size_t end = i;
 
         while (end < n && strcmp(refs[end].key, refs[i].key) == 0)
             end++;
-        for (size_t j = i; j < end && st == STORE_OK;) {
-            size_t m = 0, from = j;
-
-            for (; j < end && m < batch - 1; j++, m++) {
-                const struct store_counter *k = &c[refs[j].index];
-
-                snprintf(by[j], sizeof(by[j]), "%lld", k->by);
-                args[m][0] = "HINCRBY";
-                args[m][1] = refs[j].key;
-                args[m][2] = k->field;
-                args[m][3] = by[j];
-                cmds[m] = (struct cmd){4, args[m], NULL};
-            }
-            if (j == end) {
-                args[m][0] = "EXPIRE";
-                args[m][1] = refs[i].key;
-                args[m][2] = ttl;
-                cmds[m] = (struct cmd){3, args[m], NULL};
-                m++;
-            }
-            st = stats_exec(s, refs[i].key, m, cmds, out);
-            if (st != STORE_OK)
-                break;
-            free_replies(out, m);
-            for (size_t k = from; k < j; k++)
-                c[refs[k].index].written = 1;
-        }
+        st = stats_add_key(s, c, refs, i, end, batch, ttl, by);
         i = end;
     }
 cleanup:
@@ -2046,9 +2093,6 @@ int store_stats_read(struct store *s, const char *site, long from_day, long to_d
     struct store_stat *rows = malloc(cap * sizeof(*rows));
     char (*keys)[STORE_MAX_STATS_KEY] = NULL;
     long *days = NULL;
-    const char *args[STATS_BATCH][2];
-    struct cmd cmds[STATS_BATCH];
-    redisReply *replies[STATS_BATCH];
     int st = STORE_OK;
 
     *out = NULL;
@@ -2066,26 +2110,23 @@ int store_stats_read(struct store *s, const char *site, long from_day, long to_d
     }
     for (size_t i = 0; i < nkeys; i++) {
         days[i] = from_day + (long)(i / STORE_STATS_SHARDS);
-        if (stats_key(keys[i], sizeof(keys[i]), site, days[i],
-                      (unsigned)(i % STORE_STATS_SHARDS)) != 0) {
+        if (store_stats_key(keys[i], sizeof(keys[i]), site, days[i],
+                            (unsigned)(i % STORE_STATS_SHARDS)) != STORE_OK) {
             st = STORE_ERROR;
             goto cleanup;
         }
     }
-    for (size_t b = 0; b < nkeys && st == STORE_OK; b += batch) {
-        size_t m = nkeys - b < batch ? nkeys - b : batch;
+    for (size_t from = 0; from < nkeys && st == STORE_OK; from += batch) {
+        struct stats_batch b = {.n = 0};
 
-        for (size_t i = 0; i < m; i++) {
-            args[i][0] = "HGETALL";
-            args[i][1] = keys[b + i];
-            cmds[i] = (struct cmd){2, args[i], NULL};
-        }
-        st = stats_exec(s, keys[b], m, cmds, replies);
+        for (size_t i = from; i < nkeys && b.n < batch; i++)
+            batch_add(&b, "HGETALL", keys[i], NULL, NULL);
+        st = batch_exec(s, keys[from], &b);
         if (st != STORE_OK)
             break;          /* the answers are freed already */
-        for (size_t i = 0; i < m && st == STORE_OK; i++)
-            st = stats_rows(replies[i], days[b + i], &rows, &n, &cap);
-        free_replies(replies, m);
+        for (size_t i = 0; i < b.n && st == STORE_OK; i++)
+            st = stats_rows(b.out[i], days[from + i], &rows, &n, &cap);
+        free_replies(b.out, b.n);
     }
 cleanup:
     free(keys);
@@ -2120,6 +2161,10 @@ const char *store_strerror(int status)
         return "Redis did not finish rewriting its data files in time";
     case STORE_NOT_DURABLE:
         return "the primary took the write, but too few replicas confirmed it in time";
+    case STORE_INVALID:
+        return "a malformed Redis address or option";
+    case STORE_NO_MEMORY:
+        return "out of memory";
     default:
         return "unknown error";
     }
@@ -2167,24 +2212,27 @@ int store_servers(const struct store_options *o, char (*out)[STORE_MAX_ADDRESS],
     return st;
 }
 
-redisContext *store_link_open(const struct store_options *o, const char *address,
-                              char *why, size_t whylen)
+int store_link_open(const struct store_options *o, const char *address,
+                    redisContext **out, char *why, size_t whylen)
 {
     char host[STORE_MAX_ADDRESS];
     redisContext *c;
     int port;
 
-    if (store_address_parse(address, host, sizeof(host), &port) != 0) {
+    *out = NULL;
+    if (store_address_parse(address, host, sizeof(host), &port) != STORE_OK) {
         snprintf(why, whylen, "malformed address %.100s", address);
-        return NULL;
+        return STORE_INVALID;
     }
     c = connect_to(o, host, port, why, whylen);
     if (c == NULL)
-        return NULL;
-    if (authenticate(c, o, why, whylen) != 0 ||
-        (o->topology == STORE_SENTINEL && check_primary(c, host, port, why, whylen) != 0)) {
+        return STORE_UNAVAILABLE;
+    if (authenticate(c, o, why, whylen) != STORE_OK ||
+        (o->topology == STORE_SENTINEL &&
+         check_primary(c, host, port, why, whylen) != STORE_OK)) {
         redisFree(c);
-        return NULL;
+        return STORE_UNAVAILABLE;
     }
-    return c;
+    *out = c;
+    return STORE_OK;
 }

@@ -43,12 +43,19 @@
  * any store of the process connects again, the others stop backing off at
  * once (a process-wide atomic counter), so recovery is not delayed by up to
  * STORE_BACKOFF_MAX_MS per worker.
+ *
+ * Errors: every call that can fail returns an enum store_status (STORE_OK
+ * is 0) and hands its data back through out-parameters; store_strerror()
+ * names a status, last_error says what happened. Writes, erasures and the
+ * audit are CONSENT_MUST_CHECK: no caller may drop their result.
  */
 #ifndef CONSENT_STORE_H
 #define CONSENT_STORE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "../common/attrs.h"
 
 #define STORE_BACKOFF_MIN_MS 50
 #define STORE_BACKOFF_MAX_MS 2000
@@ -72,8 +79,10 @@ enum store_status {
     STORE_RETRY,            /* internal: the connection had died; try again */
     STORE_ERASED,           /* store_record: the consent ID was erased */
     STORE_TIMEOUT,          /* store_purge: no rewrite finished in time */
-    STORE_NOT_DURABLE       /* written on the primary, but fewer replicas than
+    STORE_NOT_DURABLE,      /* written on the primary, but fewer replicas than
                              * min_replicas_acked confirmed it in time */
+    STORE_INVALID,          /* a malformed address or options: nothing connects */
+    STORE_NO_MEMORY         /* store_open: out of memory */
 };
 
 enum store_topology {
@@ -183,19 +192,27 @@ struct store_write {
 
 /*
  * Checks an address: "host:port" (port 1-65535, host not empty) or
- * "unix:/absolute/path" (shorter than a socket path may be). Returns 0 and
- * fills host (hostlen bytes) and *port (0 for a unix socket), or -1. The
- * configuration loader and the store share this one rule.
+ * "unix:/absolute/path" (shorter than a socket path may be). Returns
+ * STORE_OK and fills host (hostlen bytes) and *port (0 for a unix socket),
+ * or STORE_INVALID. The configuration loader and the store share this one
+ * rule.
  */
+CONSENT_MUST_CHECK
 int store_address_parse(const char *address, char *host, size_t hostlen, int *port);
 
 /*
  * Prepares a store for opt (copied) and tries to connect once. Returns
  * STORE_OK, or STORE_UNAVAILABLE when the first connection failed (the
- * store stays usable: later calls reconnect), or -1 when an address is
- * malformed or memory ran out. Close with store_close().
+ * store stays usable: later calls reconnect), STORE_INVALID when an
+ * address or option is malformed, STORE_NO_MEMORY. Close with store_close()
+ * whatever it returned.
  */
+CONSENT_MUST_CHECK
 int store_open(struct store *s, const struct store_options *opt);
+
+/* Whether store_open's status st left a store later calls may use:
+ * STORE_OK, or STORE_UNAVAILABLE (they reconnect). */
+int store_usable(int st);
 
 /* Disconnects, wipes the password and frees. Safe on a zeroed struct. */
 void store_close(struct store *s);
@@ -242,6 +259,7 @@ int store_contexts(struct store *s, const char *const *refs, size_t n,
  * frees) when the head was no longer expected_head; STORE_ERASED when the
  * consent ID was erased.
  */
+CONSENT_MUST_CHECK
 int store_record(struct store *s, const struct store_write *w,
                  struct store_blob *current);
 
@@ -254,7 +272,9 @@ int store_tombstone(struct store *s, const char *consent_id,
 int store_receipt_owner(struct store *s, const unsigned char receipt_id[16],
                         unsigned char consent_id[16]);
 
-/* Removes receipt index entries (after a lookup found them stale). */
+/* Removes receipt index entries (after a lookup found them stale). Its
+ * result may be ignored: an entry left behind points at a history without
+ * that receipt, which a lookup answers with 404 (and removes again). */
 int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n);
 
 /*
@@ -264,6 +284,7 @@ int store_unindex(struct store *s, const unsigned char (*ids)[16], size_t n);
  * erasure of this ID it was. STORE_NOT_DURABLE as for store_record: erased
  * on the primary, not confirmed by min_replicas_acked replicas in time.
  */
+CONSENT_MUST_CHECK
 int store_erase(struct store *s, const char *consent_id,
                 const unsigned char (*receipt_ids)[16], size_t nids,
                 const char *who, long long now_ms, long tombstone_ttl_s,
@@ -278,6 +299,7 @@ int store_erase(struct store *s, const char *consent_id,
  * STORE_OK when done (or when AOF is off), STORE_TIMEOUT when no such
  * rewrite finished within timeout_ms, STORE_ERROR when it failed.
  */
+CONSENT_MUST_CHECK
 int store_purge(struct store *s, int timeout_ms);
 
 /* ---- format v1, read only by `consentctl migrate` ----
@@ -298,13 +320,16 @@ int store_v1_scan(struct store *s, char *cursor, char (*ids)[23], size_t max, si
 int store_v1_history(struct store *s, const char *consent_id, struct store_v1 *h);
 void store_v1_free(struct store_v1 *h);
 /* Deletes a v1 history and the index entries of its receipts. */
+CONSENT_MUST_CHECK
 int store_v1_delete(struct store *s, const char *consent_id,
                     const char *const *receipt_ids, size_t n);
 
 /* Appends fields (name, value pairs, at most 50) to the audit stream,
  * dropping entries older than retention_ms and the oldest beyond
  * max_entries (both approximately: whole stream nodes of up to 100
- * entries). Returns the status of the append. */
+ * entries). Returns the status of the append: an audit entry that was
+ * not written must be said, so no caller may ignore it. */
+CONSENT_MUST_CHECK
 int store_audit(struct store *s, const char *const *fields, size_t nfields,
                 long long now_ms, long long retention_ms, long long max_entries);
 
@@ -351,6 +376,7 @@ struct store_counter {
  * arrived leaves written 0 (and under Cluster the batch is sent again):
  * that batch may be counted twice.
  */
+CONSENT_MUST_CHECK
 int store_stats_add(struct store *s, struct store_counter *c, size_t n, long ttl_s);
 
 /* One stored count: its day, field (malloc'd) and value. */
@@ -366,7 +392,7 @@ int store_stats_read(struct store *s, const char *site, long from_day, long to_d
                      struct store_stat **rows, size_t *n);
 void store_stats_free(struct store_stat *rows, size_t n);
 
-/* Static message for a store_status. */
+/* Static message for a store_status ("unknown error" for anything else). */
 const char *store_strerror(int status);
 
 #endif

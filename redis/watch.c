@@ -58,11 +58,11 @@ static redisContext *subscribe(struct watch *w, char *addr, char *why, size_t wh
         return NULL;
     for (size_t i = 0; i < n; i++) {
         const char *argv[] = {"SUBSCRIBE", WATCH_CHANNEL};
-        redisContext *c = store_link_open(&w->o.store, servers[i], why, whylen);
+        redisContext *c;
         redisReply *r;
         int ok;
 
-        if (c == NULL)
+        if (store_link_open(&w->o.store, servers[i], &c, why, whylen) != STORE_OK)
             continue;
         r = redisCommandArgv(c, 2, argv, NULL);
         ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&

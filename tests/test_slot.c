@@ -138,25 +138,49 @@ Test(slot, moved_points_one_slot_at_its_new_primary)
     slot_map_init(&map);
     cr_assert_eq(slot_map_set(&map, r, 2), SLOT_OK);
     /* A reshard moved slot 3999 to the second primary. */
-    node = slot_map_moved(&map, 3999, "127.0.0.1:7002");
+    cr_assert_eq(slot_map_moved(&map, 3999, "127.0.0.1:7002", &node), SLOT_OK);
     cr_assert_eq(node, 1);
     cr_assert_eq(map.owner[3999], 1);
     cr_assert_eq(map.owner[3998], 0);
     cr_assert_eq(map.nnodes, 2);
     /* A failover: a replica, not yet known, now serves slot 100. */
-    node = slot_map_moved(&map, 100, "127.0.0.1:7004");
+    cr_assert_eq(slot_map_moved(&map, 100, "127.0.0.1:7004", &node), SLOT_OK);
     cr_assert_eq(node, 2);
     cr_assert_str_eq(map.nodes[map.owner[100]], "127.0.0.1:7004");
-    cr_assert_eq(slot_map_moved(&map, SLOT_COUNT, "127.0.0.1:7004"), -1);
-    cr_assert_eq(slot_map_moved(&map, 5, ""), -1);
+    node = -7;
+    cr_assert_eq(slot_map_moved(&map, SLOT_COUNT, "127.0.0.1:7004", &node), SLOT_INVALID);
+    cr_assert_eq(slot_map_moved(&map, 5, "", &node), SLOT_BAD_ADDRESS);
+    cr_assert_eq(node, -7, "untouched on failure");
     cr_assert_eq(map.owner[5], 0);
+    cr_assert_eq(slot_map_moved(&map, 6, "127.0.0.1:7002", NULL), SLOT_OK);
+    cr_assert_eq(map.owner[6], 1);
+}
+
+Test(slot, moved_to_a_new_node_of_a_full_map_changes_nothing)
+{
+    struct slot_range r[SLOT_MAX_NODES];
+
+    for (size_t i = 0; i < SLOT_MAX_NODES; i++) {
+        r[i].first = r[i].last = (unsigned)i;
+        snprintf(r[i].address, sizeof(r[i].address), "10.0.0.%zu:7000", i);
+    }
+    slot_map_init(&map);
+    cr_assert_eq(slot_map_set(&map, r, SLOT_MAX_NODES), SLOT_OK);
+    cr_assert_eq(slot_map_moved(&map, 3, "10.0.1.1:7000", NULL), SLOT_TOO_MANY);
+    cr_assert_eq(map.owner[3], 3);
+    cr_assert_eq(map.nnodes, SLOT_MAX_NODES);
 }
 
 Test(slot, an_ask_target_is_added_without_owning_slots)
 {
+    int node = -1;
+
     slot_map_init(&map);
-    cr_assert_eq(slot_map_add(&map, "127.0.0.1:7005"), 0);
-    cr_assert_eq(slot_map_add(&map, "127.0.0.1:7005"), 0);
+    cr_assert_eq(slot_map_add(&map, "127.0.0.1:7005", &node), SLOT_OK);
+    cr_assert_eq(node, 0);
+    cr_assert_eq(slot_map_add(&map, "127.0.0.1:7005", &node), SLOT_OK);
+    cr_assert_eq(node, 0, "the same node again");
+    cr_assert_eq(slot_map_add(&map, "", &node), SLOT_BAD_ADDRESS);
     cr_assert_eq(slot_map_find(&map, "127.0.0.1:7005"), 0);
     cr_assert_eq(slot_map_find(&map, "127.0.0.1:7006"), -1);
     cr_assert_eq(slot_map_covered(&map), 0);

@@ -1,7 +1,9 @@
 /* Unit tests for redis/: the address rule the configuration and the store
- * share, and what a store does with no server to reach (its status, its
- * reason and its backoff). Tests with servers are in tests/integration/
- * (sentinel.test.js, faults.test.js). */
+ * share, the store's other pure rules (rules.h: key names, index buckets,
+ * sequence fields, analytics keys, what a cluster error answer asks for,
+ * INFO fields), and what a store does with no server to reach (its status,
+ * its reason and its backoff). Tests with servers are in tests/integration/
+ * (sentinel.test.js, cluster.test.js, faults.test.js). */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../redis/rules.h"
 #include "../redis/store.h"
+#include "../redis/watch.h"
 
 static int parse(const char *a, char *host, int *port)
 {
@@ -48,11 +52,11 @@ Test(store, a_unix_socket_needs_an_absolute_path_that_fits)
     cr_assert_eq(parse("unix:/run/redis/redis.sock", host, &port), 0);
     cr_assert_str_eq(host, "/run/redis/redis.sock");
     cr_assert_eq(port, 0);
-    cr_assert_eq(parse("unix:run/redis.sock", host, &port), -1);
+    cr_assert_eq(parse("unix:run/redis.sock", host, &port), STORE_INVALID);
     memset(longpath, 'a', sizeof(longpath));
     memcpy(longpath, "unix:/", 6);
     longpath[sizeof(longpath) - 1] = '\0';
-    cr_assert_eq(parse(longpath, host, &port), -1);
+    cr_assert_eq(parse(longpath, host, &port), STORE_INVALID);
 }
 
 Test(store, malformed_addresses_are_refused)
@@ -64,7 +68,7 @@ Test(store, malformed_addresses_are_refused)
     int port;
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        cr_assert_eq(parse(bad[i], host, &port), -1, "\"%s\" is refused", bad[i]);
+        cr_assert_eq(parse(bad[i], host, &port), STORE_INVALID, "\"%s\" is refused", bad[i]);
 }
 
 Test(store, a_host_longer_than_the_buffer_is_refused)
@@ -72,8 +76,8 @@ Test(store, a_host_longer_than_the_buffer_is_refused)
     char host[8];
     int port;
 
-    cr_assert_eq(store_address_parse("abcdefgh:1", host, sizeof(host), &port), -1);
-    cr_assert_eq(store_address_parse("abcdefg:1", host, sizeof(host), &port), 0);
+    cr_assert_eq(store_address_parse("abcdefgh:1", host, sizeof(host), &port), STORE_INVALID);
+    cr_assert_eq(store_address_parse("abcdefg:1", host, sizeof(host), &port), STORE_OK);
 }
 
 /* A loopback port nothing listens on: bound, then closed. */
@@ -139,15 +143,15 @@ Test(store, bad_options_are_refused_before_any_connection)
     struct store_options o = options(STORE_SENTINEL);
     struct store s;
 
-    cr_assert_eq(store_open(&s, &o), -1, "no sentinels");
+    cr_assert_eq(store_open(&s, &o), STORE_INVALID, "no sentinels");
     store_close(&s);
     o.nsentinels = 1;
     snprintf(o.sentinels[0], STORE_MAX_ADDRESS, "127.0.0.1:26379");
-    cr_assert_eq(store_open(&s, &o), -1, "no master name");
+    cr_assert_eq(store_open(&s, &o), STORE_INVALID, "no master name");
     store_close(&s);
     o = options(STORE_SINGLE);
     snprintf(o.address, sizeof(o.address), "nowhere");
-    cr_assert_eq(store_open(&s, &o), -1, "a malformed address");
+    cr_assert_eq(store_open(&s, &o), STORE_INVALID, "a malformed address");
     store_close(&s);
 }
 
@@ -160,11 +164,232 @@ Test(store, a_zeroed_store_closes_and_is_unavailable)
     store_close(&s);
 }
 
+/* A write for the calls below: nothing is sent anywhere. */
+static const unsigned char some_id[16] = {1, 2, 3};
+static char some_head[] = "head", some_receipt[] = "receipt";
+
+static struct store_write some_write(void)
+{
+    struct store_write w;
+
+    memset(&w, 0, sizeof(w));
+    w.consent_id = "AAAAAAAAAAAAAAAAAAAAAA";
+    w.consent_id_bytes = some_id;
+    w.receipt_id = some_id;
+    w.new_head.data = some_head;
+    w.new_head.len = 4;
+    w.seq = 1;
+    w.receipt.data = some_receipt;
+    w.receipt.len = 7;
+    w.ttl_seconds = 60;
+    return w;
+}
+
+Test(store, writes_to_a_zeroed_store_are_unavailable)
+{
+    struct store s;
+    struct store_write w = some_write();
+    struct store_blob current = {some_head, 4};
+    struct store_counter c = {"shop", 20454, "decision:accept", 1, 1};
+    long long erased = 5, number = 5;
+
+    memset(&s, 0, sizeof(s));
+    cr_assert_eq(store_record(&s, &w, &current), STORE_UNAVAILABLE);
+    cr_assert_null(current.data, "no current head handed back");
+    cr_assert_eq(store_erase(&s, w.consent_id, NULL, 0, "test", 1, 60, &erased, &number),
+                 STORE_UNAVAILABLE);
+    cr_assert_eq(erased, 0);
+    cr_assert_eq(number, 0);
+    cr_assert_eq(store_stats_add(&s, &c, 1, 60), STORE_UNAVAILABLE);
+    cr_assert_eq(c.written, 0, "not counted as written");
+    store_close(&s);
+}
+
+Test(store, a_write_that_trims_too_much_is_refused_before_sending)
+{
+    struct store_options o = options(STORE_SINGLE);
+    struct store s;
+    struct store_write w = some_write();
+    struct store_blob current;
+    uint32_t trim[17] = {0};
+    unsigned char trim_ids[17][16] = {{0}};
+
+    snprintf(o.address, sizeof(o.address), "127.0.0.1:%d", closed_port());
+    cr_assert_eq(store_open(&s, &o), STORE_UNAVAILABLE);
+    w.trim = trim;
+    w.trim_ids = (const unsigned char (*)[16])trim_ids;
+    w.ntrim = 17;
+    cr_assert_eq(store_record(&s, &w, &current), STORE_ERROR);
+    w.ntrim = 16;
+    cr_assert_eq(store_record(&s, &w, &current), STORE_UNAVAILABLE, "16 may be sent");
+    store_close(&s);
+}
+
+Test(store, analytics_days_before_1970_are_refused)
+{
+    struct store s;
+    struct store_counter c = {"shop", -1, "decision:accept", 1, 1};
+
+    memset(&s, 0, sizeof(s));
+    cr_assert_eq(store_stats_add(&s, &c, 1, 60), STORE_ERROR);
+    cr_assert_eq(c.written, 0);
+}
+
 Test(store, every_status_has_a_message)
 {
-    for (int st = STORE_OK; st <= STORE_NOT_DURABLE; st++)
+    for (int st = STORE_OK; st <= STORE_NO_MEMORY; st++)
         cr_assert(strcmp(store_strerror(st), "unknown error") != 0, "status %d", st);
     cr_assert_str_eq(store_strerror(999), "unknown error");
     cr_assert_str_eq(store_topology_name(STORE_SINGLE), "single");
     cr_assert_str_eq(store_topology_name(STORE_SENTINEL), "sentinel");
+}
+
+Test(store, only_a_store_that_may_reconnect_is_usable)
+{
+    cr_assert(store_usable(STORE_OK));
+    cr_assert(store_usable(STORE_UNAVAILABLE));
+    cr_assert(!store_usable(STORE_INVALID));
+    cr_assert(!store_usable(STORE_NO_MEMORY));
+}
+
+Test(store, every_watch_status_has_a_message)
+{
+    for (int st = WATCH_OK; st <= WATCH_LOST; st++)
+        cr_assert(strcmp(watch_strerror(st), "unknown error") != 0, "status %d", st);
+    cr_assert_str_eq(watch_strerror(-1), "unknown error");
+}
+
+/* ---- rules.h ---- */
+
+Test(rules, the_keys_of_a_consent_id_share_its_hash_tag)
+{
+    char key[64];
+
+    store_key_of(key, sizeof(key), "AAAAAAAAAAAAAAAAAAAAAA", "");
+    cr_assert_str_eq(key, "c:{AAAAAAAAAAAAAAAAAAAAAA}");
+    store_key_of(key, sizeof(key), "AAAAAAAAAAAAAAAAAAAAAA", ":t");
+    cr_assert_str_eq(key, "c:{AAAAAAAAAAAAAAAAAAAAAA}:t");
+}
+
+Test(rules, a_receipt_id_picks_one_of_4096_index_buckets)
+{
+    unsigned char id[16] = {0xab, 0xcd, 0xef};
+    char key[16];
+
+    store_bucket_of(id, key);
+    cr_assert_str_eq(key, "r:abc", "the first 12 bits");
+    memset(id, 0, sizeof(id));
+    store_bucket_of(id, key);
+    cr_assert_str_eq(key, "r:000");
+    memset(id, 0xff, sizeof(id));
+    store_bucket_of(id, key);
+    cr_assert_str_eq(key, "r:fff");
+}
+
+Test(rules, a_sequence_field_is_a_number_without_leading_zeros)
+{
+    uint32_t seq = 7;
+
+    cr_assert_eq(store_seq_of("1", 1, &seq), STORE_OK);
+    cr_assert_eq(seq, 1);
+    cr_assert_eq(store_seq_of("4294967295", 10, &seq), STORE_OK);
+    cr_assert_eq(seq, UINT32_MAX);
+    seq = 7;
+    cr_assert_eq(store_seq_of("4294967296", 10, &seq), STORE_INVALID, "over 32 bits");
+    cr_assert_eq(store_seq_of("12345678901", 11, &seq), STORE_INVALID, "11 digits");
+    cr_assert_eq(store_seq_of("0", 1, &seq), STORE_INVALID);
+    cr_assert_eq(store_seq_of("01", 2, &seq), STORE_INVALID);
+    cr_assert_eq(store_seq_of("m", 1, &seq), STORE_INVALID, "the head's field");
+    cr_assert_eq(store_seq_of("1x", 2, &seq), STORE_INVALID);
+    cr_assert_eq(store_seq_of("", 0, &seq), STORE_INVALID);
+    cr_assert_eq(seq, 7, "untouched when refused");
+}
+
+Test(rules, an_analytics_key_names_site_day_and_shard)
+{
+    char key[STORE_MAX_STATS_KEY];
+
+    cr_assert_eq(store_stats_key(key, sizeof(key), "shop", 0, 3), STORE_OK);
+    cr_assert_str_eq(key, "a:{shop:1970-01-01:3}");
+    cr_assert_eq(store_stats_key(key, sizeof(key), "shop", 20454, 7), STORE_OK);
+    cr_assert_str_eq(key, "a:{shop:2026-01-01:7}");
+    cr_assert_eq(store_stats_key(key, sizeof(key), "shop", -1, 0), STORE_INVALID);
+    cr_assert_eq(store_stats_key(key, 12, "shop", 0, 0), STORE_INVALID, "does not fit");
+}
+
+Test(rules, a_field_always_lands_in_the_same_shard)
+{
+    unsigned seen[STORE_STATS_SHARDS] = {0};
+    char field[16];
+
+    cr_assert_eq(store_stats_shard("decision:accept"), store_stats_shard("decision:accept"));
+    for (int i = 0; i < 200; i++) {
+        snprintf(field, sizeof(field), "f%d", i);
+        cr_assert_lt(store_stats_shard(field), STORE_STATS_SHARDS);
+        seen[store_stats_shard(field)]++;
+    }
+    for (int k = 0; k < STORE_STATS_SHARDS; k++)
+        cr_assert_gt(seen[k], 0, "shard %d is used", k);
+}
+
+Test(rules, a_node_address_brackets_ipv6)
+{
+    char out[128], tiny[8];
+
+    store_node_address(out, sizeof(out), "127.0.0.1", 7001);
+    cr_assert_str_eq(out, "127.0.0.1:7001");
+    store_node_address(out, sizeof(out), "::1", 7001);
+    cr_assert_str_eq(out, "[::1]:7001");
+    store_node_address(tiny, sizeof(tiny), "127.0.0.1", 7001);
+    cr_assert_str_eq(tiny, "", "what does not fit is empty");
+}
+
+Test(rules, moved_and_ask_name_the_slot_and_the_node)
+{
+    unsigned slot = 0;
+    char to[128] = "";
+
+    cr_assert_eq(store_redirect_of("MOVED 3999 127.0.0.1:7002", &slot, to, sizeof(to)),
+                 STORE_MOVED);
+    cr_assert_eq(slot, 3999);
+    cr_assert_str_eq(to, "127.0.0.1:7002");
+    cr_assert_eq(store_redirect_of("ASK 12 10.0.0.5:7003", &slot, to, sizeof(to)), STORE_ASK);
+    cr_assert_eq(slot, 12);
+    cr_assert_str_eq(to, "10.0.0.5:7003");
+    cr_assert_eq(store_redirect_of("MOVED nonsense", &slot, to, sizeof(to)), STORE_ANSWER,
+                 "a malformed MOVED is an answer, not a redirection");
+}
+
+Test(rules, each_cluster_error_asks_for_its_own_retry)
+{
+    unsigned slot;
+    char to[128];
+    struct { const char *err; enum store_redirect want; } cases[] = {
+        {"TRYAGAIN Multiple keys request during rehashing of slot", STORE_WAIT_AND_RETRY},
+        {"LOADING Redis is loading the dataset in memory", STORE_WAIT_AND_RETRY},
+        {"CLUSTERDOWN The cluster is down", STORE_REFRESH},
+        {"READONLY You can't write against a read only replica.", STORE_REFRESH},
+        {"MASTERDOWN Link with MASTER is down", STORE_REFRESH},
+        {"NOSCRIPT No matching script. Please use EVAL.", STORE_LOAD_SCRIPT},
+        {"WRONGTYPE Operation against a key holding the wrong kind of value", STORE_ANSWER},
+        {"ERR unknown command", STORE_ANSWER},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_assert_eq(store_redirect_of(cases[i].err, &slot, to, sizeof(to)), cases[i].want,
+                     "%s", cases[i].err);
+    cr_assert(store_is_noscript("NOSCRIPT No matching script."));
+    cr_assert(!store_is_noscript("ERR NOSCRIPT"));
+}
+
+Test(rules, an_info_field_is_read_by_its_whole_name)
+{
+    const char *info = "# Persistence\r\naof_enabled:1\r\naof_rewrites:12\r\n"
+                       "aof_rewrite_in_progress:0\r\n";
+
+    cr_assert_eq(store_info_field(info, "aof_enabled"), 1);
+    cr_assert_eq(store_info_field(info, "aof_rewrites"), 12);
+    cr_assert_eq(store_info_field(info, "aof_rewrite"), -1, "a prefix is not the field");
+    cr_assert_eq(store_info_field(info, "aof_rewrite_scheduled"), -1);
+    cr_assert_eq(store_info_field("", "aof_enabled"), -1);
 }
