@@ -1,14 +1,21 @@
 /* Unit tests for redis/: the address rule the configuration and the store
  * share, the store's other pure rules (rules.h: key names, index buckets,
  * sequence fields, analytics keys, what a cluster error answer asks for,
- * INFO fields), and what a store does with no server to reach (its status,
- * its reason and its backoff). Tests with servers are in tests/integration/
- * (sentinel.test.js, cluster.test.js, faults.test.js). */
+ * INFO fields), what a store does with no server to reach (its status,
+ * its reason and its backoff), and with a redis-server of its own the
+ * script rules (a script Redis lost is loaded again, a moved head, an
+ * erased ID) and the pipelined reads and batches. Sentinel, Cluster and
+ * failures under load are in tests/integration/ (sentinel.test.js,
+ * cluster.test.js, faults.test.js). */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -392,4 +399,215 @@ Test(rules, an_info_field_is_read_by_its_whole_name)
     cr_assert_eq(store_info_field(info, "aof_rewrite"), -1, "a prefix is not the field");
     cr_assert_eq(store_info_field(info, "aof_rewrite_scheduled"), -1);
     cr_assert_eq(store_info_field("", "aof_enabled"), -1);
+}
+
+/* ---- with a redis-server of its own ----
+ * One server per test on a free loopback port, without persistence, that
+ * dies with the test (PR_SET_PDEATHSIG, and the fini below). */
+
+static pid_t redis_pid = -1;
+
+/* Sends one inline command to the server at port and reads the first line
+ * of the answer into answer. 0 when it answered. */
+static int redis_say(int port, const char *cmd, char *answer, size_t len)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        dprintf(fd, "%s\r\n", cmd) > 0 && (n = read(fd, answer, len - 1)) > 0) {
+        answer[n] = '\0';
+        answer[strcspn(answer, "\r\n")] = '\0';
+        rc = 0;
+    }
+    close(fd);
+    return rc;
+}
+
+static void redis_stop(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+    }
+    redis_pid = -1;
+}
+
+/* Starts the server; the options of a store that uses it. */
+static struct store_options redis_start(int *port)
+{
+    struct store_options o = options(STORE_SINGLE);
+    char p[16], answer[64] = "";
+
+    *port = closed_port();
+    snprintf(p, sizeof(p), "%d", *port);
+    redis_pid = fork();
+    cr_assert_geq(redis_pid, 0);
+    if (redis_pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        dup2(null, 1);
+        dup2(null, 2);
+        execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", (char *)NULL);
+        _exit(127);
+    }
+    /* Until it answers (bounded: a server that never starts fails here). */
+    for (int i = 0; i < 1000 && strcmp(answer, "+PONG") != 0; i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+
+        if (redis_say(*port, "PING", answer, sizeof(answer)) != 0)
+            nanosleep(&ts, NULL);
+    }
+    cr_assert_str_eq(answer, "+PONG", "redis-server answers");
+    snprintf(o.address, sizeof(o.address), "127.0.0.1:%d", *port);
+    o.connect_timeout_ms = 2000;
+    o.command_timeout_ms = 2000;
+    return o;
+}
+
+static char head1[] = "head-1", head2[] = "head-2", receipt2[] = "receipt-2";
+static const unsigned char id2[16] = {9, 9, 9};
+
+/* The second receipt of some_write's consent ID, chained to head-1. */
+static struct store_write second_write(void)
+{
+    struct store_write w = some_write();
+
+    w.receipt_id = id2;
+    w.expected_head = (struct store_blob){head1, 6};
+    w.new_head = (struct store_blob){head2, 6};
+    w.seq = 2;
+    w.receipt = (struct store_blob){receipt2, 9};
+    return w;
+}
+
+Test(server, a_script_redis_lost_is_loaded_again_and_written_once, .fini = redis_stop)
+{
+    struct store s;
+    struct store_write w = some_write(), w2 = second_write();
+    struct store_blob current;
+    struct store_history h;
+    long long erased, number;
+    char answer[64];
+    int port;
+    struct store_options o = redis_start(&port);
+
+    cr_assert_eq(store_open(&s, &o), STORE_OK, "%s", s.last_error);
+    w.new_head = (struct store_blob){head1, 6};
+    cr_assert_eq(store_record(&s, &w, &current), STORE_OK, "%s", s.last_error);
+    cr_assert_eq(redis_say(port, "SCRIPT FLUSH", answer, sizeof(answer)), 0);
+    cr_assert_str_eq(answer, "+OK");
+    cr_assert_eq(store_record(&s, &w2, &current), STORE_OK, "after SCRIPT FLUSH: %s",
+                 s.last_error);
+    cr_assert_eq(store_history(&s, w.consent_id, &h), STORE_OK);
+    cr_assert_eq(h.nitems, 2);
+    cr_assert_eq(h.items[1].seq, 2);
+    cr_assert_eq(h.items[1].blob.len, 9);
+    cr_assert_eq(memcmp(h.items[1].blob.data, "receipt-2", 9), 0);
+    cr_assert_eq(memcmp(h.head.data, "head-2", 6), 0);
+    store_history_free(&h);
+    cr_assert_eq(redis_say(port, "SCRIPT FLUSH", answer, sizeof(answer)), 0);
+    cr_assert_eq(store_erase(&s, w.consent_id, NULL, 0, "test", 1000, 60, &erased, &number),
+                 STORE_OK, "erase after SCRIPT FLUSH: %s", s.last_error);
+    cr_assert_eq(erased, 2);
+    cr_assert_eq(number, 1);
+    store_close(&s);
+}
+
+Test(server, a_moved_head_is_a_conflict_with_the_current_head, .fini = redis_stop)
+{
+    struct store s;
+    struct store_write w = some_write(), w2 = second_write();
+    struct store_blob current;
+    struct store_tombstone t;
+    long long erased, number;
+    int port;
+    struct store_options o = redis_start(&port);
+
+    cr_assert_eq(store_open(&s, &o), STORE_OK, "%s", s.last_error);
+    w.new_head = (struct store_blob){head2, 6};     /* not the head w2 expects */
+    cr_assert_eq(store_record(&s, &w, &current), STORE_OK);
+    cr_assert_null(current.data);
+    w2.new_head = (struct store_blob){head1, 6};
+    cr_assert_eq(store_record(&s, &w2, &current), STORE_CONFLICT);
+    cr_assert_eq(current.len, 6);
+    cr_assert_eq(memcmp(current.data, "head-2", 6), 0, "the head that is there");
+    store_blob_free(&current);
+    cr_assert_eq(store_erase(&s, w.consent_id, NULL, 0, "test", 1000, 60, &erased, &number),
+                 STORE_OK);
+    cr_assert_eq(store_record(&s, &w, &current), STORE_ERASED, "an erased ID stays erased");
+    cr_assert_eq(store_tombstone(&s, w.consent_id, &t), STORE_OK);
+    cr_assert_eq(t.count, 1);
+    cr_assert_eq(t.nerasures, 1);
+    cr_assert_str_eq(t.erasures[0].by, "test");
+    store_close(&s);
+}
+
+Test(server, receipts_and_contexts_come_back_by_name, .fini = redis_stop)
+{
+    struct store s;
+    struct store_write w = some_write();
+    struct store_item items[2];
+    struct store_blob ctx[2], current;
+    const uint32_t seqs[] = {1, 5};
+    const char *refs[] = {"abc", "missing"};
+    static char context[] = "{\"k\":1}";
+    int port;
+    struct store_options o = redis_start(&port);
+
+    cr_assert_eq(store_open(&s, &o), STORE_OK, "%s", s.last_error);
+    w.context_ref = "abc";
+    w.context = (struct store_blob){context, 7};
+    cr_assert_eq(store_record(&s, &w, &current), STORE_OK);
+    cr_assert_eq(store_receipts(&s, w.consent_id, seqs, 2, items), STORE_OK);
+    cr_assert_eq(items[0].seq, 1);
+    cr_assert_eq(items[0].blob.len, 7);
+    cr_assert_null(items[1].blob.data, "no receipt 5");
+    store_blob_free(&items[0].blob);
+    cr_assert_eq(store_contexts(&s, refs, 2, ctx), STORE_OK);
+    cr_assert_str_eq(ctx[0].data, "{\"k\":1}");
+    cr_assert_null(ctx[1].data);
+    store_blob_free(&ctx[0]);
+    store_close(&s);
+}
+
+Test(server, counts_of_many_keys_and_batches_add_up, .fini = redis_stop)
+{
+    struct store s;
+    struct store_counter c[150];
+    struct store_stat *rows;
+    char fields[150][16];
+    size_t n;
+    long long total = 0;
+    int port;
+    struct store_options o = redis_start(&port);
+
+    cr_assert_eq(store_open(&s, &o), STORE_OK, "%s", s.last_error);
+    /* 100 counts of one field (one key: two batches of 64 and the EXPIRE),
+     * then 50 fields of the next day over the shards. */
+    for (int i = 0; i < 150; i++) {
+        snprintf(fields[i], sizeof(fields[i]), i < 100 ? "same" : "f%d", i);
+        c[i] = (struct store_counter){"shop", i < 100 ? 20454 : 20455, fields[i], 1, 0};
+    }
+    cr_assert_eq(store_stats_add(&s, c, 150, 86400), STORE_OK, "%s", s.last_error);
+    for (int i = 0; i < 150; i++)
+        cr_assert_eq(c[i].written, 1, "counter %d confirmed", i);
+    cr_assert_eq(store_stats_read(&s, "shop", 20454, 20455, &rows, &n), STORE_OK);
+    for (size_t i = 0; i < n; i++) {
+        total += rows[i].count;
+        if (strcmp(rows[i].field, "same") == 0) {
+            cr_assert_eq(rows[i].day, 20454);
+            cr_assert_eq(rows[i].count, 100);
+        }
+    }
+    cr_assert_eq(total, 150);
+    cr_assert_eq(n, 51, "\"same\" and 50 fields of the next day");
+    store_stats_free(rows, n);
+    store_close(&s);
 }
