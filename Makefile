@@ -38,7 +38,7 @@ LIB_SRCS := common/clock.c common/jcheck.c common/textbuf.c \
             cgi/decision.c cgi/context.c cgi/choice.c cgi/headcache.c cgi/jws.c cgi/receipt.c cgi/verify.c \
             cgi/history.c cgi/audit.c cgi/metrics.c cgi/tally.c cgi/stats.c \
             geo/geo.c geo/rules.c gpp/gpp.c \
-            redis/address.c redis/slot.c redis/store.c redis/watch.c
+            redis/address.c redis/keys.c redis/slot.c redis/store.c redis/watch.c
 MAIN_SRCS := cgi/router.c cgi/handlers.c cgi/consents.c cgi/admin.c cgi/visitor.c cgi/reply.c cgi/main.c
 CTL_SRCS := ctl/consentctl.c ctl/migrate.c
 TEST_SUITES := request response context geo rules config decision receipt choice verify history store slot gpp stats headcache

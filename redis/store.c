@@ -3,7 +3,7 @@
  */
 #include "store.h"
 #include "link.h"
-#include "rules.h"
+#include "keys.h"
 #include "slot.h"
 #include "record_lua.h"
 #include "erase_lua.h"

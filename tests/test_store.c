@@ -1,5 +1,5 @@
 /* Unit tests for redis/: the address rule the configuration and the store
- * share, the store's other pure rules (rules.h: key names, index buckets,
+ * share, the store's other pure rules (keys.h: key names, index buckets,
  * sequence fields, analytics keys, what a cluster error answer asks for,
  * INFO fields), what a store does with no server to reach (its status,
  * its reason and its backoff), and with a redis-server of its own the
@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../redis/rules.h"
+#include "../redis/keys.h"
 #include "../redis/store.h"
 #include "../redis/watch.h"
 
@@ -266,7 +266,7 @@ Test(store, every_watch_status_has_a_message)
     cr_assert_str_eq(watch_strerror(-1), "unknown error");
 }
 
-/* ---- rules.h ---- */
+/* ---- keys.h ---- */
 
 Test(rules, the_keys_of_a_consent_id_share_its_hash_tag)
 {

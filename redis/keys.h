@@ -1,14 +1,13 @@
 /*
- * rules.h - the store's pure rules, for the files of redis/ and their unit
+ * keys.h - the store's pure rules, for the files of redis/ and their unit
  * tests (never included elsewhere): the names of its keys, the receipt
  * index bucket of a receipt ID, the analytics key of a count, which hash
  * fields are sequence numbers, what a Redis Cluster error answer asks of a
- * client, and one field of INFO. No connection and no hiredis: they live
- * in redis/address.c with the address rule, so that each is tested alone
- * (tests/test_store.c) and store.c only sends what they name.
+ * client, and one field of INFO. No connection and no hiredis: each is
+ * tested alone (tests/test_store.c) and store.c only sends what they name.
  */
-#ifndef CONSENT_RULES_H
-#define CONSENT_RULES_H
+#ifndef CONSENT_STORE_KEYS_H
+#define CONSENT_STORE_KEYS_H
 
 #include <stddef.h>
 #include <stdint.h>
