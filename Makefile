@@ -197,7 +197,8 @@ test: deps-test
 # make lint: the code's shape (part of make test). No function over 60 lines
 # without a written reason (scripts/fnlen.sh), and the layers stay layers:
 # common/ includes nothing of ours, and geo/, gpp/ and redis/ never include
-# cgi/ or ctl/ headers (README, Layout).
+# cgi/ or ctl/ headers (README, Layout); no two headers share an include
+# guard.
 PROD_SRCS := $(LIB_SRCS) $(MAIN_SRCS) $(CTL_SRCS)
 lint:
 	@echo "== lint (function lengths, include layers)"
@@ -206,6 +207,8 @@ lint:
 	    echo "common/ must not include other folders' headers"; exit 1; fi
 	@if grep -n '#include "\.\./\(cgi\|ctl\)/' geo/* gpp/* redis/*.c redis/*.h; then \
 	    echo "geo/, gpp/ and redis/ must not include cgi/ or ctl/ headers"; exit 1; fi
+	@dup=$$(grep -h '^#ifndef CONSENT_' common/*.h cgi/*.h ctl/*.h geo/*.h gpp/*.h redis/*.h | sort | uniq -d); \
+	    if [ -n "$$dup" ]; then echo "include guard used twice: $$dup"; exit 1; fi
 
 unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 	@mkdir -p build/logs; set -e; for t in $(TEST_SUITES); do \
