@@ -7,28 +7,17 @@
  * with its date, data-theme, data-layout, the reopen button, and focus
  * shown only to keyboard users.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, banner, launch, me, panel, ran, stored, visitor } = require('./lib/browser');
+const { CA, DE, banner, me, panel, ran, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
 const DNS = 'Do Not Sell or Share My Personal Information';
 
-let stack;
-let browser;
 let texts;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-    texts = stack.config.sites[0].languages.en;
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
+const suite = browserSuite({}, (started) => {
+    texts = started.stack.config.sites[0].languages.en;
 });
 
 async function settled(page) {
@@ -48,7 +37,7 @@ async function posts(v) {
 
 describe('one-click opt-out', () => {
     it('the banner\'s Do Not Sell records sale/sharing off in one click and says so', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
+        const v = await suite.visitor({ xff: CA });
         try {
             const { page } = v;
             await madePages(v);
@@ -79,7 +68,7 @@ describe('one-click opt-out', () => {
     });
 
     it('a footer link with data-consent-optout does the same for a returning visitor', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
+        const v = await suite.visitor({ xff: CA });
         try {
             const { page } = v;
             await madePages(v);
@@ -110,7 +99,7 @@ describe('one-click opt-out', () => {
 
 describe('withdrawal, confirmation and the current choice', () => {
     it('Withdraw only when a stored choice allows something; saved and current lines with the date', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto('/consent/demo/index.html');
@@ -165,7 +154,7 @@ describe('look', () => {
         ['auto: "light dark" follows the OS (dark)', {}, '<meta name="color-scheme" content="light dark">', 'dark', DARK],
     ]) {
         it(`theme: ${what}`, async () => {
-            const v = await visitor(browser, stack, { xff: DE });
+            const v = await suite.visitor({ xff: DE });
             try {
                 await madePages(v);
                 await v.page.emulateMedia({ colorScheme: os });
@@ -182,7 +171,7 @@ describe('look', () => {
     }
 
     it('layouts: bar-bottom, bar-top, box-left, box-right, box-center', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await madePages(v);
             const vw = 1000;
@@ -207,7 +196,7 @@ describe('look', () => {
     });
 
     it('the reopen button appears once a choice exists and opens the settings', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await madePages(v);
@@ -229,7 +218,7 @@ describe('look', () => {
     });
 
     it('no focus ring on the banner on load; keyboard focus is shown', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto('/consent/demo/index.html');

@@ -13,26 +13,14 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, axe, banner, launch, me, panel, stored, visitor } = require('./lib/browser');
+const { DE, DEMO, axe, banner, me, panel, stored, visitor } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const PRIVACY = '/consent/demo/privacy.html';
 const EMBEDS = '/consent/test/embeds.html';
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
-
+const suite = browserSuite();
 
 /* Clicks and waits for the POST /consents (or DELETE) it causes. */
 async function recordBy(page, action) {
@@ -52,7 +40,7 @@ function rows(table) {
 
 describe('the declaration in the settings panel', () => {
     it('shows one collapsed <details> per category that declares something, expanded on request', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await v.page.goto(DEMO);
             await banner(v.page);
@@ -107,7 +95,7 @@ describe('the declaration in the settings panel', () => {
     });
 
     it('speaks the banner\'s language (German: labels, purposes, durations)', async () => {
-        const v = await visitor(browser, stack, { xff: DE, headers: { 'Accept-Language': 'de' } });
+        const v = await suite.visitor({ xff: DE, headers: { 'Accept-Language': 'de' } });
         try {
             await v.page.goto(DEMO);
             await banner(v.page);
@@ -129,7 +117,7 @@ describe('the declaration in the settings panel', () => {
 
 describe('the declaration on the privacy page', () => {
     it('renders one accessible table (caption, column and row group headers) and the third parties', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await v.page.goto(PRIVACY);
             const box = v.page.locator('[data-consent-declaration]');
@@ -192,7 +180,7 @@ function plant(page) {
 
 describe('clean-up after a refusal', () => {
     it('deletes the refused categories\' first-party cookies (paths, prefixes) and storage, keeps the rest', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -238,7 +226,7 @@ describe('clean-up after a refusal', () => {
     });
 
     it('withdrawal deletes them too, on a returning visit that asked the server nothing before', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -263,7 +251,7 @@ describe('clean-up after a refusal', () => {
     });
 
     it('a choice that leaves every declared category on deletes nothing', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -298,7 +286,7 @@ describe('clean-up on parent domains (a.b.localhost: Chromium resolves *.localho
     });
 
     it('deletes host-only, Domain=host and Domain=parent forms; keeps allowed categories\' ones', async () => {
-        const v = await visitor(browser, own, { xff: DE });
+        const v = await visitor(suite.browser, own, { xff: DE });
         try {
             const { page } = v;
             const forms = (c) => (v.context.cookies().then((all) => all.filter((x) => x.name === c)
@@ -336,7 +324,7 @@ function placeholder(page, id) {
 
 describe('placeholders for blocked embeds', () => {
     it('stand in for each blocked embed at its size, labelled, translated, with real buttons', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(EMBEDS);
@@ -370,7 +358,7 @@ describe('placeholders for blocked embeds', () => {
     });
 
     it('"Load this once" loads that embed for this page view and records nothing; a refusal blocks it again', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(EMBEDS);
@@ -404,7 +392,7 @@ describe('placeholders for blocked embeds', () => {
     });
 
     it('"Allow" records a custom choice with the category on and loads every embed of it', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(EMBEDS);
@@ -450,7 +438,7 @@ describe('placeholders for blocked embeds', () => {
 for (const colorScheme of ['light', 'dark']) {
     describe(`axe-core, ${colorScheme} colour scheme`, () => {
         it('the panel with a declaration open, the placeholders and the privacy page table', async () => {
-            const v = await visitor(browser, stack, { xff: DE, bypassCSP: true });
+            const v = await suite.visitor({ xff: DE, bypassCSP: true });
             try {
                 const { page } = v;
                 await page.emulateMedia({ colorScheme });

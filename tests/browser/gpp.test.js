@@ -21,11 +21,11 @@
  * - Germany (no GPP section): consent-gpp.js is never requested; ping says
  *   applicableSections [-1], signals ready, display disabled.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, DEMO, banner, launch, me, stored, visitor } = require('./lib/browser');
+const { CA, DE, DEMO, banner, me, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
 const { GppModel } = require(path.join(__dirname, '..', 'gpp', 'node_modules', '@iabgpp', 'cmpapi'));
@@ -33,22 +33,7 @@ const { GppModel } = require(path.join(__dirname, '..', 'gpp', 'node_modules', '
 const CMP_ID = 42;
 const DNS = 'Do Not Sell or Share My Personal Information';
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([
-        startStack({ configure: (cfg) => { cfg.gpp_cmp_id = CMP_ID; } }),
-        launch(),
-    ]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite({ configure: (cfg) => { cfg.gpp_cmp_id = CMP_ID; } });
 
 /* __gpp(command, callback, parameter) in the page: [data, success]. */
 function gpp(page, command, parameter) {
@@ -80,7 +65,7 @@ function reference(gppString, section) {
 
 describe('California (usca)', () => {
     it('queues early calls, answers ping, getSection, getField as the reference decodes, fires events on a choice', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
+        const v = await suite.visitor({ xff: CA });
         try {
             const { page } = v;
             const requested = [];
@@ -220,7 +205,7 @@ describe('California (usca)', () => {
 
 describe('California, calls from an iframe (postMessage)', () => {
     it('__gppLocator marks the window; __gppCall messages, objects or JSON strings, are answered to their frame', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
+        const v = await suite.visitor({ xff: CA });
         try {
             const { page } = v;
             await madePages(v);
@@ -263,7 +248,7 @@ describe('California, calls from an iframe (postMessage)', () => {
 describe('California, a choice the server refuses', () => {
     for (const [status, code] of [[422, 'category_locked'], [409, 'stale_banner']]) {
         it(`${status}: signals ready again, no sectionChange: the string in force is the one before`, async () => {
-            const v = await visitor(browser, stack, { xff: CA });
+            const v = await suite.visitor({ xff: CA });
             try {
                 const { page } = v;
                 await madePages(v);
@@ -312,7 +297,7 @@ describe('California, a choice the server refuses', () => {
 
 describe('Germany (no GPP section)', () => {
     it('never loads consent-gpp.js; ping says applicableSections [-1], signals ready', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             const requested = [];

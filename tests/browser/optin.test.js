@@ -12,29 +12,16 @@
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
 const {
-    DE, DEMO, banner, consentMode, launch, me, panel, printBannerTime, ran, screenshot,
-    stored, visitor,
+    DE, DEMO, banner, consentMode, me, panel, printBannerTime, ran, screenshot, stored,
 } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 const ALL_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
                    'functionality_storage', 'personalization_storage'];
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite();
 
 /* Clicks and waits for the POST /consents (or DELETE) it causes. */
 async function recordBy(page, action) {
@@ -52,7 +39,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
     let consentId;   // issued with the first 201
 
     before(async () => {
-        v = await visitor(browser, stack, { xff: DE });
+        v = await suite.visitor({ xff: DE });
         await v.context.addInitScript(() => {
             window.__events = [];
             document.addEventListener('consent:change', (e) => window.__events.push(e.detail));
@@ -333,7 +320,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
 
 describe('keyboard only', () => {
     it('Tab reaches the buttons, Enter activates, Escape closes the panel, focus returns', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -405,7 +392,7 @@ describe('keyboard only', () => {
 
 describe('gating under a strict CSP, Consent Mode mapping and the JS API', () => {
     it('inline (nonce) and external scripts run once per page when allowed, iframes load and unload', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await v.context.addInitScript(() => {
@@ -505,7 +492,7 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
     });
 
     it('no Withdraw before any choice; a withdrawal before the first receipt is confirmed is a POST', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -547,7 +534,7 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
     });
 
     it('texts are inserted as text, never as HTML', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const evil = '<img src=x id=pwn onerror="window.pwned=1">Title';
             await v.page.route('**/consent/v1/banner*', async (route) => {
@@ -563,7 +550,7 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             const b = await banner(v.page);
             assert.equal(await b.locator('h2').textContent(), evil);
             assert.equal(await b.getByRole('link', { name: 'Privacy policy' }).getAttribute('href'),
-                         stack.config.sites[0].policy_url);
+                         suite.stack.config.sites[0].policy_url);
             await b.getByRole('button', { name: '<b id=bold>Accept</b>' }).waitFor();
             await v.page.evaluate(() => window.consent.open());
             const p = await panel(v.page);
@@ -576,7 +563,7 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
     });
 
     it('works from its versioned URL /consent/v/VERSION/consent.js (API still /consent/v1/)', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await v.page.goto('/consent/test/versioned.html');
             const b = await banner(v.page);
@@ -593,7 +580,7 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
     });
 
     it('works from a blocking script in <head>, before the body exists, with data-refresh', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await v.page.goto('/consent/test/early.html');
             const b = await banner(v.page);

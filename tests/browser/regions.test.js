@@ -3,32 +3,20 @@
  * regions.test.js - the opt-out banner with Global Privacy Control
  * (California), GPC switched on after a choice, the notice (Japan), and the
  * operators' region preview (shown, applied for the page view, never
- * recorded), in headless Chromium against the real stack.
+ * recorded), in headless Chromium against the real suite.stack.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
 const {
-    CA, DE, DEMO, JP, banner, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
+    CA, DE, DEMO, JP, banner, me, panel, printBannerTime, ran, screenshot, stored,
 } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const PREVIEW_NOTE = 'Preview: choices made here are not recorded.';
 const GPC_HONOURED = 'Opt-out preference signal honored: your browser sent Global Privacy ' +
     'Control, so we switched off the sale and sharing of your personal information and targeted advertising.';
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite();
 
 /* Polls /consents/me until it has n receipts. */
 async function receipts(page, n) {
@@ -43,7 +31,7 @@ async function receipts(page, n) {
 
 describe('California visitor with Global Privacy Control', () => {
     it('advertising off and locked, the honoured message shown, a gpc receipt recorded', async () => {
-        const v = await visitor(browser, stack, { xff: CA, gpc: true });
+        const v = await suite.visitor({ xff: CA, gpc: true });
         try {
             const { page } = v;
             assert.equal(await page.evaluate(() => navigator.globalPrivacyControl), true);
@@ -111,7 +99,7 @@ describe('California visitor with Global Privacy Control', () => {
     });
 
     it('GPC switched on after a choice: sale/sharing off at once, asked again, gpc receipt', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
+        const v = await suite.visitor({ xff: CA });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -156,7 +144,7 @@ describe('California visitor with Global Privacy Control', () => {
 
 describe('notice region (Japan)', () => {
     it('a dismissible notice with a settings link, no focus trap', async () => {
-        const v = await visitor(browser, stack, { xff: JP });
+        const v = await suite.visitor({ xff: JP });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -178,7 +166,7 @@ describe('notice region (Japan)', () => {
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Settings');
             await page.keyboard.press('Tab');
             assert.equal(await page.evaluate(() => document.activeElement.textContent),
-                         stack.config.sites[0].languages.en.notice.policy);
+                         suite.stack.config.sites[0].languages.en.notice.policy);
             await page.keyboard.press('Tab');
             assert.equal(await inBanner(), false, 'focus left the banner');
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'DE');
@@ -201,7 +189,7 @@ describe('notice region (Japan)', () => {
 
 describe('region preview for operators', () => {
     it('?consent_preview=US-CA shows that banner, applies choices for the page view and records nothing', async () => {
-        const v = await visitor(browser, stack, { xff: DE, gpc: true });
+        const v = await suite.visitor({ xff: DE, gpc: true });
         try {
             const { page } = v;
             await page.goto(DEMO + '?consent_preview=US-CA');
@@ -256,7 +244,7 @@ describe('region preview for operators', () => {
     });
 
     it('a preview sends nothing a real choice left queued, and leaves it queued', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const { page } = v;
             await page.goto(DEMO);
@@ -286,7 +274,7 @@ describe('region preview for operators', () => {
     });
 
     it('each demo preview link shows its region\'s banner', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             const expect = { 'US-CO': 'opt-out', JP: 'notice', BR: 'opt-in' };
             for (const [region, model] of Object.entries(expect)) {
@@ -308,7 +296,7 @@ describe('region preview for operators', () => {
     });
 
     it('a 403 (site without previews) falls back to the normal decision', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
+        const v = await suite.visitor({ xff: DE });
         try {
             await v.page.goto('/consent/test/shop.html?consent_preview=US-CA');
             const b = await banner(v.page);
