@@ -42,20 +42,13 @@ const HEALTH = '/consent/v1/health';
 const TOKEN = crypto.randomBytes(24).toString('base64url');
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
-/* Fresh client addresses: nginx rate-limits writes per address. DE is
- * 46.4.0.0/16 in the fixture database. */
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) % 250 + 1}.${(n % 254) + 1}`;
-}
 
 const post = (stack, body, opts = {}) =>
-    V.post(stack, body, { xff: deAddr(), ua: UA, timeoutMs: 10000, ...opts });
+    V.post(stack, body, { xff: V.address(), ua: UA, timeoutMs: 10000, ...opts });
 
 async function chosen(stack) {
-    const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
-    await V.record(v, 'reject_all', undefined, { xff: deAddr() });
+    const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
+    await V.record(v, 'reject_all', undefined, { xff: V.address() });
     return v;
 }
 
@@ -135,7 +128,7 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
 
         const visitors = [];
         for (let i = 0; i < 24; i++)
-            visitors.push(await V.threeReceipts(stack, { xff: deAddr() }));
+            visitors.push(await V.threeReceipts(stack, { xff: V.address() }));
         // Spread over every primary (24 random IDs: all three hold some).
         const owners = new Set();
         for (const v of visitors)
@@ -144,13 +137,13 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
 
         for (const v of visitors) {
             // The returning visitor's decision applies the stored state.
-            const d = await V.bannerRequest(stack, { xff: deAddr(), cookie: v.cookie, ua: UA });
+            const d = await V.bannerRequest(stack, { xff: V.address(), cookie: v.cookie, ua: UA });
             assert.equal(d.status, 200, d.body);
             assert.equal(d.json.consent_id, v.id);
             assert.ok(d.json.stored, 'the stored state is applied');
             assert.equal(d.json.stored.action, 'accept_all');
             // The visitor's own view.
-            const me = await stack.request({ path: V.ME, xff: deAddr(),
+            const me = await stack.request({ path: V.ME, xff: V.address(),
                                              headers: [['Cookie', v.cookie], ['User-Agent', UA]] });
             assert.equal(me.status, 200, me.body);
         }
@@ -212,7 +205,7 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
             c.close();
         }
         // A returning visitor whose ID was erased is asked again.
-        const d = await V.bannerRequest(stack, { xff: deAddr(), cookie: visitors[2].cookie, ua: UA });
+        const d = await V.bannerRequest(stack, { xff: V.address(), cookie: visitors[2].cookie, ua: UA });
         assert.equal(d.status, 200);
         assert.equal(d.json.stored, null);
     });

@@ -8,15 +8,14 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/declaration.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const {
-    ROOT, buildConfig, checkConfig, freePorts, leakReport, makeTempDir, removeDir,
-    sanitizerReports, startConsentdOnly, startStack, writeConfig,
-} = require('./lib/stack');
+const { ROOT } = require('./lib/stack');
+const { assertError } = require('./lib/visitor');
+const { refusedConfigs, withStack } = require('./lib/suite');
 
 const EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
 const DEMO = EXAMPLE.sites.find((s) => s.id === 'demo');
@@ -24,14 +23,6 @@ const URL_DEMO = '/consent/v1/declaration?site=demo';
 const LABELS = ['declaration', 'col_name', 'col_provider', 'col_duration', 'col_type', 'col_purpose',
                 'session', 'first_party', 'third_party', 'privacy_policy', 'type_cookie',
                 'type_local_storage', 'type_pixel'];
-
-function assertError(res, status, code) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.deepEqual(Object.keys(res.json), ['error']);
-    assert.equal(res.json.error.code, code);
-    assert.ok(res.json.error.message.length > 0);
-}
 
 /* What the configuration says, in one language, as the answer must carry it. */
 function expected(lang) {
@@ -61,16 +52,10 @@ describe('GET /consent/v1/declaration', () => {
     let stack;
     const get = (p, headers) => stack.request({ path: p, headers });
 
-    before(async () => {
-        stack = await startStack({
-            // The second site of the harness ("shop") declares nothing.
-            configure: (cfg) => { delete cfg.sites.find((s) => s.id === 'shop').declaration; },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        // The second site of the harness ("shop") declares nothing.
+        configure: (cfg) => { delete cfg.sites.find((s) => s.id === 'shop').declaration; },
+    }, (s) => { stack = s; });
 
     it('answers the declaration in the default language, every category in site order', async () => {
         const res = await get(URL_DEMO);
@@ -186,31 +171,8 @@ describe('GET /consent/v1/declaration', () => {
 });
 
 describe('consentd refuses a bad declaration at start, naming its JSON path', () => {
-    let dir;
-    let listenPort;
-    const good = () => buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
+    const refused = refusedConfigs();
     const storage0 = (cfg, cat = 'analytics') => cfg.sites[0].declaration[cat].storage[0];
-
-    before(async () => {
-        dir = makeTempDir();
-        [listenPort] = await freePorts(1);
-    });
-    after(() => {
-        if (dir)
-            removeDir(dir);
-    });
-
-    async function expectFailure(name, cfg, message) {
-        const file = writeConfig(dir, cfg, `${name}.json`);
-        for (const run of [() => checkConfig(file), () => startConsentdOnly(file, {}, 10000)]) {
-            const r = await run();
-            assert.equal(r.timedOut, false, `consentd started with ${file}:\n${r.stderr}`);
-            assert.notEqual(r.code, 0, r.stderr);
-            assert.ok(r.stderr.includes(file + ': ' + message), `want ${message}:\n${r.stderr}`);
-            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-            assert.equal(leakReport(r.stderr), null, r.stderr);
-        }
-    }
 
     const cases = [
         ['unknown-category', (c) => { c.sites[0].declaration.social = {}; },
@@ -228,8 +190,8 @@ describe('consentd refuses a bad declaration at start, naming its JSON path', ()
     ];
     for (const [name, change, message] of cases)
         it(`${name}: ${message}`, async () => {
-            const cfg = good();
+            const cfg = refused.good();
             change(cfg);
-            await expectFailure(name, cfg, message);
+            await refused.expect(name, cfg, `CONFIG: ${message}`);
         });
 });

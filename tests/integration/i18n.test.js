@@ -18,8 +18,9 @@ const path = require('node:path');
 
 const {
     ROOT, buildConfig, checkConfig, leakReport, makeTempDir, removeDir, sanitizerReports,
-    startStack, writeConfig,
+    writeConfig,
 } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 
 const I18N = path.join(ROOT, 'i18n');
 const BANNER = '/consent/v1/banner?site=demo';
@@ -190,13 +191,7 @@ describe('consentd refuses a broken default file at start, naming file and key',
 
 describe('visitors read their language (real stack)', () => {
     let stack;
-    before(async () => {
-        stack = await startStack();
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({}, (s) => { stack = s; });
 
     const get = (xff, lang) => stack.request({ path: BANNER, xff,
                                                headers: [['Accept-Language', lang]] });

@@ -55,19 +55,12 @@ async function ctl(stack, ...args) {
 }
 const HEALTH = '/consent/v1/health';
 
-/* Fresh client addresses: nginx rate-limits writes per address. DE is
- * 46.4.0.0/16 in the fixture database. */
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
-}
 
 const post = (stack, body, opts = {}) =>
-    V.post(stack, body, { xff: deAddr(), ua: UA, timeoutMs: 10000, ...opts });
+    V.post(stack, body, { xff: V.address(), ua: UA, timeoutMs: 10000, ...opts });
 
 async function chosen(stack) {
-    const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+    const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
     await V.record(v, 'reject_all');
     return v;
 }
@@ -297,7 +290,7 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
             const { missing } = await findAcknowledged(b.port, answers);
             assert.deepEqual(missing, [], 'every one of them is on the new primary');
             for (const v of visitors) {
-                const res = await V.banner(v, { xff: deAddr() });
+                const res = await V.banner(v, { xff: V.address() });
                 assert.equal(res.status, 200);
                 assert.equal(res.json.store, 'ok', 'the decision read the store');
                 assert.equal(res.json.stored.action, 'accept_all', 'and found the newest choice');
@@ -358,7 +351,7 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
                                   min_replicas_acked: 1, ack_timeout_ms: 150 };
                 },
             });
-            const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+            const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
             const res = await post(stack, V.recordBody(v.banner, 'reject_all'));
             V.assertError(res, 503, 'not_durable');
             assert.equal(res.headers['retry-after'], '1');
