@@ -383,8 +383,7 @@ describe('support API', () => {
         const mon = await Redis.connect(stack.redisPort);
         const seen = [];
         try {
-            mon.onPush = (line) => seen.push(String(line));
-            assert.equal(await mon.cmd('MONITOR'), 'OK');
+            await mon.monitor((line) => seen.push(line));
             const res = await admin('GET', `receipts/${rid}`, 'alice');
             assert.equal(res.status, 200, res.body);
             assert.deepEqual(Object.keys(res.json).sort(),
