@@ -65,15 +65,8 @@ async function decision(stack, cookie, extra = '') {
  * Resolves to { status, json, cookie (the one to use next), setCookie }. */
 async function record(stack, cookie, action = 'accept_all', { query = '', choices } = {}) {
     const d = (await decision(stack, cookie)).json;
-    const body = { site: 'demo', banner_version: d.banner_version,
-                   texts_sha256: d.texts_sha256, action };
-    if (choices)
-        body.choices = choices;
-    const headers = { 'Content-Type': 'application/json' };
-    if (cookie)
-        headers.Cookie = cookie;
-    const res = await stack.request({ method: 'POST', path: `/consent/v1/consents${query}`,
-                                      xff: XFF, headers, body: JSON.stringify(body) });
+    const res = await V.post(stack, V.recordBody({ ...d, site: 'demo' }, action, choices),
+                             { cookie, xff: XFF, query, ua: null });
     const set = res.headers['set-cookie'];
     return { status: res.status, json: res.json, body: res.body,
              setCookie: set ? set[0] : null,
