@@ -24,8 +24,7 @@ for (const colorScheme of ['light', 'dark']) {
         ];
         for (const [kind, opts, query = ''] of kinds) {
             it(`${kind}: banner and settings panel have no serious or critical violations`, async () => {
-                const v = await suite.visitor({ ...opts, bypassCSP: true });
-                try {
+                await suite.withVisitor({ ...opts, bypassCSP: true }, async (v) => {
                     await v.page.emulateMedia({ colorScheme });
                     await v.page.goto(DEMO + query);
                     await banner(v.page);
@@ -40,9 +39,7 @@ for (const colorScheme of ['light', 'dark']) {
                         await v.page.locator('.cc-n').waitFor();
                         assert.deepEqual(await axe(v.page, '.cc-n'), [], 'preview note');
                     }
-                } finally {
-                    await v.close();
-                }
+                });
             });
         }
     });
@@ -52,8 +49,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
     for (const theme of ['light', 'dark']) {
         for (const layout of ['bar-bottom', 'bar-top', 'box-left', 'box-right', 'box-center']) {
             it(`${theme} ${layout}: no serious or critical violations`, async () => {
-                const v = await suite.visitor({ xff: layout === 'box-right' ? CA : DE, bypassCSP: true });
-                try {
+                await suite.withVisitor({ xff: layout === 'box-right' ? CA : DE, bypassCSP: true }, async (v) => {
                     await madePages(v);
                     await v.page.goto(made({ 'data-theme': theme, 'data-layout': layout, 'data-reopen-button': '' }));
                     const b = await banner(v.page);
@@ -65,9 +61,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
                     assert.deepEqual(await axe(v.page, '.cc-n'), [], 'saved note');
                     await v.page.locator('button.cc-r').waitFor();
                     assert.deepEqual(await axe(v.page, '.cc-r'), [], 'reopen button');
-                } finally {
-                    await v.close();
-                }
+                });
             });
         }
     }
@@ -76,8 +70,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
 describe('motion', () => {
     it('animates (banner, switches) only without prefers-reduced-motion', async () => {
         for (const [reducedMotion, want, knob] of [['reduce', 'none', '0s'], ['no-preference', 'cc-in', '0.15s']]) {
-            const v = await suite.visitor({ xff: DE, reducedMotion });
-            try {
+            await suite.withVisitor({ xff: DE, reducedMotion }, async (v) => {
                 await v.page.goto(DEMO);
                 const b = await banner(v.page);
                 assert.equal(await b.evaluate((e) => getComputedStyle(e).animationName), want, reducedMotion);
@@ -85,9 +78,7 @@ describe('motion', () => {
                 const p = await panel(v.page);
                 assert.equal(await p.locator('input').first().evaluate((e) =>
                     getComputedStyle(e, '::before').transitionDuration), knob, reducedMotion + ': switch');
-            } finally {
-                await v.close();
-            }
+            });
         }
     });
 });

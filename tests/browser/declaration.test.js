@@ -40,8 +40,7 @@ function rows(table) {
 
 describe('the declaration in the settings panel', () => {
     it('shows one collapsed <details> per category that declares something, expanded on request', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto(DEMO);
             await banner(v.page);
             await v.page.evaluate(() => window.consent.open());
@@ -89,14 +88,11 @@ describe('the declaration in the settings panel', () => {
             // Asked once, and the choices are untouched.
             assert.equal(v.api.filter((r) => r.url.includes('/declaration')).length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('speaks the banner\'s language (German: labels, purposes, durations)', async () => {
-        const v = await suite.visitor({ xff: DE, headers: { 'Accept-Language': 'de' } });
-        try {
+        await suite.withVisitor({ xff: DE, headers: { 'Accept-Language': 'de' } }, async (v) => {
             await v.page.goto(DEMO);
             await banner(v.page);
             await v.page.evaluate(() => window.consent.open());
@@ -109,16 +105,13 @@ describe('the declaration in the settings panel', () => {
             assert.deepEqual((await rows(t))[0].slice(1), ['Demo Electronics Ltd. (Erstanbieter)', '13 Monate',
                 'Cookie', 'Eine zufällige Besuchernummer, um Besucher statt Seitenaufrufe zu zählen.']);
             assert.equal((await rows(t))[1][2], 'Sitzung');
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('the declaration on the privacy page', () => {
     it('renders one accessible table (caption, column and row group headers) and the third parties', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto(PRIVACY);
             const box = v.page.locator('[data-consent-declaration]');
             const t = box.locator('table');
@@ -144,9 +137,7 @@ describe('the declaration on the privacy page', () => {
             assert.equal(cell, 5);
             assert.equal(v.api.filter((r) => r.url.includes('/declaration?site=demo')).length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
@@ -180,8 +171,7 @@ function plant(page) {
 
 describe('clean-up after a refusal', () => {
     it('deletes the refused categories\' first-party cookies (paths, prefixes) and storage, keeps the rest', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -220,14 +210,11 @@ describe('clean-up after a refusal', () => {
             });
             assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('withdrawal deletes them too, on a returning visit that asked the server nothing before', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -245,14 +232,11 @@ describe('clean-up after a refusal', () => {
             assert.deepEqual(await cookieNames(v), ['consent', 'keep_me']);
             assert.deepEqual((await storageKeys(page)).session, []);
             assert.equal((await me(page)).json.receipts[0].receipt.action, 'withdraw');
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('a choice that leaves every declared category on deletes nothing', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -262,9 +246,7 @@ describe('clean-up after a refusal', () => {
             assert.ok((await cookieNames(v)).includes('_demo_a'));
             assert.equal(await page.evaluate(() => document.cookie.includes('_demo_a=before')), true,
                          'not replaced: the script keeps an existing visitor number');
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
@@ -324,8 +306,7 @@ function placeholder(page, id) {
 
 describe('placeholders for blocked embeds', () => {
     it('stand in for each blocked embed at its size, labelled, translated, with real buttons', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             await banner(page);
@@ -352,14 +333,11 @@ describe('placeholders for blocked embeds', () => {
                 assert.equal(await page.locator('#' + id).getAttribute('src'), null);
             }
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('"Load this once" loads that embed for this page view and records nothing; a refusal blocks it again', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             const b = await banner(page);
@@ -386,14 +364,11 @@ describe('placeholders for blocked embeds', () => {
             await placeholder(page, 'm1').waitFor();
             assert.deepEqual(v.api, [], 'no /consent/v1/ request');
             assert.equal(await page.locator('.cc-b').count(), 0);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('"Allow" records a custom choice with the category on and loads every embed of it', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             await banner(page);
@@ -429,17 +404,14 @@ describe('placeholders for blocked embeds', () => {
             for (const id of ['v1', 'v2', 'm1'])
                 await placeholder(page, id).waitFor();
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 for (const colorScheme of ['light', 'dark']) {
     describe(`axe-core, ${colorScheme} colour scheme`, () => {
         it('the panel with a declaration open, the placeholders and the privacy page table', async () => {
-            const v = await suite.visitor({ xff: DE, bypassCSP: true });
-            try {
+            await suite.withVisitor({ xff: DE, bypassCSP: true }, async (v) => {
                 const { page } = v;
                 await page.emulateMedia({ colorScheme });
                 await page.goto(EMBEDS);
@@ -455,9 +427,7 @@ for (const colorScheme of ['light', 'dark']) {
                 await page.goto(PRIVACY);
                 await page.locator('[data-consent-declaration] table').waitFor();
                 assert.deepEqual(await axe(page, '[data-consent-declaration]'), [], 'privacy page table');
-            } finally {
-                await v.close();
-            }
+            });
         });
     });
 }

@@ -94,8 +94,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
         for (const gpc of [false, true]) {
             for (const button of buttons) {
                 it(`GPC ${gpc ? 'on' : 'off'}, ${button}: recorded = applied after a reload`, async () => {
-                    const v = await suite.visitor({ xff, gpc });
-                    try {
+                    await suite.withVisitor({ xff, gpc }, async (v) => {
                         const { page } = v;
                         await page.goto(DEMO);
                         const b = await banner(page);
@@ -127,9 +126,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
                         assert.equal(a.cm[1].analytics_storage, rec.choices.analytics ? 'granted' : 'denied');
                         assert.equal(await page.locator('.cc-b').count(), 0, 'no banner after the choice');
                         assert.deepEqual(v.errors, []);
-                    } finally {
-                        await v.close();
-                    }
+                    });
                 });
             }
         }
@@ -138,8 +135,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
 
 describe('GPC switched on after a choice where it is not binding', () => {
     it('Germany: the recorded "Accept all" keeps applying, nothing silently turned off', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             await (await banner(page)).getByRole('button', { name: 'Accept all' }).click();
@@ -162,8 +158,6 @@ describe('GPC switched on after a choice where it is not binding', () => {
             const rs = (await me(page)).json.receipts;
             assert.equal(rs.length, 1, 'no receipt written behind the visitor\'s back');
             assert.equal((await stored(page)).c.advertising, true);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -65,8 +65,7 @@ function reference(gppString, section) {
 
 describe('California (usca)', () => {
     it('queues early calls, answers ping, getSection, getField as the reference decodes, fires events on a choice', async () => {
-        const v = await suite.visitor({ xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             const requested = [];
             page.on('request', (r) => requested.push(new URL(r.url()).pathname));
@@ -197,16 +196,13 @@ describe('California (usca)', () => {
             assert.deepEqual(v.bannerRequests(), [], 'no decision asked for');
             assert.deepEqual((await stored(page)).G.gppString, accepted);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('California, calls from an iframe (postMessage)', () => {
     it('__gppLocator marks the window; __gppCall messages, objects or JSON strings, are answered to their frame', async () => {
-        const v = await suite.visitor({ xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             const decision = page.waitForResponse((r) => r.url().includes('/consent/v1/banner'));
@@ -239,17 +235,14 @@ describe('California, calls from an iframe (postMessage)', () => {
             assert.deepEqual(JSON.parse(field), { __gppReturn: { returnValue: 2, success: true, callId: 7 } });
             assert.deepEqual(none, { __gppReturn: { returnValue: null, success: false, callId: 'n' } });
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('California, a choice the server refuses', () => {
     for (const [status, code] of [[422, 'category_locked'], [409, 'stale_banner']]) {
         it(`${status}: signals ready again, no sectionChange: the string in force is the one before`, async () => {
-            const v = await suite.visitor({ xff: CA });
-            try {
+            await suite.withVisitor({ xff: CA }, async (v) => {
                 const { page } = v;
                 await madePages(v);
                 let refused = 0;
@@ -288,17 +281,14 @@ describe('California, a choice the server refuses', () => {
                     assert.deepEqual([p.cmpDisplayStatus, p.signalStatus, p.gppString], ['visible', 'ready', d.gpp]);
                 }
                 assert.deepEqual(v.errors, []);
-            } finally {
-                await v.close();
-            }
+            });
         });
     }
 });
 
 describe('Germany (no GPP section)', () => {
     it('never loads consent-gpp.js; ping says applicableSections [-1], signals ready', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             const requested = [];
             page.on('request', (r) => requested.push(new URL(r.url()).pathname));
@@ -344,8 +334,6 @@ describe('Germany (no GPP section)', () => {
             assert.ok(!requested.some((u) => u.endsWith('consent-gpp.js')), 'consent-gpp.js never requested');
             assert.equal(await page.locator('script[src*="consent-gpp.js"]').count(), 0);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

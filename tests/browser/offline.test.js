@@ -18,8 +18,7 @@ const isRecord = (r) => r.url().includes('/consent/v1/consents') && r.request().
 
 describe('backend down when the visitor clicks', () => {
     it('Redis stopped (503): applied at once, queued, delivered after the backend returns', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -67,14 +66,11 @@ describe('backend down when the visitor clicks', () => {
                 time_ms: m.json.receipts[0].receipt.time_ms,
             });
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('network failure (request aborted): queued across a reload, then delivered', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -102,8 +98,6 @@ describe('backend down when the visitor clicks', () => {
             assert.equal(m.json.receipts.length, 1);
             assert.equal(m.json.receipts[0].receipt.action, 'reject_all');
             assert.deepEqual(await ran(page), []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

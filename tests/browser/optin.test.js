@@ -320,8 +320,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
 
 describe('keyboard only', () => {
     it('Tab reaches the buttons, Enter activates, Escape closes the panel, focus returns', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             await banner(page);
@@ -384,16 +383,13 @@ describe('keyboard only', () => {
             await page.keyboard.press('Tab');
             assert.equal(await focused(), 'DE');
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('gating under a strict CSP, Consent Mode mapping and the JS API', () => {
     it('inline (nonce) and external scripts run once per page when allowed, iframes load and unload', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await v.context.addInitScript(() => {
                 window.__events = [];
@@ -486,14 +482,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await page.evaluate(() => window.__calls.length), 4);
             assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violation');
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('no Withdraw before any choice; a withdrawal before the first receipt is confirmed is a POST', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -528,14 +521,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             // Now there is a consent ID: the panel shows it.
             await page.evaluate(() => window.consent.open());
             assert.equal(await (await panel(page)).locator('code').textContent(), m.json.consent_id);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('texts are inserted as text, never as HTML', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const evil = '<img src=x id=pwn onerror="window.pwned=1">Title';
             await v.page.route('**/consent/v1/banner*', async (route) => {
                 const res = await route.fetch();
@@ -557,14 +547,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             await p.getByText('<script>window.pwned=2</script>').waitFor();
             assert.equal(await v.page.locator('#pwn, #bold').count(), 0);
             assert.equal(await v.page.evaluate(() => window.pwned), undefined);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('works from its versioned URL /consent/v/VERSION/consent.js (API still /consent/v1/)', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto('/consent/test/versioned.html');
             const b = await banner(v.page);
             const res = await recordBy(v.page, () => b.getByRole('button', { name: 'Reject all' }).click());
@@ -574,14 +561,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await v.page.evaluate(() =>
                 [...document.styleSheets].some((s) => s.href && s.href.endsWith('/consent/v/2026.11/consent.css'))), true);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('works from a blocking script in <head>, before the body exists, with data-refresh', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto('/consent/test/early.html');
             const b = await banner(v.page);
             await recordBy(v.page, () => b.getByRole('button', { name: 'Accept all' }).click());
@@ -600,8 +584,6 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await v.page.locator('.cc-b').count(), 0);
             assert.equal(v.bannerRequests().length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

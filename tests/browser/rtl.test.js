@@ -83,8 +83,7 @@ describe('Arabic visitor: right to left', () => {
 
 describe('English visitor: left to right', () => {
     it('the banner is dir="ltr" lang="en"', async () => {
-        const v = await suite.visitor({ xff: DE, headers: { 'Accept-Language': 'en' } });
-        try {
+        await suite.withVisitor({ xff: DE, headers: { 'Accept-Language': 'en' } }, async (v) => {
             await v.page.goto(DEMO);
             const b = await banner(v.page);
             assert.deepEqual(await layout(b), { dir: 'ltr', lang: 'en', direction: 'ltr', textAlign: 'start' });
@@ -92,8 +91,6 @@ describe('English visitor: left to right', () => {
             const reject = await b.getByRole('button', { name: 'Reject all', exact: true }).boundingBox();
             assert.ok(accept.x < reject.x);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -47,8 +47,7 @@ async function next(page) {
 
 describe('vendor signals from the site configuration', () => {
     it('Germany: denied and held before a choice, then each button sends an update', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({}, { before: STUBS }));
@@ -77,14 +76,11 @@ describe('vendor signals from the site configuration', () => {
             await page.waitForFunction(() => window.calls.length >= 8);
             assert.deepEqual(await calls(page),
                              [...expected('default', false, false), ...expected('update', false, true)]);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('California: one-click Do Not Sell sends the advertising signals denied', async () => {
-        const v = await suite.visitor({ xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({ 'data-signals': JSON.stringify({ uet: 'advertising', clarity: { ad: 'advertising', analytics: 'analytics' }, meta: 'advertising', tiktok: 'advertising' }) }, { before: STUBS }));
@@ -95,14 +91,11 @@ describe('vendor signals from the site configuration', () => {
             await page.waitForFunction(() => window.calls.some((c) => c[1] === 'revokeConsent'));
             const after = await calls(page);
             assert.deepEqual(after.slice(-4), expected('update', false, true));
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('without stubs, UET, Clarity and TikTok queues are created; fbq is left alone; an unmapped Clarity type is denied', async () => {
-        const v = await suite.visitor({ xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({ 'data-signals': '{"uet":"advertising","clarity":{"analytics":"analytics"},"meta":"advertising","tiktok":"advertising"}' }));
@@ -119,8 +112,6 @@ describe('vendor signals from the site configuration', () => {
                 tiktok: ['holdConsent'],
                 fbq: 'undefined',
             });
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

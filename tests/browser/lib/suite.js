@@ -7,6 +7,9 @@
  *
  *   const suite = browserSuite({ configure: (cfg) => { ... } });
  *   it('...', async () => {
+ *       await suite.withVisitor({ xff: DE }, async (v) => {   // closed after
+ *           await v.page.goto(DEMO);
+ *       });
  *       const v = await suite.visitor({ xff: DE });   // lib/browser.js visitor
  *       suite.stack.url; suite.browser;
  *   });
@@ -25,7 +28,8 @@ const { launch, visitor } = require('./browser');
  * Registers a before hook that starts the stack (startStack(stackOptions))
  * and Chromium side by side, and an after hook that stops whichever of the
  * two started. Returns the suite: stack and browser are set once the before
- * hook has run; visitor(options) is lib/browser.js's visitor on them.
+ * hook has run; visitor(options) is lib/browser.js's visitor on them, and
+ * withVisitor(options, fn) runs fn(v) with one and closes it after.
  * started(suite), when given, runs at the end of that hook: node 20 runs a
  * file's top-level before hooks side by side, so a second top-level hook
  * could not count on the stack being there.
@@ -35,6 +39,15 @@ function browserSuite(stackOptions = {}, started = null) {
         stack: null,
         browser: null,
         visitor: (options) => visitor(suite.browser, suite.stack, options),
+        /* Runs fn(v) with a new visitor and closes its context after. */
+        async withVisitor(options, fn) {
+            const v = await suite.visitor(options);
+            try {
+                return await fn(v);
+            } finally {
+                await v.close();
+            }
+        },
     };
     before(async () => {
         const [stack, browser] = await Promise.allSettled([startStack(stackOptions), launch()]);
