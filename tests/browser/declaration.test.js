@@ -13,7 +13,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, axe, banner, me, panel, stored, visitor } = require('./lib/browser');
+const { DE, DEMO, axe, banner, me, panel, recordBy, stored, visitor } = require('./lib/browser');
 const { browserSuite } = require('./lib/suite');
 
 const PRIVACY = '/consent/demo/privacy.html';
@@ -21,16 +21,6 @@ const EMBEDS = '/consent/test/embeds.html';
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 
 const suite = browserSuite();
-
-/* Clicks and waits for the POST /consents (or DELETE) it causes. */
-async function recordBy(page, action) {
-    const [res] = await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/consent/v1/consents') &&
-                             ['POST', 'DELETE'].includes(r.request().method())),
-        action(),
-    ]);
-    return res;
-}
 
 /* The rows of a table as arrays of cell texts. */
 function rows(table) {

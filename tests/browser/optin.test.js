@@ -13,7 +13,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const {
-    DE, DEMO, banner, consentMode, me, panel, printBannerTime, ran, screenshot, stored,
+    DE, DEMO, banner, consentMode, me, panel, printBannerTime, ran, recordBy, screenshot, stored,
 } = require('./lib/browser');
 const { browserSuite } = require('./lib/suite');
 
@@ -22,16 +22,6 @@ const ALL_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytic
                    'functionality_storage', 'personalization_storage'];
 
 const suite = browserSuite();
-
-/* Clicks and waits for the POST /consents (or DELETE) it causes. */
-async function recordBy(page, action) {
-    const [res] = await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/consent/v1/consents') &&
-                             ['POST', 'DELETE'].includes(r.request().method())),
-        action(),
-    ]);
-    return res;
-}
 
 describe('EU visitor (opt-in) on the demo page', () => {
     let v;
