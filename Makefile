@@ -224,7 +224,13 @@ unit: $(addprefix $(ASAN)/tests/test_,$(TEST_SUITES)) $(FIXTURES)
 tests/gpp/node_modules/.package-lock.json: tests/gpp/package-lock.json
 	npm ci --prefix tests/gpp --no-audit --no-fund
 
-integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES) tests/gpp/node_modules/.package-lock.json
+# The integration tests' Redis client (node-redis's core) and the RESP
+# parser of their fake Sentinel, pinned in tests/integration/package.json.
+tests/integration/node_modules/.package-lock.json: tests/integration/package-lock.json
+	npm ci --prefix tests/integration --no-audit --no-fund
+
+integration: $(ASAN)/consentd $(ASAN)/consentctl $(FIXTURES) tests/gpp/node_modules/.package-lock.json \
+             tests/integration/node_modules/.package-lock.json
 	@echo "== integration (node --test, real redis-server + consentd + nginx)"
 	@CONSENTD=$(ASAN)/consentd CONSENTCTL=$(ASAN)/consentctl node --test tests/integration/
 
@@ -234,9 +240,11 @@ tests/browser/node_modules/.package-lock.json: tests/browser/package-lock.json
 # Browser tests: Debian's chromium driven by playwright-core (never a
 # downloaded browser), against the real stack; gpp.test.js holds the __gpp
 # page API to the IAB's reference library (tests/gpp/); size.test.js builds
-# the banner's files with esbuild from build/npm.
+# the banner's files with esbuild from build/npm; admin.test.js reads Redis
+# with the integration tests' lib/redis.js.
 browser: $(ASAN)/consentd build/fixtures/geoip2-city.mmdb build/fixtures/flat-city.mmdb gz $(UPLOT) tests/browser/node_modules/.package-lock.json \
-         tests/gpp/node_modules/.package-lock.json build/npm/node_modules/.package-lock.json
+         tests/gpp/node_modules/.package-lock.json build/npm/node_modules/.package-lock.json \
+         tests/integration/node_modules/.package-lock.json
 	@echo "== browser (node --test, headless Chromium against the real stack)"
 	@CONSENTD=$(ASAN)/consentd node --test tests/browser/
 

@@ -5,28 +5,14 @@
  * Reduced motion is honoured. axe is injected with page.addScriptTag, so
  * these contexts bypass the demo's CSP (the other tests keep it).
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, DEMO, JP, axe, banner, launch, panel, visitor } = require('./lib/browser');
+const { CA, DE, DEMO, JP, axe, banner, panel } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
-
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
-
+const suite = browserSuite();
 
 for (const colorScheme of ['light', 'dark']) {
     describe(`axe-core, ${colorScheme} colour scheme`, () => {
@@ -38,8 +24,7 @@ for (const colorScheme of ['light', 'dark']) {
         ];
         for (const [kind, opts, query = ''] of kinds) {
             it(`${kind}: banner and settings panel have no serious or critical violations`, async () => {
-                const v = await visitor(browser, stack, { ...opts, bypassCSP: true });
-                try {
+                await suite.withVisitor({ ...opts, bypassCSP: true }, async (v) => {
                     await v.page.emulateMedia({ colorScheme });
                     await v.page.goto(DEMO + query);
                     await banner(v.page);
@@ -54,9 +39,7 @@ for (const colorScheme of ['light', 'dark']) {
                         await v.page.locator('.cc-n').waitFor();
                         assert.deepEqual(await axe(v.page, '.cc-n'), [], 'preview note');
                     }
-                } finally {
-                    await v.close();
-                }
+                });
             });
         }
     });
@@ -66,8 +49,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
     for (const theme of ['light', 'dark']) {
         for (const layout of ['bar-bottom', 'bar-top', 'box-left', 'box-right', 'box-center']) {
             it(`${theme} ${layout}: no serious or critical violations`, async () => {
-                const v = await visitor(browser, stack, { xff: layout === 'box-right' ? CA : DE, bypassCSP: true });
-                try {
+                await suite.withVisitor({ xff: layout === 'box-right' ? CA : DE, bypassCSP: true }, async (v) => {
                     await madePages(v);
                     await v.page.goto(made({ 'data-theme': theme, 'data-layout': layout, 'data-reopen-button': '' }));
                     const b = await banner(v.page);
@@ -79,9 +61,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
                     assert.deepEqual(await axe(v.page, '.cc-n'), [], 'saved note');
                     await v.page.locator('button.cc-r').waitFor();
                     assert.deepEqual(await axe(v.page, '.cc-r'), [], 'reopen button');
-                } finally {
-                    await v.close();
-                }
+                });
             });
         }
     }
@@ -90,8 +70,7 @@ describe('axe-core, themes and layouts (data-theme, data-layout), the saved note
 describe('motion', () => {
     it('animates (banner, switches) only without prefers-reduced-motion', async () => {
         for (const [reducedMotion, want, knob] of [['reduce', 'none', '0s'], ['no-preference', 'cc-in', '0.15s']]) {
-            const v = await visitor(browser, stack, { xff: DE, reducedMotion });
-            try {
+            await suite.withVisitor({ xff: DE, reducedMotion }, async (v) => {
                 await v.page.goto(DEMO);
                 const b = await banner(v.page);
                 assert.equal(await b.evaluate((e) => getComputedStyle(e).animationName), want, reducedMotion);
@@ -99,9 +78,7 @@ describe('motion', () => {
                 const p = await panel(v.page);
                 assert.equal(await p.locator('input').first().evaluate((e) =>
                     getComputedStyle(e, '::before').transitionDuration), knob, reducedMotion + ': switch');
-            } finally {
-                await v.close();
-            }
+            });
         }
     });
 });
@@ -111,7 +88,7 @@ describe('equal prominence', () => {
         const cases = [['en', 375, 'Accept all', 'Reject all'], ['de', 375, 'Alle akzeptieren', 'Alle ablehnen'],
                        ['de', 1000, 'Alle akzeptieren', 'Alle ablehnen'], ['en', 1400, 'Accept all', 'Reject all']];
         for (const [lang, width, accept, reject] of cases) {
-            const v = await visitor(browser, stack, {
+            const v = await suite.visitor({
                 xff: DE, viewport: { width, height: 800 }, headers: { 'Accept-Language': lang },
             });
             try {

@@ -16,21 +16,18 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/browser/admin.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 
-const { ROOT, startStack } = require('../integration/lib/stack');
+const { redisOnce } = require('../integration/lib/redis');
+const V = require('../integration/lib/visitor');
+const { ARTIFACTS } = require('./lib/browser');
+const { axeDocument, browserSuite, supportPage } = require('./lib/suite');
 
-const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
-const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 const PAGE = '/consent/admin/index.html';
-const BANNER = '/consent/v1/banner?site=demo';
-const UA = 'admin-page-test/1.0';
 
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 const newToken = () => `cst_${crypto.randomBytes(32).toString('base64url')}`;
@@ -41,95 +38,18 @@ let visitors = 0;
 /* Each visitor from its own German address (nginx rate-limits writes per address). */
 const visitorAddress = () => { visitors++; return `46.4.${100 + (visitors >> 8)}.${(visitors & 255) || 1}`; };
 
-/* ---- Redis: one command per connection (binary-safe) ---- */
-
-function redis(port, ...args) {
-    return new Promise((resolve, reject) => {
-        const sock = net.connect({ host: '127.0.0.1', port });
-        let buf = Buffer.alloc(0);
-        sock.once('error', reject);
-        sock.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            const type = String.fromCharCode(buf[0]);
-            const eol = buf.indexOf('\r\n');
-            if (eol < 0)
-                return;
-            const line = buf.toString('latin1', 1, eol);
-            if (type === '$') {
-                const n = Number(line);
-                if (n >= 0 && buf.length < eol + 2 + n + 2)
-                    return;
-                sock.destroy();
-                resolve(n < 0 ? null : buf.subarray(eol + 2, eol + 2 + n));
-                return;
-            }
-            sock.destroy();
-            if (type === '-')
-                reject(new Error(line));
-            else
-                resolve(type === ':' ? Number(line) : line);
-        });
-        const parts = [Buffer.from(`*${args.length}\r\n`)];
-        for (const a of args) {
-            const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-            parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-        }
-        sock.write(Buffer.concat(parts));
-    });
-}
-
 /* ---- writing histories through the public endpoint ---- */
-
-/* A new visitor: the decision carries no consent ID and sets no cookie;
- * the first 201 issues both. */
-async function visitor(stack) {
-    const xff = visitorAddress();
-    const res = await stack.request({ path: BANNER, xff, headers: [['User-Agent', UA]] });
-    assert.equal(res.status, 200, res.body);
-    assert.equal(res.json.consent_id, null);
-    assert.equal(res.headers['set-cookie'], undefined);
-    return { id: null, cookie: null, xff, banner: res.json, posted: [] };
-}
-
-async function record(stack, v, action, choices) {
-    const body = { site: 'demo', banner_version: v.banner.banner_version,
-                   texts_sha256: v.banner.texts_sha256, action };
-    if (choices)
-        body.choices = choices;
-    const headers = [['Content-Type', 'application/json'], ['User-Agent', UA]];
-    if (v.cookie)
-        headers.push(['Cookie', v.cookie]);
-    const res = await stack.request({
-        method: 'POST', path: '/consent/v1/consents', xff: v.xff, body: JSON.stringify(body), headers,
-    });
-    assert.equal(res.status, 201, res.body);
-    if (v.cookie === null) {
-        const set = res.headers['set-cookie'];
-        assert.equal(set.length, 1);
-        assert.match(set[0], /^consent=[A-Za-z0-9_-]{43}; .*HttpOnly/);
-        v.cookie = set[0].split(';')[0];
-        v.id = res.json.consent_id;
-    } else {
-        // Every write renews the same cookie (a new Max-Age, never a new value).
-        const set = res.headers['set-cookie'];
-        assert.equal(set.length, 1);
-        assert.equal(set[0].split(';')[0], v.cookie, 'the cookie is renewed, not replaced');
-    }
-    assert.equal(res.json.consent_id, v.id);
-    assert.equal(res.json.receipt.seq, v.posted.length + 1);
-    v.posted.push(res.json);
-}
 
 /* The stored form of a receipt (receipt.h, format v2) in c:{ID}, field seq. */
 const receiptKey = (id) => `c:{${id}}`;
 const CHOICES_LOW = 113;    /* low byte of the choices bitmask (cgi/receipt.h) */
 
-/* [accept_all, custom, reject_all], newest first. */
+/* A visitor with [reject_all, custom, accept_all] written through the
+ * public endpoint (lib/visitor.js: the first 201 issues the cookie and the
+ * consent ID, every later one renews the same cookie), seq 1, 2, 3. */
 async function threeReceipts(stack) {
-    const v = await visitor(stack);
-    await record(stack, v, 'reject_all');
-    await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
-    await record(stack, v, 'accept_all');
+    const v = await V.threeReceipts(stack, { xff: visitorAddress() });
+    assert.deepEqual(v.posted.map((p) => p.receipt.seq), [1, 2, 3]);
     return v;
 }
 
@@ -160,84 +80,36 @@ async function status(page) {
     return page.textContent('#status');
 }
 
-/* axe-core on the page, run through the DevTools protocol (so the page's CSP
- * stays as it is): the serious and critical violations. */
-async function axe(page) {
-    if (!(await page.evaluate(() => typeof window.axe === 'object')))
-        await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-    const result = await page.evaluate(async () => {
-        const r = await window.axe.run(document, { resultTypes: ['violations'] });
-        return r.violations.map((x) => ({
-            id: x.id, impact: x.impact, help: x.help,
-            nodes: x.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`),
-        }));
-    });
-    return result.filter((x) => x.impact === 'serious' || x.impact === 'critical');
-}
-
 describe('support page', () => {
+    const suite = browserSuite({
+        configure: (cfg) => {
+            cfg.admin = {
+                tokens: [
+                    { name: 'support', roles: ['read', 'erase'], sha256: sha256(SUPPORT) },
+                    { name: 'reader', roles: ['read'], sha256: sha256(READER) },
+                ],
+                audit_retention_days: 30,
+            };
+        },
+    });
     let stack;
-    let browser;
     let context;
     let page;
-    const problems = [];            // console errors, page errors, CSP violations
+    let problems;                   // console errors, page errors
     const adminRequests = [];
 
     before(async () => {
-        [stack, browser] = await Promise.all([
-            startStack({
-                configure: (cfg) => {
-                    cfg.admin = {
-                        tokens: [
-                            { name: 'support', roles: ['read', 'erase'], sha256: sha256(SUPPORT) },
-                            { name: 'reader', roles: ['read'], sha256: sha256(READER) },
-                        ],
-                        audit_retention_days: 30,
-                    };
-                },
-            }),
-            chromium.launch({
-                executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-                args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-            }),
-        ]);
-        context = await browser.newContext({
-            baseURL: stack.url,
-            // support staff work from an internal network (nginx allows only those)
-            extraHTTPHeaders: { 'X-Forwarded-For': '10.20.30.40' },
-            locale: 'en-GB',
+        stack = suite.stack;
+        ({ context, page, problems } = await supportPage(suite, '10.20.30.40', {
             timezoneId: 'Europe/Berlin',
-            viewport: { width: 1280, height: 900 },
             acceptDownloads: true,
-            reducedMotion: 'reduce',
-        });
-        await context.addInitScript(() => {
-            window.__csp = [];
-            document.addEventListener('securitypolicyviolation', (e) => {
-                window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-            });
-        });
-        page = await context.newPage();
-        page.on('pageerror', (e) => problems.push(`pageerror: ${e}`));
-        page.on('console', (m) => {
-            // 4xx answers the tests provoke are logged as "Failed to load resource"
-            if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-                problems.push(`console: ${m.text()}`);
-        });
+        }));
         page.on('request', (r) => {
             if (r.url().includes('/consent/v1/admin/'))
                 adminRequests.push({ url: r.url(), method: r.method(), auth: r.headers().authorization });
         });
         const res = await page.goto(PAGE);
         assert.equal(res.status(), 200);
-    });
-
-    after(async () => {
-        if (browser)
-            await browser.close();
-        if (stack)
-            await stack.stop();
     });
 
     it('opens at /consent/admin/', async () => {
@@ -390,12 +262,12 @@ describe('support page', () => {
         const t = await threeReceipts(stack);
         const key = receiptKey(t.id);
         // The custom receipt (#2): analytics switched on in its stored choices.
-        const stored = await redis(stack.redisPort, 'HGET', key, 2);
+        const stored = await redisOnce(stack.redisPort, 'HGET', key, 2);
         assert.equal(stored[0], 2, 'stored format version');
         assert.equal(stored[CHOICES_LOW], 0b0011, 'necessary and functional on');
         const changed = Buffer.from(stored);
         changed[CHOICES_LOW] |= 0b0100;
-        assert.equal(await redis(stack.redisPort, 'HSET', key, 2, changed), 0);
+        assert.equal(await redisOnce(stack.redisPort, 'HSET', key, 2, changed), 0);
         await lookup(page, t.id);
         let r = await rows(page);
         // #3 was signed over #2's real hash: its link no longer checks out.
@@ -421,7 +293,7 @@ describe('support page', () => {
         await page.screenshot({ path: path.join(ARTIFACTS, 'admin.png'), fullPage: true });
 
         const b = await threeReceipts(stack);
-        assert.equal(await redis(stack.redisPort, 'HDEL', receiptKey(b.id), 2), 1);
+        assert.equal(await redisOnce(stack.redisPort, 'HDEL', receiptKey(b.id), 2), 1);
         await lookup(page, b.id);
         r = await rows(page);
         assert.deepEqual(r.map((x) => x.mark), ['BROKEN CHAIN', 'verified']);
@@ -436,7 +308,7 @@ describe('support page', () => {
     it('reports a missing newest receipt and an edited head seal in plain words', async () => {
         // The newest receipt removed: both left verify, the history does not.
         const n = await threeReceipts(stack);
-        assert.equal(await redis(stack.redisPort, 'HDEL', receiptKey(n.id), 3), 1);
+        assert.equal(await redisOnce(stack.redisPort, 'HDEL', receiptKey(n.id), 3), 1);
         await lookup(page, n.id);
         let r = await rows(page);
         assert.deepEqual(r.map((x) => [x.mark, x.seq, x.verdict]),
@@ -452,10 +324,10 @@ describe('support page', () => {
 
         // The stored choices in the head edited: the seal breaks.
         const s = await threeReceipts(stack);
-        const head = await redis(stack.redisPort, 'HGET', receiptKey(s.id), 'm');
+        const head = await redisOnce(stack.redisPort, 'HGET', receiptKey(s.id), 'm');
         const edited = Buffer.from(head);
         edited[edited.length - 1] ^= 0b0100;       // the site state's choices
-        assert.equal(await redis(stack.redisPort, 'HSET', receiptKey(s.id), 'm', edited), 0);
+        assert.equal(await redisOnce(stack.redisPort, 'HSET', receiptKey(s.id), 'm', edited), 0);
         await lookup(page, s.id);
         r = await rows(page);
         assert.deepEqual(r.map((x) => x.mark), ['verified', 'verified', 'verified']);
@@ -467,9 +339,9 @@ describe('support page', () => {
     });
 
     it('has no serious or critical accessibility issue (axe-core), light and dark', async () => {
-        assert.deepEqual(await axe(page), [], 'history with marks, light');
+        assert.deepEqual(await axeDocument(page), [], 'history with marks, light');
         await page.emulateMedia({ colorScheme: 'dark' });
-        assert.deepEqual(await axe(page), [], 'history with marks, dark');
+        assert.deepEqual(await axeDocument(page), [], 'history with marks, dark');
         await page.screenshot({ path: path.join(ARTIFACTS, 'admin-dark.png'), fullPage: true });
         await page.emulateMedia({ colorScheme: 'light' });
     });
@@ -484,7 +356,7 @@ describe('support page', () => {
         await page.click('#erase-go');
         await page.waitForFunction(() => /role/.test(document.getElementById('status').textContent));
         assert.match(await status(page), /does not have the role/);
-        assert.equal(await redis(stack.redisPort, 'HLEN', receiptKey(e.id)), 4, 'nothing erased (head + 3)');
+        assert.equal(await redisOnce(stack.redisPort, 'HLEN', receiptKey(e.id)), 4, 'nothing erased (head + 3)');
 
         await page.fill('#token', SUPPORT);
         await page.click('#erase');
@@ -499,7 +371,7 @@ describe('support page', () => {
         await page.click('#erase-cancel');
         assert.equal(await dialog.isVisible(), false);
         assert.equal(await page.evaluate(() => document.activeElement.id), 'erase', 'focus back on Erase');
-        assert.equal(await redis(stack.redisPort, 'HLEN', receiptKey(e.id)), 4);
+        assert.equal(await redisOnce(stack.redisPort, 'HLEN', receiptKey(e.id)), 4);
 
         await page.click('#erase');
         assert.equal(await page.inputValue('#erase-confirm'), '', 'the confirmation starts empty');
@@ -520,8 +392,8 @@ describe('support page', () => {
         assert.equal(await page.isVisible('#history'), false);
         assert.equal(await page.isVisible('#export-native'), false);
         assert.equal(await page.isVisible('#erase'), false);
-        assert.equal(await redis(stack.redisPort, 'EXISTS', receiptKey(e.id)), 0);
-        assert.equal(await redis(stack.redisPort, 'EXISTS', `${receiptKey(e.id)}:t`), 1);
+        assert.equal(await redisOnce(stack.redisPort, 'EXISTS', receiptKey(e.id)), 0);
+        assert.equal(await redisOnce(stack.redisPort, 'EXISTS', `${receiptKey(e.id)}:t`), 1);
         await page.screenshot({ path: path.join(ARTIFACTS, 'admin-erased.png'), fullPage: true });
 
         // a later lookup shows the tombstone too

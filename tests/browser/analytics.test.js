@@ -13,18 +13,17 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/browser/analytics.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
-const { chromium } = require('playwright-core');
 
-const { ROOT, poll, startStack } = require('../integration/lib/stack');
+const { poll } = require('../integration/lib/stack');
 const V = require('../integration/lib/visitor');
+const { ARTIFACTS } = require('./lib/browser');
+const { axeDocument, browserSuite, supportPage } = require('./lib/suite');
 
-const ARTIFACTS = path.join(ROOT, 'tests', 'artifacts');
-const AXE = require.resolve('axe-core/axe.min.js', { paths: [__dirname] });
 const PAGE = '/consent/admin/index.html';
 const TOKEN = `cst_${crypto.randomBytes(32).toString('base64url')}`;
 const OFFICE = '10.20.30.41';
@@ -37,30 +36,23 @@ const pct = (x) => `${(100 * x).toFixed(1)}%`;
 const percent = (r) => (r ? `${pct(r.rate)} (${pct(r.low)}–${pct(r.high)})` : '–');
 
 describe('support page: analytics', () => {
+    const suite = browserSuite({
+        configure: (cfg) => {
+            cfg.stats = { flush_ms: 200 };
+            cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
+                                     sha256: crypto.createHash('sha256').update(TOKEN).digest('hex') }] };
+            cfg.sites.find((s) => s.id === 'demo').variants = [
+                { id: 'a-control' },
+                { id: 'b-short', languages: { en: { 'opt-in': { title: 'Cookies?' } } } },
+            ];
+        },
+    });
     let stack;
-    let browser;
     let page;
-    const problems = [];
+    let problems;
 
     before(async () => {
-        [stack, browser] = await Promise.all([
-            startStack({
-                configure: (cfg) => {
-                    cfg.stats = { flush_ms: 200 };
-                    cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
-                                             sha256: crypto.createHash('sha256').update(TOKEN).digest('hex') }] };
-                    cfg.sites.find((s) => s.id === 'demo').variants = [
-                        { id: 'a-control' },
-                        { id: 'b-short', languages: { en: { 'opt-in': { title: 'Cookies?' } } } },
-                    ];
-                },
-            }),
-            chromium.launch({
-                executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-                args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-                       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-            }),
-        ]);
+        stack = suite.stack;
         // A few visitors through the public API: DE in both variants, one in California.
         for (const [xff, bucket, action] of [[de(), 10, 'accept_all'], [de(), 20, 'reject_all'],
                                              [de(), 70, 'accept_all'], [de(), 80, null], [ca(), 30, 'custom']]) {
@@ -80,39 +72,12 @@ describe('support page: analytics', () => {
             return r.status === 200 && r.json.total.shown === 5 && r.json.total.answered === 4;
         }, { timeoutMs: 15000, what: 'the visitors counted' });
 
-        const context = await browser.newContext({
-            baseURL: stack.url,
-            extraHTTPHeaders: { 'X-Forwarded-For': OFFICE },
-            locale: 'en-GB',
-            viewport: { width: 1280, height: 900 },
-            reducedMotion: 'reduce',
-        });
-        await context.addInitScript(() => {
-            window.__csp = [];
-            document.addEventListener('securitypolicyviolation', (e) => {
-                window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`);
-            });
-        });
-        page = await context.newPage();
-        page.on('pageerror', (e) => problems.push(`pageerror: ${e}`));
+        ({ page, problems } = await supportPage(suite, OFFICE));
         page.on('response', (r) => {
             if (r.status() >= 400)
                 problems.push(`${r.status()} ${r.url()}`);
         });
-        page.on('console', (m) => {
-            // Chromium's own favicon request (404) is logged as "Failed to
-            // load resource"; the page's own files are checked by status above.
-            if (m.type() === 'error' && !m.text().startsWith('Failed to load resource'))
-                problems.push(`console: ${m.text()}`);
-        });
         assert.equal((await page.goto(PAGE)).status(), 200);
-    });
-
-    after(async () => {
-        if (browser)
-            await browser.close();
-        if (stack)
-            await stack.stop();
     });
 
     async function api(by) {
@@ -202,13 +167,7 @@ describe('support page: analytics', () => {
     it('keeps its CSP, logs no error, and axe-core finds nothing serious', async () => {
         assert.deepEqual(await page.evaluate(() => window.__csp), []);
         assert.deepEqual(problems, []);
-        await page.evaluate(fs.readFileSync(AXE, 'utf8'));
-        const serious = await page.evaluate(async () => {
-            const r = await window.axe.run(document, { resultTypes: ['violations'] });
-            return r.violations.filter((x) => x.impact === 'serious' || x.impact === 'critical')
-                .map((x) => `${x.id}: ${x.nodes.map((nd) => nd.target.join(' ')).join(', ')}`);
-        });
-        assert.deepEqual(serious, []);
+        assert.deepEqual(await axeDocument(page), []);
         fs.mkdirSync(ARTIFACTS, { recursive: true });
         await page.locator('#analytics').screenshot({ path: path.join(ARTIFACTS, 'analytics.png') });
     });

@@ -7,28 +7,17 @@
  * with its date, data-theme, data-layout, the reopen button, and focus
  * shown only to keyboard users.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, banner, launch, me, panel, ran, stored, visitor } = require('./lib/browser');
+const { CA, DE, banner, me, panel, ran, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
 const DNS = 'Do Not Sell or Share My Personal Information';
 
-let stack;
-let browser;
 let texts;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-    texts = stack.config.sites[0].languages.en;
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
+const suite = browserSuite({}, (started) => {
+    texts = started.stack.config.sites[0].languages.en;
 });
 
 async function settled(page) {
@@ -48,8 +37,7 @@ async function posts(v) {
 
 describe('one-click opt-out', () => {
     it('the banner\'s Do Not Sell records sale/sharing off in one click and says so', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made());
@@ -73,14 +61,11 @@ describe('one-click opt-out', () => {
             await page.waitForFunction(() => (window.demoRan || []).length === 1);
             assert.deepEqual(await ran(page), ['analytics']);
             assert.equal((await posts(v)).length, 1);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('a footer link with data-consent-optout does the same for a returning visitor', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             const url = made({}, { body: `<footer><a href="#" data-consent-optout>${DNS}</a></footer>` });
@@ -102,16 +87,13 @@ describe('one-click opt-out', () => {
             assert.equal(rs[0].receipt.choices.advertising, false);
             assert.equal(rs[0].receipt.choices.analytics, true);
             assert.equal((await page.evaluate(() => window.consent.get())).advertising, false);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('withdrawal, confirmation and the current choice', () => {
     it('Withdraw only when a stored choice allows something; saved and current lines with the date', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto('/consent/demo/index.html');
             const b = await banner(page);
@@ -144,9 +126,7 @@ describe('withdrawal, confirmation and the current choice', () => {
             await settled(page);
             const rs = (await me(page)).json.receipts;
             assert.deepEqual(rs.map((r) => r.receipt.action), ['withdraw', 'accept_all', 'reject_all']);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
@@ -165,8 +145,7 @@ describe('look', () => {
         ['auto: "light dark" follows the OS (dark)', {}, '<meta name="color-scheme" content="light dark">', 'dark', DARK],
     ]) {
         it(`theme: ${what}`, async () => {
-            const v = await visitor(browser, stack, { xff: DE });
-            try {
+            await suite.withVisitor({ xff: DE }, async (v) => {
                 await madePages(v);
                 await v.page.emulateMedia({ colorScheme: os });
                 await v.page.goto(made(attrs, { head }));
@@ -175,15 +154,12 @@ describe('look', () => {
                 await v.page.getByRole('button', { name: 'Settings' }).click();
                 await panel(v.page);
                 assert.equal(await bg(v.page, 'dialog.cc-p'), want);
-            } finally {
-                await v.close();
-            }
+            });
         });
     }
 
     it('layouts: bar-bottom, bar-top, box-left, box-right, box-center', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await madePages(v);
             const vw = 1000;
             const vh = 700;
@@ -201,14 +177,11 @@ describe('look', () => {
             const c = b['box-center'];
             assert.ok(Math.abs(c.y + c.height / 2 - vh / 2) <= 1 && Math.abs(c.x + c.width / 2 - vw / 2) <= 1,
                       'centred');
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('the reopen button appears once a choice exists and opens the settings', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await madePages(v);
             const url = made({ 'data-reopen-button': '' });
@@ -223,14 +196,11 @@ describe('look', () => {
             await reopen.waitFor();
             await reopen.click();
             await panel(page);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('no focus ring on the banner on load; keyboard focus is shown', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto('/consent/demo/index.html');
             await banner(page);
@@ -242,8 +212,6 @@ describe('look', () => {
                 return [document.activeElement.textContent, s.outlineStyle, s.outlineWidth];
             });
             assert.deepEqual(o, ['Accept all', 'solid', '3px']);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -13,36 +13,14 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, axe, banner, launch, me, panel, stored, visitor } = require('./lib/browser');
+const { DE, DEMO, axe, banner, me, panel, recordBy, stored, visitor } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const PRIVACY = '/consent/demo/privacy.html';
 const EMBEDS = '/consent/test/embeds.html';
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
-
-
-/* Clicks and waits for the POST /consents (or DELETE) it causes. */
-async function recordBy(page, action) {
-    const [res] = await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/consent/v1/consents') &&
-                             ['POST', 'DELETE'].includes(r.request().method())),
-        action(),
-    ]);
-    return res;
-}
+const suite = browserSuite();
 
 /* The rows of a table as arrays of cell texts. */
 function rows(table) {
@@ -52,8 +30,7 @@ function rows(table) {
 
 describe('the declaration in the settings panel', () => {
     it('shows one collapsed <details> per category that declares something, expanded on request', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto(DEMO);
             await banner(v.page);
             await v.page.evaluate(() => window.consent.open());
@@ -101,14 +78,11 @@ describe('the declaration in the settings panel', () => {
             // Asked once, and the choices are untouched.
             assert.equal(v.api.filter((r) => r.url.includes('/declaration')).length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('speaks the banner\'s language (German: labels, purposes, durations)', async () => {
-        const v = await visitor(browser, stack, { xff: DE, headers: { 'Accept-Language': 'de' } });
-        try {
+        await suite.withVisitor({ xff: DE, headers: { 'Accept-Language': 'de' } }, async (v) => {
             await v.page.goto(DEMO);
             await banner(v.page);
             await v.page.evaluate(() => window.consent.open());
@@ -121,16 +95,13 @@ describe('the declaration in the settings panel', () => {
             assert.deepEqual((await rows(t))[0].slice(1), ['Demo Electronics Ltd. (Erstanbieter)', '13 Monate',
                 'Cookie', 'Eine zufällige Besuchernummer, um Besucher statt Seitenaufrufe zu zählen.']);
             assert.equal((await rows(t))[1][2], 'Sitzung');
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('the declaration on the privacy page', () => {
     it('renders one accessible table (caption, column and row group headers) and the third parties', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto(PRIVACY);
             const box = v.page.locator('[data-consent-declaration]');
             const t = box.locator('table');
@@ -156,9 +127,7 @@ describe('the declaration on the privacy page', () => {
             assert.equal(cell, 5);
             assert.equal(v.api.filter((r) => r.url.includes('/declaration?site=demo')).length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
@@ -192,8 +161,7 @@ function plant(page) {
 
 describe('clean-up after a refusal', () => {
     it('deletes the refused categories\' first-party cookies (paths, prefixes) and storage, keeps the rest', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -232,14 +200,11 @@ describe('clean-up after a refusal', () => {
             });
             assert.deepEqual(await page.evaluate(() => window.consent.get()), OFF);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('withdrawal deletes them too, on a returning visit that asked the server nothing before', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -257,14 +222,11 @@ describe('clean-up after a refusal', () => {
             assert.deepEqual(await cookieNames(v), ['consent', 'keep_me']);
             assert.deepEqual((await storageKeys(page)).session, []);
             assert.equal((await me(page)).json.receipts[0].receipt.action, 'withdraw');
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('a choice that leaves every declared category on deletes nothing', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -274,9 +236,7 @@ describe('clean-up after a refusal', () => {
             assert.ok((await cookieNames(v)).includes('_demo_a'));
             assert.equal(await page.evaluate(() => document.cookie.includes('_demo_a=before')), true,
                          'not replaced: the script keeps an existing visitor number');
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
@@ -298,7 +258,7 @@ describe('clean-up on parent domains (a.b.localhost: Chromium resolves *.localho
     });
 
     it('deletes host-only, Domain=host and Domain=parent forms; keeps allowed categories\' ones', async () => {
-        const v = await visitor(browser, own, { xff: DE });
+        const v = await visitor(suite.browser, own, { xff: DE });
         try {
             const { page } = v;
             const forms = (c) => (v.context.cookies().then((all) => all.filter((x) => x.name === c)
@@ -336,8 +296,7 @@ function placeholder(page, id) {
 
 describe('placeholders for blocked embeds', () => {
     it('stand in for each blocked embed at its size, labelled, translated, with real buttons', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             await banner(page);
@@ -364,14 +323,11 @@ describe('placeholders for blocked embeds', () => {
                 assert.equal(await page.locator('#' + id).getAttribute('src'), null);
             }
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('"Load this once" loads that embed for this page view and records nothing; a refusal blocks it again', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             const b = await banner(page);
@@ -398,14 +354,11 @@ describe('placeholders for blocked embeds', () => {
             await placeholder(page, 'm1').waitFor();
             assert.deepEqual(v.api, [], 'no /consent/v1/ request');
             assert.equal(await page.locator('.cc-b').count(), 0);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('"Allow" records a custom choice with the category on and loads every embed of it', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(EMBEDS);
             await banner(page);
@@ -441,17 +394,14 @@ describe('placeholders for blocked embeds', () => {
             for (const id of ['v1', 'v2', 'm1'])
                 await placeholder(page, id).waitFor();
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 for (const colorScheme of ['light', 'dark']) {
     describe(`axe-core, ${colorScheme} colour scheme`, () => {
         it('the panel with a declaration open, the placeholders and the privacy page table', async () => {
-            const v = await visitor(browser, stack, { xff: DE, bypassCSP: true });
-            try {
+            await suite.withVisitor({ xff: DE, bypassCSP: true }, async (v) => {
                 const { page } = v;
                 await page.emulateMedia({ colorScheme });
                 await page.goto(EMBEDS);
@@ -467,9 +417,7 @@ for (const colorScheme of ['light', 'dark']) {
                 await page.goto(PRIVACY);
                 await page.locator('[data-consent-declaration] table').waitFor();
                 assert.deepEqual(await axe(page, '[data-consent-declaration]'), [], 'privacy page table');
-            } finally {
-                await v.close();
-            }
+            });
         });
     });
 }

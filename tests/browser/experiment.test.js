@@ -6,17 +6,13 @@
  * variant back with the answer, and keeps seeing the same variant on later
  * views; "Reject all" looks exactly like "Accept all" in every variant.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { DE, banner, launch, visitor } = require('./lib/browser');
+const { DE, banner } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack({
+const suite = browserSuite({
         configure: (cfg) => {
             cfg.sites.find((s) => s.id === 'demo').variants = [
                 { id: 'a-control', weight: 1 },
@@ -24,19 +20,11 @@ before(async () => {
                   languages: { en: { 'opt-in': { title: 'Cookies?' } } } },
             ];
         },
-    }), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+    });
 
 /* A visitor whose browser already holds bucket k (null: none yet). */
 async function inBucket(k) {
-    const v = await visitor(browser, stack, { xff: DE });
+    const v = await suite.visitor({ xff: DE });
     await madePages(v);
     if (k !== null)
         await v.context.addInitScript((b) => {

@@ -9,29 +9,17 @@
  * advertising stays off; where it is not, GPC turns the default off, the
  * banner says so, and an explicit choice turns it on and is kept.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, DEMO, JP, banner, consentMode, launch, me, panel, ran, stored, visitor } =
-    require('./lib/browser');
+const { CA, DE, DEMO, JP, banner, consentMode, me, panel, ran, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const VA = '12.3.0.1';      // US-VA: opt-out, GPC not binding
 const WA = '12.1.0.1';      // US-WA: other US, notice
 
-let stack;
-let browser;
 let texts;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-    texts = stack.config.sites[0].languages.en;
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
+const suite = browserSuite({}, (started) => {
+    texts = started.stack.config.sites[0].languages.en;
 });
 
 /* How each button is pressed from a fresh banner. */
@@ -106,8 +94,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
         for (const gpc of [false, true]) {
             for (const button of buttons) {
                 it(`GPC ${gpc ? 'on' : 'off'}, ${button}: recorded = applied after a reload`, async () => {
-                    const v = await visitor(browser, stack, { xff, gpc });
-                    try {
+                    await suite.withVisitor({ xff, gpc }, async (v) => {
                         const { page } = v;
                         await page.goto(DEMO);
                         const b = await banner(page);
@@ -139,9 +126,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
                         assert.equal(a.cm[1].analytics_storage, rec.choices.analytics ? 'granted' : 'denied');
                         assert.equal(await page.locator('.cc-b').count(), 0, 'no banner after the choice');
                         assert.deepEqual(v.errors, []);
-                    } finally {
-                        await v.close();
-                    }
+                    });
                 });
             }
         }
@@ -150,8 +135,7 @@ for (const [label, xff, model, binding, buttons] of REGIONS) {
 
 describe('GPC switched on after a choice where it is not binding', () => {
     it('Germany: the recorded "Accept all" keeps applying, nothing silently turned off', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             await (await banner(page)).getByRole('button', { name: 'Accept all' }).click();
@@ -174,8 +158,6 @@ describe('GPC switched on after a choice where it is not binding', () => {
             const rs = (await me(page)).json.receipts;
             assert.equal(rs.length, 1, 'no receipt written behind the visitor\'s back');
             assert.equal((await stored(page)).c.advertising, true);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -21,11 +21,11 @@
  * - Germany (no GPP section): consent-gpp.js is never requested; ping says
  *   applicableSections [-1], signals ready, display disabled.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, DEMO, banner, launch, me, stored, visitor } = require('./lib/browser');
+const { CA, DE, DEMO, banner, me, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
 const { GppModel } = require(path.join(__dirname, '..', 'gpp', 'node_modules', '@iabgpp', 'cmpapi'));
@@ -33,22 +33,7 @@ const { GppModel } = require(path.join(__dirname, '..', 'gpp', 'node_modules', '
 const CMP_ID = 42;
 const DNS = 'Do Not Sell or Share My Personal Information';
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([
-        startStack({ configure: (cfg) => { cfg.gpp_cmp_id = CMP_ID; } }),
-        launch(),
-    ]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite({ configure: (cfg) => { cfg.gpp_cmp_id = CMP_ID; } });
 
 /* __gpp(command, callback, parameter) in the page: [data, success]. */
 function gpp(page, command, parameter) {
@@ -80,8 +65,7 @@ function reference(gppString, section) {
 
 describe('California (usca)', () => {
     it('queues early calls, answers ping, getSection, getField as the reference decodes, fires events on a choice', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             const requested = [];
             page.on('request', (r) => requested.push(new URL(r.url()).pathname));
@@ -212,16 +196,13 @@ describe('California (usca)', () => {
             assert.deepEqual(v.bannerRequests(), [], 'no decision asked for');
             assert.deepEqual((await stored(page)).G.gppString, accepted);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('California, calls from an iframe (postMessage)', () => {
     it('__gppLocator marks the window; __gppCall messages, objects or JSON strings, are answered to their frame', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             const decision = page.waitForResponse((r) => r.url().includes('/consent/v1/banner'));
@@ -254,17 +235,14 @@ describe('California, calls from an iframe (postMessage)', () => {
             assert.deepEqual(JSON.parse(field), { __gppReturn: { returnValue: 2, success: true, callId: 7 } });
             assert.deepEqual(none, { __gppReturn: { returnValue: null, success: false, callId: 'n' } });
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('California, a choice the server refuses', () => {
     for (const [status, code] of [[422, 'category_locked'], [409, 'stale_banner']]) {
         it(`${status}: signals ready again, no sectionChange: the string in force is the one before`, async () => {
-            const v = await visitor(browser, stack, { xff: CA });
-            try {
+            await suite.withVisitor({ xff: CA }, async (v) => {
                 const { page } = v;
                 await madePages(v);
                 let refused = 0;
@@ -303,17 +281,14 @@ describe('California, a choice the server refuses', () => {
                     assert.deepEqual([p.cmpDisplayStatus, p.signalStatus, p.gppString], ['visible', 'ready', d.gpp]);
                 }
                 assert.deepEqual(v.errors, []);
-            } finally {
-                await v.close();
-            }
+            });
         });
     }
 });
 
 describe('Germany (no GPP section)', () => {
     it('never loads consent-gpp.js; ping says applicableSections [-1], signals ready', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             const requested = [];
             page.on('request', (r) => requested.push(new URL(r.url()).pathname));
@@ -359,8 +334,6 @@ describe('Germany (no GPP section)', () => {
             assert.ok(!requested.some((u) => u.endsWith('consent-gpp.js')), 'consent-gpp.js never requested');
             assert.equal(await page.locator('script[src*="consent-gpp.js"]').count(), 0);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -4,38 +4,25 @@
  * is applied at once, kept in localStorage and sent again until the server
  * confirms it (201), across reloads.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, banner, launch, me, ran, stored, visitor } = require('./lib/browser');
+const { DE, DEMO, banner, me, ran, stored } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const ALL = { necessary: true, functional: true, analytics: true, advertising: true };
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite();
 
 const isRecord = (r) => r.url().includes('/consent/v1/consents') && r.request().method() === 'POST';
 
 describe('backend down when the visitor clicks', () => {
     it('Redis stopped (503): applied at once, queued, delivered after the backend returns', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
-            await stack.stopRedis();
+            await suite.stack.stopRedis();
 
             const failed = page.waitForResponse(isRecord);
             await b.getByRole('button', { name: 'Accept all' }).click();
@@ -60,7 +47,7 @@ describe('backend down when the visitor clicks', () => {
             assert.equal(st.q.length, 1);
 
             // Back up: the retry timer delivers it without a reload.
-            await stack.startRedis();
+            await suite.stack.startRedis();
             const delivered = await page.waitForResponse((r) => isRecord(r) && r.status() === 201,
                                                         { timeout: 15000 });
             assert.equal(JSON.parse(delivered.request().postData()).action, 'accept_all');
@@ -79,14 +66,11 @@ describe('backend down when the visitor clicks', () => {
                 time_ms: m.json.receipts[0].receipt.time_ms,
             });
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('network failure (request aborted): queued across a reload, then delivered', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -114,8 +98,6 @@ describe('backend down when the visitor clicks', () => {
             assert.equal(m.json.receipts.length, 1);
             assert.equal(m.json.receipts[0].receipt.action, 'reject_all');
             assert.deepEqual(await ran(page), []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -12,39 +12,16 @@
  */
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
 const {
-    DE, DEMO, banner, consentMode, launch, me, panel, printBannerTime, ran, screenshot,
-    stored, visitor,
+    DE, DEMO, banner, consentMode, me, panel, printBannerTime, ran, recordBy, screenshot, stored,
 } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const OFF = { necessary: true, functional: false, analytics: false, advertising: false };
 const ALL_TYPES = ['ad_storage', 'ad_user_data', 'ad_personalization', 'analytics_storage',
                    'functionality_storage', 'personalization_storage'];
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
-
-/* Clicks and waits for the POST /consents (or DELETE) it causes. */
-async function recordBy(page, action) {
-    const [res] = await Promise.all([
-        page.waitForResponse((r) => r.url().includes('/consent/v1/consents') &&
-                             ['POST', 'DELETE'].includes(r.request().method())),
-        action(),
-    ]);
-    return res;
-}
+const suite = browserSuite();
 
 describe('EU visitor (opt-in) on the demo page', () => {
     let v;
@@ -52,7 +29,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
     let consentId;   // issued with the first 201
 
     before(async () => {
-        v = await visitor(browser, stack, { xff: DE });
+        v = await suite.visitor({ xff: DE });
         await v.context.addInitScript(() => {
             window.__events = [];
             document.addEventListener('consent:change', (e) => window.__events.push(e.detail));
@@ -333,8 +310,7 @@ describe('EU visitor (opt-in) on the demo page', () => {
 
 describe('keyboard only', () => {
     it('Tab reaches the buttons, Enter activates, Escape closes the panel, focus returns', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             await banner(page);
@@ -397,16 +373,13 @@ describe('keyboard only', () => {
             await page.keyboard.press('Tab');
             assert.equal(await focused(), 'DE');
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('gating under a strict CSP, Consent Mode mapping and the JS API', () => {
     it('inline (nonce) and external scripts run once per page when allowed, iframes load and unload', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await v.context.addInitScript(() => {
                 window.__events = [];
@@ -499,14 +472,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await page.evaluate(() => window.__calls.length), 4);
             assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no CSP violation');
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('no Withdraw before any choice; a withdrawal before the first receipt is confirmed is a POST', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -541,14 +511,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             // Now there is a consent ID: the panel shows it.
             await page.evaluate(() => window.consent.open());
             assert.equal(await (await panel(page)).locator('code').textContent(), m.json.consent_id);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('texts are inserted as text, never as HTML', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const evil = '<img src=x id=pwn onerror="window.pwned=1">Title';
             await v.page.route('**/consent/v1/banner*', async (route) => {
                 const res = await route.fetch();
@@ -563,21 +530,18 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             const b = await banner(v.page);
             assert.equal(await b.locator('h2').textContent(), evil);
             assert.equal(await b.getByRole('link', { name: 'Privacy policy' }).getAttribute('href'),
-                         stack.config.sites[0].policy_url);
+                         suite.stack.config.sites[0].policy_url);
             await b.getByRole('button', { name: '<b id=bold>Accept</b>' }).waitFor();
             await v.page.evaluate(() => window.consent.open());
             const p = await panel(v.page);
             await p.getByText('<script>window.pwned=2</script>').waitFor();
             assert.equal(await v.page.locator('#pwn, #bold').count(), 0);
             assert.equal(await v.page.evaluate(() => window.pwned), undefined);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('works from its versioned URL /consent/v/VERSION/consent.js (API still /consent/v1/)', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto('/consent/test/versioned.html');
             const b = await banner(v.page);
             const res = await recordBy(v.page, () => b.getByRole('button', { name: 'Reject all' }).click());
@@ -587,14 +551,11 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await v.page.evaluate(() =>
                 [...document.styleSheets].some((s) => s.href && s.href.endsWith('/consent/v/2026.11/consent.css'))), true);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('works from a blocking script in <head>, before the body exists, with data-refresh', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto('/consent/test/early.html');
             const b = await banner(v.page);
             await recordBy(v.page, () => b.getByRole('button', { name: 'Accept all' }).click());
@@ -613,8 +574,6 @@ describe('gating under a strict CSP, Consent Mode mapping and the JS API', () =>
             assert.equal(await v.page.locator('.cc-b').count(), 0);
             assert.equal(v.bannerRequests().length, 1);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -3,32 +3,20 @@
  * regions.test.js - the opt-out banner with Global Privacy Control
  * (California), GPC switched on after a choice, the notice (Japan), and the
  * operators' region preview (shown, applied for the page view, never
- * recorded), in headless Chromium against the real stack.
+ * recorded), in headless Chromium against the real suite.stack.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
 const {
-    CA, DE, DEMO, JP, banner, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
+    CA, DE, DEMO, JP, banner, me, panel, printBannerTime, ran, screenshot, stored,
 } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const PREVIEW_NOTE = 'Preview: choices made here are not recorded.';
 const GPC_HONOURED = 'Opt-out preference signal honored: your browser sent Global Privacy ' +
     'Control, so we switched off the sale and sharing of your personal information and targeted advertising.';
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite();
 
 /* Polls /consents/me until it has n receipts. */
 async function receipts(page, n) {
@@ -43,8 +31,7 @@ async function receipts(page, n) {
 
 describe('California visitor with Global Privacy Control', () => {
     it('advertising off and locked, the honoured message shown, a gpc receipt recorded', async () => {
-        const v = await visitor(browser, stack, { xff: CA, gpc: true });
-        try {
+        await suite.withVisitor({ xff: CA, gpc: true }, async (v) => {
             const { page } = v;
             assert.equal(await page.evaluate(() => navigator.globalPrivacyControl), true);
             const gpcPost = page.waitForResponse((r) => r.url().includes('/consent/v1/consents'));
@@ -105,14 +92,11 @@ describe('California visitor with Global Privacy Control', () => {
             assert.deepEqual(v.api, [], 'no request on the next view');
             assert.equal((await page.evaluate(() => window.consent.get())).advertising, false);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('GPC switched on after a choice: sale/sharing off at once, asked again, gpc receipt', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -148,16 +132,13 @@ describe('California visitor with Global Privacy Control', () => {
             assert.equal(st.g, true);
             assert.equal(st.c.advertising, false);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('notice region (Japan)', () => {
     it('a dismissible notice with a settings link, no focus trap', async () => {
-        const v = await visitor(browser, stack, { xff: JP });
-        try {
+        await suite.withVisitor({ xff: JP }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -178,7 +159,7 @@ describe('notice region (Japan)', () => {
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Settings');
             await page.keyboard.press('Tab');
             assert.equal(await page.evaluate(() => document.activeElement.textContent),
-                         stack.config.sites[0].languages.en.notice.policy);
+                         suite.stack.config.sites[0].languages.en.notice.policy);
             await page.keyboard.press('Tab');
             assert.equal(await inBanner(), false, 'focus left the banner');
             assert.equal(await page.evaluate(() => document.activeElement.textContent), 'DE');
@@ -193,16 +174,13 @@ describe('notice region (Japan)', () => {
             assert.deepEqual(r.receipt.choices,
                              { necessary: true, functional: true, analytics: true, advertising: true });
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });
 
 describe('region preview for operators', () => {
     it('?consent_preview=US-CA shows that banner, applies choices for the page view and records nothing', async () => {
-        const v = await visitor(browser, stack, { xff: DE, gpc: true });
-        try {
+        await suite.withVisitor({ xff: DE, gpc: true }, async (v) => {
             const { page } = v;
             await page.goto(DEMO + '?consent_preview=US-CA');
             const b = await banner(page);
@@ -250,14 +228,11 @@ describe('region preview for operators', () => {
             });
             assert.deepEqual(refused, [403, 'preview_not_recorded']);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('a preview sends nothing a real choice left queued, and leaves it queued', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await page.goto(DEMO);
             const b = await banner(page);
@@ -280,14 +255,11 @@ describe('region preview for operators', () => {
             const st = await stored(page);
             assert.equal(st.q.length, 1, 'still queued for the next normal view');
             assert.equal(st.q[0][2].action, 'reject_all');
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('each demo preview link shows its region\'s banner', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const expect = { 'US-CO': 'opt-out', JP: 'notice', BR: 'opt-in' };
             for (const [region, model] of Object.entries(expect)) {
                 await v.page.goto(DEMO);
@@ -302,21 +274,16 @@ describe('region preview for operators', () => {
                 else
                     await b.getByRole('button', { name: 'OK' }).waitFor();
             }
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('a 403 (site without previews) falls back to the normal decision', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             await v.page.goto('/consent/test/shop.html?consent_preview=US-CA');
             const b = await banner(v.page);
             await b.getByRole('button', { name: 'Reject all' }).waitFor();
             assert.deepEqual(v.bannerRequests().map((r) => new URL(r.url).search.replace(/&bucket=\d\d?$/, '')),
                              ['?site=shop&preview=US-CA', '?site=shop']);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

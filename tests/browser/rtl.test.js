@@ -14,25 +14,12 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { startStack } = require('../integration/lib/stack');
-const { DE, DEMO, ROOT, axe, banner, launch, panel, screenshot, visitor } = require('./lib/browser');
+const { DE, DEMO, ROOT, axe, banner, panel, screenshot } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 
 const AR = JSON.parse(fs.readFileSync(path.join(ROOT, 'i18n', 'ar.json'), 'utf8'));
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
-
+const suite = browserSuite();
 
 /* dir and lang attributes, computed direction and text-align of e. */
 const layout = (l) => l.evaluate((e) => {
@@ -44,7 +31,7 @@ describe('Arabic visitor: right to left', () => {
     let v;
     before(async () => {
         // bypassCSP: axe-core is injected as an inline script (as in a11y.test.js).
-        v = await visitor(browser, stack, { xff: DE, bypassCSP: true, headers: { 'Accept-Language': 'ar' } });
+        v = await suite.visitor({ xff: DE, bypassCSP: true, headers: { 'Accept-Language': 'ar' } });
     });
     after(async () => {
         assert.deepEqual(v.errors, [], 'no page errors');
@@ -96,8 +83,7 @@ describe('Arabic visitor: right to left', () => {
 
 describe('English visitor: left to right', () => {
     it('the banner is dir="ltr" lang="en"', async () => {
-        const v = await visitor(browser, stack, { xff: DE, headers: { 'Accept-Language': 'en' } });
-        try {
+        await suite.withVisitor({ xff: DE, headers: { 'Accept-Language': 'en' } }, async (v) => {
             await v.page.goto(DEMO);
             const b = await banner(v.page);
             assert.deepEqual(await layout(b), { dir: 'ltr', lang: 'en', direction: 'ltr', textAlign: 'start' });
@@ -105,8 +91,6 @@ describe('English visitor: left to right', () => {
             const reject = await b.getByRole('button', { name: 'Reject all', exact: true }).boundingBox();
             assert.ok(accept.x < reject.x);
             assert.deepEqual(v.errors, []);
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

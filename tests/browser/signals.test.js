@@ -6,10 +6,10 @@
  * vendors' snippets define them, before consent.js; the test reads the
  * calls: the default before any choice, an update after each button.
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
-const { startStack } = require('../integration/lib/stack');
-const { CA, DE, banner, launch, panel, visitor } = require('./lib/browser');
+const { CA, DE, banner, panel } = require('./lib/browser');
+const { browserSuite } = require('./lib/suite');
 const { made, madePages } = require('./lib/page');
 
 /* Each stub records [vendor, ...arguments] into window.calls. */
@@ -25,19 +25,7 @@ window.ttq = [];
 });
 </script>`;
 
-let stack;
-let browser;
-
-before(async () => {
-    [stack, browser] = await Promise.all([startStack(), launch()]);
-});
-
-after(async () => {
-    if (browser)
-        await browser.close();
-    if (stack)
-        await stack.stop();
-});
+const suite = browserSuite();
 
 const calls = (page) => page.evaluate(() => window.calls.splice(0));
 
@@ -59,8 +47,7 @@ async function next(page) {
 
 describe('vendor signals from the site configuration', () => {
     it('Germany: denied and held before a choice, then each button sends an update', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({}, { before: STUBS }));
@@ -89,14 +76,11 @@ describe('vendor signals from the site configuration', () => {
             await page.waitForFunction(() => window.calls.length >= 8);
             assert.deepEqual(await calls(page),
                              [...expected('default', false, false), ...expected('update', false, true)]);
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('California: one-click Do Not Sell sends the advertising signals denied', async () => {
-        const v = await visitor(browser, stack, { xff: CA });
-        try {
+        await suite.withVisitor({ xff: CA }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({ 'data-signals': JSON.stringify({ uet: 'advertising', clarity: { ad: 'advertising', analytics: 'analytics' }, meta: 'advertising', tiktok: 'advertising' }) }, { before: STUBS }));
@@ -107,14 +91,11 @@ describe('vendor signals from the site configuration', () => {
             await page.waitForFunction(() => window.calls.some((c) => c[1] === 'revokeConsent'));
             const after = await calls(page);
             assert.deepEqual(after.slice(-4), expected('update', false, true));
-        } finally {
-            await v.close();
-        }
+        });
     });
 
     it('without stubs, UET, Clarity and TikTok queues are created; fbq is left alone; an unmapped Clarity type is denied', async () => {
-        const v = await visitor(browser, stack, { xff: DE });
-        try {
+        await suite.withVisitor({ xff: DE }, async (v) => {
             const { page } = v;
             await madePages(v);
             await page.goto(made({ 'data-signals': '{"uet":"advertising","clarity":{"analytics":"analytics"},"meta":"advertising","tiktok":"advertising"}' }));
@@ -131,8 +112,6 @@ describe('vendor signals from the site configuration', () => {
                 tiktok: ['holdConsent'],
                 fbq: 'undefined',
             });
-        } finally {
-            await v.close();
-        }
+        });
     });
 });

@@ -16,17 +16,14 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
-const { startStack } = require('./lib/stack');
-const { Redis, RedisError, withRedis, allKeys, snapshot } = require('./lib/redis');
+const { withStack } = require('./lib/suite');
+const { Redis, withRedis, allKeys, snapshot } = require('./lib/redis');
 const { verifyJws, jwks } = require('./lib/jws');
 const V = require('./lib/visitor');
 
 const { ADMIN, BANNER, RECEIPT_UUID, CONSENT_ID, ZERO_HASH, assertError, keys } = V;
 const DAY_MS = 86400000;
 
-/* Visitors come from Germany, each from its own address. */
-let visitors = 0;
-const visitorAddress = () => { visitors++; return `46.4.${visitors >> 8}.${(visitors & 255) || 1}`; };
 const UA = V.UA;
 const RETENTION_DAYS = 1095;              // receipts.retention_days of the example
 const MAX_HISTORY = 4;                    // set below, so that a history can be trimmed
@@ -96,10 +93,8 @@ async function tombstoneOf(r, id) {
 
 /* ---- the public endpoint: writing a history (lib/visitor.js) ---- */
 
-const newVisitor = (stack) => V.newVisitor(stack, { xff: visitorAddress() });
-const record = async (stack, v, action, choices) => (await V.record(v, action, choices)).json;
-/* A visitor with [accept_all, custom, reject_all] (newest first). */
-const threeReceipts = (stack) => V.threeReceipts(stack, { xff: visitorAddress() });
+/* Visitors come from Germany, each from its own address (V.address()). */
+const { threeReceipts } = V;
 
 /* ---- asserting answers ---- */
 
@@ -233,24 +228,20 @@ describe('support API', () => {
         return `${p[0]}.${p[1]}.${p[2]}.0/24`;
     }
 
+    withStack({
+        configure: (cfg) => {
+            cfg.workers = 32;
+            cfg.receipts = { ...cfg.receipts, max_history: MAX_HISTORY };
+            cfg.admin = {
+                tokens: Object.entries(TOKENS).map(([name, t]) => ({
+                    name, roles: t.roles, sha256: sha256(t.token),
+                })),
+                audit_retention_days: 30,
+            };
+        },
+    }, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack({
-            configure: (cfg) => {
-                cfg.workers = 32;
-                cfg.receipts = { ...cfg.receipts, max_history: MAX_HISTORY };
-                cfg.admin = {
-                    tokens: Object.entries(TOKENS).map(([name, t]) => ({
-                        name, roles: t.roles, sha256: sha256(t.token),
-                    })),
-                    audit_retention_days: 30,
-                };
-            },
-        });
         jwk = await jwks(stack);
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     it('lookup: a history written through the public endpoint, verified, newest first', async () => {
@@ -391,8 +382,7 @@ describe('support API', () => {
         const mon = await Redis.connect(stack.redisPort);
         const seen = [];
         try {
-            mon.onPush = (line) => seen.push(String(line));
-            assert.equal(await mon.cmd('MONITOR'), 'OK');
+            await mon.monitor((line) => seen.push(line));
             const res = await admin('GET', `receipts/${rid}`, 'alice');
             assert.equal(res.status, 200, res.body);
             assert.deepEqual(Object.keys(res.json).sort(),
@@ -561,9 +551,9 @@ describe('support API', () => {
 
     it('erase also removes the index entries of receipts trimmed from the history', async () => {
         client = '10.0.8';
-        const v = await newVisitor(stack);
+        const v = await V.newVisitor(stack);
         for (let i = 0; i < MAX_HISTORY + 2; i++)
-            await record(stack, v, i % 2 ? 'accept_all' : 'reject_all');
+            await V.record(v, i % 2 ? 'accept_all' : 'reject_all');
         const rids = v.posted.map((p) => p.receipt.receipt_id.replace(/-/g, ''));
         const h = await admin('GET', `consents/${v.id}`, 'alice');
         assert.equal(h.json.receipts.length, MAX_HISTORY, 'the history is bounded');
@@ -785,7 +775,7 @@ describe('support API', () => {
             // Other paths are not support API answers.
             const m = await adminMetrics(stack);
             assert.equal((await stack.request({ path: '/consent/v1/adminx' })).status, 404);
-            assert.equal((await stack.request({ path: BANNER, xff: visitorAddress() })).status, 200);
+            assert.equal((await stack.request({ path: BANNER, xff: V.address() })).status, 200);
             assert.deepEqual(grown(m, await adminMetrics(stack)), {});
         });
     });
@@ -836,13 +826,49 @@ describe('support API', () => {
     });
 
     describe('audit stream', () => {
-        it('every admin call above is in GET /admin/audit: who, action, target, status, client /24, via api', async () => {
+        /* The stream's newest entry ID now ("0-0": none), read from Redis
+         * (reading it through the API would add an entry). */
+        const newestAuditId = () => withRedis(stack, async (r) => {
+            const top = await r.cmd('XREVRANGE', 'consent:audit', '+', '-', 'COUNT', 1);
+            return top.length ? top[0][0].toString() : '0-0';
+        });
+        /* Is stream entry ID a newer than b? */
+        const newer = (a, b) => {
+            const [am, as] = a.split('-').map(BigInt);
+            const [bm, bs] = b.split('-').map(BigInt);
+            return am > bm || (am === bm && as > bs);
+        };
+
+        it('every admin call is in GET /admin/audit: who, action, target, status, client /24, via api', async () => {
+            // The calls of this test, of every kind: lookups of several
+            // consent IDs (200), a receipt, an unknown ID (404), a malformed
+            // one (400, the ID with one character more), a role refused
+            // (403), an erasure, a call without a token (401: not audited),
+            // one straight from 127.0.0.1 and the audit reads themselves.
+            const since = await newestAuditId();
+            const from = calls.length;
+            client = '10.0.1';
+            const visitors = [];
+            for (let i = 0; i < 6; i++)
+                visitors.push((await V.recordChoice(stack)).v);
+            for (const v of visitors.slice(0, 5))
+                assert.equal((await admin('GET', `consents/${v.id}`, 'alice')).status, 200);
+            const rid = visitors[0].posted[0].receipt.receipt_id;
+            assert.equal((await admin('GET', `receipts/${rid}`, 'root')).status, 200);
             client = '10.0.13';
-            const want = calls.slice();
+            assertError(await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice'), 404, 'not_found');
+            assertError(await admin('GET', `consents/${visitors[1].id}A`, 'alice'), 400, 'invalid_id');
+            assertError(await admin('DELETE', `consents/${visitors[2].id}`, 'alice'), 403, 'forbidden');
+            assertError(await admin('GET', `consents/${visitors[3].id}`, null), 401, 'unauthorized');
+            assertError(await admin('GET', 'consents/AAAAAAAAAAAAAAAAAAAAAA', 'alice', { xff: null }),
+                        404, 'not_found');
+            assert.equal((await admin('DELETE', `consents/${visitors[5].id}`, 'eve')).status, 200);
+
+            const want = calls.slice(from);
             const res = await admin('GET', 'audit?count=1000', 'carol');
             assert.equal(res.status, 200, res.body);
             assert.equal(res.headers['cache-control'], 'no-store');
-            const entries = res.json.entries;
+            const entries = res.json.entries.filter((e) => newer(e.id, since));
             assert.ok(Array.isArray(entries));
             for (const e of entries) {
                 assert.deepEqual(Object.keys(e).sort(),
@@ -879,11 +905,12 @@ describe('support API', () => {
             assert.ok(hashOf.size >= 5, 'several consent IDs were looked up');
             for (const e of got)
                 assert.ok(!hashOf.has(e.target), `a consent ID in clear: ${e.target}`);
-            // (IDs the tests also sent malformed, e.g. with one character
-            // more, are in those targets as sent.)
+            // (IDs also sent malformed, with one character more, are in
+            // those targets as sent.)
             const inMalformed = (id) => want.some((w) => w.target !== id && w.target.includes(id));
+            const text = JSON.stringify(entries);
             for (const id of [...hashOf.keys()].filter((x) => !inMalformed(x)))
-                assert.ok(!res.body.includes(id), `the visitor's consent ID ${id} is not in the stream`);
+                assert.ok(!text.includes(id), `the visitor's consent ID ${id} is not in the stream`);
             // refusals of authenticated callers are recorded too; calls
             // without a valid token are not
             for (const status of ['403', '400', '404', '200'])
@@ -907,7 +934,7 @@ describe('support API', () => {
                 assertError(await admin('GET', `audit?count=${count}`, 'carol'), 400, 'invalid_parameter');
             assertError(await admin('GET', 'audit?format=bogus', 'carol'), 400, 'invalid_parameter');
             const last = await admin('GET', 'audit?count=1000', 'carol');
-            assert.equal(last.json.entries.length, calls.length - 1,
+            assert.equal(last.json.entries.filter((e) => newer(e.id, since)).length, calls.length - from - 1,
                          'the read itself is recorded after it answered');
         });
     });
@@ -938,21 +965,15 @@ describe('audit stream bound by length (admin.audit_max_entries)', () => {
     const NODE = 100;       // Redis trims whole stream nodes (stream-node-max-entries)
     let stack;
 
-    before(async () => {
-        stack = await startStack({
-            configure: (cfg) => {
-                cfg.admin = {
-                    tokens: [{ name: 'root', roles: ['read', 'audit'], sha256: sha256(TOKENS.root.token) }],
-                    audit_retention_days: 30,
-                    audit_max_entries: MAX,
-                };
-            },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        configure: (cfg) => {
+            cfg.admin = {
+                tokens: [{ name: 'root', roles: ['read', 'audit'], sha256: sha256(TOKENS.root.token) }],
+                audit_retention_days: 30,
+                audit_max_entries: MAX,
+            };
+        },
+    }, (s) => { stack = s; });
 
     const lookup = (i) => stack.request({
         path: `${ADMIN}/consents/AAAAAAAAAAAAAAAAAAAAAA`, xff: `10.9.0.${i + 1}`,

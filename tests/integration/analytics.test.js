@@ -21,6 +21,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 
 const { ROOT, poll, startStack } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 const { withRedis, allKeys, isAnalyticsKey } = require('./lib/redis');
 const V = require('./lib/visitor');
 
@@ -52,9 +53,8 @@ const allOn = { necessary: true, functional: true, analytics: true, advertising:
 const noAds = { necessary: true, functional: true, analytics: true, advertising: false };
 
 /* Each visitor its own address: nginx rate-limits per address. */
-let n = 0;
-const de = () => { n++; return `46.4.${10 + (n >> 8)}.${(n & 255) || 1}`; };
-const ca = () => { n++; return `12.0.${10 + (n >> 8)}.${(n & 255) || 1}`; };
+const de = () => V.address('DE');
+const ca = () => V.address('CA');
 
 /* The 95% Wilson interval, written again here from the formula. */
 function wilson(x, total) {
@@ -180,18 +180,18 @@ describe('analytics', () => {
     let secrets;
     let report;
 
+    withStack({
+        now: NOW,
+        configure: (cfg) => {
+            cfg.stats = { flush_ms: 200 };
+            cfg.admin = {
+                tokens: Object.entries(TOKENS).map(([name, t]) => ({
+                    name, roles: t.roles, sha256: V.sha256(t.token),
+                })),
+            };
+        },
+    }, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack({
-            now: NOW,
-            configure: (cfg) => {
-                cfg.stats = { flush_ms: 200 };
-                cfg.admin = {
-                    tokens: Object.entries(TOKENS).map(([name, t]) => ({
-                        name, roles: t.roles, sha256: V.sha256(t.token),
-                    })),
-                };
-            },
-        });
         secrets = await driveMix(stack);
         // The counts reach Redis with the next flush (every 200 ms here).
         report = await poll(async () => {
@@ -201,10 +201,6 @@ describe('analytics', () => {
             return t.shown === TOTAL.shown && t.answers.withdraw === 1 && t.answers.gpc === 1 &&
                    t.categories.advertising && t.categories.advertising.off === 5 ? res.json : false;
         }, { timeoutMs: 15000, what: 'the mix counted' });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     it('counts every event of the mix by region, with answer and accept rates', () => {
@@ -438,21 +434,15 @@ describe('experiments', () => {
     ];
     const bucket = (b) => `&bucket=${b}`;
 
-    before(async () => {
-        stack = await startStack({
-            now: NOW,
-            configure: (cfg) => {
-                cfg.stats = { flush_ms: 200 };
-                cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
-                                         sha256: V.sha256(TOKENS.analyst.token) }] };
-                cfg.sites.find((s) => s.id === 'demo').variants = VARIANTS;
-            },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        now: NOW,
+        configure: (cfg) => {
+            cfg.stats = { flush_ms: 200 };
+            cfg.admin = { tokens: [{ name: 'analyst', roles: ['stats'],
+                                     sha256: V.sha256(TOKENS.analyst.token) }] };
+            cfg.sites.find((s) => s.id === 'demo').variants = VARIANTS;
+        },
+    }, (s) => { stack = s; });
 
     /* A new visitor in bucket b (what the script keeps in its storage). */
     async function visitor(b, opts = {}) {

@@ -12,10 +12,8 @@ const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const {
-    ROOT, buildConfig, checkConfig, freePorts, makeTempDir, poll, removeDir,
-    sanitizerReports, leakReport, startConsentdOnly, startStack, writeConfig,
-} = require('./lib/stack');
+const { ROOT, checkConfig, poll, writeConfig } = require('./lib/stack');
+const { refusedConfigs, withStack } = require('./lib/suite');
 const V = require('./lib/visitor');
 
 /* The clock consentd sees (the harness's CONSENTD_TEST_CLOCK file):
@@ -68,18 +66,6 @@ function category(json, id) {
     return c;
 }
 
-/* status, JSON content type and exactly {error:{code, message}}. */
-function assertError(res, status, code) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.ok(res.json, `JSON body, got ${JSON.stringify(res.body)}`);
-    assert.deepEqual(Object.keys(res.json), ['error']);
-    assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'message']);
-    assert.equal(res.json.error.code, code);
-    assert.equal(typeof res.json.error.message, 'string');
-    assert.ok(res.json.error.message.length > 0);
-}
-
 /* Every category as the model without GPC decides it. */
 function assertModelDefaults(json, model) {
     for (const c of json.categories) {
@@ -101,13 +87,7 @@ for (const layout of ['geoip2', 'flat']) {
         const banner = (xff, headers, query = '') =>
             stack.request({ path: BANNER + query, xff, headers });
 
-        before(async () => {
-            stack = await startStack({ layout, now: NOW });
-        });
-        after(async () => {
-            if (stack)
-                await stack.stop();
-        });
+        withStack({ layout, now: NOW }, (s) => { stack = s; });
 
         describe('jurisdiction per region', () => {
             for (const [addr, geoip2Region, flatRegion, matched, regime] of REGIONS) {
@@ -336,50 +316,50 @@ for (const layout of ['geoip2', 'flat']) {
                     const res = await stack.request({
                         path: '/consent/v1/banner?site=shop&preview=US-CA', xff: '46.4.0.1',
                     });
-                    assertError(res, 403, 'preview_disabled');
+                    V.assertError(res, 403, 'preview_disabled');
                 });
 
                 it('preview=california -> 400 invalid_parameter', async () => {
-                    assertError(await banner('46.4.0.1', [], '&preview=california'),
+                    V.assertError(await banner('46.4.0.1', [], '&preview=california'),
                                 400, 'invalid_parameter');
                 });
 
                 it('no site -> 400 missing_parameter', async () => {
-                    assertError(await stack.request({ path: '/consent/v1/banner', xff: '46.4.0.1' }),
+                    V.assertError(await stack.request({ path: '/consent/v1/banner', xff: '46.4.0.1' }),
                                 400, 'missing_parameter');
                 });
 
                 it('site=BAD! -> 400 invalid_parameter', async () => {
-                    assertError(await stack.request({ path: '/consent/v1/banner?site=BAD!' }),
+                    V.assertError(await stack.request({ path: '/consent/v1/banner?site=BAD!' }),
                                 400, 'invalid_parameter');
                 });
 
                 it('site=nosuch -> 404 unknown_site', async () => {
-                    assertError(await stack.request({ path: '/consent/v1/banner?site=nosuch' }),
+                    V.assertError(await stack.request({ path: '/consent/v1/banner?site=nosuch' }),
                                 404, 'unknown_site');
                 });
 
                 it('a query longer than 1024 bytes -> 400 query_too_long', async () => {
                     const query = 'site=demo&pad=' + 'a'.repeat(1100);
-                    assertError(await stack.request({ path: `/consent/v1/banner?${query}` }),
+                    V.assertError(await stack.request({ path: `/consent/v1/banner?${query}` }),
                                 400, 'query_too_long');
                 });
 
                 it('an Accept-Language of 600 bytes -> 431 header_too_large', async () => {
                     const al = 'en-US,'.repeat(100);
                     assert.equal(al.length, 600);
-                    assertError(await banner('46.4.0.1', [['Accept-Language', al]]),
+                    V.assertError(await banner('46.4.0.1', [['Accept-Language', al]]),
                                 431, 'header_too_large');
                 });
 
                 it('POST /consent/v1/banner -> 405 with Allow: GET, HEAD', async () => {
                     const res = await stack.request({ method: 'POST', path: BANNER });
-                    assertError(res, 405, 'method_not_allowed');
+                    V.assertError(res, 405, 'method_not_allowed');
                     assert.equal(res.headers.allow, 'GET, HEAD');
                 });
 
                 it('GET /consent/v1/nope -> 404 not_found', async () => {
-                    assertError(await stack.request({ path: '/consent/v1/nope' }), 404, 'not_found');
+                    V.assertError(await stack.request({ path: '/consent/v1/nope' }), 404, 'not_found');
                 });
 
                 it('a 9000-byte POST body -> 413 body_too_large, and the service goes on', async () => {
@@ -387,7 +367,7 @@ for (const layout of ['geoip2', 'flat']) {
                         method: 'POST', path: BANNER, body: 'x'.repeat(9000),
                         headers: [['Content-Type', 'application/json']],
                     });
-                    assertError(res, 413, 'body_too_large');
+                    V.assertError(res, 413, 'body_too_large');
                     // The FastCGI connection nginx keeps must still be usable.
                     for (let i = 0; i < 3; i++) {
                         const ok = await banner('46.4.0.1');
@@ -398,7 +378,7 @@ for (const layout of ['geoip2', 'flat']) {
                 it('a body over 16 KiB is refused by nginx with the same JSON 413', async () => {
                     const res = await stack.request({ method: 'POST', path: BANNER,
                                                       body: 'x'.repeat(20000) });
-                    assertError(res, 413, 'body_too_large');
+                    V.assertError(res, 413, 'body_too_large');
                 });
 
                 describe('limits, at and just past each one', () => {
@@ -408,10 +388,10 @@ for (const layout of ['geoip2', 'flat']) {
                     };
                     it('query: 1024 bytes -> 200, 1025 -> 400 query_too_long', async () => {
                         assert.equal((await stack.request({ path: query(1024) })).status, 200);
-                        assertError(await stack.request({ path: query(1025) }), 400, 'query_too_long');
+                        V.assertError(await stack.request({ path: query(1025) }), 400, 'query_too_long');
                     });
                     it('path over 256 bytes -> 400 path_too_long', async () => {
-                        assertError(await stack.request({ path: `/consent/v1/${'p'.repeat(300)}` }),
+                        V.assertError(await stack.request({ path: `/consent/v1/${'p'.repeat(300)}` }),
                                     400, 'path_too_long');
                     });
                     for (const [name, limit, make] of [
@@ -423,15 +403,15 @@ for (const layout of ['geoip2', 'flat']) {
                         it(`${name}: ${limit} bytes -> 200, ${limit + 1} -> 431 header_too_large`, async () => {
                             const ok = await banner('46.4.0.1', [[name, make(limit)]]);
                             assert.equal(ok.status, 200, ok.body);
-                            assertError(await banner('46.4.0.1', [[name, make(limit + 1)]]),
+                            V.assertError(await banner('46.4.0.1', [[name, make(limit + 1)]]),
                                         431, 'header_too_large');
                         });
                     }
                     it('body: 8192 bytes is read (405 on banner), 8193 -> 413 body_too_large', async () => {
                         const at = await stack.request({ method: 'POST', path: BANNER,
                                                          body: 'x'.repeat(8192) });
-                        assertError(at, 405, 'method_not_allowed');
-                        assertError(await stack.request({ method: 'POST', path: BANNER,
+                        V.assertError(at, 405, 'method_not_allowed');
+                        V.assertError(await stack.request({ method: 'POST', path: BANNER,
                                                           body: 'x'.repeat(8193) }),
                                     413, 'body_too_large');
                     });
@@ -537,13 +517,7 @@ describe('GPC binding dates follow the clock', () => {
     let stack;
     // Colorado's GPC is binding from 2024-07-01, California's since 2023.
     const COLORADO = Date.UTC(2024, 6, 1) / 1000;
-    before(async () => {
-        stack = await startStack({ now: COLORADO - 1 });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ now: COLORADO - 1 }, (s) => { stack = s; });
 
     it('US-CO before 2024-07-01: GPC turns advertising off but does not lock it', async () => {
         const res = await stack.request({ path: BANNER, xff: '12.2.0.1',
@@ -577,13 +551,7 @@ describe('GPC binding dates follow the clock', () => {
 
 describe('consentd started while Redis is down', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ redis: false });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ redis: false }, (s) => { stack = s; });
 
     it('answers decisions, reports Redis unavailable, and recovers when it starts', async () => {
         const down = await stack.request({ path: '/consent/v1/health' });
@@ -602,40 +570,11 @@ describe('consentd started while Redis is down', () => {
 });
 
 describe('consentd start-up failures', () => {
-    let dir;
-    let listenPort;
-    const good = () => buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
-
-    before(async () => {
-        dir = makeTempDir();
-        [listenPort] = await freePorts(1);
-    });
-    after(() => {
-        if (dir)
-            removeDir(dir);
-    });
-
-    /* Runs both `consentd --check` and `consentd -c` on cfg; both must fail
-     * with the same message. Returns consentd's stderr. */
-    async function expectFailure(name, cfg, ...expected) {
-        const file = writeConfig(dir, cfg, `${name}.json`);
-        let stderr = '';
-        for (const run of [() => checkConfig(file), () => startConsentdOnly(file, {}, 10000)]) {
-            const r = await run();
-            assert.equal(r.timedOut, false, `consentd started with ${file}:\n${r.stderr}`);
-            assert.notEqual(r.code, 0, `exit code of ${file}:\n${r.stderr}`);
-            assert.equal(r.signal, null, r.stderr);
-            for (const e of expected)
-                assert.ok(r.stderr.includes(e), `stderr should contain ${JSON.stringify(e)}:\n${r.stderr}`);
-            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-            assert.equal(leakReport(r.stderr), null, r.stderr);
-            stderr = r.stderr;
-        }
-        return stderr;
-    }
+    const refused = refusedConfigs();
+    const { good } = refused;
 
     it('--check accepts the good configuration', async () => {
-        const file = writeConfig(dir, good(), 'good.json');
+        const file = writeConfig(refused.dir, good(), 'good.json');
         const r = await checkConfig(file);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /configuration ok \(2 sites, \d+ regimes, GeoIP GeoIP2-City\b/);
@@ -644,14 +583,14 @@ describe('consentd start-up failures', () => {
 
     it('a GeoIP database that does not exist', async () => {
         const cfg = good();
-        cfg.geoip.database = path.join(dir, 'missing.mmdb');
-        await expectFailure('missing-db', cfg, cfg.geoip.database,
-                            'Error opening the specified MaxMind DB file');
+        cfg.geoip.database = path.join(refused.dir, 'missing.mmdb');
+        await refused.expect('missing-db', cfg, cfg.geoip.database,
+                             'Error opening the specified MaxMind DB file');
     });
 
     it('an unknown key names its JSON path', async () => {
         const cfg = good();
         cfg.sites[0].colour = 'blue';
-        await expectFailure('unknown-key', cfg, '$.sites[0].colour: unknown key');
+        await refused.expect('unknown-key', cfg, '$.sites[0].colour: unknown key');
     });
 });

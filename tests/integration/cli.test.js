@@ -38,11 +38,6 @@ const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:/;
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
 const AUDIT_TOKEN = `cst_${crypto.randomBytes(32).toString('base64url')}`;
 
-/* Visitors come from Germany (46.4.0.0/16), each from its own address:
- * nginx rate-limits writes per address. */
-let visitors = 0;
-const visitorAddress = () => { visitors++; return `46.4.${visitors >> 8}.${(visitors & 255) || 1}`; };
-
 /* One Redis command on a fresh connection (lib/redis.js). */
 const redis = redisOnce;
 
@@ -82,20 +77,18 @@ function expectExit(r, code, what) {
 
 const V = require('./lib/visitor');
 
-const visitor = (stack) => V.newVisitor(stack, { xff: visitorAddress() });
-const record = async (stack, v, action, choices) => (await V.record(v, action, choices)).json;
-/* A visitor with [accept_all, custom, reject_all] (newest first). */
-const threeReceipts = (stack) => V.threeReceipts(stack, { xff: visitorAddress() });
+/* Visitors come from Germany, each from its own address (V.address()). */
+const { threeReceipts } = V;
 
 /* A visitor whose consent ID starts with "-" (IDs are derived from the
  * cookie, so: new visitors until one does, 1 in 64), with three receipts. */
 async function dashVisitor(stack) {
     for (let i = 0; i < 1000; i++) {
-        const v = await visitor(stack);
-        await record(stack, v, 'reject_all');
+        const v = await V.newVisitor(stack);
+        await V.record(v, 'reject_all');
         if (v.id.startsWith('-')) {
-            await record(stack, v, 'custom', { functional: true, analytics: false, advertising: false });
-            await record(stack, v, 'accept_all');
+            await V.record(v, 'custom', { functional: true, analytics: false, advertising: false });
+            await V.record(v, 'accept_all');
             return v;
         }
     }

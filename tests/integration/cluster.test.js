@@ -42,20 +42,13 @@ const HEALTH = '/consent/v1/health';
 const TOKEN = crypto.randomBytes(24).toString('base64url');
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 
-/* Fresh client addresses: nginx rate-limits writes per address. DE is
- * 46.4.0.0/16 in the fixture database. */
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) % 250 + 1}.${(n % 254) + 1}`;
-}
 
 const post = (stack, body, opts = {}) =>
-    V.post(stack, body, { xff: deAddr(), ua: UA, timeoutMs: 10000, ...opts });
+    V.post(stack, body, { xff: V.address(), ua: UA, timeoutMs: 10000, ...opts });
 
 async function chosen(stack) {
-    const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
-    await V.record(v, 'reject_all', undefined, { xff: deAddr() });
+    const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
+    await V.record(v, 'reject_all', undefined, { xff: V.address() });
     return v;
 }
 
@@ -135,7 +128,7 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
 
         const visitors = [];
         for (let i = 0; i < 24; i++)
-            visitors.push(await V.threeReceipts(stack, { xff: deAddr() }));
+            visitors.push(await V.threeReceipts(stack, { xff: V.address() }));
         // Spread over every primary (24 random IDs: all three hold some).
         const owners = new Set();
         for (const v of visitors)
@@ -144,13 +137,13 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
 
         for (const v of visitors) {
             // The returning visitor's decision applies the stored state.
-            const d = await V.bannerRequest(stack, { xff: deAddr(), cookie: v.cookie, ua: UA });
+            const d = await V.bannerRequest(stack, { xff: V.address(), cookie: v.cookie, ua: UA });
             assert.equal(d.status, 200, d.body);
             assert.equal(d.json.consent_id, v.id);
             assert.ok(d.json.stored, 'the stored state is applied');
             assert.equal(d.json.stored.action, 'accept_all');
             // The visitor's own view.
-            const me = await stack.request({ path: V.ME, xff: deAddr(),
+            const me = await stack.request({ path: V.ME, xff: V.address(),
                                              headers: [['Cookie', v.cookie], ['User-Agent', UA]] });
             assert.equal(me.status, 200, me.body);
         }
@@ -212,7 +205,7 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
             c.close();
         }
         // A returning visitor whose ID was erased is asked again.
-        const d = await V.bannerRequest(stack, { xff: deAddr(), cookie: visitors[2].cookie, ua: UA });
+        const d = await V.bannerRequest(stack, { xff: V.address(), cookie: visitors[2].cookie, ua: UA });
         assert.equal(d.status, 200);
         assert.equal(d.json.stored, null);
     });
@@ -251,68 +244,22 @@ async function failoverUnderLoad(t, { cluster, stack, writers, minAcked, restart
     const onVictim = new Set();
     visitors.forEach((v, i) => { if (owner.get(v.id) === victimPort) onVictim.add(i); });
 
-    const load = startLoad({
-        workers: writers, deadlineMs: 60000,
-        make: (w, n) => post(stack, V.recordBody(visitors[w].banner,
-                                                 n % 2 ? 'accept_all' : 'reject_all'),
-                             { cookie: visitors[w].cookie }),
+    const { figures, results, missing } = await load.failoverUnderLoad(t, {
+        label: 'CLUSTER failover', minAcked, visitors,
+        post: (body, opts) => post(stack, body, opts),
+        // The first writes that count are those on the killed primary's
+        // slots, now on the replica.
+        watched: (w) => onVictim.has(w), suffix: '_on_its_slots', extra: { on_killed_primary: onVictim.size },
+        kill: () => cluster.kill(victim),
+        promoted: async () => (await cluster.role(replica)) === 'master',
+        restart: restartOldPrimary ? () => cluster.restart(victim) : null,
+        rejoined: async () => {
+            const role = await ask(victim.port, 'ROLE');
+            return Array.isArray(role) && role[0].toString() === 'slave' &&
+                role[3].toString() === 'connected';
+        },
+        stored: (acked) => findAcknowledged(cluster, acked),
     });
-    let killedAt;
-    let promotedAt = null;
-    let firstWriteAt = null;
-    let first201At = null;
-    let restartedAt = null;
-    try {
-        await sleep(1500);
-        killedAt = Date.now();
-        await cluster.kill(victim);
-        await poll(async () => (await cluster.role(replica)) === 'master',
-                   { timeoutMs: 20000, intervalMs: 20, what: 'the replica promoted' });
-        promotedAt = Date.now();
-        // The first write on the killed primary's slots, now on the replica:
-        // a 201, or (with no replica left to confirm it) not_durable.
-        await poll(() => {
-            const w = load.results.find((r) => r.start >= killedAt && onVictim.has(r.worker) &&
-                (r.status === 201 || errorCode(r) === 'not_durable'));
-            if (w)
-                firstWriteAt = w.end;
-            return w !== undefined;
-        }, { timeoutMs: 15000, intervalMs: 20, what: 'a write on the promoted replica' });
-        if (restartOldPrimary) {
-            await cluster.restart(victim);
-            restartedAt = Date.now();
-            await poll(async () => {
-                const role = await ask(victim.port, 'ROLE');
-                return Array.isArray(role) && role[0].toString() === 'slave' &&
-                    role[3].toString() === 'connected';
-            }, { timeoutMs: 30000, intervalMs: 50, what: 'the old primary back as a replica' });
-        }
-        await poll(() => {
-            const w = load.results.find((r) => r.start >= (restartedAt || promotedAt) &&
-                                               onVictim.has(r.worker) && r.status === 201);
-            if (w)
-                first201At = w.end;
-            return w !== undefined;
-        }, { timeoutMs: 15000, intervalMs: 20, what: 'a 201 on those slots after the failover' });
-        await sleep(1000);
-    } finally {
-        await load.stop();
-    }
-    const results = load.results;
-    const acked = results.filter((r) => r.status === 201);
-    const { found, missing } = await findAcknowledged(cluster, acked);
-    const figures = {
-        acknowledged: acked.length, found, lost: missing.length,
-        not_durable: results.filter((r) => errorCode(r) === 'not_durable').length,
-        unavailable: results.filter((r) => errorCode(r) === 'store_unavailable').length,
-        requests: results.length, writers, on_killed_primary: onVictim.size,
-        kill_to_promoted_ms: promotedAt - killedAt,
-        kill_to_first_write_on_its_slots_ms: firstWriteAt - killedAt,
-        kill_to_first_201_on_its_slots_ms: first201At - killedAt,
-        max_request_ms: Math.max(...results.map((r) => r.ms)),
-    };
-    t.diagnostic(`CLUSTER failover min_replicas_acked=${minAcked}: ` +
-                 Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(', '));
     return { figures, results, missing, victim, replica };
 }
 

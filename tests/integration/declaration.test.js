@@ -9,12 +9,14 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/declaration.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { ROOT, startStack } = require('./lib/stack');
+const { ROOT } = require('./lib/stack');
+const { assertError } = require('./lib/visitor');
+const { withStack } = require('./lib/suite');
 
 const EXAMPLE = JSON.parse(fs.readFileSync(path.join(ROOT, 'cgi', 'consentd.example.json'), 'utf8'));
 const DEMO = EXAMPLE.sites.find((s) => s.id === 'demo');
@@ -22,14 +24,6 @@ const URL_DEMO = '/consent/v1/declaration?site=demo';
 const LABELS = ['declaration', 'col_name', 'col_provider', 'col_duration', 'col_type', 'col_purpose',
                 'session', 'first_party', 'third_party', 'privacy_policy', 'type_cookie',
                 'type_local_storage', 'type_pixel'];
-
-function assertError(res, status, code) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.deepEqual(Object.keys(res.json), ['error']);
-    assert.equal(res.json.error.code, code);
-    assert.ok(res.json.error.message.length > 0);
-}
 
 /* What the configuration says, in one language, as the answer must carry it. */
 function expected(lang) {
@@ -59,16 +53,10 @@ describe('GET /consent/v1/declaration', () => {
     let stack;
     const get = (p, headers) => stack.request({ path: p, headers });
 
-    before(async () => {
-        stack = await startStack({
-            // The second site of the harness ("shop") declares nothing.
-            configure: (cfg) => { delete cfg.sites.find((s) => s.id === 'shop').declaration; },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        // The second site of the harness ("shop") declares nothing.
+        configure: (cfg) => { delete cfg.sites.find((s) => s.id === 'shop').declaration; },
+    }, (s) => { stack = s; });
 
     it('answers the declaration in the default language, every category in site order', async () => {
         const res = await get(URL_DEMO);

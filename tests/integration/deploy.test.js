@@ -21,6 +21,7 @@ const {
     ROOT, buildConfig, checkConfig, consentdBinary, freePorts, makeTempDir, poll,
     removeDir, runCommand, startConsentdOnly, startStack, writeConfig,
 } = require('./lib/stack');
+const { replaceFile } = require('./lib/suite');
 const V = require('./lib/visitor');
 
 const FIXTURES = path.join(ROOT, 'build', 'fixtures');
@@ -29,11 +30,6 @@ const CREDENTIALS = '/run/credentials/consentd.service';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
-}
 
 function which(cmd) {
     for (const dir of (process.env.PATH || '').split(':')) {
@@ -55,12 +51,6 @@ function which(cmd) {
 
 function output(r) {
     return `exit ${r.code} signal ${r.signal}\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
-}
-
-/* Atomic replacement (temporary copy, rename). */
-function replaceFile(file, data) {
-    fs.writeFileSync(`${file}.new`, data);
-    fs.renameSync(`${file}.new`, file);
 }
 
 /* ======================================================================= */
@@ -524,7 +514,7 @@ describe('the running service', () => {
         const WORKERS = 8;
         const visitors = [];
         for (let w = 0; w < WORKERS; w++)
-            visitors.push((await V.recordChoice(stack, { xff: deAddr() })).v);
+            visitors.push((await V.recordChoice(stack, { xff: V.address() })).v);
         const b = visitors[0].banner;
         const results = [];
         let stopped = false;
@@ -539,11 +529,11 @@ describe('the running service', () => {
                     let wrong = null;
                     if (n % 3 === 2) {
                         r = await V.post(stack, V.recordBody(b, n % 2 ? 'accept_all' : 'reject_all'),
-                                         { cookie: visitors[w].cookie, xff: deAddr(), timeoutMs: 5000 });
+                                         { cookie: visitors[w].cookie, xff: V.address(), timeoutMs: 5000 });
                         if (r.status === 201 && r.json.consent_id !== visitors[w].id)
                             wrong = `a 201 for ${r.json.consent_id}, not the cookie's ${visitors[w].id}`;
                     } else {
-                        r = await V.bannerRequest(stack, { site: n % 2 ? 'shop' : 'demo', xff: deAddr(),
+                        r = await V.bannerRequest(stack, { site: n % 2 ? 'shop' : 'demo', xff: V.address(),
                                                           timeoutMs: 5000 });
                         if (r.headers['set-cookie'] !== undefined)
                             wrong = `the banner set a cookie: ${r.headers['set-cookie']}`;
@@ -580,9 +570,9 @@ describe('the running service', () => {
         written = counts['201'] + WORKERS;          // and the visitors' first receipts
         assert.ok(stack.consentdRunning());
         assert.equal(stack.readLog('consentd').includes('reload refused'), false);
-        const shop = await stack.request({ path: `${BANNER}?site=shop`, xff: deAddr() });
+        const shop = await stack.request({ path: `${BANNER}?site=shop`, xff: V.address() });
         assert.equal(shop.json.banner_version, '2026-12-05', 'the decision follows the last configuration');
-        const demo = await stack.request({ path: `${BANNER}?site=demo`, xff: deAddr() });
+        const demo = await stack.request({ path: `${BANNER}?site=demo`, xff: V.address() });
         assert.equal(demo.json.banner_version, b.banner_version);
     });
 

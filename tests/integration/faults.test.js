@@ -25,6 +25,7 @@ const path = require('node:path');
 const {
     ROOT, consentdBinary, poll, sanitizerReports, startStack,
 } = require('./lib/stack');
+const { logLines, pseudoRandom, replaceFile } = require('./lib/suite');
 const { withRedis } = require('./lib/redis');
 const V = require('./lib/visitor');
 const { countBy, startLoad, timed } = require('./lib/load');
@@ -42,17 +43,9 @@ const MAX_REQUEST_MS = 5000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/*
- * Fresh client addresses: nginx rate-limits writes per address (10 r/s,
- * burst 20), so every request gets an address of its own. DE is 46.4.0.0/16
- * in both fixtures (geoip2: DE-BY, flat: DE); 46.4.0.x is left for the
- * "no raw address" test.
- */
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
-}
+/* Fresh client addresses (V.address(): nginx rate-limits writes per
+ * address); 46.4.0.x, which it never gives, is left for the "no raw
+ * address" test. */
 
 
 /* Every key and value in Redis (hashes, lists, strings, sets, sorted sets
@@ -99,25 +92,18 @@ async function dumpRedisText(stack) {
 
 /* A visitor before its first choice: banner from a fresh DE address (no
  * Set-Cookie, consent_id null; checked by lib/visitor.js). */
-const newVisitor = (stack, xff = deAddr()) => V.newVisitor(stack, { xff, ua: UA });
+const newVisitor = (stack, xff = V.address()) => V.newVisitor(stack, { xff, ua: UA });
 
 /* A visitor with one receipt (reject_all): it holds the consent cookie the
  * first 201 issued (checked) and its consent ID. */
-async function chosen(stack, xff = deAddr()) {
+async function chosen(stack, xff = V.address()) {
     const v = await newVisitor(stack, xff);
     await V.record(v, 'reject_all');
     return v;
 }
 
-const post = (stack, body, { xff = deAddr(), timeoutMs = 10000, ...rest } = {}) =>
+const post = (stack, body, { xff = V.address(), timeoutMs = 10000, ...rest } = {}) =>
     V.post(stack, body, { xff, timeoutMs, ua: UA, ...rest });
-
-/* Parsed JSON lines of consentd's log (stderr). */
-function logLines(stack) {
-    return stack.readLog('consentd').split('\n').filter((l) => l.startsWith('{'))
-        .map((l) => { try { return JSON.parse(l); } catch (_) { return null; } })
-        .filter((x) => x !== null);
-}
 
 /* Raw HTTP over TCP (for bytes node:http refuses to send): the whole answer
  * as latin1 text, head and body split. */
@@ -142,24 +128,6 @@ function rawRequest(port, text, timeoutMs = 5000) {
                       headers, body: at < 0 ? '' : all.slice(at + 4) });
         });
     });
-}
-
-/* Deterministic "random" bytes: a SHA-256 chain. */
-function pseudoRandom(seed, blocks) {
-    const out = [];
-    let h = Buffer.from(seed);
-    for (let i = 0; i < blocks; i++) {
-        h = crypto.createHash('sha256').update(h).digest();
-        out.push(h);
-    }
-    return Buffer.concat(out);
-}
-
-/* Atomic file replacement (write a temporary copy, rename over), as an
- * operator or geoipupdate does. */
-function replaceFile(file, data) {
-    fs.writeFileSync(`${file}.new`, data);
-    fs.renameSync(`${file}.new`, file);
 }
 
 /* ======================================================================= */
@@ -313,7 +281,7 @@ describe('faults under load', () => {
             }
             // 20 concurrent decisions: none stuck behind the paused Redis.
             const decisions = await Promise.all(Array.from({ length: 20 }, () => timed(
-                () => stack.request({ path: BANNER, xff: deAddr(), timeoutMs: 5000,
+                () => stack.request({ path: BANNER, xff: V.address(), timeoutMs: 5000,
                                       headers: [['Cookie', v.cookie], ['User-Agent', UA]] }))));
             for (const d of decisions) {
                 assert.equal(d.status, 200, d.body || d.error);
@@ -435,7 +403,7 @@ describe('faults under load', () => {
             ];
             const seen = [];
             for (const [requestLine, extra, reqBody = ''] of [...cases, ...writes]) {
-                const text = [requestLine, `Host: 127.0.0.1:${port}`, `X-Forwarded-For: ${deAddr()}`,
+                const text = [requestLine, `Host: 127.0.0.1:${port}`, `X-Forwarded-For: ${V.address()}`,
                               ...extra, 'Connection: close', '', reqBody].join('\r\n');
                 const r = await rawRequest(port, text);
                 seen.push(`${JSON.stringify(requestLine + ' ' + extra.join(' '))} -> ${r.status}`);
@@ -529,7 +497,7 @@ describe('faults under load', () => {
 
         const load = startLoad({
             workers: 6, maxRequests: 3000, deadlineMs: 20000, pauseAfterErrorMs: 0,
-            make: () => stack.request({ path: BANNER, xff: deAddr(), timeoutMs: 5000 }),
+            make: () => stack.request({ path: BANNER, xff: V.address(), timeoutMs: 5000 }),
         });
         let signalledAt;
         try {
@@ -608,7 +576,7 @@ describe('consentd restarted under load', () => {
     it('SIGTERM, start again: 502/503 only while it is down, then traffic flows; nothing hangs', async (t) => {
         const load = startLoad({
             workers: 6, maxRequests: 6000, deadlineMs: 25000, pauseAfterErrorMs: 10,
-            make: () => stack.request({ path: BANNER, xff: deAddr(), timeoutMs: 5000 }),
+            make: () => stack.request({ path: BANNER, xff: V.address(), timeoutMs: 5000 }),
         });
         let termAt;
         let startAt;

@@ -15,16 +15,13 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/geoip.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it, after } = require('node:test');
 const assert = require('node:assert/strict');
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const {
-    ROOT, buildConfig, checkConfig, freePorts, leakReport, makeTempDir, poll,
-    removeDir, sanitizerReports, startConsentdOnly, startStack, writeConfig,
-} = require('./lib/stack');
+const { ROOT, checkConfig, poll, writeConfig } = require('./lib/stack');
+const { logLines, pseudoRandom, refusedConfigs, replaceFile, withStack } = require('./lib/suite');
 
 const FIXTURES = path.join(ROOT, 'build', 'fixtures');
 const fixture = (name) => path.join(FIXTURES, name);
@@ -49,29 +46,6 @@ const IPV6 = [
     ['2a01:4f8::1', 'DE', 'gdpr'],
 ];
 
-function logLines(stack) {
-    return stack.readLog('consentd').split('\n').filter((l) => l.startsWith('{'))
-        .map((l) => { try { return JSON.parse(l); } catch (_) { return null; } })
-        .filter((x) => x !== null);
-}
-
-/* Atomic replacement (write a copy, rename over), as geoipupdate does. */
-function replaceFile(file, data) {
-    fs.writeFileSync(`${file}.new`, data);
-    fs.renameSync(`${file}.new`, file);
-}
-
-/* Deterministic "random" bytes: a SHA-256 chain. */
-function pseudoRandom(seed, blocks) {
-    const out = [];
-    let h = Buffer.from(seed);
-    for (let i = 0; i < blocks; i++) {
-        h = crypto.createHash('sha256').update(h).digest();
-        out.push(h);
-    }
-    return Buffer.concat(out);
-}
-
 async function jurisdiction(stack, xff) {
     const r = await stack.request({ path: BANNER, xff });
     assert.equal(r.status, 200, `${xff}: ${r.body}`);
@@ -80,21 +54,15 @@ async function jurisdiction(stack, xff) {
 
 describe('geoip.database as a list: an IPv4 and an IPv6 file (flat layout)', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({
-            layout: 'flat',
-            configure: (cfg) => {
-                cfg.geoip = {
-                    database: [fixture('flat-city-ipv4.mmdb'), fixture('flat-city-ipv6.mmdb')],
-                    layout: 'flat',
-                };
-            },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        layout: 'flat',
+        configure: (cfg) => {
+            cfg.geoip = {
+                database: [fixture('flat-city-ipv4.mmdb'), fixture('flat-city-ipv6.mmdb')],
+                layout: 'flat',
+            };
+        },
+    }, (s) => { stack = s; });
 
     it('IPv4 (and IPv4-mapped) addresses resolve from the IPv4 file, state level', async () => {
         for (const [addr, region, regime] of IPV4) {
@@ -144,10 +112,9 @@ describe('geoip.database as a list: an IPv4 and an IPv6 file (flat layout)', () 
 });
 
 describe('geoip.database as a list: start-up', () => {
-    let dir;
-    let listenPort;
+    const refused = refusedConfigs();
     const good = () => {
-        const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
+        const cfg = refused.good();
         cfg.geoip = {
             database: [fixture('flat-city-ipv4.mmdb'), fixture('flat-city-ipv6.mmdb')],
             layout: 'flat',
@@ -155,37 +122,12 @@ describe('geoip.database as a list: start-up', () => {
         return cfg;
     };
 
-    before(async () => {
-        dir = makeTempDir();
-        [listenPort] = await freePorts(1);
-    });
-    after(() => {
-        if (dir)
-            removeDir(dir);
-    });
-
-    /* consentd --check and consentd -c both refuse cfg with every expected
-     * string in stderr; CONFIG stands for the configuration file's path. */
-    async function expectFailure(name, cfg, ...expected) {
-        const file = writeConfig(dir, cfg, `${name}.json`);
-        for (const run of [() => checkConfig(file), () => startConsentdOnly(file, {}, 10000)]) {
-            const r = await run();
-            assert.equal(r.timedOut, false, `consentd started with ${file}:\n${r.stderr}`);
-            assert.notEqual(r.code, 0, `exit code of ${file}:\n${r.stderr}`);
-            assert.equal(r.signal, null, r.stderr);
-            for (const e of expected.map((x) => x.replace('CONFIG', file)))
-                assert.ok(r.stderr.includes(e), `stderr should contain ${JSON.stringify(e)}:\n${r.stderr}`);
-            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-            assert.equal(leakReport(r.stderr), null, r.stderr);
-        }
-    }
-
     it('--check accepts the pair, in either order, and names both files\' types', async () => {
         for (const [name, reverse] of [['pair', false], ['pair-reversed', true]]) {
             const cfg = good();
             if (reverse)
                 cfg.geoip.database.reverse();
-            const r = await checkConfig(writeConfig(dir, cfg, `${name}.json`));
+            const r = await checkConfig(writeConfig(refused.dir, cfg, `${name}.json`));
             assert.equal(r.code, 0, r.stderr);
             const types = reverse ? 'city ipv6 \\+ city ipv4' : 'city ipv4 \\+ city ipv6';
             assert.match(r.stdout, new RegExp(`configuration ok \\(2 sites, \\d+ regimes, GeoIP ${types},`));
@@ -195,9 +137,9 @@ describe('geoip.database as a list: start-up', () => {
     it('a list that leaves IPv6 uncovered is refused', async () => {
         const cfg = good();
         cfg.geoip.database = [fixture('flat-city-ipv4.mmdb')];
-        await expectFailure('no-ipv6', cfg,
-                            'CONFIG: $.geoip.database: no file of the list holds IPv6 addresses',
-                            `${fixture('flat-city-ipv4.mmdb')} holds IPv4 only`);
+        await refused.expect('no-ipv6', cfg,
+                             'CONFIG: $.geoip.database: no file of the list holds IPv6 addresses',
+                             `${fixture('flat-city-ipv4.mmdb')} holds IPv4 only`);
     });
 });
 
@@ -205,24 +147,18 @@ describe('geoip.database as a list: reload (SIGHUP)', () => {
     let stack;
     let v4Path;
     let v6Path;
-    before(async () => {
-        stack = await startStack({
-            layout: 'flat',
-            configure: (cfg) => {
-                // Copies in the stack's folder, so the test can replace them.
-                const dir = path.dirname(cfg.signing_key);
-                v4Path = path.join(dir, 'geo-ipv4.mmdb');
-                v6Path = path.join(dir, 'geo-ipv6.mmdb');
-                fs.copyFileSync(fixture('flat-city-ipv4.mmdb'), v4Path);
-                fs.copyFileSync(fixture('flat-city-ipv6.mmdb'), v6Path);
-                cfg.geoip = { database: [v4Path, v6Path], layout: 'flat' };
-            },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        layout: 'flat',
+        configure: (cfg) => {
+            // Copies in the stack's folder, so the test can replace them.
+            const dir = path.dirname(cfg.signing_key);
+            v4Path = path.join(dir, 'geo-ipv4.mmdb');
+            v6Path = path.join(dir, 'geo-ipv6.mmdb');
+            fs.copyFileSync(fixture('flat-city-ipv4.mmdb'), v4Path);
+            fs.copyFileSync(fixture('flat-city-ipv6.mmdb'), v6Path);
+            cfg.geoip = { database: [v4Path, v6Path], layout: 'flat' };
+        },
+    }, (s) => { stack = s; });
 
     const reloads = () => logLines(stack).filter((l) => l.msg === 'reloaded').length;
     const refusals = () => logLines(stack).filter((l) => l.msg === 'reload refused');

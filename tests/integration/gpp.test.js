@@ -414,33 +414,8 @@ describe('GPP in the banner decision and the receipts (real stack)', () => {
  * file at start, naming it. */
 
 describe('consentd refuses a bad GPP mapping at start, naming the rules file and path', () => {
-    const {
-        buildConfig, checkConfig, freePorts, leakReport, makeTempDir, removeDir, sanitizerReports,
-        startConsentdOnly, writeConfig,
-    } = require('./lib/stack');
-    let dir;
-    let listenPort;
-
-    before(async () => {
-        dir = makeTempDir();
-        [listenPort] = await freePorts(1);
-    });
-    after(() => {
-        if (dir)
-            removeDir(dir);
-    });
-
-    async function expectFailure(name, cfg, file, message) {
-        const configFile = writeConfig(dir, cfg, `${name}.json`);
-        for (const run of [() => checkConfig(configFile), () => startConsentdOnly(configFile, {}, 10000)]) {
-            const r = await run();
-            assert.equal(r.timedOut, false, `consentd started with ${configFile}:\n${r.stderr}`);
-            assert.notEqual(r.code, 0, r.stderr);
-            assert.ok(r.stderr.includes(`${file || configFile}: ${message}`), `want ${message}:\n${r.stderr}`);
-            assert.deepEqual(sanitizerReports(r.stderr), [], r.stderr);
-            assert.equal(leakReport(r.stderr), null, r.stderr);
-        }
-    }
+    const { refusedConfigs } = require('./lib/suite');
+    const refused = refusedConfigs();
 
     const rulesCases = [
         ['unlisted-region', (r) => { r.gpp_sections['US-WA'] = 'usnat'; },
@@ -450,10 +425,10 @@ describe('consentd refuses a bad GPP mapping at start, naming the rules file and
         it(`rules ${name}: ${message}`, async () => {
             const rules = JSON.parse(fs.readFileSync(path.join(ROOT, 'geo', 'rules.json'), 'utf8'));
             change(rules);
-            const rulesFile = path.join(dir, `gpp-rules-${name}.json`);
+            const rulesFile = path.join(refused.dir, `gpp-rules-${name}.json`);
             fs.writeFileSync(rulesFile, JSON.stringify(rules));
-            const cfg = buildConfig({ fastcgiPort: listenPort, redisPort: 1, dir });
+            const cfg = refused.good();
             cfg.rules = rulesFile;
-            await expectFailure(`rules-${name}`, cfg, rulesFile, message);
+            await refused.expect(`rules-${name}`, cfg, `${rulesFile}: ${message}`);
         });
 });

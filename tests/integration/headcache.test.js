@@ -26,6 +26,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { ROOT, poll, startStack } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
+const V = require('./lib/visitor');
 const { fcgiRequest } = require('./lib/fcgi');
 const { startCluster } = require('./lib/cluster');
 
@@ -36,8 +38,6 @@ const TOKEN = `cst_${crypto.randomBytes(32).toString('base64url')}`;
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
 const UA = 'headcache-test/1.0';
 
-let visitors = 0;
-const address = () => { visitors++; return `46.4.${visitors >> 8}.${(visitors & 255) || 1}`; };
 
 function configure(cfg) {
     cfg.head_cache = { entries: 1000, max_age_ms: 3600000 };
@@ -62,7 +62,7 @@ const cacheOn = (port) => poll(async () => (await health(port)).status === 'on',
 
 /* A visitor that recorded action through the consentd on port. */
 async function visitor(port, action) {
-    const v = { xff: address(), cookie: '' };
+    const v = { xff: V.address(), cookie: '' };
     const first = await decision(port, v);
     assert.equal(first.status, 200, first.body);
     const res = await fcgiRequest(port, {
@@ -122,14 +122,10 @@ function assertNothingStored(d) {
 describe('head cache, one consentd', () => {
     let stack, port;
 
+    withStack({ configure }, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack({ configure });
         [port] = stack.fastcgiPorts;
         await cacheOn(port);
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     it('serves a returning visitor from the cache and applies a withdrawal at once', async () => {
@@ -202,15 +198,11 @@ describe('head cache, one consentd', () => {
 describe('head cache, two consentd on one Redis', () => {
     let stack, one, two;
 
+    withStack({ configure, consentds: 2 }, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack({ configure, consentds: 2 });
         [one, two] = stack.fastcgiPorts;
         await cacheOn(one);
         await cacheOn(two);
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     it('a withdrawal through one instance is applied by the other at once', async () => {

@@ -8,10 +8,11 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/health.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { poll, startStack } = require('./lib/stack');
+const { poll } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 
 const HEALTH = '/consent/v1/health';
 /* Public and private networks alike: only loopback is "this machine". */
@@ -37,13 +38,7 @@ function assertStatusOnly(res, status, text, stack) {
 
 describe('health: the status for everyone, the details from loopback only', () => {
     let stack;
-    before(async () => {
-        stack = await startStack();
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({}, (s) => { stack = s; });
 
     it('from outside (public and private networks): 200 {"status": "ok"} and nothing else', async () => {
         for (const xff of OUTSIDE)

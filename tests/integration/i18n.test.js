@@ -10,13 +10,14 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/i18n.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const { ROOT, startStack } = require('./lib/stack');
+const { ROOT } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 
 const I18N = path.join(ROOT, 'i18n');
 const BANNER = '/consent/v1/banner?site=demo';
@@ -114,13 +115,7 @@ describe('default texts: every language file complete', () => {
 
 describe('visitors read their language (real stack)', () => {
     let stack;
-    before(async () => {
-        stack = await startStack();
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({}, (s) => { stack = s; });
 
     const get = (xff, lang) => stack.request({ path: BANNER, xff,
                                                headers: [['Accept-Language', lang]] });

@@ -11,10 +11,10 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/input.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { startStack } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 const { snapshot } = require('./lib/redis');
 const V = require('./lib/visitor');
 
@@ -22,13 +22,6 @@ const { BANNER, ME } = V;
 const UA = 'input-test/1.0 (integration)';
 const COOKIE_LIMIT = 4096;      // CONSENT_MAX_COOKIE_HEADER
 
-/* nginx rate-limits writes per address (10 r/s, burst 20): a fresh DE
- * address (46.4.0.0/16 in the geoip2 fixture) for every request. */
-let seq = 0;
-function addr() {
-    const n = seq++;
-    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
-}
 
 async function assertNothingWritten(stack, fn) {
     const before_ = await snapshot(stack);
@@ -47,7 +40,7 @@ function assertError(res, status, code, extra = {}) {
 }
 
 /* POST /consents from a fresh address (body: an object, a string or raw bytes). */
-const post = (stack, body, opts = {}) => V.post(stack, body, { xff: addr(), ua: UA, ...opts });
+const post = (stack, body, opts = {}) => V.post(stack, body, { xff: V.address(), ua: UA, ...opts });
 
 describe('input', () => {
     let stack;
@@ -55,19 +48,15 @@ describe('input', () => {
     let goodText;       // ... as JSON text
     let visitor;        // lib/visitor.js: one receipt stored; cookie "consent=<43>", id
 
+    withStack({}, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack();
         // The first POST issues the consent cookie (checked: name, 43
         // characters, attributes) and the consent ID derived from it.
-        visitor = await V.newVisitor(stack, { xff: addr(), ua: UA });
+        visitor = await V.newVisitor(stack, { xff: V.address(), ua: UA });
         await V.record(visitor, 'reject_all');   // a stored receipt: writes would show
         assert.match(visitor.cookie, /^consent=/);
         good = V.recordBody(visitor.banner, 'accept_all');
         goodText = JSON.stringify(good);
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     /* goodText with `insert` (raw bytes) spliced in before the closing }. */
@@ -200,13 +189,13 @@ describe('input', () => {
     describe('several Cookie headers (nginx 1.22: one HTTP_COOKIE parameter each)', () => {
         it('a consent cookie in the second Cookie header is read', async () => {
             // Before, only the first HTTP_COOKIE parameter was read: 404.
-            const res = await stack.request({ path: ME, xff: addr(), headers: [
+            const res = await stack.request({ path: ME, xff: V.address(), headers: [
                 ['User-Agent', UA], ['Cookie', 'theme=dark'], ['Cookie', visitor.cookie]] });
             assert.equal(res.status, 200, res.body);
             assert.equal(res.json.consent_id, visitor.id);
             // The banner: the consent ID derived from it (null without a
             // valid cookie), and never a Set-Cookie.
-            const b = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const b = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['User-Agent', UA], ['Cookie', ''], ['Cookie', 'a=1'], ['Cookie', visitor.cookie]] });
             assert.equal(b.status, 200, b.body);
             assert.equal(b.json.consent_id, visitor.id);
@@ -222,10 +211,10 @@ describe('input', () => {
 
         it('each Cookie header under the limit but together over it -> 431 header_too_large', async () => {
             const half = 'a='.padEnd(COOKIE_LIMIT / 2 + 10, 'x');
-            const alone = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const alone = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['Cookie', half]] });
             assert.equal(alone.status, 200, 'one of them alone is fine');
-            const res = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const res = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['Cookie', half], ['Cookie', half.replace('a=', 'b=')]] });
             assertError(res, 431, 'header_too_large');
         });
@@ -242,16 +231,16 @@ describe('input', () => {
             // "a=..." (2048) + "; " + "b=..." (2046) = 4096 bytes joined.
             const a = 'a='.padEnd(COOKIE_LIMIT / 2, 'x');
             const b = 'b='.padEnd(COOKIE_LIMIT / 2 - 2, 'y');
-            const ok = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const ok = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['Cookie', a], ['Cookie', b]] });
             assert.equal(ok.status, 200, ok.body);
-            const over = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const over = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['Cookie', a], ['Cookie', `${b}y`]] });
             assertError(over, 431, 'header_too_large');
         });
 
         it('one Cookie header over the limit is still refused', async () => {
-            const res = await stack.request({ path: BANNER, xff: addr(), headers: [
+            const res = await stack.request({ path: BANNER, xff: V.address(), headers: [
                 ['Cookie', 'a='.padEnd(COOKIE_LIMIT + 1, 'x')]] });
             assertError(res, 431, 'header_too_large');
         });

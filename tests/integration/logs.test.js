@@ -9,11 +9,12 @@
  *
  *   CONSENTD=build/asan/consentd node --test tests/integration/logs.test.js
  */
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 
 const { startStack, poll, removeDir } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 
 const ADMIN = '/consent/v1/admin';
 const BANNER = '/consent/v1/banner?site=demo';
@@ -41,21 +42,15 @@ describe('logs keep no full address and no consent IDs', () => {
     let consentId;
     let receiptId;
 
-    before(async () => {
-        stack = await startStack({
-            configure: (cfg) => {
-                cfg.access_log = true;
-                cfg.admin = {
-                    tokens: [{ name: 'alice', roles: ['read'], sha256: sha256(TOKEN) }],
-                    audit_retention_days: 30,
-                };
-            },
-        });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({
+        configure: (cfg) => {
+            cfg.access_log = true;
+            cfg.admin = {
+                tokens: [{ name: 'alice', roles: ['read'], sha256: sha256(TOKEN) }],
+                audit_retention_days: 30,
+            };
+        },
+    }, (s) => { stack = s; });
 
     const admin = (method, rest, { xff = SUPPORT.addr, headers = [] } = {}) =>
         stack.request({ method, path: `${ADMIN}/${rest}`, xff,

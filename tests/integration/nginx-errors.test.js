@@ -18,19 +18,6 @@ const V = require('./lib/visitor');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/* The answer is nginx's JSON error: status, Content-Type, parseable body
- * with exactly {error: {code, message}}. */
-function assertJsonError(res, status, code) {
-    const what = `${res.status} ${res.headers['content-type']} ${res.body.slice(0, 300)}`;
-    assert.equal(res.status, status, what);
-    assert.match(res.headers['content-type'] || '', /^application\/json\b/, what);
-    const body = JSON.parse(res.body);
-    assert.deepEqual(Object.keys(body), ['error'], what);
-    assert.deepEqual(Object.keys(body.error).sort(), ['code', 'message'], what);
-    assert.equal(body.error.code, code, what);
-    assert.ok(body.error.message.length > 0, what);
-}
-
 /* A request written as raw bytes (for what Node's client will not send):
  * { status, headers (lower-case names), body } of the first answer. */
 function rawRequest(port, text) {
@@ -80,7 +67,7 @@ describe('nginx answers in JSON on consent paths', () => {
     it('403 forbidden_network: support page, support API and metrics from outside the allow-list', async () => {
         for (const p of ['/consent/admin/', '/consent/admin/index.html', '/consent/v1/admin/audit',
                          '/consent/v1/admin/consents/abc', '/consent/v1/metrics'])
-            assertJsonError(await stack.request({ path: p, xff: '46.4.9.1' }), 403, 'forbidden_network');
+            V.assertError(await stack.request({ path: p, xff: '46.4.9.1' }), 403, 'forbidden_network');
         // From an allowed network the page itself is served (HTML).
         const page = await stack.request({ path: '/consent/admin/', xff: '10.1.2.3' });
         assert.equal(page.status, 200);
@@ -93,7 +80,7 @@ describe('nginx answers in JSON on consent paths', () => {
         const limited = writes.filter((r) => r.status === 429);
         assert.ok(limited.length >= 1, `some 429 of ${writes.map((r) => r.status).join(',')}`);
         for (const r of limited) {
-            assertJsonError(r, 429, 'rate_limited');
+            V.assertError(r, 429, 'rate_limited');
             assert.equal(r.headers['retry-after'], '1');
         }
         // The support API's own zone, from an allowed network: the nested
@@ -103,21 +90,21 @@ describe('nginx answers in JSON on consent paths', () => {
         const adminLimited = calls.filter((r) => r.status === 429);
         assert.ok(adminLimited.length >= 1, `some 429 of ${calls.map((r) => r.status).join(',')}`);
         for (const r of adminLimited)
-            assertJsonError(r, 429, 'rate_limited');
+            V.assertError(r, 429, 'rate_limited');
         assert.deepEqual([...new Set(calls.map((r) => r.status))].sort(), [401, 429]);
     });
 
     it('413 body_too_large: a body over 16 KiB, on the write and the support paths', async () => {
-        assertJsonError(await V.post(stack, 'x'.repeat(20000), { xff: '46.4.9.3' }), 413, 'body_too_large');
-        assertJsonError(await stack.request({ method: 'DELETE', path: '/consent/v1/admin/consents/abc',
+        V.assertError(await V.post(stack, 'x'.repeat(20000), { xff: '46.4.9.3' }), 413, 'body_too_large');
+        V.assertError(await stack.request({ method: 'DELETE', path: '/consent/v1/admin/consents/abc',
                                               xff: '10.9.9.8', body: 'x'.repeat(20000) }),
                         413, 'body_too_large');
     });
 
     it('431 header_too_large for a header over nginx\'s buffers (its 494); the site keeps nginx\'s page', async () => {
         const big = `Cookie: consent=${'a'.repeat(9000)}\r\n`;
-        assertJsonError(await get(stack.nginxPort, '/consent/v1/banner?site=demo', big), 431, 'header_too_large');
-        assertJsonError(await get(stack.nginxPort, '/consent/consent.js', big), 431, 'header_too_large');
+        V.assertError(await get(stack.nginxPort, '/consent/v1/banner?site=demo', big), 431, 'header_too_large');
+        V.assertError(await get(stack.nginxPort, '/consent/consent.js', big), 431, 'header_too_large');
         const site = await get(stack.nginxPort, '/', big);
         assert.equal(site.status, 400);
         assert.match(site.headers['content-type'], /^text\/html/);
@@ -135,7 +122,7 @@ describe('nginx answers in JSON on consent paths', () => {
 
     it('400 bad_request for a request nginx cannot read; the site keeps nginx\'s page', async () => {
         const bad = 'Content-Length: twelve\r\n';
-        assertJsonError(await get(stack.nginxPort, '/consent/v1/banner?site=demo', bad), 400, 'bad_request');
+        V.assertError(await get(stack.nginxPort, '/consent/v1/banner?site=demo', bad), 400, 'bad_request');
         const site = await get(stack.nginxPort, '/', bad);
         assert.equal(site.status, 400);
         assert.match(site.headers['content-type'], /^text\/html/);
@@ -153,7 +140,7 @@ describe('nginx answers in JSON on consent paths', () => {
         stack.signalConsentd('SIGSTOP');
         try {
             const slow = await stack.request({ path: '/consent/v1/health', timeoutMs: 30000 });
-            assertJsonError(slow, 504, 'upstream_timeout');
+            V.assertError(slow, 504, 'upstream_timeout');
             assert.equal(slow.headers['retry-after'], '5');
         } finally {
             stack.signalConsentd('SIGCONT');
@@ -163,10 +150,10 @@ describe('nginx answers in JSON on consent paths', () => {
             await sleep(50);
         for (const p of ['/consent/v1/banner?site=demo', '/consent/v1/health', '/consent/v1/consents/me']) {
             const r = await stack.request({ path: p, xff: '46.4.9.4' });
-            assertJsonError(r, 502, 'upstream_unavailable');
+            V.assertError(r, 502, 'upstream_unavailable');
             assert.equal(r.headers['retry-after'], '5');
         }
-        assertJsonError(await V.post(stack, '{}', { xff: '46.4.9.5' }), 502, 'upstream_unavailable');
-        assertJsonError(await stack.request({ path: '/consent/v1/metrics' }), 502, 'upstream_unavailable');
+        V.assertError(await V.post(stack, '{}', { xff: '46.4.9.5' }), 502, 'upstream_unavailable');
+        V.assertError(await stack.request({ path: '/consent/v1/metrics' }), 502, 'upstream_unavailable');
     });
 });

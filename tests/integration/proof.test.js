@@ -25,6 +25,8 @@ const path = require('node:path');
 const { after, before, describe, test } = require('node:test');
 
 const { ROOT, runCommand, startStack, writeConfig, poll } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
+const V = require('./lib/visitor');
 const { withRedis } = require('./lib/redis');
 const { verifyJws } = require('./lib/jws');
 
@@ -37,9 +39,7 @@ const CONSENTD = process.env.CONSENTD
 const TOKEN = 'cst_proof-test-token-with-every-role';
 /* German visitors (opt-in, GDPR), each from an address of their own so that
  * nginx's per-address write limit (10/s, burst 20) never answers 429. */
-let visitors = 0;
-const nextXff = () => `46.4.${1 + (visitors >> 8)}.${1 + (++visitors & 0xff)}`;
-let XFF = nextXff();
+let XFF = V.address();
 const EXIT_VERIFY = 3;
 
 const sha256 = (data) => crypto.createHash('sha256').update(data).digest('hex');
@@ -65,15 +65,8 @@ async function decision(stack, cookie, extra = '') {
  * Resolves to { status, json, cookie (the one to use next), setCookie }. */
 async function record(stack, cookie, action = 'accept_all', { query = '', choices } = {}) {
     const d = (await decision(stack, cookie)).json;
-    const body = { site: 'demo', banner_version: d.banner_version,
-                   texts_sha256: d.texts_sha256, action };
-    if (choices)
-        body.choices = choices;
-    const headers = { 'Content-Type': 'application/json' };
-    if (cookie)
-        headers.Cookie = cookie;
-    const res = await stack.request({ method: 'POST', path: `/consent/v1/consents${query}`,
-                                      xff: XFF, headers, body: JSON.stringify(body) });
+    const res = await V.post(stack, V.recordBody({ ...d, site: 'demo' }, action, choices),
+                             { cookie, xff: XFF, query, ua: null });
     const set = res.headers['set-cookie'];
     return { status: res.status, json: res.json, body: res.body,
              setCookie: set ? set[0] : null,
@@ -83,7 +76,7 @@ async function record(stack, cookie, action = 'accept_all', { query = '', choice
 /* A history of the given actions; resolves to { cookie, id, answers }. */
 async function history(stack, actions = ['accept_all', 'reject_all', 'accept_all', 'withdraw']) {
     let cookie = null;
-    XFF = nextXff();
+    XFF = V.address();
     const answers = [];
     for (const action of actions) {
         const r = action === 'withdraw'
@@ -225,13 +218,7 @@ async function assertDecisionSafe(stack, h) {
 
 describe('proof: a database-level adversary', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     test('an untouched history verifies everywhere (the control case)', async () => {
         const h = await history(stack);
@@ -443,13 +430,7 @@ describe('proof: a database-level adversary', () => {
 
 describe('proof: a consistent rollback from a backup', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     test('restoring an ID from an older backup is evident to anyone holding a later receipt', async () => {
         const first = await record(stack, null, 'accept_all');
@@ -484,15 +465,11 @@ describe('proof: forged exports', () => {
     let h;
     let native;
     let kantara;
+    withStack({ configure }, (s) => { stack = s; });
     before(async () => {
-        stack = await startStack({ configure });
         h = await history(stack);
         native = JSON.parse((await ctl(stack, ['--json', 'lookup', '--', h.id])).stdout);
         kantara = JSON.parse((await ctl(stack, ['export', '--format', 'kantara', '--', h.id])).stdout);
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
     });
 
     const edited = (obj, fn) => {
@@ -578,13 +555,7 @@ describe('proof: forged exports', () => {
 
 describe('proof: key rotation end to end', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     test('write, rotate, write, reload: everything verifies; old exports verify with the old JWKS', async () => {
         const oldJwks = (await stack.request({ path: '/consent/v1/keys' })).json;
@@ -669,13 +640,7 @@ describe('proof: key rotation end to end', () => {
 
 describe('proof: the consent cookie', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     test('a first-time decision sets no cookie and names no consent ID', async () => {
         const d = await decision(stack, null);
@@ -759,13 +724,7 @@ describe('proof: the consent cookie', () => {
 
 describe('proof: erasure', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     /* Every file under Redis's dir (AOF parts, manifest, any RDB). */
     function redisFiles() {
@@ -863,16 +822,10 @@ describe('proof: erasure', () => {
 
 describe('proof: the history bound', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure: (cfg) => {
-            configure(cfg);
-            cfg.receipts.max_history = 3;
-        } });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure: (cfg) => {
+        configure(cfg);
+        cfg.receipts.max_history = 3;
+    } }, (s) => { stack = s; });
 
     test('receipts dropped by the bound are not a gap; the kept history verifies', async () => {
         const h = await history(stack, ['accept_all', 'reject_all', 'accept_all', 'reject_all', 'accept_all']);
@@ -896,13 +849,7 @@ describe('proof: the history bound', () => {
 
 describe('proof: consentctl migrate (format v1 to v2)', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ configure });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ configure }, (s) => { stack = s; });
 
     /* The stack's signing key, as v1 consentd signed with it. */
     function signer() {

@@ -16,27 +16,19 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const { makeTempDir, poll, removeDir, startStack, terminate } = require('./lib/stack');
+const { logLines } = require('./lib/suite');
 const { Redis } = require('./lib/redis');
 const { startServer } = require('./lib/replicas');
 const V = require('./lib/visitor');
 
 const HEALTH = '/consent/v1/health';
 
-let addrSeq = 0;
-const deAddr = () => { addrSeq++; return `46.4.${(addrSeq >> 8) + 1}.${(addrSeq & 255) || 1}`; };
 
 /* Writes a password file (mode 0600) in dir; returns its path. */
 function passwordFile(dir, name, password) {
     const file = path.join(dir, name);
     fs.writeFileSync(file, `${password}\n`, { mode: 0o600 });
     return file;
-}
-
-/* The parsed JSON lines of consentd's stderr. */
-function logLines(stack) {
-    return stack.readLog('consentd').split('\n').filter((l) => l.startsWith('{'))
-        .map((l) => { try { return JSON.parse(l); } catch (_) { return null; } })
-        .filter((x) => x !== null);
 }
 
 describe('Redis AUTH', () => {
@@ -66,8 +58,8 @@ describe('Redis AUTH', () => {
             const warned = logLines(stack).find((l) => l.msg === 'redis unavailable at start');
             assert.ok(warned, 'a log line at start');
             assert.match(warned.detail, /AUTH as "consentd": WRONGPASS/);
-            const v = await V.newVisitor(stack, { xff: deAddr() });
-            const refused = await V.post(stack, V.recordBody(v.banner, 'reject_all'), { xff: deAddr() });
+            const v = await V.newVisitor(stack, { xff: V.address() });
+            const refused = await V.post(stack, V.recordBody(v.banner, 'reject_all'), { xff: V.address() });
             V.assertError(refused, 503, 'store_unavailable');
 
             // The operator gives the user the configured password: no
@@ -83,7 +75,7 @@ describe('Redis AUTH', () => {
                        { timeoutMs: 5000, intervalMs: 100, what: 'health 200 once the password fits' });
             const ok = await V.record(v, 'reject_all');
             assert.equal(ok.status, 201);
-            const back = await V.banner(v, { xff: deAddr() });
+            const back = await V.banner(v, { xff: V.address() });
             assert.equal(back.json.store, 'ok');
             assert.equal(back.json.stored.action, 'reject_all');
 
@@ -116,7 +108,7 @@ describe('Redis AUTH', () => {
             });
             const health = await stack.request({ path: HEALTH });
             assert.equal(health.status, 200, health.body);
-            const v = await V.newVisitor(stack, { xff: deAddr() });
+            const v = await V.newVisitor(stack, { xff: V.address() });
             await V.record(v, 'accept_all');
             const h = await V.history(v);
             assert.equal(h.receipts.length, 1);

@@ -31,12 +31,12 @@ const {
 } = require('./lib/stack');
 const { Redis } = require('./lib/redis');
 const {
-    ask, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup, startServer,
+    ask, replication, sentinelPrimary, startFakeSentinel, startGroup, startServer,
 } = require('./lib/replicas');
 const V = require('./lib/visitor');
 const load = require('./lib/load');
 
-const { countBy, errorCode, startLoad } = load;
+const { countBy, errorCode } = load;
 
 const UA = 'sentinel-test/1.0 (integration; +https://example.invalid)';
 const CONSENTCTL = process.env.CONSENTCTL
@@ -55,19 +55,12 @@ async function ctl(stack, ...args) {
 }
 const HEALTH = '/consent/v1/health';
 
-/* Fresh client addresses: nginx rate-limits writes per address. DE is
- * 46.4.0.0/16 in the fixture database. */
-let addrSeq = 0;
-function deAddr() {
-    const n = addrSeq++;
-    return `46.4.${Math.floor(n / 254) + 1}.${(n % 254) + 1}`;
-}
 
 const post = (stack, body, opts = {}) =>
-    V.post(stack, body, { xff: deAddr(), ua: UA, timeoutMs: 10000, ...opts });
+    V.post(stack, body, { xff: V.address(), ua: UA, timeoutMs: 10000, ...opts });
 
 async function chosen(stack) {
-    const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+    const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
     await V.record(v, 'reject_all');
     return v;
 }
@@ -115,70 +108,19 @@ async function failoverUnderLoad(t, { group, stack, writers, minAcked, restartOl
         visitors.push(await chosen(stack));
     const oldPrimary = group.primary;
     const replica = group.replicas[0];
-    const load = startLoad({
-        workers: writers, maxRequests: 20000, deadlineMs: 60000,
-        make: (w, n) => post(stack, V.recordBody(visitors[w].banner,
-                                                 n % 2 ? 'accept_all' : 'reject_all'),
-                             { cookie: visitors[w].cookie }),
+    return load.failoverUnderLoad(t, {
+        label: 'FAILOVER sentinel', minAcked, visitors, maxRequests: 20000,
+        post: (body, opts) => post(stack, body, opts),
+        kill: () => group.kill(oldPrimary),
+        promoted: async () => (await sentinelPrimary(group.sentinels[0].port)) === replica.port,
+        restart: restartOldPrimary ? () => group.restart(oldPrimary) : null,
+        rejoined: async () => {
+            const info = await replication(oldPrimary.port);
+            return info !== null && info.role === 'slave' &&
+                info.master_port === String(replica.port) && info.master_link_status === 'up';
+        },
+        stored: (acked) => findAcknowledged(replica.port, acked),
     });
-    let killedAt;
-    let promotedAt = null;
-    let firstWriteAt = null;
-    let first201At = null;
-    let restartedAt = null;
-    try {
-        await sleep(1500);
-        killedAt = Date.now();
-        await group.kill(oldPrimary);
-        await poll(async () => (await sentinelPrimary(group.sentinels[0].port)) === replica.port,
-                   { timeoutMs: 20000, intervalMs: 20, what: 'the sentinels promoting the replica' });
-        promotedAt = Date.now();
-        // The new primary's first write: a 201, or (with no replica to
-        // confirm it) a not_durable 503, both answered after it took it.
-        await poll(() => {
-            const w = load.results.find((r) => r.start >= killedAt &&
-                (r.status === 201 || errorCode(r) === 'not_durable'));
-            if (w)
-                firstWriteAt = w.end;
-            return w !== undefined;
-        }, { timeoutMs: 10000, intervalMs: 20, what: 'a write on the new primary' });
-        if (restartOldPrimary) {
-            await group.restart(oldPrimary);
-            restartedAt = Date.now();
-            await poll(async () => {
-                const info = await replication(oldPrimary.port);
-                return info !== null && info.role === 'slave' &&
-                    info.master_port === String(replica.port) && info.master_link_status === 'up';
-            }, { timeoutMs: 35000, intervalMs: 50,
-                 what: 'the old primary back as the new primary\'s replica' });
-        }
-        await poll(() => {
-            const w = load.results.find((r) => r.start >= (restartedAt || promotedAt) &&
-                                               r.status === 201);
-            if (w)
-                first201At = w.end;
-            return w !== undefined;
-        }, { timeoutMs: 10000, intervalMs: 20, what: 'a 201 after the failover' });
-        await sleep(1000);
-    } finally {
-        await load.stop();
-    }
-    const results = load.results;
-    const acked = results.filter((r) => r.status === 201);
-    const { found, missing } = await findAcknowledged(replica.port, acked);
-    const figures = {
-        acknowledged: acked.length, found, lost: missing.length,
-        not_durable: results.filter((r) => errorCode(r) === 'not_durable').length,
-        unavailable: results.filter((r) => errorCode(r) === 'store_unavailable').length,
-        requests: results.length, writers,
-        kill_to_promoted_ms: promotedAt - killedAt,
-        kill_to_first_write_ms: firstWriteAt - killedAt,
-        kill_to_first_201_ms: first201At - killedAt,
-        max_request_ms: Math.max(...results.map((r) => r.ms)),
-    };
-    t.diagnostic(`FAILOVER sentinel min_replicas_acked=${minAcked}: ` +
-                 Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(', '));
-    return { figures, results, missing };
 }
 
 describe('Redis Sentinel: primary + replica + 3 sentinels', () => {
@@ -297,7 +239,7 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
             const { missing } = await findAcknowledged(b.port, answers);
             assert.deepEqual(missing, [], 'every one of them is on the new primary');
             for (const v of visitors) {
-                const res = await V.banner(v, { xff: deAddr() });
+                const res = await V.banner(v, { xff: V.address() });
                 assert.equal(res.status, 200);
                 assert.equal(res.json.store, 'ok', 'the decision read the store');
                 assert.equal(res.json.stored.action, 'accept_all', 'and found the newest choice');
@@ -358,7 +300,7 @@ describe('following the primary without Sentinel\'s help (a fake sentinel)', () 
                                   min_replicas_acked: 1, ack_timeout_ms: 150 };
                 },
             });
-            const v = await V.newVisitor(stack, { xff: deAddr(), ua: UA });
+            const v = await V.newVisitor(stack, { xff: V.address(), ua: UA });
             const res = await post(stack, V.recordBody(v.banner, 'reject_all'));
             V.assertError(res, 503, 'not_durable');
             assert.equal(res.headers['retry-after'], '1');

@@ -21,7 +21,8 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { poll, startStack } = require('./lib/stack');
+const { poll } = require('./lib/stack');
+const { withStack } = require('./lib/suite');
 const { withRedis } = require('./lib/redis');
 const V = require('./lib/visitor');
 
@@ -30,13 +31,7 @@ const WRITERS = 8;
 
 describe('two consentd behind one upstream, one killed under load', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ consentds: 2, configure: (cfg) => { cfg.workers = 32; } });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ consentds: 2, configure: (cfg) => { cfg.workers = 32; } }, (s) => { stack = s; });
 
     it('both serve; after SIGKILL of one every decision answers 200, no write is lost or doubled', async (t) => {
         assert.equal(stack.consentdPids.length, 2);
@@ -166,13 +161,7 @@ async function rollingRestart(stack) {
 
 describe('rolling restart: the server nginx left out a moment ago is tried when the other dies', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ consentds: 2, upstreamServer: 'fail_timeout=60s' });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ consentds: 2, upstreamServer: 'fail_timeout=60s' }, (s) => { stack = s; });
 
     it('with the backup lines every decision answers 200 and a write is recorded', async () => {
         assert.deepEqual(await rollingRestart(stack), [200, 200, 200, 200]);
@@ -188,14 +177,8 @@ describe('rolling restart: the server nginx left out a moment ago is tried when 
 
 describe('rolling restart without the backup lines (what they prevent)', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ consentds: 2, upstreamServer: 'fail_timeout=60s',
-                                   upstreamBackups: false });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ consentds: 2, upstreamServer: 'fail_timeout=60s',
+                               upstreamBackups: false }, (s) => { stack = s; });
 
     it('nginx has left out both and answers 502 upstream_unavailable though consentd 2 runs', async () => {
         const statuses = await rollingRestart(stack);
@@ -208,13 +191,7 @@ describe('rolling restart without the backup lines (what they prevent)', () => {
 
 describe('two consentd behind one upstream, one stopped (SIGSTOP) past fastcgi_read_timeout', () => {
     let stack;
-    before(async () => {
-        stack = await startStack({ consentds: 2, nginxHttp: 'fastcgi_read_timeout 3s;' });
-    });
-    after(async () => {
-        if (stack)
-            await stack.stop();
-    });
+    withStack({ consentds: 2, nginxHttp: 'fastcgi_read_timeout 3s;' }, (s) => { stack = s; });
 
     it('decisions keep answering 200; a write nginx gave up on is not passed on (504), and is stored once', async () => {
         const v = await V.newVisitor(stack, { xff: '46.4.200.1' });

@@ -155,6 +155,16 @@ async function me(page) {
     });
 }
 
+/* Clicks and waits for the POST /consents (or DELETE) it causes. */
+async function recordBy(page, action) {
+    const [res] = await Promise.all([
+        page.waitForResponse((r) => r.url().includes('/consent/v1/consents') &&
+                             ['POST', 'DELETE'].includes(r.request().method())),
+        action(),
+    ]);
+    return res;
+}
+
 /* What consent.js keeps in localStorage for the demo site. */
 function stored(page, site = 'demo') {
     return page.evaluate((k) => JSON.parse(localStorage.getItem(k)), 'consent:' + site);
@@ -206,5 +216,6 @@ async function axe(page, selector) {
 
 module.exports = {
     ARTIFACTS, CA, DE, DEMO, JP, ROOT,
-    axe, banner, consentMode, launch, me, panel, printBannerTime, ran, screenshot, stored, visitor,
+    axe, banner, consentMode, launch, me, panel, printBannerTime, ran, recordBy, screenshot, stored,
+    visitor,
 };

@@ -23,23 +23,12 @@ const {
     ROOT, freePorts, makeTempDir, poll, redisPing, removeDir, runCommand, spawnLogged, terminate,
 } = require('./stack');
 const { Redis } = require('./redis');
-const { ask } = require('./replicas');
+const { ask, askFields } = require('./replicas');
 
 const START_TIMEOUT_MS = 20000;
 
 /* CLUSTER INFO of the node on port as { field: value }, or null. */
-async function clusterInfo(port) {
-    const text = await ask(port, 'CLUSTER', 'INFO');
-    if (!Buffer.isBuffer(text))
-        return null;
-    const out = {};
-    for (const line of text.toString().split('\r\n')) {
-        const i = line.indexOf(':');
-        if (i > 0)
-            out[line.slice(0, i)] = line.slice(i + 1);
-    }
-    return out;
-}
+const clusterInfo = (port) => askFields(port, 'CLUSTER', 'INFO');
 
 /*
  * A client that follows MOVED and ASK (for checks made by the tests, not

@@ -7,7 +7,9 @@
  *   ... kill something ...
  *   const results = await load.stop();        // [{ status, ms, start, end, json, worker, n }]
  *   const { found, missing } = await findAcknowledged(redis, results.filter((r) => r.status === 201));
+ *   await failoverUnderLoad(t, { label, visitors, post, kill, promoted, stored, ... });
  */
+const { poll } = require('./stack');
 const V = require('./visitor');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -88,4 +90,83 @@ async function findAcknowledged(client, acked) {
     return { found, missing };
 }
 
-module.exports = { countBy, errorCode, findAcknowledged, sleep, startLoad, timed };
+/*
+ * A primary killed under a write load, for the Sentinel and Cluster
+ * failover tests. One worker per visitor (each holds a cookie) writes
+ * accept_all and reject_all in turn through post(body, { cookie }); after
+ * 1.5 s kill() runs; promoted() is polled until true; then the first write
+ * after the kill by a worker of watched(w) is awaited (a 201, or with no
+ * replica to confirm it a not_durable 503, both answered after the new
+ * primary took it); with restart, the killed server is started again
+ * (restart()) and rejoined() polled until true; then the first 201 after
+ * that; the load stops a second later. stored(acked) tells which 201s the
+ * store holds ({ found, missing }). The figures are printed as a
+ * diagnostic "<label> min_replicas_acked=<minAcked>: ...", the write times
+ * with suffix in their names (the Cluster test: "_on_its_slots"), extra
+ * after writers. Returns { figures, results, missing }.
+ */
+async function failoverUnderLoad(t, {
+    label, minAcked, visitors, post, kill, promoted, restart = null, rejoined = null, stored,
+    watched = () => true, maxRequests = Infinity, suffix = '', extra = {},
+}) {
+    const load = startLoad({
+        workers: visitors.length, maxRequests, deadlineMs: 60000,
+        make: (w, n) => post(V.recordBody(visitors[w].banner, n % 2 ? 'accept_all' : 'reject_all'),
+                             { cookie: visitors[w].cookie }),
+    });
+    /* The end of the first answer of a watched worker started at or after
+     * since that ok() accepts, once there is one. */
+    const firstAnswer = async (since, ok, what) => {
+        let end = null;
+        await poll(() => {
+            const w = load.results.find((r) => r.start >= since && watched(r.worker) && ok(r));
+            if (w)
+                end = w.end;
+            return w !== undefined;
+        }, { timeoutMs: 15000, intervalMs: 20, what });
+        return end;
+    };
+    let killedAt;
+    let promotedAt = null;
+    let firstWriteAt = null;
+    let first201At = null;
+    try {
+        await sleep(1500);
+        killedAt = Date.now();
+        await kill();
+        await poll(promoted, { timeoutMs: 20000, intervalMs: 20, what: 'the replica promoted' });
+        promotedAt = Date.now();
+        firstWriteAt = await firstAnswer(killedAt, (r) => r.status === 201 || errorCode(r) === 'not_durable',
+                                         'a write on the new primary');
+        let restartedAt = null;
+        if (restart) {
+            await restart();
+            restartedAt = Date.now();
+            await poll(rejoined, { timeoutMs: 35000, intervalMs: 50,
+                                   what: 'the old primary back as the new primary\'s replica' });
+        }
+        first201At = await firstAnswer(restartedAt || promotedAt, (r) => r.status === 201,
+                                       'a 201 after the failover');
+        await sleep(1000);
+    } finally {
+        await load.stop();
+    }
+    const results = load.results;
+    const acked = results.filter((r) => r.status === 201);
+    const { found, missing } = await stored(acked);
+    const figures = {
+        acknowledged: acked.length, found, lost: missing.length,
+        not_durable: results.filter((r) => errorCode(r) === 'not_durable').length,
+        unavailable: results.filter((r) => errorCode(r) === 'store_unavailable').length,
+        requests: results.length, writers: visitors.length, ...extra,
+        kill_to_promoted_ms: promotedAt - killedAt,
+        [`kill_to_first_write${suffix}_ms`]: firstWriteAt - killedAt,
+        [`kill_to_first_201${suffix}_ms`]: first201At - killedAt,
+        max_request_ms: Math.max(...results.map((r) => r.ms)),
+    };
+    t.diagnostic(`${label} min_replicas_acked=${minAcked}: ` +
+                 Object.entries(figures).map(([k, v]) => `${k}=${v}`).join(', '));
+    return { figures, results, missing };
+}
+
+module.exports = { countBy, errorCode, failoverUnderLoad, findAcknowledged, sleep, startLoad, timed };

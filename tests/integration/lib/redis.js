@@ -1,122 +1,59 @@
 'use strict';
 /*
- * redis.js - a tiny RESP (Redis protocol) client over node:net for the
- * tests that look at or tamper with what consentd stored. Bulk strings come
- * back as Buffers (receipts are binary: 64-byte signature + JSON payload);
- * error replies reject with RedisError. No npm dependency.
+ * redis.js - connections to Redis for the tests that look at or tamper with
+ * what consentd stored, through node-redis's core client (@redis/client,
+ * pinned in tests/integration/package.json; `make integration` installs
+ * it). Replies keep the shapes the tests compare: bulk strings as Buffers
+ * (receipts are binary: 64-byte signature + JSON payload), simple strings
+ * as strings, integers as numbers, arrays as arrays, a missing value as
+ * null; an error reply (WRONGTYPE, MOVED, NOAUTH...) rejects with an Error
+ * whose message is the server's.
+ *
+ *   const r = await Redis.connect(port);  await r.cmd('HGET', key, 2);  r.close();
+ *   await withRedis(stack, (r) => r.cmd('XLEN', 'consent:audit'));
  */
-const net = require('node:net');
+const { createClient, RESP_TYPES } = require('@redis/client');
 
-class RedisError extends Error {}
-
-/* One reply from buf at pos: { value, next }, or null when incomplete. Bulk
- * strings are Buffers (receipts are binary). */
-function parseReply(buf, pos) {
-    if (pos >= buf.length)
-        return null;
-    const eol = buf.indexOf('\r\n', pos);
-    if (eol < 0)
-        return null;
-    const type = String.fromCharCode(buf[pos]);
-    const line = buf.toString('latin1', pos + 1, eol);
-    const next = eol + 2;
-    switch (type) {
-    case '+':
-        return { value: line, next };
-    case '-':
-        return { value: new RedisError(line), next };
-    case ':':
-        return { value: Number(line), next };
-    case '$': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        if (buf.length < next + n + 2)
-            return null;
-        return { value: Buffer.from(buf.subarray(next, next + n)), next: next + n + 2 };
-    }
-    case '*': {
-        const n = Number(line);
-        if (n < 0)
-            return { value: null, next };
-        const items = [];
-        let p = next;
-        for (let i = 0; i < n; i++) {
-            const r = parseReply(buf, p);
-            if (r === null)
-                return null;
-            items.push(r.value);
-            p = r.next;
-        }
-        return { value: items, next: p };
-    }
-    default:
-        throw new Error(`RESP: unexpected type byte ${JSON.stringify(type)}`);
-    }
-}
-
-function encodeCommand(args) {
-    const parts = [Buffer.from(`*${args.length}\r\n`)];
-    for (const a of args) {
-        const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
-        parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-    }
-    return Buffer.concat(parts);
-}
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer };
+const TIMEOUT_MS = 5000;
 
 class Redis {
-    static connect(port) {
-        return new Promise((resolve, reject) => {
-            const sock = net.connect({ host: '127.0.0.1', port });
-            sock.setTimeout(5000, () => sock.destroy(new Error('redis: no answer within 5 s')));
-            sock.once('error', reject);
-            sock.once('connect', () => {
-                sock.removeListener('error', reject);
-                resolve(new Redis(sock));
-            });
+    /* A connection to 127.0.0.1:port; rejects when nothing answers there.
+     * No reconnection, no queue while down: a test sees Redis as it is. */
+    static async connect(port) {
+        const client = createClient({
+            socket: { host: '127.0.0.1', port, connectTimeout: TIMEOUT_MS, reconnectStrategy: false },
+            disableOfflineQueue: true,
+            // Nothing sent before the test's first command (no HELLO: no RESP
+            // version given; no CLIENT SETINFO), so that a server wanting a
+            // password lets the connection be made and a test send AUTH.
+            disableClientInfo: true,
         });
+        // Failures reach the caller through the command or connect() that
+        // met them; the event would otherwise end the process.
+        client.on('error', () => {});
+        await client.connect();
+        return new Redis(client);
     }
 
-    constructor(sock) {
-        this.sock = sock;
-        this.buf = Buffer.alloc(0);
-        this.pending = [];
-        this.onPush = null;             // MONITOR: every reply without a caller
-        sock.on('data', (d) => {
-            this.buf = Buffer.concat([this.buf, d]);
-            for (;;) {
-                const r = parseReply(this.buf, 0);
-                if (r === null)
-                    break;
-                this.buf = this.buf.subarray(r.next);
-                const p = this.pending.shift();
-                if (p === undefined) {
-                    if (this.onPush)
-                        this.onPush(r.value);
-                } else if (r.value instanceof RedisError) {
-                    p.reject(r.value);
-                } else {
-                    p.resolve(r.value);
-                }
-            }
-        });
-        const fail = (e) => {
-            for (const p of this.pending.splice(0))
-                p.reject(e || new Error('redis connection closed'));
-        };
-        sock.on('error', fail);
-        sock.on('close', () => fail());
+    constructor(client) {
+        this.client = client;
     }
 
+    /* One command; arguments are strings, numbers or Buffers. */
     cmd(...args) {
-        return new Promise((resolve, reject) => {
-            this.pending.push({ resolve, reject });
-            this.sock.write(encodeCommand(args));
-        });
+        return this.client.sendCommand(args.map((a) => (Buffer.isBuffer(a) ? a : String(a))),
+                                       { typeMapping: BUFFERS, timeout: TIMEOUT_MS });
+    }
+
+    /* MONITOR: every command the server runs from now on, as its text line,
+     * to onLine. Resolves once the server has said OK. */
+    monitor(onLine) {
+        return this.client.monitor((line) => onLine(String(line)));
     }
 
     close() {
-        this.sock.destroy();
+        this.client.destroy();
     }
 }
 
@@ -203,7 +140,4 @@ async function snapshot(stack, { exclude = [], analytics = false } = {}) {
     });
 }
 
-module.exports = {
-    Redis, RedisError, parseReply, encodeCommand, withRedis, redisOnce, allKeys, snapshot,
-    isAnalyticsKey,
-};
+module.exports = { Redis, withRedis, redisOnce, allKeys, snapshot, isAnalyticsKey };

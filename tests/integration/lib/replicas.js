@@ -21,7 +21,8 @@ const path = require('node:path');
 const {
     ROOT, freePorts, makeTempDir, poll, redisPing, removeDir, running, spawnLogged, terminate,
 } = require('./stack');
-const { Redis, encodeCommand, parseReply } = require('./redis');
+const RedisParser = require('redis-parser');
+const { Redis } = require('./redis');
 
 const MASTER_NAME = 'consent';
 const START_TIMEOUT_MS = 15000;
@@ -58,9 +59,11 @@ async function ask(port, ...args) {
     }
 }
 
-/* INFO replication of a server as { field: value }, or null when down. */
-async function replication(port) {
-    const text = await ask(port, 'INFO', 'replication');
+/* A command answered in INFO's form ("field:value" lines: INFO, CLUSTER
+ * INFO) on a fresh connection, as { field: value }; null when the server
+ * is down or answers otherwise. */
+async function askFields(port, ...args) {
+    const text = await ask(port, ...args);
     if (!Buffer.isBuffer(text))
         return null;
     const out = {};
@@ -71,6 +74,9 @@ async function replication(port) {
     }
     return out;
 }
+
+/* INFO replication of a server as { field: value }, or null when down. */
+const replication = (port) => askFields(port, 'INFO', 'replication');
 
 /* The primary's port the sentinel on port names, or null. */
 async function sentinelPrimary(port) {
@@ -200,36 +206,30 @@ async function startFakeSentinel() {
     const sockets = new Set();
     const srv = net.createServer((sock) => {
         sockets.add(sock);
-        let buf = Buffer.alloc(0);
         sock.on('close', () => sockets.delete(sock));
         sock.on('error', () => {});
-        sock.on('data', (d) => {
-            buf = Buffer.concat([buf, d]);
-            for (;;) {
-                let r;
-                try {
-                    r = parseReply(buf, 0);
-                } catch (_) {
-                    sock.destroy();
-                    return;
-                }
-                if (r === null)
-                    return;
-                buf = buf.subarray(r.next);
-                const args = (Array.isArray(r.value) ? r.value : []).map((b) => b.toString());
+        // consentd (hiredis) asks in RESP, an array of bulk strings per
+        // command: the same grammar as a reply, so a reply parser reads it.
+        const parser = new RedisParser({
+            returnError: () => sock.destroy(),
+            returnFatalError: () => sock.destroy(),
+            returnReply: (value) => {
+                const args = (Array.isArray(value) ? value : []).map(String);
                 const cmd = args.map((a) => a.toLowerCase());
                 if (cmd[0] === 'ping') {
                     sock.write('+PONG\r\n');
                 } else if (cmd[0] === 'sentinel' && cmd[1] === 'get-master-addr-by-name' &&
                            args[2] === MASTER_NAME) {
                     asked++;
+                    const p = String(primary);
                     sock.write(primary === null ? '*-1\r\n'
-                        : encodeCommand(['127.0.0.1', String(primary)]));
+                        : `*2\r\n$9\r\n127.0.0.1\r\n$${p.length}\r\n${p}\r\n`);
                 } else {
                     sock.write('-ERR the fake sentinel knows no such command\r\n');
                 }
-            }
+            },
         });
+        sock.on('data', (d) => parser.execute(d));
     });
     await new Promise((resolve, reject) => {
         srv.once('error', reject);
@@ -262,12 +262,17 @@ async function startServer(dir, name, { replicaOf, args = [] } = {}) {
         ...args,
     ], { stdout: srv.log, stderr: srv.log });
     // A server that wants a password answers PING with -NOAUTH: up all the same.
-    await poll(async () => await redisPing(port) || Boolean(await ask(port, 'PING')),
-               { timeoutMs: START_TIMEOUT_MS, what: `${name} on ${port}` });
+    try {
+        await poll(async () => await redisPing(port) || Boolean(await ask(port, 'PING')),
+                   { timeoutMs: START_TIMEOUT_MS, what: `${name} on ${port}` });
+    } catch (e) {
+        await terminate(srv.proc, 5000);    // no caller knows of it yet: stop it here
+        throw e;
+    }
     return srv;
 }
 
 module.exports = {
-    MASTER_NAME, ask, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup,
+    MASTER_NAME, ask, askFields, replication, sentinelPrimary, sleep, startFakeSentinel, startGroup,
     startServer,
 };

@@ -77,21 +77,45 @@ function assertConsentCookie(res, days = 365, { name = COOKIE_NAME, secure = fal
 /*
  * status, a JSON body of exactly {error: {code, message, ...extra}}. extra:
  * an object (members and their values) or an array of member names whose
- * values are not checked here.
+ * values are not checked here. res: a stack.request answer, or a raw one
+ * ({ status, headers, body }) whose body is parsed here.
  */
 function assertError(res, status, code, extra = {}) {
-    assert.equal(res.status, status, `status of ${res.body}`);
-    assert.match(String(res.headers['content-type']), /^application\/json/);
-    assert.ok(res.json && res.json.error, `an error body, got ${JSON.stringify(res.body)}`);
-    assert.deepEqual(Object.keys(res.json), ['error']);
-    assert.equal(res.json.error.code, code, res.body);
-    assert.equal(typeof res.json.error.message, 'string');
-    assert.ok(res.json.error.message.length > 0);
+    const what = `${res.status} ${res.headers['content-type']} ${String(res.body).slice(0, 300)}`;
+    assert.equal(res.status, status, what);
+    assert.match(String(res.headers['content-type']), /^application\/json\b/, what);
+    const json = 'json' in res ? res.json : JSON.parse(res.body);
+    assert.ok(json && json.error, `an error body, got ${JSON.stringify(res.body)}`);
+    assert.deepEqual(Object.keys(json), ['error'], what);
+    assert.equal(json.error.code, code, what);
+    assert.equal(typeof json.error.message, 'string');
+    assert.ok(json.error.message.length > 0, what);
     const names = Array.isArray(extra) ? extra : Object.keys(extra);
     if (!Array.isArray(extra))
         for (const [k, v] of Object.entries(extra))
-            assert.deepEqual(res.json.error[k], v, `error.${k} in ${res.body}`);
-    assert.deepEqual(Object.keys(res.json.error).sort(), ['code', 'message', ...names].sort());
+            assert.deepEqual(json.error[k], v, `error.${k} in ${res.body}`);
+    assert.deepEqual(Object.keys(json.error).sort(), ['code', 'message', ...names].sort(), what);
+}
+
+/* ---- addresses ---- */
+
+/*
+ * A fresh address of a region of the GeoIP fixture (tests/fixtures/
+ * make-mmdb.pl) on every call: nginx rate-limits writes per address (10/s,
+ * burst 20), so each visitor comes from its own. DE 46.4.0.0/16 (opt-in),
+ * CA 12.0.0.0/16 and WA 12.1.0.0/16 (US states), JP 1.0.16.0/20 (notice).
+ * The third byte starts at 1: the fixed addresses tests name (46.4.0.1,
+ * 12.0.0.1...) are mostly in x.y.0.z.
+ */
+let issued = 0;
+function address(region = 'DE') {
+    const n = issued++;
+    const a = Math.floor(n / 254) % 250 + 1;
+    const b = (n % 254) + 1;
+    const ip = { DE: `46.4.${a}.${b}`, CA: `12.0.${a}.${b}`, WA: `12.1.${a}.${b}`,
+                 JP: `1.0.${16 + (a % 16)}.${b}` }[region];
+    assert.ok(ip, `a region of the fixture: ${region}`);
+    return ip;
 }
 
 /* ---- requests ---- */
@@ -152,11 +176,10 @@ function bannerRequest(stack, { xff, cookie, headers = [], query = '', site = 'd
 /*
  * A visitor that has not chosen yet: its first banner decision (200, no
  * Set-Cookie, consent_id null). The first record() gives it a cookie and a
- * consent ID. options: xff (required: nginx rate-limits per address),
+ * consent ID. options: xff (a fresh German address() unless given),
  * headers for the banner, ua, site.
  */
-async function newVisitor(stack, { xff, headers = [], ua = UA, site = 'demo', cookie = null } = {}) {
-    assert.ok(xff, 'newVisitor needs an address (xff)');
+async function newVisitor(stack, { xff = address(), headers = [], ua = UA, site = 'demo', cookie = null } = {}) {
     const res = await bannerRequest(stack, { xff, headers, ua, site, cookie });
     assert.equal(res.status, 200, res.body);
     assert.equal(setCookie(res), null, 'the banner never sets a cookie');
@@ -194,6 +217,10 @@ async function record(v, action, choices, { headers = [], xff = v.xff, b = v.ban
         assert.equal(res.json.receipt.prev_sha256, ZERO_HASH);
     } else {
         assert.equal(res.json.consent_id, v.id, 'the cookie keeps its consent ID');
+        // Every write renews the same cookie (a new Max-Age, never a new value).
+        const renewed = setCookie(res);
+        assert.ok(renewed, `the cookie renewed on ${action}`);
+        assert.equal(`${renewed.name}=${renewed.value}`, v.cookie, 'the cookie is renewed, not replaced');
     }
     v.posted.push(res.json);
     return res;
@@ -209,8 +236,8 @@ async function recordChoice(stack, { xff, action = 'reject_all', choices, header
 }
 
 /* A visitor with [reject_all, custom, accept_all] written (oldest first). */
-async function threeReceipts(stack, { xff } = {}) {
-    const v = await newVisitor(stack, { xff });
+async function threeReceipts(stack, { xff, ua } = {}) {
+    const v = await newVisitor(stack, { xff, ua });
     await record(v, 'reject_all');
     await record(v, 'custom', { functional: true, analytics: false, advertising: false });
     await record(v, 'accept_all');
@@ -284,7 +311,7 @@ async function indexedConsentId(r, receiptId) {
 
 module.exports = {
     ADMIN, BANNER, CONSENTS, COOKIE_NAME, COOKIE_VALUE, CONSENT_ID, DAY, ME, UA, RECEIPT_UUID,
-    ZERO_HASH, allOff, allOn, assertConsentCookie, assertError, banner, bannerRequest,
+    ZERO_HASH, address, allOff, allOn, assertConsentCookie, assertError, banner, bannerRequest,
     history, indexedConsentId, isStored, keys, me, newVisitor, post, rawReceiptId, record,
     recordBody, recordChoice, setCookie, sha256, storedReceipts, threeReceipts, uaHash, withdraw,
 };
