@@ -1,6 +1,6 @@
 /* Unit tests for the body of POST /consent/v1/consents (cgi/choice.c) and
  * the JSON-text rules it shares with the configuration loader
- * (cgi/jcheck.c): UTF-8 well-formedness case by case, UTF-8-safe
+ * (common/jcheck.c): UTF-8 well-formedness case by case, UTF-8-safe
  * shortening of echoed text, and duplicate keys at every level.
  *
  * The jcheck cases live here because the body is where outside text meets

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - the configuration loader (cgi/config.c, cgi/declaration.c, cgi/jcheck.c,
+ * fuzz_config.c - the configuration loader (cgi/config.c, cgi/declaration.c, common/jcheck.c,
  * geo/rules.c's model names, geo/geo.c's layout names), geoip.database as a
  * string or a list of files.
  *
